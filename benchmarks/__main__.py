@@ -1,0 +1,5 @@
+"""Run rnnkit's benchmarks: ``python -m benchmarks [--quick]``."""
+
+from benchmarks.layers import main
+
+main()

@@ -1,0 +1,131 @@
+"""What every cell shares: parameters laid out as ``torch.nn.*Cell``, input checks, unbatched input.
+
+A cell is one time step. Its computation is split in two so that the loop over time can be fast:
+
+* ``project_input(x)`` — the part that depends on the input only, ``W_ih x + b_ih``. It is the same matrix for every
+  time step, so the sequence layers compute it for all steps in one matrix multiplication before the loop.
+* ``bind(...)`` — returns ``step(xw_t, state) -> (output_t, new_state)``, the recurrent part, which must run step by step.
+
+``state`` is always a tuple of tensors: ``(h,)`` for SimpleRNN and GRU, ``(h, c)`` for LSTM.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+State = tuple[Tensor, ...]
+Step = Callable[[Tensor, State], tuple[Tensor, State]]
+MatMul = Callable[[Tensor, Tensor], Tensor]
+
+
+def matmul(x: Tensor, W: Tensor) -> Tensor:
+    """``x W^T`` — every recurrent product in a step goes through a function of this shape (``mm``), so that the loop
+    backend can substitute one that defers ``W``'s gradient to a single GEMM after the loop
+    (``rnnkit.recurrence.deferred``)."""
+    return x @ W.t()
+
+
+def check_floating(name: str, tensor: Tensor) -> None:
+    """Raise ``TypeError`` unless ``tensor`` is a floating-point tensor."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor (float32/float64/...), got dtype {tensor.dtype}; "
+            "convert it with .float() (token ids go through an embedding first)"
+        )
+
+
+def check_shape(name: str, tensor: Tensor, expected: tuple[int, ...]) -> None:
+    if tuple(tensor.shape) != tuple(expected):
+        raise ValueError(f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}")
+
+
+class CellBase(nn.Module):
+    """Parameters ``weight_ih (G*H, I)``, ``weight_hh (G*H, H)``, ``bias_ih (G*H)``, ``bias_hh (G*H)`` as in torch.nn.
+
+    ``G`` (``num_gates``) is 1 for SimpleRNN, 4 for LSTM, 3 for GRU. Initialised like torch: U(-1/sqrt(H), 1/sqrt(H)).
+    """
+
+    num_gates: int = 1
+    state_size: int = 1  # number of tensors in the state tuple
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        if int(input_size) <= 0 or int(hidden_size) <= 0:
+            raise ValueError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+        factory = {"device": device, "dtype": dtype}
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.bias = bool(bias)
+        gh = self.num_gates * self.hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(gh, self.input_size, **factory))
+        self.weight_hh = nn.Parameter(torch.empty(gh, self.hidden_size, **factory))
+        if bias:
+            self.bias_ih = nn.Parameter(torch.empty(gh, **factory))
+            self.bias_hh = nn.Parameter(torch.empty(gh, **factory))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -k, k)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        return s
+
+    # --- the two halves of a step -------------------------------------------------------------------------
+    def project_input(self, x: Tensor) -> Tensor:
+        """``xw = W_ih x + b_ih`` for any leading shape of ``x``."""
+        return F.linear(x, self.weight_ih, self.bias_ih)
+
+    def bind(self) -> Step:  # pragma: no cover - every cell overrides
+        raise NotImplementedError
+
+    # --- torch.nn.*Cell forward contract --------------------------------------------------------------------
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.hidden_size,) * self.state_size
+
+    def _prepare(self, input: Tensor, hx) -> tuple[Tensor, State, bool]:
+        name = type(self).__name__
+        check_floating(f"{name} input", input)
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or ({self.input_size},), "
+                             f"got {tuple(input.shape)}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input has {input.shape[-1]} features (shape {tuple(input.shape)}), "
+                             f"expected input_size={self.input_size}")
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        batch = x.shape[0]
+        if hx is None:
+            state = tuple(x.new_zeros(batch, n) for n in self._state_sizes())
+        else:
+            parts = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+            if len(parts) != self.state_size:
+                raise ValueError(f"{name}: hx must hold {self.state_size} tensor(s), got {len(parts)}")
+            state = []
+            for i, (p, n) in enumerate(zip(parts, self._state_sizes())):
+                check_floating(f"{name} hx[{i}]", p)
+                check_shape(f"{name} hx[{i}]", p, (batch, n) if batched else (n,))
+                state.append(p if batched else p.unsqueeze(0))
+            state = tuple(state)
+        return x, state, batched
+
+    def forward(self, input: Tensor, hx=None):
+        x, state, batched = self._prepare(input, hx)
+        _, new_state = self.bind()(self.project_input(x), state)
+        if not batched:
+            new_state = tuple(s.squeeze(0) for s in new_state)
+        return new_state if self.state_size > 1 else new_state[0]

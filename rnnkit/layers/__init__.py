@@ -1,0 +1,11 @@
+"""Sequence layers: RNN, LSTM, GRU (drop-ins for torch.nn) and FeedbackRNN."""
+
+from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.factory import CELL_NAMES, make_layer
+from rnnkit.layers.feedback import FeedbackRNN
+from rnnkit.layers.gru import GRU
+from rnnkit.layers.lstm import LSTM
+from rnnkit.layers.rnn import RNN
+from rnnkit.layers.stacked import StackedRNNBase
+
+__all__ = ["SequenceLayer", "StackedRNNBase", "RNN", "LSTM", "GRU", "FeedbackRNN", "make_layer", "CELL_NAMES"]

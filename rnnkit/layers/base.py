@@ -1,0 +1,114 @@
+"""The forward contract every rnnkit sequence layer shares with ``torch.nn.RNN``.
+
+``forward(input, hx=None, lengths=None) -> (output, h_n)``:
+
+* ``input``: (T, B, I), or (B, T, I) with ``batch_first=True``, or unbatched (T, I), or a ``PackedSequence``.
+* ``hx``: initial state, (rows, B, H) per state tensor (``rows = num_layers · num_directions``), (rows, H) when unbatched;
+  zeros when omitted. LSTM-like layers take and return a tuple ``(h, c)``.
+* ``lengths``: rnnkit's extra: 1-D lengths of a right-padded batch. Outputs past a sequence's end are zero and ``h_n`` is the
+  state at each sequence's true end — the same numbers as packing the batch.
+* ``output`` has the same layout as ``input`` (a ``PackedSequence`` in gives one out, with the same ordering).
+
+Subclasses declare their state (``_state_sizes``) and implement ``_run(x, state, lengths)`` on time-major tensors with the
+batch in its original order.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.cells.base import check_floating
+from rnnkit.recurrence import as_lengths
+
+
+class SequenceLayer(nn.Module):
+    input_size: int
+    batch_first: bool
+
+    # --- what subclasses provide --------------------------------------------------------------------------
+    def _state_rows(self) -> int:
+        raise NotImplementedError
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        """Last dimension of each state tensor, e.g. ``(H,)`` or ``(H_out, H)`` for (h, c)."""
+        raise NotImplementedError
+
+    def _run(self, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None) -> tuple[Tensor, tuple[Tensor, ...]]:
+        raise NotImplementedError
+
+    # --- the shared contract --------------------------------------------------------------------------------
+    @property
+    def _state_is_tuple(self) -> bool:
+        return len(self._state_sizes()) > 1
+
+    def _check_state(self, hx, batch: int, batched: bool, like: Tensor) -> tuple[Tensor, ...]:
+        name = type(self).__name__
+        rows, sizes = self._state_rows(), self._state_sizes()
+        if hx is None:
+            return tuple(like.new_zeros(rows, batch, n) for n in sizes)
+        if self._state_is_tuple:
+            if not isinstance(hx, (tuple, list)) or len(hx) != len(sizes):
+                raise ValueError(f"{name}: hx must be a tuple of {len(sizes)} tensors (h_0, c_0), got {type(hx).__name__}")
+            parts = tuple(hx)
+        else:
+            if isinstance(hx, (tuple, list)):
+                raise ValueError(f"{name}: hx must be a single tensor, got a {type(hx).__name__}")
+            parts = (hx,)
+        out = []
+        for i, (p, n) in enumerate(zip(parts, sizes)):
+            label = f"{name} hx" if len(parts) == 1 else f"{name} hx[{i}]"
+            check_floating(label, p)
+            expected = (rows, batch, n) if batched else (rows, n)
+            if tuple(p.shape) != expected:
+                what = "(num_layers * num_directions, batch, hidden)" if batched else "(num_layers * num_directions, hidden)"
+                raise ValueError(f"{label} has shape {tuple(p.shape)}, expected {expected} {what}")
+            if p.dtype != like.dtype:
+                raise TypeError(f"{label} has dtype {p.dtype} but the input has dtype {like.dtype}")
+            out.append(p if batched else p.unsqueeze(1))
+        return tuple(out)
+
+    def forward(self, input, hx=None, lengths=None):
+        name = type(self).__name__
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            if lengths is not None:
+                raise ValueError(f"{name}: pass either a PackedSequence or lengths=, not both")
+            check_floating(f"{name} input", input.data)
+            x, lengths = pad_packed_sequence(input)  # original batch order, time-major
+            batched = True
+        else:
+            check_floating(f"{name} input", input)
+            if input.dim() not in (2, 3):
+                layout = "(batch, seq, feature)" if self.batch_first else "(seq, batch, feature)"
+                raise ValueError(f"{name}: expected a 3-D input {layout} or a 2-D unbatched input (seq, feature), "
+                                 f"got shape {tuple(input.shape)}")
+            batched = input.dim() == 3
+            if not batched:
+                x = input.unsqueeze(1)
+            else:
+                x = input.transpose(0, 1) if self.batch_first else input
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input has {x.shape[-1]} features (shape {tuple(x.shape)} time-major), "
+                             f"expected input_size={self.input_size}")
+        T, B = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ValueError(f"{name}: the input has no time steps (shape {tuple(input.shape)})")
+        if lengths is not None and not packed:
+            if not batched:
+                raise ValueError(f"{name}: lengths= needs a batched input")
+            lengths = as_lengths(lengths, B, T)
+        state = self._check_state(hx, B, batched, x)
+        y, h_n = self._run(x, state, lengths)
+        if packed:
+            order = input.sorted_indices
+            y_sorted = y if order is None else y.index_select(1, order)
+            sorted_lengths = lengths if order is None else lengths[order.cpu()]
+            p = pack_padded_sequence(y_sorted, sorted_lengths, enforce_sorted=True)
+            y = PackedSequence(p.data, p.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        elif not batched:
+            y = y.squeeze(1)
+            h_n = tuple(s.squeeze(1) for s in h_n)
+        elif self.batch_first:
+            y = y.transpose(0, 1)
+        return y, (h_n if self._state_is_tuple else h_n[0])

@@ -1,0 +1,31 @@
+"""``rnnkit.RNN``: a drop-in for ``torch.nn.RNN`` built from ``SimpleRNNCell`` steps (tanh or relu)."""
+
+from __future__ import annotations
+
+from rnnkit.cells.simple import check_nonlinearity, simple_rnn_step
+from rnnkit.layers.stacked import StackedRNNBase
+
+
+class RNN(StackedRNNBase):
+    """Multi-layer Elman RNN: ``h_t = σ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` per layer and direction.
+
+    Same arguments, parameters and ``forward(input, hx=None)`` contract as ``torch.nn.RNN``; extras: ``lengths=`` in forward,
+    ``backend="auto"|"fused"|"loop"``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None, *, backend: str = "auto") -> None:
+        self.nonlinearity = check_nonlinearity(nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype, backend=backend)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
+
+    def _fused_mode(self):
+        return "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
+
+    def _bind(self, params, mm):
+        return simple_rnn_step(params["weight_hh"], params["bias_hh"], self.nonlinearity, mm)

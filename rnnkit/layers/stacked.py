@@ -1,0 +1,173 @@
+"""Stacked, optionally bidirectional recurrent layers with ``torch.nn.RNN``'s parameters — and two backends.
+
+Parameters are named and shaped as in torch (``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``,
+``weight_hr_l{k}`` for LSTM projections, ``_reverse`` for the backward direction) and registered in torch's order, so a
+``torch.nn`` module's ``state_dict()`` loads as it is.
+
+Backends (``backend=``):
+
+* ``"fused"``: torch's own kernels, the same ones ``torch.nn.RNN/LSTM/GRU`` call (only where they exist).
+* ``"loop"``: rnnkit's cells run over time by ``rnnkit.recurrence.run_loop``; stacking and the reverse direction are composed
+  here, around whichever cell, instead of being re-implemented per cell.
+* ``"auto"`` (default): fused when the configuration has a fused kernel, the loop otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.cells.base import MatMul, Step
+from rnnkit.layers.base import SequenceLayer
+from rnnkit.recurrence import BACKENDS, FUSED_MODES, reverse_padded, run_fused, run_loop_deferred, step_mask
+
+
+class StackedRNNBase(SequenceLayer):
+    num_gates: int = 1
+    #: whether b_hh may be folded into the input projection (it may when the cell adds it to W_hh h unscaled)
+    fold_bias_hh: bool = True
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None, *, backend: str = "auto") -> None:
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if proj_size < 0 or proj_size >= hidden_size and proj_size != 0:
+            raise ValueError(f"{name}: proj_size must be 0 or in [1, hidden_size={hidden_size}), got {proj_size}")
+        if backend not in BACKENDS:
+            raise ValueError(f"{name}: unknown backend {backend!r}; expected one of {BACKENDS}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.proj_size = int(proj_size)
+        if backend == "fused" and self._fused_mode() is None:
+            raise ValueError(f"{name}: backend='fused' is not available for this configuration "
+                             f"({self.extra_repr()}); use backend='loop' or 'auto'")
+        self.backend = backend
+
+        factory = {"device": device, "dtype": dtype}
+        D = 2 if self.bidirectional else 1
+        gate_size = self.num_gates * hidden_size
+        real_hidden = self.proj_size or hidden_size
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else real_hidden * D
+            for direction in range(D):
+                sfx = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                shapes = [("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, real_hidden))]
+                if self.bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if self.proj_size:
+                    shapes += [("weight_hr", (self.proj_size, hidden_size))]
+                for base, shape in shapes:
+                    setattr(self, base + sfx, nn.Parameter(torch.empty(shape, **factory)))
+                    self._flat_weights_names.append(base + sfx)
+        self.reset_parameters()
+
+    # --- torch.nn.RNNBase compatibility ----------------------------------------------------------------------
+    def reset_parameters(self) -> None:
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -k, k)
+
+    def flatten_parameters(self) -> None:
+        """No-op, kept so code written for ``torch.nn.RNN`` runs unchanged."""
+
+    @property
+    def _flat_weights(self) -> list[Tensor]:
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        per = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
+        w = self._flat_weights
+        return [w[i:i + per] for i in range(0, len(w), per)]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+    # --- state ----------------------------------------------------------------------------------------------
+    def _state_rows(self) -> int:
+        return self.num_layers * (2 if self.bidirectional else 1)
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.hidden_size,)
+
+    # --- per-cell hooks -------------------------------------------------------------------------------------
+    def _fused_mode(self) -> str | None:
+        """The name of torch's fused kernel for this configuration, or None when there is none."""
+        raise NotImplementedError
+
+    def _loop_params(self, suffix: str) -> dict[str, Tensor | None]:
+        """The tensors one layer-direction's step uses (by default ``weight_hh``, ``bias_hh``, ``weight_hr``)."""
+        b_hh = getattr(self, "bias_hh" + suffix, None)
+        return {"weight_hh": getattr(self, "weight_hh" + suffix), "bias_hh": None if self.fold_bias_hh else b_hh,
+                "weight_hr": getattr(self, "weight_hr" + suffix, None)}
+
+    def _bind(self, params: dict[str, Tensor | None], mm: MatMul) -> Step:
+        """Build the step from ``_loop_params``' tensors; recurrent products go through ``mm``."""
+        raise NotImplementedError
+
+    # --- running --------------------------------------------------------------------------------------------
+    def uses_fused(self) -> bool:
+        return self.backend == "fused" or (self.backend == "auto" and self._fused_mode() is not None)
+
+    def _run(self, x, state, lengths):
+        if self.uses_fused():
+            return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
+                             num_layers=self.num_layers, dropout=self.dropout, training=self.training,
+                             bidirectional=self.bidirectional, lengths=lengths)
+        return self._run_loop(x, state, lengths)
+
+    def _run_loop(self, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None):
+        D = 2 if self.bidirectional else 1
+        mask = None if lengths is None else step_mask(lengths, x.shape[0], x.device)
+        finals: list[tuple[Tensor, ...]] = []
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(D):
+                sfx = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                b_ih = getattr(self, "bias_ih" + sfx, None)
+                if self.fold_bias_hh and b_ih is not None:  # W_ih x + b_ih + b_hh, once for all steps
+                    b_ih = b_ih + getattr(self, "bias_hh" + sfx)
+                x_dir = x if direction == 0 else reverse_padded(x, lengths)
+                xw = F.linear(x_dir, getattr(self, "weight_ih" + sfx), b_ih)
+                params = self._loop_params(sfx)
+                deferred = [k for k in params if k.startswith("weight")]
+                row = layer * D + direction
+                y, final = run_loop_deferred(self._bind, params, deferred, xw, tuple(s[row] for s in state), mask)
+                outs.append(y if direction == 0 else reverse_padded(y, lengths))
+                finals.append(final)
+            x = outs[0] if D == 1 else torch.cat(outs, dim=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        h_n = tuple(torch.stack([f[i] for f in finals]) for i in range(len(state)))
+        return x, h_n
+
+
+__all__ = ["StackedRNNBase", "FUSED_MODES"]

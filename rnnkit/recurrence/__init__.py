@@ -1,0 +1,10 @@
+"""Running a cell over time: the loop and fused backends, and variable-length batches."""
+
+from rnnkit.recurrence.deferred import run_loop_deferred
+from rnnkit.recurrence.fused import FUSED_MODES, run_fused
+from rnnkit.recurrence.lengths import as_lengths, reverse_padded, step_mask
+from rnnkit.recurrence.loop import run_loop
+
+BACKENDS = ("auto", "fused", "loop")
+
+__all__ = ["BACKENDS", "FUSED_MODES", "run_fused", "run_loop", "run_loop_deferred", "as_lengths", "reverse_padded", "step_mask"]

@@ -1,0 +1,37 @@
+"""The fused backend: PyTorch's own multi-layer kernels (oneDNN/native on CPU, cuDNN on GPU).
+
+They exist for exactly four recurrences: tanh RNN, relu RNN, LSTM (with projections) and GRU with ``reset_after=True``.
+The weights are passed as the same flat list ``torch.nn.RNN/LSTM/GRU`` passes (per layer and direction:
+``w_ih, w_hh[, b_ih, b_hh][, w_hr]``). Variable lengths go through a ``PackedSequence``, which the kernels understand.
+"""
+
+from __future__ import annotations
+
+from torch import _VF, Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+FUSED_MODES = {"RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu, "LSTM": _VF.lstm, "GRU": _VF.gru}
+
+
+def run_fused(mode: str, x: Tensor, state: tuple[Tensor, ...], flat_weights: list[Tensor], *, bias: bool,
+              num_layers: int, dropout: float, training: bool, bidirectional: bool,
+              lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """Run a whole stack on time-major ``x`` (T, B, I); ``state`` holds stacked (layers·directions, B, ·) tensors."""
+    kernel = FUSED_MODES[mode]
+    hx = state if mode == "LSTM" else state[0]
+    if lengths is None:
+        out = kernel(x, hx, flat_weights, bias, num_layers, dropout, training, bidirectional, False)
+        return out[0], tuple(out[1:])
+    packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+    order, unorder = packed.sorted_indices, packed.unsorted_indices
+    if mode == "LSTM":
+        hx = tuple(s.index_select(1, order) for s in hx)
+    else:
+        hx = hx.index_select(1, order)
+    out = kernel(packed.data, packed.batch_sizes, hx, flat_weights, bias, num_layers, dropout, training,
+                 bidirectional)
+    y, _ = pad_packed_sequence(PackedSequence(out[0], packed.batch_sizes, order, unorder), total_length=x.shape[0])
+    return y, tuple(s.index_select(1, unorder) for s in out[1:])
+
+
+__all__ = ["FUSED_MODES", "run_fused"]

@@ -1,0 +1,51 @@
+"""Shared test helpers: run two modules on the same data and compare outputs and gradients."""
+
+from __future__ import annotations
+
+import torch
+from torch.nn.utils.rnn import PackedSequence
+
+
+def as_tuple(state):
+    return tuple(state) if isinstance(state, (tuple, list)) else (state,)
+
+
+def flat_output(y):
+    return y.data if isinstance(y, PackedSequence) else y
+
+
+def loss_of(y, h_n, gen_seed=1):
+    """A loss that weights every output and final-state entry differently, so every gradient path is checked."""
+    g = torch.Generator().manual_seed(gen_seed)
+    total = 0.0
+    for t in (flat_output(y),) + as_tuple(h_n):
+        w = torch.randn(t.shape, generator=g, dtype=t.dtype)
+        total = total + (t * w).sum()
+    return total
+
+
+def run_with_grads(module, inputs: list, call):
+    """Zero grads, run ``call(module, *inputs)``, backprop ``loss_of`` and return (outputs, grads by name)."""
+    module.zero_grad()
+    inputs = [i.detach().clone().requires_grad_(True) if isinstance(i, torch.Tensor) and i.is_floating_point() else i
+              for i in inputs]
+    y, h = call(module, *inputs)
+    loss_of(y, h).backward()
+    grads = {n: p.grad.clone() for n, p in module.named_parameters()}
+    for k, i in enumerate(inputs):
+        if isinstance(i, torch.Tensor) and i.requires_grad:
+            grads[f"input{k}"] = i.grad.clone()
+    return (flat_output(y),) + as_tuple(h), grads
+
+
+def assert_close_all(a, b, atol, rtol=0.0, what=""):
+    assert len(a) == len(b), what
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert x.shape == y.shape, f"{what}[{i}]: shape {tuple(x.shape)} vs {tuple(y.shape)}"
+        torch.testing.assert_close(x, y, atol=atol, rtol=rtol, msg=lambda m: f"{what}[{i}]: {m}")
+
+
+def assert_grads_close(ga: dict, gb: dict, atol, rtol=0.0):
+    assert ga.keys() == gb.keys(), (sorted(ga), sorted(gb))
+    for k in ga:
+        torch.testing.assert_close(ga[k], gb[k], atol=atol, rtol=rtol, msg=lambda m: f"grad of {k}: {m}")
