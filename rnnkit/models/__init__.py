@@ -1,5 +1,5 @@
-"""Models: a recurrent layer with a head (classifier, ...)."""
+"""Models: a recurrent layer with a head, and the steps a trainer calls."""
 
-from rnnkit.models.classifier import SequenceClassifier
+from rnnkit.models.sequence import SequenceClassifier, SequenceModel, SequenceRegressor
 
-__all__ = ["SequenceClassifier"]
+__all__ = ["SequenceModel", "SequenceClassifier", "SequenceRegressor"]

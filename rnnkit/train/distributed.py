@@ -1,0 +1,56 @@
+"""Multi-process training on PyTorch's own distributed engine, started by ``torchrun``.
+
+``torchrun --nproc_per_node=N -m rnnkit.cli train CONFIG --out DIR`` sets RANK/WORLD_SIZE/LOCAL_RANK; the trainer then
+joins the process group (gloo on CPU, nccl on GPU), wraps the model in DistributedDataParallel (which averages gradients
+across processes), shards every global batch across ranks, and lets only rank 0 write checkpoints and logs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass
+class DistContext:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @classmethod
+    def from_env(cls) -> DistContext:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world <= 1:
+            return cls()
+        rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        use_cuda = torch.cuda.is_available()
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        device = torch.device(f"cuda:{local}") if use_cuda else torch.device("cpu")
+        if use_cuda:
+            torch.cuda.set_device(device)
+        return cls(rank, world, local, device)
+
+    def all_true(self, flag: bool) -> bool:
+        """True when ``flag`` holds on every rank (so all ranks take the same branch)."""
+        if not self.enabled:
+            return flag
+        t = torch.tensor([1 if flag else 0], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return bool(t.item())
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()

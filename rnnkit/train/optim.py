@@ -1,0 +1,40 @@
+"""Optimizers and LR schedulers from ``torch.optim``, named in the config."""
+
+from __future__ import annotations
+
+import torch
+
+from rnnkit.train.config import OptimConfig, SchedulerConfig
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULERS = ("none", "step", "cosine", "plateau")
+
+
+def build_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
+    name = cfg.name.lower()
+    if name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.name!r}; expected one of {OPTIMIZERS}")
+
+
+def build_scheduler(cfg: SchedulerConfig, optimizer, epochs: int):
+    name = cfg.name.lower()
+    if cfg.interval not in ("epoch", "step"):
+        raise ValueError(f"scheduler.interval must be 'epoch' or 'step', got {cfg.interval!r}")
+    if name == "none":
+        return None
+    if name == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+    if name == "plateau":
+        if cfg.interval != "epoch":
+            raise ValueError("the plateau scheduler steps on the validation loss: use scheduler.interval: epoch")
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=cfg.factor, patience=cfg.patience)
+    raise ValueError(f"unknown scheduler {cfg.name!r}; expected one of {SCHEDULERS}")

@@ -1,0 +1,374 @@
+"""The training loop, made safe and observable without hiding it.
+
+For every batch it does what the tutorial does — zero_grad, forward, loss, backward, step — and around that:
+
+* measures the gradient norm before clipping (logged), clips by global norm and/or by value, counts how often clipping fired;
+* refuses to step on a non-finite loss or gradient (the weights and optimizer state stay untouched; the step is reported),
+  and stops with ``TrainingDiverged`` after ``max_nonfinite`` in a row;
+* truncated BPTT when ``train.tbptt = k``: each batch is cut into chunks of k steps, the recurrent state is carried from
+  chunk to chunk and detached between them, one optimizer step per chunk;
+* checkpoints every ``checkpoint_every`` steps and every epoch (model, optimizer, scheduler, RNG, data position, callbacks),
+  keeping ``last`` and ``best``; ``fit(resume=True)`` continues so that the final weights are bitwise those of an
+  uninterrupted run;
+* progress bars (loss, throughput, ETA), ``metrics.csv`` and optional TensorBoard; only rank 0 writes under torchrun.
+
+The model owns ``training_step(batch) -> {"loss": tensor, ...}`` and ``validation_step(batch) -> {name: float}`` (and, for
+TBPTT, ``split_for_tbptt`` / ``tbptt_step``); the trainer owns the loop, optimizer and scheduler.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import default_collate
+from tqdm.auto import tqdm
+
+from rnnkit.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger
+from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, save_model
+from rnnkit.train.config import Config
+from rnnkit.train.distributed import DistContext
+from rnnkit.train.optim import build_optimizer, build_scheduler
+from rnnkit.train.sampler import ResumableBatchSampler
+
+# sections of the config that must be identical to resume a run (the rest — epochs, logging — may change)
+RESUME_MUST_MATCH = ("model", "data", "optim", "scheduler")
+RESUME_TRAIN_KEYS = ("seed", "tbptt", "clip_norm", "clip_value")
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised after ``max_nonfinite`` consecutive steps with a non-finite loss or gradient."""
+
+
+class _Steps(nn.Module):
+    """Routes the model's step methods through ``forward`` so that DistributedDataParallel sees (and syncs) them."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, kind: str, batch, state=None):
+        if kind == "tbptt":
+            return self.model.tbptt_step(batch, state)
+        return self.model.training_step(batch)
+
+
+def _detach(state):
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, train_data, val_data=None, *, config: Config | None = None,
+                 out_dir: str | Path | None = None, callbacks: list[Callback] | tuple = (), collate_fn=None,
+                 model_config: dict[str, Any] | None = None) -> None:
+        self.config = config or Config()
+        t = self.config.train
+        if t.clip_norm is not None and t.clip_norm <= 0:
+            raise ValueError(f"train.clip_norm must be positive, got {t.clip_norm}")
+        if t.clip_value is not None and t.clip_value <= 0:
+            raise ValueError(f"train.clip_value must be positive, got {t.clip_value}")
+        if t.tbptt is not None and t.tbptt < 1:
+            raise ValueError(f"train.tbptt must be a positive number of steps, got {t.tbptt}")
+        self.dist = DistContext.from_env()
+        self.raw_model = model.to(self.dist.device)
+        steps = _Steps(self.raw_model)
+        if self.dist.enabled:
+            ids = [self.dist.local_rank] if self.dist.device.type == "cuda" else None
+            steps = nn.parallel.DistributedDataParallel(steps, device_ids=ids)
+        self.steps = steps
+        self.train_data, self.val_data = train_data, val_data
+        self.collate = collate_fn or default_collate
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.model_config = model_config or getattr(model, "config", {})
+        self.optimizer = build_optimizer(self.config.optim, self.raw_model.parameters())
+        self.scheduler = build_scheduler(self.config.scheduler, self.optimizer, t.epochs)
+        self.sampler = ResumableBatchSampler(len(train_data), self.config.data.batch_size, seed=t.seed,
+                                             rank=self.dist.rank, world_size=self.dist.world_size)
+        self.callbacks: list[Callback] = list(callbacks)
+        if t.early_stopping:
+            self.callbacks.append(EarlyStopping(t.monitor, t.early_stopping, t.monitor_mode))
+        if self.out_dir is not None:
+            self.callbacks.append(CSVLogger(self.out_dir / "metrics.csv"))
+            if t.tensorboard:
+                self.callbacks.append(TensorBoardLogger(self.out_dir / "tensorboard"))
+        self.epoch = self.batch = self.step = 0
+        self.history: list[dict] = []
+        self.best: float | None = None
+        self.nonfinite_in_row = 0
+        self._acc = self._new_acc()
+        self._stop_reason: str | None = None
+
+    # --- small helpers ------------------------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        return None if self.out_dir is None else self.out_dir / "checkpoints"
+
+    def log(self, message: str) -> None:
+        if self.dist.is_main:
+            tqdm.write(message)
+
+    def stop(self, reason: str) -> None:
+        self._stop_reason = reason
+
+    @staticmethod
+    def _new_acc() -> dict[str, float]:
+        return {"loss": 0.0, "samples": 0, "grad_norm": 0.0, "steps": 0, "clipped": 0, "skipped": 0, "seconds": 0.0}
+
+    def _params(self):
+        return [p for p in self.raw_model.parameters() if p.requires_grad]
+
+    def _to_device(self, batch):
+        if self.dist.device.type == "cpu":
+            return batch
+        return [b.to(self.dist.device) if torch.is_tensor(b) else b for b in batch]
+
+    # --- one optimizer step ---------------------------------------------------------------------------------------
+    def _backward_and_step(self, loss: torch.Tensor) -> bool:
+        """One optimizer step on ``loss``; False when it was skipped as non-finite."""
+        t = self.config.train
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = [p.grad for p in self._params() if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm(grads) if grads else torch.tensor(0.0)
+        finite = bool(torch.isfinite(loss.detach()).all()) and bool(torch.isfinite(norm))
+        if not self.dist.all_true(finite):
+            self.optimizer.zero_grad(set_to_none=True)
+            self.nonfinite_in_row += 1
+            self._acc["skipped"] += 1
+            self.log(f"step {self.step + 1}: non-finite loss or gradient (loss={loss.item():.4g}, grad norm={norm.item():.4g})"
+                     f" — step skipped, weights unchanged ({self.nonfinite_in_row} in a row)")
+            if self.nonfinite_in_row >= t.max_nonfinite:
+                raise TrainingDiverged(
+                    f"{self.nonfinite_in_row} steps in a row had a non-finite loss or gradient (last at epoch "
+                    f"{self.epoch + 1}, step {self.step}); the weights were left as they were before them. Check the "
+                    "data for NaN/inf, lower the learning rate, or clip gradients (train.clip_norm)")
+            return False
+        self.nonfinite_in_row = 0
+        if t.clip_norm is not None:
+            torch.nn.utils.clip_grads_with_norm_(self._params(), t.clip_norm, norm)
+            self._acc["clipped"] += int(norm.item() > t.clip_norm)
+        if t.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(self._params(), t.clip_value)
+        self.optimizer.step()
+        if self.scheduler is not None and self.config.scheduler.interval == "step":
+            self.scheduler.step()
+        self._acc["grad_norm"] += norm.item()
+        self._acc["steps"] += 1
+        return True
+
+    def _train_batch(self, batch, n: int) -> None:
+        self.steps.train()
+        k = self.config.train.tbptt
+        if k is None:
+            loss = self.steps("train", batch)["loss"]
+            if self._backward_and_step(loss):
+                self._acc["loss"] += loss.item() * n
+                self._acc["samples"] += n
+            return
+        state, losses = None, []
+        for chunk in self.raw_model.split_for_tbptt(batch, k):
+            out, state = self.steps("tbptt", chunk, state)
+            state = _detach(state)  # truncate: no gradient flows into the previous chunk
+            if out is not None and self._backward_and_step(out["loss"]):
+                losses.append(out["loss"].item())
+        if losses:
+            self._acc["loss"] += sum(losses) / len(losses) * n
+            self._acc["samples"] += n
+
+    # --- evaluation ------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, data=None) -> dict[str, float]:
+        data = self.val_data if data is None else data
+        if data is None or len(data) == 0:
+            return {}
+        self.raw_model.eval()
+        totals: dict[str, float] = {}
+        n_total = 0
+        bs = self.config.data.batch_size
+        for start in range(0, len(data), bs):
+            idx = list(range(start, min(start + bs, len(data))))
+            batch = self._to_device(self.collate([data[i] for i in idx]))
+            out = self.raw_model.validation_step(batch)
+            for key, v in out.items():
+                totals[key] = totals.get(key, 0.0) + float(v) * len(idx)
+            n_total += len(idx)
+        return {k: v / n_total for k, v in totals.items()}
+
+    # --- checkpoints ------------------------------------------------------------------------------------------------
+    def _checkpoint_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors = {f"model.{k}": v for k, v in self.raw_model.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        scalars = {}
+        for idx, st in opt["state"].items():
+            for key, v in st.items():
+                if torch.is_tensor(v):
+                    tensors[f"optim.{idx}.{key}"] = v
+                else:
+                    scalars[f"{idx}.{key}"] = v
+        tensors["rng.torch"] = torch.get_rng_state()
+        py_state = random.getstate()
+        state = {
+            "config": self.config.to_dict(), "model_config": self.model_config,
+            "epoch": self.epoch, "batch": self.batch, "step": self.step, "acc": self._acc,
+            "history": self.history, "best": self.best, "nonfinite_in_row": self.nonfinite_in_row,
+            "optim": {"param_groups": opt["param_groups"], "scalars": scalars},
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "python_random": [py_state[0], list(py_state[1]), py_state[2]],
+        }
+        return tensors, state
+
+    def save_checkpoint(self, name: str = "last") -> None:
+        if self.checkpoint_dir is None or not self.dist.is_main:
+            return
+        tensors, state = self._checkpoint_payload()
+        save_checkpoint(self.checkpoint_dir / f"{name}.safetensors", tensors, state)
+
+    def _check_resumable(self, state: dict[str, Any], path: Path) -> None:
+        saved, now = state.get("config", {}), self.config.to_dict()
+        diffs = [f"{s}.{k}: checkpoint {saved.get(s, {}).get(k)!r} vs now {v!r}"
+                 for s in RESUME_MUST_MATCH for k, v in now[s].items() if saved.get(s, {}).get(k) != v]
+        diffs += [f"train.{k}: checkpoint {saved.get('train', {}).get(k)!r} vs now {now['train'][k]!r}"
+                  for k in RESUME_TRAIN_KEYS if saved.get("train", {}).get(k) != now["train"][k]]
+        if diffs:
+            raise CheckpointError(f"checkpoint {path} was written by a different configuration; refusing to resume "
+                                  "(nothing was changed):\n  " + "\n  ".join(diffs))
+
+    def _restore(self, path: Path) -> None:
+        tensors, state = load_checkpoint(path)
+        self._check_resumable(state, path)
+        model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        try:
+            self.raw_model.load_state_dict(model_sd)
+        except RuntimeError as e:
+            raise CheckpointError(f"checkpoint {path} does not fit this model: {e}") from None
+        opt_state: dict[int, dict[str, Any]] = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, idx, key = k.split(".", 2)
+                opt_state.setdefault(int(idx), {})[key] = v
+        for k, v in state["optim"]["scalars"].items():
+            idx, key = k.split(".", 1)
+            opt_state.setdefault(int(idx), {})[key] = v
+        self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["optim"]["param_groups"]})
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
+            cb.load_state_dict(cb_state)
+        torch.set_rng_state(tensors["rng.torch"])
+        v, internal, gauss = state["python_random"]
+        random.setstate((v, tuple(internal), gauss))
+        self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
+        self._acc, self.history, self.best = state["acc"], state["history"], state["best"]
+        self.nonfinite_in_row = state["nonfinite_in_row"]
+        self.log(f"resumed from {path}: epoch {self.epoch + 1}, batch {self.batch}, step {self.step}")
+
+    def _prepare_out_dir(self, resume: bool) -> None:
+        if self.checkpoint_dir is None:
+            if resume:
+                raise ValueError("resume needs an output folder (out_dir)")
+            return
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise NotADirectoryError(f"the output folder {self.out_dir} is a file")
+        last = self.checkpoint_dir / "last.safetensors"
+        if resume:
+            if last.exists():
+                self._restore(last)
+            else:
+                self.log(f"no checkpoint in {self.checkpoint_dir}: starting from the beginning")
+        elif last.exists() or (self.out_dir / "model.safetensors").exists():
+            raise FileExistsError(f"{self.out_dir} already holds a run; pass resume (--resume) to continue it, or "
+                                  "choose another output folder (nothing was overwritten)")
+        if self.dist.is_main:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            for stale in self.checkpoint_dir.glob(".*.tmp"):  # temp files of a write that was killed
+                stale.unlink(missing_ok=True)
+
+    # --- the loop -----------------------------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> list[dict]:
+        t = self.config.train
+        self._prepare_out_dir(resume)
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        while self.epoch < t.epochs and self._stop_reason is None:
+            if t.max_steps is not None and self.step >= t.max_steps:
+                break
+            for cb in self.callbacks:
+                cb.on_epoch_start(self)
+            self.sampler.set_epoch(self.epoch, self.batch)
+            bar = tqdm(total=self.sampler.batches_per_epoch, initial=self.batch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
+                       unit="batch", disable=not (t.progress and self.dist.is_main), leave=False)
+            start = time.perf_counter()
+            for idx in self.sampler:
+                batch = self._to_device(self.collate([self.train_data[i] for i in idx]))
+                self._train_batch(batch, len(idx) * self.dist.world_size)
+                self.batch += 1
+                self.step += 1
+                bar.update(1)
+                seen = self._acc["samples"]
+                self._acc["seconds"] += time.perf_counter() - start
+                start = time.perf_counter()
+                bar.set_postfix(loss=f"{self._acc['loss'] / max(seen, 1):.4g}",
+                                samples_s=f"{seen / max(self._acc['seconds'], 1e-9):.0f}")
+                for cb in self.callbacks:
+                    cb.on_batch_end(self, {"step": self.step})
+                if t.checkpoint_every and self.step % t.checkpoint_every == 0:
+                    self.save_checkpoint("last")
+                if t.max_steps is not None and self.step >= t.max_steps:
+                    break
+            bar.close()
+            if self.batch < self.sampler.batches_per_epoch:  # stopped by max_steps inside the epoch
+                self.save_checkpoint("last")
+                break
+            self._end_epoch()
+        self._finish()
+        return self.history
+
+    def _end_epoch(self) -> None:
+        t, acc = self.config.train, self._acc
+        record: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.step,
+                                  "train_loss": acc["loss"] / max(acc["samples"], 1)}
+        record.update({f"val_{k}": v for k, v in self.evaluate().items()})
+        record.update({"lr": self.optimizer.param_groups[0]["lr"],
+                       "grad_norm": acc["grad_norm"] / max(acc["steps"], 1),
+                       "clipped": acc["clipped"] / max(acc["steps"], 1), "skipped": acc["skipped"],
+                       "seconds": acc["seconds"], "samples_per_s": acc["samples"] / max(acc["seconds"], 1e-9)})
+        self.history.append(record)
+        if self.scheduler is not None and self.config.scheduler.interval == "epoch":
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(record.get("val_loss", record["train_loss"]))
+            else:
+                self.scheduler.step()
+        self.log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, record)
+        self.epoch += 1
+        self.batch = 0
+        self._acc = self._new_acc()
+        value = record.get(t.monitor)
+        improved = value is not None and math.isfinite(value) and (
+            self.best is None or (value < self.best if t.monitor_mode == "min" else value > self.best))
+        if improved:
+            self.best = value
+        self.save_checkpoint("last")
+        if improved:
+            self.save_checkpoint("best")
+
+    def _finish(self) -> None:
+        if self._stop_reason:
+            self.log(self._stop_reason)
+        if self.out_dir is not None and self.dist.is_main:
+            save_model(self.out_dir, self.raw_model, {"model": self.model_config, "run": self.config.to_dict(),
+                                                      "history": self.history})
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        self.dist.barrier()

@@ -1,0 +1,147 @@
+"""The Trainer: clipping, truncated BPTT, non-finite steps — each against a hand-written torch loop doing the same."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from rnnkit.models import SequenceRegressor
+from rnnkit.train import Config, Trainer, TrainingDiverged
+
+
+def config(**train):
+    cfg = Config()
+    cfg.optim.name, cfg.optim.lr = "sgd", 0.1
+    cfg.data.batch_size = 8
+    cfg.train.progress = False
+    for k, v in train.items():
+        setattr(cfg.train, k, v)
+    return cfg
+
+
+def data(n=8, T=12, on="last", seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, T, 3, generator=g)
+    y = torch.randn(n, T, 1, generator=g) if on == "all" else torch.randn(n, 1, generator=g)
+    return TensorDataset(x, y)
+
+
+def clone(model):
+    other = SequenceRegressor(**{k: v for k, v in model.config.items() if k != "out_features"},
+                              out_features=model.config["out_features"])
+    other.load_state_dict(model.state_dict())
+    return other
+
+
+def test_clip_norm_matches_clip_grad_norm_and_logs_the_pre_clip_norm():
+    torch.manual_seed(0)
+    model = SequenceRegressor("lstm", 3, 6, 1)
+    ref = clone(model)
+    ds = data()
+    trainer = Trainer(model, ds, config=config(epochs=1, clip_norm=0.05))
+    history = trainer.fit()
+    # by hand: one full batch (order does not matter for a mean loss over all 8), clip_grad_norm_, SGD step
+    x, y = ds.tensors
+    loss = torch.nn.functional.mse_loss(ref(x), y)
+    loss.backward()
+    pre = torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.05)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p -= 0.1 * p.grad
+    assert history[0]["grad_norm"] == pytest.approx(pre.item(), rel=1e-5)
+    assert history[0]["clipped"] == 1.0
+    for (n, p), q in zip(model.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=0, msg=n)
+
+
+def test_clip_value():
+    torch.manual_seed(0)
+    model = SequenceRegressor("gru", 3, 6, 1)
+    ref = clone(model)
+    ds = data()
+    Trainer(model, ds, config=config(epochs=1, clip_value=0.01)).fit()
+    x, y = ds.tensors
+    torch.nn.functional.mse_loss(ref(x), y).backward()
+    torch.nn.utils.clip_grad_value_(ref.parameters(), 0.01)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p -= 0.1 * p.grad
+    for p, q in zip(model.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("on", ["all", "last"])
+def test_tbptt_equals_a_hand_written_detach_loop(on):
+    torch.manual_seed(0)
+    model = SequenceRegressor("lstm", 3, 5, 1, on=on)
+    ref = clone(model)
+    ds = data(T=11, on=on)
+    Trainer(model, ds, config=config(epochs=1, tbptt=4, clip_norm=1.0)).fit()
+    x, y = ds.tensors
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    h = None
+    for s in range(0, 11, 4):
+        out, h = ref.rnn(x[:, s:s + 4], h)
+        h = tuple(t.detach() for t in h)
+        if on == "all":
+            loss = torch.nn.functional.mse_loss(ref.fc(out), y[:, s:s + 4])
+        elif s + 4 >= 11:
+            loss = torch.nn.functional.mse_loss(ref.fc(out[:, -1]), y)
+        else:
+            continue
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ref.parameters(), 1.0)
+        opt.step()
+    for p, q in zip(model.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=0)
+
+
+def test_nan_batch_is_skipped_and_weights_stay_finite():
+    torch.manual_seed(0)
+    x, y = data(n=32).tensors
+    x = x.clone()
+    x[5, 3, 1] = float("nan")  # one poisoned example: the batch holding it is skipped
+    model = SequenceRegressor("rnn", 3, 4, 1)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    trainer = Trainer(model, TensorDataset(x, y), config=config(epochs=2))
+    history = trainer.fit()
+    assert [r["skipped"] for r in history] == [1, 1]
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(before[n], p) for n, p in model.named_parameters())  # the other batches trained
+    assert all(math.isfinite(r["train_loss"]) for r in history)
+
+
+def test_nonfinite_in_a_row_stops_with_a_clear_error():
+    x, y = data(n=32).tensors
+    x = torch.full_like(x, float("inf"))
+    model = SequenceRegressor("rnn", 3, 4, 1)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(TrainingDiverged, match="3 steps in a row had a non-finite loss or gradient"):
+        Trainer(model, TensorDataset(x, y), config=config(epochs=2, max_nonfinite=3)).fit()
+    for b, p in zip(before, model.parameters()):
+        assert torch.equal(b, p)
+
+
+def test_early_stopping_and_scheduler():
+    torch.manual_seed(0)
+    cfg = config(epochs=50, early_stopping=2)
+    cfg.optim.lr = 1e-9  # nothing improves: stops after 1 + patience epochs
+    cfg.scheduler.name, cfg.scheduler.step_size, cfg.scheduler.gamma = "step", 1, 0.5
+    ds = data(n=16)
+    history = Trainer(SequenceRegressor("gru", 3, 4, 1), ds, ds, config=cfg).fit()
+    assert len(history) <= 4
+    assert history[1]["lr"] == pytest.approx(0.5e-9) and history[0]["lr"] == pytest.approx(1e-9)
+
+
+def test_bad_settings():
+    ds = data()
+    with pytest.raises(ValueError, match="clip_norm must be positive"):
+        Trainer(SequenceRegressor("rnn", 3, 4, 1), ds, config=config(clip_norm=-1.0))
+    cfg = config()
+    cfg.optim.name = "adagrad2"
+    with pytest.raises(ValueError, match="unknown optimizer 'adagrad2'"):
+        Trainer(SequenceRegressor("rnn", 3, 4, 1), ds, config=cfg)
