@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/rnnkit digits
+	$(BIN)/rnnkit tour --quick --out runs/tour
 
 lint: $(STAMP)
 	$(BIN)/ruff check rnnkit tests benchmarks

@@ -65,6 +65,105 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a folder written by rnnki
         typer.echo(f"{k}: {v:.6g}")
 
 
+diagnose_app = typer.Typer(no_args_is_help=True, help="Show vanishing/exploding gradients and the cost of recurrence.")
+app.add_typer(diagnose_app, name="diagnose")
+
+
+def _csv(text: str, cast=str) -> list:
+    return [cast(v.strip()) for v in text.split(",") if v.strip()]
+
+
+@diagnose_app.command("vanishing")
+def diagnose_vanishing(
+    out: Path = typer.Option(Path("runs/vanishing"), "--out", help="folder for tables (Markdown, CSV) and PNG plots"),
+    cells: str = typer.Option("rnn,lstm,gru,feedback", help="comma-separated cells"),
+    lengths: str = typer.Option("10,25,50,100,200", help="comma-separated sequence lengths T"),
+    seeds: int = typer.Option(2, min=1, help="seeds per configuration"),
+    steps: int = typer.Option(1500, min=1, help="optimizer steps per run"),
+    quick: bool = typer.Option(False, "--quick", help="rnn, lstm, gru at T = 10 and 50, one seed, 600 steps"),
+) -> None:
+    """Train each cell on the adding problem at each length, with and without clipping; tables, curves, gradient flow."""
+    from rnnkit.diagnostics import plots
+    from rnnkit.diagnostics.report import prepare_out_dir, table_markdown, write_tables
+    from rnnkit.diagnostics.vanishing import explosion_demo, study, summary_table
+
+    try:
+        cell_list, len_list = _csv(cells), _csv(lengths, int)
+        if quick:
+            cell_list, len_list, seeds, steps = ["rnn", "lstm", "gru"], [10, 50], 1, 600
+        out = prepare_out_dir(out)
+        runs = study(cell_list, len_list, clips=(1.0, None), seeds=tuple(range(seeds)), steps=steps, progress=typer.echo)
+    except (ValueError, NotADirectoryError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    rows = summary_table(runs)
+    write_tables(out, "vanishing", rows)
+    plots.learning_curves(runs, out / "learning_curves.png", "Adding problem: validation MSE")
+    plots.gradient_flow_curves([r for r in runs if r.clip and r.seed == 0], out / "gradient_flow.png",
+                               "‖∂L/∂h_t‖ for a loss at the last step")
+    without, with_clip = explosion_demo()
+    plots.explosion(without, with_clip, out / "explosion.png")
+    typer.echo(table_markdown(rows))
+    typer.echo(f"explosion: without clipping {without.diverged or f'MSE {without.final_mse:.3g}'}; "
+               f"with clipping MSE {with_clip.final_mse:.3g}")
+    typer.echo(f"tables and plots in {out}/")
+
+
+@diagnose_app.command("cost")
+def diagnose_cost(
+    out: Path = typer.Option(Path("runs/cost"), "--out", help="folder for tables (Markdown, CSV) and PNG plots"),
+    cells: str = typer.Option("rnn,lstm,gru"),
+    backends: str = typer.Option("auto,loop"),
+    lengths: str = typer.Option("25,50,100,200,400"),
+    hiddens: str = typer.Option("32,64,128,256"),
+    batches: str = typer.Option("16,32,64"),
+    quick: bool = typer.Option(False, "--quick", help="T up to 200, H up to 128, batch 32 only"),
+) -> None:
+    """Time and activation memory of forward+backward vs T, H and batch, with fitted exponents and parameter counts."""
+    from rnnkit.diagnostics import cost as costmod
+    from rnnkit.diagnostics import plots
+    from rnnkit.diagnostics.report import prepare_out_dir, table_markdown, write_tables
+
+    try:
+        c, bk = _csv(cells), _csv(backends)
+        T, H, B = _csv(lengths, int), _csv(hiddens, int), _csv(batches, int)
+        if quick:
+            T, H, B = [t for t in T if t <= 200], [h for h in H if h <= 128], [32]
+        out = prepare_out_dir(out)
+        mid = lambda xs: xs[len(xs) // 2]  # noqa: E731
+        rows_T = costmod.measure(c, bk, T, (mid(H),), (mid(B),), progress=typer.echo)
+        rows_H = costmod.measure(c, ("auto",), (mid(T),), H, (mid(B),))
+        rows_B = costmod.measure(c, ("auto",), (mid(T),), (mid(H),), B)
+    except (ValueError, NotADirectoryError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    for name, rows in (("cost_vs_T", rows_T), ("cost_vs_H", rows_H), ("cost_vs_B", rows_B)):
+        write_tables(out, name, rows)
+    plots.cost_curves(rows_T, out / "cost.png")
+    eT, eH, eB = (costmod.exponents(r, k) for r, k in ((rows_T, "T"), (rows_H, "H"), (rows_B, "B")))
+    fits = [{"cell": cell, "backend": b, "time ∝ T^a": a, "time ∝ H^b": eH.get((cell, b), float("nan")),
+             "time ∝ B^c": eB.get((cell, b), float("nan")), "params (I=32, H=64)": costmod.param_count(cell, 32, 64)}
+            for (cell, b), a in eT.items()]
+    write_tables(out, "exponents", fits)
+    typer.echo(table_markdown(fits))
+    typer.echo(f"tables and plots in {out}/")
+
+
+@app.command()
+def tour(
+    out: Path = typer.Option(Path("runs/tour"), "--out", help="folder for index.html and its figures"),
+    quick: bool = typer.Option(False, "--quick", help="the short version: at most ~5 minutes on 2 CPU cores"),
+) -> None:
+    """Walk the tutorial's story on real runs: vanishing gradients, the gating cure, clipping, cost; one HTML report."""
+    from rnnkit.diagnostics.tour import TourBudget, run_tour
+
+    try:
+        run_tour(out, TourBudget.quick() if quick else TourBudget.full(), progress=typer.echo)
+    except (ValueError, NotADirectoryError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def version() -> None:
     """Print rnnkit's version."""

@@ -30,7 +30,7 @@ from torch.nn import functional as F
 
 from rnnkit.cells.feedback import FEEDBACK_CELLS, FeedbackLayerWeights, check_feedback_cell, feedback_step
 from rnnkit.layers.base import SequenceLayer
-from rnnkit.recurrence import run_loop_deferred, step_mask
+from rnnkit.recurrence import active_recorder, run_loop_deferred, step_mask
 
 
 class FeedbackRNN(SequenceLayer):
@@ -99,7 +99,9 @@ class FeedbackRNN(SequenceLayer):
         # layer 1's input weights were used above; every other weight is used inside the loop
         params = {n: p for n, p in self.named_parameters() if n not in ("weight_ih_l0", "bias_ih_l0", "weight_gx_l0")}
         deferred = [n for n in params if n.startswith("weight")]
-        y, final = run_loop_deferred(self._bind, params, deferred, xw, flat, mask)
-        L = self.num_layers
+        rec, L = active_recorder(), self.num_layers
+        record = None if rec is None else (
+            lambda out, st: [rec.add(self, f"l{j}", st[j]) for j in range(L)])
+        y, final = run_loop_deferred(self._bind, params, deferred, xw, flat, mask, record=record)
         h_n = tuple(torch.stack(final[i * L:(i + 1) * L]) for i in range(len(state)))
         return y, h_n

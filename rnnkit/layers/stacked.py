@@ -22,7 +22,15 @@ from torch.nn import functional as F
 
 from rnnkit.cells.base import MatMul, Step
 from rnnkit.layers.base import SequenceLayer
-from rnnkit.recurrence import BACKENDS, FUSED_MODES, reverse_padded, run_fused, run_loop_deferred, step_mask
+from rnnkit.recurrence import (
+    BACKENDS,
+    FUSED_MODES,
+    active_recorder,
+    reverse_padded,
+    run_fused,
+    run_loop_deferred,
+    step_mask,
+)
 
 
 class StackedRNNBase(SequenceLayer):
@@ -138,7 +146,7 @@ class StackedRNNBase(SequenceLayer):
         return self.backend == "fused" or (self.backend == "auto" and self._fused_mode() is not None)
 
     def _run(self, x, state, lengths):
-        if self.uses_fused():
+        if self.uses_fused() and active_recorder() is None:
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                              bidirectional=self.bidirectional, lengths=lengths)
@@ -160,7 +168,12 @@ class StackedRNNBase(SequenceLayer):
                 params = self._loop_params(sfx)
                 deferred = [k for k in params if k.startswith("weight")]
                 row = layer * D + direction
-                y, final = run_loop_deferred(self._bind, params, deferred, xw, tuple(s[row] for s in state), mask)
+                label = sfx[1:]
+                rec = active_recorder()
+                record = None if rec is None else (
+                    lambda out, st, label=label, d=direction: rec.add(self, label, out, reverse=d == 1))
+                y, final = run_loop_deferred(self._bind, params, deferred, xw, tuple(s[row] for s in state), mask,
+                                             record=record)
                 outs.append(y if direction == 0 else reverse_padded(y, lengths))
                 finals.append(final)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)

@@ -1,10 +1,12 @@
-"""Running a cell over time: the loop and fused backends, and variable-length batches."""
+"""Running a cell over time: the loop and fused backends, variable-length batches, per-step recording."""
 
 from rnnkit.recurrence.deferred import run_loop_deferred
 from rnnkit.recurrence.fused import FUSED_MODES, run_fused
 from rnnkit.recurrence.lengths import as_lengths, reverse_padded, step_mask
 from rnnkit.recurrence.loop import run_loop
+from rnnkit.recurrence.record import StepRecorder, active_recorder, record_steps
 
 BACKENDS = ("auto", "fused", "loop")
 
-__all__ = ["BACKENDS", "FUSED_MODES", "run_fused", "run_loop", "run_loop_deferred", "as_lengths", "reverse_padded", "step_mask"]
+__all__ = ["BACKENDS", "FUSED_MODES", "run_fused", "run_loop", "run_loop_deferred", "as_lengths", "reverse_padded",
+           "step_mask", "StepRecorder", "active_recorder", "record_steps"]

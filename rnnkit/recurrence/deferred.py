@@ -22,6 +22,7 @@ from torch import Tensor
 
 from rnnkit.cells.base import MatMul, State, Step, matmul
 from rnnkit.recurrence.loop import run_loop
+from rnnkit.recurrence.record import active_recorder
 
 Bind = Callable[[dict[str, Tensor], MatMul], Step]
 
@@ -81,13 +82,23 @@ class _DeferredLoop(torch.autograd.Function):
 
 
 def run_loop_deferred(bind: Bind, params: dict[str, Tensor | None], deferred: list[str],
-                      xw: Tensor | tuple[Tensor, ...], state: State, mask: Tensor | None = None
-                      ) -> tuple[Tensor, State]:
+                      xw: Tensor | tuple[Tensor, ...], state: State, mask: Tensor | None = None,
+                      record: Callable[[Tensor, State], None] | None = None) -> tuple[Tensor, State]:
     """``run_loop(bind(params, matmul), xw, state, mask)`` with the gradients of ``params[deferred]`` formed after the loop.
 
     ``bind(params, mm)`` must build the step from the given tensors and compute each product with a deferred weight ``W``
-    as ``mm(x, W)``. Falls back to the plain loop when no gradient is needed.
+    as ``mm(x, W)``. Falls back to the plain loop when no gradient is needed, and when a ``StepRecorder`` is active (then
+    ``record(output_t, state_t)`` is called after every step, on the tensors of the outer graph).
     """
+    if record is not None and active_recorder() is not None:
+        step = bind(params, matmul)
+
+        def recording_step(xw_t, s):
+            out, new_state = step(xw_t, s)
+            record(out, new_state)
+            return out, new_state
+
+        return run_loop(recording_step, xw, state, mask)
     present = {k: v for k, v in params.items() if v is not None}
     xs = (xw,) if isinstance(xw, Tensor) else tuple(xw)
     tensors = (*xs, *state, *present.values())

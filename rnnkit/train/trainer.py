@@ -104,6 +104,7 @@ class Trainer:
         self.history: list[dict] = []
         self.best: float | None = None
         self.nonfinite_in_row = 0
+        self.last_grad_norm = float("nan")  # pre-clip norm of the latest step (read it in on_batch_end)
         self._acc = self._new_acc()
         self._stop_reason: str | None = None
 
@@ -140,6 +141,7 @@ class Trainer:
         grads = [p.grad for p in self._params() if p.grad is not None]
         norm = torch.nn.utils.get_total_norm(grads) if grads else torch.tensor(0.0)
         finite = bool(torch.isfinite(loss.detach()).all()) and bool(torch.isfinite(norm))
+        self.last_grad_norm = norm.item()
         if not self.dist.all_true(finite):
             self.optimizer.zero_grad(set_to_none=True)
             self.nonfinite_in_row += 1
@@ -161,7 +163,8 @@ class Trainer:
         self.optimizer.step()
         if self.scheduler is not None and self.config.scheduler.interval == "step":
             self.scheduler.step()
-        self._acc["grad_norm"] += norm.item()
+        self.last_grad_norm = norm.item()
+        self._acc["grad_norm"] += self.last_grad_norm
         self._acc["steps"] += 1
         return True
 

@@ -1,0 +1,101 @@
+"""PNG figures for the diagnostics (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rnnkit.diagnostics.vanishing import BASELINE_MSE, PASS_MSE  # noqa: E402
+
+COLORS = {"rnn": "tab:red", "relu": "tab:pink", "lstm": "tab:blue", "gru": "tab:green", "feedback": "tab:purple",
+          "feedback-gru": "tab:olive", "feedback-lstm": "tab:cyan"}
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def learning_curves(runs, path: Path, title: str) -> Path:
+    lengths = sorted({r.seq_len for r in runs})
+    fig, axes = plt.subplots(1, len(lengths), figsize=(4.2 * len(lengths), 3.4), squeeze=False, sharey=True)
+    for ax, T in zip(axes[0], lengths):
+        for r in (r for r in runs if r.seq_len == T):
+            if r.curve:
+                steps, mse = zip(*r.curve)
+                ax.plot(steps, np.clip(mse, 1e-6, 10), color=COLORS.get(r.cell), ls="-" if r.clip else "--",
+                        label=f"{r.cell}{'' if r.clip else ' (no clip)'}")
+        ax.axhline(BASELINE_MSE, color="gray", lw=1, ls=":", label="predict the mean")
+        ax.axhline(PASS_MSE, color="gray", lw=0.8, ls="-.", label="pass")
+        ax.set_yscale("log")
+        ax.set_title(f"T = {T}")
+        ax.set_xlabel("optimizer step")
+    axes[0][0].set_ylabel("validation MSE")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def gradient_flow_curves(runs, path: Path, title: str) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for ax, which in zip(axes, ("flow_init", "flow_trained")):
+        for r in runs:
+            flow = getattr(r, which)
+            if flow is None:
+                continue
+            back = np.arange(len(flow))[::-1]  # steps back from the loss at the last step
+            ax.plot(back, np.maximum(flow, 1e-30), color=COLORS.get(r.cell), label=f"{r.cell} T={r.seq_len}")
+        ax.set_yscale("log")
+        ax.set_xlabel("steps back from the loss (T - t)")
+        ax.set_title("at initialisation" if which == "flow_init" else "after training")
+    axes[0].set_ylabel("‖∂L/∂h_t‖")
+    axes[1].legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def explosion(without, with_clip, path: Path) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for r, label, color in ((without, "no clipping", "tab:red"), (with_clip, "clip norm 1", "tab:blue")):
+        axes[0].plot(np.arange(1, len(r.grad_norms) + 1), np.clip(r.grad_norms, 1e-6, 1e30), color=color, label=label)
+        if r.curve:
+            steps, mse = zip(*r.curve)
+            axes[1].plot(steps, np.clip(np.nan_to_num(mse, nan=1e6, posinf=1e6), 1e-6, 1e6), color=color, label=label,
+                         marker="o", ms=3)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("optimizer step")
+    axes[0].set_ylabel("gradient norm before clipping")
+    axes[1].axhline(BASELINE_MSE, color="gray", ls=":", label="predict the mean")
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("optimizer step")
+    axes[1].set_ylabel("validation MSE")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("Exploding gradients: tanh RNN, W_hh = 2·orthogonal, SGD")
+    return _save(fig, path)
+
+
+def cost_curves(rows, path: Path) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    keys = sorted({(r["cell"], r["backend"]) for r in rows})
+    for cell, backend in keys:
+        pts = sorted((r["T"], r["seconds"], r["saved_MB"]) for r in rows if (r["cell"], r["backend"]) == (cell, backend))
+        T, s, mb = zip(*pts)
+        style = "-" if backend == "auto" else "--"
+        axes[0].plot(T, np.array(s) * 1000, style, color=COLORS.get(cell), marker="o", ms=3, label=f"{cell} {backend}")
+        axes[1].plot(T, mb, style, color=COLORS.get(cell), marker="o", ms=3, label=f"{cell} {backend}")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sequence length T")
+    axes[0].set_ylabel("forward+backward (ms)")
+    axes[1].set_ylabel("saved for backward (MB)")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("The cost of recurrence grows linearly with T")
+    return _save(fig, path)

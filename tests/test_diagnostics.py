@@ -1,0 +1,139 @@
+"""Diagnostics: gradient flow against the reference engine and the spectral bound; cost formulas; the tour's report."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import rnnkit
+from rnnkit.cli import app
+from rnnkit.diagnostics import cost as costmod
+from rnnkit.diagnostics import gradient_flow, recurrent_spectra
+from rnnkit.diagnostics.tour import TourBudget, run_tour
+from rnnkit.diagnostics.vanishing import study, train_adding
+from rnnkit.reference import from_torch
+
+
+def last_step_loss(model, x):
+    y, _ = model(x)
+    return (y[-1] ** 2).sum()
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: rnnkit.RNN(3, 5, 2),
+    lambda: rnnkit.LSTM(3, 5, 2, bidirectional=True),
+    lambda: rnnkit.GRU(3, 5, reset_after=False),
+    lambda: rnnkit.FeedbackRNN(3, 5, 3, cell="lstm"),
+])
+def test_gradient_flow_equals_the_reference_engines_per_step_gradients(layer):
+    m = layer().double()
+    x = torch.randn(9, 2, 3, dtype=torch.float64)
+    gf = gradient_flow(m, x, last_step_loss)
+    ref = from_torch(m)
+    y, _ = ref.forward(x.numpy())
+    d = np.zeros_like(y)
+    d[-1] = 2 * y[-1]
+    ref.backward(d)
+    assert len(gf.norms) == len(ref.dh_steps)
+    for label, dh in ref.dh_steps.items():
+        np.testing.assert_allclose(gf.norms[f"{type(m).__name__}.{label}"], np.linalg.norm(dh, axis=(1, 2)),
+                                   rtol=1e-10, atol=1e-14)
+    assert gf.loss == pytest.approx(float((y[-1] ** 2).sum()))
+
+
+def test_simple_rnn_gradient_decays_geometrically_within_the_spectral_bound_and_lstm_far_less():
+    torch.manual_seed(0)
+    T, H = 40, 16
+    rnn = rnnkit.RNN(4, H).double()
+    lstm = rnnkit.LSTM(4, H).double()
+    with torch.no_grad():
+        torch.nn.init.orthogonal_(rnn.weight_hh_l0)
+        rnn.weight_hh_l0 *= 0.5  # σ_max = 0.5
+        lstm.weight_hh_l0 *= 0.5
+        lstm.bias_ih_l0[H:2 * H] = 1.0  # forget bias 1 (Gers et al. 2000; Keras's unit_forget_bias)
+        lstm.bias_hh_l0[H:2 * H] = 0.0
+    x = torch.randn(T, 8, 4, dtype=torch.float64)
+    g_rnn = gradient_flow(rnn, x, last_step_loss)
+    g_lstm = gradient_flow(lstm, x, last_step_loss)
+    n = g_rnn.norms["RNN.l0"]
+    sigma = g_rnn.spectra["RNN.weight_hh_l0"]["spectral_norm"]
+    assert sigma == pytest.approx(0.5)
+    # ‖∂L/∂h_t‖ ≤ σ_max(W_hh)^{T-t} ‖∂L/∂h_T‖ because |tanh'| ≤ 1 and the loss sits at T only
+    k = np.arange(T)[::-1]
+    assert np.all(n <= sigma ** k * n[-1] * (1 + 1e-9))
+    rate = g_rnn.decay_rate("RNN.l0")
+    assert rate < sigma
+    log_fit = np.polyfit(k[:-1], np.log(n[:-1]), 1)
+    assert np.corrcoef(k[:-1], np.log(n[:-1]))[0, 1] < -0.99  # a straight line in log scale: geometric
+    assert np.exp(log_fit[0]) == pytest.approx(rate)
+    m = g_lstm.norms["LSTM.l0"]
+    assert g_lstm.decay_rate("LSTM.l0") > rate + 0.2
+    assert (m[0] / m[-1]) > 1e6 * (n[0] / n[-1])  # after 40 steps the LSTM keeps a million times more
+
+
+def test_spectra_blocks():
+    s = recurrent_spectra(rnnkit.FeedbackRNN(3, 4, 2, cell="gru"))
+    assert {"FeedbackRNN.weight_fb_l0[from l0]", "FeedbackRNN.weight_fb_l1[from l1]",
+            "FeedbackRNN.weight_hh_l0[r]"} <= set(s)
+    W = rnnkit.GRU(3, 4).weight_hh_l0
+    s = recurrent_spectra(rnnkit.GRU(3, 4))
+    assert set(s) == {"GRU.weight_hh_l0[r]", "GRU.weight_hh_l0[z]", "GRU.weight_hh_l0[n]"}
+    assert W.shape == (12, 4)
+
+
+def test_cost_formulas_and_measurements():
+    for cell, layer in (("rnn", rnnkit.RNN(32, 64)), ("gru", rnnkit.GRU(32, 64)), ("lstm", rnnkit.LSTM(32, 64))):
+        assert costmod.param_count(cell, 32, 64) == sum(p.numel() for p in layer.parameters())
+    assert costmod.param_count("gru", 32, 64) / costmod.param_count("lstm", 32, 64) == pytest.approx(0.75)
+    assert costmod.fit_exponent([1, 2, 4, 8], [3, 6, 12, 24]) == pytest.approx(1.0)
+    layer = rnnkit.LSTM(8, 16, backend="loop")
+    s10, s20, s40 = (costmod.saved_bytes(lambda T=T: layer(torch.randn(T, 4, 8))[0]) for T in (10, 20, 40))
+    assert (s40 - s20) == pytest.approx(2 * (s20 - s10), rel=0.05)  # activation memory is linear in T
+    rows = costmod.measure(("rnn",), ("auto",), (5, 10), (8,), (4,), input_size=3, repeats=1)
+    assert [r["T"] for r in rows] == [5, 10] and all(r["seconds"] > 0 for r in rows)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match=r"unknown cell name\(s\) \['transformer'\]"):
+        study(["transformer"], [10])
+    with pytest.raises(ValueError, match="at least 2"):
+        train_adding("rnn", 1, steps=1)
+    with pytest.raises(ValueError, match="contains no rnnkit recurrent layer"):
+        gradient_flow(torch.nn.Linear(2, 2), torch.zeros(1, 2), lambda m, b: m(b).sum())
+
+
+def test_quick_tour_on_a_reduced_budget_writes_every_section_and_figure(tmp_path):
+    budget = TourBudget(short_steps=30, long_len=15, long_steps=30, explosion_steps=20, cost_lens=(8, 16),
+                        cost_hiddens=(8, 16), cost_repeats=1)
+    messages = []
+    path = run_tour(tmp_path / "tour", budget, progress=messages.append)
+    page = path.read_text()
+    for title in ["A SimpleRNN learns a short dependency", "fails a long one", "Why: the gradient vanishes",
+                  "Exploding gradients, and clipping", "The cost of recurrence"]:
+        assert title in page
+    assert page.count("data:image/png;base64,") == 5
+    assert page.count("Conclusion (computed from this run)") == 5
+    assert re.search(r"At T = 15: passed — .*; failed — ", page)
+    assert any(m.startswith("[5/5]") for m in messages)
+    for f in ["short_task.png", "long_task.png", "gradient_flow.png", "explosion.png", "cost.png", "long_task.csv"]:
+        assert (tmp_path / "tour" / f).stat().st_size > 0
+
+
+def test_cli_errors_and_cost(tmp_path):
+    (tmp_path / "file").write_text("x")
+    r = CliRunner().invoke(app, ["tour", "--quick", "--out", str(tmp_path / "file")])
+    assert r.exit_code == 2 and "is a file" in r.output
+    r = CliRunner().invoke(app, ["diagnose", "vanishing", "--cells", "rnn,bogus", "--out", str(tmp_path / "v")])
+    assert r.exit_code == 2 and "bogus" in r.output
+    r = CliRunner().invoke(app, ["diagnose", "vanishing", "--lengths", "1", "--out", str(tmp_path / "v")])
+    assert r.exit_code == 2 and "at least 2" in r.output
+    r = CliRunner().invoke(app, ["diagnose", "cost", "--out", str(tmp_path / "c"), "--lengths", "5,10",
+                                 "--hiddens", "8,16", "--batches", "2,4", "--cells", "rnn,gru"])
+    assert r.exit_code == 0, r.output
+    assert "time ∝ T^a" in r.output
+    for f in ["cost_vs_T.csv", "cost_vs_H.md", "cost_vs_B.csv", "exponents.md", "cost.png"]:
+        assert (tmp_path / "c" / f).exists()
