@@ -35,6 +35,7 @@ class DataConfig:
     mode: str = "rows"
     seed: int = 0
     batch_size: int = 64
+    shuffle: bool = True
 
 
 @dataclass
@@ -43,6 +44,8 @@ class OptimConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.0
+    eps: float = 1e-8
+    rho: float = 0.99  # RMSprop's smoothing constant (torch's alpha; Keras's rho)
 
 
 @dataclass

@@ -92,7 +92,8 @@ class Trainer:
         self.optimizer = build_optimizer(self.config.optim, self.raw_model.parameters())
         self.scheduler = build_scheduler(self.config.scheduler, self.optimizer, t.epochs)
         self.sampler = ResumableBatchSampler(len(train_data), self.config.data.batch_size, seed=t.seed,
-                                             rank=self.dist.rank, world_size=self.dist.world_size)
+                                             shuffle=self.config.data.shuffle, rank=self.dist.rank,
+                                             world_size=self.dist.world_size)
         self.callbacks: list[Callback] = list(callbacks)
         if t.early_stopping:
             self.callbacks.append(EarlyStopping(t.monitor, t.early_stopping, t.monitor_mode))
@@ -172,10 +173,14 @@ class Trainer:
         self.steps.train()
         k = self.config.train.tbptt
         if k is None:
-            loss = self.steps("train", batch)["loss"]
+            out = self.steps("train", batch)
+            loss = out["loss"]
             if self._backward_and_step(loss):
                 self._acc["loss"] += loss.item() * n
                 self._acc["samples"] += n
+                for k, v in out.items():  # other metrics the model reports, averaged like the loss
+                    if k != "loss":
+                        self._acc[f"metric.{k}"] = self._acc.get(f"metric.{k}", 0.0) + float(v) * n
             return
         state, losses = None, []
         for chunk in self.raw_model.split_for_tbptt(batch, k):
@@ -340,6 +345,8 @@ class Trainer:
         t, acc = self.config.train, self._acc
         record: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.step,
                                   "train_loss": acc["loss"] / max(acc["samples"], 1)}
+        record.update({f"train_{k[len('metric.'):]}": v / max(acc["samples"], 1) for k, v in acc.items()
+                       if k.startswith("metric.")})
         record.update({f"val_{k}": v for k, v in self.evaluate().items()})
         record.update({"lr": self.optimizer.param_groups[0]["lr"],
                        "grad_norm": acc["grad_norm"] / max(acc["steps"], 1),

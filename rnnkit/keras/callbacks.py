@@ -1,0 +1,162 @@
+"""Keras callbacks (``on_epoch_end(epoch, logs)``) — EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger —
+run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy, val_loss, val_accuracy, lr."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+from pathlib import Path
+
+from rnnkit.train.callbacks import Callback as EngineCallback
+
+
+class Callback:
+    model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_end(self, logs=None): ...
+
+
+def _better(mode, monitor):
+    if mode == "auto":
+        mode = "max" if "acc" in monitor else "min"
+    return (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
+
+
+class History(Callback):
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+class EarlyStopping(Callback):
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", restore_best_weights=False,
+                 start_from_epoch=0):
+        self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
+        self.better = _better(mode, monitor)
+        self.sign = 1 if self.better(0, 1) else -1  # min mode: value + δ < best; max: value - δ > best
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+        self.best, self.wait, self.best_weights, self.stopped_epoch = None, 0, None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or epoch < self.start_from_epoch:
+            return
+        if self.best is None or self.better(value + self.sign * self.min_delta, self.best):
+            self.best, self.wait = value, 0
+            if self.restore_best_weights:
+                self.best_weights = copy.deepcopy(self.model.state_dict())
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped_epoch = epoch
+                self.model.stop_training = True
+                if self.restore_best_weights and self.best_weights is not None:
+                    self.model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", save_weights_only=False):
+        self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
+        self.better, self.best, self.save_weights_only = _better(mode, monitor), None, save_weights_only
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if self.save_best_only:
+            if value is None or (self.best is not None and not self.better(value, self.best)):
+                return
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class ReduceLROnPlateau(Callback):
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0, min_lr=0.0):
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        self.monitor, self.factor, self.patience, self.min_lr = monitor, factor, patience, min_lr
+        self.better, self.min_delta, self.cooldown = _better(mode, monitor), min_delta, cooldown
+        self.sign = 1 if self.better(0, 1) else -1  # min mode: value + δ < best; max: value - δ > best
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.best is None or self.better(value + self.sign * self.min_delta, self.best):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                for group in self.model.optimizer.param_groups:
+                    group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class CSVLogger(Callback):
+    def __init__(self, filename, separator=",", append=False):
+        self.filename, self.sep, self.append = Path(filename), separator, append
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch, **(logs or {})})
+        fields = list(dict.fromkeys(k for r in self.rows for k in r))
+        with open(self.filename, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=fields, delimiter=self.sep)
+            w.writeheader()
+            for r in self.rows:
+                w.writerow({k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in r.items()})
+
+
+KEY_MAP = {"train_loss": "loss", "lr": "learning_rate"}
+
+
+class KerasCallbacks(EngineCallback):
+    """Adapter: rnnkit's trainer calls this; it translates the epoch record to Keras's logs and calls the callbacks."""
+
+    def __init__(self, model, callbacks):
+        self.model, self.callbacks = model, callbacks
+
+    def on_train_start(self, trainer):
+        self.model.optimizer = trainer.optimizer
+        self.model.stop_training = False
+        for cb in self.callbacks:
+            cb.set_model(self.model)
+            cb.on_train_begin({})
+
+    def on_epoch_end(self, trainer, record):
+        logs = {}
+        for k, v in record.items():
+            if k == "train_loss":
+                logs["loss"] = v
+            elif k.startswith("train_"):
+                logs[k[len("train_"):]] = v
+            elif k.startswith("val_"):
+                logs[k] = v
+        epoch = record["epoch"] - 1
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+        if self.model.stop_training:
+            trainer.stop(f"stopped by a callback after epoch {epoch + 1}")
+
+    def on_train_end(self, trainer):
+        for cb in self.callbacks:
+            cb.on_train_end({})

@@ -1,0 +1,351 @@
+"""Saving and loading: rnnkit's own format and Keras 3's files.
+
+* ``model.save("dir")`` writes rnnkit's format: ``dir/config.json`` (the architecture, in Keras's config schema) and
+  ``dir/model.safetensors`` (weights keyed by Keras's variable paths, e.g. ``layers/lstm/cell/vars/0``).
+* ``model.save("m.keras")`` writes a Keras 3 archive (``config.json``, ``metadata.json``, ``model.weights.h5``) that real
+  Keras loads with ``keras.models.load_model``; ``save_weights("m.weights.h5")`` writes Keras's weights file.
+* ``load_model("m.keras")`` rebuilds a model saved by real Keras (Sequential or functional, from the layers rnnkit.keras
+  has) and loads its weights; an unsupported layer is named in the error. ``load_weights("m.weights.h5")`` fills an
+  existing model.
+
+Layouts need no conversion: rnnkit.keras keeps Keras's own (kernel (in, units), gate orders i,f,c,o and z,r,h, GRU bias
+(2, 3u) with reset_after). rnnkit's layers read them in torch's layout only inside the call (see ``cells.py``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.keras import layers as L
+from rnnkit.keras.backend import snake
+from rnnkit.keras.layers.base import Input, KerasTensor, Layer
+
+KERAS_VERSION = "3.15.1"
+
+
+# --- variable paths ----------------------------------------------------------------------------------------------
+def container_names(items) -> list[str]:
+    """Keras names the items of a list in its weights file by class, not by layer name: dense, dense_1, lstm, ..."""
+    seen: dict[str, int] = {}
+    names = []
+    for item in items:
+        base = snake(type(item).__name__)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        names.append(base if n == 0 else f"{base}_{n}")
+    return names
+
+
+def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Parameter]]:
+    """(Keras h5 path, parameter) for every variable of ``layer``, in Keras's order."""
+    if isinstance(layer, L.Bidirectional):
+        return weight_paths(layer.forward_layer, f"{prefix}/forward_layer") + \
+            weight_paths(layer.backward_layer, f"{prefix}/backward_layer")
+    if isinstance(layer, L.RNN):
+        return weight_paths(layer.cell, f"{prefix}/cell")
+    if isinstance(layer, L.StackedRNNCells):
+        return [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in weight_paths(c, f"{prefix}/cells/{n}")]
+    if isinstance(layer, L.TimeDistributed):
+        return weight_paths(layer.layer, f"{prefix}/layer")
+    return [(f"{prefix}/vars/{i}", getattr(layer, n)) for i, n in enumerate(layer._weight_names)]
+
+
+def group_paths(layer: Layer, prefix: str) -> list[str]:
+    """Every group Keras's loader visits for ``layer`` (each has a ``vars`` subgroup, possibly empty)."""
+    out = [prefix]
+    if isinstance(layer, L.Bidirectional):
+        out += group_paths(layer.forward_layer, f"{prefix}/forward_layer")
+        out += group_paths(layer.backward_layer, f"{prefix}/backward_layer")
+    elif isinstance(layer, L.RNN):
+        out += group_paths(layer.cell, f"{prefix}/cell")
+    elif isinstance(layer, L.StackedRNNCells):
+        out += [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in group_paths(c, f"{prefix}/cells/{n}")]
+    elif isinstance(layer, L.TimeDistributed):
+        out += group_paths(layer.layer, f"{prefix}/layer")
+    return out
+
+
+def model_weights(model) -> dict[str, torch.nn.Parameter]:
+    layers = model.layers
+    return {path: p for layer, n in zip(layers, container_names(layers)) for path, p in weight_paths(layer, f"layers/{n}")}
+
+
+# --- configs (Keras's schema) --------------------------------------------------------------------------------------
+def _wrap(class_name: str, config: dict, build_shape=None) -> dict:
+    d = {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
+    if build_shape is not None:
+        d["build_config"] = {"input_shape": list(build_shape)}
+    return d
+
+
+def layer_config(layer: Layer) -> dict:
+    cfg = {"name": layer.name, "trainable": layer.trainable, "dtype": "float32"}
+    for k, v in layer.get_config().items():
+        if k in ("name", "trainable"):
+            continue
+        if isinstance(v, Layer):
+            v = layer_config(v)
+        elif isinstance(v, list) and v and isinstance(v[0], Layer):
+            v = [layer_config(c) for c in v]
+        cfg[k] = v
+    if isinstance(layer, L.Bidirectional):
+        cfg["layer"] = layer_config(layer.forward_layer)
+        cfg["backward_layer"] = layer_config(layer.backward_layer)
+    shape = getattr(layer, "build_input_shape", None)
+    return _wrap(type(layer).__name__, cfg, shape)
+
+
+def model_config(model) -> dict:
+    from rnnkit.keras.models import Sequential
+
+    if isinstance(model, Sequential):
+        inp = model.graph_inputs[0]
+        layers = [_wrap("InputLayer", {"batch_shape": [None, *inp.shape], "dtype": _dtype_name(inp.dtype),
+                                       "sparse": False, "name": inp.name or "input_layer"})]
+        layers += [layer_config(layer) for layer in model.layers]
+        return {"module": "keras", "class_name": "Sequential", "registered_name": None,
+                "config": {"name": model.name, "trainable": True, "layers": layers},
+                "build_config": {"input_shape": [None, *inp.shape]}}
+    return _functional_config(model)
+
+
+def _dtype_name(dt) -> str:
+    return "float32" if dt.is_floating_point else "int64"
+
+
+def _history(t: KerasTensor, names: dict) -> list:
+    if t.node is None:
+        return [t.name, 0, 0]
+    return [t.node.layer.name, 0, t.index]
+
+
+def _tensor_ref(t: KerasTensor, names) -> dict:
+    return {"class_name": "__keras_tensor__", "config": {"shape": [None, *t.shape], "dtype": _dtype_name(t.dtype),
+                                                          "keras_history": _history(t, names)}}
+
+
+def _functional_config(model) -> dict:
+    layers = [{**_wrap("InputLayer", {"batch_shape": [None, *t.shape], "dtype": _dtype_name(t.dtype), "sparse": False,
+                                      "name": t.name}), "name": t.name, "inbound_nodes": []}
+              for t in model.graph_inputs]
+    for node in model.nodes:
+        entry = layer_config(node.layer)
+        args = [_tensor_ref(t, None) for t in node.inputs] if isinstance(node.inputs, (list, tuple)) else \
+            [_tensor_ref(node.inputs, None)]
+        kwargs = {k: ([_tensor_ref(t, None) for t in v] if isinstance(v, (list, tuple)) else _tensor_ref(v, None))
+                  for k, v in node.kwargs.items()}
+        entry["name"] = node.layer.name
+        entry["inbound_nodes"] = [{"args": args if isinstance(node.inputs, (list, tuple)) and len(args) > 1 else args,
+                                   "kwargs": kwargs}]
+        layers.append(entry)
+    ins = [[t.name, 0, 0] for t in model.graph_inputs]
+    outs = [_history(t, None) for t in model.graph_outputs]
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": model.name, "trainable": True, "layers": layers,
+                       "input_layers": ins if len(ins) > 1 else ins[0],
+                       "output_layers": outs if model.multi_output else outs[0]}}
+
+
+SUPPORTED = {"Dense": L.Dense, "Activation": L.Activation, "Dropout": L.Dropout, "Embedding": L.Embedding,
+             "Masking": L.Masking, "RepeatVector": L.RepeatVector, "TimeDistributed": L.TimeDistributed,
+             "SimpleRNN": L.SimpleRNN, "LSTM": L.LSTM, "GRU": L.GRU, "RNN": L.RNN, "Bidirectional": L.Bidirectional,
+             "SimpleRNNCell": L.SimpleRNNCell, "LSTMCell": L.LSTMCell, "GRUCell": L.GRUCell,
+             "StackedRNNCells": L.StackedRNNCells}
+IGNORED_KEYS = {"dtype", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+                "kernel_constraint", "recurrent_constraint", "bias_constraint", "embeddings_regularizer",
+                "embeddings_constraint", "lora_rank", "lora_alpha", "quantization_config", "input_length", "sparse",
+                "noise_shape", "seed", "implementation", "time_major", "synchronized", "autocast"}
+
+
+def _init_name(v):
+    if isinstance(v, dict):
+        return v.get("class_name", "glorot_uniform")
+    return v
+
+
+def layer_from_config(d: dict) -> Layer:
+    cls_name = d.get("class_name")
+    if cls_name not in SUPPORTED:
+        raise ValueError(f"layer {d.get('config', {}).get('name')!r} of type {cls_name!r} is not supported by "
+                         f"rnnkit.keras (supported: {', '.join(sorted(SUPPORTED))})")
+    cfg = {k: v for k, v in d["config"].items() if k not in IGNORED_KEYS}
+    for k in list(cfg):
+        if k.endswith("_initializer"):
+            cfg[k] = _init_name(cfg[k])
+        if isinstance(cfg[k], dict) and "class_name" in cfg[k] and k in ("layer", "cell", "backward_layer"):
+            cfg[k] = layer_from_config(cfg[k])
+        elif k == "cells":
+            cfg[k] = [layer_from_config(c) for c in cfg[k]]
+    if cls_name in ("Bidirectional",):
+        cfg.pop("backward_layer", None)
+    layer = SUPPORTED[cls_name](**cfg)
+    if "build_config" in d and d["build_config"].get("input_shape"):
+        layer.build_input_shape = tuple(d["build_config"]["input_shape"])
+    return layer
+
+
+def _input_from(cfg: dict) -> KerasTensor:
+    shape = cfg.get("batch_shape") or [None, *cfg.get("shape", [])]
+    return Input(tuple(shape[1:]), dtype="float32" if "float" in str(cfg.get("dtype", "float32")) else "int64",
+                 name=cfg.get("name"))
+
+
+def model_from_config(d: dict):
+    from rnnkit.keras.models import Model, Sequential
+
+    cls, cfg = d.get("class_name"), d.get("config", {})
+    if cls == "Sequential":
+        layers = cfg["layers"]
+        model = Sequential(name=cfg.get("name"))
+        start = 0
+        if layers and layers[0]["class_name"] == "InputLayer":
+            model.add(_input_from(layers[0]["config"]))
+            start = 1
+        elif "build_input_shape" in cfg:
+            model.add(Input(tuple(cfg["build_input_shape"][1:])))
+        for ld in layers[start:]:
+            model.add(layer_from_config(ld))
+        return model
+    if cls in ("Functional", "Model"):
+        tensors: dict[tuple, KerasTensor] = {}
+        inputs = {}
+        for ld in cfg["layers"]:
+            if ld["class_name"] == "InputLayer":
+                t = _input_from(ld["config"])
+                inputs[ld["name"]] = t
+                tensors[(ld["name"], 0, 0)] = t
+        for ld in cfg["layers"]:
+            if ld["class_name"] == "InputLayer":
+                continue
+            if str(ld.get("module", "")).startswith("keras.src.ops"):
+                continue  # Keras records mask computations (NotEqual, Any) as op nodes; rnnkit propagates masks itself
+            layer = layer_from_config(ld)
+
+            def resolve(a, owner=ld["name"]):
+                if isinstance(a, dict) and a.get("class_name") == "__keras_tensor__":
+                    key = tuple(a["config"]["keras_history"])
+                    if key not in tensors:
+                        raise ValueError(f"layer {owner!r} reads the output of {key[0]!r}, an operation rnnkit.keras "
+                                         "does not support")
+                    return tensors[key]
+                if isinstance(a, list):
+                    return [resolve(x) for x in a]
+                return a
+            for i, node in enumerate(ld.get("inbound_nodes", [])):
+                args = [resolve(a) for a in node.get("args", [])]
+                kwargs = {k: resolve(v) for k, v in node.get("kwargs", {}).items()
+                          if k not in ("training", "mask") and v is not None}
+                out = layer(args[0] if len(args) == 1 else args, **kwargs)
+                for j, o in enumerate(out if isinstance(out, list) else [out]):
+                    tensors[(ld["name"], i, j)] = o
+
+        def refs(x):
+            return [x] if x and isinstance(x[0], str) else x
+        ins = [tensors[tuple(r)] for r in refs(cfg["input_layers"])]
+        outs_ref = cfg["output_layers"]
+        multi = not (outs_ref and isinstance(outs_ref[0], str))
+        outs = [tensors[tuple(r)] for r in refs(outs_ref)]
+        return Model(ins if len(ins) > 1 else ins[0], outs if multi else outs[0], name=cfg.get("name"))
+    raise ValueError(f"unsupported model class {cls!r} (rnnkit.keras loads Sequential and functional models)")
+
+
+# --- files ---------------------------------------------------------------------------------------------------------
+def _write_h5(model, fileobj) -> None:
+    import h5py
+
+    params = model_weights(model)
+    with h5py.File(fileobj, "w") as f:
+        f.create_group("vars")
+        f.create_group("layers")
+        for layer, n in zip(model.layers, container_names(model.layers)):
+            for g in group_paths(layer, f"layers/{n}"):
+                f.require_group(g).require_group("vars")
+        for path, p in params.items():
+            f.create_dataset(path, data=p.detach().cpu().numpy())
+
+
+def _read_h5_into(model, fileobj, source: str) -> None:
+    import h5py
+
+    params = model_weights(model)
+    with h5py.File(fileobj, "r") as f:
+        for path, p in params.items():
+            if path not in f:
+                raise ValueError(f"{source}: no weights for {path} (layer names must match the saved model's)")
+            arr = np.asarray(f[path])
+            if tuple(arr.shape) != tuple(p.shape):
+                raise ValueError(f"{source}: {path} has shape {arr.shape}, the model expects {tuple(p.shape)}")
+            with torch.no_grad():
+                p.copy_(torch.from_numpy(arr).to(p.dtype))
+
+
+def save_model(model, filepath) -> None:
+    path = Path(filepath)
+    if not hasattr(model, "graph_inputs"):
+        raise ValueError("the model is not built yet: call it on data (or give its first layer input_shape) first")
+    if path.suffix == ".keras":
+        buf = io.BytesIO()
+        _write_h5(model, buf)
+        meta = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("metadata.json", json.dumps(meta))
+            z.writestr("config.json", json.dumps(model_config(model)))
+            z.writestr("model.weights.h5", buf.getvalue())
+        return
+    from safetensors.torch import save_file
+
+    from rnnkit.train.checkpoint import atomic_write, atomic_write_text
+
+    path.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model_weights(model).items()}
+    atomic_write(path / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"format": "rnnkit-keras-1"}))
+    atomic_write_text(path / "config.json", json.dumps(model_config(model), indent=1))
+
+
+def load_model(filepath):
+    path = Path(filepath)
+    if path.suffix == ".keras":
+        try:
+            z = zipfile.ZipFile(path)
+            config = json.loads(z.read("config.json"))
+            weights = z.read("model.weights.h5")
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, FileNotFoundError) as e:
+            raise ValueError(f"{path} is not a readable .keras archive: {e}") from None
+        model = model_from_config(config)
+        _read_h5_into(model, io.BytesIO(weights), str(path))
+        return model
+    if not (path / "config.json").is_file():
+        raise ValueError(f"{path} is neither a .keras file nor an rnnkit.keras model folder (no config.json)")
+    from safetensors.torch import load_file
+
+    model = model_from_config(json.loads((path / "config.json").read_text(encoding="utf-8")))
+    tensors = load_file(str(path / "model.safetensors"))
+    params = model_weights(model)
+    missing = sorted(set(params) - set(tensors))
+    if missing:
+        raise ValueError(f"{path}/model.safetensors lacks {missing}")
+    with torch.no_grad():
+        for k, p in params.items():
+            p.copy_(tensors[k])
+    return model
+
+
+def save_weights(model, filepath) -> None:
+    if not str(filepath).endswith(".weights.h5"):
+        raise ValueError(f"save_weights writes Keras's '.weights.h5' files; got {filepath}")
+    with open(filepath, "wb") as f:
+        _write_h5(model, f)
+
+
+def load_weights(model, filepath) -> None:
+    if not str(filepath).endswith(".weights.h5"):
+        raise ValueError(f"load_weights reads Keras's '.weights.h5' files; got {filepath}")
+    with open(filepath, "rb") as f:
+        _read_h5_into(model, f, str(filepath))

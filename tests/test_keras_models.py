@@ -1,0 +1,141 @@
+"""rnnkit.keras models: the tutorial's snippet, fit/evaluate/predict in Keras's regime, callbacks, and files that move
+between real Keras 3 and rnnkit in both directions."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import rnnkit.keras as rk  # noqa: E402
+from rnnkit.data import load_digit_sequences  # noqa: E402
+
+DIGITS = load_digit_sequences("rows", seed=0)
+XTR, YTR = DIGITS.x_train.numpy()[:512], DIGITS.y_train.numpy()[:512]
+XTE, YTE = DIGITS.x_test.numpy(), DIGITS.y_test.numpy()
+
+
+def kn(t):
+    return keras.ops.convert_to_numpy(t)
+
+
+def test_the_tutorials_keras_snippet_runs_with_only_its_imports_changed():
+    from rnnkit.keras.layers import Dense, SimpleRNN
+    from rnnkit.keras.models import Sequential
+
+    timesteps, input_dim = 8, 8
+    X_train, y_train, X_test = XTR, YTR.astype("float32"), XTE
+    # --- the tutorial's code, verbatim -----------------------------------------------------------------------
+    model = Sequential()
+    model.add(SimpleRNN(10, input_shape=(timesteps, input_dim)))
+    model.add(Dense(1))
+    model.compile(optimizer='adam', loss='mean_squared_error')
+    history = model.fit(X_train, y_train, epochs=10, batch_size=32, verbose=0)
+    y_pred = model.predict(X_test)
+    # -----------------------------------------------------------------------------------------------------------
+    assert y_pred.shape == (len(X_test), 1)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+def classifier(lib):
+    inp = keras.Input((8, 8)) if lib is keras else rk.Input((8, 8))
+    h = lib.layers.GRU(16, return_sequences=True)(inp)
+    h = lib.layers.LSTM(16)(h)
+    out = lib.layers.Dense(10, activation="softmax")(h)
+    return keras.Model(inp, out) if lib is keras else rk.Model(inp, out)
+
+
+def test_fit_reaches_the_regime_keras_reaches_and_evaluate_agrees():
+    k, r = classifier(keras), classifier(rk)
+    r.set_weights(k.get_weights())
+    k.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    r.compile(optimizer=rk.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # same weights, same data: evaluate gives Keras's numbers
+    ek = k.evaluate(XTE, YTE, verbose=0)
+    er = r.evaluate(XTE, YTE)
+    np.testing.assert_allclose(er, ek, rtol=1e-4)
+    hk = k.fit(XTR, YTR, epochs=8, batch_size=32, verbose=0, shuffle=False)
+    hr = r.fit(XTR, YTR, epochs=8, batch_size=32, verbose=0, shuffle=False)
+    lk, lr = hk.history["loss"][-1], hr.history["loss"][-1]
+    assert lr < 0.5 * hr.history["loss"][0] and lk < 0.5 * hk.history["loss"][0]
+    assert 0.8 < lr / lk < 1.25, (lk, lr)  # the same regime (here the curves agree to about 3 decimals)
+    assert set(hr.history) == {"loss", "accuracy"}
+
+
+def test_a_model_trained_in_keras_loads_and_predicts_the_same_and_goes_back(tmp_path):
+    k = classifier(keras)
+    k.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    k.fit(XTR, YTR, epochs=1, batch_size=64, verbose=0)
+    k.save(tmp_path / "trained.keras")
+    r = rk.models.load_model(tmp_path / "trained.keras")
+    np.testing.assert_allclose(r.predict(XTE), kn(k(XTE)), atol=1e-5)
+    r.save(tmp_path / "back.keras")
+    k2 = keras.models.load_model(tmp_path / "back.keras")
+    np.testing.assert_allclose(kn(k2(XTE)), kn(k(XTE)), atol=1e-5)
+    r.save(tmp_path / "rnnkit_format")
+    np.testing.assert_allclose(rk.models.load_model(tmp_path / "rnnkit_format").predict(XTE), r.predict(XTE), atol=0)
+
+
+def test_weights_h5_both_ways(tmp_path):
+    seq = rk.Sequential([rk.layers.Bidirectional(rk.layers.LSTM(4), input_shape=(8, 8)), rk.layers.Dense(3)])
+    seq.save_weights(tmp_path / "w.weights.h5")
+    ks = keras.Sequential([keras.Input((8, 8)), keras.layers.Bidirectional(keras.layers.LSTM(4)), keras.layers.Dense(3)])
+    ks.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_allclose(kn(ks(XTE[:5])), seq.predict(XTE[:5]), atol=1e-5)
+    ks.save_weights(tmp_path / "k.weights.h5")
+    seq2 = rk.Sequential([rk.layers.Bidirectional(rk.layers.LSTM(4), input_shape=(8, 8)), rk.layers.Dense(3)])
+    seq2.load_weights(tmp_path / "k.weights.h5")
+    np.testing.assert_allclose(seq2.predict(XTE[:5]), seq.predict(XTE[:5]), atol=1e-6)
+
+
+def test_callbacks(tmp_path):
+    m = classifier(rk)
+    m.compile(optimizer=rk.optimizers.Adam(learning_rate=1e-9), loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+    csv = tmp_path / "log.csv"
+    stop = rk.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    plateau = rk.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_delta=1.0)
+    ckpt = rk.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_loss", save_best_only=True)
+    h = m.fit(XTR, YTR, epochs=20, batch_size=64, validation_split=0.25, verbose=0,
+              callbacks=[stop, plateau, rk.callbacks.CSVLogger(csv), ckpt])
+    assert len(h.history["loss"]) < 20 and stop.stopped_epoch > 0
+    assert m.optimizer.param_groups[0]["lr"] < 1e-9
+    assert csv.read_text().splitlines()[0].startswith("epoch,loss,accuracy,val_loss,val_accuracy")
+    assert "val_accuracy" in h.history
+    best = keras.models.load_model(tmp_path / "best.keras")
+    assert kn(best(XTE[:3])).shape == (3, 10)
+
+
+def test_summary_and_weights():
+    m = rk.Sequential([rk.layers.LSTM(4, input_shape=(8, 8)), rk.layers.Dense(2)])
+    lines = []
+    m.summary(print_fn=lines.append)
+    assert any("lstm" in line and "208" in line for line in lines)  # 4·4·(8 + 4) + 4·4 = 208 parameters
+    assert lines[-1] == "Total params: 218"
+    w = m.get_weights()
+    m.set_weights([np.zeros_like(a) for a in w])
+    assert np.all(m.predict(XTE[:2]) == 0)
+
+
+def test_bad_input(tmp_path):
+    conv = keras.Sequential([keras.Input((8, 8)), keras.layers.Conv1D(2, 3), keras.layers.LSTM(2)])
+    conv.save(tmp_path / "conv.keras")
+    with pytest.raises(ValueError, match="'Conv1D' is not supported by rnnkit.keras"):
+        rk.models.load_model(tmp_path / "conv.keras")
+    m = rk.Sequential([rk.layers.LSTM(3, input_shape=(8, 8)), rk.layers.Dense(1)])
+    with pytest.raises(RuntimeError, match="compile"):
+        m.fit(XTR, YTR)
+    with pytest.raises(ValueError, match="unknown loss 'hinge2'"):
+        m.compile("adam", "hinge2")
+    m.compile("adam", "mse")
+    with pytest.raises(ValueError, match=r"input of shape \(5, 8, 7\) does not fit Input shape \(None, 8, 8\)"):
+        m.predict(np.zeros((5, 8, 7), "float32"))
+    with pytest.raises(ValueError, match="same number of samples"):
+        m.fit(XTR, YTR[:10], verbose=0)
+    (tmp_path / "junk.keras").write_text("not a zip")
+    with pytest.raises(ValueError, match="not a readable .keras archive"):
+        rk.models.load_model(tmp_path / "junk.keras")
