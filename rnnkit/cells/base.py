@@ -20,14 +20,14 @@ from torch.nn import functional as F
 
 State = tuple[Tensor, ...]
 Step = Callable[[Tensor, State], tuple[Tensor, State]]
-MatMul = Callable[[Tensor, Tensor], Tensor]
+MatMul = Callable[..., Tensor]
 
 
-def matmul(x: Tensor, W: Tensor) -> Tensor:
-    """``x W^T`` — every recurrent product in a step goes through a function of this shape (``mm``), so that the loop
-    backend can substitute one that defers ``W``'s gradient to a single GEMM after the loop
-    (``rnnkit.recurrence.deferred``)."""
-    return x @ W.t()
+def matmul(x: Tensor, W: Tensor, add: Tensor | None = None) -> Tensor:
+    """``x W^T`` (``+ add``, in the same kernel) — every recurrent product in a step goes through a function of this
+    shape (``mm``), so that the loop backend can substitute one that defers ``W``'s gradient to a single GEMM after the
+    loop (``rnnkit.recurrence.deferred``)."""
+    return x @ W.t() if add is None else torch.addmm(add, x, W.t())
 
 
 def check_floating(name: str, tensor: Tensor) -> None:

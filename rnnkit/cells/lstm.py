@@ -29,12 +29,10 @@ def lstm_step(weight_hh: Tensor, bias_hh: Tensor | None, weight_hr: Tensor | Non
 
     def step(xw_t: Tensor, state: State) -> tuple[Tensor, State]:
         h_prev, c_prev = state
-        gates = xw_t + mm(h_prev, W_hh)
-        if b_hh is not None:
-            gates = gates + b_hh
+        gates = mm(h_prev, W_hh, add=xw_t if b_hh is None else xw_t + b_hh)  # W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
         i, f, g, o = gates.chunk(4, dim=-1)
         i_t, f_t, g_t, o_t = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-        c_t = f_t * c_prev + i_t * g_t
+        c_t = torch.addcmul(f_t * c_prev, i_t, g_t)  # f ⊙ c_{t-1} + i ⊙ g
         h_t = o_t * torch.tanh(c_t)
         if W_hr is not None:
             h_t = mm(h_t, W_hr)

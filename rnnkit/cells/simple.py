@@ -34,9 +34,7 @@ def simple_rnn_step(weight_hh: Tensor, bias_hh: Tensor | None, nonlinearity: str
 
     def step(xw_t: Tensor, state: State) -> tuple[Tensor, State]:
         (h_prev,) = state
-        a_t = xw_t + mm(h_prev, W_hh)
-        if b_hh is not None:
-            a_t = a_t + b_hh
+        a_t = mm(h_prev, W_hh, add=xw_t if b_hh is None else xw_t + b_hh)
         h_t = σ(a_t)
         return h_t, (h_t,)
 

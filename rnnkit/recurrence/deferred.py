@@ -35,12 +35,12 @@ class _RecordingMatMul:
             id(w): (w.detach().t(), [], []) for w in deferred
         }
 
-    def __call__(self, x: Tensor, W: Tensor) -> Tensor:
+    def __call__(self, x: Tensor, W: Tensor, add: Tensor | None = None) -> Tensor:
         slot = self.slots.get(id(W))
         if slot is None:
-            return matmul(x, W)
+            return matmul(x, W, add)
         W_T, xs, outs = slot
-        out = x @ W_T
+        out = x @ W_T if add is None else torch.addmm(add, x, W_T)  # ∂L/∂out is ∂L/∂(x W^T) either way
         if out.requires_grad:  # a product of constants (say, with the zero initial state) contributes no gradient
             xs.append(x.detach())
             outs.append(out)
