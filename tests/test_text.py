@@ -6,6 +6,7 @@ import csv
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -44,6 +45,20 @@ def test_tokenizers_round_trip_and_vocabularies(tmp_path):
         Tokenizer.load(tmp_path / "bad.json")
 
 
+def test_bpe_round_trip_and_save(tmp_path):
+    from rnnkit.data.tokenize import BPETokenizer
+
+    corpus = ["the quick brown fox jumps over the lazy dog"] * 30 + ["a stitch in time saves nine"] * 30
+    bpe = BPETokenizer(vocab_size=300).fit(corpus)
+    assert bpe.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"]
+    for text in ["the lazy fox", "Unseen wörds, too — ünïcode!"]:
+        assert bpe.decode(bpe.encode(text)) == text  # byte-level: nothing is unknown
+    assert len(bpe.encode("the quick brown fox")) < len("the quick brown fox") / 2  # merges learned
+    bpe.save(tmp_path / "bpe.json")
+    back = Tokenizer.load(tmp_path / "bpe.json")
+    assert back.encode("the lazy fox") == bpe.encode("the lazy fox") and back.fingerprint == bpe.fingerprint
+
+
 def test_readers_name_file_and_line(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("review,label\nfine,pos\n")
@@ -66,6 +81,26 @@ def test_readers_name_file_and_line(tmp_path):
     with pytest.raises(ValueError, match=r"d.jsonl:2: invalid JSON"):
         read_jsonl(j)
     assert [e.text for e in read_text(FIX / "tiny_sentiment.csv", per_line=True)][:1] == ["text,label"]
+
+
+def test_bucketing_sampler_groups_similar_lengths_and_stays_a_permutation():
+    from rnnkit.train.sampler import ResumableBatchSampler
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 100, 1000).tolist()
+    plain = ResumableBatchSampler(1000, 20, seed=1)
+    bucketed = ResumableBatchSampler(1000, 20, seed=1, lengths=lengths, pool=10)
+
+    def spread(sampler):
+        return np.mean([np.ptp([lengths[i] for i in b]) for b in sampler])
+
+    for s in (plain, bucketed):
+        s.set_epoch(3)
+        assert sorted(i for b in s for i in b) == list(range(1000))
+    assert spread(bucketed) < spread(plain) / 5
+    again = ResumableBatchSampler(1000, 20, seed=1, lengths=lengths, pool=10)
+    again.set_epoch(3, start_batch=7)
+    assert list(again) == list(bucketed)[7:]  # resumable mid-epoch, like the plain order
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])

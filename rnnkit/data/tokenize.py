@@ -72,10 +72,12 @@ class Tokenizer:
 
     @staticmethod
     def from_dict(d: dict, source: str = "tokenizer") -> Tokenizer:
-        kinds = {"char": CharTokenizer, "word": WordTokenizer}
+        kinds = {"char": CharTokenizer, "word": WordTokenizer, "bpe": BPETokenizer}
         if d.get("kind") not in kinds:
             raise ValueError(f"{source}: unknown tokenizer kind {d.get('kind')!r}")
         tok = kinds[d["kind"]](**d.get("options", {}))
+        if d["kind"] == "bpe":
+            tok._load_state(d.get("state", ""), source)
         tok.itos = list(d["itos"])
         tok.stoi = {s: i for i, s in enumerate(tok.itos)}
         if tuple(tok.itos[:4]) != SPECIALS:
@@ -135,12 +137,82 @@ class WordTokenizer(Tokenizer):
         return out
 
 
+class BPETokenizer(Tokenizer):
+    """Byte-level BPE (Sennrich et al. 2016), trained with the ``tokenizers`` library; ids 0–3 are the specials."""
+
+    kind = "bpe"
+
+    def __init__(self, vocab_size: int = 8000) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self._tok = None
+
+    def options(self):
+        return {"vocab_size": self.vocab_size}
+
+    @staticmethod
+    def _lib():
+        try:
+            import tokenizers
+        except ImportError as e:  # pragma: no cover - installed by make
+            raise ImportError("BPE needs the 'tokenizers' package: pip install --no-deps tokenizers") from e
+        return tokenizers
+
+    def fit(self, texts, min_freq: int = 2, max_size: int | None = None):
+        lib = self._lib()
+        tok = lib.Tokenizer(lib.models.BPE(unk_token="<unk>"))
+        tok.pre_tokenizer = lib.pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = lib.decoders.ByteLevel()
+        trainer = lib.trainers.BpeTrainer(vocab_size=max_size or self.vocab_size, min_frequency=min_freq,
+                                          special_tokens=list(SPECIALS), show_progress=False,
+                                          initial_alphabet=lib.pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator(list(texts), trainer)
+        self._tok = tok
+        self._sync()
+        return self
+
+    def _sync(self):
+        vocab = self._tok.get_vocab()
+        self.itos = [None] * len(vocab)
+        for t, i in vocab.items():
+            self.itos[i] = t
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+
+    def _load_state(self, state: str, source: str):
+        try:
+            self._tok = self._lib().Tokenizer.from_str(state)
+        except Exception as e:  # noqa: BLE001 - the library raises its own exception types
+            raise ValueError(f"{source}: unreadable BPE state: {e}") from None
+
+    def to_dict(self):
+        if self._tok is None:
+            raise ValueError("fit the BPE tokenizer before saving it")
+        return {**super().to_dict(), "state": self._tok.to_str()}
+
+    def tokenize(self, text):
+        if self._tok is None:
+            raise ValueError("fit the BPE tokenizer first")
+        return self._tok.encode(text).tokens
+
+    def encode(self, text, bos=False, eos=False):
+        ids = self._tok.encode(text).ids if self._tok is not None else self.tokenize(text)
+        return ([BOS] if bos else []) + ids + ([EOS] if eos else [])
+
+    def decode(self, ids, skip_specials=True):
+        return self._tok.decode([i for i in ids if not (skip_specials and i < len(SPECIALS))])
+
+    def detokenize(self, tokens):
+        return self.decode([self.stoi[t] for t in tokens])
+
+
 def make_tokenizer(kind: str, **options) -> Tokenizer:
     if kind == "char":
         return CharTokenizer(**options)
     if kind == "word":
         return WordTokenizer(**options)
-    raise ValueError(f"unknown tokenizer {kind!r}; expected 'char' or 'word' (BPE is not available yet)")
+    if kind == "bpe":
+        return BPETokenizer(**options)
+    raise ValueError(f"unknown tokenizer {kind!r}; expected 'char', 'word' or 'bpe'")
 
 
 def check_same_vocabulary(a: Tokenizer, b: Tokenizer, what: str = "model") -> None:

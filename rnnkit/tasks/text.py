@@ -36,6 +36,9 @@ class EncodedTexts(Dataset):
     def __getitem__(self, i):
         return self.ids[i], self.labels[i]
 
+    def lengths(self) -> list[int]:
+        return [len(x) for x in self.ids]
+
 
 def pad_collate(items) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """[(ids, label)] → (ids (B, T) padded with 0, labels (B,), lengths (B,))."""
@@ -155,7 +158,7 @@ def train_classifier(opts: ClassifyOptions, out: str | Path) -> dict:
                            opts.bidirectional, opts.pooling, opts.dropout, labels)
     cfg = Config()
     cfg.optim.lr = opts.lr
-    cfg.data.batch_size = opts.batch_size
+    cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
     cfg.train.epochs, cfg.train.clip_norm, cfg.train.seed = opts.epochs, opts.clip_norm, opts.seed
     cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, "val_accuracy", "max"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
@@ -317,8 +320,13 @@ def generate(run_dir: str | Path, prompt: str, length: int = 200, temperature: f
     if not ids:
         raise ValueError("the prompt is empty after tokenization")
     g = torch.Generator().manual_seed(seed) if seed is not None else None
+    new, shown = [], tok.decode(ids)
     for i in model.generate(ids, length, temperature, top_k, top_p, g):
-        yield tok.itos[i] if tok.kind == "char" else " " + tok.itos[i]
+        new.append(i)
+        text = tok.decode(ids + new)  # decode the whole text so that word spacing and BPE bytes come out right
+        if text.startswith(shown):
+            yield text[len(shown):]
+            shown = text
 
 
 __all__ = ["ClassifyOptions", "LMOptions", "train_classifier", "train_language_model", "predict", "generate",

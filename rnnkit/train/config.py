@@ -36,6 +36,7 @@ class DataConfig:
     seed: int = 0
     batch_size: int = 64
     shuffle: bool = True
+    bucket: bool = False  # batch sequences of similar length together (needs a dataset with .lengths())
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """A batch sampler whose order is a pure function of (seed, epoch), so a run can resume at any batch.
 
 Each epoch's permutation is ``randperm(n)`` from a generator seeded with (seed, epoch); batch b is
-``order[b·B:(b+1)·B]``. Under distributed training, rank r of W takes ``batch[r::W]`` of every *global* batch, so W
-processes together see exactly the batches one process would — the same global batch, the same gradient.
+``order[b·B:(b+1)·B]``. With ``lengths`` (bucketing, for variable-length text) the permutation is cut into pools of 50
+batches, each pool sorted by length, and the resulting batches shuffled: batches hold sequences of similar length, so
+padding (and wasted compute) is small, and the order is still a pure function of (seed, epoch). Under distributed
+training, rank r of W takes ``batch[r::W]`` of every *global* batch, so W processes together see exactly the batches one
+process would — the same global batch, the same gradient.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import torch
 
 class ResumableBatchSampler:
     def __init__(self, n: int, batch_size: int, seed: int = 0, shuffle: bool = True, rank: int = 0,
-                 world_size: int = 1) -> None:
+                 world_size: int = 1, lengths: list[int] | None = None, pool: int = 50) -> None:
         if n <= 0:
             raise ValueError("the training data is empty")
         if batch_size <= 0:
@@ -23,6 +26,9 @@ class ResumableBatchSampler:
         self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
         self.rank, self.world_size = rank, world_size
         self.epoch, self.start_batch = 0, 0
+        if lengths is not None and len(lengths) != n:
+            raise ValueError(f"lengths has {len(lengths)} entries for {n} examples")
+        self.lengths, self.pool = lengths, pool
 
     @property
     def batches_per_epoch(self) -> int:
@@ -36,7 +42,17 @@ class ResumableBatchSampler:
         if not self.shuffle:
             return torch.arange(self.n)
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(self.n, generator=g)
+        perm = torch.randperm(self.n, generator=g)
+        if self.lengths is None:
+            return perm
+        B, size = self.batch_size, self.batch_size * self.pool
+        idx = perm.tolist()
+        pooled = [i for s in range(0, self.n, size) for i in sorted(idx[s:s + size], key=lambda j: self.lengths[j])]
+        batches = [pooled[s:s + B] for s in range(0, self.n, B)]
+        full = [b for b in batches if len(b) == B]
+        rest = [b for b in batches if len(b) < B]
+        shuffled = [full[k] for k in torch.randperm(len(full), generator=g).tolist()] + rest
+        return torch.tensor([i for b in shuffled for i in b])
 
     def __iter__(self):
         order = self.order()

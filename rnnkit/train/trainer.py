@@ -93,7 +93,8 @@ class Trainer:
         self.scheduler = build_scheduler(self.config.scheduler, self.optimizer, t.epochs)
         self.sampler = ResumableBatchSampler(len(train_data), self.config.data.batch_size, seed=t.seed,
                                              shuffle=self.config.data.shuffle, rank=self.dist.rank,
-                                             world_size=self.dist.world_size)
+                                             world_size=self.dist.world_size,
+                                             lengths=train_data.lengths() if self.config.data.bucket else None)
         self.callbacks: list[Callback] = list(callbacks)
         if t.early_stopping:
             self.callbacks.append(EarlyStopping(t.monitor, t.early_stopping, t.monitor_mode))
