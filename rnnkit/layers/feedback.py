@@ -22,12 +22,11 @@ backend. Forward contract as ``rnnkit.RNN`` (``lengths=``, ``batch_first``, unba
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rnnkit.cells.base import init_uniform_
 from rnnkit.cells.feedback import FEEDBACK_CELLS, FeedbackLayerWeights, check_feedback_cell, feedback_step
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import active_recorder, run_loop_deferred, step_mask
@@ -62,9 +61,7 @@ class FeedbackRNN(SequenceLayer):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        k = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -k, k)
+        init_uniform_(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, cell={self.cell!r}"

@@ -14,13 +14,11 @@ Backends (``backend=``):
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import MatMul, Step
+from rnnkit.cells.base import MatMul, Step, init_uniform_
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import (
     BACKENDS,
@@ -86,9 +84,7 @@ class StackedRNNBase(SequenceLayer):
 
     # --- torch.nn.RNNBase compatibility ----------------------------------------------------------------------
     def reset_parameters(self) -> None:
-        k = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -k, k)
+        init_uniform_(self, self.hidden_size)
 
     def flatten_parameters(self) -> None:
         """No-op, kept so code written for ``torch.nn.RNN`` runs unchanged."""

@@ -42,3 +42,15 @@ def as_float64(name: str, x, ndim: tuple[int, ...] | None = None) -> Array:
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{name} contains a non-finite value ({arr[bad]}) at index {bad}")
     return arr
+
+
+def sequence_input(x, batch_first: bool, input_size: int) -> Array:
+    """Check a (T, B, I) — or (B, T, I) with ``batch_first`` — input and return it time-major, float64."""
+    x = as_float64("input", x, (3,))
+    if batch_first:
+        x = x.transpose(1, 0, 2)
+    if x.shape[0] == 0:
+        raise ValueError("input has no time steps")
+    if x.shape[2] != input_size:
+        raise ValueError(f"input has {x.shape[2]} features, expected input_size={input_size}")
+    return x

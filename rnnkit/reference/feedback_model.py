@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 
 from rnnkit.reference import feedback
-from rnnkit.reference.common import Array, as_float64
+from rnnkit.reference.common import Array, as_float64, sequence_input
 
 CELLS = {"tanh": 1, "gru": 3, "lstm": 4}
 
@@ -66,14 +66,8 @@ class ReferenceFeedbackRNN:
         return 2 if self.cell == "lstm" else 1
 
     def forward(self, x, h0=None):
-        x = as_float64("input", x, (3,))
-        if self.batch_first:
-            x = x.transpose(1, 0, 2)
+        x = sequence_input(x, self.batch_first, self.input_size)
         T, B, I = x.shape
-        if T == 0:
-            raise ValueError("input has no time steps")
-        if I != self.input_size:
-            raise ValueError(f"input has {I} features, expected input_size={self.input_size}")
         L, H = self.num_layers, self.hidden_size
         if h0 is None:
             parts = [np.zeros((L, B, H))] * self.n_state

@@ -17,7 +17,7 @@ import numpy as np
 
 from rnnkit.reference import gru, lstm, simple
 from rnnkit.reference.bptt import backward_through_time, forward_through_time
-from rnnkit.reference.common import Array, as_float64
+from rnnkit.reference.common import Array, as_float64, sequence_input
 
 MODES = ("tanh", "relu", "lstm", "gru")
 
@@ -101,14 +101,8 @@ class ReferenceRNN:
 
     def forward(self, x, h0=None):
         """x: (T, B, I) or (B, T, I) with batch_first. Returns (outputs, h_n) or (outputs, (h_n, c_n)) for LSTM."""
-        x = as_float64("input", x, (3,))
-        if self.batch_first:
-            x = x.transpose(1, 0, 2)
+        x = sequence_input(x, self.batch_first, self.input_size)
         T, B, I = x.shape
-        if T == 0:
-            raise ValueError("input has no time steps")
-        if I != self.input_size:
-            raise ValueError(f"input has {I} features, expected input_size={self.input_size}")
         rows = self.num_layers * self.num_directions
         sizes = self._state_sizes()
         if h0 is None:
