@@ -210,3 +210,19 @@ def test_cli_language_model_train_and_generate(tmp_path):
     assert r.output.startswith("the ") and len(r.output.strip()) >= 20
     r = CliRunner().invoke(app, ["predict", str(tmp_path / "lm"), "some text"])
     assert r.exit_code == 2 and "language model" in r.output
+
+
+def test_builtin_austen_preparation(tmp_path, monkeypatch):
+    import sys
+
+    if not list((Path(sys.prefix) / "data").glob("r-cran-janeaustenr_*.deb")):
+        pytest.skip("Debian's r-cran-janeaustenr .deb is not in .venv/data (make downloads it when apt works)")
+    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
+    r = CliRunner().invoke(app, ["data", "prepare", "austen"])
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "austen" / "text.txt").read_text()
+    assert 3_900_000 < len(text) < 4_100_000  # six novels, ~4.0 M characters
+    for opening in ["Emma Woodhouse, handsome, clever, and rich",
+                    "It is a truth universally acknowledged, that a single man in possession",
+                    "Sir Walter Elliot, of Kellynch Hall"]:
+        assert opening in text.replace("\n", " ")

