@@ -108,14 +108,10 @@ class Model(nn.Module):
             out_mask = node.layer.compute_mask(args, mask)
             outs = _as_list(out)
             masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs)
-            for kt in self._tensors_of(node):
+            for kt in node.outputs:
                 env[id(kt)] = (outs[kt.index], masks[kt.index] if kt.index < len(masks) else None)
         results = [env[id(t)][0] for t in self.graph_outputs]
         return results if self.multi_output else results[0]
-
-    @staticmethod
-    def _tensors_of(node):
-        return node.outputs
 
     def forward(self, inputs, training=False):
         return self.call(inputs, training=training)

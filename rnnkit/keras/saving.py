@@ -120,15 +120,15 @@ def _dtype_name(dt) -> str:
     return "float32" if dt.is_floating_point else "int64"
 
 
-def _history(t: KerasTensor, names: dict) -> list:
+def _history(t: KerasTensor) -> list:
     if t.node is None:
         return [t.name, 0, 0]
     return [t.node.layer.name, 0, t.index]
 
 
-def _tensor_ref(t: KerasTensor, names) -> dict:
+def _tensor_ref(t: KerasTensor) -> dict:
     return {"class_name": "__keras_tensor__", "config": {"shape": [None, *t.shape], "dtype": _dtype_name(t.dtype),
-                                                          "keras_history": _history(t, names)}}
+                                                          "keras_history": _history(t)}}
 
 
 def _functional_config(model) -> dict:
@@ -137,16 +137,16 @@ def _functional_config(model) -> dict:
               for t in model.graph_inputs]
     for node in model.nodes:
         entry = layer_config(node.layer)
-        args = [_tensor_ref(t, None) for t in node.inputs] if isinstance(node.inputs, (list, tuple)) else \
-            [_tensor_ref(node.inputs, None)]
-        kwargs = {k: ([_tensor_ref(t, None) for t in v] if isinstance(v, (list, tuple)) else _tensor_ref(v, None))
+        args = [_tensor_ref(t) for t in node.inputs] if isinstance(node.inputs, (list, tuple)) else \
+            [_tensor_ref(node.inputs)]
+        kwargs = {k: ([_tensor_ref(t) for t in v] if isinstance(v, (list, tuple)) else _tensor_ref(v))
                   for k, v in node.kwargs.items()}
         entry["name"] = node.layer.name
-        entry["inbound_nodes"] = [{"args": args if isinstance(node.inputs, (list, tuple)) and len(args) > 1 else args,
+        entry["inbound_nodes"] = [{"args": args,
                                    "kwargs": kwargs}]
         layers.append(entry)
     ins = [[t.name, 0, 0] for t in model.graph_inputs]
-    outs = [_history(t, None) for t in model.graph_outputs]
+    outs = [_history(t) for t in model.graph_outputs]
     return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
             "config": {"name": model.name, "trainable": True, "layers": layers,
                        "input_layers": ins if len(ins) > 1 else ins[0],

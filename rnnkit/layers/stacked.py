@@ -22,7 +22,6 @@ from rnnkit.cells.base import MatMul, Step, init_uniform_
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import (
     BACKENDS,
-    FUSED_MODES,
     active_recorder,
     reverse_padded,
     run_fused,
@@ -179,4 +178,4 @@ class StackedRNNBase(SequenceLayer):
         return x, h_n
 
 
-__all__ = ["StackedRNNBase", "FUSED_MODES"]
+__all__ = ["StackedRNNBase"]

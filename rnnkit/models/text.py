@@ -45,7 +45,7 @@ class TextClassifier(nn.Module):
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
         if ids.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"TextClassifier expects token ids (int64), got {ids.dtype}")
-        y, _ = self.rnn(self.drop(self.embedding(ids)) if self.training else self.embedding(ids), lengths=lengths)
+        y, _ = self.rnn(self.drop(self.embedding(ids)), lengths=lengths)
         T = y.shape[1]
         valid = torch.arange(T, device=y.device)[None, :] < lengths.to(y.device)[:, None]  # (B, T)
         if self.pooling == "last":

@@ -57,14 +57,14 @@ class _DeferredLoop(torch.autograd.Function):
             mm = _RecordingMatMul([params[n] for n in deferred_names])
             xw = tuple(leaves[:n_xw])
             y, final = run_loop(bind(params, mm), xw if xw_is_tuple else xw[0], tuple(leaves[n_xw:n_in]), mask)
-        ctx.inner = (leaves, y, final, mm, [params[n] for n in deferred_names], n_in)
+        ctx.inner = (leaves, y, final, mm, [params[n] for n in deferred_names])
         return (y.detach(), *(f.detach() for f in final))
 
     @staticmethod
     def backward(ctx, dy, *dfinal):
         # The inner graph is kept (retain_graph) so that backward can run again when the caller retains the outer graph;
         # it is freed with this node, i.e. when the outputs are.
-        leaves, y, final, mm, deferred, n_in = ctx.inner
+        leaves, y, final, mm, deferred = ctx.inner
         deferred_ids = {id(w) for w in deferred}
         wanted = [t for t in leaves if t.requires_grad and id(t) not in deferred_ids]
         slots = list(mm.slots.values())

@@ -122,8 +122,6 @@ class Node:
 
 
 def _dummy(kt: KerasTensor) -> torch.Tensor:
-    if kt.dtype.is_floating_point:
-        return torch.zeros((2, *kt.shape), dtype=kt.dtype)
     return torch.zeros((2, *kt.shape), dtype=kt.dtype)
 
 

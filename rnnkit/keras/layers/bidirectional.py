@@ -47,8 +47,6 @@ class Bidirectional(Layer):
     def build(self, input_shape):
         self.forward_layer._maybe_build(torch.zeros(input_shape[0] or 1, *input_shape[1:]))
         self.backward_layer._maybe_build(torch.zeros(input_shape[0] or 1, *input_shape[1:]))
-        if not self.backward_layer.built:
-            pass
 
     def call(self, x, mask=None, training=False, initial_state=None):
         fs = bs = None

@@ -151,10 +151,6 @@ class SimpleRNNCell(KerasCell):
         flat = [self.kernel.t(), self.recurrent_kernel.t(), *_bias_pair(self.input_bias(), self.units)]
         return ("RNN_TANH" if self._act == "tanh" else "RNN_RELU"), flat, self.use_bias
 
-    def get_config(self):
-        c = super().get_config()
-        return c
-
 
 class LSTMCell(KerasCell):
     """Keras's LSTM: ``z = x·kernel + h·recurrent_kernel + bias``; i, f, c, o; ``c = f c + i act(z_c)``; ``h = o act(c)``."""
