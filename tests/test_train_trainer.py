@@ -137,6 +137,21 @@ def test_early_stopping_and_scheduler():
     assert history[1]["lr"] == pytest.approx(0.5e-9) and history[0]["lr"] == pytest.approx(1e-9)
 
 
+@pytest.mark.parametrize("tbptt", [None, 4])
+def test_cosine_per_step_spans_the_whole_run(tbptt):
+    # 32 examples / batch 8 = 4 batches per epoch, 3 epochs; with tbptt 4 over T=12 each batch is 3 optimizer steps.
+    # Cosine annealing to 0 over N steps: lr_i = lr0 · (1 + cos(π i / N)) / 2 after i steps, so the last is 0.
+    cfg = config(epochs=3, tbptt=tbptt)
+    cfg.scheduler.name, cfg.scheduler.interval = "cosine", "step"
+    trainer = Trainer(SequenceRegressor("rnn", 3, 4, 1, on="all"), data(n=32, on="all"), config=cfg)
+    history = trainer.fit()
+    N = 3 * 4 * (3 if tbptt else 1)
+    for epoch, record in enumerate(history, 1):
+        i = epoch * N // 3
+        assert record["lr"] == pytest.approx(0.1 * (1 + math.cos(math.pi * i / N)) / 2, abs=1e-12)
+    assert history[-1]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_bad_settings():
     ds = data()
     with pytest.raises(ValueError, match="clip_norm must be positive"):

