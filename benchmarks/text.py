@@ -227,12 +227,15 @@ def print_table(rows: list[dict], cols: tuple[str, ...]) -> None:
 
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks text")
-    p.add_argument("parts", nargs="*", default=["classify", "lm", "cells"], choices=["classify", "lm", "cells"])
+    p.add_argument("parts", nargs="*", help="classify, lm and/or cells (default: all three)")
     p.add_argument("--quick", action="store_true", help="tiny budgets: checks that everything runs")
     p.add_argument("--minutes", type=float, default=20.0, help="training minutes of the LSTM language model")
     p.add_argument("--cell-minutes", type=float, default=5.0, help="training minutes of each cell in the comparison")
     p.add_argument("--out", default="runs/bench-text")
     args = p.parse_args(argv)
+    args.parts = args.parts or ["classify", "lm", "cells"]
+    if set(args.parts) - {"classify", "lm", "cells"}:
+        p.error(f"unknown part(s) {sorted(set(args.parts) - {'classify', 'lm', 'cells'})}; choose classify, lm, cells")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine_line()}")

@@ -22,7 +22,7 @@ from rnnkit.data.readers import TextExample, read_examples, read_text
 from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
 from rnnkit.models.text import ClassifierEnsemble, LanguageModel, TextClassifier
 from rnnkit.train import Config, LearningCurve, Trainer, load_model_files, seed_everything
-from rnnkit.train.checkpoint import CheckpointError
+from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_model
 
 
 # --- classification ----------------------------------------------------------------------------------------------
@@ -158,8 +158,6 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
     Trainer(model, train, val, config=cfg, out_dir=out, collate_fn=pad_collate, model_config=model.config).fit()
     best = out / "checkpoints" / "best.safetensors"
     if best.exists():
-        from rnnkit.train.checkpoint import load_checkpoint
-
         tensors, _ = load_checkpoint(best)
         model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     return model
@@ -192,17 +190,13 @@ def train_classifier(opts: ClassifyOptions, out: str | Path) -> dict:
     def encode(part):
         return EncodedTexts([tok.encode(e.text) or [1] for e in part], [index[e.label] for e in part])
 
-    from rnnkit.train.checkpoint import save_model
-
     enc_train, enc_val = encode(train), encode(val)
     members = []
     for m in range(opts.ensemble):
-        if opts.ensemble == 1:
-            members.append(_train_member(opts, len(tok), labels, enc_train, enc_val, out, opts.seed))
-            break
-        folder = out / f"member{m}"
+        folder = out if opts.ensemble == 1 else out / f"member{m}"
         members.append(_train_member(opts, len(tok), labels, enc_train, enc_val, folder, opts.seed + m))
-        save_model(folder, members[-1], {"model": members[-1].config, "tokenizer": tok.to_dict()})  # a run of its own
+        if opts.ensemble > 1:  # each member's folder is a run of its own
+            save_model(folder, members[-1], {"model": members[-1].config, "tokenizer": tok.to_dict()})
     if opts.ensemble == 1:
         model = members[0]
     else:
@@ -368,8 +362,6 @@ def train_language_model(opts: LMOptions, out: str | Path) -> dict:
                "train_tokens": train.tokens_read(final["step"])}
     plot_curve(curve.rows, f"{opts.cell} {opts.hidden_size}, {opts.tokenizer} tokens", out / "curve.png")
     tok.save(out / "tokenizer.json")
-    from rnnkit.train.checkpoint import save_model
-
     save_model(out, model, {"model": model.config, "tokenizer": tok.to_dict(), "results": results,
                             "options": dict(opts.__dict__), "history": history})
     return results
