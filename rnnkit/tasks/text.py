@@ -307,17 +307,19 @@ class LMOptions:
     progress: bool = True
 
 
-def plot_curve(rows: list[dict], label: str, path: Path) -> None:
-    """Held-out bits per token against training minutes (evaluation time excluded)."""
+def plot_curves(curves: dict[str, list[dict]], path: Path, ylabel: str = "held-out bits per token") -> None:
+    """Learning curves (label → ``LearningCurve`` rows): held-out bits per token against training minutes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([r["train_seconds"] / 60 for r in rows], [r["val_bits_per_token"] for r in rows], marker="o", label=label)
-    ax.set_xlabel("training time (minutes)")
-    ax.set_ylabel("held-out bits per token")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, rows in curves.items():
+        ax.plot([r["train_seconds"] / 60 for r in rows], [r["val_bits_per_token"] for r in rows], marker="o",
+                label=label)
+    ax.set_xlabel("training time (minutes, evaluation excluded)")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -360,7 +362,7 @@ def train_language_model(opts: LMOptions, out: str | Path) -> dict:
     results = {"val_loss": final["val_loss"], "val_bits_per_token": final["val_bits_per_token"],
                "val_perplexity": math.exp(final["val_loss"]), "train_seconds": final["train_seconds"],
                "train_tokens": train.tokens_read(final["step"])}
-    plot_curve(curve.rows, f"{opts.cell} {opts.hidden_size}, {opts.tokenizer} tokens", out / "curve.png")
+    plot_curves({f"{opts.cell} {opts.hidden_size}, {opts.tokenizer} tokens": curve.rows}, out / "curve.png")
     tok.save(out / "tokenizer.json")
     save_model(out, model, {"model": model.config, "tokenizer": tok.to_dict(), "results": results,
                             "options": dict(opts.__dict__), "history": history})
