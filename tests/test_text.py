@@ -288,9 +288,11 @@ def test_builtin_shakespeare_preparation(tmp_path, monkeypatch):
 def test_cli_language_model_train_and_generate(tmp_path):
     r = CliRunner().invoke(app, ["train", "lm", "--data", str(FIX / "tiny_corpus.txt"), "--hidden-size", "16",
                                  "--embedding-dim", "8", "--streams", "2", "--bptt", "10", "--epochs", "2",
+                                 "--max-steps", "3", "--scheduler", "cosine", "--eval-every", "1", "--lr", "3e-3",
                                  "--progress", "false", "--out", str(tmp_path / "lm")])
     assert r.exit_code == 0, r.output
     assert "val_bits_per_token" in r.output
+    assert len((tmp_path / "lm" / "curve.csv").read_text().splitlines()) == 1 + 3  # header + an evaluation per batch
     r = CliRunner().invoke(app, ["generate", str(tmp_path / "lm"), "--prompt", "the ", "--length", "20", "--seed", "1"])
     assert r.exit_code == 0, r.output
     assert r.output.startswith("the ") and len(r.output.strip()) >= 20
