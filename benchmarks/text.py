@@ -1,6 +1,7 @@
 """Text applications on real data, against the peers a user would otherwise write.
 
-``python -m benchmarks text [classify|lm|cells] [--quick] [--minutes M] [--cell-minutes M] [--out DIR]``
+``python -m benchmarks text [classify|lm|cells] [--quick] [--minutes M] [--cell-minutes M] [--bptt K] [--streams S]
+[--lr LR] [--out DIR]``
 
 * classify — ``rt-polarity`` (random split) and ``rt-polarity-by-movie`` (no film in two parts): rnnkit's text
   classifier (the recipe below) next to a TF-IDF 1–2-gram logistic regression (C picked on validation), same splits.
@@ -170,7 +171,8 @@ def vocab_size() -> int:
 def lm(out: Path, minutes: float, quick: bool) -> dict:
     vocab = vocab_size()
     speed = chars_per_second("lstm", 512, 1, vocab, repeats=3 if quick else 8, plain=True)
-    print(f"austen char LM, LSTM 512, {LM_RECIPE['streams']} streams x TBPTT {LM_RECIPE['bptt']}: training characters/s "
+    print(f"austen char LM, LSTM 512, {LM_RECIPE['streams']} streams x TBPTT {LM_RECIPE['bptt']}, Adam {LM_RECIPE['lr']:g} "
+          f"cosine: training characters/s "
           f"rnnkit {speed['rnnkit']:.0f}, torch.nn by hand {speed['torch.nn']:.0f} "
           f"(ratio {speed['rnnkit'] / speed['torch.nn']:.2f})")
     run = lm_run(out / "lm-lstm", "lstm", 512, 1, minutes, vocab, speed["rnnkit"])
@@ -214,7 +216,10 @@ def main(argv: list[str]) -> None:
     p.add_argument("--minutes", type=float, default=20.0, help="training minutes of the LSTM language model")
     p.add_argument("--cell-minutes", type=float, default=5.0, help="training minutes of each cell in the comparison")
     p.add_argument("--out", default="runs/bench-text")
+    for key in ("bptt", "streams", "lr"):  # the language-model recipe (all LM runs, the cell comparison too)
+        p.add_argument(f"--{key}", type=type(LM_RECIPE[key]), default=LM_RECIPE[key])
     args = p.parse_args(argv)
+    LM_RECIPE.update(bptt=args.bptt, streams=args.streams, lr=args.lr)
     args.parts = args.parts or ["classify", "lm", "cells"]
     if set(args.parts) - {"classify", "lm", "cells"}:
         p.error(f"unknown part(s) {sorted(set(args.parts) - {'classify', 'lm', 'cells'})}; choose classify, lm, cells")
