@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rnnkit.cells.gru import gru_step, gru_step_reset_before, split_reset_before
 from rnnkit.layers.stacked import StackedRNNBase
+from rnnkit.recurrence.bptt import gru_sequence
 
 
 class GRU(StackedRNNBase):
@@ -39,3 +40,6 @@ class GRU(StackedRNNBase):
         if self.reset_after:
             return gru_step(params["weight_hh"], params["bias_hh"], mm)
         return gru_step_reset_before(**params, mm=mm)
+
+    def _sequence(self, xw, state, params):
+        return gru_sequence(xw, state[0], params["weight_hh"], params["bias_hh"]) if self.reset_after else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rnnkit.cells.lstm import lstm_step
 from rnnkit.layers.stacked import StackedRNNBase
+from rnnkit.recurrence.bptt import lstm_sequence
 
 
 class LSTM(StackedRNNBase):
@@ -29,3 +30,6 @@ class LSTM(StackedRNNBase):
 
     def _bind(self, params, mm):
         return lstm_step(params["weight_hh"], params["bias_hh"], params["weight_hr"], mm)
+
+    def _sequence(self, xw, state, params):
+        return None if params["weight_hr"] is not None else lstm_sequence(xw, *state, params["weight_hh"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rnnkit.cells.simple import check_nonlinearity, simple_rnn_step
 from rnnkit.layers.stacked import StackedRNNBase
+from rnnkit.recurrence.bptt import simple_rnn_sequence
 
 
 class RNN(StackedRNNBase):
@@ -29,3 +30,6 @@ class RNN(StackedRNNBase):
 
     def _bind(self, params, mm):
         return simple_rnn_step(params["weight_hh"], params["bias_hh"], self.nonlinearity, mm)
+
+    def _sequence(self, xw, state, params):
+        return simple_rnn_sequence(xw, state[0], params["weight_hh"], self.nonlinearity)

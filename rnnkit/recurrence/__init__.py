@@ -1,5 +1,6 @@
-"""Running a cell over time: the loop and fused backends, variable-length batches, per-step recording."""
+"""Running a cell over time: the loop and fused backends, hand-written BPTT, variable-length batches, per-step recording."""
 
+from rnnkit.recurrence.bptt import run_sequence
 from rnnkit.recurrence.deferred import run_loop_deferred
 from rnnkit.recurrence.fused import FUSED_MODES, run_fused
 from rnnkit.recurrence.lengths import as_lengths, reverse_padded, step_mask
@@ -8,5 +9,5 @@ from rnnkit.recurrence.record import StepRecorder, active_recorder, record_steps
 
 BACKENDS = ("auto", "fused", "loop")
 
-__all__ = ["BACKENDS", "FUSED_MODES", "run_fused", "run_loop", "run_loop_deferred", "as_lengths", "reverse_padded",
-           "step_mask", "StepRecorder", "active_recorder", "record_steps"]
+__all__ = ["BACKENDS", "FUSED_MODES", "run_fused", "run_loop", "run_loop_deferred", "run_sequence", "as_lengths",
+           "reverse_padded", "step_mask", "StepRecorder", "active_recorder", "record_steps"]

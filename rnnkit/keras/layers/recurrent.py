@@ -6,9 +6,11 @@ is the first of the next; ``reset_states()``), masks (a masked step keeps the st
 zeros, with ``zero_output_for_mask``), dropout and recurrent dropout with one mask per sequence.
 
 Speed: when nothing needs the step-by-step path (default activations, no mask, no active dropout, GRU with
-``reset_after=True``) the layer calls torch's fused kernel with the weights converted to torch's layout on the fly;
-otherwise it runs rnnkit's loop backend (input projection for all steps in one matmul, ``unbind``, recurrent weight
-gradients in one GEMM after the loop).
+``reset_after=True``) the layer converts the weights to torch's layout on the fly and runs the fastest whole-sequence
+kernel for the device: torch's fused kernel for the LSTM (oneDNN on CPU) and on GPUs (cuDNN), and rnnkit's hand-written
+BPTT (``rnnkit.recurrence.bptt``) for SimpleRNN and GRU on CPU, where it beats torch's own kernels. Otherwise it runs
+rnnkit's loop backend (input projection for all steps in one matmul, ``unbind``, recurrent weight gradients in one GEMM
+after the loop).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import Tensor
 from rnnkit.keras.layers.base import Layer
 from rnnkit.keras.layers.cells import GRUCell, KerasCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.recurrence import run_fused, run_loop_deferred
+from rnnkit.recurrence.bptt import run_sequence
 
 
 class RNN(Layer):
@@ -76,6 +79,9 @@ class RNN(Layer):
         if spec is None:
             return None
         mode, flat, bias = spec
+        if mode != "LSTM" and x.device.type == "cpu":
+            y, fin = run_sequence(mode, x.transpose(0, 1), tuple(states), *flat)
+            return y.transpose(0, 1), list(fin)
         hx = tuple(s.unsqueeze(0) for s in states)
         y, fin = run_fused(mode, x.transpose(0, 1), hx, flat, bias=bias, num_layers=1, dropout=0.0, training=False,
                            bidirectional=False)

@@ -1,0 +1,110 @@
+"""The hand-written BPTT kernels (rnnkit.recurrence.bptt) against finite differences and torch.nn.
+
+Given a sequence kernel, its gradients equal central finite differences in float64 (torch.autograd.gradcheck), for the
+outputs and the final state together; and a layer on the loop backend (which routes through these kernels) gives the
+outputs and gradients of torch.nn's fused module, including when only the final state is used.
+"""
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.recurrence import bptt
+
+T, B, H = 5, 3, 4
+
+
+def _rand(*shape, scale=0.5, requires_grad=True):
+    return (torch.randn(*shape, dtype=torch.float64) * scale).requires_grad_(requires_grad)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_simple_rnn_kernel_matches_finite_differences(nonlinearity):
+    torch.manual_seed(0)
+    xw, h0, W = _rand(T, B, H), _rand(B, H), _rand(H, H)
+
+    def f(xw, h0, W):
+        y, (h,) = bptt.simple_rnn_sequence(xw, h0, W, nonlinearity)
+        return y, h
+
+    assert torch.autograd.gradcheck(f, (xw, h0, W))
+
+
+def test_lstm_kernel_matches_finite_differences():
+    torch.manual_seed(1)
+    xw, h0, c0, W = _rand(T, B, 4 * H), _rand(B, H), _rand(B, H), _rand(4 * H, H)
+
+    def f(xw, h0, c0, W):
+        y, (h, c) = bptt.lstm_sequence(xw, h0, c0, W)
+        return y, h, c
+
+    assert torch.autograd.gradcheck(f, (xw, h0, c0, W))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_kernel_matches_finite_differences(bias):
+    torch.manual_seed(2)
+    xw, h0, W = _rand(T, B, 3 * H), _rand(B, H), _rand(3 * H, H)
+    b = _rand(3 * H) if bias else None
+
+    def f(xw, h0, W, b):
+        y, (h,) = bptt.gru_sequence(xw, h0, W, b)
+        return y, h
+
+    assert torch.autograd.gradcheck(f, (xw, h0, W, b))
+
+
+def test_kernels_skip_gradients_nobody_asked_for():
+    """Frozen recurrent weights (requires_grad=False) get no gradient; the input's still matches finite differences."""
+    torch.manual_seed(3)
+    W = _rand(4 * H, H, requires_grad=False)
+    xw, h0, c0 = _rand(T, B, 4 * H), _rand(B, H), _rand(B, H)
+    assert torch.autograd.gradcheck(lambda xw, h0, c0: bptt.lstm_sequence(xw, h0, c0, W)[0], (xw, h0, c0))
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_loop_layer_uses_the_kernel_and_matches_torch_nn(kind, monkeypatch):
+    """Given torch.nn's weights, the loop backend's outputs and every gradient match torch.nn's fused module (float32),
+    and the hand-written kernel is what ran."""
+    calls = []
+    name = {"RNN": "SimpleRNNSequence", "LSTM": "LSTMSequence", "GRU": "GRUSequence"}[kind]
+    kernel = getattr(bptt, name)
+    apply = kernel.apply
+    monkeypatch.setattr(kernel, "apply", lambda *a: calls.append(1) or apply(*a))
+    torch.manual_seed(4)
+    ref = getattr(torch.nn, kind)(6, 8, num_layers=2, bidirectional=True, batch_first=True)
+    ours = getattr(rnnkit, kind)(6, 8, num_layers=2, bidirectional=True, batch_first=True, backend="loop")
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(3, 9, 6)
+    results = []
+    for m in (ref, ours):
+        xi = x.clone().requires_grad_()
+        y, h = m(xi)
+        final = h[0] if kind == "LSTM" else h  # only the final hidden state feeds the second term
+        loss = (y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum() + (final ** 2).sum()
+        grads = torch.autograd.grad(loss, [xi, *m.parameters()])
+        results.append((y, *grads))
+    assert len(calls) == 4  # two layers x two directions
+    for a, b in zip(*results):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"])
+def test_run_sequence_with_torch_weights_matches_torch_nn(mode):
+    """run_sequence(mode, x, state, *flat weights) is one layer of torch.nn's module: same outputs, final state, grads."""
+    torch.manual_seed(5)
+    kind = {"RNN_TANH": "RNN", "RNN_RELU": "RNN", "LSTM": "LSTM", "GRU": "GRU"}[mode]
+    kw = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}
+    ref = getattr(torch.nn, kind)(6, 8, dtype=torch.float64, **kw)
+    x = torch.randn(7, 3, 6, dtype=torch.float64, requires_grad=True)
+    state = tuple(torch.randn(1, 3, 8, dtype=torch.float64, requires_grad=True) for _ in range(2 if kind == "LSTM" else 1))
+    y_ref, fin_ref = ref(x, state if kind == "LSTM" else state[0])
+    fin_ref = fin_ref if kind == "LSTM" else (fin_ref,)
+    y, fin = rnnkit.recurrence.run_sequence(mode, x, tuple(s[0] for s in state), *ref._flat_weights)
+    for a, b in zip((y, *fin), (y_ref, *(f[0] for f in fin_ref))):
+        torch.testing.assert_close(a, b)
+    inputs = [x, *state, *ref.parameters()]
+    g = torch.autograd.grad(y.sum() + sum((f * 3).sum() for f in fin), inputs)
+    g_ref = torch.autograd.grad(y_ref.sum() + sum((f * 3).sum() for f in fin_ref), inputs)
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b)
