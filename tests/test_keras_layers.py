@@ -141,15 +141,25 @@ def test_training_dropout_uses_one_mask_per_sequence():
     assert torch.equal(t1, t2) and not torch.allclose(t1, eval_out)
 
 
-def test_gradients_of_loop_and_fused_paths_agree():
-    """The fused path (no mask) and the loop path (an all-ones mask) are the same function: same gradients."""
-    layer = rk.layers.GRU(5, return_sequences=True)
-    x = torch.from_numpy(X)
-    layer(x)
-    g1 = torch.autograd.grad(layer(x).pow(2).sum(), layer.weights)
-    g2 = torch.autograd.grad(layer(x, mask=torch.ones(4, 7, dtype=torch.bool)).pow(2).sum(), layer.weights)
-    for a, b in zip(g1, g2):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+@pytest.mark.parametrize("name,extra", [("SimpleRNN", {}), ("LSTM", {}), ("GRU", {}), ("GRU", {"reset_after": False})])
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_masked_gradients_match_keras(name, extra, zero_output):
+    """With a mask (padding at the end, a hole in the middle, masked first steps) and a non-zero initial state, the
+    outputs and the gradients of the input, the initial state and every weight equal real Keras's (torch backend)."""
+    mask = np.any(XM != 0, axis=-1)
+    mask[3, :2] = False  # the first two steps of sequence 3 are masked: outputs are zeros there, the state is kept
+    k, r = pair(name, **extra, return_sequences=True, return_state=True, zero_output_for_mask=zero_output)
+    h0 = RNG.standard_normal((4, 5)).astype("float32")
+    results = []
+    for layer, weights in ((k, [w.value for w in k.trainable_weights]), (r, list(r.weights))):
+        x, init = torch.tensor(XM, requires_grad=True), torch.tensor(h0, requires_grad=True)
+        states = [init, init * 0.5] if name == "LSTM" else [init]
+        y, *fin = layer(x, mask=torch.from_numpy(mask), initial_state=states)
+        probe = torch.linspace(-1, 1, y.numel()).view_as(y)
+        loss = (y * probe).sum() + sum((f ** 2).sum() for f in fin)
+        results.append([y, *fin, *torch.autograd.grad(loss, [x, init, *weights])])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().cpu().numpy(), atol=ATOL, rtol=1e-5)
 
 
 def test_shape_errors_name_the_layer():

@@ -1,8 +1,8 @@
 """The hand-written BPTT kernels (rnnkit.recurrence.bptt) against finite differences and torch.nn.
 
 Given a sequence kernel, its gradients equal central finite differences in float64 (torch.autograd.gradcheck), for the
-outputs and the final state together; and a layer on the loop backend (which routes through these kernels) gives the
-outputs and gradients of torch.nn's fused module, including when only the final state is used.
+outputs and the final state together, with and without step masks; a masked step keeps the state exactly; and a layer
+on the loop backend (which routes through these kernels) gives the outputs and gradients of torch.nn's fused module.
 """
 
 import pytest
@@ -18,37 +18,44 @@ def _rand(*shape, scale=0.5, requires_grad=True):
     return (torch.randn(*shape, dtype=torch.float64) * scale).requires_grad_(requires_grad)
 
 
+# (T, B, 1) step masks: none; padding at the end of one sequence, a hole in another, a masked first step in a third
+MASKS = [None, torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=torch.bool).unsqueeze(-1)]
+
+
+@pytest.mark.parametrize("mask", MASKS)
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_simple_rnn_kernel_matches_finite_differences(nonlinearity):
+def test_simple_rnn_kernel_matches_finite_differences(nonlinearity, mask):
     torch.manual_seed(0)
     xw, h0, W = _rand(T, B, H), _rand(B, H), _rand(H, H)
 
     def f(xw, h0, W):
-        y, (h,) = bptt.simple_rnn_sequence(xw, h0, W, nonlinearity)
+        y, (h,) = bptt.simple_rnn_sequence(xw, h0, W, nonlinearity, mask)
         return y, h
 
     assert torch.autograd.gradcheck(f, (xw, h0, W))
 
 
-def test_lstm_kernel_matches_finite_differences():
+@pytest.mark.parametrize("mask", MASKS)
+def test_lstm_kernel_matches_finite_differences(mask):
     torch.manual_seed(1)
     xw, h0, c0, W = _rand(T, B, 4 * H), _rand(B, H), _rand(B, H), _rand(4 * H, H)
 
     def f(xw, h0, c0, W):
-        y, (h, c) = bptt.lstm_sequence(xw, h0, c0, W)
+        y, (h, c) = bptt.lstm_sequence(xw, h0, c0, W, mask)
         return y, h, c
 
     assert torch.autograd.gradcheck(f, (xw, h0, c0, W))
 
 
+@pytest.mark.parametrize("mask", MASKS)
 @pytest.mark.parametrize("bias", [True, False])
-def test_gru_kernel_matches_finite_differences(bias):
+def test_gru_kernel_matches_finite_differences(bias, mask):
     torch.manual_seed(2)
     xw, h0, W = _rand(T, B, 3 * H), _rand(B, H), _rand(3 * H, H)
     b = _rand(3 * H) if bias else None
 
     def f(xw, h0, W, b):
-        y, (h,) = bptt.gru_sequence(xw, h0, W, b)
+        y, (h,) = bptt.gru_sequence(xw, h0, W, b, mask)
         return y, h
 
     assert torch.autograd.gradcheck(f, (xw, h0, W, b))
@@ -108,3 +115,15 @@ def test_run_sequence_with_torch_weights_matches_torch_nn(mode):
     g_ref = torch.autograd.grad(y_ref.sum() + sum((f * 3).sum() for f in fin_ref), inputs)
     for a, b in zip(g, g_ref):
         torch.testing.assert_close(a, b)
+
+
+def test_masked_step_keeps_the_state():
+    """Where the mask is False the carried state is the previous one, bit for bit (hand-checkable)."""
+    torch.manual_seed(6)
+    mask = MASKS[1]
+    xw, h0, c0, W = _rand(T, B, 4 * H), _rand(B, H), _rand(B, H), _rand(4 * H, H)
+    Y, (h, c) = bptt.lstm_sequence(xw, h0, c0, W, mask)
+    prev = torch.cat([h0.unsqueeze(0), Y[:-1]])
+    keep = ~mask.expand_as(Y)
+    assert torch.equal(Y[keep], prev[keep])
+    assert torch.equal(Y[3:, 0], Y[2, 0].expand(2, H)) and torch.equal(h[0], Y[2, 0])  # sequence 0 ends after step 3

@@ -41,5 +41,5 @@ class GRU(StackedRNNBase):
             return gru_step(params["weight_hh"], params["bias_hh"], mm)
         return gru_step_reset_before(**params, mm=mm)
 
-    def _sequence(self, xw, state, params):
-        return gru_sequence(xw, state[0], params["weight_hh"], params["bias_hh"]) if self.reset_after else None
+    def _sequence(self, xw, state, params, mask):
+        return gru_sequence(xw, state[0], params["weight_hh"], params["bias_hh"], mask) if self.reset_after else None

@@ -31,5 +31,5 @@ class LSTM(StackedRNNBase):
     def _bind(self, params, mm):
         return lstm_step(params["weight_hh"], params["bias_hh"], params["weight_hr"], mm)
 
-    def _sequence(self, xw, state, params):
-        return None if params["weight_hr"] is not None else lstm_sequence(xw, *state, params["weight_hh"])
+    def _sequence(self, xw, state, params, mask):
+        return None if params["weight_hr"] is not None else lstm_sequence(xw, *state, params["weight_hh"], mask)

@@ -136,9 +136,9 @@ class StackedRNNBase(SequenceLayer):
         """Build the step from ``_loop_params``' tensors; recurrent products go through ``mm``."""
         raise NotImplementedError
 
-    def _sequence(self, xw: Tensor, state: tuple[Tensor, ...], params: dict[str, Tensor | None]):
-        """The whole sequence with hand-written BPTT (``rnnkit.recurrence.bptt``) → ``(outputs, final_state)``, or None
-        where this configuration has no such kernel (then autograd runs through the cell's step)."""
+    def _sequence(self, xw: Tensor, state: tuple[Tensor, ...], params: dict[str, Tensor | None], mask: Tensor | None):
+        """The whole sequence with hand-written BPTT (``rnnkit.recurrence.bptt``) → ``(carried states, final_state)``,
+        or None where this configuration has no such kernel (then autograd runs through the cell's step)."""
         return None
 
     # --- running --------------------------------------------------------------------------------------------
@@ -173,8 +173,11 @@ class StackedRNNBase(SequenceLayer):
                 record = None if rec is None else (
                     lambda out, st, label=label, d=direction: rec.add(self, label, out, reverse=d == 1))
                 start = tuple(s[row] for s in state)
-                fast = None if mask is not None or rec is not None else self._sequence(xw, start, params)
-                y, final = fast or run_loop_deferred(self._bind, params, deferred, xw, start, mask, record=record)
+                fast = None if rec is not None else self._sequence(xw, start, params, mask)
+                if fast is None:
+                    y, final = run_loop_deferred(self._bind, params, deferred, xw, start, mask, record=record)
+                else:  # outputs are zero past a sequence's end; the final state is the one carried from there
+                    y, final = fast[0] if mask is None else fast[0] * mask, fast[1]
                 outs.append(y if direction == 0 else reverse_padded(y, lengths))
                 finals.append(final)
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)

@@ -4,7 +4,7 @@ Autograd through the explicit loop (``loop.py``) records ~10 operations per step
 Python and dispatch overhead that dwarfs the arithmetic at small sizes (hidden 128, batch 32). The cells' derivatives
 are short, so here the loop runs forward *without* autograd, keeping only what backward needs, and backward is a second
 loop, t = T … 1, that carries ∂L/∂h_t (and ∂L/∂c_t) — the algorithm of the NumPy reference engine
-(``rnnkit.reference``), written in torch. Three things keep each backward step to 4–5 operations:
+(``rnnkit.reference``), written in torch. Three things keep each backward step to 4–8 operations:
 
 * every factor that does not depend on the carried gradient (the gates' derivatives, ``1 − tanh²(c_t)``, …) is computed
   for all steps at once before the backward loop;
@@ -12,8 +12,7 @@ loop, t = T … 1, that carries ∂L/∂h_t (and ∂L/∂c_t) — the algorithm 
 * the recurrent weight's gradient is one GEMM after the loop, ``∂L/∂W_hh = Σ_t δ_t^T h_{t-1}`` (as in ``deferred.py``).
 
 Notation below: ``xw_t = W_ih x_t + b_ih (+ b_hh where it folds)``, ``δ`` a gradient, ``ḣ_t = ∂L/∂h_t`` summed over
-both of its uses (the output ``y_t`` and the next step). Used when no step mask, projection or step recorder is
-involved (``layers.stacked`` falls back to autograd through the loop then). Not twice differentiable.
+both of its uses (the output ``y_t`` and the next step). Not twice differentiable.
 
 SimpleRNN   h_t = φ(a_t),  a_t = xw_t + W_hh h_{t-1}
             δa_t = ḣ_t ⊙ φ'(a_t)          (tanh: 1 − h_t², relu: [h_t > 0])
@@ -29,6 +28,12 @@ GRU         gh_t = W_hh h_{t-1} + b_hh = [gh_r gh_z gh_n];  r, z = σ(xw_r + gh_
             δa_n = ḣ_t ⊙ (1−z)(1−n²);  δa_r = δa_n ⊙ gh_n ⊙ r(1−r);  δa_z = ḣ_t ⊙ (h_{t-1} − n) ⊙ z(1−z)
             δxw_t = [δa_r δa_z δa_n],  δgh_t = [δa_r δa_z δa_n ⊙ r]
             ḣ_{t-1} = ∂L/∂y_{t-1} + ḣ_t ⊙ z + δgh_t W_hh
+
+Step masks (variable lengths, Keras masks): with ``m_t ∈ {0, 1}`` per sequence, the cell computes a candidate h̃_t (c̃_t)
+from the carried state by the equations above and the carried state is ``h_t = m_t h̃_t + (1 − m_t) h_{t-1}`` — a masked
+step keeps the state. The kernels return the carried states ``h_1 … h_T`` (Keras's outputs under a mask; multiply by
+the mask for zeros past a sequence's end). Backward: the cell receives ``m_t ḣ_t`` and ``(1 − m_t) ḣ_t`` passes
+straight to ``ḣ_{t-1}`` (the same for ċ).
 """
 
 from __future__ import annotations
@@ -55,35 +60,42 @@ def _total(dy: Tensor | None, like: Tensor) -> Tensor:
 
 class SimpleRNNSequence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, relu: bool):
+    def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, relu: bool, M: Tensor | None):
         xw = xw.contiguous()
         Y = torch.empty_like(xw)
+        HN = Y if M is None else torch.empty_like(xw)  # the candidates h̃_t (φ' is read from them)
         W_T, h = W_hh.t(), h0
         for t in range(xw.shape[0]):
-            h = torch.addmm(xw[t], h, W_T, out=Y[t])
-            h.relu_() if relu else h.tanh_()
-        ctx.save_for_backward(h0, W_hh, Y)
+            hn = torch.addmm(xw[t], h, W_T, out=HN[t])
+            hn.relu_() if relu else hn.tanh_()
+            h = hn if M is None else torch.lerp(h, hn, M[t], out=Y[t])
+        ctx.save_for_backward(h0, W_hh, Y, HN, M)
         ctx.relu = relu
         return Y, Y[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T):
-        h0, W_hh, Y = ctx.saved_tensors
+        h0, W_hh, Y, HN, M = ctx.saved_tensors
         dY, dh_T = _total(dY, Y), _total(dh_T, h0)
-        D = (Y > 0).to(Y.dtype) if ctx.relu else 1 - Y * Y  # φ'(a_t), all steps at once
+        D = (HN > 0).to(Y.dtype) if ctx.relu else 1 - HN * HN  # φ'(a_t), all steps at once
+        if M is not None:
+            D, keep = D * M, 1 - M  # the cell sees m ḣ; (1 − m) ḣ passes through
         dA = torch.empty_like(Y)
         dh = dY[-1] + dh_T
         for t in range(Y.shape[0] - 1, -1, -1):
             torch.mul(dh, D[t], out=dA[t])
-            dh = torch.addmm(dY[t - 1], dA[t], W_hh) if t else dA[0] @ W_hh
+            carry = dY[t - 1] if t else None
+            if M is not None:
+                carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
+            dh = dA[t] @ W_hh if carry is None else torch.addmm(carry, dA[t], W_hh)
         dW = _weight_grad(dA, _shifted(h0, Y)) if ctx.needs_input_grad[2] else None
-        return dA, dh, dW, None
+        return dA, dh, dW, None, None
 
 
 class LSTMSequence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor):
+    def forward(ctx, xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor, M: Tensor | None):
         xw = xw.contiguous()
         T, B, G = xw.shape
         H = G // 4
@@ -95,37 +107,49 @@ class LSTMSequence(torch.autograd.Function):
             act = torch.sigmoid(gates, out=ACT[t])  # i, f, o (g overwritten next)
             torch.tanh(gates[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
             i, f, g, o = act.chunk(4, dim=1)
-            c = torch.mul(f, c, out=C[t]).addcmul_(i, g)
-            h = torch.mul(o, torch.tanh(c, out=TC[t]), out=Y[t])
-        ctx.save_for_backward(h0, c0, W_hh, ACT, C, TC, Y)
+            if M is None:
+                c = torch.mul(f, c, out=C[t]).addcmul_(i, g)
+                h = torch.mul(o, torch.tanh(c, out=TC[t]), out=Y[t])
+            else:
+                cn = torch.addcmul(f * c, i, g)  # c̃_t; tanh(c̃_t) is what backward needs
+                hn = o * torch.tanh(cn, out=TC[t])
+                c, h = torch.lerp(c, cn, M[t], out=C[t]), torch.lerp(h, hn, M[t], out=Y[t])
+        ctx.save_for_backward(h0, c0, W_hh, ACT, C, TC, Y, M)
         return Y, Y[-1].clone(), C[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T, dc_T):
-        h0, c0, W_hh, ACT, C, TC, Y = ctx.saved_tensors
+        h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors
         T, B, H = C.shape
         dY, dh_T, dc_T = _total(dY, Y), _total(dh_T, h0), _total(dc_T, c0)
         i, f, g, o = ACT.chunk(4, dim=2)
         A = o * (1 - TC * TC)  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t
         K = torch.stack([g * i * (1 - i), _shifted(c0, C) * f * (1 - f), i * (1 - g * g)], dim=2)  # δ[i f g] = ċ ⊙ K
         Ko = TC * o * (1 - o)  # δo = ḣ ⊙ Ko
+        if M is not None:
+            A, Ko, keep = A * M, Ko * M, 1 - M
         dG = torch.empty_like(ACT)
         dG3 = dG[:, :, :3 * H].unflatten(2, (3, H))
         dh, dc = dY[-1] + dh_T, dc_T
         for t in range(T - 1, -1, -1):
-            dc = torch.addcmul(dc, dh, A[t])
-            torch.mul(dc.unsqueeze(1), K[t], out=dG3[t])
+            dc_cell = torch.addcmul(dc if M is None else dc * M[t], dh, A[t])  # ∂L/∂c̃_t
+            torch.mul(dc_cell.unsqueeze(1), K[t], out=dG3[t])
             torch.mul(dh, Ko[t], out=dG[t, :, 3 * H:])
-            dc = dc * f[t]
-            dh = torch.addmm(dY[t - 1], dG[t], W_hh) if t else dG[0] @ W_hh
+            carry = dY[t - 1] if t else None
+            if M is None:
+                dc = dc_cell * f[t]
+            else:
+                dc = torch.addcmul(dc * keep[t], dc_cell, f[t])
+                carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
+            dh = dG[t] @ W_hh if carry is None else torch.addmm(carry, dG[t], W_hh)
         dW = _weight_grad(dG, _shifted(h0, Y)) if ctx.needs_input_grad[3] else None
-        return dG, dh, dc, dW
+        return dG, dh, dc, dW, None
 
 
 class GRUSequence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None):
+    def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None, M: Tensor | None):
         xw = xw.contiguous()
         T, B, G = xw.shape
         H = G // 3
@@ -137,15 +161,18 @@ class GRUSequence(torch.autograd.Function):
             rz = torch.add(xw[t, :, :2 * H], gh[:, :2 * H], out=RZ[t]).sigmoid_()
             r, z = rz.chunk(2, dim=1)
             n = torch.addcmul(xw[t, :, 2 * H:], r, gh[:, 2 * H:], out=N[t]).tanh_()
-            h = torch.addcmul(n, z, h - n, out=Y[t])
-        ctx.save_for_backward(h0, W_hh, GH, RZ, N, Y)
+            if M is None:
+                h = torch.addcmul(n, z, h - n, out=Y[t])
+            else:
+                h = torch.lerp(h, torch.addcmul(n, z, h - n), M[t], out=Y[t])
+        ctx.save_for_backward(h0, W_hh, GH, RZ, N, Y, M)
         ctx.has_bias = b_hh is not None
         return Y, Y[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T):
-        h0, W_hh, GH, RZ, N, Y = ctx.saved_tensors
+        h0, W_hh, GH, RZ, N, Y, M = ctx.saved_tensors
         T, B, H = N.shape
         dY, dh_T = _total(dY, Y), _total(dh_T, h0)
         r, z = RZ.chunk(2, dim=2)
@@ -153,6 +180,9 @@ class GRUSequence(torch.autograd.Function):
         P = torch.stack([Pn * GH[:, :, 2 * H:] * r * (1 - r), (_shifted(h0, Y) - N) * z * (1 - z), Pn], dim=2)
         Q = P.clone()
         Q[:, :, 2] *= r  # δgh = ḣ ⊙ Q
+        Z = z  # ∂h_t/∂h_{t-1} outside W_hh: z, or m z + 1 − m under a mask
+        if M is not None:
+            P, Q, Z = P * M.unsqueeze(2), Q * M.unsqueeze(2), torch.addcmul(1 - M, M, z)
         dXW, dGH = torch.empty_like(GH), torch.empty_like(GH)
         dXW3, dGH3 = dXW.unflatten(2, (3, H)), dGH.unflatten(2, (3, H))
         dh = dY[-1] + dh_T
@@ -160,44 +190,55 @@ class GRUSequence(torch.autograd.Function):
             d = dh.unsqueeze(1)
             torch.mul(d, P[t], out=dXW3[t])
             torch.mul(d, Q[t], out=dGH3[t])
-            dh = torch.addmm(torch.addcmul(dY[t - 1], dh, z[t]) if t else dh * z[0], dGH[t], W_hh)
+            dh = torch.addmm(torch.addcmul(dY[t - 1], dh, Z[t]) if t else dh * Z[0], dGH[t], W_hh)
         dW = _weight_grad(dGH, _shifted(h0, Y)) if ctx.needs_input_grad[2] else None
         db = dGH.sum((0, 1)) if ctx.has_bias and ctx.needs_input_grad[3] else None
-        return dXW, dh, dW, db
+        return dXW, dh, dW, db, None
 
 
-def simple_rnn_sequence(xw: Tensor, h0: Tensor, W_hh: Tensor, nonlinearity: str) -> tuple[Tensor, tuple[Tensor]]:
-    """SimpleRNN over ``xw (T, B, H)`` from ``h0 (B, H)``; returns ``(outputs (T, B, H), (h_T,))``."""
-    Y, h = SimpleRNNSequence.apply(xw, h0, W_hh, nonlinearity == "relu")
+def _float_mask(mask: Tensor | None, like: Tensor) -> Tensor | None:
+    """A (T, B, 1) bool step mask as ``like``'s float dtype (None stays None)."""
+    return None if mask is None else mask.to(like.dtype)
+
+
+def simple_rnn_sequence(xw: Tensor, h0: Tensor, W_hh: Tensor, nonlinearity: str, mask: Tensor | None = None
+                        ) -> tuple[Tensor, tuple[Tensor]]:
+    """SimpleRNN over ``xw (T, B, H)`` from ``h0 (B, H)``; returns ``(states h_1…h_T (T, B, H), (h_T,))``.
+    ``mask``: optional (T, B, 1) bool, False where a step is padding (the state is kept there)."""
+    Y, h = SimpleRNNSequence.apply(xw, h0, W_hh, nonlinearity == "relu", _float_mask(mask, xw))
     return Y, (h,)
 
 
-def lstm_sequence(xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """LSTM over ``xw (T, B, 4H)`` (gate order i, f, g, o; both biases inside); returns ``(outputs, (h_T, c_T))``."""
-    Y, h, c = LSTMSequence.apply(xw, h0, c0, W_hh)
+def lstm_sequence(xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor, mask: Tensor | None = None
+                  ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """LSTM over ``xw (T, B, 4H)`` (gate order i, f, g, o; both biases inside); returns ``(states h_1…h_T, (h_T, c_T))``."""
+    Y, h, c = LSTMSequence.apply(xw, h0, c0, W_hh, _float_mask(mask, xw))
     return Y, (h, c)
 
 
-def gru_sequence(xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, tuple[Tensor]]:
-    """GRU (reset_after) over ``xw (T, B, 3H)`` (gate order r, z, n; ``b_ih`` inside); returns ``(outputs, (h_T,))``."""
-    Y, h = GRUSequence.apply(xw, h0, W_hh, b_hh)
+def gru_sequence(xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None, mask: Tensor | None = None
+                 ) -> tuple[Tensor, tuple[Tensor]]:
+    """GRU (reset_after) over ``xw (T, B, 3H)`` (gate order r, z, n; ``b_ih`` inside); returns ``(states h_1…h_T, (h_T,))``."""
+    Y, h = GRUSequence.apply(xw, h0, W_hh, b_hh, _float_mask(mask, xw))
     return Y, (h,)
 
 
 def run_sequence(mode: str, x: Tensor, state: tuple[Tensor, ...], weight_ih: Tensor, weight_hh: Tensor,
-                 bias_ih: Tensor | None = None, bias_hh: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
+                 bias_ih: Tensor | None = None, bias_hh: Tensor | None = None, *, mask: Tensor | None = None
+                 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """One layer, one direction, on time-major ``x (T, B, I)`` with torch.nn's weights and modes (``RNN_TANH``,
     ``RNN_RELU``, ``LSTM``, ``GRU``) — the counterpart of ``run_fused`` for a single layer; ``state`` is ``(h0,)`` or
-    ``(h0, c0)`` with (B, H) tensors."""
+    ``(h0, c0)`` with (B, H) tensors; ``mask`` as in ``simple_rnn_sequence``. Returns the carried states h_1…h_T and
+    the final state."""
     if mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU"):
         raise ValueError(f"run_sequence: unknown mode {mode!r}; expected RNN_TANH, RNN_RELU, LSTM or GRU")
     fold = mode != "GRU" and bias_ih is not None and bias_hh is not None  # b_hh joins the input projection
     xw = F.linear(x, weight_ih, bias_ih + bias_hh if fold else bias_ih)
     if mode == "LSTM":
-        return lstm_sequence(xw, state[0], state[1], weight_hh)
+        return lstm_sequence(xw, state[0], state[1], weight_hh, mask)
     if mode == "GRU":
-        return gru_sequence(xw, state[0], weight_hh, bias_hh)
-    return simple_rnn_sequence(xw, state[0], weight_hh, "tanh" if mode == "RNN_TANH" else "relu")
+        return gru_sequence(xw, state[0], weight_hh, bias_hh, mask)
+    return simple_rnn_sequence(xw, state[0], weight_hh, "tanh" if mode == "RNN_TANH" else "relu", mask)
 
 
 __all__ = ["simple_rnn_sequence", "lstm_sequence", "gru_sequence", "run_sequence"]

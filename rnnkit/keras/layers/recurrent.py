@@ -5,10 +5,11 @@ Semantics follow Keras 3: inputs are (batch, time, features); ``return_sequences
 is the first of the next; ``reset_states()``), masks (a masked step keeps the state and repeats the previous output — or
 zeros, with ``zero_output_for_mask``), dropout and recurrent dropout with one mask per sequence.
 
-Speed: when nothing needs the step-by-step path (default activations, no mask, no active dropout, GRU with
-``reset_after=True``) the layer converts the weights to torch's layout on the fly and runs the fastest whole-sequence
-kernel for the device: torch's fused kernel for the LSTM (oneDNN on CPU) and on GPUs (cuDNN), and rnnkit's hand-written
-BPTT (``rnnkit.recurrence.bptt``) for SimpleRNN and GRU on CPU, where it beats torch's own kernels. Otherwise it runs
+Speed: when nothing needs the step-by-step path (default activations, no active dropout, GRU with ``reset_after=True``)
+the layer converts the weights to torch's layout on the fly and runs the fastest whole-sequence kernel for the device:
+torch's fused kernel for the LSTM (oneDNN on CPU) and on GPUs (cuDNN) when there is no mask, and rnnkit's hand-written
+BPTT (``rnnkit.recurrence.bptt``) on CPU otherwise — for SimpleRNN and GRU it beats torch's own kernels, and it takes
+masks. Otherwise it runs
 rnnkit's loop backend (input projection for all steps in one matmul, ``unbind``, recurrent weight gradients in one GEMM
 after the loop).
 """
@@ -74,14 +75,20 @@ class RNN(Layer):
             return self.states
         return self.cell.get_initial_state(B, x)
 
-    def _fused(self, x: Tensor, states: list[Tensor]):
+    def _whole_sequence(self, x: Tensor, states: list[Tensor], mask: Tensor | None):
+        """The fastest whole-sequence kernel for this configuration and device, or None when it needs the step loop."""
         spec = self.cell.fused_spec() if isinstance(self.cell, KerasCell) else None
         if spec is None:
             return None
         mode, flat, bias = spec
-        if mode != "LSTM" and x.device.type == "cpu":
-            y, fin = run_sequence(mode, x.transpose(0, 1), tuple(states), *flat)
+        if x.device.type == "cpu" and (mode != "LSTM" or mask is not None):
+            m = None if mask is None else mask.bool().transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+            y, fin = run_sequence(mode, x.transpose(0, 1), tuple(states), *flat, mask=m)
+            if m is not None:  # masked steps repeat the previous output: the carried state, zeros before the first step
+                y = y * (m if self.zero_output_for_mask else m.cummax(0).values)
             return y.transpose(0, 1), list(fin)
+        if mask is not None:
+            return None
         hx = tuple(s.unsqueeze(0) for s in states)
         y, fin = run_fused(mode, x.transpose(0, 1), hx, flat, bias=bias, num_layers=1, dropout=0.0, training=False,
                            bidirectional=False)
@@ -135,7 +142,7 @@ class RNN(Layer):
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
         dropout_active = training and (getattr(self.cell, "dropout", 0) > 0 or getattr(self.cell, "recurrent_dropout", 0) > 0)
-        out = None if (mask is not None or dropout_active) else self._fused(x, states)
+        out = None if dropout_active else self._whole_sequence(x, states, mask)
         y, fin = out if out is not None else self._loop(x, states, mask, bool(training))
         if self.stateful:
             self.states = [s.detach() for s in fin]
