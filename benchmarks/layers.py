@@ -5,7 +5,8 @@ forward+backward pass of:
 
 * ``torch.nn``      — torch's fused module (the peer; FeedbackRNN has none),
 * ``rnnkit auto``   — rnnkit with ``backend="auto"`` (the fused kernel where one exists),
-* ``rnnkit loop``   — rnnkit's explicit loop over its cells,
+* ``rnnkit loop``   — rnnkit's explicit loop (hand-written BPTT for RNN/LSTM/GRU, autograd through the cells for
+  FeedbackRNN),
 * ``naive loop``    — what a tutorial writes: per step ``x[t] @ W_ih.T + h @ W_hh.T`` and the gate math, indexing by ``[t]``.
 
 and prints tokens/s (batch × seq / time) with ratios to torch.nn, and ``loop`` against torch.nn's fused LSTM.

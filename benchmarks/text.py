@@ -1,13 +1,14 @@
 """Text applications on real data, against the peers a user would otherwise write.
 
-``python -m benchmarks text [classify|lm|cells] [--quick] [--minutes M] [--cell-minutes M] [--bptt K] [--streams S]
-[--lr LR] [--out DIR]``
+``python -m benchmarks text [classify|lm|cells] [--quick] [--minutes M] [--cell-minutes M] [--lm-cell lstm|gru]
+[--bptt K] [--streams S] [--lr LR] [--backend auto|loop] [--out DIR]``
 
 * classify — ``rt-polarity`` (random split) and ``rt-polarity-by-movie`` (no film in two parts): rnnkit's text
   classifier (the recipe below) next to a TF-IDF 1–2-gram logistic regression (C picked on validation), same splits.
-* lm — ``austen`` character LM, LSTM 512: held-out bits per character against training minutes, for a cosine schedule
-  sized to ``--minutes`` of this machine; throughput (characters/s) next to a hand-written ``torch.nn.LSTM`` loop,
-  timed interleaved so that the ratio holds on a noisy machine.
+* lm — ``austen`` character LM, LSTM 512 (or ``--lm-cell gru``: a GRU with as many parameters): held-out bits per
+  character against training minutes, for a cosine schedule sized to ``--minutes`` of this machine; throughput
+  (characters/s) next to a hand-written ``torch.nn.LSTM``/``GRU`` loop, timed interleaved so that the ratio holds on a
+  noisy machine.
 * cells — LSTM, GRU, SimpleRNN (tanh) and FeedbackRNN (2 layers, gated feedback) at the LSTM's parameter count, each
   for ``--cell-minutes``; one plot of their curves.
 
@@ -35,8 +36,8 @@ from rnnkit.tasks.text import ClassifyOptions, LMOptions, load_run, plot_curves,
 
 CLASSIFY_RECIPE = {"cell": "lstm", "pooling": "attention", "word_dropout": 0.25, "dropout": 0.5, "scheduler": "cosine",
                    "epochs": 12, "patience": 12, "ensemble": 3}
-LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 64, "streams": 64, "lr": 3e-3,
-             "scheduler": "cosine", "clip_norm": 1.0}
+LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 32, "streams": 32, "lr": 3e-3,
+             "scheduler": "cosine", "clip_norm": 1.0, "backend": "auto"}
 
 
 # --- classification ------------------------------------------------------------------------------------------------
@@ -116,12 +117,17 @@ def _train_step_fn(model: nn.Module, vocab: int, streams: int, bptt: int):
 
 def chars_per_second(cell: str, hidden: int, num_layers: int, vocab: int, repeats: int, plain: bool) -> dict[str, float]:
     r = LM_RECIPE
-    fns = {"rnnkit": _train_step_fn(LanguageModel(vocab, r["embedding_dim"], hidden, cell, num_layers), vocab,
-                                    r["streams"], r["bptt"])}
+    model = LanguageModel(vocab, r["embedding_dim"], hidden, cell, num_layers, backend=backend_for(cell))
+    fns = {"rnnkit": _train_step_fn(model, vocab, r["streams"], r["bptt"])}
     if plain:
         fns["torch.nn"] = _train_step_fn(PlainLM(vocab, r["embedding_dim"], hidden, cell), vocab, r["streams"], r["bptt"])
     medians = interleaved_medians(fns, repeats)
     return {k: r["streams"] * r["bptt"] / v for k, v in medians.items()}
+
+
+def backend_for(cell: str) -> str:
+    """The recipe's backend where the cell has a choice (FeedbackRNN always runs on the loop)."""
+    return LM_RECIPE["backend"] if cell in ("rnn", "relu", "lstm", "gru") else "auto"
 
 
 def equal_param_hidden(cell: str, num_layers: int, vocab: int, target: int) -> int:
@@ -143,6 +149,7 @@ def lm_run(out: Path, cell: str, hidden: int, num_layers: int, minutes: float, v
     batches = max(2, int(minutes * 60 * speed / (r["streams"] * window)))
     opts = LMOptions(data="austen", cell=cell, hidden_size=hidden, num_layers=num_layers, embedding_dim=r["embedding_dim"],
                      bptt=r["bptt"], streams=r["streams"], lr=r["lr"], scheduler=r["scheduler"], clip_norm=r["clip_norm"],
+                     backend=backend_for(cell),
                      epochs=1000, max_steps=batches, eval_every=max(1, batches // evals), progress=False)
     result = train_language_model(opts, out)
     with open(out / "curve.csv", newline="") as f:
@@ -168,23 +175,28 @@ def vocab_size() -> int:
     return len(set(read_text(prepare("austen") / "text.txt"))) + 4
 
 
-def lm(out: Path, minutes: float, quick: bool) -> dict:
+def lm(out: Path, minutes: float, quick: bool, cell: str = "lstm") -> dict:
     vocab = vocab_size()
-    speed = chars_per_second("lstm", 512, 1, vocab, repeats=3 if quick else 8, plain=True)
-    print(f"austen char LM, LSTM 512, {LM_RECIPE['streams']} streams x TBPTT {LM_RECIPE['bptt']}, Adam {LM_RECIPE['lr']:g} "
-          f"cosine: training characters/s "
+    hidden = 512 if cell == "lstm" else equal_param_hidden(cell, 1, vocab, lstm512_params(vocab))
+    speed = chars_per_second(cell, hidden, 1, vocab, repeats=3 if quick else 8, plain=True)
+    print(f"austen char LM, {cell.upper()} {hidden} (backend {backend_for(cell)}), {LM_RECIPE['streams']} streams x TBPTT "
+          f"{LM_RECIPE['bptt']}, Adam {LM_RECIPE['lr']:g} cosine: training characters/s "
           f"rnnkit {speed['rnnkit']:.0f}, torch.nn by hand {speed['torch.nn']:.0f} "
           f"(ratio {speed['rnnkit'] / speed['torch.nn']:.2f})")
-    run = lm_run(out / "lm-lstm", "lstm", 512, 1, minutes, vocab, speed["rnnkit"])
+    run = lm_run(out / f"lm-{cell}", cell, hidden, 1, minutes, vocab, speed["rnnkit"])
     marks = [m for m in (5, 10, 15, 20, 30) if m <= run["minutes"] + 1e-9]
     print("held-out bits per character: " + ", ".join(f"{at_minutes(run['curve'], m):.3f} @ {m} min" for m in marks)
           + f"; final {run['bpc']:.3f} after {run['minutes']:.1f} min ({run['chars_per_s']:.0f} chars/s in the run)")
     return {"speed": speed, "run": run}
 
 
+def lstm512_params(vocab: int) -> int:
+    return sum(p.numel() for p in LanguageModel(vocab, LM_RECIPE["embedding_dim"], 512, "lstm").parameters())
+
+
 def cells(out: Path, minutes: float, quick: bool) -> list[dict]:
     vocab = vocab_size()
-    target = sum(p.numel() for p in LanguageModel(vocab, LM_RECIPE["embedding_dim"], 512, "lstm").parameters())
+    target = lstm512_params(vocab)
     runs = []
     for cell, layers in (("lstm", 1), ("gru", 1), ("rnn", 1), ("feedback", 2)):
         hidden = 512 if cell == "lstm" else equal_param_hidden(cell, layers, vocab, target)
@@ -216,10 +228,12 @@ def main(argv: list[str]) -> None:
     p.add_argument("--minutes", type=float, default=20.0, help="training minutes of the LSTM language model")
     p.add_argument("--cell-minutes", type=float, default=5.0, help="training minutes of each cell in the comparison")
     p.add_argument("--out", default="runs/bench-text")
-    for key in ("bptt", "streams", "lr"):  # the language-model recipe (all LM runs, the cell comparison too)
+    p.add_argument("--lm-cell", choices=("lstm", "gru"), default="lstm",
+                   help="the lm part's cell: LSTM 512, or a GRU with as many parameters")
+    for key in ("bptt", "streams", "lr", "backend"):  # the language-model recipe (all LM runs, the cell comparison too)
         p.add_argument(f"--{key}", type=type(LM_RECIPE[key]), default=LM_RECIPE[key])
     args = p.parse_args(argv)
-    LM_RECIPE.update(bptt=args.bptt, streams=args.streams, lr=args.lr)
+    LM_RECIPE.update(bptt=args.bptt, streams=args.streams, lr=args.lr, backend=args.backend)
     args.parts = args.parts or ["classify", "lm", "cells"]
     if set(args.parts) - {"classify", "lm", "cells"}:
         p.error(f"unknown part(s) {sorted(set(args.parts) - {'classify', 'lm', 'cells'})}; choose classify, lm, cells")
@@ -228,7 +242,7 @@ def main(argv: list[str]) -> None:
     print(f"machine: {machine_line()}")
     report = {}
     if "lm" in args.parts:
-        report["lm"] = lm(out, 0.3 if args.quick else args.minutes, args.quick)
+        report["lm"] = lm(out, 0.3 if args.quick else args.minutes, args.quick, args.lm_cell)
     if "classify" in args.parts:
         report["classify"] = classify(out, args.quick)
     if "cells" in args.parts:

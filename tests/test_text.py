@@ -301,6 +301,21 @@ def test_cli_language_model_train_and_generate(tmp_path):
     assert r.exit_code == 2 and "language model" in r.output
 
 
+def test_language_model_backend_is_saved_and_gives_the_fused_numbers(tmp_path):
+    """--backend loop (rnnkit's hand-written BPTT) is kept in the run's config; the reloaded model computes what torch's
+    fused GRU computes with the same weights."""
+    r = CliRunner().invoke(app, ["train", "lm", "--data", str(FIX / "tiny_corpus.txt"), "--cell", "gru", "--backend",
+                                 "loop", "--hidden-size", "16", "--embedding-dim", "8", "--streams", "2", "--bptt", "10",
+                                 "--max-steps", "2", "--progress", "false", "--out", str(tmp_path / "lm")])
+    assert r.exit_code == 0, r.output
+    model, tok, _ = load_run(tmp_path / "lm")
+    assert model.rnn.backend == "loop" and not model.rnn.uses_fused()
+    fused = LanguageModel(**{**{k: v for k, v in model.config.items() if k != "class"}, "backend": "fused"}).eval()
+    fused.load_state_dict(model.state_dict())
+    ids = torch.tensor([tok.encode("the cat sat on the mat")])
+    torch.testing.assert_close(model.eval()(ids)[0], fused(ids)[0], rtol=1e-5, atol=1e-5)
+
+
 def test_language_model_learning_curve_scores_the_held_out_stream_with_carried_state(tmp_path):
     from rnnkit.tasks.text import LMOptions, train_language_model
 

@@ -107,15 +107,16 @@ class ClassifierEnsemble(nn.Module):
 
 class LanguageModel(nn.Module):
     def __init__(self, vocab_size: int, embedding_dim: int = 256, hidden_size: int = 256, cell: str = "lstm",
-                 num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False) -> None:
+                 num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False, backend: str = "auto") -> None:
         super().__init__()
         if tie_weights and embedding_dim != hidden_size:
             raise ValueError(f"tie_weights needs embedding_dim == hidden_size, got {embedding_dim} and {hidden_size}")
         self.config = {"class": "LanguageModel", "vocab_size": vocab_size, "embedding_dim": embedding_dim,
                        "hidden_size": hidden_size, "cell": cell, "num_layers": num_layers, "dropout": dropout,
-                       "tie_weights": tie_weights}
+                       "tie_weights": tie_weights, "backend": backend}
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        self.rnn = make_layer(cell, embedding_dim, hidden_size, num_layers, batch_first=True)
+        self.rnn = make_layer(cell, embedding_dim, hidden_size, num_layers, batch_first=True,
+                              **({} if backend == "auto" else {"backend": backend}))
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_size, vocab_size)
         if tie_weights:

@@ -293,13 +293,14 @@ class LMOptions:
     num_layers: int = 1
     dropout: float = 0.0
     tie_weights: bool = False
-    bptt: int = 128
-    streams: int = 64
+    backend: str = "auto"  # or "loop": rnnkit's hand-written BPTT (faster than torch's CPU GRU kernel), or "fused"
+    bptt: int = 32  # 32 streams x TBPTT 32, Adam 3e-3, cosine: the fastest-learning recipe measured on austen
+    streams: int = 32
     window_chunks: int = 4
     epochs: int = 5
     max_steps: int | None = None
-    lr: float = 2e-3
-    scheduler: str = "none"  # or "cosine" (per optimizer step, to zero at the end of training)
+    lr: float = 3e-3
+    scheduler: str = "cosine"  # per optimizer step, to zero at the end of training; or "none"
     clip_norm: float = 1.0
     eval_every: int = 0  # batches between held-out evaluations for the learning curve (0: at the end only)
     held_out: float = 0.05
@@ -347,7 +348,7 @@ def train_language_model(opts: LMOptions, out: str | Path) -> dict:
     train = StreamWindows(train_ids, opts.streams, window)
     val = StreamWindows(val_ids, max(1, min(opts.streams, len(val_ids) // (2 * opts.bptt) or 1)), window)
     model = LanguageModel(len(tok), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers, opts.dropout,
-                          opts.tie_weights)
+                          opts.tie_weights, opts.backend)
     cfg = Config()
     cfg.optim.lr = opts.lr
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
