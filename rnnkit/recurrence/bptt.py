@@ -54,6 +54,14 @@ def _weight_grad(delta: Tensor, h_prev: Tensor) -> Tensor:
     return delta.flatten(0, 1).t() @ h_prev.flatten(0, 1)
 
 
+def _dh_previous(dY: Tensor, t: int, dh: Tensor, keep: Tensor | None, delta: Tensor, W_hh: Tensor) -> Tensor:
+    """``ḣ_{t-1} = ∂L/∂y_{t-1} + (1 − m_t) ḣ_t + δ_t W_hh`` (no output term at t = 0; no pass-through without a mask)."""
+    carry = dY[t - 1] if t else None
+    if keep is not None:
+        carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
+    return delta @ W_hh if carry is None else torch.addmm(carry, delta, W_hh)
+
+
 def _total(dy: Tensor | None, like: Tensor) -> Tensor:
     return torch.zeros_like(like) if dy is None else dy
 
@@ -79,16 +87,14 @@ class SimpleRNNSequence(torch.autograd.Function):
         h0, W_hh, Y, HN, M = ctx.saved_tensors
         dY, dh_T = _total(dY, Y), _total(dh_T, h0)
         D = (HN > 0).to(Y.dtype) if ctx.relu else 1 - HN * HN  # φ'(a_t), all steps at once
+        keep = None
         if M is not None:
             D, keep = D * M, 1 - M  # the cell sees m ḣ; (1 − m) ḣ passes through
         dA = torch.empty_like(Y)
         dh = dY[-1] + dh_T
         for t in range(Y.shape[0] - 1, -1, -1):
             torch.mul(dh, D[t], out=dA[t])
-            carry = dY[t - 1] if t else None
-            if M is not None:
-                carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
-            dh = dA[t] @ W_hh if carry is None else torch.addmm(carry, dA[t], W_hh)
+            dh = _dh_previous(dY, t, dh, keep, dA[t], W_hh)
         dW = _weight_grad(dA, _shifted(h0, Y)) if ctx.needs_input_grad[2] else None
         return dA, dh, dW, None, None
 
@@ -127,6 +133,7 @@ class LSTMSequence(torch.autograd.Function):
         A = o * (1 - TC * TC)  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t
         K = torch.stack([g * i * (1 - i), _shifted(c0, C) * f * (1 - f), i * (1 - g * g)], dim=2)  # δ[i f g] = ċ ⊙ K
         Ko = TC * o * (1 - o)  # δo = ḣ ⊙ Ko
+        keep = None
         if M is not None:
             A, Ko, keep = A * M, Ko * M, 1 - M
         dG = torch.empty_like(ACT)
@@ -136,13 +143,8 @@ class LSTMSequence(torch.autograd.Function):
             dc_cell = torch.addcmul(dc if M is None else dc * M[t], dh, A[t])  # ∂L/∂c̃_t
             torch.mul(dc_cell.unsqueeze(1), K[t], out=dG3[t])
             torch.mul(dh, Ko[t], out=dG[t, :, 3 * H:])
-            carry = dY[t - 1] if t else None
-            if M is None:
-                dc = dc_cell * f[t]
-            else:
-                dc = torch.addcmul(dc * keep[t], dc_cell, f[t])
-                carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
-            dh = dG[t] @ W_hh if carry is None else torch.addmm(carry, dG[t], W_hh)
+            dc = dc_cell * f[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, f[t])
+            dh = _dh_previous(dY, t, dh, keep, dG[t], W_hh)
         dW = _weight_grad(dG, _shifted(h0, Y)) if ctx.needs_input_grad[3] else None
         return dG, dh, dc, dW, None
 
