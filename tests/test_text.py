@@ -314,6 +314,8 @@ def test_language_model_backend_is_saved_and_gives_the_fused_numbers(tmp_path):
     fused.load_state_dict(model.state_dict())
     ids = torch.tensor([tok.encode("the cat sat on the mat")])
     torch.testing.assert_close(model.eval()(ids)[0], fused(ids)[0], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="has one backend"):
+        LanguageModel(10, 4, 8, "feedback", num_layers=2, backend="loop")
 
 
 def test_language_model_learning_curve_scores_the_held_out_stream_with_carried_state(tmp_path):

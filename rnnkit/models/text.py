@@ -111,6 +111,8 @@ class LanguageModel(nn.Module):
         super().__init__()
         if tie_weights and embedding_dim != hidden_size:
             raise ValueError(f"tie_weights needs embedding_dim == hidden_size, got {embedding_dim} and {hidden_size}")
+        if backend != "auto" and cell.lower().startswith("feedback"):
+            raise ValueError(f"backend={backend!r}: the {cell!r} cell has one backend (its loop); leave backend='auto'")
         self.config = {"class": "LanguageModel", "vocab_size": vocab_size, "embedding_dim": embedding_dim,
                        "hidden_size": hidden_size, "cell": cell, "num_layers": num_layers, "dropout": dropout,
                        "tie_weights": tie_weights, "backend": backend}

@@ -9,9 +9,8 @@ Speed: when nothing needs the step-by-step path (default activations, no active 
 the layer converts the weights to torch's layout on the fly and runs the fastest whole-sequence kernel for the device:
 torch's fused kernel for the LSTM (oneDNN on CPU) and on GPUs (cuDNN) when there is no mask, and rnnkit's hand-written
 BPTT (``rnnkit.recurrence.bptt``) on CPU otherwise — for SimpleRNN and GRU it beats torch's own kernels, and it takes
-masks. Otherwise it runs
-rnnkit's loop backend (input projection for all steps in one matmul, ``unbind``, recurrent weight gradients in one GEMM
-after the loop).
+masks. Otherwise it runs rnnkit's loop backend (input projection for all steps in one matmul, ``unbind``, recurrent
+weight gradients in one GEMM after the loop).
 """
 
 from __future__ import annotations
