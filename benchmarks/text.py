@@ -36,7 +36,7 @@ from rnnkit.tasks.text import ClassifyOptions, LMOptions, load_run, plot_curves,
 
 CLASSIFY_RECIPE = {"cell": "lstm", "pooling": "attention", "word_dropout": 0.25, "dropout": 0.5, "scheduler": "cosine",
                    "epochs": 12, "patience": 12, "ensemble": 3}
-LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 32, "streams": 32, "lr": 3e-3,
+LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 32, "streams": 32, "lr": 4e-3,
              "scheduler": "cosine", "clip_norm": 1.0, "backend": "auto"}
 
 
