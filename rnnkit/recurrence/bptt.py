@@ -62,10 +62,6 @@ def _dh_previous(dY: Tensor, t: int, dh: Tensor, keep: Tensor | None, delta: Ten
     return delta @ W_hh if carry is None else torch.addmm(carry, delta, W_hh)
 
 
-def _total(dy: Tensor | None, like: Tensor) -> Tensor:
-    return torch.zeros_like(like) if dy is None else dy
-
-
 class SimpleRNNSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, relu: bool, M: Tensor | None):
@@ -85,7 +81,6 @@ class SimpleRNNSequence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dY, dh_T):
         h0, W_hh, Y, HN, M = ctx.saved_tensors
-        dY, dh_T = _total(dY, Y), _total(dh_T, h0)
         D = (HN > 0).to(Y.dtype) if ctx.relu else 1 - HN * HN  # φ'(a_t), all steps at once
         keep = None
         if M is not None:
@@ -128,7 +123,6 @@ class LSTMSequence(torch.autograd.Function):
     def backward(ctx, dY, dh_T, dc_T):
         h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors
         T, B, H = C.shape
-        dY, dh_T, dc_T = _total(dY, Y), _total(dh_T, h0), _total(dc_T, c0)
         i, f, g, o = ACT.chunk(4, dim=2)
         A = o * (1 - TC * TC)  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t
         K = torch.stack([g * i * (1 - i), _shifted(c0, C) * f * (1 - f), i * (1 - g * g)], dim=2)  # δ[i f g] = ċ ⊙ K
@@ -176,7 +170,6 @@ class GRUSequence(torch.autograd.Function):
     def backward(ctx, dY, dh_T):
         h0, W_hh, GH, RZ, N, Y, M = ctx.saved_tensors
         T, B, H = N.shape
-        dY, dh_T = _total(dY, Y), _total(dh_T, h0)
         r, z = RZ.chunk(2, dim=2)
         Pn = (1 - z) * (1 - N * N)  # δa_n = ḣ ⊙ Pn
         P = torch.stack([Pn * GH[:, :, 2 * H:] * r * (1 - r), (_shifted(h0, Y) - N) * z * (1 - z), Pn], dim=2)
