@@ -19,7 +19,6 @@ TBPTT, ``split_for_tbptt`` / ``tbptt_step``); the trainer owns the loop, optimiz
 from __future__ import annotations
 
 import math
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -30,15 +29,12 @@ from torch.utils.data import default_collate
 from tqdm.auto import tqdm
 
 from rnnkit.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger
-from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, save_model
+from rnnkit.train.checkpoint import save_model
 from rnnkit.train.config import Config
 from rnnkit.train.distributed import DistContext
 from rnnkit.train.optim import build_optimizer, build_scheduler
+from rnnkit.train.resume import ResumableRun
 from rnnkit.train.sampler import ResumableBatchSampler
-
-# sections of the config that must be identical to resume a run (the rest — epochs, logging — may change)
-RESUME_MUST_MATCH = ("model", "data", "optim", "scheduler")
-RESUME_TRAIN_KEYS = ("seed", "tbptt", "clip_norm", "clip_value")
 
 
 class TrainingDiverged(RuntimeError):
@@ -66,7 +62,7 @@ def _detach(state):
     return state.detach()
 
 
-class Trainer:
+class Trainer(ResumableRun):
     def __init__(self, model: nn.Module, train_data, val_data=None, *, config: Config | None = None,
                  out_dir: str | Path | None = None, callbacks: list[Callback] | tuple = (), collate_fn=None,
                  model_config: dict[str, Any] | None = None) -> None:
@@ -233,80 +229,6 @@ class Trainer:
                 totals[key] = totals.get(key, 0.0) + float(v) * n
             n_total += n
         return {k: v / n_total for k, v in totals.items()}
-
-    # --- checkpoints ------------------------------------------------------------------------------------------------
-    def _checkpoint_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors = {f"model.{k}": v for k, v in self.raw_model.state_dict().items()}
-        opt = self.optimizer.state_dict()
-        scalars = {}
-        for idx, st in opt["state"].items():
-            for key, v in st.items():
-                if torch.is_tensor(v):
-                    tensors[f"optim.{idx}.{key}"] = v
-                else:
-                    scalars[f"{idx}.{key}"] = v
-        tensors["rng.torch"] = torch.get_rng_state()
-        carried = self._carried if isinstance(self._carried, tuple) else (self._carried,) if self._carried is not None else ()
-        for i, c in enumerate(carried):
-            tensors[f"carry.{i}"] = c
-        py_state = random.getstate()
-        state = {
-            "config": self.config.to_dict(), "model_config": self.model_config,
-            "epoch": self.epoch, "batch": self.batch, "step": self.step, "acc": self._acc,
-            "history": self.history, "best": self.best, "nonfinite_in_row": self.nonfinite_in_row,
-            "optim": {"param_groups": opt["param_groups"], "scalars": scalars},
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
-            "python_random": [py_state[0], list(py_state[1]), py_state[2]],
-        }
-        return tensors, state
-
-    def save_checkpoint(self, name: str = "last") -> None:
-        if self.checkpoint_dir is None or not self.dist.is_main:
-            return
-        tensors, state = self._checkpoint_payload()
-        save_checkpoint(self.checkpoint_dir / f"{name}.safetensors", tensors, state)
-
-    def _check_resumable(self, state: dict[str, Any], path: Path) -> None:
-        saved, now = state.get("config", {}), self.config.to_dict()
-        diffs = [f"{s}.{k}: checkpoint {saved.get(s, {}).get(k)!r} vs now {v!r}"
-                 for s in RESUME_MUST_MATCH for k, v in now[s].items() if saved.get(s, {}).get(k) != v]
-        diffs += [f"train.{k}: checkpoint {saved.get('train', {}).get(k)!r} vs now {now['train'][k]!r}"
-                  for k in RESUME_TRAIN_KEYS if saved.get("train", {}).get(k) != now["train"][k]]
-        if diffs:
-            raise CheckpointError(f"checkpoint {path} was written by a different configuration; refusing to resume "
-                                  "(nothing was changed):\n  " + "\n  ".join(diffs))
-
-    def _restore(self, path: Path) -> None:
-        tensors, state = load_checkpoint(path)
-        self._check_resumable(state, path)
-        model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        try:
-            self.raw_model.load_state_dict(model_sd)
-        except RuntimeError as e:
-            raise CheckpointError(f"checkpoint {path} does not fit this model: {e}") from None
-        opt_state: dict[int, dict[str, Any]] = {}
-        for k, v in tensors.items():
-            if k.startswith("optim."):
-                _, idx, key = k.split(".", 2)
-                opt_state.setdefault(int(idx), {})[key] = v
-        for k, v in state["optim"]["scalars"].items():
-            idx, key = k.split(".", 1)
-            opt_state.setdefault(int(idx), {})[key] = v
-        self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["optim"]["param_groups"]})
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
-            cb.load_state_dict(cb_state)
-        torch.set_rng_state(tensors["rng.torch"])
-        carried = [tensors[f"carry.{i}"] for i in range(len([k for k in tensors if k.startswith("carry.")]))]
-        self._carried = None if not carried else (tuple(carried) if len(carried) > 1 else carried[0])
-        v, internal, gauss = state["python_random"]
-        random.setstate((v, tuple(internal), gauss))
-        self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
-        self._acc, self.history, self.best = state["acc"], state["history"], state["best"]
-        self.nonfinite_in_row = state["nonfinite_in_row"]
-        self.log(f"resumed from {path}: epoch {self.epoch + 1}, batch {self.batch}, step {self.step}")
 
     def _prepare_out_dir(self, resume: bool) -> None:
         if self.checkpoint_dir is None:
