@@ -12,8 +12,9 @@
 * cells — LSTM, GRU, SimpleRNN (tanh) and FeedbackRNN (2 layers, gated feedback) at the LSTM's parameter count, each
   for ``--cell-minutes``; one plot of their curves.
 
-A time budget becomes a step count from a short throughput calibration (so the LR schedule knows its horizon); runs
-are then deterministic in steps, and the reported minutes are measured training time (evaluation excluded).
+Each run trains for a time budget (``LMOptions.max_minutes``: training time, evaluation excluded), its cosine schedule
+annealing over that time; a short throughput calibration only spaces the evaluations. The step count a run reaches thus
+depends on the machine's speed at the time.
 """
 
 from __future__ import annotations
@@ -143,19 +144,20 @@ def equal_param_hidden(cell: str, num_layers: int, vocab: int, target: int) -> i
 
 def lm_run(out: Path, cell: str, hidden: int, num_layers: int, minutes: float, vocab: int, speed: float,
            evals: int = 10) -> dict:
-    """Train for about ``minutes`` (steps from the measured speed) with evaluations along the way."""
+    """Train for ``minutes`` of training time (the cosine schedule anneals over it), with about ``evals`` evaluations
+    along the way (spaced by the measured ``speed``)."""
     r = LM_RECIPE
     window = r["bptt"] * 4  # LMOptions.window_chunks
     batches = max(2, int(minutes * 60 * speed / (r["streams"] * window)))
     opts = LMOptions(data="austen", cell=cell, hidden_size=hidden, num_layers=num_layers, embedding_dim=r["embedding_dim"],
                      bptt=r["bptt"], streams=r["streams"], lr=r["lr"], scheduler=r["scheduler"], clip_norm=r["clip_norm"],
                      backend=backend_for(cell),
-                     epochs=1000, max_steps=batches, eval_every=max(1, batches // evals), progress=False)
+                     epochs=1000, max_minutes=minutes, eval_every=max(1, batches // evals), progress=False)
     result = train_language_model(opts, out)
     with open(out / "curve.csv", newline="") as f:
         curve = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     params = sum(p.numel() for p in load_run(out)[0].parameters())
-    return {"cell": cell, "hidden": hidden, "layers": num_layers, "params": params, "steps": batches,
+    return {"cell": cell, "hidden": hidden, "layers": num_layers, "params": params, "steps": int(curve[-1]["step"]),
             "minutes": result["train_seconds"] / 60, "chars_per_s": result["train_tokens"] / result["train_seconds"],
             "bpc": result["val_bits_per_token"], "curve": curve}
 

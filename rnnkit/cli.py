@@ -72,6 +72,14 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a folder written by rnnki
         typer.echo(f"{k}: {v:.6g}")
 
 
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _options(cls, args: list[str]):
     import dataclasses
 
@@ -95,7 +103,7 @@ def _options(cls, args: list[str]):
             values[name] = val.lower() in ("1", "true", "yes")
         elif isinstance(default, int) or (default is None and val.isdigit()):
             values[name] = int(val)
-        elif isinstance(default, float):
+        elif isinstance(default, float) or (default is None and _is_float(val)):
             values[name] = float(val)
         else:
             values[name] = val

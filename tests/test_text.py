@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -299,6 +300,19 @@ def test_cli_language_model_train_and_generate(tmp_path):
     assert r.output.startswith("the ") and len(r.output.strip()) >= 20
     r = CliRunner().invoke(app, ["predict", str(tmp_path / "lm"), "some text"])
     assert r.exit_code == 2 and "language model" in r.output
+
+
+def test_cli_language_model_time_budget_ends_training(tmp_path):
+    """--max-minutes stops a run of 10000 epochs once its training time (here 0.3 s) is spent."""
+    r = CliRunner().invoke(app, ["train", "lm", "--data", str(FIX / "tiny_corpus.txt"), "--hidden-size", "16",
+                                 "--embedding-dim", "8", "--streams", "2", "--bptt", "10", "--epochs", "10000",
+                                 "--max-minutes", "0.005", "--progress", "false", "--out", str(tmp_path / "lm")])
+    assert r.exit_code == 0, r.output
+    run = json.loads((tmp_path / "lm" / "config.json").read_text())
+    assert run["options"]["max_minutes"] == 0.005 and run["results"]["train_seconds"] >= 0.3
+    steps = int((tmp_path / "lm" / "curve.csv").read_text().splitlines()[-1].split(",")[0])
+    batches = len(StreamWindows(list(range(int(len((FIX / "tiny_corpus.txt").read_text()) * 0.95))), 2, 40))
+    assert steps < 10000 * batches
 
 
 def test_language_model_backend_is_saved_and_gives_the_fused_numbers(tmp_path):

@@ -160,3 +160,43 @@ def test_bad_settings():
     cfg.optim.name = "adagrad2"
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad2'"):
         Trainer(SequenceRegressor("rnn", 3, 4, 1), ds, config=cfg)
+
+
+class _Timed(SequenceRegressor):
+    """Each training batch takes exactly one second and each evaluation 100 seconds, on a simulated clock."""
+
+    now = 0.0
+
+    def training_step(self, batch):
+        _Timed.now += 1.0
+        return super().training_step(batch)
+
+    def validation_step(self, batch):
+        _Timed.now += 100.0
+        return super().validation_step(batch)
+
+
+def test_time_budget_stops_on_training_time_and_anneals_cosine_over_it(tmp_path):
+    # 4 batches per epoch at 1 s each, a 10-second budget: training stops after batch 10 (mid epoch 3) whatever the
+    # epoch count, evaluation time (100 s each) not counted; lr after k seconds = lr0 · (1 + cos(π k / 10)) / 2.
+    def trainer(epochs):
+        cfg = config(epochs=epochs, max_minutes=10 / 60)
+        cfg.scheduler.name, cfg.scheduler.interval = "cosine", "step"
+        torch.manual_seed(0)
+        t = Trainer(_Timed("rnn", 3, 4, 1), data(n=32), data(n=8), config=cfg, out_dir=tmp_path / "run")
+        t.clock = lambda: _Timed.now
+        return t
+
+    first = trainer(epochs=2)
+    history = first.fit()  # the epoch count ends it first: 8 s of the 10
+    assert (first.step, first.train_seconds) == (8, 8.0)
+    assert [h["lr"] for h in history] == [pytest.approx(0.1 * (1 + math.cos(math.pi * k / 10)) / 2) for k in (4, 8)]
+    resumed = trainer(epochs=50)
+    resumed.fit(resume=True)  # the budget ends it: 2 more batches
+    assert (resumed.step, resumed.train_seconds) == (10, 10.0)
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_time_budget_must_be_positive():
+    with pytest.raises(ValueError, match="max_minutes must be positive"):
+        Trainer(SequenceRegressor("rnn", 3, 4, 1), data(), config=config(max_minutes=0.0))

@@ -299,6 +299,7 @@ class LMOptions:
     window_chunks: int = 4
     epochs: int = 5
     max_steps: int | None = None
+    max_minutes: float | None = None  # a training-time budget; the cosine schedule then anneals over the time
     lr: float = 3e-3
     scheduler: str = "cosine"  # per optimizer step, to zero at the end of training; or "none"
     clip_norm: float = 1.0
@@ -354,6 +355,7 @@ def train_language_model(opts: LMOptions, out: str | Path) -> dict:
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.shuffle = 1, False
     cfg.train.epochs, cfg.train.max_steps, cfg.train.clip_norm = opts.epochs, opts.max_steps, opts.clip_norm
+    cfg.train.max_minutes = opts.max_minutes
     cfg.train.tbptt, cfg.train.carry_state, cfg.train.seed = opts.bptt, True, opts.seed
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
     curve = LearningCurve(opts.eval_every or 10**12, out / "curve.csv")

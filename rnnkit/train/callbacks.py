@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import time
 from pathlib import Path
 
 from rnnkit.train.checkpoint import atomic_write_text
@@ -111,31 +110,21 @@ class TensorBoardLogger(Callback):
 
 class LearningCurve(Callback):
     """Evaluates on the validation data every ``every`` batches (and at the end), recording the step, the training time
-    so far — wall-clock seconds spent training, evaluation excluded — and the validation metrics, in ``self.rows`` and
-    (rank 0) in ``path`` as CSV. Held-out loss against training time is how one compares models under a time budget."""
+    so far (``trainer.train_seconds``: evaluation, callbacks and checkpoints excluded) and the validation metrics, in
+    ``self.rows`` and (rank 0) in ``path`` as CSV. Held-out loss against training time is how one compares models under
+    a time budget."""
 
     def __init__(self, every: int, path: str | Path | None = None):
         if every < 1:
             raise ValueError(f"LearningCurve needs every >= 1 batches, got {every}")
         self.every, self.path = every, Path(path) if path is not None else None
         self.rows: list[dict] = []
-        self.train_seconds = 0.0
-        self._mark: float | None = None
-
-    def on_train_start(self, trainer):
-        self._mark = time.perf_counter()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.train_seconds += now - (self._mark if self._mark is not None else now)
-        self._mark = now
 
     def _record(self, trainer) -> None:
         if self.rows and self.rows[-1]["step"] == trainer.step:
             return
-        self._tick()
         metrics = trainer.evaluate()
-        self.rows.append({"step": trainer.step, "train_seconds": round(self.train_seconds, 3),
+        self.rows.append({"step": trainer.step, "train_seconds": round(trainer.train_seconds, 3),
                           **{f"val_{k}": v for k, v in metrics.items()}})
         if self.path is not None and trainer.dist.is_main:
             buf = io.StringIO()
@@ -143,7 +132,6 @@ class LearningCurve(Callback):
             w.writeheader()
             w.writerows(self.rows)
             atomic_write_text(self.path, buf.getvalue())
-        self._mark = time.perf_counter()  # the evaluation does not count as training time
 
     def on_batch_end(self, trainer, info):
         if trainer.step % self.every == 0:
@@ -153,7 +141,7 @@ class LearningCurve(Callback):
         self._record(trainer)
 
     def state_dict(self):
-        return {"rows": self.rows, "train_seconds": self.train_seconds}
+        return {"rows": self.rows}
 
     def load_state_dict(self, state):
-        self.rows, self.train_seconds = list(state["rows"]), float(state["train_seconds"])
+        self.rows = list(state["rows"])

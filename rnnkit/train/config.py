@@ -63,6 +63,7 @@ class SchedulerConfig:
 class TrainConfig:
     epochs: int = 10
     max_steps: int | None = None
+    max_minutes: float | None = None  # a training-time budget (evaluation excluded); cosine then anneals over it
     clip_norm: float | None = None
     clip_value: float | None = None
     tbptt: int | None = None

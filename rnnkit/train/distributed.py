@@ -51,6 +51,14 @@ class DistContext:
         dist.all_reduce(t, op=dist.ReduceOp.MIN)
         return bool(t.item())
 
+    def max(self, value: float) -> float:
+        """The largest ``value`` over all ranks (so all ranks agree on it)."""
+        if not self.enabled:
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return float(t.item())
+
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()

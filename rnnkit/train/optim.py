@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import torch
 
 from rnnkit.train.config import OptimConfig, SchedulerConfig
@@ -24,9 +27,11 @@ def build_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.name!r}; expected one of {OPTIMIZERS}")
 
 
-def build_scheduler(cfg: SchedulerConfig, optimizer, horizon: int):
+def build_scheduler(cfg: SchedulerConfig, optimizer, horizon: int, progress: Callable[[], float] | None = None):
     """``horizon``: how many times the scheduler will be stepped in the run — epochs for ``interval: epoch``, optimizer
-    steps for ``interval: step`` (so a cosine schedule reaches its minimum at the end of training either way)."""
+    steps for ``interval: step`` (so a cosine schedule reaches its minimum at the end of training either way).
+    ``progress``: for a time budget, a function giving the fraction of it spent so far; the cosine schedule then follows
+    that fraction, lr = lr₀ · ½ (1 + cos(π · min(1, progress()))), instead of a step count."""
     name = cfg.name.lower()
     if cfg.interval not in ("epoch", "step"):
         raise ValueError(f"scheduler.interval must be 'epoch' or 'step', got {cfg.interval!r}")
@@ -34,6 +39,8 @@ def build_scheduler(cfg: SchedulerConfig, optimizer, horizon: int):
         return None
     if name == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
+    if name == "cosine" and progress is not None:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 0.5 * (1 + math.cos(math.pi * min(1.0, progress()))))
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, horizon))
     if name == "plateau":

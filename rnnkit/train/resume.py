@@ -42,6 +42,7 @@ class ResumableRun:
         state = {
             "config": self.config.to_dict(), "model_config": self.model_config,
             "epoch": self.epoch, "batch": self.batch, "step": self.step, "acc": self._acc,
+            "train_seconds": self.train_seconds, "batch_seconds": self._batch_seconds,
             "history": self.history, "best": self.best, "nonfinite_in_row": self.nonfinite_in_row,
             "optim": {"param_groups": opt["param_groups"], "scalars": scalars},
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
@@ -95,4 +96,6 @@ class ResumableRun:
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
         self._acc, self.history, self.best = state["acc"], state["history"], state["best"]
         self.nonfinite_in_row = state["nonfinite_in_row"]
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+        self._batch_seconds = float(state.get("batch_seconds", 0.0))
         self.log(f"resumed from {path}: epoch {self.epoch + 1}, batch {self.batch}, step {self.step}")

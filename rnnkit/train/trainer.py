@@ -10,6 +10,9 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
 * checkpoints every ``checkpoint_every`` steps and every epoch (model, optimizer, scheduler, RNG, data position, callbacks),
   keeping ``last`` and ``best``; ``fit(resume=True)`` continues so that the final weights are bitwise those of an
   uninterrupted run;
+* stops at ``max_steps`` optimizer-step batches or after ``max_minutes`` of training time (evaluation and checkpoints
+  excluded); with a time budget the cosine schedule anneals over the time, not a step count — the run then ends where
+  the machine's speed puts it, so its step count (unlike everything else) is not reproducible;
 * progress bars (loss, throughput, ETA), ``metrics.csv`` and optional TensorBoard; only rank 0 writes under torchrun.
 
 The model owns ``training_step(batch) -> {"loss": tensor, ...}`` and ``validation_step(batch) -> {name: float}`` (and, for
@@ -63,6 +66,8 @@ def _detach(state):
 
 
 class Trainer(ResumableRun):
+    clock = staticmethod(time.perf_counter)  # what training time is measured with
+
     def __init__(self, model: nn.Module, train_data, val_data=None, *, config: Config | None = None,
                  out_dir: str | Path | None = None, callbacks: list[Callback] | tuple = (), collate_fn=None,
                  model_config: dict[str, Any] | None = None) -> None:
@@ -72,6 +77,8 @@ class Trainer(ResumableRun):
             raise ValueError(f"train.clip_norm must be positive, got {t.clip_norm}")
         if t.clip_value is not None and t.clip_value <= 0:
             raise ValueError(f"train.clip_value must be positive, got {t.clip_value}")
+        if t.max_minutes is not None and not t.max_minutes > 0:
+            raise ValueError(f"train.max_minutes must be positive, got {t.max_minutes}")
         if t.tbptt is not None and t.tbptt < 1:
             raise ValueError(f"train.tbptt must be a positive number of steps, got {t.tbptt}")
         self.dist = DistContext.from_env()
@@ -90,7 +97,10 @@ class Trainer(ResumableRun):
                                              shuffle=self.config.data.shuffle, rank=self.dist.rank,
                                              world_size=self.dist.world_size,
                                              lengths=train_data.lengths() if self.config.data.bucket else None)
-        self.scheduler = build_scheduler(self.config.scheduler, self.optimizer, self._scheduler_horizon())
+        self.train_seconds = 0.0  # training time so far (evaluation, callbacks and checkpoints excluded)
+        self._batch_seconds = 0.0  # the latest batch's (the slowest rank's under torchrun)
+        self.scheduler = build_scheduler(self.config.scheduler, self.optimizer, self._scheduler_horizon(),
+                                         self._budget_fraction if t.max_minutes is not None else None)
         self.callbacks: list[Callback] = list(callbacks)
         if t.early_stopping:
             self.callbacks.append(EarlyStopping(t.monitor, t.early_stopping, t.monitor_mode))
@@ -119,6 +129,16 @@ class Trainer(ResumableRun):
             return batches
         first = self.collate([self.train_data[0]])
         return batches * len(self.raw_model.split_for_tbptt(first, t.tbptt))
+
+    def _budget_fraction(self) -> float:
+        """The fraction of ``train.max_minutes`` spent at the end of the current batch, if it takes as long as the
+        previous one (the same on every rank, so all ranks apply the same learning rate)."""
+        return (self.train_seconds + self._batch_seconds) / (60 * self.config.train.max_minutes)
+
+    def _budget_spent(self) -> bool:
+        t = self.config.train
+        return ((t.max_steps is not None and self.step >= t.max_steps)
+                or (t.max_minutes is not None and self.train_seconds >= 60 * t.max_minutes))
 
     # --- small helpers ------------------------------------------------------------------------------------------
     @property
@@ -258,7 +278,7 @@ class Trainer(ResumableRun):
         for cb in self.callbacks:
             cb.on_train_start(self)
         while self.epoch < t.epochs and self._stop_reason is None:
-            if t.max_steps is not None and self.step >= t.max_steps:
+            if self._budget_spent():
                 break
             for cb in self.callbacks:
                 cb.on_epoch_start(self)
@@ -267,26 +287,29 @@ class Trainer(ResumableRun):
             self.sampler.set_epoch(self.epoch, self.batch)
             bar = tqdm(total=self.sampler.batches_per_epoch, initial=self.batch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
                        unit="batch", disable=not (t.progress and self.dist.is_main), leave=False)
-            start = time.perf_counter()
             for idx in self.sampler:
+                start = self.clock()
                 batch = self._to_device(self.collate([self.train_data[i] for i in idx]))
                 self._train_batch(batch, len(idx) * self.dist.world_size)
+                self._batch_seconds = self.clock() - start
+                if t.max_minutes is not None:  # every rank must agree on when the budget is spent
+                    self._batch_seconds = self.dist.max(self._batch_seconds)
+                self.train_seconds += self._batch_seconds
+                self._acc["seconds"] += self._batch_seconds
                 self.batch += 1
                 self.step += 1
                 bar.update(1)
                 seen = self._acc["samples"]
-                self._acc["seconds"] += time.perf_counter() - start
-                start = time.perf_counter()
                 bar.set_postfix(loss=f"{self._acc['loss'] / max(seen, 1):.4g}",
                                 samples_s=f"{seen / max(self._acc['seconds'], 1e-9):.0f}")
                 for cb in self.callbacks:
                     cb.on_batch_end(self, {"step": self.step})
                 if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                     self.save_checkpoint("last")
-                if t.max_steps is not None and self.step >= t.max_steps:
+                if self._budget_spent():
                     break
             bar.close()
-            if self.batch < self.sampler.batches_per_epoch:  # stopped by max_steps inside the epoch
+            if self.batch < self.sampler.batches_per_epoch:  # stopped by max_steps/max_minutes inside the epoch
                 self.save_checkpoint("last")
                 break
             self._end_epoch()
