@@ -10,9 +10,10 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
 * checkpoints every ``checkpoint_every`` steps and every epoch (model, optimizer, scheduler, RNG, data position, callbacks),
   keeping ``last`` and ``best``; ``fit(resume=True)`` continues so that the final weights are bitwise those of an
   uninterrupted run;
-* stops at ``max_steps`` optimizer-step batches or after ``max_minutes`` of training time (evaluation and checkpoints
-  excluded); with a time budget the cosine schedule anneals over the time, not a step count — the run then ends where
-  the machine's speed puts it, so its step count (unlike everything else) is not reproducible;
+* stops after ``max_steps`` batches (``trainer.step`` counts batches) or after ``max_minutes`` of training time
+  (evaluation and checkpoints excluded); with a time budget the cosine schedule anneals over the time, not a step
+  count — the run then ends where the machine's speed puts it, so its step count (unlike everything else) is not
+  reproducible;
 * progress bars (loss, throughput, ETA), ``metrics.csv`` and optional TensorBoard; only rank 0 writes under torchrun.
 
 The model owns ``training_step(batch) -> {"loss": tensor, ...}`` and ``validation_step(batch) -> {name: float}`` (and, for
