@@ -49,13 +49,28 @@ def _shifted(first: Tensor, seq: Tensor) -> Tensor:
     return torch.cat([first.unsqueeze(0), seq[:-1]])
 
 
-def _weight_grad(delta: Tensor, h_prev: Tensor) -> Tensor:
-    """``Σ_t δ_t^T h_{t-1}`` as one GEMM with inner dimension T·B."""
-    return delta.flatten(0, 1).t() @ h_prev.flatten(0, 1)
+def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor) -> Tensor:
+    """``Σ_t δ_t^T h_{t-1}`` with ``h_{t-1}`` = h0 for t = 1 and Y[t-2] after: one GEMM with inner dimension (T−1)·B
+    plus the first step's (no concatenated copy of the states)."""
+    return torch.addmm(delta[0].t() @ h0, delta[1:].flatten(0, 1).t(), Y[:-1].flatten(0, 1))
 
 
-def _dh_previous(dY: Tensor, t: int, dh: Tensor, keep: Tensor | None, delta: Tensor, W_hh: Tensor) -> Tensor:
-    """``ḣ_{t-1} = ∂L/∂y_{t-1} + (1 − m_t) ḣ_t + δ_t W_hh`` (no output term at t = 0; no pass-through without a mask)."""
+def _gradient_buffer(dY: Tensor, dh_T: Tensor) -> Tensor:
+    """A fresh contiguous copy of ``∂L/∂y`` with ``∂L/∂h_T`` added at the last step: backward accumulates ``ḣ_t`` in
+    it in place (``dY`` itself may be a broadcast view, e.g. from ``y.sum()``, and is never written)."""
+    dH = dY.clone(memory_format=torch.contiguous_format)
+    dH[-1] += dh_T
+    return dH
+
+
+def _steps(M: Tensor | None, T: int):
+    """The per-step masks ``m_t`` (B, 1) as a list, or T Nones without a mask."""
+    return [None] * T if M is None else M.unbind(0)
+
+
+def _dh_previous(dY, t: int, dh: Tensor, keep, delta: Tensor, W_hh: Tensor) -> Tensor:
+    """``ḣ_{t-1} = ∂L/∂y_{t-1} + (1 − m_t) ḣ_t + δ_t W_hh`` (no output term at t = 0; no pass-through without a mask).
+    ``dY`` and ``keep`` are indexed by step: (T, B, H) tensors or their ``unbind(0)`` lists."""
     carry = dY[t - 1] if t else None
     if keep is not None:
         carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
@@ -63,16 +78,19 @@ def _dh_previous(dY: Tensor, t: int, dh: Tensor, keep: Tensor | None, delta: Ten
 
 
 class SimpleRNNSequence(torch.autograd.Function):
+    """Forward accumulates ``a_t = xw_t + W_hh h_{t-1}`` in place in a copy of ``xw`` and applies φ there (no per-step
+    allocation or copy); backward turns the buffer of ``φ'(a_t)`` into ``δa_t`` in place (one fresh T×B×H buffer:
+    first-touching fresh memory is a large part of the cost at these sizes)."""
+
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, relu: bool, M: Tensor | None):
-        xw = xw.contiguous()
-        Y = torch.empty_like(xw)
-        HN = Y if M is None else torch.empty_like(xw)  # the candidates h̃_t (φ' is read from them)
+        HN = xw.clone(memory_format=torch.contiguous_format)  # a_t, then the candidates h̃_t = φ(a_t) (φ' reads them)
+        Y = HN if M is None else torch.empty_like(HN)
         W_T, h = W_hh.t(), h0
-        for t in range(xw.shape[0]):
-            hn = torch.addmm(xw[t], h, W_T, out=HN[t])
+        for a_t, y_t, m_t in zip(HN.unbind(0), Y.unbind(0), _steps(M, HN.shape[0])):
+            hn = a_t.addmm_(h, W_T)
             hn.relu_() if relu else hn.tanh_()
-            h = hn if M is None else torch.lerp(h, hn, M[t], out=Y[t])
+            h = hn if m_t is None else torch.lerp(h, hn, m_t, out=y_t)
         ctx.save_for_backward(h0, W_hh, Y, HN, M)
         ctx.relu = relu
         return Y, Y[-1].clone()
@@ -81,16 +99,20 @@ class SimpleRNNSequence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dY, dh_T):
         h0, W_hh, Y, HN, M = ctx.saved_tensors
-        D = (HN > 0).to(Y.dtype) if ctx.relu else 1 - HN * HN  # φ'(a_t), all steps at once
+        if ctx.relu:
+            dA = (HN > 0).to(Y.dtype)  # φ'(a_t) for all steps at once, turned into δa_t in place below
+        else:
+            dA = HN * HN
+            dA.neg_().add_(1)
         keep = None
         if M is not None:
-            D, keep = D * M, 1 - M  # the cell sees m ḣ; (1 − m) ḣ passes through
-        dA = torch.empty_like(Y)
-        dh = dY[-1] + dh_T
-        for t in range(Y.shape[0] - 1, -1, -1):
-            torch.mul(dh, D[t], out=dA[t])
-            dh = _dh_previous(dY, t, dh, keep, dA[t], W_hh)
-        dW = _weight_grad(dA, _shifted(h0, Y)) if ctx.needs_input_grad[2] else None
+            keep = (1 - M).unbind(0)  # the cell sees m ḣ; (1 − m) ḣ passes through
+            dA.mul_(M)
+        dAs, dYs = dA.unbind(0), dY.unbind(0)
+        dh = dYs[-1] + dh_T
+        for t in range(len(dAs) - 1, -1, -1):
+            dh = _dh_previous(dYs, t, dh, keep, dAs[t].mul_(dh), W_hh)  # δa_t = ḣ_t ⊙ φ'(a_t)
+        dW = _weight_grad(dA, h0, Y) if ctx.needs_input_grad[2] else None
         return dA, dh, dW, None, None
 
 
@@ -139,55 +161,68 @@ class LSTMSequence(torch.autograd.Function):
             torch.mul(dh, Ko[t], out=dG[t, :, 3 * H:])
             dc = dc_cell * f[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, f[t])
             dh = _dh_previous(dY, t, dh, keep, dG[t], W_hh)
-        dW = _weight_grad(dG, _shifted(h0, Y)) if ctx.needs_input_grad[3] else None
+        dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[3] else None
         return dG, dh, dc, dW, None
 
 
 class GRUSequence(torch.autograd.Function):
+    """Forward: one buffer ``S`` starts as ``[xw_r + b_hr, xw_z + b_hz, b_hn]`` and each step adds ``W_hh h_{t-1}`` in
+    place, leaving the pre-activations of r and z and ``gh_n`` (which backward needs); ``h_t = lerp(n, h_{t-1}, z)``.
+    Backward accumulates ``ḣ_t`` in place in a copy of ``∂L/∂y``; per step only ``δgh_t`` (the recurrent GEMM's input)
+    is formed, ``δxw`` for all steps at once after the loop."""
+
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None, M: Tensor | None):
-        xw = xw.contiguous()
         T, B, G = xw.shape
         H = G // 3
-        GH, RZ = torch.empty_like(xw), xw.new_empty(T, B, 2 * H)
-        N, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+        S = xw.clone(memory_format=torch.contiguous_format)
+        S[:, :, 2 * H:] = 0 if b_hh is None else b_hh[2 * H:]
+        if b_hh is not None:
+            S[:, :, :2 * H] += b_hh[:2 * H]
+        RZ, N, Y = xw.new_empty(T, B, 2 * H), xw.new_empty(T, B, H), xw.new_empty(T, B, H)
         W_T, h = W_hh.t(), h0
-        for t in range(T):
-            gh = torch.mm(h, W_T, out=GH[t]) if b_hh is None else torch.addmm(b_hh, h, W_T, out=GH[t])
-            rz = torch.add(xw[t, :, :2 * H], gh[:, :2 * H], out=RZ[t]).sigmoid_()
-            r, z = rz.chunk(2, dim=1)
-            n = torch.addcmul(xw[t, :, 2 * H:], r, gh[:, 2 * H:], out=N[t]).tanh_()
-            if M is None:
-                h = torch.addcmul(n, z, h - n, out=Y[t])
-            else:
-                h = torch.lerp(h, torch.addcmul(n, z, h - n), M[t], out=Y[t])
-        ctx.save_for_backward(h0, W_hh, GH, RZ, N, Y, M)
+        steps = zip(S.unbind(0), xw[:, :, 2 * H:].unbind(0), RZ.unbind(0), N.unbind(0), Y.unbind(0), _steps(M, T))
+        for s_t, xn_t, rz_t, n_t, y_t, m_t in steps:
+            s_t.addmm_(h, W_T)  # [a_r, a_z, gh_n]
+            r, z = torch.sigmoid(s_t[:, :2 * H], out=rz_t).chunk(2, dim=1)
+            n = torch.addcmul(xn_t, r, s_t[:, 2 * H:], out=n_t).tanh_()
+            h = torch.lerp(n, h, z, out=y_t) if m_t is None else torch.lerp(h, torch.lerp(n, h, z), m_t, out=y_t)
+        ctx.save_for_backward(h0, W_hh, S, RZ, N, Y, M)
         ctx.has_bias = b_hh is not None
         return Y, Y[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T):
-        h0, W_hh, GH, RZ, N, Y, M = ctx.saved_tensors
+        h0, W_hh, S, RZ, N, Y, M = ctx.saved_tensors
         T, B, H = N.shape
         r, z = RZ.chunk(2, dim=2)
         Pn = (1 - z) * (1 - N * N)  # δa_n = ḣ ⊙ Pn
-        P = torch.stack([Pn * GH[:, :, 2 * H:] * r * (1 - r), (_shifted(h0, Y) - N) * z * (1 - z), Pn], dim=2)
-        Q = P.clone()
-        Q[:, :, 2] *= r  # δgh = ḣ ⊙ Q
+        Q = N.new_empty(T, B, 3, H)  # δgh = ḣ ⊙ Q = [δa_r, δa_z, δa_n ⊙ r]; δxw = [δa_r, δa_z, δa_n]
+        Qr, Qz, Qn = Q.unbind(2)
+        torch.mul(Pn, S[:, :, 2 * H:], out=Qr).mul_(r * (1 - r))
+        torch.sub(h0, N[0], out=Qz[0])
+        torch.sub(Y[:-1], N[1:], out=Qz[1:])
+        Qz.mul_(z * (1 - z))
         Z = z  # ∂h_t/∂h_{t-1} outside W_hh: z, or m z + 1 − m under a mask
         if M is not None:
-            P, Q, Z = P * M.unsqueeze(2), Q * M.unsqueeze(2), torch.addcmul(1 - M, M, z)
-        dXW, dGH = torch.empty_like(GH), torch.empty_like(GH)
-        dXW3, dGH3 = dXW.unflatten(2, (3, H)), dGH.unflatten(2, (3, H))
-        dh = dY[-1] + dh_T
-        for t in range(T - 1, -1, -1):
-            d = dh.unsqueeze(1)
-            torch.mul(d, P[t], out=dXW3[t])
-            torch.mul(d, Q[t], out=dGH3[t])
-            dh = torch.addmm(torch.addcmul(dY[t - 1], dh, Z[t]) if t else dh * Z[0], dGH[t], W_hh)
-        dW = _weight_grad(dGH, _shifted(h0, Y)) if ctx.needs_input_grad[2] else None
+            Pn, Z = Pn.mul_(M), torch.addcmul(1 - M, M, z)
+            Qr.mul_(M)
+            Qz.mul_(M)
+        torch.mul(Pn, r, out=Qn)
+        dH = _gradient_buffer(dY, dh_T)  # ḣ_t
+        dGH = torch.empty_like(S)
+        dHs, dH3s, Qs, Zs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0)  # dH3s: (B, 1, H)
+        dGHs, dGH3s = dGH.unbind(0), dGH.view(T, B, 3, H).unbind(0)
+        for t in range(T - 1, 0, -1):
+            torch.mul(dH3s[t], Qs[t], out=dGH3s[t])
+            dHs[t - 1].addcmul_(dHs[t], Zs[t]).addmm_(dGHs[t], W_hh)
+        torch.mul(dH3s[0], Qs[0], out=dGH3s[0])
+        dh = torch.addmm(dH[0] * Zs[0], dGHs[0], W_hh)
+        dW = _weight_grad(dGH, h0, Y) if ctx.needs_input_grad[2] else None
         db = dGH.sum((0, 1)) if ctx.has_bias and ctx.needs_input_grad[3] else None
+        dXW = dGH  # δa_r, δa_z are shared; the n part becomes δa_n = ḣ ⊙ Pn (dGH is not needed any more)
+        torch.mul(dH, Pn, out=dXW[:, :, 2 * H:])
         return dXW, dh, dW, db, None
 
 
