@@ -166,10 +166,11 @@ class LSTMSequence(torch.autograd.Function):
 
 
 class GRUSequence(torch.autograd.Function):
-    """Forward: one buffer ``S`` starts as ``[xw_r + b_hr, xw_z + b_hz, b_hn]`` and each step adds ``W_hh h_{t-1}`` in
-    place, leaving the pre-activations of r and z and ``gh_n`` (which backward needs); ``h_t = lerp(n, h_{t-1}, z)``.
-    Backward accumulates ``ḣ_t`` in place in a copy of ``∂L/∂y``; per step only ``δgh_t`` (the recurrent GEMM's input)
-    is formed, ``δxw`` for all steps at once after the loop."""
+    """Forward: one buffer ``S`` starts as ``[xw_r + b_hr, xw_z + b_hz, b_hn]``; each step adds ``W_hh h_{t-1}`` in
+    place and squashes the first two thirds, leaving ``[r_t, z_t, gh_n]`` — all that backward needs besides n and h;
+    ``h_t = lerp(n, h_{t-1}, z)``. Backward accumulates ``ḣ_t`` in place in a copy of ``∂L/∂y``; per step only
+    ``δgh_t`` (the recurrent GEMM's input) is formed, ``δxw`` for all steps at once after the loop. Both avoid fresh
+    T×B×H temporaries where an in-place update does (first-touching fresh memory is a large part of the cost here)."""
 
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None, M: Tensor | None):
@@ -179,31 +180,32 @@ class GRUSequence(torch.autograd.Function):
         S[:, :, 2 * H:] = 0 if b_hh is None else b_hh[2 * H:]
         if b_hh is not None:
             S[:, :, :2 * H] += b_hh[:2 * H]
-        RZ, N, Y = xw.new_empty(T, B, 2 * H), xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+        N, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
         W_T, h = W_hh.t(), h0
-        steps = zip(S.unbind(0), xw[:, :, 2 * H:].unbind(0), RZ.unbind(0), N.unbind(0), Y.unbind(0), _steps(M, T))
-        for s_t, xn_t, rz_t, n_t, y_t, m_t in steps:
+        steps = zip(S.unbind(0), xw[:, :, 2 * H:].unbind(0), N.unbind(0), Y.unbind(0), _steps(M, T))
+        for s_t, xn_t, n_t, y_t, m_t in steps:
             s_t.addmm_(h, W_T)  # [a_r, a_z, gh_n]
-            r, z = torch.sigmoid(s_t[:, :2 * H], out=rz_t).chunk(2, dim=1)
+            r, z = s_t[:, :2 * H].sigmoid_().chunk(2, dim=1)
             n = torch.addcmul(xn_t, r, s_t[:, 2 * H:], out=n_t).tanh_()
             h = torch.lerp(n, h, z, out=y_t) if m_t is None else torch.lerp(h, torch.lerp(n, h, z), m_t, out=y_t)
-        ctx.save_for_backward(h0, W_hh, S, RZ, N, Y, M)
+        ctx.save_for_backward(h0, W_hh, S, N, Y, M)
         ctx.has_bias = b_hh is not None
         return Y, Y[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T):
-        h0, W_hh, S, RZ, N, Y, M = ctx.saved_tensors
+        h0, W_hh, S, N, Y, M = ctx.saved_tensors
         T, B, H = N.shape
-        r, z = RZ.chunk(2, dim=2)
-        Pn = (1 - z) * (1 - N * N)  # δa_n = ḣ ⊙ Pn
+        r, z, gh_n = S.chunk(3, dim=2)
+        Pn = N * N  # δa_n = ḣ ⊙ Pn, Pn = (1 − z)(1 − n²); below, x(1 − y) is formed in place as x − x y
+        Pn.neg_().add_(1).addcmul_(Pn, z, value=-1)
         Q = N.new_empty(T, B, 3, H)  # δgh = ḣ ⊙ Q = [δa_r, δa_z, δa_n ⊙ r]; δxw = [δa_r, δa_z, δa_n]
         Qr, Qz, Qn = Q.unbind(2)
-        torch.mul(Pn, S[:, :, 2 * H:], out=Qr).mul_(r * (1 - r))
+        torch.mul(Pn, gh_n, out=Qr).mul_(r).addcmul_(Qr, r, value=-1)  # Pn gh_n r(1 − r)
         torch.sub(h0, N[0], out=Qz[0])
         torch.sub(Y[:-1], N[1:], out=Qz[1:])
-        Qz.mul_(z * (1 - z))
+        Qz.mul_(z).addcmul_(Qz, z, value=-1)  # (h_{t-1} − n) z(1 − z)
         Z = z  # ∂h_t/∂h_{t-1} outside W_hh: z, or m z + 1 − m under a mask
         if M is not None:
             Pn, Z = Pn.mul_(M), torch.addcmul(1 - M, M, z)
