@@ -116,27 +116,36 @@ class SimpleRNNSequence(torch.autograd.Function):
         return dA, dh, dW, None, None
 
 
+def _ifog(W: Tensor) -> Tensor:
+    """Rows (or last-dimension columns) in gate order i, f, g, o → i, f, o, g: the three sigmoid gates side by side."""
+    i, f, g, o = W.chunk(4, dim=-1 if W.dim() == 3 else 0)
+    return torch.cat([i, f, o, g], dim=-1 if W.dim() == 3 else 0)
+
+
 class LSTMSequence(torch.autograd.Function):
+    """Forward keeps the gates in the order i, f, o, g (a copy of ``xw`` with its columns reordered, and ``W_hh``'s
+    rows to match) so that each step adds ``W_hh h_{t-1}`` in place and squashes with two in-place calls, leaving the
+    activations that backward needs; ``∂L/∂xw`` comes back in torch's order i, f, g, o."""
+
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor, M: Tensor | None):
-        xw = xw.contiguous()
         T, B, G = xw.shape
         H = G // 4
-        ACT, C = torch.empty_like(xw), xw.new_empty(T, B, H)
-        TC, Y = torch.empty_like(C), torch.empty_like(C)
-        W_T, h, c = W_hh.t(), h0, c0
-        for t in range(T):
-            gates = torch.addmm(xw[t], h, W_T)
-            act = torch.sigmoid(gates, out=ACT[t])  # i, f, o (g overwritten next)
-            torch.tanh(gates[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
-            i, f, g, o = act.chunk(4, dim=1)
-            if M is None:
-                c = torch.mul(f, c, out=C[t]).addcmul_(i, g)
-                h = torch.mul(o, torch.tanh(c, out=TC[t]), out=Y[t])
+        ACT = _ifog(xw)  # pre-activations, then [i f o g] in place
+        C, TC, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+        W_T, h, c = _ifog(W_hh).t(), h0, c0
+        for a_t, c_t, tc_t, y_t, m_t in zip(ACT.unbind(0), C.unbind(0), TC.unbind(0), Y.unbind(0), _steps(M, T)):
+            a_t.addmm_(h, W_T)
+            a_t[:, :3 * H].sigmoid_()
+            a_t[:, 3 * H:].tanh_()
+            i, f, o, g = a_t.chunk(4, dim=1)
+            if m_t is None:
+                c = torch.mul(f, c, out=c_t).addcmul_(i, g)
+                h = torch.mul(o, torch.tanh(c, out=tc_t), out=y_t)
             else:
                 cn = torch.addcmul(f * c, i, g)  # c̃_t; tanh(c̃_t) is what backward needs
-                hn = o * torch.tanh(cn, out=TC[t])
-                c, h = torch.lerp(c, cn, M[t], out=C[t]), torch.lerp(h, hn, M[t], out=Y[t])
+                hn = o * torch.tanh(cn, out=tc_t)
+                c, h = torch.lerp(c, cn, m_t, out=c_t), torch.lerp(h, hn, m_t, out=y_t)
         ctx.save_for_backward(h0, c0, W_hh, ACT, C, TC, Y, M)
         return Y, Y[-1].clone(), C[-1].clone()
 
@@ -145,22 +154,34 @@ class LSTMSequence(torch.autograd.Function):
     def backward(ctx, dY, dh_T, dc_T):
         h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors
         T, B, H = C.shape
-        i, f, g, o = ACT.chunk(4, dim=2)
-        A = o * (1 - TC * TC)  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t
-        K = torch.stack([g * i * (1 - i), _shifted(c0, C) * f * (1 - f), i * (1 - g * g)], dim=2)  # δ[i f g] = ċ ⊙ K
-        Ko = TC * o * (1 - o)  # δo = ḣ ⊙ Ko
+        i, f, o, g = ACT.chunk(4, dim=2)
+        A = TC * TC  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t, A = o(1 − tanh²c); below x(1 − y) is formed as x − x y
+        A.neg_().add_(1).mul_(o)
+        K = C.new_empty(T, B, 3, H)  # δ[i f g] = ċ ⊙ K
+        Ki, Kf, Kg = K.unbind(2)
+        torch.mul(g, i, out=Ki).addcmul_(Ki, i, value=-1)  # g i(1 − i)
+        torch.mul(c0, f[0], out=Kf[0])
+        torch.mul(C[:-1], f[1:], out=Kf[1:])
+        Kf.addcmul_(Kf, f, value=-1)  # c_{t-1} f(1 − f)
+        torch.mul(g, g, out=Kg).neg_().add_(1).mul_(i)  # i(1 − g²)
+        Ko = TC * o  # δo = ḣ ⊙ Ko, Ko = tanh(c) o(1 − o)
+        Ko.addcmul_(Ko, o, value=-1)
         keep = None
         if M is not None:
-            A, Ko, keep = A * M, Ko * M, 1 - M
-        dG = torch.empty_like(ACT)
-        dG3 = dG[:, :, :3 * H].unflatten(2, (3, H))
-        dh, dc = dY[-1] + dh_T, dc_T
+            A.mul_(M)
+            Ko.mul_(M)
+            keep = (1 - M).unbind(0)
+        dG = C.new_empty(T, B, 4 * H)  # torch's gate order i, f, g, o
+        dGs, dG3s, dGos = dG.unbind(0), dG[:, :, :3 * H].unflatten(2, (3, H)).unbind(0), dG[:, :, 3 * H:].unbind(0)
+        As, Ks, Kos, fs, dYs = A.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0), dY.unbind(0)
+        Ms = _steps(M, T)
+        dh, dc = dYs[-1] + dh_T, dc_T
         for t in range(T - 1, -1, -1):
-            dc_cell = torch.addcmul(dc if M is None else dc * M[t], dh, A[t])  # ∂L/∂c̃_t
-            torch.mul(dc_cell.unsqueeze(1), K[t], out=dG3[t])
-            torch.mul(dh, Ko[t], out=dG[t, :, 3 * H:])
-            dc = dc_cell * f[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, f[t])
-            dh = _dh_previous(dY, t, dh, keep, dG[t], W_hh)
+            dc_cell = torch.addcmul(dc if Ms[t] is None else dc * Ms[t], dh, As[t])  # ∂L/∂c̃_t
+            torch.mul(dc_cell.unsqueeze(1), Ks[t], out=dG3s[t])
+            torch.mul(dh, Kos[t], out=dGos[t])
+            dc = dc_cell * fs[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, fs[t])
+            dh = _dh_previous(dYs, t, dh, keep, dGs[t], W_hh)
         dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[3] else None
         return dG, dh, dc, dW, None
 
