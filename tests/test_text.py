@@ -366,3 +366,16 @@ def test_builtin_austen_preparation(tmp_path, monkeypatch):
                     "It is a truth universally acknowledged, that a single man in possession",
                     "Sir Walter Elliot, of Kellynch Hall"]:
         assert opening in text.replace("\n", " ")
+
+
+def test_cli_language_model_optimizer_options(tmp_path):
+    """--optimizer adamw --weight-decay --beta2 reach the run (kept in its config); an unknown optimizer is named."""
+    base = ["train", "lm", "--data", str(FIX / "tiny_corpus.txt"), "--hidden-size", "16", "--embedding-dim", "8",
+            "--streams", "2", "--bptt", "10", "--max-steps", "2", "--progress", "false"]
+    r = CliRunner().invoke(app, base + ["--optimizer", "adamw", "--weight-decay", "0.1", "--beta2", "0.99",
+                                        "--out", str(tmp_path / "lm")])
+    assert r.exit_code == 0, r.output
+    options = json.loads((tmp_path / "lm" / "config.json").read_text())["options"]
+    assert (options["optimizer"], options["weight_decay"], options["beta2"]) == ("adamw", 0.1, 0.99)
+    r = CliRunner().invoke(app, base + ["--optimizer", "adagrad2", "--out", str(tmp_path / "bad")])
+    assert r.exit_code != 0 and "unknown optimizer 'adagrad2'" in (r.output + str(r.exception))

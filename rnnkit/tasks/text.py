@@ -301,6 +301,9 @@ class LMOptions:
     max_steps: int | None = None
     max_minutes: float | None = None  # a training-time budget; the cosine schedule then anneals over the time
     lr: float = 3e-3
+    optimizer: str = "adam"  # or adamw (decoupled weight decay), sgd, rmsprop
+    weight_decay: float = 0.0
+    beta2: float = 0.999  # Adam's second-moment decay
     scheduler: str = "cosine"  # per optimizer step, to zero at the end of training; or "none"
     clip_norm: float = 1.0
     eval_every: int = 0  # batches between held-out evaluations for the learning curve (0: at the end only)
@@ -351,7 +354,8 @@ def train_language_model(opts: LMOptions, out: str | Path) -> dict:
     model = LanguageModel(len(tok), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers, opts.dropout,
                           opts.tie_weights, opts.backend)
     cfg = Config()
-    cfg.optim.lr = opts.lr
+    cfg.optim.name, cfg.optim.lr, cfg.optim.weight_decay, cfg.optim.beta2 = (opts.optimizer, opts.lr, opts.weight_decay,
+                                                                             opts.beta2)
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.shuffle = 1, False
     cfg.train.epochs, cfg.train.max_steps, cfg.train.clip_norm = opts.epochs, opts.max_steps, opts.clip_norm

@@ -2,7 +2,7 @@
 
     model:     cell, hidden_size, num_layers, bidirectional, dropout, backend
     data:      name (adding | digits), seq_len, train_size, val_size, mode, seed, batch_size
-    optim:     name (adam | sgd | adamw | rmsprop), lr, weight_decay, momentum
+    optim:     name (adam | sgd | adamw | rmsprop), lr, weight_decay, momentum, beta1, beta2
     scheduler: name (none | step | cosine | plateau) and its arguments
     train:     epochs, max_steps, clip_norm, clip_value, tbptt, seed, checkpoint_every, early_stopping, ...
 """
@@ -46,6 +46,8 @@ class OptimConfig:
     weight_decay: float = 0.0
     momentum: float = 0.0
     eps: float = 1e-8
+    beta1: float = 0.9  # Adam/AdamW's moment decays (torch's betas; Keras's beta_1, beta_2)
+    beta2: float = 0.999
     rho: float = 0.99  # RMSprop's smoothing constant (torch's alpha; Keras's rho)
 
 
