@@ -11,6 +11,12 @@ loop, t = T … 1, that carries ∂L/∂h_t (and ∂L/∂c_t) — the algorithm 
 * ∂L/∂(xw_t), the gradient of the precomputed input projection, is the gate gradient itself — stored, never summed;
 * the recurrent weight's gradient is one GEMM after the loop, ``∂L/∂W_hh = Σ_t δ_t^T h_{t-1}`` (as in ``deferred.py``).
 
+And memory is the other half of the cost at these sizes: every fresh T×B×H buffer is first-touched page by page (on this
+project's 2-core machine, 20–30% of a GRU's time went to page faults), and ``addmm(x, a, b)`` copies ``x`` before adding
+the product. So each step adds its recurrent product in place into a buffer that already holds ``xw_t``
+(``addmm_``), activations are applied in place, and backward turns buffers it needs anyway (``φ'``, the gate factors)
+into the gradients in place instead of allocating new ones.
+
 Notation below: ``xw_t = W_ih x_t + b_ih (+ b_hh where it folds)``, ``δ`` a gradient, ``ḣ_t = ∂L/∂h_t`` summed over
 both of its uses (the output ``y_t`` and the next step). Not twice differentiable.
 
@@ -42,11 +48,6 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
-
-
-def _shifted(first: Tensor, seq: Tensor) -> Tensor:
-    """``[first, seq_0, …, seq_{T-2}]``: the previous step's value for every step."""
-    return torch.cat([first.unsqueeze(0), seq[:-1]])
 
 
 def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor) -> Tensor:
