@@ -38,7 +38,8 @@ from rnnkit.tasks.text import ClassifyOptions, LMOptions, load_run, plot_curves,
 CLASSIFY_RECIPE = {"cell": "lstm", "pooling": "attention", "word_dropout": 0.25, "dropout": 0.5, "scheduler": "cosine",
                    "epochs": 12, "patience": 12, "ensemble": 3}
 LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 32, "streams": 32, "lr": 4e-3,
-             "beta2": 0.95, "scheduler": "cosine", "clip_norm": 1.0, "backend": "auto"}
+             "optimizer": "adamw", "weight_decay": 0.1, "beta2": 0.95, "scheduler": "cosine", "clip_norm": 1.0,
+             "backend": "auto"}
 
 
 # --- classification ------------------------------------------------------------------------------------------------
@@ -150,7 +151,8 @@ def lm_run(out: Path, cell: str, hidden: int, num_layers: int, minutes: float, v
     window = r["bptt"] * 4  # LMOptions.window_chunks
     batches = max(2, int(minutes * 60 * speed / (r["streams"] * window)))
     opts = LMOptions(data="austen", cell=cell, hidden_size=hidden, num_layers=num_layers, embedding_dim=r["embedding_dim"],
-                     bptt=r["bptt"], streams=r["streams"], lr=r["lr"], beta2=r["beta2"], scheduler=r["scheduler"],
+                     bptt=r["bptt"], streams=r["streams"], lr=r["lr"], optimizer=r["optimizer"],
+                     weight_decay=r["weight_decay"], beta2=r["beta2"], scheduler=r["scheduler"],
                      clip_norm=r["clip_norm"],
                      backend=backend_for(cell),
                      epochs=1000, max_minutes=minutes, eval_every=max(1, batches // evals), progress=False)
@@ -183,7 +185,8 @@ def lm(out: Path, minutes: float, quick: bool, cell: str = "lstm") -> dict:
     hidden = 512 if cell == "lstm" else equal_param_hidden(cell, 1, vocab, lstm512_params(vocab))
     speed = chars_per_second(cell, hidden, 1, vocab, repeats=3 if quick else 8, plain=True)
     print(f"austen char LM, {cell.upper()} {hidden} (backend {backend_for(cell)}), {LM_RECIPE['streams']} streams x TBPTT "
-          f"{LM_RECIPE['bptt']}, Adam {LM_RECIPE['lr']:g} (beta2 {LM_RECIPE['beta2']:g}) cosine: training characters/s "
+          f"{LM_RECIPE['bptt']}, {LM_RECIPE['optimizer']} {LM_RECIPE['lr']:g} (weight decay {LM_RECIPE['weight_decay']:g}, "
+          f"beta2 {LM_RECIPE['beta2']:g}) cosine: training characters/s "
           f"rnnkit {speed['rnnkit']:.0f}, torch.nn by hand {speed['torch.nn']:.0f} "
           f"(ratio {speed['rnnkit'] / speed['torch.nn']:.2f})")
     run = lm_run(out / f"lm-{cell}", cell, hidden, 1, minutes, vocab, speed["rnnkit"])
@@ -233,7 +236,8 @@ def main(argv: list[str]) -> None:
     p.add_argument("--out", default="runs/bench-text")
     p.add_argument("--lm-cell", choices=("lstm", "gru"), default="lstm",
                    help="the lm part's cell: LSTM 512, or a GRU with as many parameters")
-    keys = ("bptt", "streams", "lr", "beta2", "backend")  # the language-model recipe (all LM runs, the cell comparison too)
+    # the language-model recipe (all LM runs, the cell comparison too)
+    keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "beta2", "backend")
     for key in keys:
         p.add_argument(f"--{key}", type=type(LM_RECIPE[key]), default=LM_RECIPE[key])
     args = p.parse_args(argv)
