@@ -1,8 +1,10 @@
 """The hand-written BPTT kernels (rnnkit.recurrence.bptt) against finite differences and torch.nn.
 
-Given a sequence kernel, its gradients equal central finite differences in float64 (torch.autograd.gradcheck), for the
-outputs and the final state together, with and without step masks; a masked step keeps the state exactly; and a layer
-on the loop backend (which routes through these kernels) gives the outputs and gradients of torch.nn's fused module.
+Given a sequence kernel (which projects its inputs itself), its gradients for the inputs, the weights, the biases and
+the initial state equal central finite differences in float64 (torch.autograd.gradcheck) — whether the loss reads the
+outputs and the final state, only the final state or only the outputs, with and without step masks; a masked step
+keeps the state exactly; and a layer on the loop backend (which routes through these kernels) gives the outputs and
+gradients of torch.nn's fused module.
 """
 
 import pytest
@@ -22,51 +24,69 @@ def _rand(*shape, scale=0.5, requires_grad=True):
 MASKS = [None, torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=torch.bool).unsqueeze(-1)]
 
 
+I = 3  # input size: the kernels project x_t themselves
+
+
+# which outputs the loss reads: all (the layer's usual case), only the final state (Keras's return_sequences=False: the
+# kernel gets no gradient for the outputs), only the outputs (no gradient for the final state)
+USES = ["all", "final", "outputs"]
+
+
+def _pick(use, y, *finals):
+    return (y, *finals) if use == "all" else finals if use == "final" else y
+
+
+@pytest.mark.parametrize("use", USES)
 @pytest.mark.parametrize("mask", MASKS)
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_simple_rnn_kernel_matches_finite_differences(nonlinearity, mask):
+def test_simple_rnn_kernel_matches_finite_differences(nonlinearity, mask, use):
     torch.manual_seed(0)
-    xw, h0, W = _rand(T, B, H), _rand(B, H), _rand(H, H)
+    x, W_ih, b, h0, W = _rand(T, B, I), _rand(H, I), _rand(H), _rand(B, H), _rand(H, H)
 
-    def f(xw, h0, W):
-        y, (h,) = bptt.simple_rnn_sequence(xw, h0, W, nonlinearity, mask)
-        return y, h
+    def f(x, W_ih, b, h0, W):
+        y, (h,) = bptt.simple_rnn_sequence(x, W_ih, b, h0, W, nonlinearity, mask)
+        return _pick(use, y, h)
 
-    assert torch.autograd.gradcheck(f, (xw, h0, W))
+    assert torch.autograd.gradcheck(f, (x, W_ih, b, h0, W))
 
 
+@pytest.mark.parametrize("use", USES)
 @pytest.mark.parametrize("mask", MASKS)
-def test_lstm_kernel_matches_finite_differences(mask):
+def test_lstm_kernel_matches_finite_differences(mask, use):
     torch.manual_seed(1)
-    xw, h0, c0, W = _rand(T, B, 4 * H), _rand(B, H), _rand(B, H), _rand(4 * H, H)
+    x, W_ih, b, h0, c0, W = _rand(T, B, I), _rand(4 * H, I), _rand(4 * H), _rand(B, H), _rand(B, H), _rand(4 * H, H)
 
-    def f(xw, h0, c0, W):
-        y, (h, c) = bptt.lstm_sequence(xw, h0, c0, W, mask)
-        return y, h, c
+    def f(x, W_ih, b, h0, c0, W):
+        y, (h, c) = bptt.lstm_sequence(x, W_ih, b, h0, c0, W, mask)
+        return _pick(use, y, h, c)
 
-    assert torch.autograd.gradcheck(f, (xw, h0, c0, W))
+    assert torch.autograd.gradcheck(f, (x, W_ih, b, h0, c0, W))
 
 
+@pytest.mark.parametrize("use", USES)
 @pytest.mark.parametrize("mask", MASKS)
-@pytest.mark.parametrize("bias", [True, False])
-def test_gru_kernel_matches_finite_differences(bias, mask):
+@pytest.mark.parametrize("bias", ["both", "none", "hh"])
+def test_gru_kernel_matches_finite_differences(bias, mask, use):
     torch.manual_seed(2)
-    xw, h0, W = _rand(T, B, 3 * H), _rand(B, H), _rand(3 * H, H)
-    b = _rand(3 * H) if bias else None
+    x, W_ih, h0, W = _rand(T, B, I), _rand(3 * H, I), _rand(B, H), _rand(3 * H, H)
+    b_ih = _rand(3 * H) if bias == "both" else None
+    b_hh = None if bias == "none" else _rand(3 * H)
 
-    def f(xw, h0, W, b):
-        y, (h,) = bptt.gru_sequence(xw, h0, W, b, mask)
-        return y, h
+    def f(x, W_ih, h0, W, b_ih, b_hh):
+        y, (h,) = bptt.gru_sequence(x, W_ih, b_ih, h0, W, b_hh, mask)
+        return _pick(use, y, h)
 
-    assert torch.autograd.gradcheck(f, (xw, h0, W, b))
+    assert torch.autograd.gradcheck(f, (x, W_ih, h0, W, b_ih, b_hh))
 
 
 def test_kernels_skip_gradients_nobody_asked_for():
-    """Frozen recurrent weights (requires_grad=False) get no gradient; the input's still matches finite differences."""
+    """Frozen weights (requires_grad=False) get no gradient; the input's and the state's still match finite
+    differences — also for a batch-first input seen through a transposed view, as the Keras layers pass it."""
     torch.manual_seed(3)
-    W = _rand(4 * H, H, requires_grad=False)
-    xw, h0, c0 = _rand(T, B, 4 * H), _rand(B, H), _rand(B, H)
-    assert torch.autograd.gradcheck(lambda xw, h0, c0: bptt.lstm_sequence(xw, h0, c0, W)[0], (xw, h0, c0))
+    W_ih, b, W = _rand(4 * H, I, requires_grad=False), _rand(4 * H, requires_grad=False), _rand(4 * H, H, requires_grad=False)
+    x_bf, h0, c0 = _rand(B, T, I), _rand(B, H), _rand(B, H)
+    assert torch.autograd.gradcheck(
+        lambda x_bf, h0, c0: bptt.lstm_sequence(x_bf.transpose(0, 1), W_ih, b, h0, c0, W)[0], (x_bf, h0, c0))
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
@@ -121,8 +141,8 @@ def test_masked_step_keeps_the_state():
     """Where the mask is False the carried state is the previous one, bit for bit (hand-checkable)."""
     torch.manual_seed(6)
     mask = MASKS[1]
-    xw, h0, c0, W = _rand(T, B, 4 * H), _rand(B, H), _rand(B, H), _rand(4 * H, H)
-    Y, (h, c) = bptt.lstm_sequence(xw, h0, c0, W, mask)
+    x, W_ih, h0, c0, W = _rand(T, B, I), _rand(4 * H, I), _rand(B, H), _rand(B, H), _rand(4 * H, H)
+    Y, (h, c) = bptt.lstm_sequence(x, W_ih, None, h0, c0, W, mask)
     prev = torch.cat([h0.unsqueeze(0), Y[:-1]])
     keep = ~mask.expand_as(Y)
     assert torch.equal(Y[keep], prev[keep])

@@ -41,5 +41,7 @@ class GRU(StackedRNNBase):
             return gru_step(params["weight_hh"], params["bias_hh"], mm)
         return gru_step_reset_before(**params, mm=mm)
 
-    def _sequence(self, xw, state, params, mask):
-        return gru_sequence(xw, state[0], params["weight_hh"], params["bias_hh"], mask) if self.reset_after else None
+    def _sequence(self, x, weight_ih, bias, state, params, mask):
+        if not self.reset_after:
+            return None
+        return gru_sequence(x, weight_ih, bias, state[0], params["weight_hh"], params["bias_hh"], mask)

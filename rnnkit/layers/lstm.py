@@ -31,5 +31,7 @@ class LSTM(StackedRNNBase):
     def _bind(self, params, mm):
         return lstm_step(params["weight_hh"], params["bias_hh"], params["weight_hr"], mm)
 
-    def _sequence(self, xw, state, params, mask):
-        return None if params["weight_hr"] is not None else lstm_sequence(xw, *state, params["weight_hh"], mask)
+    def _sequence(self, x, weight_ih, bias, state, params, mask):
+        if params["weight_hr"] is not None:
+            return None
+        return lstm_sequence(x, weight_ih, bias, *state, params["weight_hh"], mask)

@@ -31,5 +31,5 @@ class RNN(StackedRNNBase):
     def _bind(self, params, mm):
         return simple_rnn_step(params["weight_hh"], params["bias_hh"], self.nonlinearity, mm)
 
-    def _sequence(self, xw, state, params, mask):
-        return simple_rnn_sequence(xw, state[0], params["weight_hh"], self.nonlinearity, mask)
+    def _sequence(self, x, weight_ih, bias, state, params, mask):
+        return simple_rnn_sequence(x, weight_ih, bias, state[0], params["weight_hh"], self.nonlinearity, mask)

@@ -136,9 +136,11 @@ class StackedRNNBase(SequenceLayer):
         """Build the step from ``_loop_params``' tensors; recurrent products go through ``mm``."""
         raise NotImplementedError
 
-    def _sequence(self, xw: Tensor, state: tuple[Tensor, ...], params: dict[str, Tensor | None], mask: Tensor | None):
-        """The whole sequence with hand-written BPTT (``rnnkit.recurrence.bptt``) → ``(carried states, final_state)``,
-        or None where this configuration has no such kernel (then autograd runs through the cell's step)."""
+    def _sequence(self, x: Tensor, weight_ih: Tensor, bias: Tensor | None, state: tuple[Tensor, ...],
+                  params: dict[str, Tensor | None], mask: Tensor | None):
+        """The whole sequence with hand-written BPTT (``rnnkit.recurrence.bptt``, which projects ``x`` itself:
+        ``weight_ih x_t + bias``) → ``(carried states, final_state)``, or None where this configuration has no such
+        kernel (then autograd runs through the cell's step)."""
         return None
 
     # --- running --------------------------------------------------------------------------------------------
@@ -164,7 +166,7 @@ class StackedRNNBase(SequenceLayer):
                 if self.fold_bias_hh and b_ih is not None:  # W_ih x + b_ih + b_hh, once for all steps
                     b_ih = b_ih + getattr(self, "bias_hh" + sfx)
                 x_dir = x if direction == 0 else reverse_padded(x, lengths)
-                xw = F.linear(x_dir, getattr(self, "weight_ih" + sfx), b_ih)
+                W_ih = getattr(self, "weight_ih" + sfx)
                 params = self._loop_params(sfx)
                 deferred = [k for k in params if k.startswith("weight")]
                 row = layer * D + direction
@@ -173,8 +175,9 @@ class StackedRNNBase(SequenceLayer):
                 record = None if rec is None else (
                     lambda out, st, label=label, d=direction: rec.add(self, label, out, reverse=d == 1))
                 start = tuple(s[row] for s in state)
-                fast = None if rec is not None else self._sequence(xw, start, params, mask)
+                fast = None if rec is not None else self._sequence(x_dir, W_ih, b_ih, start, params, mask)
                 if fast is None:
+                    xw = F.linear(x_dir, W_ih, b_ih)
                     y, final = run_loop_deferred(self._bind, params, deferred, xw, start, mask, record=record)
                 else:  # outputs are zero past a sequence's end; the final state is the one carried from there
                     y, final = fast[0] if mask is None else fast[0] * mask, fast[1]

@@ -13,9 +13,12 @@ loop, t = T … 1, that carries ∂L/∂h_t (and ∂L/∂c_t) — the algorithm 
 
 And memory is the other half of the cost at these sizes: every fresh T×B×H buffer is first-touched page by page (on this
 project's 2-core machine, 20–30% of a GRU's time went to page faults), and ``addmm(x, a, b)`` copies ``x`` before adding
-the product. So each step adds its recurrent product in place into a buffer that already holds ``xw_t``
-(``addmm_``), activations are applied in place, and backward turns buffers it needs anyway (``φ'``, the gate factors)
-into the gradients in place instead of allocating new ones.
+the product. So each kernel computes the input projection ``xw`` itself, into a buffer it owns (one GEMM for all
+steps, ∂L/∂x, ∂L/∂W_ih and ∂L/∂b from ``δxw`` by hand — no copy of ``xw`` to write into), each step adds its recurrent
+product in place into that buffer (``addmm_``), activations are applied in place, and backward turns buffers it needs
+anyway (``φ'``, the gate factors) into the gradients in place instead of allocating new ones. An output nobody used
+(the outputs of a Keras layer with ``return_sequences=False``, or the final state) arrives as None rather than a
+T×B×H buffer of zeros to fill and read.
 
 Notation below: ``xw_t = W_ih x_t + b_ih (+ b_hh where it folds)``, ``δ`` a gradient, ``ḣ_t = ∂L/∂h_t`` summed over
 both of its uses (the output ``y_t`` and the next step). Not twice differentiable.
@@ -47,7 +50,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
-from torch.nn import functional as F
+
+
+def _project(x: Tensor, W_ih: Tensor, b: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``xw_t = W_ih x_t + b`` for all steps in one GEMM → a fresh contiguous (T, B, G) buffer that the kernel owns (the
+    steps accumulate into it in place, no copy) and the (T·B, I) input it read (kept for ∂L/∂W_ih)."""
+    x2 = x.reshape(-1, x.shape[-1])
+    xw = torch.mm(x2, W_ih.t()) if b is None else torch.addmm(b, x2, W_ih.t())
+    return xw.view(x.shape[0], x.shape[1], -1), x2
+
+
+def _projection_grads(ctx, dXW: Tensor, x2: Tensor, W_ih: Tensor) -> tuple[Tensor | None, ...]:
+    """``∂L/∂x, ∂L/∂W_ih, ∂L/∂b`` from ``δxw`` (T, B, G), for the kernel's first three inputs (those asked for)."""
+    d = dXW.view(-1, dXW.shape[-1])
+    need = ctx.needs_input_grad
+    return ((d @ W_ih).view(ctx.x_shape) if need[0] else None, d.t() @ x2 if need[1] else None,
+            d.sum(0) if need[2] else None)
 
 
 def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor) -> Tensor:
@@ -56,11 +74,20 @@ def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor) -> Tensor:
     return torch.addmm(delta[0].t() @ h0, delta[1:].flatten(0, 1).t(), Y[:-1].flatten(0, 1))
 
 
-def _gradient_buffer(dY: Tensor, dh_T: Tensor) -> Tensor:
-    """A fresh contiguous copy of ``∂L/∂y`` with ``∂L/∂h_T`` added at the last step: backward accumulates ``ḣ_t`` in
-    it in place (``dY`` itself may be a broadcast view, e.g. from ``y.sum()``, and is never written)."""
-    dH = dY.clone(memory_format=torch.contiguous_format)
-    dH[-1] += dh_T
+def _final_gradient(dY: Tensor | None, dh_T: Tensor | None, like: Tensor) -> Tensor:
+    """``ḣ_T = ∂L/∂y_T + ∂L/∂h_T`` as a fresh tensor; either may be None (an output nobody used: autograd is told not
+    to materialise zeros for it, which at T×B×H is a buffer to fill and then read)."""
+    if dY is None:
+        return torch.zeros_like(like) if dh_T is None else dh_T.clone()
+    return dY[-1].clone() if dh_T is None else dY[-1] + dh_T
+
+
+def _gradient_buffer(dY: Tensor | None, dh_T: Tensor | None, like: Tensor) -> Tensor:
+    """A fresh contiguous (T, B, H) copy of ``∂L/∂y`` (zeros when the outputs were not used) with ``∂L/∂h_T`` added at
+    the last step: backward accumulates ``ḣ_t`` in it in place (``dY`` may be a broadcast view and is never written)."""
+    dH = torch.zeros_like(like) if dY is None else dY.clone(memory_format=torch.contiguous_format)
+    if dh_T is not None:
+        dH[-1] += dh_T
     return dH
 
 
@@ -69,37 +96,43 @@ def _steps(M: Tensor | None, T: int):
     return [None] * T if M is None else M.unbind(0)
 
 
-def _dh_previous(dY, t: int, dh: Tensor, keep, delta: Tensor, W_hh: Tensor) -> Tensor:
-    """``ḣ_{t-1} = ∂L/∂y_{t-1} + (1 − m_t) ḣ_t + δ_t W_hh`` (no output term at t = 0; no pass-through without a mask).
-    ``dY`` and ``keep`` are indexed by step: (T, B, H) tensors or their ``unbind(0)`` lists."""
-    carry = dY[t - 1] if t else None
+def _dh_previous(dYs, t: int, dh: Tensor, keep, delta: Tensor, W_hh: Tensor) -> Tensor:
+    """``ḣ_{t-1} = ∂L/∂y_{t-1} + (1 − m_t) ḣ_t + δ_t W_hh`` (no output term at t = 0 or when the outputs were not used;
+    no pass-through without a mask). ``dYs`` (or None) and ``keep`` are per-step lists."""
+    carry = dYs[t - 1] if t and dYs is not None else None
     if keep is not None:
         carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
     return delta @ W_hh if carry is None else torch.addmm(carry, delta, W_hh)
 
 
 class SimpleRNNSequence(torch.autograd.Function):
-    """Forward accumulates ``a_t = xw_t + W_hh h_{t-1}`` in place in a copy of ``xw`` and applies φ there (no per-step
-    allocation or copy); backward turns the buffer of ``φ'(a_t)`` into ``δa_t`` in place (one fresh T×B×H buffer:
-    first-touching fresh memory is a large part of the cost at these sizes)."""
+    """Forward projects the inputs into a fresh buffer, adds ``W_hh h_{t-1}`` into it in place step by step and
+    applies φ there (no per-step allocation or copy); backward turns the buffer of ``φ'(a_t)`` into ``δa_t`` in place
+    (one fresh T×B×H buffer: first-touching fresh memory is a large part of the cost at these sizes)."""
 
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, relu: bool, M: Tensor | None):
-        HN = xw.clone(memory_format=torch.contiguous_format)  # a_t, then the candidates h̃_t = φ(a_t) (φ' reads them)
-        Y = HN if M is None else torch.empty_like(HN)
+    def forward(ctx, x: Tensor, W_ih: Tensor, b: Tensor | None, h0: Tensor, W_hh: Tensor, relu: bool,
+                M: Tensor | None):
+        ctx.set_materialize_grads(False)
+        HN, x2 = _project(x, W_ih, b)  # a_t, then the candidates h̃_t = φ(a_t) (φ' reads them)
+        phi = Tensor.relu_ if relu else Tensor.tanh_
         W_T, h = W_hh.t(), h0
-        for a_t, y_t, m_t in zip(HN.unbind(0), Y.unbind(0), _steps(M, HN.shape[0])):
-            hn = a_t.addmm_(h, W_T)
-            hn.relu_() if relu else hn.tanh_()
-            h = hn if m_t is None else torch.lerp(h, hn, m_t, out=y_t)
-        ctx.save_for_backward(h0, W_hh, Y, HN, M)
-        ctx.relu = relu
+        if M is None:
+            Y = HN
+            for a_t in HN.unbind(0):
+                h = phi(a_t.addmm_(h, W_T))
+        else:
+            Y = torch.empty_like(HN)
+            for a_t, y_t, m_t in zip(HN.unbind(0), Y.unbind(0), M.unbind(0)):
+                h = torch.lerp(h, phi(a_t.addmm_(h, W_T)), m_t, out=y_t)
+        ctx.save_for_backward(x2, W_ih, h0, W_hh, Y, HN, M)
+        ctx.relu, ctx.x_shape = relu, x.shape
         return Y, Y[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T):
-        h0, W_hh, Y, HN, M = ctx.saved_tensors
+        x2, W_ih, h0, W_hh, Y, HN, M = ctx.saved_tensors
         if ctx.relu:
             dA = (HN > 0).to(Y.dtype)  # φ'(a_t) for all steps at once, turned into δa_t in place below
         else:
@@ -109,31 +142,33 @@ class SimpleRNNSequence(torch.autograd.Function):
         if M is not None:
             keep = (1 - M).unbind(0)  # the cell sees m ḣ; (1 − m) ḣ passes through
             dA.mul_(M)
-        dAs, dYs = dA.unbind(0), dY.unbind(0)
-        dh = dYs[-1] + dh_T
+        dAs, dYs = dA.unbind(0), None if dY is None else dY.unbind(0)
+        dh = _final_gradient(dY, dh_T, h0)
         for t in range(len(dAs) - 1, -1, -1):
             dh = _dh_previous(dYs, t, dh, keep, dAs[t].mul_(dh), W_hh)  # δa_t = ḣ_t ⊙ φ'(a_t)
-        dW = _weight_grad(dA, h0, Y) if ctx.needs_input_grad[2] else None
-        return dA, dh, dW, None, None
+        dW = _weight_grad(dA, h0, Y) if ctx.needs_input_grad[4] else None
+        return (*_projection_grads(ctx, dA, x2, W_ih), dh, dW, None, None)
 
 
 def _ifog(W: Tensor) -> Tensor:
-    """Rows (or last-dimension columns) in gate order i, f, g, o → i, f, o, g: the three sigmoid gates side by side."""
-    i, f, g, o = W.chunk(4, dim=-1 if W.dim() == 3 else 0)
-    return torch.cat([i, f, o, g], dim=-1 if W.dim() == 3 else 0)
+    """Rows (or the entries of a bias) in gate order i, f, g, o → i, f, o, g: the three sigmoid gates side by side."""
+    i, f, g, o = W.chunk(4, dim=0)
+    return torch.cat([i, f, o, g], dim=0)
 
 
 class LSTMSequence(torch.autograd.Function):
-    """Forward keeps the gates in the order i, f, o, g (a copy of ``xw`` with its columns reordered, and ``W_hh``'s
-    rows to match) so that each step adds ``W_hh h_{t-1}`` in place and squashes with two in-place calls, leaving the
-    activations that backward needs; ``∂L/∂xw`` comes back in torch's order i, f, g, o."""
+    """Forward keeps the gates in the order i, f, o, g (the input projection is computed with ``W_ih``'s rows
+    reordered, and ``W_hh``'s to match) so that each step adds ``W_hh h_{t-1}`` in place and squashes with two in-place
+    calls, leaving the activations that backward needs; ``δxw`` is formed in torch's order i, f, g, o."""
 
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor, M: Tensor | None):
-        T, B, G = xw.shape
+    def forward(ctx, x: Tensor, W_ih: Tensor, b: Tensor | None, h0: Tensor, c0: Tensor, W_hh: Tensor,
+                M: Tensor | None):
+        ctx.set_materialize_grads(False)
+        ACT, x2 = _project(x, _ifog(W_ih), None if b is None else _ifog(b))  # pre-activations, then [i f o g]
+        T, B, G = ACT.shape
         H = G // 4
-        ACT = _ifog(xw)  # pre-activations, then [i f o g] in place
-        C, TC, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+        C, TC, Y = ACT.new_empty(T, B, H), ACT.new_empty(T, B, H), ACT.new_empty(T, B, H)
         W_T, h, c = _ifog(W_hh).t(), h0, c0
         for a_t, c_t, tc_t, y_t, m_t in zip(ACT.unbind(0), C.unbind(0), TC.unbind(0), Y.unbind(0), _steps(M, T)):
             a_t.addmm_(h, W_T)
@@ -147,13 +182,14 @@ class LSTMSequence(torch.autograd.Function):
                 cn = torch.addcmul(f * c, i, g)  # c̃_t; tanh(c̃_t) is what backward needs
                 hn = o * torch.tanh(cn, out=tc_t)
                 c, h = torch.lerp(c, cn, m_t, out=c_t), torch.lerp(h, hn, m_t, out=y_t)
-        ctx.save_for_backward(h0, c0, W_hh, ACT, C, TC, Y, M)
+        ctx.save_for_backward(x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M)
+        ctx.x_shape = x.shape
         return Y, Y[-1].clone(), C[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T, dc_T):
-        h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors
+        x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors
         T, B, H = C.shape
         i, f, o, g = ACT.chunk(4, dim=2)
         A = TC * TC  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t, A = o(1 − tanh²c); below x(1 − y) is formed as x − x y
@@ -174,50 +210,56 @@ class LSTMSequence(torch.autograd.Function):
             keep = (1 - M).unbind(0)
         dG = C.new_empty(T, B, 4 * H)  # torch's gate order i, f, g, o
         dGs, dG3s, dGos = dG.unbind(0), dG[:, :, :3 * H].unflatten(2, (3, H)).unbind(0), dG[:, :, 3 * H:].unbind(0)
-        As, Ks, Kos, fs, dYs = A.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0), dY.unbind(0)
-        Ms = _steps(M, T)
-        dh, dc = dYs[-1] + dh_T, dc_T
+        As, Ks, Kos, fs = A.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
+        dYs, Ms = None if dY is None else dY.unbind(0), _steps(M, T)
+        dh = _final_gradient(dY, dh_T, h0)
+        dc = torch.zeros_like(c0) if dc_T is None else dc_T
         for t in range(T - 1, -1, -1):
             dc_cell = torch.addcmul(dc if Ms[t] is None else dc * Ms[t], dh, As[t])  # ∂L/∂c̃_t
             torch.mul(dc_cell.unsqueeze(1), Ks[t], out=dG3s[t])
             torch.mul(dh, Kos[t], out=dGos[t])
             dc = dc_cell * fs[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, fs[t])
             dh = _dh_previous(dYs, t, dh, keep, dGs[t], W_hh)
-        dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[3] else None
-        return dG, dh, dc, dW, None
+        dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[5] else None
+        return (*_projection_grads(ctx, dG, x2, W_ih), dh, dc, dW, None)
 
 
 class GRUSequence(torch.autograd.Function):
-    """Forward: one buffer ``S`` starts as ``[xw_r + b_hr, xw_z + b_hz, b_hn]``; each step adds ``W_hh h_{t-1}`` in
-    place and squashes the first two thirds, leaving ``[r_t, z_t, gh_n]`` — all that backward needs besides n and h;
-    ``h_t = lerp(n, h_{t-1}, z)``. Backward accumulates ``ḣ_t`` in place in a copy of ``∂L/∂y``; per step only
-    ``δgh_t`` (the recurrent GEMM's input) is formed, ``δxw`` for all steps at once after the loop. Both avoid fresh
-    T×B×H temporaries where an in-place update does (first-touching fresh memory is a large part of the cost here)."""
+    """Forward: the input projection ``S`` (with ``b_hr, b_hz`` folded into its bias) moves its n third, ``xw_n``, to
+    the buffer N and starts it over as ``b_hn``; each step adds ``W_hh h_{t-1}`` into ``S_t`` in place and squashes
+    the first two thirds, leaving ``[r_t, z_t, gh_n]`` — all that backward needs besides n and h — and turns
+    ``N_t`` into ``n_t`` in place; ``h_t = lerp(n, h_{t-1}, z)``. Backward accumulates ``ḣ_t`` in place in a copy of
+    ``∂L/∂y``; per step only ``δgh_t`` (the recurrent GEMM's input) is formed, ``δxw`` for all steps at once after the
+    loop. Both avoid fresh T×B×H temporaries where an in-place update does (first-touching fresh memory is a large part
+    of the cost here)."""
 
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None, M: Tensor | None):
-        T, B, G = xw.shape
-        H = G // 3
-        S = xw.clone(memory_format=torch.contiguous_format)
+    def forward(ctx, x: Tensor, W_ih: Tensor, b_ih: Tensor | None, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None,
+                M: Tensor | None):
+        ctx.set_materialize_grads(False)
+        H = W_hh.shape[1]
+        bias = b_ih
+        if b_hh is not None:  # b_hr and b_hz join the projection; b_hn stays inside r ⊙ (W_hn h + b_hn)
+            bias = torch.cat([b_hh[:2 * H], b_hh.new_zeros(H)]) + (0 if b_ih is None else b_ih)
+        S, x2 = _project(x, W_ih, bias)
+        T, B, _ = S.shape
+        N = S[:, :, 2 * H:].clone(memory_format=torch.contiguous_format)  # xw_n, then n_t in place
         S[:, :, 2 * H:] = 0 if b_hh is None else b_hh[2 * H:]
-        if b_hh is not None:
-            S[:, :, :2 * H] += b_hh[:2 * H]
-        N, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+        Y = S.new_empty(T, B, H)
         W_T, h = W_hh.t(), h0
-        steps = zip(S.unbind(0), xw[:, :, 2 * H:].unbind(0), N.unbind(0), Y.unbind(0), _steps(M, T))
-        for s_t, xn_t, n_t, y_t, m_t in steps:
+        for s_t, n_t, y_t, m_t in zip(S.unbind(0), N.unbind(0), Y.unbind(0), _steps(M, T)):
             s_t.addmm_(h, W_T)  # [a_r, a_z, gh_n]
             r, z = s_t[:, :2 * H].sigmoid_().chunk(2, dim=1)
-            n = torch.addcmul(xn_t, r, s_t[:, 2 * H:], out=n_t).tanh_()
+            n = n_t.addcmul_(r, s_t[:, 2 * H:]).tanh_()
             h = torch.lerp(n, h, z, out=y_t) if m_t is None else torch.lerp(h, torch.lerp(n, h, z), m_t, out=y_t)
-        ctx.save_for_backward(h0, W_hh, S, N, Y, M)
-        ctx.has_bias = b_hh is not None
+        ctx.save_for_backward(x2, W_ih, h0, W_hh, S, N, Y, M)
+        ctx.x_shape = x.shape
         return Y, Y[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T):
-        h0, W_hh, S, N, Y, M = ctx.saved_tensors
+        x2, W_ih, h0, W_hh, S, N, Y, M = ctx.saved_tensors
         T, B, H = N.shape
         r, z, gh_n = S.chunk(3, dim=2)
         Pn = N * N  # δa_n = ḣ ⊙ Pn, Pn = (1 − z)(1 − n²); below, x(1 − y) is formed in place as x − x y
@@ -234,7 +276,7 @@ class GRUSequence(torch.autograd.Function):
             Qr.mul_(M)
             Qz.mul_(M)
         torch.mul(Pn, r, out=Qn)
-        dH = _gradient_buffer(dY, dh_T)  # ḣ_t
+        dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
         dGH = torch.empty_like(S)
         dHs, dH3s, Qs, Zs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0)  # dH3s: (B, 1, H)
         dGHs, dGH3s = dGH.unbind(0), dGH.view(T, B, 3, H).unbind(0)
@@ -243,11 +285,11 @@ class GRUSequence(torch.autograd.Function):
             dHs[t - 1].addcmul_(dHs[t], Zs[t]).addmm_(dGHs[t], W_hh)
         torch.mul(dH3s[0], Qs[0], out=dGH3s[0])
         dh = torch.addmm(dH[0] * Zs[0], dGHs[0], W_hh)
-        dW = _weight_grad(dGH, h0, Y) if ctx.needs_input_grad[2] else None
-        db = dGH.sum((0, 1)) if ctx.has_bias and ctx.needs_input_grad[3] else None
+        dW = _weight_grad(dGH, h0, Y) if ctx.needs_input_grad[4] else None
+        db = dGH.sum((0, 1)) if ctx.needs_input_grad[5] else None
         dXW = dGH  # δa_r, δa_z are shared; the n part becomes δa_n = ḣ ⊙ Pn (dGH is not needed any more)
         torch.mul(dH, Pn, out=dXW[:, :, 2 * H:])
-        return dXW, dh, dW, db, None
+        return (*_projection_grads(ctx, dXW, x2, W_ih), dh, dW, db, None)
 
 
 def _float_mask(mask: Tensor | None, like: Tensor) -> Tensor | None:
@@ -255,25 +297,26 @@ def _float_mask(mask: Tensor | None, like: Tensor) -> Tensor | None:
     return None if mask is None else mask.to(like.dtype)
 
 
-def simple_rnn_sequence(xw: Tensor, h0: Tensor, W_hh: Tensor, nonlinearity: str, mask: Tensor | None = None
-                        ) -> tuple[Tensor, tuple[Tensor]]:
-    """SimpleRNN over ``xw (T, B, H)`` from ``h0 (B, H)``; returns ``(states h_1…h_T (T, B, H), (h_T,))``.
-    ``mask``: optional (T, B, 1) bool, False where a step is padding (the state is kept there)."""
-    Y, h = SimpleRNNSequence.apply(xw, h0, W_hh, nonlinearity == "relu", _float_mask(mask, xw))
+def simple_rnn_sequence(x: Tensor, W_ih: Tensor, b: Tensor | None, h0: Tensor, W_hh: Tensor, nonlinearity: str,
+                        mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor]]:
+    """SimpleRNN over ``x (T, B, I)`` (``b``: the bias of ``a_t``, e.g. ``b_ih + b_hh``) from ``h0 (B, H)``; returns
+    ``(states h_1…h_T (T, B, H), (h_T,))``. ``mask``: optional (T, B, 1) bool, False where a step is padding (the state
+    is kept there)."""
+    Y, h = SimpleRNNSequence.apply(x, W_ih, b, h0, W_hh, nonlinearity == "relu", _float_mask(mask, x))
     return Y, (h,)
 
 
-def lstm_sequence(xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor, mask: Tensor | None = None
-                  ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """LSTM over ``xw (T, B, 4H)`` (gate order i, f, g, o; both biases inside); returns ``(states h_1…h_T, (h_T, c_T))``."""
-    Y, h, c = LSTMSequence.apply(xw, h0, c0, W_hh, _float_mask(mask, xw))
+def lstm_sequence(x: Tensor, W_ih: Tensor, b: Tensor | None, h0: Tensor, c0: Tensor, W_hh: Tensor,
+                  mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """LSTM over ``x (T, B, I)`` (gate order i, f, g, o; ``b`` = both biases); returns ``(states h_1…h_T, (h_T, c_T))``."""
+    Y, h, c = LSTMSequence.apply(x, W_ih, b, h0, c0, W_hh, _float_mask(mask, x))
     return Y, (h, c)
 
 
-def gru_sequence(xw: Tensor, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None, mask: Tensor | None = None
-                 ) -> tuple[Tensor, tuple[Tensor]]:
-    """GRU (reset_after) over ``xw (T, B, 3H)`` (gate order r, z, n; ``b_ih`` inside); returns ``(states h_1…h_T, (h_T,))``."""
-    Y, h = GRUSequence.apply(xw, h0, W_hh, b_hh, _float_mask(mask, xw))
+def gru_sequence(x: Tensor, W_ih: Tensor, b_ih: Tensor | None, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None,
+                 mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor]]:
+    """GRU (reset_after) over ``x (T, B, I)`` (gate order r, z, n); returns ``(states h_1…h_T (T, B, H), (h_T,))``."""
+    Y, h = GRUSequence.apply(x, W_ih, b_ih, h0, W_hh, b_hh, _float_mask(mask, x))
     return Y, (h,)
 
 
@@ -286,13 +329,12 @@ def run_sequence(mode: str, x: Tensor, state: tuple[Tensor, ...], weight_ih: Ten
     the final state."""
     if mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU"):
         raise ValueError(f"run_sequence: unknown mode {mode!r}; expected RNN_TANH, RNN_RELU, LSTM or GRU")
-    fold = mode != "GRU" and bias_ih is not None and bias_hh is not None  # b_hh joins the input projection
-    xw = F.linear(x, weight_ih, bias_ih + bias_hh if fold else bias_ih)
-    if mode == "LSTM":
-        return lstm_sequence(xw, state[0], state[1], weight_hh, mask)
     if mode == "GRU":
-        return gru_sequence(xw, state[0], weight_hh, bias_hh, mask)
-    return simple_rnn_sequence(xw, state[0], weight_hh, "tanh" if mode == "RNN_TANH" else "relu", mask)
+        return gru_sequence(x, weight_ih, bias_ih, state[0], weight_hh, bias_hh, mask)
+    b = bias_hh if bias_ih is None else bias_ih if bias_hh is None else bias_ih + bias_hh  # both add to a_t
+    if mode == "LSTM":
+        return lstm_sequence(x, weight_ih, b, state[0], state[1], weight_hh, mask)
+    return simple_rnn_sequence(x, weight_ih, b, state[0], weight_hh, "tanh" if mode == "RNN_TANH" else "relu", mask)
 
 
 __all__ = ["simple_rnn_sequence", "lstm_sequence", "gru_sequence", "run_sequence"]

@@ -145,7 +145,12 @@ class RNN(Layer):
         y, fin = out if out is not None else self._loop(x, states, mask, bool(training))
         if self.stateful:
             self.states = [s.detach() for s in fin]
-        output = y if self.return_sequences else y[:, -1]
+        if self.return_sequences:
+            output = y
+        elif out is not None and mask is None:  # the kernel's final state: y_T without asking y for a T×B×H gradient
+            output = fin[0]
+        else:
+            output = y[:, -1]
         return [output, *fin] if self.return_state else output
 
     def compute_mask(self, x, mask):
