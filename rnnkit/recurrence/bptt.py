@@ -170,11 +170,11 @@ class LSTMSequence(torch.autograd.Function):
         H = G // 4
         C, TC, Y = ACT.new_empty(T, B, H), ACT.new_empty(T, B, H), ACT.new_empty(T, B, H)
         W_T, h, c = _ifog(W_hh).t(), h0, c0
-        for a_t, c_t, tc_t, y_t, m_t in zip(ACT.unbind(0), C.unbind(0), TC.unbind(0), Y.unbind(0), _steps(M, T)):
+        per_step = (ACT, ACT[:, :, :3 * H], *ACT.chunk(4, dim=2), C, TC, Y)  # views, made once
+        for a_t, ifo_t, i, f, o, g, c_t, tc_t, y_t, m_t in zip(*(v.unbind(0) for v in per_step), _steps(M, T)):
             a_t.addmm_(h, W_T)
-            a_t[:, :3 * H].sigmoid_()
-            a_t[:, 3 * H:].tanh_()
-            i, f, o, g = a_t.chunk(4, dim=1)
+            ifo_t.sigmoid_()
+            g.tanh_()
             if m_t is None:
                 c = torch.mul(f, c, out=c_t).addcmul_(i, g)
                 h = torch.mul(o, torch.tanh(c, out=tc_t), out=y_t)
@@ -194,30 +194,29 @@ class LSTMSequence(torch.autograd.Function):
         i, f, o, g = ACT.chunk(4, dim=2)
         A = TC * TC  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t, A = o(1 − tanh²c); below x(1 − y) is formed as x − x y
         A.neg_().add_(1).mul_(o)
-        K = C.new_empty(T, B, 3, H)  # δ[i f g] = ċ ⊙ K
+        KK = C.new_empty(T, B, 4, H)  # δ[i f g] = ċ ⊙ K, δo = ḣ ⊙ Ko; each step turns K_t, Ko_t into them in place
+        K, Ko = KK[:, :, :3], KK[:, :, 3]
         Ki, Kf, Kg = K.unbind(2)
         torch.mul(g, i, out=Ki).addcmul_(Ki, i, value=-1)  # g i(1 − i)
         torch.mul(c0, f[0], out=Kf[0])
         torch.mul(C[:-1], f[1:], out=Kf[1:])
         Kf.addcmul_(Kf, f, value=-1)  # c_{t-1} f(1 − f)
         torch.mul(g, g, out=Kg).neg_().add_(1).mul_(i)  # i(1 − g²)
-        Ko = TC * o  # δo = ḣ ⊙ Ko, Ko = tanh(c) o(1 − o)
-        Ko.addcmul_(Ko, o, value=-1)
+        torch.mul(TC, o, out=Ko).addcmul_(Ko, o, value=-1)  # Ko = tanh(c) o(1 − o)
         keep = None
         if M is not None:
             A.mul_(M)
             Ko.mul_(M)
             keep = (1 - M).unbind(0)
-        dG = C.new_empty(T, B, 4 * H)  # torch's gate order i, f, g, o
-        dGs, dG3s, dGos = dG.unbind(0), dG[:, :, :3 * H].unflatten(2, (3, H)).unbind(0), dG[:, :, 3 * H:].unbind(0)
-        As, Ks, Kos, fs = A.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
+        dG = KK.view(T, B, 4 * H)  # torch's gate order i, f, g, o
+        dGs, As, Ks, Kos, fs = dG.unbind(0), A.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
         dYs, Ms = None if dY is None else dY.unbind(0), _steps(M, T)
         dh = _final_gradient(dY, dh_T, h0)
         dc = torch.zeros_like(c0) if dc_T is None else dc_T
         for t in range(T - 1, -1, -1):
             dc_cell = torch.addcmul(dc if Ms[t] is None else dc * Ms[t], dh, As[t])  # ∂L/∂c̃_t
-            torch.mul(dc_cell.unsqueeze(1), Ks[t], out=dG3s[t])
-            torch.mul(dh, Kos[t], out=dGos[t])
+            Ks[t].mul_(dc_cell.unsqueeze(1))
+            Kos[t].mul_(dh)
             dc = dc_cell * fs[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, fs[t])
             dh = _dh_previous(dYs, t, dh, keep, dGs[t], W_hh)
         dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[5] else None
@@ -229,9 +228,9 @@ class GRUSequence(torch.autograd.Function):
     the buffer N and starts it over as ``b_hn``; each step adds ``W_hh h_{t-1}`` into ``S_t`` in place and squashes
     the first two thirds, leaving ``[r_t, z_t, gh_n]`` — all that backward needs besides n and h — and turns
     ``N_t`` into ``n_t`` in place; ``h_t = lerp(n, h_{t-1}, z)``. Backward accumulates ``ḣ_t`` in place in a copy of
-    ``∂L/∂y``; per step only ``δgh_t`` (the recurrent GEMM's input) is formed, ``δxw`` for all steps at once after the
-    loop. Both avoid fresh T×B×H temporaries where an in-place update does (first-touching fresh memory is a large part
-    of the cost here)."""
+    ``∂L/∂y``; per step only ``δgh_t`` (the recurrent GEMM's input) is formed, in place in the buffer of its factors,
+    ``δxw`` for all steps at once after the loop. Both avoid fresh T×B×H temporaries where an in-place update does
+    (first-touching fresh memory is a large part of the cost here)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, W_ih: Tensor, b_ih: Tensor | None, h0: Tensor, W_hh: Tensor, b_hh: Tensor | None,
@@ -247,10 +246,11 @@ class GRUSequence(torch.autograd.Function):
         S[:, :, 2 * H:] = 0 if b_hh is None else b_hh[2 * H:]
         Y = S.new_empty(T, B, H)
         W_T, h = W_hh.t(), h0
-        for s_t, n_t, y_t, m_t in zip(S.unbind(0), N.unbind(0), Y.unbind(0), _steps(M, T)):
+        per_step = (S, S[:, :, :2 * H], S[:, :, :H], S[:, :, H:2 * H], S[:, :, 2 * H:], N, Y)  # views, made once
+        for s_t, rz_t, r, z, gh_n, n_t, y_t, m_t in zip(*(v.unbind(0) for v in per_step), _steps(M, T)):
             s_t.addmm_(h, W_T)  # [a_r, a_z, gh_n]
-            r, z = s_t[:, :2 * H].sigmoid_().chunk(2, dim=1)
-            n = n_t.addcmul_(r, s_t[:, 2 * H:]).tanh_()
+            rz_t.sigmoid_()  # [r, z]
+            n = n_t.addcmul_(r, gh_n).tanh_()
             h = torch.lerp(n, h, z, out=y_t) if m_t is None else torch.lerp(h, torch.lerp(n, h, z), m_t, out=y_t)
         ctx.save_for_backward(x2, W_ih, h0, W_hh, S, N, Y, M)
         ctx.x_shape = x.shape
@@ -264,7 +264,7 @@ class GRUSequence(torch.autograd.Function):
         r, z, gh_n = S.chunk(3, dim=2)
         Pn = N * N  # δa_n = ḣ ⊙ Pn, Pn = (1 − z)(1 − n²); below, x(1 − y) is formed in place as x − x y
         Pn.neg_().add_(1).addcmul_(Pn, z, value=-1)
-        Q = N.new_empty(T, B, 3, H)  # δgh = ḣ ⊙ Q = [δa_r, δa_z, δa_n ⊙ r]; δxw = [δa_r, δa_z, δa_n]
+        Q = N.new_empty(T, B, 3, H)  # δgh = ḣ ⊙ Q = [δa_r, δa_z, δa_n ⊙ r] (formed in Q); δxw = [δa_r, δa_z, δa_n]
         Qr, Qz, Qn = Q.unbind(2)
         torch.mul(Pn, gh_n, out=Qr).mul_(r).addcmul_(Qr, r, value=-1)  # Pn gh_n r(1 − r)
         torch.sub(h0, N[0], out=Qz[0])
@@ -277,13 +277,13 @@ class GRUSequence(torch.autograd.Function):
             Qz.mul_(M)
         torch.mul(Pn, r, out=Qn)
         dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
-        dGH = torch.empty_like(S)
+        dGH = Q.view(T, B, 3 * H)  # Q_t becomes δgh_t = ḣ_t ⊙ Q_t in place, step by step
         dHs, dH3s, Qs, Zs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0)  # dH3s: (B, 1, H)
-        dGHs, dGH3s = dGH.unbind(0), dGH.view(T, B, 3, H).unbind(0)
+        dGHs = dGH.unbind(0)
         for t in range(T - 1, 0, -1):
-            torch.mul(dH3s[t], Qs[t], out=dGH3s[t])
+            Qs[t].mul_(dH3s[t])
             dHs[t - 1].addcmul_(dHs[t], Zs[t]).addmm_(dGHs[t], W_hh)
-        torch.mul(dH3s[0], Qs[0], out=dGH3s[0])
+        Qs[0].mul_(dH3s[0])
         dh = torch.addmm(dH[0] * Zs[0], dGHs[0], W_hh)
         dW = _weight_grad(dGH, h0, Y) if ctx.needs_input_grad[4] else None
         db = dGH.sum((0, 1)) if ctx.needs_input_grad[5] else None
