@@ -4,7 +4,7 @@ For each cell (RNN, LSTM, GRU, FeedbackRNN), hidden size and sequence length, at
 forward+backward pass of:
 
 * ``torch.nn``      — torch's fused module (the peer; FeedbackRNN has none),
-* ``rnnkit auto``   — rnnkit with ``backend="auto"`` (the fused kernel where one exists),
+* ``rnnkit auto``   — rnnkit with ``backend="auto"`` (on CPU: torch's fused LSTM, rnnkit's BPTT for the RNN/GRU),
 * ``rnnkit loop``   — rnnkit's explicit loop (hand-written BPTT for RNN/LSTM/GRU, autograd through the cells for
   FeedbackRNN),
 * ``naive loop``    — what a tutorial writes: per step ``x[t] @ W_ih.T + h @ W_hh.T`` and the gate math, indexing by ``[t]``.

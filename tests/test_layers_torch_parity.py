@@ -179,11 +179,16 @@ def test_defaults_mirror_torch_signatures():
     assert lstm.proj_size == 2 and lstm.batch_first
 
 
-def test_auto_backend_picks_fused_when_the_math_allows():
-    assert rnnkit.LSTM(2, 3).uses_fused()
-    assert rnnkit.GRU(2, 3).uses_fused()
-    assert not rnnkit.GRU(2, 3, reset_after=False).uses_fused()
-    assert not rnnkit.LSTM(2, 3, backend="loop").uses_fused()
+def test_auto_backend_picks_the_faster_kernel_for_the_device():
+    """auto = fused where torch's kernel is the faster one (GPUs; the LSTM on CPU: oneDNN), rnnkit's hand-written BPTT
+    for the RNN and GRU on CPU (faster than torch's CPU kernels: `python -m benchmarks layers`), the loop where no fused
+    kernel exists."""
+    assert rnnkit.LSTM(2, 3).uses_fused() and rnnkit.LSTM(2, 3).uses_fused("cuda")
+    for layer in (rnnkit.GRU(2, 3), rnnkit.RNN(2, 3), rnnkit.RNN(2, 3, nonlinearity="relu")):
+        assert not layer.uses_fused() and not layer.uses_fused("cpu") and layer.uses_fused("cuda")
+    assert not rnnkit.GRU(2, 3, reset_after=False).uses_fused("cuda")
+    assert not rnnkit.LSTM(2, 3, backend="loop").uses_fused("cuda")
+    assert rnnkit.GRU(2, 3, backend="fused").uses_fused("cpu")
     with pytest.raises(ValueError, match="fused"):
         rnnkit.GRU(2, 3, reset_after=False, backend="fused")
 

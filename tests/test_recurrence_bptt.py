@@ -89,10 +89,11 @@ def test_kernels_skip_gradients_nobody_asked_for():
         lambda x_bf, h0, c0: bptt.lstm_sequence(x_bf.transpose(0, 1), W_ih, b, h0, c0, W)[0], (x_bf, h0, c0))
 
 
-@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
-def test_loop_layer_uses_the_kernel_and_matches_torch_nn(kind, monkeypatch):
+@pytest.mark.parametrize("kind,backend", [("RNN", "loop"), ("LSTM", "loop"), ("GRU", "loop"), ("RNN", "auto"),
+                                          ("GRU", "auto")])
+def test_loop_layer_uses_the_kernel_and_matches_torch_nn(kind, backend, monkeypatch):
     """Given torch.nn's weights, the loop backend's outputs and every gradient match torch.nn's fused module (float32),
-    and the hand-written kernel is what ran."""
+    and the hand-written kernel is what ran — also for ``auto`` with the RNN and GRU on CPU."""
     calls = []
     name = {"RNN": "SimpleRNNSequence", "LSTM": "LSTMSequence", "GRU": "GRUSequence"}[kind]
     kernel = getattr(bptt, name)
@@ -100,7 +101,7 @@ def test_loop_layer_uses_the_kernel_and_matches_torch_nn(kind, monkeypatch):
     monkeypatch.setattr(kernel, "apply", lambda *a: calls.append(1) or apply(*a))
     torch.manual_seed(4)
     ref = getattr(torch.nn, kind)(6, 8, num_layers=2, bidirectional=True, batch_first=True)
-    ours = getattr(rnnkit, kind)(6, 8, num_layers=2, bidirectional=True, batch_first=True, backend="loop")
+    ours = getattr(rnnkit, kind)(6, 8, num_layers=2, bidirectional=True, batch_first=True, backend=backend)
     ours.load_state_dict(ref.state_dict())
     x = torch.randn(3, 9, 6)
     results = []

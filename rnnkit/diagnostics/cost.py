@@ -46,7 +46,7 @@ def saved_bytes(fn) -> int:
     return sum(seen.values())
 
 
-def measure(cells=("rnn", "lstm", "gru"), backends=("auto", "loop"), seq_lens=(25, 50, 100, 200), hiddens=(64,),
+def measure(cells=("rnn", "lstm", "gru"), backends=("fused", "loop"), seq_lens=(25, 50, 100, 200), hiddens=(64,),
             batches=(32,), input_size: int = 32, repeats: int = 3, progress=None) -> list[dict]:
     if any(c not in GATES for c in cells):
         raise ValueError(f"cost is measured for cells {sorted(GATES)}, got {list(cells)}")

@@ -87,7 +87,7 @@ def cost_curves(rows, path: Path) -> Path:
     for cell, backend in keys:
         pts = sorted((r["T"], r["seconds"], r["saved_MB"]) for r in rows if (r["cell"], r["backend"]) == (cell, backend))
         T, s, mb = zip(*pts)
-        style = "-" if backend == "auto" else "--"
+        style = "--" if backend == "loop" else "-"
         axes[0].plot(T, np.array(s) * 1000, style, color=COLORS.get(cell), marker="o", ms=3, label=f"{cell} {backend}")
         axes[1].plot(T, mb, style, color=COLORS.get(cell), marker="o", ms=3, label=f"{cell} {backend}")
     for ax in axes:

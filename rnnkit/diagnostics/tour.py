@@ -145,7 +145,7 @@ def run_tour(out: str | Path, budget: TourBudget | None = None, progress=print) 
     say("[5/5] the cost of recurrence ...")
     rows_T = costmod.measure(seq_lens=b.cost_lens, hiddens=(b.cost_hiddens[1 if len(b.cost_hiddens) > 1 else 0],),
                              repeats=b.cost_repeats)
-    rows_H = costmod.measure(backends=("auto",), seq_lens=(b.cost_lens[len(b.cost_lens) // 2],),
+    rows_H = costmod.measure(backends=("fused",), seq_lens=(b.cost_lens[len(b.cost_lens) // 2],),
                              hiddens=b.cost_hiddens, repeats=b.cost_repeats)
     write_tables(out, "cost_vs_T", rows_T)
     write_tables(out, "cost_vs_H", rows_H)
@@ -154,13 +154,13 @@ def run_tour(out: str | Path, budget: TourBudget | None = None, progress=print) 
     exp_rows = [{"cell": c, "backend": bk, "time ∝ T^a": a, "time ∝ H^b": eH.get((c, bk), float("nan"))}
                 for (c, bk), a in eT.items()]
     params = {c: costmod.param_count(c, 32, 64) for c in ("rnn", "gru", "lstm")}
-    auto_a = [a for (c, bk), a in eT.items() if bk == "auto"]
+    fused_a = [a for (c, bk), a in eT.items() if bk == "fused"]
     sections.append(Section(
         "The cost of recurrence",
         "Forward+backward time and activation memory (tensors saved for backward) against the sequence length; every "
         "step waits for the previous one.",
         [fig5], [exp_rows],
-        f"Time grows as T^{np.mean(auto_a):.2f} on average (fitted; 1 = linear) and memory with it; a GRU has "
+        f"Time grows as T^{np.mean(fused_a):.2f} on average (fitted; 1 = linear) and memory with it; a GRU has "
         f"{params['gru'] / params['lstm']:.2f} of an LSTM's parameters ({params['gru']} vs {params['lstm']} at input 32, "
         f"hidden 64)."))
 

@@ -10,11 +10,13 @@ from rnnkit.recurrence.bptt import gru_sequence
 class GRU(StackedRNNBase):
     """Multi-layer GRU; see ``rnnkit.cells.gru`` for the equations of both ``reset_after`` forms.
 
-    ``reset_after=True`` (default) is ``torch.nn.GRU`` exactly and can use the fused kernel; ``reset_after=False`` always runs
+    ``reset_after=True`` (default) is ``torch.nn.GRU`` exactly and can use the fused kernel (``backend="auto"`` does on
+    GPUs; on CPU it runs rnnkit's hand-written BPTT, faster than torch's CPU GRU); ``reset_after=False`` always runs
     on the loop backend (no fused kernel computes it).
     """
 
     num_gates = 3
+    cpu_prefers_loop = True
     fold_bias_hh = False  # b_hn sits inside r ⊙ (...), so b_hh cannot join the input projection
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,

@@ -11,8 +11,10 @@ class RNN(StackedRNNBase):
     """Multi-layer Elman RNN: ``h_t = σ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` per layer and direction.
 
     Same arguments, parameters and ``forward(input, hx=None)`` contract as ``torch.nn.RNN``; extras: ``lengths=`` in forward,
-    ``backend="auto"|"fused"|"loop"``.
+    ``backend="auto"|"fused"|"loop"`` (``auto`` runs rnnkit's hand-written BPTT on CPU, torch's fused kernel on GPUs).
     """
+
+    cpu_prefers_loop = True
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,

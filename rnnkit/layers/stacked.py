@@ -9,7 +9,9 @@ Backends (``backend=``):
 * ``"fused"``: torch's own kernels, the same ones ``torch.nn.RNN/LSTM/GRU`` call (only where they exist).
 * ``"loop"``: rnnkit's cells run over time by ``rnnkit.recurrence.run_loop``; stacking and the reverse direction are composed
   here, around whichever cell, instead of being re-implemented per cell.
-* ``"auto"`` (default): fused when the configuration has a fused kernel, the loop otherwise.
+* ``"auto"`` (default): the faster of the two measured for the configuration and the device — torch's fused kernel on
+  GPUs and for the LSTM on CPU (oneDNN); on CPU, the loop's hand-written BPTT for the tanh/relu RNN and the GRU, which
+  beats torch's own CPU kernels there (``cpu_prefers_loop``; README, Benchmarks); the loop where no fused kernel exists.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from rnnkit.recurrence import (
 
 class StackedRNNBase(SequenceLayer):
     num_gates: int = 1
+    #: whether ``backend="auto"`` runs the loop's hand-written BPTT rather than torch's fused kernel on CPU (where the
+    #: loop was measured faster: the tanh/relu RNN and the GRU, 1.1–3.9× forward+backward, ≥ 1× forward only)
+    cpu_prefers_loop: bool = False
     #: whether b_hh may be folded into the input projection (it may when the cell adds it to W_hh h unscaled)
     fold_bias_hh: bool = True
 
@@ -144,11 +149,15 @@ class StackedRNNBase(SequenceLayer):
         return None
 
     # --- running --------------------------------------------------------------------------------------------
-    def uses_fused(self) -> bool:
-        return self.backend == "fused" or (self.backend == "auto" and self._fused_mode() is not None)
+    def uses_fused(self, device: torch.device | str | None = None) -> bool:
+        """Whether forward calls torch's fused kernel on ``device`` (default: where the parameters are)."""
+        if self.backend != "auto" or self._fused_mode() is None:
+            return self.backend == "fused"
+        device = torch.device(device) if device is not None else self.weight_ih_l0.device
+        return not (device.type == "cpu" and self.cpu_prefers_loop)
 
     def _run(self, x, state, lengths):
-        if self.uses_fused() and active_recorder() is None:
+        if self.uses_fused(x.device) and active_recorder() is None:
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                              bidirectional=self.bidirectional, lengths=lengths)

@@ -293,7 +293,7 @@ class LMOptions:
     num_layers: int = 1
     dropout: float = 0.0
     tie_weights: bool = False
-    backend: str = "auto"  # or "loop": rnnkit's hand-written BPTT (faster than torch's CPU GRU kernel), or "fused"
+    backend: str = "auto"  # the faster kernel per device (CPU: rnnkit's BPTT for GRU/RNN, torch's LSTM); "loop", "fused"
     bptt: int = 32  # 32 streams x TBPTT 32, Adam 3e-3, cosine: the fastest-learning recipe measured on austen
     streams: int = 32
     window_chunks: int = 4
