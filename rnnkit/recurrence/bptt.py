@@ -47,9 +47,24 @@ straight to ``ḣ_{t-1}`` (the same for ċ).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
+
+
+def _differentiable_once(backward):
+    """Run a kernel's backward, refusing ``create_graph=True``: the hand-written gradients carry no graph, so a second
+    differentiation (a gradient penalty, Hessian-vector products) would silently see constants."""
+
+    @functools.wraps(backward)
+    def checked(ctx, *grads):
+        if torch.is_grad_enabled():  # autograd runs backward with grad mode on only under create_graph=True
+            raise RuntimeError("rnnkit's hand-written BPTT (backend='loop', and 'auto' for the RNN and GRU on CPU, "
+                               "rnnkit.keras's CPU layers) is differentiable once; create_graph=True / double backward "
+                               "needs torch's fused kernel: build the layer with backend='fused'")
+        return backward(ctx, *grads)
+    return checked
 
 
 def _project(x: Tensor, W_ih: Tensor, b: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -130,7 +145,7 @@ class SimpleRNNSequence(torch.autograd.Function):
         return Y, Y[-1].clone()
 
     @staticmethod
-    @once_differentiable
+    @_differentiable_once
     def backward(ctx, dY, dh_T):
         x2, W_ih, h0, W_hh, Y, HN, M = ctx.saved_tensors
         if ctx.relu:
@@ -187,7 +202,7 @@ class LSTMSequence(torch.autograd.Function):
         return Y, Y[-1].clone(), C[-1].clone()
 
     @staticmethod
-    @once_differentiable
+    @_differentiable_once
     def backward(ctx, dY, dh_T, dc_T):
         x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors
         T, B, H = C.shape
@@ -257,7 +272,7 @@ class GRUSequence(torch.autograd.Function):
         return Y, Y[-1].clone()
 
     @staticmethod
-    @once_differentiable
+    @_differentiable_once
     def backward(ctx, dY, dh_T):
         x2, W_ih, h0, W_hh, S, N, Y, M = ctx.saved_tensors
         T, B, H = N.shape
