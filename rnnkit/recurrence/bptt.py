@@ -79,7 +79,7 @@ def _projection_grads(ctx, dXW: Tensor, x2: Tensor, W_ih: Tensor) -> tuple[Tenso
     """``∂L/∂x, ∂L/∂W_ih, ∂L/∂b`` from ``δxw`` (T, B, G), for the kernel's first three inputs (those asked for)."""
     d = dXW.view(-1, dXW.shape[-1])
     need = ctx.needs_input_grad
-    return ((d @ W_ih).view(ctx.x_shape) if need[0] else None, d.t() @ x2 if need[1] else None,
+    return ((d @ W_ih).view(*dXW.shape[:2], x2.shape[1]) if need[0] else None, d.t() @ x2 if need[1] else None,
             d.sum(0) if need[2] else None)
 
 
@@ -141,7 +141,7 @@ class SimpleRNNSequence(torch.autograd.Function):
             for a_t, y_t, m_t in zip(HN.unbind(0), Y.unbind(0), M.unbind(0)):
                 h = torch.lerp(h, phi(a_t.addmm_(h, W_T)), m_t, out=y_t)
         ctx.save_for_backward(x2, W_ih, h0, W_hh, Y, HN, M)
-        ctx.relu, ctx.x_shape = relu, x.shape
+        ctx.relu = relu
         return Y, Y[-1].clone()
 
     @staticmethod
@@ -198,7 +198,6 @@ class LSTMSequence(torch.autograd.Function):
                 hn = o * torch.tanh(cn, out=tc_t)
                 c, h = torch.lerp(c, cn, m_t, out=c_t), torch.lerp(h, hn, m_t, out=y_t)
         ctx.save_for_backward(x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M)
-        ctx.x_shape = x.shape
         return Y, Y[-1].clone(), C[-1].clone()
 
     @staticmethod
@@ -268,7 +267,6 @@ class GRUSequence(torch.autograd.Function):
             n = n_t.addcmul_(r, gh_n).tanh_()
             h = torch.lerp(n, h, z, out=y_t) if m_t is None else torch.lerp(h, torch.lerp(n, h, z), m_t, out=y_t)
         ctx.save_for_backward(x2, W_ih, h0, W_hh, S, N, Y, M)
-        ctx.x_shape = x.shape
         return Y, Y[-1].clone()
 
     @staticmethod

@@ -15,16 +15,12 @@ SCHEDULERS = ("none", "step", "cosine", "plateau")
 
 def build_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
     name = cfg.name.lower()
-    if name in ("adam", "adamw"):
+    if name in ("adam", "adamw"):  # AdamW: the same update with decoupled weight decay
         for key in ("beta1", "beta2"):
             if not 0.0 <= getattr(cfg, key) < 1.0:
                 raise ValueError(f"optim.{key} must be in [0, 1), got {getattr(cfg, key)}")
-    if name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
-                                eps=cfg.eps)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
-                                 eps=cfg.eps)
+        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        return cls(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, eps=cfg.eps)
     if name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if name == "rmsprop":
