@@ -72,7 +72,7 @@ def test_lstm_learns_the_adding_problem_at_50_steps(tmp_path):
     assert history[-1]["val_loss"] < 0.05, history[-1]
     result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert float(result.output.split("loss:")[1]) == pytest.approx(history[-1]["val_loss"], rel=1e-5)
+    assert float(result.output.split("val_loss:")[1].split()[0]) == pytest.approx(history[-1]["val_loss"], rel=1e-5)
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["model"]["class"] == "SequenceRegressor" and saved["model"]["cell"] == "lstm"
 

@@ -2,7 +2,9 @@
 
 ``rows``: each image is 8 time steps of 8 features (one pixel row per step) — the task of the tutorial's sequence model.
 ``pixels``: 64 time steps of 1 feature (a long-range task: the class depends on pixels far apart in time).
-Pixel values 0..16 are scaled to [0, 1]. The split is stratified and fixed by ``seed``.
+Pixel values 0..16 are scaled to [0, 1]. The split is stratified and fixed by ``seed``: ``test_fraction`` of every class
+is the test set; ``val_fraction`` of every class is carved from the rest as a validation set (for early stopping and
+choosing a checkpoint — never the test set, or the test accuracy stops being an estimate).
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ class SequenceSplit:
     x_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
 
 
-def load_digit_sequences(mode: str = "rows", test_fraction: float = 0.2, seed: int = 0) -> SequenceSplit:
+def load_digit_sequences(mode: str = "rows", test_fraction: float = 0.2, seed: int = 0,
+                         val_fraction: float = 0.0) -> SequenceSplit:
     try:
         from sklearn.datasets import load_digits
     except ImportError as e:  # pragma: no cover - scikit-learn is in the pinned environment
@@ -33,16 +38,19 @@ def load_digit_sequences(mode: str = "rows", test_fraction: float = 0.2, seed: i
         raise ValueError(f"mode must be 'rows' (8 steps x 8 features) or 'pixels' (64 steps x 1), got {mode!r}")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    if not 0 <= val_fraction < 1 - test_fraction:
+        raise ValueError(f"val_fraction must be in [0, {1 - test_fraction:g}), got {val_fraction}")
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     x = x.reshape(-1, 8, 8) if mode == "rows" else x.reshape(-1, 64, 1)
     y = digits.target.astype(np.int64)
     rng = np.random.default_rng(seed)
-    test_idx = []
-    for c in np.unique(y):  # stratified: the same share of every class in the test set
+    part = np.zeros(len(y), dtype=np.int8)  # 0 train, 1 test, 2 validation
+    for c in np.unique(y):  # stratified: the same share of every class in each part
         idx = rng.permutation(np.flatnonzero(y == c))
-        test_idx.extend(idx[: int(round(len(idx) * test_fraction))])
-    test = np.zeros(len(y), dtype=bool)
-    test[test_idx] = True
+        n_test = int(round(len(idx) * test_fraction))
+        part[idx[:n_test]] = 1
+        part[idx[n_test:n_test + int(round(len(idx) * val_fraction))]] = 2
     t = torch.from_numpy
-    return SequenceSplit(t(x[~test]), t(y[~test]), t(x[test]), t(y[test]), int(y.max()) + 1)
+    train, test, val = part == 0, part == 1, part == 2
+    return SequenceSplit(t(x[train]), t(y[train]), t(x[test]), t(y[test]), int(y.max()) + 1, t(x[val]), t(y[val]))

@@ -56,6 +56,10 @@ class Tokenizer:
         ids = [self.stoi.get(t, UNK) for t in self.tokenize(text)]
         return ([BOS] if bos else []) + ids + ([EOS] if eos else [])
 
+    def unknown_tokens(self, text: str) -> list[str]:
+        """The distinct tokens of ``text`` outside the vocabulary (each read as ``<unk>``), in order of appearance."""
+        return list(dict.fromkeys(t for t in self.tokenize(text) if t not in self.stoi))
+
     def decode(self, ids: Iterable[int], skip_specials: bool = True) -> str:
         toks = [self.itos[i] for i in ids if not (skip_specials and i < len(SPECIALS))]
         return self.detokenize(toks)

@@ -101,3 +101,18 @@ def exponents(rows: list[dict], over: str) -> dict[tuple[str, str], float]:
         if len(set(xs)) >= 2:
             out[key] = fit_exponent(xs, [p[1] for p in pts])
     return out
+
+
+NOT_APPLICABLE_NOTE = ("'–': not measured — the H and B sweeps time the first backend only (the T sweep times every "
+                       "backend), and an exponent needs at least two sizes.")
+
+
+def exponent_table(rows_T: list[dict], rows_H: list[dict] = (), rows_B: list[dict] = (), input_size: int = 32,
+                   hidden: int = 64) -> list[dict]:
+    """One row per (cell, backend): the fitted exponents of time in T, H and B, and the parameter count; "–" where a
+    sweep did not measure that backend (see ``NOT_APPLICABLE_NOTE``)."""
+    eT, eH, eB = exponents(rows_T, "T"), exponents(list(rows_H), "H"), exponents(list(rows_B), "B")
+    return [{"cell": cell, "backend": b, "time ∝ T^a": a, "time ∝ H^b": eH.get((cell, b), "–"),
+             "time ∝ B^c": eB.get((cell, b), "–"), f"params (I={input_size}, H={hidden})": param_count(cell, input_size,
+                                                                                                      hidden)}
+            for (cell, b), a in eT.items()]

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from rnnkit.diagnostics.vanishing import BASELINE_MSE, PASS_MSE  # noqa: E402
 
@@ -61,23 +62,41 @@ def gradient_flow_curves(runs, path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
+def _plot_marking_nonfinite(ax, x, y, color, label, **style) -> int:
+    """Plot the finite points as a line; mark the non-finite ones (inf, NaN) with an × on the top edge of the axes,
+    where no value is drawn — so nothing infinite is shown as a made-up large number. Returns how many were marked."""
+    x, y = np.asarray(x), np.asarray(y, dtype=float)
+    ok = np.isfinite(y)
+    ax.plot(x[ok], y[ok], color=color, label=label, **style)
+    bad = int((~ok).sum())
+    if bad:
+        edge = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.scatter(x[~ok], np.full(bad, 0.98), transform=edge, marker="x", s=36, color=color, clip_on=False, zorder=5,
+                   label=f"{label}: non-finite (inf/NaN), marked on the top edge")
+    return bad
+
+
 def explosion(without, with_clip, path: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for r, label, color in ((without, "no clipping", "tab:red"), (with_clip, "clip norm 1", "tab:blue")):
-        axes[0].plot(np.arange(1, len(r.grad_norms) + 1), np.clip(r.grad_norms, 1e-6, 1e30), color=color, label=label)
+        _plot_marking_nonfinite(axes[0], np.arange(1, len(r.grad_norms) + 1), r.grad_norms, color, label)
         if r.curve:
             steps, mse = zip(*r.curve)
-            axes[1].plot(steps, np.clip(np.nan_to_num(mse, nan=1e6, posinf=1e6), 1e-6, 1e6), color=color, label=label,
-                         marker="o", ms=3)
+            _plot_marking_nonfinite(axes[1], steps, mse, color, label, marker="o", ms=3)
+        if r.diverged:
+            axes[1].axvline(r.steps if not r.curve else max(s for s, _ in r.curve), color=color, lw=0.8, ls="--")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("optimizer step")
     axes[0].set_ylabel("gradient norm before clipping")
-    axes[1].axhline(BASELINE_MSE, color="gray", ls=":", label="predict the mean")
+    axes[0].set_title("gradient norm")
+    axes[1].axhline(BASELINE_MSE, color="gray", ls=":", label=f"predict the mean ({BASELINE_MSE:.3f})")
     axes[1].set_yscale("log")
     axes[1].set_xlabel("optimizer step")
     axes[1].set_ylabel("validation MSE")
-    axes[1].legend(fontsize=7)
-    fig.suptitle("Exploding gradients: tanh RNN, W_hh = 2·orthogonal, SGD")
+    axes[1].set_title("validation MSE (a run that stopped ends early)")
+    for ax in axes:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.18), ncol=2, frameon=False)
+    fig.suptitle("Exploding gradients: tanh RNN, W_hh = 2·orthogonal, plain SGD")
     return _save(fig, path)
 
 

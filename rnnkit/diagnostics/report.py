@@ -45,10 +45,14 @@ def table_html(rows: list[dict]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def prepare_out_dir(out: str | Path) -> Path:
+def prepare_out_dir(out: str | Path, force: bool = False) -> Path:
+    """Create ``out``; refuse a folder that already holds files unless ``force`` (then same-named files are replaced)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"the output folder {out} is a file; choose a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise FileExistsError(f"the output folder {out} is not empty; choose another folder, or pass --force "
+                              "(force=True) to write into it (files of the same name are replaced)")
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -62,7 +66,7 @@ def write_tables(out: Path, name: str, rows: list[dict]) -> None:
 class Section:
     title: str
     intro: str
-    figures: list[Path] = field(default_factory=list)
+    figures: list[Path | tuple[Path, str]] = field(default_factory=list)  # a figure, or (figure, caption)
     tables: list[list[dict]] = field(default_factory=list)
     conclusion: str = ""
 
@@ -80,9 +84,11 @@ def write_html(path: Path, title: str, intro: str, sections: list[Section], meta
     for i, s in enumerate(sections, 1):
         parts.append(f"<section id='s{i}'><h2>{i}. {html.escape(s.title)}</h2><p>{html.escape(s.intro)}</p>")
         for fig in s.figures:
+            fig, caption = fig if isinstance(fig, tuple) else (fig, s.title)
             data = base64.b64encode(Path(fig).read_bytes()).decode()
-            parts.append(f"<figure><img alt='{html.escape(Path(fig).stem)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption class='meta'>{html.escape(Path(fig).name)}</figcaption></figure>")
+            parts.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{html.escape(caption)} <span class='meta'>({html.escape(Path(fig).name)})"
+                         "</span></figcaption></figure>")
         for rows in s.tables:
             parts.append(table_html(rows))
         if s.conclusion:

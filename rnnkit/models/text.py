@@ -106,6 +106,8 @@ class ClassifierEnsemble(nn.Module):
 
 
 class LanguageModel(nn.Module):
+    unit_name = "tok"  # throughput is tokens per second (a training "sample" is a window of every stream)
+
     def __init__(self, vocab_size: int, embedding_dim: int = 256, hidden_size: int = 256, cell: str = "lstm",
                  num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False, backend: str = "auto") -> None:
         super().__init__()
@@ -140,6 +142,9 @@ class LanguageModel(nn.Module):
     def training_step(self, batch):
         x, y = self._xy(batch)
         return {"loss": self._loss(self(x)[0], y)}
+
+    def batch_units(self, batch) -> int:
+        return self._xy(batch)[1].numel()
 
     @torch.no_grad()
     def validation_step(self, batch):

@@ -1,7 +1,11 @@
-"""``rnnkit train CONFIG`` / ``rnnkit evaluate DIR``: built-in sequence data → model → Trainer, from a config.
+"""``rnnkit train CONFIG`` / ``rnnkit evaluate DIR``: built-in sequence data → model → Trainer, from a config (task
+``sequence``).
 
 Data sets: ``adding`` (regression on the last step; ``data.seq_len``) and ``digits`` (classification; ``data.mode`` rows or
-pixels). The saved ``config.json`` records the model's constructor arguments, so ``build_model`` can rebuild it alone.
+pixels). Each has three parts: training, validation (early stopping and the best checkpoint are chosen on it) and test
+(reported by ``evaluate``, never used to choose anything). For digits the validation part is ``data.val_fraction`` of the
+training images, carved off stratified; for the adding problem each part is generated with its own seed. The saved
+``config.json`` records the model's constructor arguments, so ``build_model`` can rebuild it alone.
 """
 
 from __future__ import annotations
@@ -14,21 +18,27 @@ from torch.utils.data import TensorDataset
 from rnnkit.data.digits import load_digit_sequences
 from rnnkit.data.synthetic import adding_problem
 from rnnkit.models import SequenceClassifier, SequenceRegressor
+from rnnkit.tasks.registry import Task
 from rnnkit.train import Config, Trainer, load_model_files, seed_everything
 from rnnkit.train.checkpoint import CheckpointError
 
 DATASETS = ("adding", "digits")
 
 
-def build_data(cfg: Config) -> tuple[TensorDataset, TensorDataset, dict]:
+def build_data(cfg: Config) -> tuple[TensorDataset, TensorDataset, TensorDataset, dict]:
+    """(training, validation, test, info) for the config's data set."""
     d = cfg.data
     if d.name == "adding":
         train = adding_problem(d.train_size, d.seq_len, seed=d.seed)
         val = adding_problem(d.val_size, d.seq_len, seed=d.seed + 1)
-        return train, val, {"kind": "regression", "input_size": 2, "out_features": 1}
+        test = adding_problem(d.val_size, d.seq_len, seed=d.seed + 2)
+        return train, val, test, {"kind": "regression", "input_size": 2, "out_features": 1}
     if d.name == "digits":
-        split = load_digit_sequences(d.mode, seed=d.seed)
-        return (TensorDataset(split.x_train, split.y_train), TensorDataset(split.x_test, split.y_test),
+        split = load_digit_sequences(d.mode, seed=d.seed, val_fraction=d.val_fraction)
+        if len(split.x_val) == 0:
+            raise ValueError(f"data.val_fraction = {d.val_fraction} leaves no validation images; use e.g. 0.1")
+        return (TensorDataset(split.x_train, split.y_train), TensorDataset(split.x_val, split.y_val),
+                TensorDataset(split.x_test, split.y_test),
                 {"kind": "classification", "input_size": split.x_train.shape[-1], "out_features": split.num_classes})
     raise ValueError(f"unknown data set {d.name!r}; expected one of {DATASETS}")
 
@@ -54,21 +64,50 @@ def build_model(mc: dict) -> torch.nn.Module:
 
 def train_from_config(cfg: Config, out_dir: str | Path, resume: bool = False) -> list[dict]:
     seed_everything(cfg.train.seed, cfg.train.deterministic)
-    train, val, info = build_data(cfg)
+    train, val, _, info = build_data(cfg)
     mc = model_config(cfg, info)
     model = build_model(mc)
-    trainer = Trainer(model, train, val, config=cfg, out_dir=out_dir, model_config=mc)
+    trainer = Trainer(model, train, val, config=cfg, out_dir=out_dir, model_config=mc, run_info={"task": "sequence"})
     return trainer.fit(resume=resume)
 
 
-def evaluate_run(run_dir: str | Path) -> dict[str, float]:
-    tensors, saved = load_model_files(Path(run_dir))
-    cfg = Config.from_dict(saved["run"], source=f"{run_dir}/config.json")
-    model = build_model(saved["model"])
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as e:
-        raise CheckpointError(f"{run_dir}/model.safetensors does not fit its config.json: {e}") from None
-    _, val, _ = build_data(cfg)
-    cfg.train.progress = False
-    return Trainer(model, val, val, config=cfg).evaluate(val)
+class SequencePredictor:
+    """A reloaded config run: ``predict(x)`` for x of shape (batch, steps, features) (or one sequence (steps, features))
+    gives class probabilities (classification) or the predicted values (regression)."""
+
+    task = "sequence"
+
+    def __init__(self, run_dir: str | Path) -> None:
+        tensors, saved = load_model_files(Path(run_dir))
+        self.run_dir, self.saved = Path(run_dir), saved
+        self.cfg = Config.from_dict(saved["run"], source=f"{run_dir}/config.json")
+        self.model = build_model(saved["model"])
+        try:
+            self.model.load_state_dict(tensors)
+        except RuntimeError as e:
+            raise CheckpointError(f"{run_dir}/model.safetensors does not fit its config.json: {e}") from None
+        self.model.eval()
+        self.kind = "classification" if saved["model"]["class"] == "SequenceClassifier" else "regression"
+
+    @torch.no_grad()
+    def predict(self, x) -> torch.Tensor:
+        x = torch.as_tensor(x, dtype=torch.float32)
+        one = x.dim() == 2
+        out = self.model(x[None] if one else x)
+        out = torch.softmax(out, -1) if self.kind == "classification" else out
+        return out[0] if one else out
+
+
+def evaluate_run(run_dir: str | Path, progress: bool = False) -> dict[str, float]:
+    """Validation and test metrics of a config run (the test part is never used during training)."""
+    p = SequencePredictor(run_dir)
+    _, val, test, _ = build_data(p.cfg)
+    p.cfg.train.progress = progress
+    trainer = Trainer(p.model, val, val, config=p.cfg)
+    metrics = {f"val_{k}": v for k, v in trainer.evaluate(val).items()}
+    metrics.update({f"test_{k}": v for k, v in trainer.evaluate(test).items()})
+    return metrics
+
+
+TASK = Task("sequence", "a recurrent model trained from a YAML/JSON config on built-in sequence data", train_from_config,
+            SequencePredictor, evaluate_run, options=Config, model_classes=("SequenceClassifier", "SequenceRegressor"))

@@ -12,10 +12,12 @@ from rnnkit.train.config import (
     apply_overrides,
     load_config,
 )
+from rnnkit.train.guards import DivergenceGuard, TrainingDiverged
 from rnnkit.train.seed import seed_everything
-from rnnkit.train.trainer import Trainer, TrainingDiverged
+from rnnkit.train.trainer import Trainer
 
-__all__ = ["Trainer", "TrainingDiverged", "Callback", "CSVLogger", "EarlyStopping", "LearningCurve", "TensorBoardLogger",
+__all__ = ["Trainer", "TrainingDiverged", "DivergenceGuard", "Callback", "CSVLogger", "EarlyStopping", "LearningCurve",
+           "TensorBoardLogger",
            "Config", "ModelConfig", "DataConfig", "OptimConfig", "SchedulerConfig", "TrainConfig", "load_config",
            "apply_overrides", "CheckpointError", "save_checkpoint", "load_checkpoint", "save_model",
            "load_model_files", "seed_everything"]

@@ -124,6 +124,7 @@ class LearningCurve(Callback):
         if self.rows and self.rows[-1]["step"] == trainer.step:
             return
         metrics = trainer.evaluate()
+        trainer.guard.observe(metrics.get("loss"), f"held-out loss at step {trainer.step}")
         self.rows.append({"step": trainer.step, "train_seconds": round(trainer.train_seconds, 3),
                           **{f"val_{k}": v for k, v in metrics.items()}})
         if self.path is not None and trainer.dist.is_main:

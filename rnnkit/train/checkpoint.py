@@ -71,10 +71,32 @@ def _clean(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
 
 
+def canonical_header(path: Path) -> None:
+    """Rewrite a safetensors file's JSON header with its keys in sorted order, in place and at the same length.
+
+    The safetensors writer keeps the metadata in a hash map, so two saves of the same tensors and metadata can list the
+    metadata keys in different orders: files that differ byte for byte. Sorted keys make equal content equal bytes
+    (``sha256sum`` then confirms a bit-identical run). The tensor data and its offsets do not move.
+    """
+    with open(path, "r+b") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n).decode("utf-8"))
+        text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if len(text) > n:  # pragma: no cover - same content, compact both ways: never longer
+            raise CheckpointError(f"{path}: cannot rewrite the safetensors header in place")
+        f.seek(8)
+        f.write(text + b" " * (n - len(text)))
+
+
+def _write_safetensors(tensors: dict[str, torch.Tensor], path: Path, meta: dict[str, str]) -> None:
+    save_file(tensors, str(path), metadata=meta)
+    canonical_header(path)
+
+
 def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
     tensors = _clean(tensors)
     meta = {"format": CHECKPOINT_FORMAT, "state": json.dumps(state), "sha256": tensors_digest(tensors)}
-    atomic_write(Path(path), lambda p: save_file(tensors, str(p), metadata=meta))
+    atomic_write(Path(path), lambda p: _write_safetensors(tensors, p, meta))
 
 
 def _read(path: Path, expected_format: str, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -112,7 +134,7 @@ def save_model(out_dir: Path, model: torch.nn.Module, config: dict[str, Any]) ->
     tensors = _clean(model.state_dict())
     digest = tensors_digest(tensors)
     meta = {"format": MODEL_FORMAT, "sha256": digest}
-    atomic_write(out_dir / "model.safetensors", lambda p: save_file(tensors, str(p), metadata=meta))
+    atomic_write(out_dir / "model.safetensors", lambda p: _write_safetensors(tensors, p, meta))
     atomic_write_text(out_dir / "config.json", json.dumps({**config, "weights_sha256": digest}, indent=2))
 
 

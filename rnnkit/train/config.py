@@ -33,6 +33,7 @@ class DataConfig:
     train_size: int = 10000
     val_size: int = 1000
     mode: str = "rows"
+    val_fraction: float = 0.1  # digits: the share of each class carved from the training images for validation
     seed: int = 0
     batch_size: int = 64
     shuffle: bool = True
@@ -77,6 +78,8 @@ class TrainConfig:
     monitor: str = "val_loss"
     monitor_mode: str = "min"
     max_nonfinite: int = 5
+    divergence_factor: float | None = 100.0  # stop when the loss stays above this × its first value (null: off)
+    divergence_patience: int = 3  # ... for this many evaluations in a row
     progress: bool = True
     tensorboard: bool = False
 

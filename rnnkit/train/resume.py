@@ -8,6 +8,7 @@ checkpoint written by a different configuration (the sections below must match) 
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class ResumableRun:
             "epoch": self.epoch, "batch": self.batch, "step": self.step, "acc": self._acc,
             "train_seconds": self.train_seconds, "batch_seconds": self._batch_seconds,
             "history": self.history, "best": self.best, "nonfinite_in_row": self.nonfinite_in_row,
+            "guard": self.guard.state_dict(), "resume_check": self.resume_check, "stop_reason": self._stop_reason,
             "optim": {"param_groups": opt["param_groups"], "scalars": scalars},
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "callbacks": [cb.state_dict() for cb in self.callbacks],
@@ -63,6 +65,11 @@ class ResumableRun:
                  for s in RESUME_MUST_MATCH for k, v in now[s].items() if saved.get(s, {}).get(k) != v]
         diffs += [f"train.{k}: checkpoint {saved.get('train', {}).get(k)!r} vs now {now['train'][k]!r}"
                   for k in RESUME_TRAIN_KEYS if saved.get("train", {}).get(k) != now["train"][k]]
+        for what, saved_d, now_d in (("model config ", state.get("model_config"), self.model_config),
+                                     ("", state.get("resume_check"), self.resume_check)):
+            saved_d, now_d = saved_d or {}, json.loads(json.dumps(now_d or {}))  # as JSON stores it (tuples → lists)
+            diffs += [f"{what}{k}: checkpoint {saved_d.get(k)!r} vs now {now_d.get(k)!r}"
+                      for k in sorted(set(saved_d) | set(now_d)) if saved_d.get(k) != now_d.get(k)]
         if diffs:
             raise CheckpointError(f"checkpoint {path} was written by a different configuration; refusing to resume "
                                   "(nothing was changed):\n  " + "\n  ".join(diffs))
@@ -96,6 +103,8 @@ class ResumableRun:
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
         self._acc, self.history, self.best = state["acc"], state["history"], state["best"]
         self.nonfinite_in_row = state["nonfinite_in_row"]
+        self.guard.load_state_dict(state.get("guard", {}))
+        self._stop_reason = state.get("stop_reason")  # a run that stopped early stays stopped
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self._batch_seconds = float(state.get("batch_seconds", 0.0))
         self.log(f"resumed from {path}: epoch {self.epoch + 1}, batch {self.batch}, step {self.step}")

@@ -4,7 +4,8 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
 
 * measures the gradient norm before clipping (logged), clips by global norm and/or by value, counts how often clipping fired;
 * refuses to step on a non-finite loss or gradient (the weights and optimizer state stay untouched; the step is reported),
-  and stops with ``TrainingDiverged`` after ``max_nonfinite`` in a row;
+  and stops with ``TrainingDiverged`` after ``max_nonfinite`` in a row — or when the loss stays far above where it
+  started (``rnnkit.train.guards``); refuses validation data holding NaN or inf, naming the rows;
 * truncated BPTT when ``train.tbptt = k``: each batch is cut into chunks of k steps, the recurrent state is carried from
   chunk to chunk and detached between them, one optimizer step per chunk;
 * checkpoints every ``checkpoint_every`` steps and every epoch (model, optimizer, scheduler, RNG, data position, callbacks),
@@ -14,7 +15,8 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
   (evaluation and checkpoints excluded); with a time budget the cosine schedule anneals over the time, not a step
   count — the run then ends where the machine's speed puts it, so its step count (unlike everything else) is not
   reproducible;
-* progress bars (loss, throughput, ETA), ``metrics.csv`` and optional TensorBoard; only rank 0 writes under torchrun.
+* progress bars (loss, throughput in the model's unit, ETA or the time budget), ``metrics.csv`` and optional
+  TensorBoard; only rank 0 writes under torchrun.
 
 The model owns ``training_step(batch) -> {"loss": tensor, ...}`` and ``validation_step(batch) -> {name: float}`` (and, for
 TBPTT, ``split_for_tbptt`` / ``tbptt_step``); the trainer owns the loop, optimizer and scheduler.
@@ -36,13 +38,11 @@ from rnnkit.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoa
 from rnnkit.train.checkpoint import save_model
 from rnnkit.train.config import Config
 from rnnkit.train.distributed import DistContext
+from rnnkit.train.guards import DivergenceGuard, TrainingDiverged, check_finite_data
 from rnnkit.train.optim import build_optimizer, build_scheduler
+from rnnkit.train.progress import TrainingBar
 from rnnkit.train.resume import ResumableRun
 from rnnkit.train.sampler import ResumableBatchSampler
-
-
-class TrainingDiverged(RuntimeError):
-    """Raised after ``max_nonfinite`` consecutive steps with a non-finite loss or gradient."""
 
 
 class _Steps(nn.Module):
@@ -71,7 +71,10 @@ class Trainer(ResumableRun):
 
     def __init__(self, model: nn.Module, train_data, val_data=None, *, config: Config | None = None,
                  out_dir: str | Path | None = None, callbacks: list[Callback] | tuple = (), collate_fn=None,
-                 model_config: dict[str, Any] | None = None) -> None:
+                 model_config: dict[str, Any] | None = None, run_info: dict[str, Any] | None = None,
+                 resume_check: dict[str, Any] | None = None) -> None:
+        """``run_info`` goes into the run's ``config.json`` (e.g. the task that made it); ``resume_check`` (e.g. a task's
+        options) rides in the checkpoints and must be equal to resume from them, like the config's sections."""
         self.config = config or Config()
         t = self.config.train
         if t.clip_norm is not None and t.clip_norm <= 0:
@@ -82,6 +85,10 @@ class Trainer(ResumableRun):
             raise ValueError(f"train.max_minutes must be positive, got {t.max_minutes}")
         if t.tbptt is not None and t.tbptt < 1:
             raise ValueError(f"train.tbptt must be a positive number of steps, got {t.tbptt}")
+        if val_data is not None:
+            check_finite_data(val_data, "validation")
+        self.guard = DivergenceGuard(t.divergence_factor, t.divergence_patience)
+        self.run_info, self.resume_check = dict(run_info or {}), resume_check
         self.dist = DistContext.from_env()
         self.raw_model = model.to(self.dist.device)
         steps = _Steps(self.raw_model)
@@ -117,6 +124,7 @@ class Trainer(ResumableRun):
         self._carried = None  # the recurrent state carried between batches (train.carry_state)
         self._acc = self._new_acc()
         self._stop_reason: str | None = None
+        self.label = ""  # shown before the progress bar's text (e.g. "member 2/3")
 
     def _scheduler_horizon(self) -> int:
         """How often the scheduler steps in the whole run: epochs, or optimizer steps (batches × TBPTT chunks)."""
@@ -155,7 +163,8 @@ class Trainer(ResumableRun):
 
     @staticmethod
     def _new_acc() -> dict[str, float]:
-        return {"loss": 0.0, "samples": 0, "grad_norm": 0.0, "steps": 0, "clipped": 0, "skipped": 0, "seconds": 0.0}
+        return {"loss": 0.0, "samples": 0, "units": 0, "grad_norm": 0.0, "steps": 0, "clipped": 0, "skipped": 0,
+                "seconds": 0.0}
 
     def _params(self):
         return [p for p in self.raw_model.parameters() if p.requires_grad]
@@ -170,6 +179,8 @@ class Trainer(ResumableRun):
         """One optimizer step on ``loss``; False when it was skipped as non-finite."""
         t = self.config.train
         self.optimizer.zero_grad(set_to_none=True)
+        if self.guard.start is None:
+            self.guard.first_loss(loss.item())
         loss.backward()
         grads = [p.grad for p in self._params() if p.grad is not None]
         norm = torch.nn.utils.get_total_norm(grads) if grads else torch.tensor(0.0)
@@ -203,6 +214,8 @@ class Trainer(ResumableRun):
 
     def _train_batch(self, batch, n: int) -> None:
         self.steps.train()
+        units = getattr(self.raw_model, "batch_units", None)
+        self._acc["units"] += units(batch) * self.dist.world_size if units is not None else n
         k = self.config.train.tbptt
         if k is None:
             out = self.steps("train", batch)
@@ -239,7 +252,9 @@ class Trainer(ResumableRun):
         totals: dict[str, float] = {}
         n_total, state = 0, None
         bs = self.config.data.batch_size
-        for start in range(0, len(data), bs):
+        starts = range(0, len(data), bs)
+        for start in tqdm(starts, desc="evaluating", unit="batch", leave=False,
+                          disable=not (self.config.train.progress and self.dist.is_main) or len(starts) < 2):
             idx = list(range(start, min(start + bs, len(data))))
             batch = self._to_device(self.collate([data[i] for i in idx]))
             if stream:
@@ -278,6 +293,7 @@ class Trainer(ResumableRun):
         self._prepare_out_dir(resume)
         for cb in self.callbacks:
             cb.on_train_start(self)
+        bar = TrainingBar(self)
         while self.epoch < t.epochs and self._stop_reason is None:
             if self._budget_spent():
                 break
@@ -286,8 +302,7 @@ class Trainer(ResumableRun):
             if self.batch == 0:
                 self._carried = None  # each epoch reads the streams from their start
             self.sampler.set_epoch(self.epoch, self.batch)
-            bar = tqdm(total=self.sampler.batches_per_epoch, initial=self.batch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
-                       unit="batch", disable=not (t.progress and self.dist.is_main), leave=False)
+            bar.start_epoch(self.epoch, self.batch, self.sampler.batches_per_epoch)
             for idx in self.sampler:
                 start = self.clock()
                 batch = self._to_device(self.collate([self.train_data[i] for i in idx]))
@@ -299,21 +314,20 @@ class Trainer(ResumableRun):
                 self._acc["seconds"] += self._batch_seconds
                 self.batch += 1
                 self.step += 1
-                bar.update(1)
-                seen = self._acc["samples"]
-                bar.set_postfix(loss=f"{self._acc['loss'] / max(seen, 1):.4g}",
-                                samples_s=f"{seen / max(self._acc['seconds'], 1e-9):.0f}")
+                bar.update(self._batch_seconds, self._acc["loss"] / max(self._acc["samples"], 1),
+                           self._acc["units"] / max(self._acc["seconds"], 1e-9))
                 for cb in self.callbacks:
                     cb.on_batch_end(self, {"step": self.step})
                 if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                     self.save_checkpoint("last")
                 if self._budget_spent():
                     break
-            bar.close()
+            bar.end_epoch()
             if self.batch < self.sampler.batches_per_epoch:  # stopped by max_steps/max_minutes inside the epoch
                 self.save_checkpoint("last")
                 break
             self._end_epoch()
+        bar.close()
         self._finish()
         return self.history
 
@@ -328,7 +342,14 @@ class Trainer(ResumableRun):
                        "grad_norm": acc["grad_norm"] / max(acc["steps"], 1),
                        "clipped": acc["clipped"] / max(acc["steps"], 1), "skipped": acc["skipped"],
                        "seconds": acc["seconds"], "samples_per_s": acc["samples"] / max(acc["seconds"], 1e-9)})
+        unit = getattr(self.raw_model, "unit_name", None)
+        if unit is not None:
+            record[f"{unit}_per_s"] = acc["units"] / max(acc["seconds"], 1e-9)
         self.history.append(record)
+        for key, v in record.items():
+            if key.startswith("val_") and isinstance(v, float) and not math.isfinite(v):
+                self.log(f"warning: {key} is {v} at epoch {self.epoch + 1}: the validation data or the model produce "
+                         "non-finite values; no best checkpoint can be chosen on it")
         if self.scheduler is not None and self.config.scheduler.interval == "epoch":
             if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 self.scheduler.step(record.get("val_loss", record["train_loss"]))
@@ -337,6 +358,7 @@ class Trainer(ResumableRun):
         self.log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
         for cb in self.callbacks:
             cb.on_epoch_end(self, record)
+        self.guard.observe(record["train_loss"] if acc["samples"] else None, f"epoch {self.epoch + 1} training loss")
         self.epoch += 1
         self.batch = 0
         self._acc = self._new_acc()
@@ -353,8 +375,8 @@ class Trainer(ResumableRun):
         if self._stop_reason:
             self.log(self._stop_reason)
         if self.out_dir is not None and self.dist.is_main:
-            save_model(self.out_dir, self.raw_model, {"model": self.model_config, "run": self.config.to_dict(),
-                                                      "history": self.history})
+            save_model(self.out_dir, self.raw_model, {**self.run_info, "model": self.model_config,
+                                                      "run": self.config.to_dict(), "history": self.history})
         for cb in self.callbacks:
             cb.on_train_end(self)
         self.dist.barrier()

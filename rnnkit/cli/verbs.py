@@ -1,0 +1,76 @@
+"""The verbs that take a trained run folder: ``evaluate`` (any task), ``predict`` (classifiers), ``generate`` (language
+models). A run folder of another task is refused with a message that says what it is and which verb it takes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from rnnkit.cli.common import USER_ERRORS, echo_metrics, fail
+
+
+def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train' (any task)")) -> None:
+    """Reload a trained run and report its metrics on its held-out data (validation, and test where the data has one)."""
+    from rnnkit.tasks import registry
+
+    try:
+        task = registry.task_of(run_dir)
+        typer.echo(f"{run_dir}: {task.name} run ({task.summary})", err=True)
+        metrics = registry.evaluate(run_dir, progress=True)
+    except USER_ERRORS as e:
+        raise fail(e) from None
+    echo_metrics(metrics)
+
+
+def predict(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train classify'"),
+            text: list[str] = typer.Argument(None, help="texts to classify (quote each one)"),
+            file: Path = typer.Option(None, "--file", help="also classify every line of this UTF-8 text file")) -> None:
+    """Classify texts with a model trained by 'rnnkit train classify': prints label, probabilities and the text."""
+    from rnnkit.tasks.classify import ClassifierPredictor
+
+    try:
+        predictor = ClassifierPredictor(run_dir)
+        texts = list(text or [])
+        if file is not None:
+            from rnnkit.data.readers import read_text
+
+            texts += [e.text for e in read_text(file, per_line=True)]
+        for t, (label, probs) in zip(texts, predictor.predict(texts)):
+            typer.echo(f"{label}\t" + " ".join(f"{k}={v:.3f}" for k, v in probs.items()) + f"\t{t[:80]}")
+    except USER_ERRORS as e:
+        raise fail(e) from None
+
+
+def generate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train lm'"),
+             prompt: str = typer.Option(..., "--prompt", help="the text to continue (read once, state carried)"),
+             length: int = typer.Option(200, min=1, help="tokens to generate"),
+             temperature: float = typer.Option(0.8, min=0.0, help="sampling temperature; 0 = greedy (most likely token)"),
+             top_k: int = typer.Option(None, "--top-k", min=1, help="sample among the k most likely tokens only"),
+             top_p: float = typer.Option(None, "--top-p", min=1e-9, max=1.0,
+                                         help="nucleus sampling: the smallest set of tokens whose probability reaches p"),
+             seed: int = typer.Option(0, help="random seed for sampling (the same seed gives the same text)")) -> None:
+    """Generate text from a language model trained by 'rnnkit train lm', streamed token by token."""
+    from rnnkit.tasks.lm import LMPredictor
+
+    try:
+        predictor = LMPredictor(run_dir)
+        unknown = predictor.unknown(prompt)
+        if unknown:
+            typer.echo(f"warning: the prompt has {len(unknown)} token(s) the model's vocabulary lacks, each read as "
+                       f"<unk>: {', '.join(repr(u) for u in unknown[:20])}{' ...' if len(unknown) > 20 else ''}",
+                       err=True)
+        pieces = predictor.stream(prompt, length, temperature, top_k, top_p, seed)
+        sys.stdout.write(prompt)
+        for piece in pieces:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+    except USER_ERRORS as e:
+        raise fail(e, newline=True) from None
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (evaluate, predict, generate):
+        app.command()(fn)

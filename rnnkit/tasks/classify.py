@@ -1,0 +1,297 @@
+"""Text classification end to end (task ``classify``): sentiment, spam, any labelled text.
+
+``train_classifier`` reads the user's file (CSV/TSV/JSONL) or a built-in corpus, fits a tokenizer on the training part,
+trains with rnnkit's Trainer (early stopping on validation accuracy, the best epoch kept) and writes a run folder:
+``model.safetensors``, ``config.json`` (task, model, options, metrics), ``tokenizer.json``, ``metrics.csv`` and
+``confusion_*.png``. With ``ensemble > 1`` each member is a run of its own in ``member{i}/`` and the top-level
+``metrics.csv`` has a row per member and one for the ensemble. ``predict``/``evaluate`` reload a run folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from rnnkit.data.corpora import CORPORA, prepare
+from rnnkit.data.readers import TextExample, read_examples
+from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
+from rnnkit.layers import CELL_NAMES
+from rnnkit.models.text import POOLINGS, ClassifierEnsemble, TextClassifier
+from rnnkit.tasks.options import check, option
+from rnnkit.tasks.plots import plot_confusion
+from rnnkit.tasks.registry import Task, require
+from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
+from rnnkit.train import Config, Trainer, seed_everything
+from rnnkit.train.checkpoint import atomic_write_text, load_checkpoint, save_model
+
+
+class EncodedTexts(Dataset):
+    def __init__(self, ids: list[list[int]], labels: list[int]) -> None:
+        self.ids, self.labels = ids, labels
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        return self.ids[i], self.labels[i]
+
+    def lengths(self) -> list[int]:
+        return [len(x) for x in self.ids]
+
+
+def pad_collate(items) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """[(ids, label)] → (ids (B, T) padded with 0, labels (B,), lengths (B,))."""
+    lengths = torch.tensor([max(1, len(ids)) for ids, _ in items])
+    out = torch.full((len(items), int(lengths.max())), PAD, dtype=torch.long)
+    for i, (ids, _) in enumerate(items):
+        out[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return out, torch.tensor([y for _, y in items]), lengths
+
+
+@dataclass
+class ClassifyOptions:
+    data: str = option(None, "a built-in corpus (rnnkit data list) or a CSV/TSV/JSONL file with text and label columns",
+                       required=True)
+    text_col: str = option("text", "the column (or JSONL key) holding the text")
+    label_col: str = option("label", "the column (or JSONL key) holding the label")
+    tokenizer: str = option("word", "how text becomes tokens", choices=("word", "char", "bpe"))
+    min_freq: int = option(2, "keep tokens seen at least this often in the training texts", min=1)
+    max_vocab: int = option(30000, "the largest vocabulary, specials included", min=5)
+    cell: str = option("lstm", "the recurrent cell", choices=CELL_NAMES)
+    embedding_dim: int = option(128, "size of the token embeddings", min=1)
+    hidden_size: int = option(128, "hidden units per direction", min=1)
+    num_layers: int = option(1, "stacked recurrent layers", min=1)
+    bidirectional: bool = option(True, "read the text both ways (true/false)")
+    pooling: str = option("max", "how the steps become one vector", choices=POOLINGS)
+    dropout: float = option(0.5, "dropout before the output layer", min=0, max=1, max_open=True)
+    word_dropout: float = option(0.0, "in training, replace each word by <unk> with this probability", min=0, max=1,
+                                 max_open=True)
+    epochs: int = option(10, "passes over the training data (at most; early stopping may end sooner)", min=1)
+    batch_size: int = option(64, "texts per batch", min=1)
+    lr: float = option(2e-3, "Adam's learning rate", min=0, min_open=True)
+    weight_decay: float = option(0.0, "L2 weight decay", min=0)
+    scheduler: str = option("none", "learning-rate schedule (cosine: per step, to zero at the last epoch)",
+                            choices=("none", "cosine"))
+    clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    patience: int = option(3, "stop after this many epochs without a better validation accuracy", min=1)
+    ensemble: int = option(1, "train this many members (seeds seed, seed+1, ...) and average their probabilities", min=1)
+    val_fraction: float = option(0.1, "share of a user file held out for validation (built-ins have their own split)",
+                                 min=0, max=1, min_open=True, max_open=True)
+    seed: int = option(0, "random seed (data split, initialisation, batches)")
+    progress: bool = option(True, "show progress bars (true/false)")
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+RESUME_MAY_CHANGE = ("epochs", "patience", "progress")
+
+
+def load_labelled(opts: ClassifyOptions) -> tuple[list[TextExample], list[TextExample], list[TextExample] | None]:
+    """(train, validation, test-or-None) from a built-in name or a file (split by ``val_fraction``, seed)."""
+    if opts.data in CORPORA:
+        if CORPORA[opts.data].task != "classification":
+            raise ValueError(f"{opts.data!r} is a {CORPORA[opts.data].task} corpus, not a classification one")
+        folder = prepare(opts.data)
+        return tuple(read_examples(folder / f, "text", "label") for f in ("train.csv", "validation.csv", "test.csv"))
+    examples = read_examples(opts.data, opts.text_col, opts.label_col)
+    if any(e.label is None for e in examples):
+        raise ValueError(f"{opts.data}: classification needs labels (a CSV/TSV/JSONL file with a label column)")
+    random.Random(opts.seed).shuffle(examples)
+    n_val = max(1, int(len(examples) * opts.val_fraction))
+    if len(examples) - n_val < 1:
+        raise ValueError(f"{opts.data}: too few examples ({len(examples)}) to split off a validation set")
+    return examples[n_val:], examples[:n_val], None
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> float:
+    f1s = []
+    for c in range(n):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        fp = np.sum((y_pred == c) & (y_true != c))
+        fn = np.sum((y_pred != c) & (y_true == c))
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s))
+
+
+def confusion_matrix(y_true, y_pred, n: int) -> np.ndarray:
+    m = np.zeros((n, n), dtype=int)
+    for t, p in zip(y_true, y_pred):
+        m[t, p] += 1
+    return m
+
+
+@torch.no_grad()
+def classify_ids(model: TextClassifier, ids: list[list[int]], batch_size: int = 256) -> np.ndarray:
+    model.eval()
+    probs = []
+    for s in range(0, len(ids), batch_size):
+        x, _, lengths = pad_collate([(i, 0) for i in ids[s:s + batch_size]])
+        probs.append(torch.softmax(model(x, lengths), -1))
+    return torch.cat(probs).numpy()
+
+
+def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], train: EncodedTexts, val: EncodedTexts,
+                  out: Path, seed: int, label: str, resume: bool) -> TextClassifier:
+    """One classifier, early-stopped on validation accuracy, with its best epoch's weights."""
+    seed_everything(seed)
+    model = TextClassifier(vocab_size, len(labels), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers,
+                           opts.bidirectional, opts.pooling, opts.dropout, labels, opts.word_dropout)
+    cfg = Config()
+    cfg.optim.lr, cfg.optim.weight_decay = opts.lr, opts.weight_decay
+    cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
+    cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
+    cfg.train.epochs, cfg.train.clip_norm, cfg.train.seed = opts.epochs, opts.clip_norm, seed
+    cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, "val_accuracy", "max"
+    cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
+    trainer = Trainer(model, train, val, config=cfg, out_dir=out, collate_fn=pad_collate, model_config=model.config,
+                      resume_check=resume_key(opts, RESUME_MAY_CHANGE))
+    trainer.label = label
+    if label:
+        trainer.log(f"training {label} (seed {seed}) in {out}")
+    trainer.fit(resume=resume)
+    best = out / "checkpoints" / "best.safetensors"
+    if best.exists():
+        tensors, _ = load_checkpoint(best)
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    return model
+
+
+def _scores(model, tok: Tokenizer, part: list[TextExample], index: dict[str, int], n: int) -> dict:
+    probs = classify_ids(model, [tok.encode(e.text) or [1] for e in part])
+    y_true = np.array([index[e.label] for e in part])
+    y_pred = probs.argmax(-1)
+    return {"accuracy": float((y_true == y_pred).mean()), "macro_f1": macro_f1(y_true, y_pred, n),
+            "confusion": confusion_matrix(y_true, y_pred, n)}
+
+
+def _check_labels(opts: ClassifyOptions, train, val, test) -> list[str]:
+    labels = sorted({e.label for e in train})
+    if len(labels) < 2:
+        raise ValueError(f"{opts.data}: the training data has a single label ({labels[0]!r}) in column "
+                         f"{opts.label_col!r}: a classifier needs at least two (is it the right column?)")
+    for part, name in ((val, "validation"), (test or [], "test")):
+        unknown = sorted({e.label for e in part} - set(labels))
+        if unknown:
+            raise ValueError(f"the {name} data has label(s) {unknown} that the training data lacks")
+    return labels
+
+
+def _write_member_table(out: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(out / "metrics.csv", buf.getvalue())
+
+
+def train_classifier(opts: ClassifyOptions, out: str | Path, resume: bool = False) -> dict:
+    """Train (with ``ensemble > 1``: that many members, seeds ``seed``, ``seed + 1``, …, averaged) and evaluate on the
+    validation and, for built-in sets, test data; writes the model, tokenizer, metrics and confusion matrices to
+    ``out``. ``resume=True`` continues a killed run from its checkpoints (members already trained are kept)."""
+    out = check_out_dir(Path(out), resume)
+    seed_everything(opts.seed)
+    train, val, test = load_labelled(opts)
+    labels = _check_labels(opts, train, val, test)
+    index = {label: i for i, label in enumerate(labels)}
+    tok = make_tokenizer(opts.tokenizer).fit((e.text for e in train), opts.min_freq, opts.max_vocab)
+
+    def encode(part):
+        return EncodedTexts([tok.encode(e.text) or [1] for e in part], [index[e.label] for e in part])
+
+    enc_train, enc_val = encode(train), encode(val)
+    members = []
+    for m in range(opts.ensemble):
+        folder = out if opts.ensemble == 1 else out / f"member{m}"
+        label = "" if opts.ensemble == 1 else f"member {m + 1}/{opts.ensemble}"
+        members.append(_train_member(opts, len(tok), labels, enc_train, enc_val, folder, opts.seed + m, label, resume))
+        if opts.ensemble > 1:  # each member's folder is a run of its own
+            save_model(folder, members[-1], {"task": "classify", "model": members[-1].config,
+                                             "tokenizer": save_tokenizer(folder, tok), "options": dict(vars(opts))})
+    if opts.ensemble == 1:
+        model = members[0]
+    else:
+        model = ClassifierEnsemble([m.config for m in members])
+        for slot, member in zip(model.members, members):
+            slot.load_state_dict(member.state_dict())
+    results, table = {}, [{"member": f"member{m}", "seed": opts.seed + m} for m in range(opts.ensemble)]
+    for name, part in (("validation", val), ("test", test)):
+        if not part:
+            continue
+        scores = _scores(model, tok, part, index, len(labels))
+        results[f"{name}_accuracy"], results[f"{name}_macro_f1"] = scores["accuracy"], scores["macro_f1"]
+        results[f"{name}_confusion"] = scores["confusion"].tolist()
+        plot_confusion(scores["confusion"], labels, out / f"confusion_{name}.png", name)
+        if opts.ensemble > 1:
+            member_scores = [_scores(m, tok, part, index, len(labels)) for m in members]
+            results[f"{name}_member_accuracy"] = [s["accuracy"] for s in member_scores]
+            for row, s in zip(table, member_scores):
+                row[f"{name}_accuracy"], row[f"{name}_macro_f1"] = f"{s['accuracy']:.6g}", f"{s['macro_f1']:.6g}"
+    if opts.ensemble > 1:
+        table.append({"member": "ensemble", "seed": "", **{k: f"{v:.6g}" for k, v in results.items()
+                                                           if isinstance(v, float)}})
+        _write_member_table(out, table)
+    save_model(out, model, {"task": "classify", "model": model.config, "tokenizer": save_tokenizer(out, tok),
+                            "results": results, "options": dict(vars(opts))})
+    return results
+
+
+def build_classifier(mc: dict):
+    kind = mc.pop("class", None)
+    if kind == "TextClassifier":
+        return TextClassifier(**mc)
+    if kind == "ClassifierEnsemble":
+        return ClassifierEnsemble(mc["members"])
+    raise ValueError(f"not a text classifier: {kind!r}")
+
+
+class ClassifierPredictor:
+    """A reloaded classifier run: ``predict(texts) -> [(label, {label: probability})]``."""
+
+    task = "classify"
+
+    def __init__(self, run_dir: str | Path) -> None:
+        require(run_dir, "classify", verb="classifying text")
+        self.run_dir = Path(run_dir)
+        self.model, self.tokenizer, self.config = load_text_run(run_dir, build_classifier)
+        self.labels = self.model.config["labels"]
+
+    def predict(self, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
+        if not texts or any(not t.strip() for t in texts):
+            raise ValueError("nothing to classify: give non-empty texts")
+        probs = classify_ids(self.model, [self.tokenizer.encode(t) or [1] for t in texts])
+        return [(self.labels[int(p.argmax())], {lab: float(q) for lab, q in zip(self.labels, p)}) for p in probs]
+
+
+def predict(run_dir: str | Path, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
+    return ClassifierPredictor(run_dir).predict(texts)
+
+
+def evaluate_classifier(run_dir: str | Path, progress: bool = False) -> dict:
+    """Accuracy and macro-F1 of a saved classifier on its validation data and, for built-in corpora, the test data
+    (read again from the data the run was trained on)."""
+    p = ClassifierPredictor(run_dir)
+    opts = ClassifyOptions(**{**p.config["options"], "progress": progress})
+    train, val, test = load_labelled(opts)
+    index = {label: i for i, label in enumerate(p.labels)}
+    for part in (val, test or []):
+        unknown = sorted({e.label for e in part} - set(index))
+        if unknown:
+            raise ValueError(f"{opts.data} now has label(s) {unknown} the model does not know: has the data changed?")
+    metrics = {}
+    for name, part in (("validation", val), ("test", test)):
+        if part:
+            s = _scores(p.model, p.tokenizer, part, index, len(p.labels))
+            metrics[f"{name}_accuracy"], metrics[f"{name}_macro_f1"] = s["accuracy"], s["macro_f1"]
+    return metrics
+
+
+TASK = Task("classify", "a text classifier", train_classifier, ClassifierPredictor, evaluate_classifier,
+            options=ClassifyOptions, verbs=("predict",), model_classes=("TextClassifier", "ClassifierEnsemble"))

@@ -1,0 +1,223 @@
+"""Language modelling end to end (task ``lm``): train on a text, measure bits per token, generate.
+
+``train_language_model`` reads the user's text file or a built-in corpus, holds out its last ``held_out`` share, and
+trains with stateful truncated BPTT over parallel streams (the trainer carries the state from batch to batch).
+Held-out evaluations every ``eval_every`` batches go to ``curve.csv``/``curve.png``; checkpoints every
+``checkpoint_every`` batches let ``resume=True`` (``--resume``) continue a killed run bit for bit (with a step budget;
+under a time budget the step count itself depends on the machine's speed). ``generate`` streams tokens with the state
+carried.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from rnnkit.data.corpora import CORPORA, prepare
+from rnnkit.data.readers import read_text
+from rnnkit.data.tokenize import make_tokenizer
+from rnnkit.layers import CELL_NAMES
+from rnnkit.models.text import LanguageModel
+from rnnkit.tasks.options import check, option
+from rnnkit.tasks.plots import plot_curves
+from rnnkit.tasks.registry import Task, require
+from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
+from rnnkit.train import Config, LearningCurve, Trainer, seed_everything
+from rnnkit.train.checkpoint import save_model
+from rnnkit.train.optim import OPTIMIZERS
+
+
+class StreamWindows(Dataset):
+    """A token stream laid out as ``streams`` parallel rows; item i is the window ``[i·w, (i+1)·w)`` of every row
+    (inputs) and the same shifted by one (targets). Read in order with the state carried, it is stateful TBPTT."""
+
+    def __init__(self, ids: list[int], streams: int, window: int) -> None:
+        n = (len(ids) - 1) // streams
+        if n < 2:
+            raise ValueError(f"the text is too short ({len(ids)} tokens) for {streams} streams")
+        data = torch.tensor(ids[: streams * n + 1], dtype=torch.long)
+        self.x = data[:-1].view(streams, n)
+        self.y = data[1:].view(streams, n)
+        self.window = window
+
+    def __len__(self):
+        return math.ceil(self.x.shape[1] / self.window)
+
+    def __getitem__(self, i):
+        s = slice(i * self.window, (i + 1) * self.window)
+        return self.x[:, s], self.y[:, s]
+
+    def tokens_read(self, items: int) -> int:
+        """Tokens predicted after reading ``items`` windows in order (epoch after epoch)."""
+        epochs, rest = divmod(items, len(self))
+        n = self.x.shape[1]
+        return self.x.shape[0] * (epochs * n + min(rest * self.window, n))
+
+
+@dataclass
+class LMOptions:
+    data: str = option(None, "a built-in corpus (rnnkit data list) or a UTF-8 text file", required=True)
+    tokenizer: str = option("char", "how text becomes tokens", choices=("char", "word", "bpe"))
+    min_freq: int = option(1, "keep tokens seen at least this often in the training text", min=1)
+    max_vocab: int = option(30000, "the largest vocabulary, specials included", min=5)
+    cell: str = option("lstm", "the recurrent cell", choices=CELL_NAMES)
+    embedding_dim: int = option(128, "size of the token embeddings", min=1)
+    hidden_size: int = option(512, "hidden units per layer", min=1)
+    num_layers: int = option(1, "stacked recurrent layers", min=1)
+    dropout: float = option(0.0, "dropout on embeddings and outputs", min=0, max=1, max_open=True)
+    tie_weights: bool = option(False, "share the embedding and output weights (needs embedding-dim = hidden-size)")
+    backend: str = option("auto", "recurrence kernel: auto (the faster per device), loop (rnnkit's BPTT), fused "
+                                  "(torch's)", choices=("auto", "loop", "fused"))
+    bptt: int = option(32, "truncated BPTT: steps per optimizer update", min=1)
+    streams: int = option(32, "parallel streams the text is cut into (the batch size)", min=1)
+    window_chunks: int = option(4, "BPTT chunks per batch", min=1)
+    epochs: int = option(5, "passes over the training text (at most)", min=1)
+    max_steps: int | None = option(None, "stop after this many batches", min=1)
+    max_minutes: float | None = option(None, "a training-time budget in minutes (evaluation excluded); the cosine "
+                                             "schedule then anneals over the time", min=0, min_open=True)
+    lr: float = option(3e-3, "learning rate", min=0, min_open=True)
+    optimizer: str = option("adam", "optimizer (adamw: decoupled weight decay)", choices=OPTIMIZERS)
+    weight_decay: float = option(0.0, "weight decay", min=0)
+    beta2: float = option(0.999, "Adam's second-moment decay", min=0, max=1, max_open=True)
+    scheduler: str = option("cosine", "learning-rate schedule: cosine (to zero at the end of training) or none",
+                            choices=("cosine", "none"))
+    clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    eval_every: int = option(0, "batches between held-out evaluations for the learning curve (0: at the end only)",
+                             min=0)
+    checkpoint_every: int = option(200, "batches between checkpoints, for --resume (0: at epoch ends only)", min=0)
+    held_out: float = option(0.05, "share of the text (its end) held out for evaluation", min=0, max=1, min_open=True,
+                             max_open=True)
+    seed: int = option(0, "random seed")
+    progress: bool = option(True, "show progress bars (true/false)")
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_minutes", "progress", "eval_every", "checkpoint_every")
+
+
+def load_stream_text(data: str) -> str:
+    if data in CORPORA:
+        if CORPORA[data].task != "language model":
+            raise ValueError(f"{data!r} is a {CORPORA[data].task} corpus; use a text corpus for language modelling")
+        return read_text(prepare(data) / "text.txt")
+    return read_text(data)
+
+
+def _split(opts: LMOptions) -> tuple[str, str]:
+    text = load_stream_text(opts.data)
+    cut = int(len(text) * (1 - opts.held_out))
+    return text[:cut], text[cut:]
+
+
+def held_out_windows(ids: list[int], opts: LMOptions) -> StreamWindows:
+    """The held-out text as at most ``streams`` streams (fewer when it is short), read in order with state carried."""
+    return StreamWindows(ids, max(1, min(opts.streams, len(ids) // (2 * opts.bptt) or 1)), opts.bptt * opts.window_chunks)
+
+
+def _config(opts: LMOptions) -> Config:
+    cfg = Config()
+    cfg.optim.name, cfg.optim.lr, cfg.optim.weight_decay, cfg.optim.beta2 = (opts.optimizer, opts.lr, opts.weight_decay,
+                                                                             opts.beta2)
+    cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
+    cfg.data.batch_size, cfg.data.shuffle = 1, False
+    cfg.train.epochs, cfg.train.max_steps, cfg.train.clip_norm = opts.epochs, opts.max_steps, opts.clip_norm
+    cfg.train.max_minutes = opts.max_minutes
+    cfg.train.tbptt, cfg.train.carry_state, cfg.train.seed = opts.bptt, True, opts.seed
+    cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every
+    return cfg
+
+
+def train_language_model(opts: LMOptions, out: str | Path, resume: bool = False) -> dict:
+    out = check_out_dir(Path(out), resume)
+    seed_everything(opts.seed)
+    train_text, val_text = _split(opts)
+    tok = make_tokenizer(opts.tokenizer).fit([train_text], opts.min_freq, opts.max_vocab)
+    train = StreamWindows(tok.encode(train_text), opts.streams, opts.bptt * opts.window_chunks)
+    val = held_out_windows(tok.encode(val_text), opts)
+    model = LanguageModel(len(tok), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers, opts.dropout,
+                          opts.tie_weights, opts.backend)
+    curve = LearningCurve(opts.eval_every or 10**12, out / "curve.csv")
+    trainer = Trainer(model, train, val, config=_config(opts), out_dir=out, model_config=model.config, callbacks=[curve],
+                      resume_check=resume_key(opts, RESUME_MAY_CHANGE))
+    history = trainer.fit(resume=resume)
+    final = curve.rows[-1]  # held-out text, whatever point training stopped at
+    results = {"val_loss": final["val_loss"], "val_bits_per_token": final["val_bits_per_token"],
+               "val_perplexity": math.exp(final["val_loss"]), "train_seconds": final["train_seconds"],
+               "train_tokens": train.tokens_read(final["step"])}
+    plot_curves({f"{opts.cell} {opts.hidden_size}, {opts.tokenizer} tokens": curve.rows}, out / "curve.png",
+                title=f"Language model on {Path(opts.data).name}: held-out {opts.held_out:.0%} of the text")
+    save_model(out, model, {"task": "lm", "model": model.config, "tokenizer": save_tokenizer(out, tok),
+                            "results": results, "options": dict(vars(opts)), "history": history})
+    return results
+
+
+class LMPredictor:
+    """A reloaded language model: ``stream(prompt, ...)`` yields text piece by piece; ``predict(prompts, ...)`` returns
+    each prompt's continuation; ``unknown(prompt)`` lists what the vocabulary lacks (read as ``<unk>``)."""
+
+    task = "lm"
+
+    def __init__(self, run_dir: str | Path) -> None:
+        require(run_dir, "lm", verb="generating text")
+        self.run_dir = Path(run_dir)
+        self.model, self.tokenizer, self.config = load_text_run(run_dir, lambda mc: LanguageModel(
+            **{k: v for k, v in mc.items() if k != "class"}))
+
+    def unknown(self, prompt: str) -> list[str]:
+        return self.tokenizer.unknown_tokens(prompt)
+
+    def stream(self, prompt: str, length: int = 200, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = 0):
+        """Checks the prompt and settings now; returns a generator of text pieces."""
+        ids = self.tokenizer.encode(prompt)
+        if not ids:
+            raise ValueError("the prompt is empty after tokenization")
+        if temperature < 0 or (top_p is not None and not 0 < top_p <= 1) or (top_k is not None and top_k < 1):
+            raise ValueError(f"bad sampling settings: temperature={temperature} (≥ 0), top_k={top_k} (≥ 1), "
+                             f"top_p={top_p} (in (0, 1])")
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+
+        def pieces():
+            new, shown = [], self.tokenizer.decode(ids)
+            for i in self.model.generate(ids, length, temperature, top_k, top_p, g):
+                new.append(i)
+                text = self.tokenizer.decode(ids + new)  # the whole text: word spacing and BPE bytes come out right
+                if text.startswith(shown):
+                    yield text[len(shown):]
+                    shown = text
+
+        return pieces()
+
+    def predict(self, prompts: list[str], **kwargs) -> list[str]:
+        return ["".join(self.stream(p, **kwargs)) for p in prompts]
+
+
+def generate(run_dir: str | Path, prompt: str, length: int = 200, temperature: float = 1.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int | None = 0):
+    """Yield generated text piece by piece (one token at a time)."""
+    return LMPredictor(run_dir).stream(prompt, length, temperature, top_k, top_p, seed)
+
+
+def evaluate_language_model(run_dir: str | Path, progress: bool = False) -> dict:
+    """Held-out bits per token and perplexity of a saved language model, on the held-out end of its text, read as the
+    training run's evaluations read it (streams in order, the state carried)."""
+    p = LMPredictor(run_dir)
+    opts = LMOptions(**{**p.config["options"], "progress": progress})
+    _, val_text = _split(opts)
+    val = held_out_windows(p.tokenizer.encode(val_text), opts)
+    if progress:
+        print(f"evaluating on {val.x.numel()} held-out tokens ...", file=sys.stderr)
+    metrics = Trainer(p.model, val, val, config=_config(opts)).evaluate(val)
+    return {"val_loss": metrics["loss"], "val_bits_per_token": metrics["bits_per_token"],
+            "val_perplexity": math.exp(metrics["loss"]), "held_out_tokens": val.x.numel()}
+
+
+TASK = Task("lm", "a language model", train_language_model, LMPredictor, evaluate_language_model, options=LMOptions,
+            verbs=("generate",), model_classes=("LanguageModel",))

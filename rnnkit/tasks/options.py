@@ -1,0 +1,94 @@
+"""Task options: dataclasses whose fields carry their help text and valid range.
+
+One description serves both doors: the Python API checks an options object when it is made (``check``, called from
+``__post_init__``), and the command line builds one ``--option`` per field from the same metadata, with the help text,
+so ``rnnkit train classify --help`` lists every option and a bad value names the option the user typed and the range::
+
+    @dataclass
+    class MyOptions:
+        data: str = option(None, "a built-in corpus name or a file", required=True)
+        epochs: int = option(10, "passes over the training data", min=1)
+        lr: float = option(1e-3, "learning rate", min=0, min_open=True)
+
+        def __post_init__(self):
+            check(self)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+
+class OptionError(ValueError):
+    """A bad option value; ``field`` is the dataclass field's name (the command line shows it as ``--field-name``)."""
+
+    def __init__(self, field: str, problem: str, message: str | None = None) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(message or f"{field} {problem}")
+
+
+def option(default: Any, help: str, *, min: float | None = None, max: float | None = None, min_open: bool = False,
+           max_open: bool = False, choices: tuple[str, ...] | None = None, required: bool = False):
+    """A dataclass field with its help text, numeric range (closed unless ``*_open``) or allowed values."""
+    meta = {"help": help, "min": min, "max": max, "min_open": min_open, "max_open": max_open, "choices": choices,
+            "required": required}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def base_type(f: dataclasses.Field) -> tuple[str, bool]:
+    """(``"bool"``/``"int"``/``"float"``/``"str"``, whether None is allowed) from the field's annotation."""
+    t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    optional = "None" in t
+    return t.replace("| None", "").replace("None |", "").strip(), optional
+
+
+def range_text(meta: dict) -> str:
+    """The valid range in words: ``greater than 0``, ``at least 1``, ``in (0, 1)``, ``in [0, 1)``."""
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and hi is not None:
+        return f"in {'(' if meta['min_open'] else '['}{lo:g}, {hi:g}{')' if meta['max_open'] else ']'}"
+    if lo is not None:
+        return f"{'greater than' if meta['min_open'] else 'at least'} {lo:g}"
+    if hi is not None:
+        return f"{'less than' if meta['max_open'] else 'at most'} {hi:g}"
+    return ""
+
+
+def check_value(f: dataclasses.Field, value: Any) -> None:
+    meta, (kind, optional) = f.metadata, base_type(f)
+    if value is None:
+        if optional and not meta.get("required"):
+            return
+        raise OptionError(f.name, "is required" if meta.get("required") else "may not be None")
+    expected = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}.get(kind)
+    if expected is not None and (not isinstance(value, expected) or (kind != "bool" and isinstance(value, bool))):
+        raise OptionError(f.name, f"must be {'an' if kind == 'int' else 'a'} "
+                                  f"{ {'bool': 'boolean', 'int': 'integer', 'float': 'number', 'str': 'string'}[kind]}, "
+                                  f"got {value!r}")
+    if kind in ("int", "float"):
+        lo, hi = meta.get("min"), meta.get("max")
+        bad = (not math.isfinite(value)
+               or (lo is not None and (value <= lo if meta.get("min_open") else value < lo))
+               or (hi is not None and (value >= hi if meta.get("max_open") else value > hi)))
+        if bad:
+            raise OptionError(f.name, f"must be {range_text(meta) or 'finite'}, got {value!r}")
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        problem = f"unknown {f.name.replace('_', ' ')} {value!r}; expected one of {', '.join(choices)}"
+        raise OptionError(f.name, problem, problem)
+
+
+def check(obj) -> None:
+    """Check every field of an options dataclass against its metadata; raise ``OptionError`` naming the first bad one."""
+    for f in dataclasses.fields(obj):
+        if "help" in f.metadata:
+            check_value(f, getattr(obj, f.name))
+
+
+def documented_fields(cls) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+__all__ = ["option", "check", "check_value", "OptionError", "range_text", "base_type", "documented_fields"]
