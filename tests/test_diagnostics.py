@@ -137,3 +137,67 @@ def test_cli_errors_and_cost(tmp_path):
     assert "time ∝ T^a" in r.output
     for f in ["cost_vs_T.csv", "cost_vs_H.md", "cost_vs_B.csv", "exponents.md", "cost.png"]:
         assert (tmp_path / "c" / f).exists()
+
+
+def test_explosion_figure_marks_non_finite_points_instead_of_drawing_made_up_numbers(tmp_path):
+    """An infinite gradient norm or a NaN loss is marked (×, on the top edge), not drawn as 1e30/1e6."""
+    import matplotlib.pyplot as plt
+
+    from rnnkit.diagnostics import plots
+    from rnnkit.diagnostics.vanishing import AddingRun
+
+    fig, ax = plt.subplots()
+    marked = plots._plot_marking_nonfinite(ax, [1, 2, 3, 4], [1.0, 1e3, float("inf"), float("nan")], "red", "run")
+    line = ax.get_lines()[0]
+    assert marked == 2 and list(line.get_ydata()) == [1.0, 1e3]  # only the finite values are a line
+    assert "non-finite" in ax.get_legend_handles_labels()[1][-1]
+    plt.close(fig)
+    blown = AddingRun("rnn", 50, None, 0, 30, curve=[(10, 0.5), (20, float("nan"))], grad_norms=[1.0, 1e19, float("inf")],
+                      diverged="non-finite loss or gradient from step 2")
+    clipped = AddingRun("rnn", 50, 1.0, 0, 30, curve=[(10, 0.3), (20, 0.2)], grad_norms=[1.0, 5.0, 3.0], final_mse=0.2)
+    assert plots.explosion(blown, clipped, tmp_path / "e.png").stat().st_size > 0
+
+
+def test_explosion_conclusion_says_a_clipped_run_above_the_baseline_did_not_learn():
+    from rnnkit.diagnostics.tour import explosion_outcome
+    from rnnkit.diagnostics.vanishing import BASELINE_MSE, AddingRun
+
+    stuck = AddingRun("rnn", 50, 1.0, 0, 300, final_mse=0.204)
+    assert 0.204 > BASELINE_MSE and explosion_outcome(stuck).startswith("did not diverge but did not learn")
+    assert "stable" not in explosion_outcome(stuck)
+    assert explosion_outcome(AddingRun("rnn", 50, 1.0, 0, 300, final_mse=0.01)).startswith("learned")
+    assert explosion_outcome(AddingRun("rnn", 50, None, 0, 300, final_mse=float("inf"), diverged="x")).startswith(
+        "diverged")
+
+
+def test_time_exponent_sentence_summarises_every_row_of_the_table():
+    from rnnkit.diagnostics.tour import time_exponent_sentence
+
+    rows = [{"cell": c, "backend": b, "time ∝ T^a": a}
+            for (c, b), a in {("rnn", "fused"): 0.9, ("rnn", "loop"): 1.1, ("lstm", "fused"): 1.0,
+                              ("lstm", "loop"): 0.8}.items()]
+    assert time_exponent_sentence(rows) == ("Time grows as T^a with a fitted between 0.80 and 1.10 (mean 0.95 over the 4 "
+                                            "cell/backend rows of the table; 1 = linear)")
+
+
+def test_explicit_options_win_over_the_quick_preset(tmp_path):
+    r = CliRunner().invoke(app, ["diagnose", "vanishing", "--quick", "--cells", "gru", "--lengths", "4", "--steps", "3",
+                                 "--out", str(tmp_path / "v")])
+    assert r.exit_code == 0, r.output
+    table = (tmp_path / "v" / "vanishing.csv").read_text().splitlines()
+    assert [row.split(",")[:2] for row in table[1:]] == [["gru", "4"], ["gru", "4"]]  # clip 1 and none; one seed
+
+
+def test_output_folders_that_hold_files_are_refused_unless_forced(tmp_path):
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    for args in (["tour", "--quick"], ["diagnose", "vanishing", "--quick"], ["diagnose", "cost", "--quick"]):
+        r = CliRunner().invoke(app, [*args, "--out", str(folder)])
+        assert r.exit_code == 2 and "is not empty" in r.output and "--force" in r.output, args
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    r = CliRunner().invoke(app, ["diagnose", "cost", "--force", "--out", str(folder), "--lengths", "5,10", "--hiddens",
+                                 "8", "--batches", "2", "--cells", "rnn"])
+    assert r.exit_code == 0, r.output
+    assert (folder / "notes.txt").read_text() == "mine" and (folder / "cost.png").exists()
+    assert "nan" not in r.output and "–" in r.output and "not measured" in r.output

@@ -200,3 +200,48 @@ def test_time_budget_stops_on_training_time_and_anneals_cosine_over_it(tmp_path)
 def test_time_budget_must_be_positive():
     with pytest.raises(ValueError, match="max_minutes must be positive"):
         Trainer(SequenceRegressor("rnn", 3, 4, 1), data(), config=config(max_minutes=0.0))
+
+
+def test_a_loss_that_explodes_but_stays_finite_stops_with_training_diverged(tmp_path):
+    """The adding problem at lr 1e6: the loss reaches ~1e13 without overflowing. The guard stops the run after three
+    evaluations far above the first loss — the CLI exits 2 and writes no model."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from rnnkit.cli import app
+
+    example = Path(__file__).parent.parent / "examples" / "adding.yaml"
+    r = CliRunner().invoke(app, ["train", str(example), "--out", str(tmp_path / "run"), "--optim.lr", "1e6",
+                                 "--data.train_size", "640", "--data.seq_len", "20", "--epochs", "12",
+                                 "--progress", "false"])
+    assert r.exit_code == 2 and "training diverged" in r.output and "3 evaluations in a row" in r.output
+    assert "epoch=4 " not in r.output and not (tmp_path / "run" / "model.safetensors").exists()
+    r = CliRunner().invoke(app, ["train", str(example), "--out", str(tmp_path / "off"), "--optim.lr", "1e6",
+                                 "--data.train_size", "640", "--data.seq_len", "20", "--epochs", "4",
+                                 "--progress", "false", "--train.divergence_factor", "null"])
+    assert r.exit_code == 0 and "epoch=4 " in r.output  # null switches the guard off
+
+
+def test_guard_counts_consecutive_evaluations_only():
+    from rnnkit.train import DivergenceGuard
+
+    g = DivergenceGuard(factor=10, patience=2)
+    g.first_loss(2.0)
+    g.observe(25.0, "a")  # above 20: one strike
+    g.observe(3.0, "b")  # back under: strikes reset
+    g.observe(25.0, "c")
+    with pytest.raises(TrainingDiverged, match=r"above 10× its starting value \(2\) for 2 evaluations"):
+        g.observe(21.0, "d")
+    with pytest.raises(ValueError, match="divergence_factor must be above 1"):
+        DivergenceGuard(factor=0.5)
+
+
+def test_validation_data_with_nan_is_refused_naming_the_rows():
+    x, y = data(n=32).tensors
+    x, y = x.clone(), y.clone()
+    x[3, 2, 0] = float("nan")
+    y[17, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"validation data holds NaN or inf — tensor 0 \(inputs\): 1 row\(s\) \[3\]; "
+                                         r"tensor 1 \(targets\): 1 row\(s\) \[17\] \(of 32 rows\)"):
+        Trainer(SequenceRegressor("rnn", 3, 4, 1), data(n=32), TensorDataset(x, y), config=config())

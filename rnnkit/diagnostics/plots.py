@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -24,28 +25,35 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _legend_outside(ax) -> None:
+    """The legend to the right of the axes, never over a curve."""
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
+
+
 def learning_curves(runs, path: Path, title: str) -> Path:
+    """Validation MSE per evaluation, one panel per length (titled by its T only when there are several)."""
     lengths = sorted({r.seq_len for r in runs})
-    fig, axes = plt.subplots(1, len(lengths), figsize=(4.2 * len(lengths), 3.4), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(lengths), figsize=(4.2 * len(lengths) + 1.8, 3.6), squeeze=False, sharey=True)
     for ax, T in zip(axes[0], lengths):
         for r in (r for r in runs if r.seq_len == T):
             if r.curve:
                 steps, mse = zip(*r.curve)
-                ax.plot(steps, np.clip(mse, 1e-6, 10), color=COLORS.get(r.cell), ls="-" if r.clip else "--",
-                        label=f"{r.cell}{'' if r.clip else ' (no clip)'}")
-        ax.axhline(BASELINE_MSE, color="gray", lw=1, ls=":", label="predict the mean")
-        ax.axhline(PASS_MSE, color="gray", lw=0.8, ls="-.", label="pass")
+                _plot_marking_nonfinite(ax, steps, mse, COLORS.get(r.cell),
+                                        f"{r.cell}{'' if r.clip else ' (no clip)'}", ls="-" if r.clip else "--")
+        ax.axhline(BASELINE_MSE, color="gray", lw=1, ls=":", label=f"predict the mean ({BASELINE_MSE:.3f})")
+        ax.axhline(PASS_MSE, color="gray", lw=0.8, ls="-.", label=f"pass ({PASS_MSE})")
         ax.set_yscale("log")
-        ax.set_title(f"T = {T}")
+        if len(lengths) > 1:
+            ax.set_title(f"T = {T}")
         ax.set_xlabel("optimizer step")
-    axes[0][0].set_ylabel("validation MSE")
-    axes[0][-1].legend(fontsize=7)
+    axes[0][0].set_ylabel("validation MSE (log scale)")
+    _legend_outside(axes[0][-1])
     fig.suptitle(title)
     return _save(fig, path)
 
 
 def gradient_flow_curves(runs, path: Path, title: str) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.6), sharey=True)
     for ax, which in zip(axes, ("flow_init", "flow_trained")):
         for r in runs:
             flow = getattr(r, which)
@@ -54,10 +62,10 @@ def gradient_flow_curves(runs, path: Path, title: str) -> Path:
             back = np.arange(len(flow))[::-1]  # steps back from the loss at the last step
             ax.plot(back, np.maximum(flow, 1e-30), color=COLORS.get(r.cell), label=f"{r.cell} T={r.seq_len}")
         ax.set_yscale("log")
-        ax.set_xlabel("steps back from the loss (T - t)")
+        ax.set_xlabel("steps back from the loss (T − t)")
         ax.set_title("at initialisation" if which == "flow_init" else "after training")
-    axes[0].set_ylabel("‖∂L/∂h_t‖")
-    axes[1].legend(fontsize=7)
+    axes[0].set_ylabel("‖∂L/∂h_t‖ (log scale)")
+    _legend_outside(axes[1])
     fig.suptitle(title)
     return _save(fig, path)
 
@@ -101,8 +109,9 @@ def explosion(without, with_clip, path: Path) -> Path:
 
 
 def cost_curves(rows, path: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4))
     keys = sorted({(r["cell"], r["backend"]) for r in rows})
+    lengths = sorted({r["T"] for r in rows})
     for cell, backend in keys:
         pts = sorted((r["T"], r["seconds"], r["saved_MB"]) for r in rows if (r["cell"], r["backend"]) == (cell, backend))
         T, s, mb = zip(*pts)
@@ -112,9 +121,14 @@ def cost_curves(rows, path: Path) -> Path:
     for ax in axes:
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("sequence length T")
-    axes[0].set_ylabel("forward+backward (ms)")
-    axes[1].set_ylabel("saved for backward (MB)")
-    axes[1].legend(fontsize=7)
-    fig.suptitle("The cost of recurrence grows linearly with T")
+        ax.set_xticks(lengths, [str(t) for t in lengths])  # the measured lengths, no crowded minor labels
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("sequence length T (log scale)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("forward+backward time (ms, log)")
+    axes[0].set_title("time")
+    axes[1].set_ylabel("saved for backward (MB, log)")
+    axes[1].set_title("activation memory")
+    _legend_outside(axes[1])
+    fig.suptitle("The cost of recurrence against sequence length")
     return _save(fig, path)

@@ -62,6 +62,13 @@ def explosion_outcome(run) -> str:
             f"({BASELINE_MSE:.3f})")
 
 
+def time_exponent_sentence(exp_rows: list[dict]) -> str:
+    """What the table's fitted exponents of time in T say — every row of it, not a chosen subset."""
+    a = [r["time ∝ T^a"] for r in exp_rows]
+    return (f"Time grows as T^a with a fitted between {min(a):.2f} and {max(a):.2f} (mean {np.mean(a):.2f} over the "
+            f"{len(a)} cell/backend rows of the table; 1 = linear)")
+
+
 def run_tour(out: str | Path, budget: TourBudget | None = None, progress=print, force: bool = False) -> Path:
     b = budget or TourBudget.quick()
     out = prepare_out_dir(out, force)
@@ -166,14 +173,12 @@ def run_tour(out: str | Path, budget: TourBudget | None = None, progress=print, 
     for row in exp_rows:
         row.pop("time ∝ B^c")
     params = {c: costmod.param_count(c, 32, 64) for c in ("rnn", "gru", "lstm")}
-    all_a = [r["time ∝ T^a"] for r in exp_rows]
     sections.append(Section(
         "The cost of recurrence",
         "Forward+backward time and activation memory (tensors saved for backward) against the sequence length; every "
         "step waits for the previous one. " + costmod.NOT_APPLICABLE_NOTE,
         [(fig5, "Forward+backward time (left) and activation memory (right) against T")], [exp_rows],
-        f"Time grows as T^a with a fitted between {min(all_a):.2f} and {max(all_a):.2f} (mean {np.mean(all_a):.2f} over "
-        f"the {len(all_a)} cell/backend rows of the table; 1 = linear), and memory with it; a GRU has "
+        f"{time_exponent_sentence(exp_rows)}, and memory with it; a GRU has "
         f"{params['gru'] / params['lstm']:.2f} of an LSTM's parameters ({params['gru']} vs {params['lstm']} at input 32, "
         f"hidden 64)."))
 

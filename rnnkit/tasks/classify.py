@@ -214,7 +214,8 @@ def train_classifier(opts: ClassifyOptions, out: str | Path, resume: bool = Fals
         members.append(_train_member(opts, len(tok), labels, enc_train, enc_val, folder, opts.seed + m, label, resume))
         if opts.ensemble > 1:  # each member's folder is a run of its own
             save_model(folder, members[-1], {"task": "classify", "model": members[-1].config,
-                                             "tokenizer": save_tokenizer(folder, tok), "options": dict(vars(opts))})
+                                             "tokenizer": save_tokenizer(folder, tok), "options": dict(vars(opts)),
+                                             "member_seed": opts.seed + m})  # the data split is the options' seed
     if opts.ensemble == 1:
         model = members[0]
     else:

@@ -21,7 +21,7 @@ class TrainingBar:
         if self.budget is not None:
             self.bar = tqdm(total=round(self.budget, 1), initial=round(trainer.train_seconds, 1), unit="s",
                             disable=self.disable, leave=False,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of training "
+                            bar_format="{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of training "
                                        "[{elapsed} wall{postfix}]")
 
     def start_epoch(self, epoch: int, batch: int, batches: int) -> None:
