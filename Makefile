@@ -27,7 +27,7 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/rnnkit tour --quick --out runs/tour
+	$(BIN)/rnnkit tour --quick --force --out runs/tour
 
 lint: $(STAMP)
 	$(BIN)/ruff check rnnkit tests benchmarks

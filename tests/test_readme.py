@@ -37,3 +37,12 @@ def test_readme_block_runs_as_pasted(line, code, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONUNBUFFERED": "1"}
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"README.md:{line} failed:\n{r.stderr[-3000:]}"
+
+
+def test_the_tour_paragraph_quotes_the_quick_budget():
+    from rnnkit.diagnostics.tour import TourBudget
+
+    b, text = TourBudget.quick(), " ".join(README.read_text().split())
+    assert (f"{b.short_steps} steps at T = {b.short_len} and {b.long_steps} steps at T = {b.long_len}, the explosion demo "
+            f"{b.explosion_steps} SGD steps at T = {b.explosion_len}") in text
+    assert len(b.seeds) == 1 and "one seed" in text

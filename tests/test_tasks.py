@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from rnnkit.cli import app
 from rnnkit.tasks import WrongTask, evaluate, load, task_of
-from rnnkit.tasks.classify import ClassifyOptions, train_classifier
+from rnnkit.tasks.classify import ClassifyOptions
 from rnnkit.tasks.lm import LMOptions, StreamWindows, train_language_model
 from rnnkit.tasks.options import OptionError
 from rnnkit.train import Trainer
@@ -304,10 +304,12 @@ def test_ensemble_names_its_members_and_writes_a_top_level_table(tmp_path):
 
 
 def test_language_model_progress_shows_tokens_per_second_and_the_budget(tmp_path):
-    r = cli("train", "lm", *TINY_LM[:-2], "--max-minutes", "0.003", "--epochs", "1000", "--out", tmp_path / "lm")
+    r = cli("train", "lm", *TINY_LM[:-2], "--max-minutes", "0.003", "--epochs", "1000", "--held-out", "0.5",
+            "--out", tmp_path / "lm")
     assert r.exit_code == 0, r.output
     assert "tok/s" in r.output and "time budget 0.003 min" in r.output and "samples_s" not in r.output
     assert "epoch 1/1000" not in r.output
+    assert "evaluating" in r.output  # the held-out evaluation (two windows here) has its own bar
 
 
 def test_only_rank_zero_prints_the_summary(tmp_path, monkeypatch):
