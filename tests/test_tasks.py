@@ -307,7 +307,7 @@ def test_language_model_progress_shows_tokens_per_second_and_the_budget(tmp_path
     r = cli("train", "lm", *TINY_LM[:-2], "--max-minutes", "0.003", "--epochs", "1000", "--held-out", "0.5",
             "--out", tmp_path / "lm")
     assert r.exit_code == 0, r.output
-    assert "tok/s" in r.output and "time budget 0.003 min" in r.output and "samples_s" not in r.output
+    assert "char/s" in r.output and "time budget 0.003 min" in r.output and "samples_s" not in r.output
     assert "epoch 1/1000" not in r.output
     assert "evaluating" in r.output  # the held-out evaluation (two windows here) has its own bar
 
@@ -326,3 +326,14 @@ def test_confusion_matrix_is_readable(tmp_path):
     path = plot_confusion(np.array([[40, 2], [5, 30]]), ["negative", "positive"], tmp_path / "c.png", "test")
     h, w = mpimg.imread(path).shape[:2]
     assert h >= 450 and w >= 450  # was 230×190 px
+
+
+def test_evaluate_names_a_keras_model_folder_for_what_it_is(tmp_path):
+    from rnnkit.keras.layers import Dense, SimpleRNN
+    from rnnkit.keras.models import Sequential
+
+    model = Sequential([SimpleRNN(4, input_shape=(5, 2)), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.save(str(tmp_path / "k"))
+    r = cli("evaluate", tmp_path / "k")
+    assert r.exit_code == 2 and "Keras-style model folder" in r.output and "load_model" in r.output

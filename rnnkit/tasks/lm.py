@@ -143,6 +143,7 @@ def train_language_model(opts: LMOptions, out: str | Path, resume: bool = False)
     val = held_out_windows(tok.encode(val_text), opts)
     model = LanguageModel(len(tok), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers, opts.dropout,
                           opts.tie_weights, opts.backend)
+    model.unit_name = "char" if opts.tokenizer == "char" else "tok"  # the progress bar's throughput unit
     curve = LearningCurve(opts.eval_every or 10**12, out / "curve.csv")
     trainer = Trainer(model, train, val, config=_config(opts), out_dir=out, model_config=model.config, callbacks=[curve],
                       resume_check=resume_key(opts, RESUME_MAY_CHANGE))

@@ -21,14 +21,14 @@ def plot_curves(curves: dict[str, list[dict]], path: Path, ylabel: str = "held-o
                 title: str = "Learning curve on the held-out text", key: str = "val_bits_per_token") -> Path:
     """Learning curves (label → ``LearningCurve`` rows): a held-out metric against training minutes."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     for label, rows in curves.items():
         ax.plot([r["train_seconds"] / 60 for r in rows], [r[key] for r in rows], marker="o", ms=3, label=label)
     ax.set_xlabel("training time (minutes, evaluation excluded)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", framealpha=0.9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -67,6 +67,9 @@ def task_of(run_dir: str | Path) -> Task:
     if name is None:  # a run folder from before tasks were named
         cls = (config.get("model") or {}).get("class") if isinstance(config.get("model"), dict) else None
         name = next((t.name for t in known.values() if cls in t.model_classes), None)
+    if name is None and "class_name" in config:
+        raise CheckpointError(f"{run_dir} holds a Keras-style model folder (rnnkit.keras's model.save), not a run of "
+                              "'rnnkit train': load it with rnnkit.keras.models.load_model and call evaluate() on it")
     if name not in known:
         raise CheckpointError(f"{run_dir}/config.json names task {name!r}, which this rnnkit does not know "
                               f"(known: {', '.join(known)})")
