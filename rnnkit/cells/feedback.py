@@ -80,10 +80,12 @@ def feedback_step(cell: str, layers: list[FeedbackLayerWeights], hidden_size: in
             own_bias.append(torch.cat([b[:2 * H], b[3 * H:]]))
             cand_bias.append(b[2 * H:3 * H])
 
+    spread = torch.repeat_interleave(torch.eye(L, dtype=layers[0].weight_fb.dtype, device=layers[0].weight_fb.device),
+                                     H, dim=1) if gated else None  # (L, L·H): row i is 1 on layer i's H units
+
     def step(xw_t: tuple[Tensor, ...], state: State) -> tuple[Tensor, State]:
         h_prev, c_prev = state[:L], state[L:]
         h_star = torch.cat(h_prev, dim=-1)  # h*_{t-1}, (B, L·H)
-        B = h_star.shape[0]
         new_h: list[Tensor] = []
         new_c: list[Tensor] = []
         below = None  # h^{j-1}_t
@@ -95,7 +97,9 @@ def feedback_step(cell: str, layers: list[FeedbackLayerWeights], hidden_size: in
                 gx = mm(below, w.weight_gx) if gated else None
             if gated:
                 g = torch.sigmoid(gx + mm(h_star, w.weight_gh))  # g^{i→j}_t for i = 1..L, (B, L)
-                fb_in = (g.unsqueeze(-1) * h_star.view(B, L, H)).reshape(B, L * H)  # ĝ ⊙ h*
+                # ĝ ⊙ h*: each layer's h^i_{t-1} scaled by its gate g^{i→j}_t, the gates spread over their H units by a
+                # 0/1 matrix (exact; a reshape or slice here does not survive the ONNX export of a scan)
+                fb_in = h_star * (g @ spread)
             else:
                 fb_in = h_star
             f_fb = mm(fb_in, w.weight_fb)  # f^j_t = U^j (ĝ ⊙ h*_{t-1})

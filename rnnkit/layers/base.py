@@ -15,6 +15,7 @@ batch in its original order.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -92,7 +93,7 @@ class SequenceLayer(nn.Module):
             raise ValueError(f"{name}: input has {x.shape[-1]} features (shape {tuple(x.shape)} time-major), "
                              f"expected input_size={self.input_size}")
         T, B = x.shape[0], x.shape[1]
-        if T == 0:
+        if not torch.compiler.is_exporting() and T == 0:
             raise ValueError(f"{name}: the input has no time steps (shape {tuple(input.shape)})")
         if lengths is not None and not packed:
             if not batched:

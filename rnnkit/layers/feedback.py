@@ -15,8 +15,9 @@ name                   shape            role
 ``weight_gh_l{j}``     (L, L·H)         u_g^{i→j}, rows i = 1..L, with ``gated=True``
 =====================  ===============  ==================================================================
 
-The whole stack is one cell for the loop (every layer at time t needs every layer at t-1), so it always runs on the loop
-backend. Forward contract as ``rnnkit.RNN`` (``lengths=``, ``batch_first``, unbatched input, ``PackedSequence``); ``hx`` is
+The whole stack is one cell for the loop (every layer at time t needs every layer at t-1), so it runs on the loop
+backend (``backend="auto"`` or ``"loop"``) or, for export, the scan backend (``backend="scan"``); torch has no fused kernel
+for it. Forward contract as ``rnnkit.RNN`` (``lengths=``, ``batch_first``, unbatched input, ``PackedSequence``); ``hx`` is
 (L, B, H), or ``(h, c)`` for ``cell="lstm"``; the output is the top layer's state at every step.
 """
 
@@ -26,16 +27,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import init_uniform_
+from rnnkit.cells.base import init_uniform_, matmul
 from rnnkit.cells.feedback import FEEDBACK_CELLS, FeedbackLayerWeights, check_feedback_cell, feedback_step
 from rnnkit.layers.base import SequenceLayer
-from rnnkit.recurrence import active_recorder, run_loop_deferred, step_mask
+from rnnkit.recurrence import active_recorder, run_loop_deferred, run_scan, step_mask
 
 
 class FeedbackRNN(SequenceLayer):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 2, cell: str = "tanh", gated: bool = True,
-                 batch_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+                 batch_first: bool = False, bias: bool = True, device=None, dtype=None, *, backend: str = "auto") -> None:
         super().__init__()
+        if backend not in ("auto", "loop", "scan"):
+            raise ValueError(f"FeedbackRNN: backend must be 'auto', 'loop' or 'scan' (torch has no fused kernel for it), "
+                             f"got {backend!r}")
+        self.backend = backend
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"FeedbackRNN: {arg} must be a positive integer, got {value!r}")
@@ -99,6 +104,9 @@ class FeedbackRNN(SequenceLayer):
         rec, L = active_recorder(), self.num_layers
         record = None if rec is None else (
             lambda out, st: [rec.add(self, f"l{j}", st[j]) for j in range(L)])
-        y, final = run_loop_deferred(self._bind, params, deferred, xw, flat, mask, record=record)
+        if self.backend == "scan":
+            y, final = run_scan(lambda: self._bind(params, matmul), xw, flat, mask)
+        else:
+            y, final = run_loop_deferred(self._bind, params, deferred, xw, flat, mask, record=record)
         h_n = tuple(torch.stack(final[i * L:(i + 1) * L]) for i in range(len(state)))
         return y, h_n

@@ -9,6 +9,8 @@ Backends (``backend=``):
 * ``"fused"``: torch's own kernels, the same ones ``torch.nn.RNN/LSTM/GRU`` call (only where they exist).
 * ``"loop"``: rnnkit's cells run over time by ``rnnkit.recurrence.run_loop``; stacking and the reverse direction are composed
   here, around whichever cell, instead of being re-implemented per cell.
+* ``"scan"``: the same cells run by ``rnnkit.recurrence.run_scan`` (torch's scan operator): one traced step, so
+  ``torch.export`` and the ONNX exporter capture the whole loop with a dynamic length — the export backend.
 * ``"auto"`` (default): the faster of the two measured for the configuration and the device — torch's fused kernel on
   GPUs and for the LSTM on CPU (oneDNN); on CPU, the loop's hand-written BPTT for the tanh/relu RNN and the GRU, which
   beats torch's own CPU kernels there (``cpu_prefers_loop``; README, Benchmarks); the loop where no fused kernel exists.
@@ -20,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import MatMul, Step, init_uniform_
+from rnnkit.cells.base import MatMul, Step, init_uniform_, matmul
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import (
     BACKENDS,
@@ -28,6 +30,7 @@ from rnnkit.recurrence import (
     reverse_padded,
     run_fused,
     run_loop_deferred,
+    run_scan,
     step_mask,
 )
 
@@ -184,8 +187,11 @@ class StackedRNNBase(SequenceLayer):
                 record = None if rec is None else (
                     lambda out, st, label=label, d=direction: rec.add(self, label, out, reverse=d == 1))
                 start = tuple(s[row] for s in state)
-                fast = None if rec is not None else self._sequence(x_dir, W_ih, b_ih, start, params, mask)
-                if fast is None:
+                scan = self.backend == "scan"
+                fast = None if rec is not None or scan else self._sequence(x_dir, W_ih, b_ih, start, params, mask)
+                if scan:
+                    y, final = run_scan(lambda p=params: self._bind(p, matmul), F.linear(x_dir, W_ih, b_ih), start, mask)
+                elif fast is None:
                     xw = F.linear(x_dir, W_ih, b_ih)
                     y, final = run_loop_deferred(self._bind, params, deferred, xw, start, mask, record=record)
                 else:  # outputs are zero past a sequence's end; the final state is the one carried from there

@@ -18,7 +18,12 @@ from torch import Tensor
 
 
 def as_lengths(lengths: Tensor | Sequence[int], batch: int, steps: int) -> Tensor:
-    """Check and convert ``lengths`` to a 1-D int64 CPU tensor; raise ``ValueError`` naming what is wrong."""
+    """Check and convert ``lengths`` to a 1-D int64 CPU tensor; raise ``ValueError`` naming what is wrong.
+
+    While ``torch.export`` traces a model the values are symbolic: then only the dtype is made int64 (the exported graph
+    takes the lengths as given, like ONNX's ``sequence_lens``)."""
+    if isinstance(lengths, Tensor) and torch.compiler.is_exporting():
+        return lengths.to(torch.int64)
     if isinstance(lengths, Tensor):
         if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
             raise TypeError(f"lengths must hold integers, got dtype {lengths.dtype}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import Dataset
 
 from rnnkit.data.corpora import CORPORA, prepare
@@ -24,6 +25,7 @@ from rnnkit.data.readers import TextExample, read_examples
 from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import POOLINGS, ClassifierEnsemble, TextClassifier
+from rnnkit.tasks.graphs import GraphSpec, random_lengths
 from rnnkit.tasks.options import check, option
 from rnnkit.tasks.plots import plot_confusion
 from rnnkit.tasks.registry import Task, require
@@ -269,6 +271,29 @@ class ClassifierPredictor:
             raise ValueError("nothing to classify: give non-empty texts")
         probs = classify_ids(self.model, [self.tokenizer.encode(t) or [1] for t in texts])
         return [(self.labels[int(p.argmax())], {lab: float(q) for lab, q in zip(self.labels, p)}) for p in probs]
+
+    def graphs(self) -> list[GraphSpec]:
+        """``classify``: token ids (B, T) padded with 0 and each text's length (B,) → class probabilities (B, C), in
+        the order of the manifest's labels."""
+        V = self.model.config["vocab_size"]
+
+        def sample(batch, steps, g):
+            lengths = random_lengths(batch, steps, g)
+            ids = torch.randint(4, V, (batch, steps), generator=g)
+            return ids.masked_fill(torch.arange(steps)[None, :] >= lengths[:, None], PAD), lengths
+
+        return [GraphSpec("classify", _Probabilities(self.model), ["ids", "lengths"], ["probabilities"],
+                          {"ids": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}, sample,
+                          "a padded batch of texts → class probabilities", {"labels": self.labels})]
+
+
+class _Probabilities(nn.Module):
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids, lengths):
+        return torch.softmax(self.model(ids, lengths), -1)
 
 
 def predict(run_dir: str | Path, texts: list[str]) -> list[tuple[str, dict[str, float]]]:

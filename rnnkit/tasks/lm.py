@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.utils.data import Dataset
 
 from rnnkit.data.corpora import CORPORA, prepare
@@ -23,6 +24,7 @@ from rnnkit.data.readers import read_text
 from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import LanguageModel
+from rnnkit.tasks.graphs import GraphSpec, as_tuple, random_state, state_names
 from rnnkit.tasks.options import check, option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task, require
@@ -198,6 +200,34 @@ class LMPredictor:
 
     def predict(self, prompts: list[str], **kwargs) -> list[str]:
         return ["".join(self.stream(p, **kwargs)) for p in prompts]
+
+    def graphs(self) -> list[GraphSpec]:
+        """``step``: one token per sequence (B, 1) and the state → next-token logits (B, V) and the new state — what a
+        streaming generator calls; ``sequence``: token ids (B, T) and the state → logits (B, T, V) and the final state."""
+        model, V = self.model, self.model.config["vocab_size"]
+        state_in, state_out = state_names(model.rnn)
+
+        def sample(batch, steps, g, length=None):
+            ids = torch.randint(4, V, (batch, length or steps), generator=g)
+            return (ids, *random_state(model.rnn, batch, g))
+
+        dyn_state = {name: {1: "batch"} for name in state_in}
+        return [GraphSpec("step", _LMGraph(model, last_only=True), ["token", *state_in], ["logits", *state_out],
+                          {"token": {0: "batch"}, **dyn_state}, lambda b, t, g: sample(b, t, g, length=1),
+                          "one generation step: feed each sampled token back with the state"),
+                GraphSpec("sequence", _LMGraph(model, last_only=False), ["ids", *state_in], ["logits", *state_out],
+                          {"ids": {0: "batch", 1: "time"}, **dyn_state}, sample,
+                          "a whole prompt or text at once (every position's next-token logits)")]
+
+
+class _LMGraph(nn.Module):
+    def __init__(self, model: LanguageModel, last_only: bool) -> None:
+        super().__init__()
+        self.model, self.last_only = model, last_only
+
+    def forward(self, ids, *state):
+        logits, new = self.model(ids, state if len(state) > 1 else state[0])
+        return (logits[:, -1] if self.last_only else logits, *as_tuple(new))
 
 
 def generate(run_dir: str | Path, prompt: str, length: int = 200, temperature: float = 1.0, top_k: int | None = None,

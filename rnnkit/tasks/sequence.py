@@ -18,6 +18,7 @@ from torch.utils.data import TensorDataset
 from rnnkit.data.digits import load_digit_sequences
 from rnnkit.data.synthetic import adding_problem
 from rnnkit.models import SequenceClassifier, SequenceRegressor
+from rnnkit.tasks.graphs import GraphSpec, as_tuple, random_lengths, random_state, state_names
 from rnnkit.tasks.registry import Task
 from rnnkit.train import Config, Trainer, load_model_files, seed_everything
 from rnnkit.train.checkpoint import CheckpointError
@@ -89,6 +90,22 @@ class SequencePredictor:
         self.model.eval()
         self.kind = "classification" if saved["model"]["class"] == "SequenceClassifier" else "regression"
 
+    def graphs(self) -> list[GraphSpec]:
+        """``sequence``: inputs (B, T, F), lengths (B,) and the initial state → the prediction at each sequence's last
+        step (class probabilities, or values) and the final state."""
+        model, F_in = self.model, self.model.config["input_size"]
+        state_in, state_out = state_names(model.rnn)
+
+        def sample(batch, steps, g):
+            return (torch.randn(batch, steps, F_in, generator=g), random_lengths(batch, steps, g),
+                    *random_state(model.rnn, batch, g))
+
+        return [GraphSpec("sequence", _SequenceGraph(model, self.kind), ["x", "lengths", *state_in],
+                          ["probabilities" if self.kind == "classification" else "prediction", *state_out],
+                          {"x": {0: "batch", 1: "time"}, "lengths": {0: "batch"},
+                           **{name: {1: "batch"} for name in state_in}}, sample,
+                          "a padded batch of sequences → the prediction at each one's last step")]
+
     @torch.no_grad()
     def predict(self, x) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=torch.float32)
@@ -96,6 +113,16 @@ class SequencePredictor:
         out = self.model(x[None] if one else x)
         out = torch.softmax(out, -1) if self.kind == "classification" else out
         return out[0] if one else out
+
+
+class _SequenceGraph(torch.nn.Module):
+    def __init__(self, model, kind: str) -> None:
+        super().__init__()
+        self.model, self.kind = model, kind
+
+    def forward(self, x, lengths, *state):
+        out, new = self.model.run(x, lengths, state if len(state) > 1 else state[0])
+        return (torch.softmax(out, -1) if self.kind == "classification" else out, *as_tuple(new))
 
 
 def evaluate_run(run_dir: str | Path, progress: bool = False) -> dict[str, float]:

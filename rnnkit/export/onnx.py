@@ -1,0 +1,176 @@
+"""``rnnkit export RUN --format onnx --out DIR``: a run's models as ONNX graphs whose recurrent state is explicit.
+
+onnxruntime keeps no state between calls (onnxruntime#11085), so every graph takes the state as inputs and returns the new
+state as outputs (``h0, c0 → h, c``); a caller streams by feeding it back. Which graphs a run has is its task's business
+(``predictor.graphs()``: a language model's one-token ``step`` and whole-text ``sequence``, a classifier's ``classify``,
+a config run's ``sequence``); this module only turns them into files, checks them and describes them:
+
+* **Exporter**: ``torch.onnx.export(..., dynamo=True)`` — torch's default, the ``torch.export``-based exporter — for every
+  graph. The recurrent layers are exported on rnnkit's ``scan`` backend (the cells' own step under torch's scan operator),
+  which becomes an ONNX ``Scan`` with a dynamic number of steps for every cell, FeedbackRNN included. The legacy
+  TorchScript exporter is not used: it cannot export a scan, and torch's fused kernels export only for some cells (with
+  the dynamo exporter a tanh ``nn.RNN``'s graph was even fixed to the traced length).
+* **Variable lengths** go through masks (the state is carried unchanged through padding; the backward direction of a
+  bidirectional layer reads each sequence reversed within its length) — not ``PackedSequence``, which does not export
+  (pytorch#62240).
+* **Checked** before the files are kept: each graph runs in onnxruntime on fresh random inputs of several batch sizes and
+  lengths, against the PyTorch model itself (its usual backend); the largest difference is in the manifest and must be
+  below ``atol`` (1e-4).
+* ``manifest.json``: task, graphs (file, inputs and outputs with dtypes and shapes — ``batch``/``time`` where they may
+  vary), opset, exporter, torch and onnx versions, the check's errors, and the files that travel with the graphs
+  (``tokenizer.json``; the labels).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.layers.base import SequenceLayer
+from rnnkit.tasks import registry
+from rnnkit.tasks.graphs import as_tuple
+from rnnkit.train.checkpoint import atomic_write_text
+
+MANIFEST = "manifest.json"
+FORMAT = "rnnkit-onnx-1"
+CHECK_SHAPES = ((3, 7), (1, 1), (6, 19))  # (batch, time) the graphs are checked at, besides the traced (2, 5)
+
+
+class ExportError(RuntimeError):
+    """The exported graph does not compute what the model computes (or could not be exported)."""
+
+
+def scan_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``module`` in eval mode with every rnnkit recurrent layer on the scan backend."""
+    module = copy.deepcopy(module).eval()
+    for m in module.modules():
+        if isinstance(m, SequenceLayer):
+            m.backend = "scan"
+    return module
+
+
+def _dynamic_shapes(spec) -> tuple:
+    dims = {}
+
+    def dim(label):
+        if label not in dims:
+            dims[label] = torch.export.Dim(label, min=1, max=1 << 20)
+        return dims[label]
+
+    specs = [{axis: dim(label) for axis, label in spec.dynamic.get(name, {}).items()} or None for name in spec.inputs]
+    params = inspect.signature(spec.module.forward).parameters.values()
+    fixed = sum(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):  # forward(ids, *state): the rest is one tuple
+        return (*specs[:fixed], tuple(specs[fixed:]))
+    return tuple(specs)
+
+
+def _describe(names, tensors, dynamic) -> list[dict]:
+    out = []
+    for name, t in zip(names, tensors):
+        axes = dynamic.get(name, {})
+        shape = [axes.get(i, int(n)) for i, n in enumerate(t.shape)]
+        out.append({"name": name, "dtype": str(t.dtype).replace("torch.", ""), "shape": shape})
+    return out
+
+
+def _output_dynamic(spec, outputs) -> dict[str, dict[int, str]]:
+    """Output axes named like the inputs': batch first (or the state's axis 1), time where the output has the input's."""
+    dyn = {}
+    for name, t in zip(spec.outputs, outputs):
+        axes = {1: "batch"} if name in ("h", "c") else {0: "batch"}
+        if t.dim() >= 3 and name not in ("h", "c") and any("time" in d.values() for d in spec.dynamic.values()):
+            axes[1] = "time"
+        dyn[name] = axes
+    return dyn
+
+
+def check_graph(path: Path, spec, reference: torch.nn.Module, shapes=CHECK_SHAPES, seed: int = 0) -> float:
+    """The largest |onnxruntime − torch| over every output, on random inputs of each (batch, time) in ``shapes``."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    g = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    for batch, steps in shapes:
+        inputs = spec.sample(batch, steps, g)
+        with torch.no_grad():
+            expected = as_tuple(reference(*inputs))
+        got = session.run(spec.outputs, {n: t.numpy() for n, t in zip(spec.inputs, inputs)})
+        for name, e, o in zip(spec.outputs, expected, got):
+            if tuple(o.shape) != tuple(e.shape):
+                raise ExportError(f"{path.name}: output {name!r} has shape {o.shape} in onnxruntime but "
+                                  f"{tuple(e.shape)} in torch (batch {batch}, time {steps})")
+            worst = max(worst, float(np.abs(o - e.numpy()).max()) if o.size else 0.0)
+    return worst
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path, *, atol: float = 1e-4, force: bool = False,
+               progress=None) -> dict:
+    """Export every graph of the run's task to ``out_dir``; return the manifest (also written as manifest.json)."""
+    import onnx
+
+    run_dir, out = Path(run_dir), Path(out_dir)
+    task = registry.task_of(run_dir)
+    predictor = registry.load(run_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"the output folder {out} is a file")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise FileExistsError(f"{out} is not empty; choose another folder or pass --force (force=True)")
+    out.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda *_: None)
+    manifest = {"format": FORMAT, "task": task.name, "run": str(run_dir), "torch": torch.__version__,
+                "onnx": onnx.__version__, "exporter": "torch.onnx.export(dynamo=True), recurrent layers on the scan "
+                                                      "backend", "graphs": {}, "files": {}}
+    for spec in predictor.graphs():
+        say(f"exporting graph {spec.name!r} ({spec.description}) ...")
+        module = scan_copy(spec.module)
+        example = spec.sample(2, 5, torch.Generator().manual_seed(1))
+        path = out / f"{spec.name}.onnx"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                program = torch.onnx.export(module, example, dynamo=True, input_names=spec.inputs,
+                                            output_names=spec.outputs, dynamic_shapes=_dynamic_shapes(spec),
+                                            verbose=False)
+            program.save(str(path))
+        except Exception as e:  # noqa: BLE001 - the exporter raises many kinds; the message says which graph
+            raise ExportError(f"exporting graph {spec.name!r} of {run_dir} failed: {type(e).__name__}: {e}") from e
+        reference = spec.module.eval()
+        error = check_graph(path, spec, reference)
+        if not error <= atol:
+            path.unlink(missing_ok=True)
+            raise ExportError(f"graph {spec.name!r}: onnxruntime differs from torch by {error:.3g} (> {atol:g})")
+        with torch.no_grad():
+            outputs = as_tuple(reference(*example))
+        imports = onnx.load(str(path), load_external_data=False).opset_import
+        manifest["opset"] = next(o.version for o in imports if o.domain in ("", "ai.onnx"))
+        manifest["graphs"][spec.name] = {
+            "file": path.name, "description": spec.description,
+            "inputs": _describe(spec.inputs, example, spec.dynamic),
+            "outputs": _describe(spec.outputs, outputs, _output_dynamic(spec, outputs)),
+            "max_abs_error_vs_torch": error, **spec.notes}
+        say(f"  {path.name}: checked against torch, max |difference| {error:.2e}")
+    for name in ("tokenizer.json",):
+        if (run_dir / name).is_file():
+            shutil.copyfile(run_dir / name, out / name)
+            manifest["files"][name.split(".")[0]] = name
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2))
+    return manifest
+
+
+def load_manifest(folder: str | Path) -> dict:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} holds no {MANIFEST}: export a run first (rnnkit export RUN --out DIR)")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{path}: not an rnnkit ONNX export (format {manifest.get('format')!r})")
+    return manifest

@@ -1,0 +1,50 @@
+"""The scan backend: the loop over time as one ``scan`` operator instead of T Python steps.
+
+    state_T, (output_1..output_T) = scan(step, state_0, xw_1..xw_T)
+
+``torch._higher_order_ops.scan`` traces ``step`` once and runs it over dim 0. The same cell equations as the loop backend
+(the step is the cell's own), but a program that captures the loop whole: ``torch.export`` and the ONNX exporter turn it
+into an ONNX ``Scan`` with a dynamic number of steps, for every cell (torch's fused kernels export only for some). With a
+step mask the state is carried unchanged through padded steps and their outputs are zero, as in the loop.
+
+It is the backend rnnkit exports with; for training on CPU the loop and fused backends are faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from rnnkit.cells.base import State, Step
+
+
+def run_scan(make_step: Callable[[], Step], xw: Tensor | tuple[Tensor, ...], state: State, mask: Tensor | None = None
+             ) -> tuple[Tensor, State]:
+    """``run_loop``'s contract (outputs stacked on dim 0, final state) with torch's scan operator.
+
+    ``make_step()`` builds the step (``lambda: bind(params, matmul)``) inside the scanned function, so that views a cell
+    takes of its weights (a split, a transpose) are made there, not captured from outside: scan refuses captured tensors
+    that alias one another."""
+    from torch._higher_order_ops.scan import scan
+
+    tupled = not isinstance(xw, Tensor)
+    xs = tuple(xw) if tupled else (xw,)
+    n = len(xs)
+
+    def body(carry: tuple[Tensor, ...], inputs: tuple[Tensor, ...]):
+        x_t = tuple(inputs[:n]) if tupled else inputs[0]
+        out, new = make_step()(x_t, tuple(carry))
+        if mask is not None:
+            m_t = inputs[n]
+            new = tuple(torch.where(m_t, a, b) for a, b in zip(new, carry))
+            out = out * m_t
+        return tuple(t.clone() for t in new), out.clone()  # scan's outputs may alias neither its inputs nor each other
+
+    init = tuple(s.clone() for s in state)  # e.g. unbind views of one tensor: they would alias one another
+    final, outputs = scan(body, init, xs + ((mask,) if mask is not None else ()))
+    return outputs, tuple(final)
+
+
+__all__ = ["run_scan"]
