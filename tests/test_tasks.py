@@ -125,12 +125,14 @@ def test_a_run_of_the_wrong_kind_is_named_for_each_verb(classifier_run, lm_run):
     r = cli("generate", classifier_run, "--prompt", "the ")
     assert r.exit_code == 2 and "is a 'classify' run" in r.output and "'rnnkit predict'" in r.output
     assert not r.stdout.startswith("the ")  # the folder is checked before anything is printed
-    r = cli("predict", lm_run, "some text")
-    assert r.exit_code == 2 and "is a 'lm' run (a language model)" in r.output and "'rnnkit generate'" in r.output
-    with pytest.raises(WrongTask):
+    with pytest.raises(WrongTask, match="is a 'lm' run \\(a language model\\).*'rnnkit generate'"):
         from rnnkit.tasks.classify import ClassifierPredictor
 
         ClassifierPredictor(lm_run)
+    from rnnkit.tasks.lm import LMPredictor
+
+    with pytest.raises(WrongTask, match="is a 'classify' run"):
+        LMPredictor(classifier_run)
 
 
 # --- resume ----------------------------------------------------------------------------------------------------------
@@ -337,3 +339,27 @@ def test_evaluate_names_a_keras_model_folder_for_what_it_is(tmp_path):
     model.save(str(tmp_path / "k"))
     r = cli("evaluate", tmp_path / "k")
     assert r.exit_code == 2 and "Keras-style model folder" in r.output and "load_model" in r.output
+
+
+def test_predict_works_for_every_task(classifier_run, lm_run, tmp_path):
+    """`rnnkit predict` takes any run: a language model continues the prompt exactly as `rnnkit generate` does with
+    the same (default) settings; a config run takes JSON sequences of any lengths and gives what the model gives."""
+    r = cli("predict", lm_run, "the cat")
+    g = cli("generate", lm_run, "--prompt", "the cat")
+    assert r.exit_code == 0 and g.exit_code == 0 and r.stdout == g.stdout and r.stdout.startswith("the cat")
+    cfg = Path(__file__).parent.parent / "examples" / "digits.yaml"
+    assert cli("train", cfg, "--out", tmp_path / "d", "--epochs", "1", "--progress", "false").exit_code == 0
+    seqs = [torch.rand(8, 8), torch.rand(5, 8)]
+    r = cli("predict", tmp_path / "d", json.dumps(seqs[0].tolist()), json.dumps(seqs[1].tolist()))
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    model = load(tmp_path / "d").model
+    with torch.no_grad():
+        for seq, out in zip(seqs, got):
+            expected = torch.softmax(model(seq[None]), -1)[0]
+            assert out["label"] == int(expected.argmax())
+            torch.testing.assert_close(torch.tensor(out["probabilities"]), expected, atol=1e-6, rtol=0)
+    r = cli("predict", tmp_path / "d", "[[1, 2], [3")
+    assert r.exit_code == 2 and "given as JSON" in r.output
+    r = cli("predict", tmp_path / "d", "[[1, 2], [3, 4]]")
+    assert r.exit_code == 2 and "expected shape (1..100000 steps, 8 features), got (2, 2)" in r.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rnnkit.cli import verbs
+from rnnkit.cli import ship, verbs
 from rnnkit.cli.common import USER_ERRORS, fail
 from rnnkit.cli.diagnose import diagnose_app, tour
 from rnnkit.cli.train import train_app
@@ -35,6 +35,7 @@ def digits(
 
 app.add_typer(train_app, name="train")
 verbs.register(app)
+ship.register(app)
 
 data_app = typer.Typer(no_args_is_help=True, help="Built-in corpora, prepared offline from installed packages.")
 app.add_typer(data_app, name="data")

@@ -24,21 +24,26 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
     echo_metrics(metrics)
 
 
-def predict(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train classify'"),
-            text: list[str] = typer.Argument(None, help="texts to classify (quote each one)"),
-            file: Path = typer.Option(None, "--file", help="also classify every line of this UTF-8 text file")) -> None:
-    """Classify texts with a model trained by 'rnnkit train classify': prints label, probabilities and the text."""
-    from rnnkit.tasks.classify import ClassifierPredictor
+def predict(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train' (any task)"),
+            inputs: list[str] = typer.Argument(None, help="inputs: texts (classify), prompts (lm), JSON sequences such "
+                                                          "as '[[0.1, 0.2], [0.3, 0.4]]' (config runs)"),
+            file: Path = typer.Option(None, "--file", help="also read one input per line of this UTF-8 text file")) -> None:
+    """Run a trained model on inputs, whatever its task: a classifier prints label and probabilities, a language model
+    the prompt's continuation (see 'rnnkit generate' for the sampling options), a config run its prediction as JSON."""
+    from rnnkit.tasks import registry
 
     try:
-        predictor = ClassifierPredictor(run_dir)
-        texts = list(text or [])
+        predictor = registry.load(run_dir)
+        texts = list(inputs or [])
         if file is not None:
             from rnnkit.data.readers import read_text
 
             texts += [e.text for e in read_text(file, per_line=True)]
-        for t, (label, probs) in zip(texts, predictor.predict(texts)):
-            typer.echo(f"{label}\t" + " ".join(f"{k}={v:.3f}" for k, v in probs.items()) + f"\t{t[:80]}")
+        if not texts:
+            raise ValueError("nothing to predict: give inputs as arguments or --file")
+        results = predictor.predict_json([predictor.parse_cli(t) for t in texts])
+        for t, result in zip(texts, results):
+            typer.echo(predictor.format_cli(t, result))
     except USER_ERRORS as e:
         raise fail(e) from None
 

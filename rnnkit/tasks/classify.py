@@ -255,6 +255,9 @@ def build_classifier(mc: dict):
     raise ValueError(f"not a text classifier: {kind!r}")
 
 
+MAX_TEXT_CHARS = 20000
+
+
 class ClassifierPredictor:
     """A reloaded classifier run: ``predict(texts) -> [(label, {label: probability})]``."""
 
@@ -271,6 +274,29 @@ class ClassifierPredictor:
             raise ValueError("nothing to classify: give non-empty texts")
         probs = classify_ids(self.model, [self.tokenizer.encode(t) or [1] for t in texts])
         return [(self.labels[int(p.argmax())], {lab: float(q) for lab, q in zip(self.labels, p)}) for p in probs]
+
+    def info(self) -> dict:
+        return {"input": "a text", "output": "its label and every label's probability", "labels": self.labels,
+                "streaming": False, "options": {}}
+
+    def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
+        if options:
+            raise ValueError(f"a classifier takes no options, got {sorted(options)}")
+        for t in inputs:
+            if not isinstance(t, str) or not t.strip():
+                raise ValueError(f"each input must be a non-empty text, got {t!r:.80}")
+            if len(t) > MAX_TEXT_CHARS:
+                raise ValueError(f"a text is {len(t)} characters; the limit is {MAX_TEXT_CHARS}")
+        return [{"label": label, "probabilities": probs} for label, probs in self.predict(list(inputs))]
+
+    @staticmethod
+    def parse_cli(text: str) -> str:
+        return text
+
+    @staticmethod
+    def format_cli(text: str, result: dict) -> str:
+        probs = " ".join(f"{k}={v:.3f}" for k, v in result["probabilities"].items())
+        return f"{result['label']}\t{probs}\t{text[:80]}"
 
     def graphs(self) -> list[GraphSpec]:
         """``classify``: token ids (B, T) padded with 0 and each text's length (B,) → class probabilities (B, C), in

@@ -10,6 +10,7 @@ carried.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from dataclasses import dataclass
@@ -161,6 +162,24 @@ def train_language_model(opts: LMOptions, out: str | Path, resume: bool = False)
     return results
 
 
+@dataclass
+class GenerateOptions:
+    """How ``generate`` samples (the command line's and the server's options)."""
+
+    length: int = option(200, "tokens to generate", min=1, max=5000)
+    temperature: float = option(0.8, "sampling temperature; 0 = greedy (the most likely token)", min=0)
+    top_k: int | None = option(None, "sample among the k most likely tokens only", min=1)
+    top_p: float | None = option(None, "nucleus sampling: the smallest set of tokens whose probability reaches p", min=0,
+                                 max=1, min_open=True)
+    seed: int | None = option(0, "random seed for sampling (the same seed gives the same text)")
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+MAX_PROMPT_CHARS = 20000
+
+
 class LMPredictor:
     """A reloaded language model: ``stream(prompt, ...)`` yields text piece by piece; ``predict(prompts, ...)`` returns
     each prompt's continuation; ``unknown(prompt)`` lists what the vocabulary lacks (read as ``<unk>``)."""
@@ -200,6 +219,39 @@ class LMPredictor:
 
     def predict(self, prompts: list[str], **kwargs) -> list[str]:
         return ["".join(self.stream(p, **kwargs)) for p in prompts]
+
+    # --- the JSON interface (CLI predict, server) ---------------------------------------------------------------
+    def info(self) -> dict:
+        return {"input": "a text prompt", "output": "its continuation", "streaming": True,
+                "tokenizer": self.tokenizer.kind, "vocab_size": len(self.tokenizer),
+                "options": {f.name: f.default for f in dataclasses.fields(GenerateOptions)}}
+
+    def check_prompt(self, prompt) -> str:
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError(f"a prompt must be a non-empty string, got {prompt!r:.80}")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise ValueError(f"a prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
+        return prompt
+
+    def stream_json(self, prompt, options: dict | None = None):
+        """Checks everything now; returns a generator of ``{"text": piece}``."""
+        opts = GenerateOptions(**(options or {}))
+        pieces = self.stream(self.check_prompt(prompt), opts.length, opts.temperature, opts.top_k, opts.top_p, opts.seed)
+        return ({"text": piece} for piece in pieces)
+
+    @staticmethod
+    def parse_cli(text: str) -> str:
+        return text
+
+    @staticmethod
+    def format_cli(prompt: str, result: dict) -> str:
+        return prompt + result["text"]
+
+    def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
+        opts = GenerateOptions(**(options or {}))
+        prompts = [self.check_prompt(p) for p in inputs]
+        return [{"text": "".join(self.stream(p, opts.length, opts.temperature, opts.top_k, opts.top_p, opts.seed)),
+                 "unknown": self.unknown(p)} for p in prompts]
 
     def graphs(self) -> list[GraphSpec]:
         """``step``: one token per sequence (B, 1) and the state → next-token logits (B, V) and the new state — what a

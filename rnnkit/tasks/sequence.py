@@ -10,6 +10,7 @@ training images, carved off stratified; for the adding problem each part is gene
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -72,6 +73,9 @@ def train_from_config(cfg: Config, out_dir: str | Path, resume: bool = False) ->
     return trainer.fit(resume=resume)
 
 
+MAX_STEPS = 100000
+
+
 class SequencePredictor:
     """A reloaded config run: ``predict(x)`` for x of shape (batch, steps, features) (or one sequence (steps, features))
     gives class probabilities (classification) or the predicted values (regression)."""
@@ -105,6 +109,48 @@ class SequencePredictor:
                           {"x": {0: "batch", 1: "time"}, "lengths": {0: "batch"},
                            **{name: {1: "batch"} for name in state_in}}, sample,
                           "a padded batch of sequences → the prediction at each one's last step")]
+
+    def info(self) -> dict:
+        return {"input": f"a sequence: a list of time steps, each a list of {self.model.config['input_size']} numbers",
+                "output": "class probabilities" if self.kind == "classification" else "the predicted values",
+                "kind": self.kind, "streaming": False, "options": {}}
+
+    @staticmethod
+    def parse_cli(text: str):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"a sequence is given as JSON, e.g. [[0.1, 0.2], [0.3, 0.4]]: {e.msg} at column "
+                             f"{e.colno} of {text[:60]!r}") from None
+
+    @staticmethod
+    def format_cli(text: str, result: dict) -> str:
+        return json.dumps(result)
+
+    def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
+        """Sequences of any lengths (padded together, run with ``lengths=``)."""
+        if options:
+            raise ValueError(f"a sequence model takes no options, got {sorted(options)}")
+        F_in, seqs = self.model.config["input_size"], []
+        for i, seq in enumerate(inputs):
+            try:
+                x = torch.as_tensor(seq, dtype=torch.float32)
+            except (TypeError, ValueError, RuntimeError):
+                raise ValueError(f"input {i}: expected a list of time steps, each a list of {F_in} numbers") from None
+            if x.dim() != 2 or x.shape[1] != F_in or x.shape[0] == 0 or x.shape[0] > MAX_STEPS:
+                raise ValueError(f"input {i}: expected shape (1..{MAX_STEPS} steps, {F_in} features), "
+                                 f"got {tuple(x.shape)}")
+            if not torch.isfinite(x).all():
+                raise ValueError(f"input {i}: holds NaN or inf")
+            seqs.append(x)
+        lengths = torch.tensor([len(x) for x in seqs])
+        batch = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True)
+        with torch.no_grad():
+            out, _ = self.model.run(batch, lengths)
+        if self.kind == "classification":
+            probs = torch.softmax(out, -1)
+            return [{"label": int(p.argmax()), "probabilities": p.tolist()} for p in probs]
+        return [{"prediction": o.tolist()} for o in out]
 
     @torch.no_grad()
     def predict(self, x) -> torch.Tensor:

@@ -1,0 +1,164 @@
+// rnnkit's web page: lists the served models and gives each task a form. No framework, no CDN: works offline.
+"use strict";
+
+const INPUT_LABELS = {
+  classify: "Text to classify",
+  lm: "Prompt to continue",
+  sequence: "A sequence as JSON: a list of time steps, each a list of numbers",
+};
+
+function el(tag, attrs = {}, text = "") {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text) e.textContent = text;
+  return e;
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    return body.error || JSON.stringify(body);
+  } catch (e) {
+    return `${response.status} ${response.statusText}`;
+  }
+}
+
+function showBars(container, probabilities, labels) {
+  container.replaceChildren();
+  const entries = labels.map((label, i) => [String(label), probabilities[i]]);
+  const best = Math.max(...entries.map(([, p]) => p));
+  for (const [label, p] of entries) {
+    const row = el("div", { class: "bar-row" + (p === best ? " top" : ""), "data-testid": "bar" });
+    row.append(el("span", { class: "label" }, label));
+    const bar = el("div", { class: "bar" });
+    const fill = el("span");
+    fill.style.width = `${(100 * p).toFixed(1)}%`;
+    bar.append(fill);
+    row.append(bar, el("span", { class: "value" }, `${(100 * p).toFixed(1)}%`));
+    container.append(row);
+  }
+}
+
+async function streamGeneration(model, prompt, options, out) {
+  out.replaceChildren();
+  const pre = el("pre", { class: "generated", "data-testid": "generated" });
+  pre.append(el("span", { class: "prompt" }, prompt));
+  const text = document.createTextNode("");
+  pre.append(text);
+  out.append(pre);
+  const response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/generate`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ prompt, options }),
+  });
+  if (!response.ok) throw new Error(await errorText(response));
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const kind = (event.match(/^event: (.*)$/m) || [])[1] || "message";
+      const data = (event.match(/^data: (.*)$/m) || [])[1];
+      if (kind === "error") throw new Error(JSON.parse(data).error);
+      if (kind === "done") { pre.dataset.done = "true"; return; }
+      text.textContent += JSON.parse(data).text;
+    }
+  }
+}
+
+function optionInputs(model, container) {
+  if (model.task !== "lm") return () => ({});
+  const fields = [["length", 200, "1"], ["temperature", 0.8, "0.1"], ["seed", 0, "1"]];
+  const inputs = {};
+  for (const [name, value, step] of fields) {
+    const label = el("label", {}, `${name} `);
+    const input = el("input", { type: "number", name, value: String(value), step, min: "0" });
+    label.append(input);
+    container.append(label);
+    inputs[name] = input;
+  }
+  return () => Object.fromEntries(Object.entries(inputs).map(([k, i]) => [k, Number(i.value)]));
+}
+
+function renderCard(model) {
+  const card = document.getElementById("card").content.firstElementChild.cloneNode(true);
+  card.dataset.model = model.name;
+  card.dataset.task = model.task;
+  card.querySelector(".name").textContent = model.name;
+  card.querySelector(".task").textContent = model.task;
+  card.querySelector(".summary").textContent = `${model.summary}: ${model.input} → ${model.output}.`;
+  card.querySelector(".input-label").textContent = INPUT_LABELS[model.task] || "Input";
+  const textarea = card.querySelector("textarea");
+  if (model.task === "sequence") textarea.placeholder = "[[0.1, 0.2], [0.3, 0.4]]";
+  const options = optionInputs(model, card.querySelector(".options"));
+  const error = card.querySelector(".error");
+  const result = card.querySelector(".result");
+  const button = card.querySelector("button");
+  button.textContent = { classify: "Classify", lm: "Generate", sequence: "Predict" }[model.task] || "Run";
+
+  card.querySelector("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    button.disabled = true;
+    try {
+      if (model.task === "lm") {
+        await streamGeneration(model, textarea.value, options(), result);
+      } else {
+        let input = textarea.value;
+        if (model.task === "sequence") {
+          try { input = JSON.parse(input); } catch (e) { throw new Error(`not valid JSON: ${e.message}`); }
+        }
+        const response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/predict`, {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ inputs: [input], options: options() }),
+        });
+        if (!response.ok) throw new Error(await errorText(response));
+        const output = (await response.json()).outputs[0];
+        if (output.probabilities) {
+          const labels = model.labels || output.probabilities.map((_, i) => i);
+          const probs = Array.isArray(output.probabilities) ? output.probabilities
+            : labels.map((l) => output.probabilities[l]);
+          showBars(result, probs, labels);
+        } else {
+          result.replaceChildren(el("pre", { class: "generated" }, JSON.stringify(output.prediction)));
+        }
+      }
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  const table = card.querySelector(".metrics");
+  for (const [k, v] of Object.entries(model.metrics)) {
+    const row = el("tr");
+    row.append(el("td", {}, k), el("td", {}, Number.isInteger(v) ? String(v) : Number(v).toPrecision(4)));
+    table.append(row);
+  }
+  const figures = card.querySelector(".figures");
+  for (const [name, url] of Object.entries(model.figures)) {
+    figures.append(el("img", { src: url, alt: `${model.name}: ${name}`, loading: "lazy" }));
+  }
+  return card;
+}
+
+async function main() {
+  const main = document.getElementById("models");
+  try {
+    const response = await fetch("/v1/models");
+    if (!response.ok) throw new Error(await errorText(response));
+    const { models } = await response.json();
+    main.replaceChildren(...models.map(renderCard));
+    document.body.dataset.ready = "true";
+  } catch (e) {
+    main.replaceChildren(el("p", { class: "error" }, `Could not list the models: ${e.message}`));
+  }
+}
+
+main();

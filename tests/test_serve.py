@@ -1,0 +1,284 @@
+"""The server: every endpoint and error through FastAPI's test client, streaming generation, a bounded queue, a load
+test on loopback, and the web page driven in a real headless browser (Debian's chromium through Playwright)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from rnnkit.cli import app as cli_app
+from rnnkit.serve import create_app
+from rnnkit.tasks import load
+
+FIX = Path(__file__).parent / "fixtures"
+ARTIFACTS = Path(os.environ.get("RNNKIT_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+
+
+def cli(*args):
+    r = CliRunner().invoke(cli_app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return r
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    cli("train", "classify", "--data", FIX / "tiny_sentiment.csv", "--min-freq", "1", "--hidden-size", "8",
+        "--embedding-dim", "8", "--epochs", "2", "--val-fraction", "0.2", "--cell", "gru", "--progress", "false",
+        "--out", root / "sentiment")
+    cli("train", "lm", "--data", FIX / "tiny_corpus.txt", "--hidden-size", "16", "--embedding-dim", "8", "--streams",
+        "2", "--bptt", "10", "--max-steps", "3", "--eval-every", "1", "--progress", "false", "--out", root / "story")
+    cli("train", Path(__file__).parent.parent / "examples" / "digits.yaml", "--epochs", "1", "--progress", "false",
+        "--out", root / "digits")
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(runs):
+    with TestClient(create_app([runs / "sentiment", runs / "story", runs / "digits"])) as c:
+        yield c
+
+
+def no_trace(response) -> None:
+    assert "Traceback" not in response.text and "File \"" not in response.text
+
+
+# --- the API ------------------------------------------------------------------------------------------------------
+def test_health_listing_and_docs(client):
+    assert client.get("/healthz").json() == {"status": "ok", "models": 3, "queued": 0}
+    models = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+    assert {n: m["task"] for n, m in models.items()} == {"sentiment": "classify", "story": "lm", "digits": "sequence"}
+    assert models["sentiment"]["labels"] == ["negative", "positive"] and "validation_accuracy" in models["sentiment"][
+        "metrics"]
+    assert models["story"]["streaming"] and "/v1/models/story/figures/curve.png" in models["story"]["figures"].values()
+    assert client.get("/v1/models/story").json()["task"] == "lm"
+    png = client.get("/v1/models/story/figures/curve.png")
+    assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+    assert client.get("/docs").status_code == 200
+    assert "/v1/models/{name}/predict" in client.get("/openapi.json").json()["paths"]
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/app.js" in page.text and "cdn" not in page.text.lower()
+
+
+def test_predict_for_every_task_matches_the_python_api(client, runs):
+    texts = ["a gorgeous, moving film", "dull and far too long"]
+    r = client.post("/v1/models/sentiment/predict", json={"inputs": texts})
+    assert r.status_code == 200
+    expected = load(runs / "sentiment").predict(texts)
+    assert [(o["label"], o["probabilities"]) for o in r.json()["outputs"]] == [tuple(e) for e in expected]
+    r = client.post("/v1/models/story/predict", json={"inputs": ["the "], "options": {"length": 15, "seed": 3}})
+    assert r.json()["outputs"][0]["text"] == "".join(load(runs / "story").stream("the ", 15, 0.8, seed=3))
+    # sequences of different lengths, padded together on the server: each as the model computes it alone
+    seqs = [torch.rand(8, 8), torch.rand(3, 8)]
+    r = client.post("/v1/models/digits/predict", json={"inputs": [s.tolist() for s in seqs]})
+    model = load(runs / "digits").model
+    for s, out in zip(seqs, r.json()["outputs"]):
+        with torch.no_grad():
+            torch.testing.assert_close(torch.tensor(out["probabilities"]), torch.softmax(model(s[None]), -1)[0],
+                                       atol=1e-6, rtol=0)
+
+
+def test_generation_streams_server_sent_events_token_by_token(client, runs):
+    with client.stream("POST", "/v1/models/story/generate", json={"prompt": "the ", "options": {"length": 12}}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = [e for e in r.iter_text() for e in e.split("\n\n") if e.strip()]
+    pieces = [json.loads(e[len("data: "):])["text"] for e in events if e.startswith("data: ")]
+    assert events[-1].startswith("event: done") and len(pieces) >= 10  # one event per token (a few may merge)
+    assert "".join(pieces) == "".join(load(runs / "story").stream("the ", 12, 0.8, seed=0))
+
+
+@pytest.mark.parametrize("method, url, body, status, message", [
+    ("post", "/v1/models/nope/predict", {"inputs": ["x"]}, 404, "no model named 'nope'"),
+    ("get", "/v1/models/nope", None, 404, "no model named 'nope'"),
+    ("post", "/v1/models/sentiment/predict", {"inputs": []}, 422, "give 1 to 256 inputs"),
+    ("post", "/v1/models/sentiment/predict", {"inputs": ["x"] * 300}, 422, "give 1 to 256 inputs, got 300"),
+    ("post", "/v1/models/sentiment/predict", {"inputs": ["x" * 20001]}, 422, "the limit is 20000"),
+    ("post", "/v1/models/sentiment/predict", {"inputs": [3]}, 422, "must be a non-empty text"),
+    ("post", "/v1/models/sentiment/predict", {"texts": ["x"]}, 422, "inputs: Field required"),
+    ("post", "/v1/models/story/predict", {"inputs": ["x"], "options": {"length": 0}}, 422, "length must be in [1, 5000]"),
+    ("post", "/v1/models/story/predict", {"inputs": ["x"], "options": {"colour": 1}}, 422, "colour"),
+    ("post", "/v1/models/digits/predict", {"inputs": [[[1, 2]]]}, 422, "expected shape (1..100000 steps, 8 features)"),
+    ("post", "/v1/models/sentiment/generate", {"prompt": "x"}, 422, "does not generate"),
+    ("get", "/v1/models/story/figures/config.json", None, 404, "no figure"),
+    ("get", "/v1/models/story/figures/..%2F..%2Fconfig.json", None, 404, ""),
+])
+def test_errors_are_json_with_a_message_and_never_a_trace(client, method, url, body, status, message):
+    r = getattr(client, method)(url, **({"json": body} if body is not None else {}))
+    assert r.status_code == status, r.text
+    assert message in r.json().get("error", r.text)
+    no_trace(r)
+
+
+def test_malformed_json_and_oversized_bodies(client):
+    r = client.post("/v1/models/sentiment/predict", content=b'{"inputs": [', headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "JSON decode error" in r.json()["error"]
+    r = client.post("/v1/models/sentiment/predict", content=b'{"inputs": ["' + b"a" * (2 << 20) + b'"]}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "the limit is 1048576 bytes" in r.json()["error"]
+
+
+def test_a_model_that_raises_gives_500_with_an_error_id_and_logs_the_trace(runs, caplog):
+    with TestClient(create_app([runs / "sentiment"]), raise_server_exceptions=False) as c:
+        model = c.app.state.models["sentiment"]
+
+        def broken(inputs, options):
+            raise RuntimeError("secret internal detail")
+
+        model.predictor.predict_json = broken
+        r = c.post("/v1/models/sentiment/predict", json={"inputs": ["x"]})
+    assert r.status_code == 500 and len(r.json()["error_id"]) == 12
+    assert "secret" not in r.text
+    no_trace(r)
+    assert r.json()["error_id"] in caplog.text and "secret internal detail" in caplog.text
+
+
+def test_a_full_queue_answers_503_at_once(runs):
+    with TestClient(create_app([runs / "sentiment"], max_queue=0)) as c:
+        model, gate = c.app.state.models["sentiment"], threading.Event()
+        real = model.predictor.predict_json
+
+        def slow(inputs, options):
+            gate.wait(30)
+            return real(inputs, options)
+
+        model.predictor.predict_json = slow
+        first = {}
+        t = threading.Thread(target=lambda: first.update(r=c.post("/v1/models/sentiment/predict",
+                                                                  json={"inputs": ["x"]})))
+        t.start()
+        deadline = time.time() + 10
+        while c.app.state.worker.pending == 0 and time.time() < deadline:
+            time.sleep(0.01)
+        start = time.perf_counter()
+        r = c.post("/v1/models/sentiment/predict", json={"inputs": ["y"]})
+        assert r.status_code == 503 and "busy" in r.json()["error"] and time.perf_counter() - start < 2
+        gate.set()
+        t.join(30)
+        assert first["r"].status_code == 200
+
+
+def test_serve_binds_loopback_by_default():
+    import inspect
+
+    from rnnkit.cli.ship import serve
+
+    assert inspect.signature(serve).parameters["host"].default.default == "127.0.0.1"
+
+
+# --- a real server on loopback ------------------------------------------------------------------------------------
+class LiveServer:
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started and time.time() < deadline:
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+async def _load(url: str, requests: list[tuple[str, dict]], concurrency: int) -> tuple[list[int], list[float]]:
+    import httpx
+
+    statuses, latencies = [], []
+    queue = list(requests)
+
+    async def client_loop(client):
+        while queue:
+            path, body = queue.pop()
+            start = time.perf_counter()
+            r = await client.post(url + path, json=body, timeout=120)
+            latencies.append(time.perf_counter() - start)
+            statuses.append(r.status_code)
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits) as client:
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+    return statuses, latencies
+
+
+def test_load_2000_requests_32_concurrent_none_fail(runs):
+    requests = [("/v1/models/sentiment/predict", {"inputs": [f"review number {i}: quite good"]}) if i % 2 else
+                ("/v1/models/story/predict", {"inputs": ["the "], "options": {"length": 5, "seed": i}})
+                for i in range(2000)]
+    with LiveServer(create_app([runs / "sentiment", runs / "story"])) as url:
+        start = time.perf_counter()
+        statuses, latencies = asyncio.run(_load(url, requests, 32))
+        seconds = time.perf_counter() - start
+    assert statuses.count(200) == 2000, {s: statuses.count(s) for s in set(statuses)}
+    q = statistics.quantiles(latencies, n=100)
+    print(f"\nload: 2000 requests, 32 concurrent: {2000 / seconds:.0f} req/s, p50 {q[49] * 1000:.1f} ms, "
+          f"p99 {q[98] * 1000:.1f} ms")
+
+
+def test_overload_gets_503_not_a_hang(runs):
+    requests = [("/v1/models/story/predict", {"inputs": ["the "], "options": {"length": 300}})] * 48
+    with LiveServer(create_app([runs / "story"], max_queue=4)) as url:
+        start = time.perf_counter()
+        statuses, _ = asyncio.run(_load(url, requests, 48))
+        seconds = time.perf_counter() - start
+    assert set(statuses) == {200, 503} and statuses.count(200) >= 5 and seconds < 60
+
+
+# --- the web page in a real browser -------------------------------------------------------------------------------
+def test_web_page_in_headless_chromium(runs):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make installs it with apt-get where it can)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with LiveServer(create_app([runs / "sentiment", runs / "story"])) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1200})
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-ready=true]", timeout=30000)
+            card = page.locator("section.card[data-model=sentiment]")
+            card.locator("textarea").fill("a gorgeous, moving film")
+            card.locator("button").click()
+            card.locator("[data-testid=bar]").nth(1).wait_for(timeout=30000)
+            shown = {row.locator(".label").inner_text(): row.locator(".value").inner_text()
+                     for row in card.locator("[data-testid=bar]").all()}
+            label, probs = load(runs / "sentiment").predict(["a gorgeous, moving film"])[0]
+            assert shown == {k: f"{100 * v:.1f}%" for k, v in probs.items()}
+            assert card.locator(".bar-row.top .label").inner_text() == label
+            lm = page.locator("section.card[data-model=story]")
+            lm.locator("textarea").fill("the ")
+            lm.locator("input[name=length]").fill("30")
+            lm.locator("button").click()
+            page.wait_for_selector("section.card[data-model=story] pre[data-done=true]", timeout=30000)
+            expected = "the " + "".join(load(runs / "story").stream("the ", 30, 0.8, seed=0))
+            assert lm.locator("pre").inner_text() == expected.strip() or lm.locator("pre").inner_text() == expected
+            lm.locator("input[name=length]").fill("0")
+            lm.locator("button").click()
+            lm.locator(".error").wait_for(state="visible", timeout=30000)
+            assert "length must be in [1, 5000]" in lm.locator(".error").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "web_page.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "web_page.png").stat().st_size > 10000
