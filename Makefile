@@ -23,6 +23,10 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@cd $(VENV)/data && (ls r-cran-janeaustenr_*.deb >/dev/null 2>&1 || apt-get download r-cran-janeaustenr >/dev/null 2>&1 \
 		|| (apt-get update -qq >/dev/null 2>&1 && apt-get download r-cran-janeaustenr >/dev/null 2>&1) \
 		|| echo "note: could not download r-cran-janeaustenr; the 'austen' corpus will be unavailable")
+	@# Debian's chromium: the browser the web page's test drives through Playwright (never Playwright's own download); optional
+	@command -v chromium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1) \
+		|| echo "note: could not install chromium; the web page's browser test will be skipped"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 

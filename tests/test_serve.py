@@ -3,12 +3,9 @@ test on loopback, and the web page driven in a real headless browser (Debian's c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
-import socket
-import statistics
 import threading
 import time
 from pathlib import Path
@@ -20,6 +17,8 @@ from typer.testing import CliRunner
 
 from rnnkit.cli import app as cli_app
 from rnnkit.serve import create_app
+from rnnkit.serve.loopback import LiveServer, summary
+from rnnkit.serve.loopback import load as load_test
 from rnnkit.tasks import load
 
 FIX = Path(__file__).parent / "fixtures"
@@ -178,69 +177,23 @@ def test_serve_binds_loopback_by_default():
 
 
 # --- a real server on loopback ------------------------------------------------------------------------------------
-class LiveServer:
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.time() + 30
-        while not self.server.started and time.time() < deadline:
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(30)
-
-
-async def _load(url: str, requests: list[tuple[str, dict]], concurrency: int) -> tuple[list[int], list[float]]:
-    import httpx
-
-    statuses, latencies = [], []
-    queue = list(requests)
-
-    async def client_loop(client):
-        while queue:
-            path, body = queue.pop()
-            start = time.perf_counter()
-            r = await client.post(url + path, json=body, timeout=120)
-            latencies.append(time.perf_counter() - start)
-            statuses.append(r.status_code)
-
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits) as client:
-        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
-    return statuses, latencies
-
-
 def test_load_2000_requests_32_concurrent_none_fail(runs):
     requests = [("/v1/models/sentiment/predict", {"inputs": [f"review number {i}: quite good"]}) if i % 2 else
                 ("/v1/models/story/predict", {"inputs": ["the "], "options": {"length": 5, "seed": i}})
                 for i in range(2000)]
     with LiveServer(create_app([runs / "sentiment", runs / "story"])) as url:
-        start = time.perf_counter()
-        statuses, latencies = asyncio.run(_load(url, requests, 32))
-        seconds = time.perf_counter() - start
+        result = load_test(url, requests, 32)
+    statuses = result["statuses"]
     assert statuses.count(200) == 2000, {s: statuses.count(s) for s in set(statuses)}
-    q = statistics.quantiles(latencies, n=100)
-    print(f"\nload: 2000 requests, 32 concurrent: {2000 / seconds:.0f} req/s, p50 {q[49] * 1000:.1f} ms, "
-          f"p99 {q[98] * 1000:.1f} ms")
+    print("\nload:", summary(result))
 
 
 def test_overload_gets_503_not_a_hang(runs):
     requests = [("/v1/models/story/predict", {"inputs": ["the "], "options": {"length": 300}})] * 48
     with LiveServer(create_app([runs / "story"], max_queue=4)) as url:
-        start = time.perf_counter()
-        statuses, _ = asyncio.run(_load(url, requests, 48))
-        seconds = time.perf_counter() - start
-    assert set(statuses) == {200, 503} and statuses.count(200) >= 5 and seconds < 60
+        result = load_test(url, requests, 48)
+    statuses = result["statuses"]
+    assert set(statuses) == {200, 503} and statuses.count(200) >= 5 and result["seconds"] < 60
 
 
 # --- the web page in a real browser -------------------------------------------------------------------------------
