@@ -44,3 +44,18 @@ def test_scan_exports_with_a_dynamic_length():
                                   dynamic_shapes=({0: B, 1: T}, {0: B}))
     x, lengths = torch.randn(3, 11, 3), torch.tensor([11, 4, 1])
     torch.testing.assert_close(program.module()(x, lengths), layer(x, lengths=lengths)[0])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "feedback"])
+def test_layers_on_their_default_backend_export_through_the_scan(cell):
+    """torch.export of a layer as users make it (backend auto: rnnkit's in-place BPTT for RNN/GRU, torch's kernel for the
+    LSTM, the loop for FeedbackRNN) works: while exporting, every layer runs on the scan backend."""
+    kw = {} if cell == "feedback" else {"bidirectional": True}
+    layer = make_layer(cell, 3, 4, 2, **kw).eval()
+    program = torch.export.export(layer, (torch.randn(2, 5, 3),), dynamic_shapes=({0: torch.export.Dim("B", min=1),
+                                                                                   1: torch.export.Dim("T", min=1)},))
+    x = torch.randn(3, 9, 3)
+    out, state = program.module()(x)
+    ref_out, ref_state = layer(x)
+    torch.testing.assert_close(out, ref_out, atol=1e-5, rtol=0)
+    torch.testing.assert_close(state, ref_state, atol=1e-5, rtol=0)

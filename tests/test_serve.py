@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 from pathlib import Path
@@ -69,6 +70,11 @@ def test_health_listing_and_docs(client):
     assert "/v1/models/{name}/predict" in client.get("/openapi.json").json()["paths"]
     page = client.get("/")
     assert page.status_code == 200 and "/static/app.js" in page.text and "cdn" not in page.text.lower()
+    for asset, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
+        r = client.get(f"/static/{asset}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
+        assert "https://" not in r.text  # nothing from a CDN: the page works offline
+    assert client.get("/static/..%2F..%2F__init__.py").status_code == 404
 
 
 def test_predict_for_every_task_matches_the_python_api(client, runs):
@@ -168,12 +174,33 @@ def test_a_full_queue_answers_503_at_once(runs):
         assert first["r"].status_code == 200
 
 
-def test_serve_binds_loopback_by_default():
-    import inspect
+def test_rnnkit_serve_binds_loopback_by_default_and_answers(runs):
+    """The command itself, as a user starts it: it listens on 127.0.0.1 only, and answers."""
+    import subprocess
+    import sys
 
-    from rnnkit.cli.ship import serve
+    import httpx
 
-    assert inspect.signature(serve).parameters["host"].default.default == "127.0.0.1"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "rnnkit"), "serve", str(runs / "sentiment"), "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, health = time.time() + 60, None
+        while time.time() < deadline and health is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health == {"status": "ok", "models": 1, "queued": 0}
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+        if listening:  # the local address column: loopback only
+            assert [line.split()[3].rsplit(":", 1)[0] for line in listening.splitlines()] == ["127.0.0.1"]
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    assert f"serving sentiment on http://127.0.0.1:{port}/" in out
 
 
 # --- a real server on loopback ------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ state as outputs (``h0, c0 → h, c``); a caller streams by feeding it back. Whi
 a config run's ``sequence``); this module only turns them into files, checks them and describes them:
 
 * **Exporter**: ``torch.onnx.export(..., dynamo=True)`` — torch's default, the ``torch.export``-based exporter — for every
-  graph. The recurrent layers are exported on rnnkit's ``scan`` backend (the cells' own step under torch's scan operator),
-  which becomes an ONNX ``Scan`` with a dynamic number of steps for every cell, FeedbackRNN included. The legacy
-  TorchScript exporter is not used: it cannot export a scan, and torch's fused kernels export only for some cells (with
-  the dynamo exporter a tanh ``nn.RNN``'s graph was even fixed to the traced length).
+  graph. The recurrent layers are exported on rnnkit's ``scan`` backend (the cells' own step under torch's scan
+  operator; every layer switches to it while exported), which becomes an ONNX ``Scan`` with a dynamic number of steps
+  for every cell, FeedbackRNN included. The legacy TorchScript exporter is not used: it cannot export a scan, and
+  torch's fused kernels export only for some cells (with the dynamo exporter a tanh ``nn.RNN``'s graph was even fixed
+  to the traced length).
 * **Variable lengths** go through masks (the state is carried unchanged through padding; the backward direction of a
   bidirectional layer reads each sequence reversed within its length) — not ``PackedSequence``, which does not export
   (pytorch#62240).
@@ -23,7 +24,6 @@ a config run's ``sequence``); this module only turns them into files, checks the
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 import shutil
@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.layers.base import SequenceLayer
 from rnnkit.tasks import registry
 from rnnkit.tasks.graphs import as_tuple
 from rnnkit.train.checkpoint import atomic_write_text
@@ -45,15 +44,6 @@ CHECK_SHAPES = ((3, 7), (1, 1), (6, 19))  # (batch, time) the graphs are checked
 
 class ExportError(RuntimeError):
     """The exported graph does not compute what the model computes (or could not be exported)."""
-
-
-def scan_copy(module: torch.nn.Module) -> torch.nn.Module:
-    """A copy of ``module`` in eval mode with every rnnkit recurrent layer on the scan backend."""
-    module = copy.deepcopy(module).eval()
-    for m in module.modules():
-        if isinstance(m, SequenceLayer):
-            m.backend = "scan"
-    return module
 
 
 def _dynamic_shapes(spec) -> tuple:
@@ -133,7 +123,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, atol: float = 1e-4, 
                                                       "backend", "graphs": {}, "files": {}}
     for spec in predictor.graphs():
         say(f"exporting graph {spec.name!r} ({spec.description}) ...")
-        module = scan_copy(spec.module)
+        module = spec.module.eval()  # while exported, every rnnkit recurrent layer runs on the scan backend
         example = spec.sample(2, 5, torch.Generator().manual_seed(1))
         path = out / f"{spec.name}.onnx"
         try:
@@ -145,7 +135,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, atol: float = 1e-4, 
             program.save(str(path))
         except Exception as e:  # noqa: BLE001 - the exporter raises many kinds; the message says which graph
             raise ExportError(f"exporting graph {spec.name!r} of {run_dir} failed: {type(e).__name__}: {e}") from e
-        reference = spec.module.eval()
+        reference = module
         error = check_graph(path, spec, reference)
         if not error <= atol:
             path.unlink(missing_ok=True)

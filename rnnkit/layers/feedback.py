@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from rnnkit.cells.base import init_uniform_, matmul
 from rnnkit.cells.feedback import FEEDBACK_CELLS, FeedbackLayerWeights, check_feedback_cell, feedback_step
 from rnnkit.layers.base import SequenceLayer
-from rnnkit.recurrence import active_recorder, run_loop_deferred, run_scan, step_mask
+from rnnkit.recurrence import active_recorder, run_loop_deferred, run_scan, scanning, step_mask
 
 
 class FeedbackRNN(SequenceLayer):
@@ -104,7 +104,7 @@ class FeedbackRNN(SequenceLayer):
         rec, L = active_recorder(), self.num_layers
         record = None if rec is None else (
             lambda out, st: [rec.add(self, f"l{j}", st[j]) for j in range(L)])
-        if self.backend == "scan":
+        if scanning(self):
             y, final = run_scan(lambda: self._bind(params, matmul), xw, flat, mask)
         else:
             y, final = run_loop_deferred(self._bind, params, deferred, xw, flat, mask, record=record)

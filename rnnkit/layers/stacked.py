@@ -31,6 +31,7 @@ from rnnkit.recurrence import (
     run_fused,
     run_loop_deferred,
     run_scan,
+    scanning,
     step_mask,
 )
 
@@ -160,7 +161,7 @@ class StackedRNNBase(SequenceLayer):
         return not (device.type == "cpu" and self.cpu_prefers_loop)
 
     def _run(self, x, state, lengths):
-        if self.uses_fused(x.device) and active_recorder() is None:
+        if self.uses_fused(x.device) and active_recorder() is None and not scanning(self):
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                              bidirectional=self.bidirectional, lengths=lengths)
@@ -187,7 +188,7 @@ class StackedRNNBase(SequenceLayer):
                 record = None if rec is None else (
                     lambda out, st, label=label, d=direction: rec.add(self, label, out, reverse=d == 1))
                 start = tuple(s[row] for s in state)
-                scan = self.backend == "scan"
+                scan = scanning(self)
                 fast = None if rec is not None or scan else self._sequence(x_dir, W_ih, b_ih, start, params, mask)
                 if scan:
                     y, final = run_scan(lambda p=params: self._bind(p, matmul), F.linear(x_dir, W_ih, b_ih), start, mask)

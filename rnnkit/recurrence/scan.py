@@ -20,6 +20,12 @@ from torch import Tensor
 from rnnkit.cells.base import State, Step
 
 
+def scanning(layer) -> bool:
+    """Whether ``layer`` runs on the scan backend now: when asked to (``backend="scan"``), and whenever ``torch.export``
+    (or the ONNX exporter) traces it — the other backends' Python loops and in-place kernels do not export."""
+    return layer.backend == "scan" or torch.compiler.is_exporting()
+
+
 def run_scan(make_step: Callable[[], Step], xw: Tensor | tuple[Tensor, ...], state: State, mask: Tensor | None = None
              ) -> tuple[Tensor, State]:
     """``run_loop``'s contract (outputs stacked on dim 0, final state) with torch's scan operator.
@@ -47,4 +53,4 @@ def run_scan(make_step: Callable[[], Step], xw: Tensor | tuple[Tensor, ...], sta
     return outputs, tuple(final)
 
 
-__all__ = ["run_scan"]
+__all__ = ["run_scan", "scanning"]

@@ -64,7 +64,8 @@ class Model:
         config = registry.read_config(run_dir)
         results = config.get("results") or (config.get("history") or [{}])[-1]
         self.metrics = {k: v for k, v in results.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        self.figures = [f for f in FIGURES if (run_dir / f).is_file()]
+        names = (*FIGURES, *getattr(self.predictor, "figures", ()))  # a task may name more of its run's PNGs
+        self.figures = [f for f in names if (run_dir / f).is_file() and "/" not in f and not f.startswith(".")]
 
     def describe(self) -> dict:
         return {"name": self.name, "task": self.task.name, "summary": self.task.summary, **self.predictor.info(),

@@ -123,8 +123,9 @@ function renderCard(model) {
           const probs = Array.isArray(output.probabilities) ? output.probabilities
             : labels.map((l) => output.probabilities[l]);
           showBars(result, probs, labels);
-        } else {
-          result.replaceChildren(el("pre", { class: "generated" }, JSON.stringify(output.prediction)));
+        } else {  // values, or any other task's output: shown as it came
+          const shown = output.prediction !== undefined ? output.prediction : output;
+          result.replaceChildren(el("pre", { class: "generated" }, JSON.stringify(shown, null, 1)));
         }
       }
     } catch (e) {
