@@ -6,7 +6,11 @@ the Gated-Feedback RNN; ``rnnkit.cells`` holds one-step cells written as their e
 
 from rnnkit.cells import GRUCell, LSTMCell, SimpleRNNCell
 from rnnkit.layers import GRU, LSTM, RNN, FeedbackRNN
+from rnnkit.layers.convert import quantize_dynamic
+
+RNNCell = SimpleRNNCell  # torch.nn's name for it
 
 __version__ = "0.1.0"
 
-__all__ = ["RNN", "LSTM", "GRU", "FeedbackRNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "__version__"]
+__all__ = ["RNN", "LSTM", "GRU", "FeedbackRNN", "RNNCell", "SimpleRNNCell", "LSTMCell", "GRUCell", "quantize_dynamic",
+           "__version__"]

@@ -30,12 +30,40 @@ def matmul(x: Tensor, W: Tensor, add: Tensor | None = None) -> Tensor:
     return x @ W.t() if add is None else torch.addmm(add, x, W.t())
 
 
+class ShapeError(ValueError, RuntimeError):
+    """A tensor of the wrong shape. rnnkit's message; a ``ValueError``, and a ``RuntimeError`` too, because that is what
+    torch raises for the same inputs (wrong feature size, ``hx`` of the wrong size, no time steps) and what code written
+    for ``torch.nn`` catches."""
+
+
+class DtypeError(TypeError, ValueError, RuntimeError):
+    """A tensor of the wrong dtype: torch raises ``ValueError`` (layers: input vs weights) or ``RuntimeError`` (cells,
+    ``hx``) for these; rnnkit raised ``TypeError`` — every one of them catches this."""
+
+
+def check_int(owner: str, name: str, value, minimum: int) -> int:
+    """torch.nn's constructor checks: ``TypeError`` for a non-integer (a bool included), ``ValueError`` below minimum."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} should be of type int, got: {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be a {'positive' if minimum == 1 else 'non-negative'} integer, "
+                         f"got {value}")
+    return value
+
+
+def check_bool(owner: str, name: str, value) -> bool:
+    """``TypeError`` unless a bool (``batch_first="False"`` is a non-empty string, hence true: torch refuses it too)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} should be of type bool, got: {type(value).__name__}")
+    return value
+
+
 def check_floating(name: str, tensor: Tensor) -> None:
-    """Raise ``TypeError`` unless ``tensor`` is a floating-point tensor."""
+    """Raise ``DtypeError`` (a TypeError and a ValueError) unless ``tensor`` is a floating-point tensor."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
     if not tensor.is_floating_point():
-        raise TypeError(
+        raise DtypeError(
             f"{name} must be a floating-point tensor (float32/float64/...), got dtype {tensor.dtype}; "
             "convert it with .float() (token ids go through an embedding first)"
         )
@@ -43,14 +71,21 @@ def check_floating(name: str, tensor: Tensor) -> None:
 
 def init_uniform_(module: nn.Module, hidden_size: int) -> None:
     """torch.nn's recurrent initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
-    k = 1.0 / math.sqrt(hidden_size)
+    k = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0  # a zero-size state has no weights to draw
     for p in module.parameters():
         nn.init.uniform_(p, -k, k)
 
 
+def check_dtype(name: str, tensor: Tensor, weight: Tensor) -> None:
+    """torch's check: an input whose dtype differs from the weights' is refused, naming both and the fix."""
+    if tensor.dtype != weight.dtype:
+        raise DtypeError(f"{name} dtype ({tensor.dtype}) does not match weight dtype ({weight.dtype}); convert the "
+                         f"input (e.g. x.to({weight.dtype})) or the module (e.g. module.to({tensor.dtype}))")
+
+
 def check_shape(name: str, tensor: Tensor, expected: tuple[int, ...]) -> None:
     if tuple(tensor.shape) != tuple(expected):
-        raise ValueError(f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}")
+        raise ShapeError(f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}")
 
 
 class CellBase(nn.Module):
@@ -64,12 +99,11 @@ class CellBase(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
-        if int(input_size) <= 0 or int(hidden_size) <= 0:
-            raise ValueError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+        name = type(self).__name__
         factory = {"device": device, "dtype": dtype}
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
-        self.bias = bool(bias)
+        self.input_size = check_int(name, "input_size", input_size, 0)  # torch's cells accept 0 (an empty state)
+        self.hidden_size = check_int(name, "hidden_size", hidden_size, 0)
+        self.bias = check_bool(name, "bias", bias)
         gh = self.num_gates * self.hidden_size
         self.weight_ih = nn.Parameter(torch.empty(gh, self.input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(gh, self.hidden_size, **factory))
@@ -106,11 +140,12 @@ class CellBase(nn.Module):
         name = type(self).__name__
         check_floating(f"{name} input", input)
         if input.dim() not in (1, 2):
-            raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or ({self.input_size},), "
+            raise ShapeError(f"{name}: expected input of shape (batch, {self.input_size}) or ({self.input_size},), "
                              f"got {tuple(input.shape)}")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input has {input.shape[-1]} features (shape {tuple(input.shape)}), "
+            raise ShapeError(f"{name}: input has {input.shape[-1]} features (shape {tuple(input.shape)}), "
                              f"expected input_size={self.input_size}")
+        check_dtype(f"{name} input", input, self.weight_ih)
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
         batch = x.shape[0]
@@ -123,6 +158,7 @@ class CellBase(nn.Module):
             state = []
             for i, (p, n) in enumerate(zip(parts, self._state_sizes())):
                 check_floating(f"{name} hx[{i}]", p)
+                check_dtype(f"{name} hx[{i}]", p, self.weight_ih)
                 check_shape(f"{name} hx[{i}]", p, (batch, n) if batched else (n,))
                 state.append(p if batched else p.unsqueeze(0))
             state = tuple(state)

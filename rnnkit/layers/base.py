@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnnkit.cells.base import check_floating
+from rnnkit.cells.base import DtypeError, ShapeError, check_dtype, check_floating
 from rnnkit.recurrence import as_lengths
 
 
@@ -63,13 +63,36 @@ class SequenceLayer(nn.Module):
             expected = (rows, batch, n) if batched else (rows, n)
             if tuple(p.shape) != expected:
                 what = "(num_layers * num_directions, batch, hidden)" if batched else "(num_layers * num_directions, hidden)"
-                raise ValueError(f"{label} has shape {tuple(p.shape)}, expected {expected} {what}")
+                raise ShapeError(f"{label} has shape {tuple(p.shape)}, expected {expected} {what}")
             if p.dtype != like.dtype:
-                raise TypeError(f"{label} has dtype {p.dtype} but the input has dtype {like.dtype}")
+                raise DtypeError(f"{label} has dtype {p.dtype} but the input has dtype {like.dtype}")
             out.append(p if batched else p.unsqueeze(1))
         return tuple(out)
 
+    def check_forward_args(self, input: Tensor, hidden, batch_sizes: Tensor | None = None) -> None:
+        """torch.nn.RNNBase's check, for code that calls it: raise unless ``input`` and ``hidden`` fit this layer."""
+        if batch_sizes is not None:
+            input = PackedSequence(input, batch_sizes)
+        self._prepare(input, hidden, None)
+
     def forward(self, input, hx=None, lengths=None):
+        x, state, lengths, packed, batched = self._prepare(input, hx, lengths)
+        y, h_n = self._run(x, state, lengths)
+        if packed:
+            order = input.sorted_indices
+            y_sorted = y if order is None else y.index_select(1, order)
+            sorted_lengths = lengths if order is None else lengths[order.cpu()]
+            p = pack_padded_sequence(y_sorted, sorted_lengths, enforce_sorted=True)
+            y = PackedSequence(p.data, p.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        elif not batched:
+            y = y.squeeze(1)
+            h_n = tuple(s.squeeze(1) for s in h_n)
+        elif self.batch_first:
+            y = y.transpose(0, 1)
+        return y, (h_n if self._state_is_tuple else h_n[0])
+
+    def _prepare(self, input, hx, lengths):
+        """Check everything; return (time-major x, state tuple, lengths, packed?, batched?)."""
         name = type(self).__name__
         packed = isinstance(input, PackedSequence)
         if packed:
@@ -90,26 +113,17 @@ class SequenceLayer(nn.Module):
             else:
                 x = input.transpose(0, 1) if self.batch_first else input
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input has {x.shape[-1]} features (shape {tuple(x.shape)} time-major), "
+            raise ShapeError(f"{name}: input has {x.shape[-1]} features (shape {tuple(x.shape)} time-major), "
                              f"expected input_size={self.input_size}")
         T, B = x.shape[0], x.shape[1]
         if not torch.compiler.is_exporting() and T == 0:
-            raise ValueError(f"{name}: the input has no time steps (shape {tuple(input.shape)})")
+            raise ShapeError(f"{name}: the input has no time steps (shape {tuple(input.shape)})")
         if lengths is not None and not packed:
             if not batched:
                 raise ValueError(f"{name}: lengths= needs a batched input")
             lengths = as_lengths(lengths, B, T)
+        weight = next(self.parameters(), None)
+        if weight is not None:
+            check_dtype(f"{name} input", x, weight)
         state = self._check_state(hx, B, batched, x)
-        y, h_n = self._run(x, state, lengths)
-        if packed:
-            order = input.sorted_indices
-            y_sorted = y if order is None else y.index_select(1, order)
-            sorted_lengths = lengths if order is None else lengths[order.cpu()]
-            p = pack_padded_sequence(y_sorted, sorted_lengths, enforce_sorted=True)
-            y = PackedSequence(p.data, p.batch_sizes, input.sorted_indices, input.unsorted_indices)
-        elif not batched:
-            y = y.squeeze(1)
-            h_n = tuple(s.squeeze(1) for s in h_n)
-        elif self.batch_first:
-            y = y.transpose(0, 1)
-        return y, (h_n if self._state_is_tuple else h_n[0])
+        return x, state, lengths, packed, batched

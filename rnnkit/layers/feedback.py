@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import init_uniform_, matmul
+from rnnkit.cells.base import check_bool, check_int, init_uniform_, matmul
 from rnnkit.cells.feedback import FEEDBACK_CELLS, FeedbackLayerWeights, check_feedback_cell, feedback_step
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import active_recorder, run_loop_deferred, run_scan, scanning, step_mask
@@ -42,8 +42,9 @@ class FeedbackRNN(SequenceLayer):
                              f"got {backend!r}")
         self.backend = backend
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"FeedbackRNN: {arg} must be a positive integer, got {value!r}")
+            check_int("FeedbackRNN", arg, value, 1)
+        for arg, value in (("gated", gated), ("batch_first", batch_first), ("bias", bias)):
+            check_bool("FeedbackRNN", arg, value)
         self.cell = check_feedback_cell(cell)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.gated, self.batch_first, self.bias = bool(gated), bool(batch_first), bool(bias)

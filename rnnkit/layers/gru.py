@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnnkit.cells.gru import gru_step, gru_step_reset_before, split_reset_before
-from rnnkit.layers.stacked import StackedRNNBase
+from rnnkit.layers.stacked import StackedRNNBase, check_no_projection
 from rnnkit.recurrence.bptt import gru_sequence
 
 
@@ -21,7 +21,8 @@ class GRU(StackedRNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None,
-                 *, reset_after: bool = True, backend: str = "auto") -> None:
+                 *, reset_after: bool = True, backend: str = "auto", proj_size: int = 0) -> None:
+        check_no_projection(proj_size)
         self.reset_after = bool(reset_after)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype, backend=backend)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnnkit.cells.simple import check_nonlinearity, simple_rnn_step
-from rnnkit.layers.stacked import StackedRNNBase
+from rnnkit.layers.stacked import StackedRNNBase, check_no_projection
 from rnnkit.recurrence.bptt import simple_rnn_sequence
 
 
@@ -18,7 +18,8 @@ class RNN(StackedRNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None, *, backend: str = "auto") -> None:
+                 device=None, dtype=None, *, backend: str = "auto", proj_size: int = 0) -> None:
+        check_no_projection(proj_size)
         self.nonlinearity = check_nonlinearity(nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype, backend=backend)

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import MatMul, Step, init_uniform_, matmul
+from rnnkit.cells.base import MatMul, Step, check_bool, check_int, init_uniform_, matmul
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import (
     BACKENDS,
@@ -34,6 +34,12 @@ from rnnkit.recurrence import (
     scanning,
     step_mask,
 )
+
+
+def check_no_projection(proj_size) -> None:
+    """torch.nn.RNN/GRU take ``proj_size`` only to refuse it (as torch does, with ValueError)."""
+    if proj_size:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
 
 
 class StackedRNNBase(SequenceLayer):
@@ -50,8 +56,9 @@ class StackedRNNBase(SequenceLayer):
         super().__init__()
         name = type(self).__name__
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
+            check_int(name, arg, value, 1)
+        check_bool(name, "bias", bias)
+        check_bool(name, "batch_first", batch_first)
         if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if proj_size < 0 or proj_size >= hidden_size and proj_size != 0:
@@ -123,6 +130,19 @@ class StackedRNNBase(SequenceLayer):
             s += ", bidirectional=True"
         return s
 
+    def to_torch(self) -> nn.RNNBase:
+        """The ``torch.nn`` module of this configuration with a copy of these weights (``rnnkit.layers.convert``)."""
+        from rnnkit.layers.convert import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: nn.RNNBase, **kwargs):
+        """This rnnkit layer made from a ``torch.nn`` module (configuration and weights); ``kwargs``: e.g. ``backend``."""
+        from rnnkit.layers.convert import from_torch
+
+        return from_torch(cls, module, **kwargs)
+
     # --- state ----------------------------------------------------------------------------------------------
     def _state_rows(self) -> int:
         return self.num_layers * (2 if self.bidirectional else 1)
@@ -161,7 +181,9 @@ class StackedRNNBase(SequenceLayer):
         return not (device.type == "cpu" and self.cpu_prefers_loop)
 
     def _run(self, x, state, lengths):
-        if self.uses_fused(x.device) and active_recorder() is None and not scanning(self):
+        # under torch.compile the fused oneDNN LSTM fails to lower (aten.mkldnn_rnn_layer); the loop compiles
+        compiling = torch.compiler.is_compiling() and x.device.type == "cpu"
+        if self.uses_fused(x.device) and active_recorder() is None and not scanning(self) and not compiling:
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                              bidirectional=self.bidirectional, lengths=lengths)
@@ -189,7 +211,8 @@ class StackedRNNBase(SequenceLayer):
                     lambda out, st, label=label, d=direction: rec.add(self, label, out, reverse=d == 1))
                 start = tuple(s[row] for s in state)
                 scan = scanning(self)
-                fast = None if rec is not None or scan else self._sequence(x_dir, W_ih, b_ih, start, params, mask)
+                kernel = rec is None and not scan and x.shape[1] > 0  # a batch of 0 sequences: autograd's loop does it
+                fast = self._sequence(x_dir, W_ih, b_ih, start, params, mask) if kernel else None
                 if scan:
                     y, final = run_scan(lambda p=params: self._bind(p, matmul), F.linear(x_dir, W_ih, b_ih), start, mask)
                 elif fast is None:
@@ -206,4 +229,4 @@ class StackedRNNBase(SequenceLayer):
         return x, h_n
 
 
-__all__ = ["StackedRNNBase"]
+__all__ = ["StackedRNNBase", "check_no_projection"]

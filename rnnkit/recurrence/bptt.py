@@ -52,19 +52,35 @@ import functools
 import torch
 from torch import Tensor
 
+from rnnkit.recurrence import bptt_reference as reference
+from rnnkit.recurrence.bptt_reference import regrad
 
-def _differentiable_once(backward):
-    """Run a kernel's backward, refusing ``create_graph=True``: the hand-written gradients carry no graph, so a second
-    differentiation (a gradient penalty, Hessian-vector products) would silently see constants."""
 
-    @functools.wraps(backward)
-    def checked(ctx, *grads):
-        if torch.is_grad_enabled():  # autograd runs backward with grad mode on only under create_graph=True
-            raise RuntimeError("rnnkit's hand-written BPTT (backend='loop', and 'auto' for the RNN and GRU on CPU, "
-                               "rnnkit.keras's CPU layers) is differentiable once; create_graph=True / double backward "
-                               "needs torch's fused kernel: build the layer with backend='fused'")
-        return backward(ctx, *grads)
-    return checked
+def _save(ctx, kernel: tuple, args: tuple) -> None:
+    """Save what the hand-written backward needs (``kernel``) and the forward's own arguments (for ``create_graph``)."""
+    ctx.n_kernel, ctx.arg_is_tensor = len(kernel), [torch.is_tensor(a) for a in args]
+    ctx.arg_values = [None if torch.is_tensor(a) else a for a in args]
+    ctx.save_for_backward(*kernel, *[a for a in args if torch.is_tensor(a)])
+
+
+def _args(ctx) -> tuple:
+    rest = iter(ctx.saved_tensors[ctx.n_kernel:])
+    return tuple(next(rest) if is_tensor else value for is_tensor, value in zip(ctx.arg_is_tensor, ctx.arg_values))
+
+
+def _twice_differentiable(reference):
+    """A kernel's backward, which under ``create_graph=True`` (autograd then runs backward with grad mode on) hands over
+    to ``reference`` — the same equations in autograd operations — so the gradient carries a graph (gradient
+    penalties, double backward); otherwise the hand-written loop runs, differentiable once."""
+
+    def wrap(backward):
+        @functools.wraps(backward)
+        def run(ctx, *grads):
+            if torch.is_grad_enabled():
+                return regrad(ctx.needs_input_grad, reference, _args(ctx), grads)
+            return backward(ctx, *grads)
+        return run
+    return wrap
 
 
 def _project(x: Tensor, W_ih: Tensor, b: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -140,14 +156,14 @@ class SimpleRNNSequence(torch.autograd.Function):
             Y = torch.empty_like(HN)
             for a_t, y_t, m_t in zip(HN.unbind(0), Y.unbind(0), M.unbind(0)):
                 h = torch.lerp(h, phi(a_t.addmm_(h, W_T)), m_t, out=y_t)
-        ctx.save_for_backward(x2, W_ih, h0, W_hh, Y, HN, M)
+        _save(ctx, (x2, W_ih, h0, W_hh, Y, HN, M), (x, W_ih, b, h0, W_hh, relu, M))
         ctx.relu = relu
         return Y, Y[-1].clone()
 
     @staticmethod
-    @_differentiable_once
+    @_twice_differentiable(reference.simple_rnn)
     def backward(ctx, dY, dh_T):
-        x2, W_ih, h0, W_hh, Y, HN, M = ctx.saved_tensors
+        x2, W_ih, h0, W_hh, Y, HN, M = ctx.saved_tensors[:ctx.n_kernel]
         if ctx.relu:
             dA = (HN > 0).to(Y.dtype)  # φ'(a_t) for all steps at once, turned into δa_t in place below
         else:
@@ -197,13 +213,13 @@ class LSTMSequence(torch.autograd.Function):
                 cn = torch.addcmul(f * c, i, g)  # c̃_t; tanh(c̃_t) is what backward needs
                 hn = o * torch.tanh(cn, out=tc_t)
                 c, h = torch.lerp(c, cn, m_t, out=c_t), torch.lerp(h, hn, m_t, out=y_t)
-        ctx.save_for_backward(x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M)
+        _save(ctx, (x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M), (x, W_ih, b, h0, c0, W_hh, M))
         return Y, Y[-1].clone(), C[-1].clone()
 
     @staticmethod
-    @_differentiable_once
+    @_twice_differentiable(reference.lstm)
     def backward(ctx, dY, dh_T, dc_T):
-        x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors
+        x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = C.shape
         i, f, o, g = ACT.chunk(4, dim=2)
         A = TC * TC  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t, A = o(1 − tanh²c); below x(1 − y) is formed as x − x y
@@ -266,13 +282,13 @@ class GRUSequence(torch.autograd.Function):
             rz_t.sigmoid_()  # [r, z]
             n = n_t.addcmul_(r, gh_n).tanh_()
             h = torch.lerp(n, h, z, out=y_t) if m_t is None else torch.lerp(h, torch.lerp(n, h, z), m_t, out=y_t)
-        ctx.save_for_backward(x2, W_ih, h0, W_hh, S, N, Y, M)
+        _save(ctx, (x2, W_ih, h0, W_hh, S, N, Y, M), (x, W_ih, b_ih, h0, W_hh, b_hh, M))
         return Y, Y[-1].clone()
 
     @staticmethod
-    @_differentiable_once
+    @_twice_differentiable(reference.gru)
     def backward(ctx, dY, dh_T):
-        x2, W_ih, h0, W_hh, S, N, Y, M = ctx.saved_tensors
+        x2, W_ih, h0, W_hh, S, N, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = N.shape
         r, z, gh_n = S.chunk(3, dim=2)
         Pn = N * N  # δa_n = ḣ ⊙ Pn, Pn = (1 − z)(1 − n²); below, x(1 − y) is formed in place as x − x y

@@ -9,8 +9,9 @@ the slowest shape there is (at hidden 512, half of the loop's backward time on t
 ``run_loop_deferred`` runs the ordinary loop inside a custom autograd Function on detached copies of the weights, with a
 ``matmul`` that records each product's input and output. Its backward lets autograd compute every other gradient through
 the recorded graph (inputs, initial state, biases, and each ``da_t``), then forms each deferred ``dW`` in one GEMM.
-The numbers are the same sum in another order (float32 results agree with plain autograd to ~1e-6). Not twice
-differentiable: use ``backend="fused"`` or plain cells if you need double backward.
+The numbers are the same sum in another order (float32 results agree with plain autograd to ~1e-6). Under
+``create_graph=True`` (double backward) the backward runs the plain loop again from the same inputs and lets autograd
+differentiate it with a graph (``rnnkit.recurrence.bptt_reference.regrad``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.base import MatMul, State, Step, matmul
+from rnnkit.recurrence.bptt_reference import regrad
 from rnnkit.recurrence.loop import run_loop
 from rnnkit.recurrence.record import active_recorder
 
@@ -58,12 +60,16 @@ class _DeferredLoop(torch.autograd.Function):
             xw = tuple(leaves[:n_xw])
             y, final = run_loop(bind(params, mm), xw if xw_is_tuple else xw[0], tuple(leaves[n_xw:n_in]), mask)
         ctx.inner = (leaves, y, final, mm, [params[n] for n in deferred_names])
+        ctx.plain = (bind, mask, names, xw_is_tuple, n_xw, n_in)
+        ctx.save_for_backward(*tensors)
         return (y.detach(), *(f.detach() for f in final))
 
     @staticmethod
     def backward(ctx, dy, *dfinal):
         # The inner graph is kept (retain_graph) so that backward can run again when the caller retains the outer graph;
         # it is freed with this node, i.e. when the outputs are.
+        if torch.is_grad_enabled():  # create_graph=True: the plain loop, differentiated by autograd with a graph
+            return (None,) * 7 + regrad(ctx.needs_input_grad[7:], _plain(*ctx.plain), ctx.saved_tensors, (dy, *dfinal))
         leaves, y, final, mm, deferred = ctx.inner
         deferred_ids = {id(w) for w in deferred}
         wanted = [t for t in leaves if t.requires_grad and id(t) not in deferred_ids]
@@ -79,6 +85,17 @@ class _DeferredLoop(torch.autograd.Function):
                 dA = torch.cat([g for _, g in pairs])  # (T·B, out)
                 by_id[id(w)] = dA.t() @ X  # dW = Σ_t da_t^T x_t, one GEMM
         return (None,) * 7 + tuple(by_id.get(id(t)) for t in leaves)
+
+
+def _plain(bind, mask, names, xw_is_tuple, n_xw, n_in):
+    """The loop as plain autograd operations, as a function of the tensors ``_DeferredLoop`` was given."""
+
+    def run(*tensors):
+        xw = tuple(tensors[:n_xw])
+        y, final = run_loop(bind(dict(zip(names, tensors[n_in:])), matmul), xw if xw_is_tuple else xw[0],
+                            tuple(tensors[n_xw:n_in]), mask)
+        return (y, *final)
+    return run
 
 
 def run_loop_deferred(bind: Bind, params: dict[str, Tensor | None], deferred: list[str],

@@ -114,7 +114,27 @@ class Config:
             if bad:
                 raise ValueError(f"{source}: unknown key(s) {bad} in section {name!r}; expected {sorted(known)}")
             kwargs[name] = sub_cls(**{k: _coerce(f"{source}: {name}.{k}", v, known[k]) for k, v in values.items()})
-        return cls(**kwargs)
+        config = cls(**kwargs)
+        config.check(source)
+        return config
+
+    def check(self, source: str = "config") -> None:
+        """Counts and sizes in range (a negative epoch count would train nothing and save the untrained model)."""
+        for (section, key), (lo, what) in RANGES.items():
+            value = getattr(getattr(self, section), key)
+            if value is not None and value < lo:
+                raise ValueError(f"{source}: {section}.{key} must be {what}, got {value}")
+
+
+# (section, field) → (smallest allowed value, how to say it); None is allowed where the field is optional
+RANGES = {("train", "epochs"): (1, "at least 1"), ("train", "max_steps"): (1, "at least 1"),
+          ("train", "checkpoint_every"): (0, "at least 0 (0: at epoch ends only)"),
+          ("train", "early_stopping"): (1, "at least 1 (or null)"), ("train", "max_nonfinite"): (1, "at least 1"),
+          ("train", "divergence_patience"): (1, "at least 1"), ("train", "tbptt"): (1, "at least 1 (or null)"),
+          ("data", "batch_size"): (1, "at least 1"), ("data", "train_size"): (1, "at least 1"),
+          ("data", "val_size"): (1, "at least 1"), ("data", "seq_len"): (2, "at least 2"),
+          ("model", "hidden_size"): (1, "at least 1"), ("model", "num_layers"): (1, "at least 1"),
+          ("optim", "lr"): (0, "at least 0"), ("optim", "weight_decay"): (0, "at least 0")}
 
 
 def _coerce(where: str, value, f: dataclasses.Field):

@@ -76,6 +76,7 @@ class Trainer(ResumableRun):
         """``run_info`` goes into the run's ``config.json`` (e.g. the task that made it); ``resume_check`` (e.g. a task's
         options) rides in the checkpoints and must be equal to resume from them, like the config's sections."""
         self.config = config or Config()
+        self.config.check()
         t = self.config.train
         if t.clip_norm is not None and t.clip_norm <= 0:
             raise ValueError(f"train.clip_norm must be positive, got {t.clip_norm}")

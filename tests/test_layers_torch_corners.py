@@ -1,0 +1,198 @@
+"""The corners torch.nn users hit, checked against torch.nn itself: constructor type checks, the exception types of bad
+inputs (rnnkit's messages, caught by the same ``except`` as torch's), empty batches, zero-size cells, copies and
+dtypes, ``repr``, ``check_forward_args``, ``torch.compile``, conversion to and from torch.nn, dynamic quantization."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+import rnnkit
+from rnnkit.layers import make_layer
+
+PAIRS = [(nn.RNN, rnnkit.RNN), (nn.LSTM, rnnkit.LSTM), (nn.GRU, rnnkit.GRU)]
+IDS = ["RNN", "LSTM", "GRU"]
+
+
+def raised(fn) -> type[BaseException] | None:
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the type is what is compared
+        return type(e)
+    return None
+
+
+def hx_for(cls, rows, batch, hidden, dtype=torch.float32):
+    h = torch.zeros(rows, batch, hidden, dtype=dtype)
+    return (h, h.clone()) if cls in (nn.LSTM, rnnkit.LSTM) else h
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+@pytest.mark.parametrize("args, kwargs", [
+    ((3.0, 4), {}), ((3, 4.5), {}), ((3, 4), {"num_layers": 2.0}), ((3, 4), {"batch_first": "False"}),
+    ((3, 4), {"bias": "True"}), ((3, 0), {}), ((3, 4), {"num_layers": 0}), ((3, 4), {"dropout": 1.5}),
+    ((3, 4), {"proj_size": 2}), ((3, 4), {"bias": 1}),
+])
+def test_constructor_refuses_what_torch_refuses_with_the_same_exception_type(torch_cls, ours, args, kwargs):
+    expected = raised(lambda: torch_cls(*args, **kwargs))
+    got = raised(lambda: ours(*args, **kwargs))
+    if expected is None:
+        assert got is None
+    else:
+        assert got is not None and issubclass(got, expected), (expected, got)
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+@pytest.mark.parametrize("case", ["float64 input", "int input", "wrong features", "4-D input", "no steps",
+                                  "hx wrong batch", "hx wrong layers", "hx float64"])
+def test_bad_inputs_raise_what_torch_code_catches(torch_cls, ours, case):
+    def call(cls):
+        torch.manual_seed(0)
+        m = cls(3, 4)
+        x = torch.randn(5, 2, 3)
+        hx = None
+        if case == "float64 input":
+            x = x.double()
+        elif case == "int input":
+            x = torch.ones(5, 2, 3, dtype=torch.long)
+        elif case == "wrong features":
+            x = torch.randn(5, 2, 7)
+        elif case == "4-D input":
+            x = torch.randn(5, 2, 3, 1)
+        elif case == "no steps":
+            x = torch.randn(0, 2, 3)
+        elif case == "hx wrong batch":
+            hx = hx_for(cls, 1, 3, 4)
+        elif case == "hx wrong layers":
+            hx = hx_for(cls, 2, 2, 4)
+        else:
+            hx = hx_for(cls, 1, 2, 4, torch.float64)
+        return m(x, hx)
+
+    expected, got = raised(lambda: call(torch_cls)), raised(lambda: call(ours))
+    assert expected is not None and got is not None and issubclass(got, expected), (expected, got)
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+@pytest.mark.parametrize("backend", ["auto", "loop", "fused"])
+def test_an_empty_batch_works_like_torch(torch_cls, ours, backend):
+    x = torch.randn(5, 0, 3, requires_grad=True)
+    y_ref, h_ref = torch_cls(3, 4, 2)(x)
+    y, h = ours(3, 4, 2, backend=backend)(x)
+    assert y.shape == y_ref.shape == (5, 0, 4)
+    for a, b in zip(h if isinstance(h, tuple) else (h,), h_ref if isinstance(h_ref, tuple) else (h_ref,)):
+        assert a.shape == b.shape
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("torch_cell, ours", [(nn.RNNCell, rnnkit.RNNCell), (nn.LSTMCell, rnnkit.LSTMCell),
+                                              (nn.GRUCell, rnnkit.GRUCell)], ids=IDS)
+def test_cells_match_torch_in_the_corners(torch_cell, ours):
+    assert rnnkit.RNNCell is rnnkit.SimpleRNNCell
+    x = torch.randn(2, 3)
+    a, b = torch_cell(3, 0)(x), ours(3, 0)(x)  # hidden_size 0: an empty state, as in torch
+    for p, q in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+        assert p.shape == q.shape == (2, 0)
+    ref, cell = torch_cell(3, 4), ours(3, 4)
+    cell.load_state_dict(ref.state_dict())
+    for p, q in zip(*(c(x) if isinstance(c(x), tuple) else (c(x),) for c in (ref, cell))):
+        torch.testing.assert_close(q, p)
+    lstm = torch_cell is nn.LSTMCell
+    wrong_batch = (torch.zeros(3, 4), torch.zeros(3, 4)) if lstm else torch.zeros(3, 4)
+    for bad in (lambda c: c(3.0, 4), lambda c: c(3, 4)(torch.randn(2, 5)),
+                lambda c: c(3, 4)(torch.randn(2, 3, dtype=torch.float64)),
+                lambda c: c(3, 4)(torch.randn(2, 3), wrong_batch)):
+        expected, got = raised(lambda: bad(torch_cell)), raised(lambda: bad(ours))
+        assert expected is not None and got is not None and issubclass(got, expected), (expected, got)
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+def test_copies_dtypes_and_repr_like_torch(torch_cls, ours):
+    for kwargs in ({}, {"num_layers": 2, "batch_first": True}, {"bidirectional": True, "bias": False, "dropout": 0.5,
+                                                                 "num_layers": 2}):
+        assert repr(ours(3, 4, **kwargs)) == repr(torch_cls(3, 4, **kwargs))
+    ref, m = torch_cls(3, 4, 2), ours(3, 4, 2)
+    m.load_state_dict(ref.state_dict())
+    x = torch.randn(5, 2, 3)
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        torch.testing.assert_close(clone(x)[0], ref(x)[0])
+    for dtype, tol in ((torch.float64, 1e-6), (torch.bfloat16, 2e-2), (torch.half, 5e-3)):
+        r, o = copy.deepcopy(ref).to(dtype), copy.deepcopy(m).to(dtype)
+        torch.testing.assert_close(o(x.to(dtype))[0].float(), r(x.to(dtype))[0].float(), atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+def test_check_forward_args_like_torch(torch_cls, ours):
+    for cls in (torch_cls, ours):
+        m, x = cls(3, 4), torch.randn(5, 2, 3)
+        assert m.check_forward_args(x, hx_for(cls, 1, 2, 4), None) is None
+        with pytest.raises(RuntimeError):
+            m.check_forward_args(x, hx_for(cls, 1, 3, 4), None)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "feedback"])
+def test_torch_compile_gives_the_eager_outputs_and_gradients(cell):
+    torch._dynamo.reset()
+    layer = make_layer(cell, 3, 4, 2, batch_first=False)
+    x = torch.randn(5, 2, 3, requires_grad=True)
+    y = torch.compile(layer)(x)[0]
+    (g,) = torch.autograd.grad(y.sum(), x)
+    y_ref = layer(x)[0]
+    (g_ref,) = torch.autograd.grad(y_ref.sum(), x)
+    torch.testing.assert_close(y, y_ref, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(g, g_ref, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+def test_to_torch_and_back_are_the_same_model(torch_cls, ours):
+    kwargs = {"num_layers": 2, "bidirectional": True, "batch_first": True}
+    m = ours(3, 4, **kwargs, **({"proj_size": 2} if ours is rnnkit.LSTM else {}))
+    t = m.to_torch()
+    assert type(t) is torch_cls and isinstance(t, nn.RNNBase) and repr(t) == repr(m)
+    x = torch.randn(2, 5, 3)
+    torch.testing.assert_close(t(x)[0], m(x)[0], atol=1e-6, rtol=0)
+    back = ours.from_torch(t, backend="loop")
+    assert back.backend == "loop"
+    torch.testing.assert_close(back(x)[0], m(x)[0], atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="no reset_after=False form"):
+        rnnkit.GRU(3, 4, reset_after=False).to_torch()
+
+
+def test_dynamic_quantization_keeps_rnnkits_forward_contract():
+    """rnnkit.quantize_dynamic gives a text classifier int8 LSTM and Linear weights (torch's dynamic quantization) and it
+    still takes lengths=: its probabilities equal those of torch's quantized LSTM run on the packed batch, and stay
+    close to the float model's."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from rnnkit.models.text import TextClassifier
+
+    torch.manual_seed(0)
+    model = TextClassifier(50, 3, 16, 32, "lstm", pooling="mean", dropout=0.0).eval()
+    q = rnnkit.quantize_dynamic(model)
+    assert "DynamicQuantizedLSTM" in repr(q.rnn) and "DynamicQuantizedLinear" in repr(q.fc)
+    ids, lengths = torch.randint(4, 50, (4, 9)), torch.tensor([9, 3, 5, 1])
+    with torch.no_grad():
+        got = torch.softmax(q(ids, lengths), -1)
+        torch_q = torch.ao.quantization.quantize_dynamic(nn.Sequential(model.rnn.to_torch()), {nn.LSTM})[0]
+        y, _ = torch_q(pack_padded_sequence(model.embedding(ids), lengths, batch_first=True, enforce_sorted=False))
+        y, _ = pad_packed_sequence(y, batch_first=True, total_length=9)
+        valid = (torch.arange(9)[None] < lengths[:, None])[..., None]
+        expected = torch.softmax(q.fc((y * valid).sum(1) / lengths[:, None]), -1)
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+        assert (got - torch.softmax(model(ids, lengths), -1)).abs().max() < 0.02
+
+
+def test_config_counts_out_of_range_are_refused_with_the_field_name():
+    from rnnkit.train import Config, Trainer, apply_overrides
+
+    with pytest.raises(ValueError, match=r"train.epochs must be at least 1, got -3"):
+        apply_overrides(Config(), ["--epochs", "-3"])
+    cfg = Config()
+    cfg.data.batch_size = 0
+    with pytest.raises(ValueError, match=r"data.batch_size must be at least 1, got 0"):
+        Trainer(nn.Linear(2, 2), torch.utils.data.TensorDataset(torch.zeros(4, 2)), config=cfg)
