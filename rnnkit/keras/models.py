@@ -16,7 +16,7 @@ from rnnkit.keras import losses as L
 from rnnkit.keras import optimizers
 from rnnkit.keras.backend import unique_name
 from rnnkit.keras.callbacks import History, KerasCallbacks
-from rnnkit.keras.layers.base import KerasTensor, Layer
+from rnnkit.keras.layers.base import KerasTensor, Layer, as_tensors
 
 
 def _to_tensor(a, name="x") -> torch.Tensor:
@@ -36,6 +36,21 @@ def _to_tensor(a, name="x") -> torch.Tensor:
 
 def _as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _model_inputs(model, inputs):
+    """NumPy in, as Keras takes it: each array becomes a tensor of its ``Input``'s dtype (integer ids for an integer
+    ``Input``, float32 otherwise); a Sequential model converts as its first layer would."""
+    if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs
+                                           and isinstance(inputs[0], KerasTensor)):
+        return inputs
+    graph_inputs = getattr(model, "graph_inputs", None)
+    if graph_inputs and isinstance(inputs, (list, tuple)) and len(inputs) == len(graph_inputs):
+        return type(inputs)(as_tensors(x, ids=not t.dtype.is_floating_point) for x, t in zip(inputs, graph_inputs))
+    if graph_inputs and len(graph_inputs) == 1:
+        return as_tensors(inputs, ids=not graph_inputs[0].dtype.is_floating_point)
+    layers = getattr(model, "layers", None) or [None]
+    return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)))
 
 
 class Model(nn.Module):
@@ -117,7 +132,7 @@ class Model(nn.Module):
         return self.call(inputs, training=training)
 
     def __call__(self, inputs, training=False):
-        return self.call(inputs, training=training)
+        return self.call(_model_inputs(self, inputs), training=training)
 
     # --- weights ------------------------------------------------------------------------------------------------
     @property

@@ -33,8 +33,27 @@ def Input(shape, dtype="float32", name: str | None = None) -> KerasTensor:  # no
     return KerasTensor(tuple(shape), dt, node=None, name=name or unique_name("input_layer"))
 
 
+def as_tensors(x, ids: bool = False):
+    """Keras's NumPy-in: arrays (and nested lists/tuples of them — several inputs) become torch tensors. Floating
+    arrays become float32 (Keras's default float); integer ones stay integer for a layer that reads ids
+    (``ids=True``: ``Embedding``) and become float32 for the rest (Keras casts them to the layer's compute dtype).
+    Tensors pass through, integer tensors cast the same way."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(as_tensors(v, ids) for v in x)
+    if isinstance(x, (np.ndarray, np.generic)):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if isinstance(x, torch.Tensor):
+        if x.is_floating_point():
+            return x.float() if x.dtype == torch.float64 else x
+        if not ids:
+            return x.float()
+        return x.long() if x.dtype != torch.int64 else x
+    return x
+
+
 class Layer(nn.Module):
     supports_masking = False
+    reads_ids = False  # Embedding: integer inputs stay integer
 
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True, dtype=None, **kwargs) -> None:
         super().__init__()
@@ -102,6 +121,9 @@ class Layer(nn.Module):
     def __call__(self, x, mask=None, training=False, **kwargs):
         if isinstance(x, KerasTensor) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], KerasTensor)):
             return symbolic_call(self, x, kwargs)
+        x = as_tensors(x, self.reads_ids)
+        mask = as_tensors(mask, ids=True) if mask is not None else None
+        kwargs = {k: as_tensors(v) if isinstance(v, (np.ndarray, list, tuple)) else v for k, v in kwargs.items()}
         self._maybe_build(x)
         return self.call(x, mask=mask, training=training, **kwargs)
 

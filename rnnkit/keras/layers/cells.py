@@ -11,11 +11,12 @@ converted to its layout when the configuration is one torch computes (default ac
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from rnnkit.keras.backend import activation_name, get_activation
-from rnnkit.keras.layers.base import Layer
+from rnnkit.keras.layers.base import Layer, as_tensors
 
 
 class KerasCell(Layer):
@@ -118,7 +119,8 @@ class KerasCell(Layer):
         return out, list(new)
 
     def __call__(self, x, states=None, training=False, **kwargs):
-        if isinstance(states, (list, tuple, Tensor)) and not isinstance(x, (list, tuple)):
+        if isinstance(states, (list, tuple, Tensor, np.ndarray)) and not isinstance(x, (list, tuple)):
+            x, states = as_tensors(x), as_tensors(states)
             self._maybe_build(x)
             return self.call(x, states=states, training=training)
         return super().__call__(x, training=training, **kwargs)

@@ -74,6 +74,7 @@ class Dropout(Layer):
 
 
 class Embedding(Layer):
+    reads_ids = True
     """Integer ids → vectors; ``mask_zero=True`` makes id 0 padding (masked) for the layers after it."""
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform", mask_zero: bool = False,
