@@ -133,6 +133,16 @@ def test_malformed_json_and_oversized_bodies(client):
                     headers={"content-type": "application/json"})
     assert r.status_code == 413 and "the limit is 1048576 bytes" in r.json()["error"]
 
+    def chunks(n):  # no content-length: counted as it arrives
+        yield b'{"inputs": ["'
+        yield b"a" * n
+        yield b'"]}'
+
+    r = client.post("/v1/models/sentiment/predict", content=chunks(2 << 20), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "over the limit of 1048576 bytes" in r.json()["error"]
+    r = client.post("/v1/models/sentiment/predict", content=chunks(10), headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["outputs"][0]["label"] in ("negative", "positive")
+
 
 def test_a_model_that_raises_gives_500_with_an_error_id_and_logs_the_trace(runs, caplog):
     with TestClient(create_app([runs / "sentiment"]), raise_server_exceptions=False) as c:
