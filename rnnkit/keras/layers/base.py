@@ -8,6 +8,9 @@ records a graph.
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 import torch
 from torch import nn
@@ -55,6 +58,20 @@ class Layer(nn.Module):
     supports_masking = False
     reads_ids = False  # Embedding: integer inputs stay integer
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """``build()`` means built, as in Keras: every subclass's ``build`` marks the layer built when it returns, so
+        weights set after an explicit ``layer.build(shape)`` survive the first call (which does not build again)."""
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            original = cls.__dict__["build"]
+
+            @functools.wraps(original)
+            def build(self, input_shape, _original=original):
+                _original(self, input_shape)
+                self.built = True
+
+            cls.build = build
+
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True, dtype=None, **kwargs) -> None:
         super().__init__()
         unknown = set(kwargs) - {"input_dim", "batch_input_shape", "batch_size"}
@@ -83,6 +100,26 @@ class Layer(nn.Module):
 
     def _sublayers(self) -> list[Layer]:
         return []
+
+    @property
+    def trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w in self.weights if w.requires_grad] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w in self.weights if not w.requires_grad] if self.trainable else list(self.weights)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape(s) for an input shape (batch axis first, ``None`` allowed), found by running a copy of the
+        layer on a small batch of zeros — the layer itself is left as it was (unbuilt, its states untouched), as in
+        Keras."""
+        shape = tuple(input_shape)
+        with torch.no_grad():
+            out = copy.deepcopy(self)(torch.zeros((2, *shape[1:]), dtype=torch.long if self.reads_ids else torch.float32))
+        batch = shape[0]
+        if isinstance(out, (list, tuple)):
+            return [(batch, *o.shape[1:]) for o in out]
+        return (batch, *out.shape[1:])
 
     def get_weights(self) -> list[np.ndarray]:
         return [w.detach().cpu().numpy().copy() for w in self.weights]

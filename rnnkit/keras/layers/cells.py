@@ -125,6 +125,10 @@ class KerasCell(Layer):
             return self.call(x, states=states, training=training)
         return super().__call__(x, training=training, **kwargs)
 
+    def compute_output_shape(self, input_shape):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `compute_output_shape` method "
+                                  "implemented (as in Keras: a cell is called with its states)")
+
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self._act, "use_bias": self.use_bias,
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout}
