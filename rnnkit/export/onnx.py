@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.diagnostics.report import prepare_out_dir
 from rnnkit.tasks import registry
 from rnnkit.tasks.graphs import as_tuple
 from rnnkit.train.checkpoint import atomic_write_text
@@ -112,11 +113,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, atol: float = 1e-4, 
     run_dir, out = Path(run_dir), Path(out_dir)
     task = registry.task_of(run_dir)
     predictor = registry.load(run_dir)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"the output folder {out} is a file")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise FileExistsError(f"{out} is not empty; choose another folder or pass --force (force=True)")
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_out_dir(out, force)
     say = progress or (lambda *_: None)
     manifest = {"format": FORMAT, "task": task.name, "run": str(run_dir), "torch": torch.__version__,
                 "onnx": onnx.__version__, "exporter": "torch.onnx.export(dynamo=True), recurrent layers on the scan "

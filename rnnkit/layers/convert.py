@@ -60,9 +60,7 @@ def from_torch(cls, module: nn.RNNBase, **kwargs):
               "dropout": module.dropout, "bidirectional": module.bidirectional}
     if isinstance(module, nn.LSTM):
         config["proj_size"] = module.proj_size
-    elif isinstance(module, nn.GRU):
-        pass
-    elif isinstance(module, nn.RNN):
+    elif isinstance(module, nn.RNN):  # (nn.GRU is not an nn.RNN: it has neither)
         config["nonlinearity"] = module.nonlinearity
     p = module.weight_ih_l0
     layer = cls(module.input_size, module.hidden_size, **config, **kwargs, device=p.device, dtype=p.dtype)

@@ -50,10 +50,6 @@ class GenerateRequest(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, description="length, temperature, top_k, top_p, seed")
 
 
-class Busy(Exception):
-    pass
-
-
 class Model:
     """One served run: its predictor, what the listing shows, and its figures."""
 
@@ -80,10 +76,12 @@ class Worker:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit-infer")
         self.max_queue, self.pending = max_queue, 0
 
-    def admit(self) -> None:
-        if self.pending >= self.max_queue + 1:  # one running, max_queue waiting
-            raise Busy()
+    def admit(self) -> JSONResponse | None:
+        """Count a request in, or the 503 to answer it with when the queue is full (one running, max_queue waiting)."""
+        if self.pending >= self.max_queue + 1:
+            return _error(503, f"the server is busy ({self.pending} requests waiting); try again shortly")
         self.pending += 1
+        return None
 
     def release(self) -> None:
         self.pending -= 1
@@ -141,8 +139,8 @@ def create_app(run_dirs: list[str | Path], *, max_queue: int = 64, max_body: int
         log.error("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
         return _error(500, "the model failed on this request; the server's log has the details", error_id=error_id)
 
-    def get_model(name: str) -> Model | None:
-        return models.get(name)
+    def no_model(name: str) -> JSONResponse:
+        return _error(404, f"no model named {name!r}; models: {', '.join(models)}")
 
     @app.get("/healthz")
     async def healthz():
@@ -154,27 +152,26 @@ def create_app(run_dirs: list[str | Path], *, max_queue: int = 64, max_body: int
 
     @app.get("/v1/models/{name}")
     async def describe(name: str):
-        m = get_model(name)
-        return m.describe() if m else _error(404, f"no model named {name!r}; models: {', '.join(models)}")
+        m = models.get(name)
+        return m.describe() if m else no_model(name)
 
     @app.get("/v1/models/{name}/figures/{figure}")
     async def figure(name: str, figure: str):
-        m = get_model(name)
+        m = models.get(name)
         if m is None or figure not in m.figures:  # only names from a fixed list: a request never builds a path
             return _error(404, f"no figure {figure!r} for model {name!r}")
         return FileResponse(m.run_dir / figure, media_type="image/png")
 
     @app.post("/v1/models/{name}/predict")
     async def predict(name: str, body: PredictRequest):
-        m = get_model(name)
+        m = models.get(name)
         if m is None:
-            return _error(404, f"no model named {name!r}; models: {', '.join(models)}")
+            return no_model(name)
         if not body.inputs or len(body.inputs) > MAX_INPUTS:
             return _error(422, f"give 1 to {MAX_INPUTS} inputs, got {len(body.inputs)}")
-        try:
-            worker.admit()
-        except Busy:
-            return _error(503, f"the server is busy ({worker.pending} requests waiting); try again shortly")
+        busy = worker.admit()
+        if busy is not None:
+            return busy
         try:
             outputs = await worker.run(m.predictor.predict_json, body.inputs, body.options)
         except (ValueError, TypeError, OptionError) as e:
@@ -185,19 +182,18 @@ def create_app(run_dirs: list[str | Path], *, max_queue: int = 64, max_body: int
 
     @app.post("/v1/models/{name}/generate")
     async def generate(name: str, body: GenerateRequest):
-        m = get_model(name)
+        m = models.get(name)
         if m is None:
-            return _error(404, f"no model named {name!r}; models: {', '.join(models)}")
+            return no_model(name)
         if not hasattr(m.predictor, "stream_json"):
             return _error(422, f"model {name!r} ({m.task.name}) does not generate; use /v1/models/{name}/predict")
         try:
             pieces = m.predictor.stream_json(body.prompt, body.options)
         except (ValueError, TypeError, OptionError) as e:
             return _error(422, str(e))
-        try:
-            worker.admit()
-        except Busy:
-            return _error(503, f"the server is busy ({worker.pending} requests waiting); try again shortly")
+        busy = worker.admit()
+        if busy is not None:
+            return busy
 
         async def events():
             done = object()

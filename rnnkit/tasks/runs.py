@@ -1,4 +1,4 @@
-"""Run folders of the text tasks: the output folder check, the tokenizer file, and reloading a model with it.
+"""Run folders: the output folder check, reloading a run's model, and (text tasks) the tokenizer file.
 
 The tokenizer has one home: ``tokenizer.json``. ``config.json`` records its SHA-256 (as it records the weights'), so a
 tokenizer file that is missing, unreadable or edited after training is refused with a message that says which — a
@@ -62,19 +62,25 @@ def load_tokenizer(run_dir: Path, config: dict) -> Tokenizer:
     return tok
 
 
-def load_text_run(run_dir: str | Path, build_model) -> tuple:
-    """(model, tokenizer, config) of a text run; ``build_model(model_config)`` makes the model from its config."""
+def load_run_model(run_dir: str | Path, build_model) -> tuple:
+    """(model in eval mode, config) of a run folder; ``build_model(model_config)`` makes the model from its config."""
     tensors, cfg = load_model_files(Path(run_dir))
     model = build_model(dict(cfg["model"]))
     try:
         model.load_state_dict(tensors)
     except RuntimeError as e:
         raise CheckpointError(f"{run_dir}/model.safetensors does not fit its config.json: {e}") from None
+    return model.eval(), cfg
+
+
+def load_text_run(run_dir: str | Path, build_model) -> tuple:
+    """(model, tokenizer, config) of a text run; ``build_model(model_config)`` makes the model from its config."""
+    model, cfg = load_run_model(run_dir, build_model)
     tok = load_tokenizer(Path(run_dir), cfg)
     if len(tok) != cfg["model"]["vocab_size"]:
         raise CheckpointError(f"{run_dir}: the tokenizer has {len(tok)} tokens but the model was built for "
                               f"{cfg['model']['vocab_size']}")
-    return model.eval(), tok, cfg
+    return model, tok, cfg
 
 
 def resume_key(opts, may_change: tuple[str, ...]) -> dict:

@@ -21,7 +21,8 @@ from rnnkit.data.synthetic import adding_problem
 from rnnkit.models import SequenceClassifier, SequenceRegressor
 from rnnkit.tasks.graphs import GraphSpec, as_tuple, random_lengths, random_state, state_names
 from rnnkit.tasks.registry import Task
-from rnnkit.train import Config, Trainer, load_model_files, seed_everything
+from rnnkit.tasks.runs import load_run_model
+from rnnkit.train import Config, Trainer, seed_everything
 from rnnkit.train.checkpoint import CheckpointError
 
 DATASETS = ("adding", "digits")
@@ -83,16 +84,10 @@ class SequencePredictor:
     task = "sequence"
 
     def __init__(self, run_dir: str | Path) -> None:
-        tensors, saved = load_model_files(Path(run_dir))
-        self.run_dir, self.saved = Path(run_dir), saved
-        self.cfg = Config.from_dict(saved["run"], source=f"{run_dir}/config.json")
-        self.model = build_model(saved["model"])
-        try:
-            self.model.load_state_dict(tensors)
-        except RuntimeError as e:
-            raise CheckpointError(f"{run_dir}/model.safetensors does not fit its config.json: {e}") from None
-        self.model.eval()
-        self.kind = "classification" if saved["model"]["class"] == "SequenceClassifier" else "regression"
+        self.run_dir = Path(run_dir)
+        self.model, self.saved = load_run_model(run_dir, build_model)
+        self.cfg = Config.from_dict(self.saved["run"], source=f"{run_dir}/config.json")
+        self.kind = "classification" if self.saved["model"]["class"] == "SequenceClassifier" else "regression"
 
     def graphs(self) -> list[GraphSpec]:
         """``sequence``: inputs (B, T, F), lengths (B,) and the initial state → the prediction at each sequence's last

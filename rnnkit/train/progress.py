@@ -12,11 +12,11 @@ from tqdm.auto import tqdm
 class TrainingBar:
     def __init__(self, trainer) -> None:
         t = trainer.config.train
-        self.trainer, self.epochs = trainer, t.epochs
+        self.epochs = t.epochs
         self.budget = None if t.max_minutes is None else 60 * t.max_minutes
         self.disable = not (t.progress and trainer.dist.is_main)
         self.unit = getattr(trainer.raw_model, "unit_name", "samples")
-        self.label = f"{trainer.label} " if getattr(trainer, "label", "") else ""
+        self.label = f"{trainer.label} " if trainer.label else ""
         self.bar = None
         if self.budget is not None:
             self.bar = tqdm(total=round(self.budget, 1), initial=round(trainer.train_seconds, 1), unit="s",
