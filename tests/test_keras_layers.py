@@ -98,7 +98,10 @@ def test_stateful_matches_keras():
     assert np.abs(a2 - a1).max() > 1e-3  # the second call really started from the first call's state
     r.reset_states()
     np.testing.assert_allclose(r(torch.from_numpy(X)).detach().numpy(), a1, atol=ATOL)
-    with pytest.raises(ValueError, match="stateful with batch size 4"):
+    with pytest.raises(ValueError, match="Expected batch size: 4"):  # Keras's message; reset keeps the batch size
+        r(torch.from_numpy(X[:2]))
+    r.reset_states()
+    with pytest.raises(ValueError, match="Received batch size: 2"):
         r(torch.from_numpy(X[:2]))
 
 

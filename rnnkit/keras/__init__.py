@@ -2,11 +2,13 @@
 
 Mirrors the ``keras`` namespace for recurrent models: ``from rnnkit.keras.models import Sequential``,
 ``from rnnkit.keras.layers import SimpleRNN, Dense`` — the tutorial's Keras code runs with its imports changed, with
-Keras 3's numbers (same weights → same outputs, tested against real Keras) and rnnkit's speed.
+Keras 3's numbers (same weights → same outputs, tested against real Keras) and rnnkit's speed. ``initializers``,
+``regularizers``, ``constraints`` and ``saving.register_keras_serializable`` are there under Keras's names too.
 """
 
-from rnnkit.keras import callbacks, layers, models, optimizers
+from rnnkit.keras import callbacks, constraints, initializers, layers, models, optimizers, regularizers, saving
 from rnnkit.keras.layers import Input
 from rnnkit.keras.models import Model, Sequential, load_model
 
-__all__ = ["layers", "callbacks", "optimizers", "models", "Input", "Model", "Sequential", "load_model"]
+__all__ = ["layers", "callbacks", "optimizers", "models", "initializers", "regularizers", "constraints", "saving",
+           "Input", "Model", "Sequential", "load_model"]

@@ -1,8 +1,7 @@
-"""Keras's activations, initializers and layer naming, reproduced on torch."""
+"""Keras's activations, layer naming and dropout seeds, reproduced on torch (initializers: ``initializers.py``)."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 
@@ -34,56 +33,6 @@ def activation_name(fn_or_name) -> str:
     raise ValueError(f"activation {fn_or_name!r} has no Keras name; pass a string")
 
 
-def _fans(shape):
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
-    return shape[-2] * receptive, shape[-1] * receptive
-
-
-def initialize(name: str, shape, generator=None) -> torch.Tensor:
-    """Keras initializers by name: glorot_uniform, orthogonal, zeros, ones, he_normal, random_normal, ..."""
-    name = {"GlorotUniform": "glorot_uniform", "Orthogonal": "orthogonal", "Zeros": "zeros", "Ones": "ones",
-            "HeNormal": "he_normal", "HeUniform": "he_uniform", "GlorotNormal": "glorot_normal",
-            "RandomUniform": "uniform", "RandomNormal": "random_normal"}.get(name, name)
-    t = torch.empty(shape)
-    fan_in, fan_out = _fans(tuple(shape))
-    if name == "zeros":
-        return t.zero_()
-    if name == "ones":
-        return t.fill_(1.0)
-    if name == "glorot_uniform":
-        lim = math.sqrt(6.0 / (fan_in + fan_out))
-        return t.uniform_(-lim, lim, generator=generator)
-    if name == "glorot_normal":
-        return _truncated(t, math.sqrt(2.0 / (fan_in + fan_out)), generator)
-    if name == "he_uniform":
-        lim = math.sqrt(6.0 / fan_in)
-        return t.uniform_(-lim, lim, generator=generator)
-    if name == "he_normal":
-        return _truncated(t, math.sqrt(2.0 / fan_in), generator)
-    if name in ("uniform", "random_uniform"):
-        return t.uniform_(-0.05, 0.05, generator=generator)
-    if name == "random_normal":
-        return t.normal_(0.0, 0.05, generator=generator)
-    if name == "orthogonal":
-        rows, cols = shape[0], math.prod(shape[1:])
-        a = torch.randn(max(rows, cols), min(rows, cols), generator=generator)
-        q, r = torch.linalg.qr(a)
-        q = q * torch.sign(torch.diagonal(r))
-        if rows < cols:
-            q = q.t()
-        return q.reshape(shape).contiguous()
-    raise ValueError(f"unknown initializer {name!r}")
-
-
-def _truncated(t, std, generator):
-    # Keras's truncated normal: stddev corrected for the truncation at 2σ
-    torch.nn.init.trunc_normal_(t, 0.0, std / 0.87962566103423978, -2 * std / 0.87962566103423978,
-                                2 * std / 0.87962566103423978, generator=generator)
-    return t
-
-
 _COUNTS: defaultdict[str, int] = defaultdict(int)
 
 
@@ -96,3 +45,22 @@ def unique_name(base: str) -> str:
     n = _COUNTS[base]
     _COUNTS[base] += 1
     return base if n == 0 else f"{base}_{n}"
+
+
+class SeedStream:
+    """Keras's ``SeedGenerator`` for dropout: with a ``seed`` every mask comes from a generator seeded by (seed, n-th
+    draw) — the same masks for the same seed whatever else uses torch's global RNG; without one, the global RNG."""
+
+    def __init__(self, seed: int | None) -> None:
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be an integer or None, got {seed!r}")
+        self.seed, self.draws = seed, 0
+
+    def dropout_mask(self, shape, rate: float, like: torch.Tensor) -> torch.Tensor:
+        """Inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)``."""
+        keep = 1.0 - rate
+        if self.seed is None:
+            return torch.bernoulli(torch.full(tuple(shape), keep, device=like.device, dtype=like.dtype)) / keep
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.draws) & 0xFFFFFFFF)
+        self.draws += 1
+        return (torch.bernoulli(torch.full(tuple(shape), keep), generator=g) / keep).to(like.device, like.dtype)

@@ -16,7 +16,7 @@ from rnnkit.keras import losses as L
 from rnnkit.keras import optimizers
 from rnnkit.keras.backend import unique_name
 from rnnkit.keras.callbacks import History, KerasCallbacks
-from rnnkit.keras.layers.base import KerasTensor, Layer, as_tensors
+from rnnkit.keras.layers.base import KerasTensor, Layer, _flatten_tensors, as_tensors
 
 
 def _to_tensor(a, name="x") -> torch.Tensor:
@@ -121,7 +121,7 @@ class Model(nn.Module):
                       for k, v in node.kwargs.items()}
             out = node.layer(args, mask=mask, training=training, **kwargs)
             out_mask = node.layer.compute_mask(args, mask)
-            outs = _as_list(out)
+            outs = _flatten_tensors(out)
             masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs)
             for kt in node.outputs:
                 env[id(kt)] = (outs[kt.index], masks[kt.index] if kt.index < len(masks) else None)
@@ -153,6 +153,23 @@ class Model(nn.Module):
 
     def count_params(self) -> int:
         return sum(w.numel() for w in self.weights)
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Every layer's ``losses`` (regularization penalties, ``add_loss``): ``fit``/``evaluate`` add their sum."""
+        return [loss for layer in self.layers for loss in layer.losses]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def apply_constraints(self) -> None:
+        for layer in self.layers:
+            layer.apply_constraints()
 
     def summary(self, print_fn=print) -> None:
         rows = [(f"{layer.name} ({type(layer).__name__})", layer.count_params()) for layer in self.layers]
@@ -188,6 +205,9 @@ class Model(nn.Module):
             raise ValueError(f"the model has {len(preds)} output(s) but {len(ys)} target array(s) were given")
         fns = self.loss_fns if len(self.loss_fns) == len(preds) else self.loss_fns * len(preds)
         loss = sum(fn(y, p) for fn, y, p in zip(fns, ys, preds))
+        extra = self.losses
+        if extra:  # regularizers and add_loss, as Keras's compute_loss
+            loss = loss + torch.stack([torch.as_tensor(v, dtype=loss.dtype).sum() for v in extra]).sum()
         out = {"loss": loss}
         with torch.no_grad():
             for name, fn in self.metric_fns:
@@ -252,6 +272,8 @@ class Model(nn.Module):
         trainer.epoch = initial_epoch
         if getattr(self, "_trainer_state", None) is not None:  # keep the optimizer state across fit() calls
             trainer.optimizer.load_state_dict(self._trainer_state)
+        if any(layer._constraints for top in self.layers for layer in top._all_layers()):
+            trainer.optimizer.register_step_post_hook(lambda *_: self.apply_constraints())
         trainer.fit()
         self._trainer_state = trainer.optimizer.state_dict()
         self.history = history
@@ -330,7 +352,7 @@ class Sequential(Model):
         if self._input is None and len(self._pending) == 1 and layer.input_shape_arg is not None:
             from rnnkit.keras.layers.base import Input
 
-            self._input = Input(layer.input_shape_arg)
+            self._input = Input(layer.input_shape_arg, batch_size=layer.batch_size_arg)
         if self._input is not None:
             self._build_graph()
 
@@ -347,7 +369,7 @@ class Sequential(Model):
         from rnnkit.keras.layers.base import Input
 
         dtype = "float32" if x.is_floating_point() else "int64"
-        self._input = Input(tuple(x.shape[1:]), dtype=dtype)
+        self._input = Input(tuple(x.shape[1:]), batch_size=x.shape[0], dtype=dtype)  # Keras builds on the data's shape
         self._build_graph()
 
     @property
@@ -360,8 +382,9 @@ class Sequential(Model):
         return super().call(inputs, training=training)
 
 
-def load_model(filepath):
-    """A ``.keras`` archive written by real Keras (or by ``save``), or an rnnkit.keras model folder."""
+def load_model(filepath, custom_objects: dict | None = None):
+    """A ``.keras`` archive written by real Keras (or by ``save``), or an rnnkit.keras model folder; a user's own
+    layers and cells by ``custom_objects={"Name": cls}`` or registered with ``register_keras_serializable``."""
     from rnnkit.keras.saving import load_model as _load
 
-    return _load(filepath)
+    return _load(filepath, custom_objects)

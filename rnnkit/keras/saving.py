@@ -26,6 +26,9 @@ import torch
 from rnnkit.keras import layers as L
 from rnnkit.keras.backend import snake
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
+from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable"]
 
 KERAS_VERSION = "3.15.1"
 
@@ -86,20 +89,12 @@ def _wrap(class_name: str, config: dict, build_shape=None) -> dict:
 
 
 def layer_config(layer: Layer) -> dict:
-    cfg = {"name": layer.name, "trainable": layer.trainable, "dtype": "float32"}
-    for k, v in layer.get_config().items():
-        if k in ("name", "trainable"):
-            continue
-        if isinstance(v, Layer):
-            v = layer_config(v)
-        elif isinstance(v, list) and v and isinstance(v[0], Layer):
-            v = [layer_config(c) for c in v]
-        cfg[k] = v
-    if isinstance(layer, L.Bidirectional):
-        cfg["layer"] = layer_config(layer.forward_layer)
-        cfg["backward_layer"] = layer_config(layer.backward_layer)
+    """A layer's entry in Keras's model config: its serialized form plus the shape it was built for."""
+    d = serialize_layer(layer)
     shape = getattr(layer, "build_input_shape", None)
-    return _wrap(type(layer).__name__, cfg, shape)
+    if shape is not None:
+        d["build_config"] = {"input_shape": list(shape)}
+    return d
 
 
 def model_config(model) -> dict:
@@ -107,12 +102,12 @@ def model_config(model) -> dict:
 
     if isinstance(model, Sequential):
         inp = model.graph_inputs[0]
-        layers = [_wrap("InputLayer", {"batch_shape": [None, *inp.shape], "dtype": _dtype_name(inp.dtype),
+        layers = [_wrap("InputLayer", {"batch_shape": [inp.batch_size, *inp.shape], "dtype": _dtype_name(inp.dtype),
                                        "sparse": False, "name": inp.name or "input_layer"})]
         layers += [layer_config(layer) for layer in model.layers]
         return {"module": "keras", "class_name": "Sequential", "registered_name": None,
                 "config": {"name": model.name, "trainable": True, "layers": layers},
-                "build_config": {"input_shape": [None, *inp.shape]}}
+                "build_config": {"input_shape": [inp.batch_size, *inp.shape]}}
     return _functional_config(model)
 
 
@@ -132,7 +127,7 @@ def _tensor_ref(t: KerasTensor) -> dict:
 
 
 def _functional_config(model) -> dict:
-    layers = [{**_wrap("InputLayer", {"batch_shape": [None, *t.shape], "dtype": _dtype_name(t.dtype), "sparse": False,
+    layers = [{**_wrap("InputLayer", {"batch_shape": [t.batch_size, *t.shape], "dtype": _dtype_name(t.dtype), "sparse": False,
                                       "name": t.name}), "name": t.name, "inbound_nodes": []}
               for t in model.graph_inputs]
     for node in model.nodes:
@@ -153,39 +148,12 @@ def _functional_config(model) -> dict:
                        "output_layers": outs if model.multi_output else outs[0]}}
 
 
-SUPPORTED = {"Dense": L.Dense, "Activation": L.Activation, "Dropout": L.Dropout, "Embedding": L.Embedding,
-             "Masking": L.Masking, "RepeatVector": L.RepeatVector, "TimeDistributed": L.TimeDistributed,
-             "SimpleRNN": L.SimpleRNN, "LSTM": L.LSTM, "GRU": L.GRU, "RNN": L.RNN, "Bidirectional": L.Bidirectional,
-             "SimpleRNNCell": L.SimpleRNNCell, "LSTMCell": L.LSTMCell, "GRUCell": L.GRUCell,
-             "StackedRNNCells": L.StackedRNNCells}
-IGNORED_KEYS = {"dtype", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
-                "kernel_constraint", "recurrent_constraint", "bias_constraint", "embeddings_regularizer",
-                "embeddings_constraint", "lora_rank", "lora_alpha", "quantization_config", "input_length", "sparse",
-                "noise_shape", "seed", "implementation", "time_major", "synchronized", "autocast"}
+IGNORED_KEYS = {"time_major", "synchronized", "lora_alpha", "sparse"}  # written by some Keras versions, no effect here
 
 
-def _init_name(v):
-    if isinstance(v, dict):
-        return v.get("class_name", "glorot_uniform")
-    return v
-
-
-def layer_from_config(d: dict) -> Layer:
-    cls_name = d.get("class_name")
-    if cls_name not in SUPPORTED:
-        raise ValueError(f"layer {d.get('config', {}).get('name')!r} of type {cls_name!r} is not supported by "
-                         f"rnnkit.keras (supported: {', '.join(sorted(SUPPORTED))})")
-    cfg = {k: v for k, v in d["config"].items() if k not in IGNORED_KEYS}
-    for k in list(cfg):
-        if k.endswith("_initializer"):
-            cfg[k] = _init_name(cfg[k])
-        if isinstance(cfg[k], dict) and "class_name" in cfg[k] and k in ("layer", "cell", "backward_layer"):
-            cfg[k] = layer_from_config(cfg[k])
-        elif k == "cells":
-            cfg[k] = [layer_from_config(c) for c in cfg[k]]
-    if cls_name in ("Bidirectional",):
-        cfg.pop("backward_layer", None)
-    layer = SUPPORTED[cls_name](**cfg)
+def layer_from_config(d: dict, custom_objects: dict | None = None) -> Layer:
+    d = {**d, "config": {k: v for k, v in d.get("config", {}).items() if k not in IGNORED_KEYS}}
+    layer = deserialize_layer(d, custom_objects)
     if "build_config" in d and d["build_config"].get("input_shape"):
         layer.build_input_shape = tuple(d["build_config"]["input_shape"])
     return layer
@@ -193,11 +161,11 @@ def layer_from_config(d: dict) -> Layer:
 
 def _input_from(cfg: dict) -> KerasTensor:
     shape = cfg.get("batch_shape") or [None, *cfg.get("shape", [])]
-    return Input(tuple(shape[1:]), dtype="float32" if "float" in str(cfg.get("dtype", "float32")) else "int64",
-                 name=cfg.get("name"))
+    return Input(tuple(shape[1:]), batch_size=shape[0],
+                 dtype="float32" if "float" in str(cfg.get("dtype", "float32")) else "int64", name=cfg.get("name"))
 
 
-def model_from_config(d: dict):
+def model_from_config(d: dict, custom_objects: dict | None = None):
     from rnnkit.keras.models import Model, Sequential
 
     cls, cfg = d.get("class_name"), d.get("config", {})
@@ -211,7 +179,7 @@ def model_from_config(d: dict):
         elif "build_input_shape" in cfg:
             model.add(Input(tuple(cfg["build_input_shape"][1:])))
         for ld in layers[start:]:
-            model.add(layer_from_config(ld))
+            model.add(layer_from_config(ld, custom_objects))
         return model
     if cls in ("Functional", "Model"):
         tensors: dict[tuple, KerasTensor] = {}
@@ -226,7 +194,7 @@ def model_from_config(d: dict):
                 continue
             if str(ld.get("module", "")).startswith("keras.src.ops"):
                 continue  # Keras records mask computations (NotEqual, Any) as op nodes; rnnkit propagates masks itself
-            layer = layer_from_config(ld)
+            layer = layer_from_config(ld, custom_objects)
 
             def resolve(a, owner=ld["name"]):
                 if isinstance(a, dict) and a.get("class_name") == "__keras_tensor__":
@@ -309,7 +277,7 @@ def save_model(model, filepath) -> None:
     atomic_write_text(path / "config.json", json.dumps(model_config(model), indent=1))
 
 
-def load_model(filepath):
+def load_model(filepath, custom_objects: dict | None = None):
     path = Path(filepath)
     if path.suffix == ".keras":
         try:
@@ -318,14 +286,14 @@ def load_model(filepath):
             weights = z.read("model.weights.h5")
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, FileNotFoundError) as e:
             raise ValueError(f"{path} is not a readable .keras archive: {e}") from None
-        model = model_from_config(config)
+        model = model_from_config(config, custom_objects)
         _read_h5_into(model, io.BytesIO(weights), str(path))
         return model
     if not (path / "config.json").is_file():
         raise ValueError(f"{path} is neither a .keras file nor an rnnkit.keras model folder (no config.json)")
     from safetensors.torch import load_file
 
-    model = model_from_config(json.loads((path / "config.json").read_text(encoding="utf-8")))
+    model = model_from_config(json.loads((path / "config.json").read_text(encoding="utf-8")), custom_objects)
     tensors = load_file(str(path / "model.safetensors"))
     params = model_weights(model)
     missing = sorted(set(params) - set(tensors))

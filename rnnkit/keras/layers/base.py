@@ -10,30 +10,70 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 
 import numpy as np
 import torch
 from torch import nn
 
-from rnnkit.keras.backend import initialize, snake, unique_name
+from rnnkit.keras import constraints, initializers, regularizers
+from rnnkit.keras.backend import snake, unique_name
 
 
 class KerasTensor:
-    """A symbolic tensor: a shape without the batch axis, and the (layer, inputs, kwargs) that produced it."""
+    """A symbolic tensor: a shape without the batch axis (``batch_size`` apart: None unless the Input fixed it), and
+    the (layer, inputs, kwargs) that produced it."""
 
-    def __init__(self, shape: tuple, dtype=torch.float32, node=None, index: int = 0, name: str | None = None) -> None:
+    def __init__(self, shape: tuple, dtype=torch.float32, node=None, index: int = 0, name: str | None = None,
+                 batch_size: int | None = None) -> None:
         self.shape, self.dtype, self.node, self.index, self.name = tuple(shape), dtype, node, index, name
+        self.batch_size = batch_size
 
     def __repr__(self) -> str:
-        return f"<KerasTensor shape=(None, {', '.join(map(str, self.shape))})>"
+        return f"<KerasTensor shape=({self.batch_size}, {', '.join(map(str, self.shape))})>"
 
 
-def Input(shape, dtype="float32", name: str | None = None) -> KerasTensor:  # noqa: N802 - Keras's name
-    """``keras.Input(shape)``: the model's entry point; ``shape`` excludes the batch axis."""
+def Input(shape=None, batch_size: int | None = None, dtype="float32", name: str | None = None,  # noqa: N802
+          batch_shape=None, **kwargs) -> KerasTensor:
+    """``keras.Input(shape, batch_size=None, dtype, name, batch_shape=None)``: the model's entry point; ``shape``
+    excludes the batch axis. A fixed ``batch_size`` is what a ``stateful`` recurrent layer after it needs."""
+    unknown = set(kwargs) - {"sparse", "tensor", "optional", "ragged"}
+    if unknown:
+        raise TypeError(f"Input: unexpected argument(s) {sorted(unknown)}")
+    if batch_shape is not None:
+        if shape is not None or batch_size is not None:
+            raise ValueError("Input: give either shape (and batch_size) or batch_shape, not both")
+        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+    if shape is None:
+        raise ValueError("Input needs a shape (without the batch axis) or a batch_shape")
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ValueError(f"Input: batch_size must be a positive integer or None, got {batch_size!r}")
     dt = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int64, "int64": torch.int64}.get(dtype)
     if dt is None:
         raise ValueError(f"unsupported Input dtype {dtype!r}")
-    return KerasTensor(tuple(shape), dt, node=None, name=name or unique_name("input_layer"))
+    return KerasTensor(tuple(shape), dt, node=None, name=name or unique_name("input_layer"), batch_size=batch_size)
+
+
+DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+
+
+def check_dtype(dtype, owner: str) -> None:
+    """rnnkit.keras computes in float32 only: other dtype policies (mixed_float16, float64 layers) are refused."""
+    name = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
+    if name not in (None, "float32"):
+        raise ValueError(f"{owner}: dtype {name!r} is not supported — rnnkit.keras layers compute in float32")
+
+
+@functools.cache
+def _call_takes(cls, arg: str) -> bool:
+    params = inspect.signature(cls.call).parameters
+    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _flatten_tensors(x) -> list:
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _flatten_tensors(v)]
+    return [x] if isinstance(x, torch.Tensor) else []
 
 
 def as_tensors(x, ids: bool = False):
@@ -72,26 +112,47 @@ class Layer(nn.Module):
 
             cls.build = build
 
-    def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True, dtype=None, **kwargs) -> None:
+    def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True, dtype=None,
+                 activity_regularizer=None, **kwargs) -> None:
         super().__init__()
-        unknown = set(kwargs) - {"input_dim", "batch_input_shape", "batch_size"}
+        unknown = set(kwargs) - {"input_dim", "batch_input_shape", "batch_size", "autocast"}
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(unknown)}")
+        check_dtype(dtype, type(self).__name__)
         self.name = name or unique_name(snake(type(self).__name__))
         if input_shape is None and "input_dim" in kwargs:
             input_shape = (kwargs["input_dim"],)
+        self.batch_size_arg = kwargs.get("batch_size")
+        if input_shape is None and kwargs.get("batch_input_shape") is not None:
+            self.batch_size_arg, input_shape = kwargs["batch_input_shape"][0], kwargs["batch_input_shape"][1:]
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self.trainable = trainable
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
         self._weight_names: list[str] = []
+        self._regularizers: dict[str, object] = {}
+        self._constraints: dict[str, object] = {}
+        self._losses: list[torch.Tensor] = []
 
     # --- weights -------------------------------------------------------------------------------------------
-    def add_weight(self, name: str, shape, initializer: str = "glorot_uniform", value: torch.Tensor | None = None
-                   ) -> nn.Parameter:
-        data = value if value is not None else initialize(initializer, tuple(shape))
-        p = nn.Parameter(data.float(), requires_grad=self.trainable)
-        self.register_parameter(name, p)
-        self._weight_names.append(name)
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable: bool = True, autocast: bool = True,
+                   regularizer=None, constraint=None, aggregation="none", overwrite_with_gradient=False,
+                   name: str | None = None, value: torch.Tensor | None = None) -> nn.Parameter:
+        """Keras's ``add_weight``: a float32 variable of ``shape`` from ``initializer`` (default glorot_uniform), with an
+        optional regularizer (its penalty joins ``losses``) and constraint (applied after each optimizer step)."""
+        check_dtype(dtype, f"{self.name}.add_weight")
+        shape = tuple(shape or ())
+        data = value if value is not None else initializers.get(initializer or "glorot_uniform")(shape)
+        p = nn.Parameter(torch.as_tensor(data).float().reshape(shape), requires_grad=self.trainable and trainable)
+        attr = name or "variable"
+        while attr in self._parameters or (attr not in self.__dict__ and hasattr(type(self), attr)):
+            attr += "_"
+        self.register_parameter(attr, p)
+        self._weight_names.append(attr)
+        if regularizer is not None:
+            self._regularizers[attr] = regularizers.get(regularizer)
+        if constraint is not None:
+            self._constraints[attr] = constraints.get(constraint)
         return p
 
     @property
@@ -99,7 +160,40 @@ class Layer(nn.Module):
         return [getattr(self, n) for n in self._weight_names] + [w for sub in self._sublayers() for w in sub.weights]
 
     def _sublayers(self) -> list[Layer]:
-        return []
+        """The layers this one holds (Keras tracks them): direct children, a list of layers in order."""
+        out = []
+        for child in self.children():
+            out += [child] if isinstance(child, Layer) else [c for c in child.children() if isinstance(c, Layer)]
+        return out
+
+    def _all_layers(self) -> list[Layer]:
+        return [self] + [s for sub in self._sublayers() for s in sub._all_layers()]
+
+    # --- losses and constraints ---------------------------------------------------------------------------------
+    def add_loss(self, loss) -> None:
+        """Keras's ``add_loss``: a scalar joined to this call's ``losses`` (cleared at the next call)."""
+        self._losses.append(torch.as_tensor(loss))
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """The penalties of the last call (``add_loss``, activity regularizers) of this layer and the layers in it, then
+        the weight regularizers' penalties on the current trainable weights — as Keras orders them."""
+        layers = self._all_layers()
+        out = [loss for layer in layers for loss in layer._losses]
+        for layer in layers:
+            for attr, reg in layer._regularizers.items():
+                w = getattr(layer, attr)
+                if w.requires_grad and layer.trainable:
+                    out.append(reg(w))
+        return out
+
+    @torch.no_grad()
+    def apply_constraints(self) -> None:
+        """Project every constrained weight back onto its constraint (Keras does it after each optimizer step)."""
+        for layer in self._all_layers():
+            for attr, c in layer._constraints.items():
+                w = getattr(layer, attr)
+                w.copy_(c(w))
 
     @property
     def trainable_weights(self) -> list[nn.Parameter]:
@@ -155,20 +249,41 @@ class Layer(nn.Module):
             self.build(shape)
             self.built = True
 
-    def __call__(self, x, mask=None, training=False, **kwargs):
+    def __call__(self, x, *args, mask=None, training=False, **kwargs):
+        """Keras's call protocol: builds on first use; ``mask``/``training`` reach ``call`` when its signature takes
+        them (so a user's ``call(self, inputs, states)`` works); the activity regularizer's penalty joins ``losses``."""
         if isinstance(x, KerasTensor) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], KerasTensor)):
             return symbolic_call(self, x, kwargs)
         x = as_tensors(x, self.reads_ids)
+        args = tuple(as_tensors(a) if isinstance(a, (np.ndarray, list, tuple)) else a for a in args)
         mask = as_tensors(mask, ids=True) if mask is not None else None
         kwargs = {k: as_tensors(v) if isinstance(v, (np.ndarray, list, tuple)) else v for k, v in kwargs.items()}
         self._maybe_build(x)
-        return self.call(x, mask=mask, training=training, **kwargs)
+        if _call_takes(type(self), "mask"):
+            kwargs["mask"] = mask
+        if _call_takes(type(self), "training"):
+            kwargs["training"] = training
+        self._losses = []
+        out = self.call(x, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            for t in _flatten_tensors(out):
+                loss = self.activity_regularizer(t)
+                self._losses.append(loss / t.shape[0] if t.dim() > 0 and t.shape[0] else loss)
+        return out
 
     def forward(self, *args, **kwargs):  # pragma: no cover - layers are called through __call__
         return self.call(*args, **kwargs)
 
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable}
+        """Keras's config: JSON only (initializers, regularizers, constraints and wrapped layers serialized)."""
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = regularizers.serialize_regularizer(self.activity_regularizer)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        return cls(**config)
 
     def extra_repr(self) -> str:
         return self.name
@@ -181,21 +296,36 @@ class Node:
 
 
 def _dummy(kt: KerasTensor) -> torch.Tensor:
-    return torch.zeros((2, *kt.shape), dtype=kt.dtype)
+    return torch.zeros((kt.batch_size or 2, *kt.shape), dtype=kt.dtype)
+
+
+def _stateful(layer) -> bool:
+    return bool(getattr(layer, "stateful", False) or getattr(getattr(layer, "forward_layer", None), "stateful", False))
 
 
 def symbolic_call(layer: Layer, inputs, kwargs: dict):
-    """Build ``layer`` on zeros of the symbolic shape (batch 2) and return KerasTensor(s) for its output(s)."""
+    """Build ``layer`` on zeros of the symbolic shape (the Input's batch size, or 2) and return KerasTensor(s) for its
+    output(s). A stateful layer needs a fixed batch size (``Input(batch_size=...)``), as in Keras, and starts from zeros."""
+    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+    batch = first.batch_size
+    if _stateful(layer) and batch is None:
+        raise ValueError(f"When using `stateful=True` in a RNN ({layer.name!r}), the batch size must be static: give "
+                         "the model's Input a batch_size (keras.Input(shape, batch_size=...)) or the first layer "
+                         "batch_input_shape")
     concrete = [_dummy(t) for t in inputs] if isinstance(inputs, (list, tuple)) else _dummy(inputs)
     sym_kwargs = {k: (_dummy(v) if isinstance(v, KerasTensor) else [_dummy(t) for t in v]
                       if isinstance(v, (list, tuple)) and v and isinstance(v[0], KerasTensor) else v)
                   for k, v in kwargs.items()}
     with torch.no_grad():
-        out = layer(concrete, **sym_kwargs) if isinstance(concrete, list) else layer(concrete, **sym_kwargs)
+        out = layer(concrete, **sym_kwargs)
+    if _stateful(layer):
+        layer.reset_states()
+    layer._losses = []
     node = Node(layer, inputs, kwargs)
     layer.build_input_shape = (None, *(inputs[0].shape if isinstance(inputs, (list, tuple)) else inputs.shape))
-    if isinstance(out, (list, tuple)):
-        node.outputs = [KerasTensor(tuple(o.shape[1:]), o.dtype, node, i) for i, o in enumerate(out)]
-        return list(node.outputs)
-    node.outputs = [KerasTensor(tuple(out.shape[1:]), out.dtype, node, 0)]
-    return node.outputs[0]
+    def symbolic(o):  # the output's structure (nested lists for stacked cells' states), KerasTensors numbered flat
+        if isinstance(o, (list, tuple)):
+            return [symbolic(v) for v in o]
+        node.outputs.append(KerasTensor(tuple(o.shape[1:]), o.dtype, node, len(node.outputs), batch_size=batch))
+        return node.outputs[-1]
+    return symbolic(out)

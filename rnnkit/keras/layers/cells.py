@@ -11,12 +11,34 @@ converted to its layout when the configuration is one torch computes (default ac
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.keras.backend import activation_name, get_activation
-from rnnkit.keras.layers.base import Layer, as_tensors
+from rnnkit.keras import constraints, initializers, regularizers
+from rnnkit.keras.backend import SeedStream, activation_name, get_activation
+from rnnkit.keras.layers.base import Layer, _call_takes
+
+REGULARIZED = ("kernel", "recurrent", "bias")
+
+
+def state_sizes(cell) -> list[int]:
+    """A cell's ``state_size`` flattened: ``4`` → [4]; ``[4, 4]`` → [4, 4]; a stack's ``[[4, 4], 2]`` → [4, 4, 2]."""
+    s = cell.state_size
+    if isinstance(s, int):
+        return [s]
+    return [n for v in s for n in ([v] if isinstance(v, int) else list(v))]
+
+
+def build_with_shape(layer, shape) -> None:
+    """Keras's ``if not layer.built: layer.build(shape)`` for a cell given as any Layer."""
+    if isinstance(layer, Layer) and not layer.built:
+        layer.build(tuple(shape))
+        layer.built = True
+
+
+def output_size(cell) -> int:
+    size = getattr(cell, "output_size", None)
+    return size if size is not None else state_sizes(cell)[0]
 
 
 class KerasCell(Layer):
@@ -24,33 +46,56 @@ class KerasCell(Layer):
 
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed=None, **kwargs) -> None:
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed=None, implementation: int = 2, **kwargs) -> None:
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units <= 0:
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{type(self).__name__}: units must be a positive integer, got {units!r}")
+        if implementation not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: implementation must be 1 or 2, got {implementation!r}")
         self.units, self.use_bias = units, use_bias
         self.activation, self.recurrent_activation = get_activation(activation), get_activation(recurrent_activation)
         self._act, self._rec_act = activation_name(activation), activation_name(recurrent_activation)
-        self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
-        self.bias_initializer = bias_initializer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        # Keras: recurrent dropout forces implementation 1, which draws one mask per gate
+        self.implementation = 1 if self.recurrent_dropout else implementation
+        self.seed = seed
+        self.seeds = SeedStream(seed)
+        self._sequence_masks = None  # [] while an RNN runs this cell step by step: one mask per sequence, as Keras
 
     @property
-    def state_size(self) -> list[int]:
-        return [self.units]
+    def state_size(self):
+        return self.units
+
+    @property
+    def output_size(self) -> int:
+        return self.units
 
     @property
     def mask_count(self) -> int:
-        """Keras makes one dropout mask per gate when recurrent dropout is on (its 'implementation 1')."""
-        return self.gates if self.recurrent_dropout > 0 and self.gates > 1 else 1
+        """Keras's implementation 1 (forced by recurrent dropout) draws one dropout mask per gate."""
+        return self.gates if self.implementation == 1 and self.gates > 1 else 1
 
     def build(self, input_shape):
         G, u = self.gates, self.units
-        self.add_weight("kernel", (input_shape[-1], G * u), self.kernel_initializer)
-        self.add_weight("recurrent_kernel", (u, G * u), self.recurrent_initializer)
+        self.add_weight((input_shape[-1], G * u), self.kernel_initializer, name="kernel",
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.add_weight((u, G * u), self.recurrent_initializer, name="recurrent_kernel",
+                        regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
         if self.use_bias:
-            self.add_weight("bias", self._bias_shape(), self.bias_initializer, value=self._bias_init())
+            self.add_weight(self._bias_shape(), self.bias_initializer, name="bias", value=self._bias_init(),
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -58,15 +103,16 @@ class KerasCell(Layer):
     def _bias_init(self):
         return None
 
-    def get_initial_state(self, batch_size: int, like: Tensor) -> list[Tensor]:
-        return [like.new_zeros(batch_size, n) for n in self.state_size]
+    def get_initial_state(self, batch_size=None, like: Tensor | None = None) -> list[Tensor]:
+        kw = {"device": like.device, "dtype": like.dtype} if like is not None else {}
+        return [torch.zeros(batch_size, n, **kw) for n in state_sizes(self)]
 
     # --- dropout masks (one per sequence, as Keras) ------------------------------------------------------------
     def dropout_masks(self, x_step: Tensor, h: Tensor, training: bool):
         def masks(rate, like):
             if not training or not 0 < rate < 1:
                 return None
-            return [torch.nn.functional.dropout(torch.ones_like(like), rate, True) for _ in range(self.mask_count)]
+            return [self.seeds.dropout_mask(like.shape, rate, like) for _ in range(self.mask_count)]
         return masks(self.dropout, x_step), masks(self.recurrent_dropout, h)
 
     # --- the step, split --------------------------------------------------------------------------------------
@@ -108,30 +154,44 @@ class KerasCell(Layer):
         return None
 
     # --- one step, the Keras cell API: cell(inputs, states) -> (output, new_states) -----------------------------
-    def call(self, x, mask=None, training=False, states=None):
-        if states is None:
-            raise ValueError(f"{type(self).__name__} needs states: cell(inputs, states)")
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
+    def call(self, inputs, states, training=False):
+        """One step. ``states`` is a list (or, for one state, a tensor — then the new state comes back as a tensor, as
+        Keras's SimpleRNNCell/GRUCell do). In training, dropout masks are drawn per call — or once per sequence when
+        an ``RNN`` runs this cell step by step."""
         from rnnkit.cells.base import matmul
 
-        xw = self.project(x.unsqueeze(1), None).squeeze(1)
-        out, new = self.bind(self.loop_params(None), matmul, None)(xw, tuple(states))
-        return out, list(new)
-
-    def __call__(self, x, states=None, training=False, **kwargs):
-        if isinstance(states, (list, tuple, Tensor, np.ndarray)) and not isinstance(x, (list, tuple)):
-            x, states = as_tensors(x), as_tensors(states)
-            self._maybe_build(x)
-            return self.call(x, states=states, training=training)
-        return super().__call__(x, training=training, **kwargs)
+        as_list = isinstance(states, (list, tuple))
+        states = list(states) if as_list else [states]
+        dp = rdp = None
+        if training and (self.dropout or self.recurrent_dropout):
+            masks = self._sequence_masks
+            if not isinstance(masks, tuple):  # None: a mask per call; []: an RNN asks for one per sequence
+                masks = self.dropout_masks(inputs, states[0], True)
+                if self._sequence_masks is not None:
+                    self._sequence_masks = masks
+            dp, rdp = masks
+        xw = self.project(inputs.unsqueeze(1), dp).squeeze(1)
+        out, new = self.bind(self.loop_params(rdp), matmul, rdp)(xw, tuple(states))
+        new = list(new)
+        return out, (new if as_list or len(new) > 1 else new[0])
 
     def compute_output_shape(self, input_shape):
         raise NotImplementedError(f"Layer {type(self).__name__} does not have a `compute_output_shape` method "
                                   "implemented (as in Keras: a cell is called with its states)")
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self._act, "use_bias": self.use_bias,
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout}
+        ser_i, ser_r, ser_c = (initializers.serialize_initializer, regularizers.serialize_regularizer,
+                               constraints.serialize_constraint)
+        cfg = {**super().get_config(), "units": self.units, "activation": self._act}
+        if self.gates > 1:
+            cfg["recurrent_activation"] = self._rec_act
+        cfg.update({"use_bias": self.use_bias, "kernel_initializer": ser_i(self.kernel_initializer),
+                    "recurrent_initializer": ser_i(self.recurrent_initializer),
+                    "bias_initializer": ser_i(self.bias_initializer)})
+        cfg.update({f"{w}_regularizer": ser_r(getattr(self, f"{w}_regularizer")) for w in REGULARIZED})
+        cfg.update({f"{w}_constraint": ser_c(getattr(self, f"{w}_constraint")) for w in REGULARIZED})
+        cfg.update({"dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed})
+        return cfg
 
 
 def _bias_pair(b: Tensor | None, n: int):
@@ -142,6 +202,12 @@ class SimpleRNNCell(KerasCell):
     """``h = activation(x · kernel + bias + h_{t-1} · recurrent_kernel)``."""
 
     gates = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True, **kwargs):
+        if "implementation" in kwargs or "recurrent_activation" in kwargs:
+            bad = sorted({"implementation", "recurrent_activation"} & set(kwargs))
+            raise TypeError(f"SimpleRNNCell: unexpected argument(s) {bad} (as Keras: SimpleRNN has neither)")
+        super().__init__(units, activation, "sigmoid", use_bias, **kwargs)
 
     def bind(self, params, mm, rdp):
         act = self.activation
@@ -173,12 +239,12 @@ class LSTMCell(KerasCell):
         return [self.units, self.units]
 
     def _bias_init(self):
-        from rnnkit.keras.backend import initialize
-
-        b = initialize(self.bias_initializer, (4 * self.units,))
-        if self.unit_forget_bias:
-            b[self.units:2 * self.units] = 1.0
-        return b
+        """Keras's unit_forget_bias: the forget block starts at 1 (the initializer is asked for the other blocks in
+        Keras's two calls, so a seeded initializer gives Keras's numbers)."""
+        if not self.unit_forget_bias:
+            return None
+        u, init = self.units, self.bias_initializer
+        return torch.cat([init((u,)), torch.ones(u), init((2 * u,))])
 
     def bind(self, params, mm, rdp):
         act, ract, u = self.activation, self.recurrent_activation, self.units
@@ -198,7 +264,7 @@ class LSTMCell(KerasCell):
         return "LSTM", [self.kernel.t(), self.recurrent_kernel.t(), *_bias_pair(self.input_bias(), 4)], self.use_bias
 
     def get_config(self):
-        return {**super().get_config(), "recurrent_activation": self._rec_act, "unit_forget_bias": self.unit_forget_bias}
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
 class GRUCell(KerasCell):
@@ -275,41 +341,94 @@ class GRUCell(KerasCell):
         return "GRU", flat, self.use_bias
 
     def get_config(self):
-        return {**super().get_config(), "recurrent_activation": self._rec_act, "reset_after": self.reset_after}
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+def check_cell(cell, owner: str) -> None:
+    """Keras's cell protocol: a ``call(inputs, states[, training])`` and a ``state_size`` (an int or a list)."""
+    if "call" not in dir(cell):
+        raise ValueError(f"{owner}: a cell needs a `call` method, got {cell!r}")
+    if "state_size" not in dir(cell):
+        raise ValueError(f"{owner}: the cell {type(cell).__name__} needs a `state_size` attribute (an integer, or a "
+                         "list of integers, one per state)")
+
+
+def call_cell(cell, inputs, states, training):
+    """``cell(inputs, states[, training])`` as Keras's RNN calls it (``training`` only if the cell's call takes it)."""
+    if isinstance(cell, Layer):
+        if _call_takes(type(cell), "training"):
+            return cell(inputs, states, training=training)
+        return cell(inputs, states)
+    return cell.call(inputs, states)
 
 
 class StackedRNNCells(Layer):
-    """Several cells as one: cell k's output is cell k+1's input within the same step; states are concatenated."""
+    """Several cells as one: cell k's output is cell k+1's input within the same step. ``state_size`` and the states
+    are nested per cell (``[[h1, c1], [h2, c2]]``), as in Keras; any cells following Keras's protocol may be stacked.
+    When every cell is one of rnnkit.keras's own, the RNN runs the stack through the engine's loop (``bind``)."""
 
     def __init__(self, cells, **kwargs):
         super().__init__(**kwargs)
-        self.cells = torch.nn.ModuleList(cells)
+        for c in cells:
+            check_cell(c, "StackedRNNCells")
+        self.cells = torch.nn.ModuleList(cells) if all(isinstance(c, torch.nn.Module) for c in cells) else list(cells)
 
     def _sublayers(self):
-        return list(self.cells)
+        return [c for c in self.cells if isinstance(c, Layer)]
 
     @property
     def state_size(self):
-        return [n for c in self.cells for n in c.state_size]
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self):
+        return output_size(self.cells[-1])
 
     @property
     def units(self):
-        return self.cells[-1].units
+        return output_size(self.cells[-1])
+
+    @property
+    def engine_ready(self) -> bool:
+        return all(isinstance(c, KerasCell) for c in self.cells)
 
     def build(self, input_shape):
-        dim = input_shape[-1]
+        shape = tuple(input_shape)
         for c in self.cells:
-            c._maybe_build(torch.zeros(1, dim))
-            dim = c.units
+            build_with_shape(c, shape)
+            shape = (shape[0], output_size(c))
 
-    def get_initial_state(self, batch_size, like):
-        return [s for c in self.cells for s in c.get_initial_state(batch_size, like)]
+    def get_initial_state(self, batch_size=None, like=None):
+        out = []
+        for c in self.cells:
+            fn = getattr(c, "get_initial_state", None)
+            if isinstance(c, KerasCell):
+                out.append(fn(batch_size, like))
+            elif fn is not None:
+                s = fn(batch_size=batch_size)
+                out.append(list(s) if isinstance(s, (list, tuple)) else [s])
+            else:
+                kw = {"device": like.device, "dtype": like.dtype} if like is not None else {}
+                zeros = [torch.zeros(batch_size, n, **kw) for n in state_sizes(c)]
+                out.append(zeros[0] if isinstance(c.state_size, int) else zeros)
+        return out
 
+    def call(self, inputs, states, training=False):
+        """One step of the stack, Keras's way: each cell gets its own states and the previous cell's output."""
+        new_states = []
+        for cell, st in zip(self.cells, states):
+            as_list = isinstance(st, (list, tuple))
+            out, st = call_cell(cell, inputs, list(st) if as_list else [st], training)
+            st = list(st) if isinstance(st, (list, tuple)) else [st]
+            new_states.append(st if as_list or len(st) > 1 else st[0])
+            inputs = out
+        return inputs, new_states
+
+    # --- the engine's path (rnnkit.keras cells only) ---------------------------------------------------------------
     def dropout_masks(self, x_step, h, training):
         dps, rdps = [], []
         for c in self.cells:
-            d, r = c.dropout_masks(x_step, h[:, :c.units] if h.shape[-1] >= c.units else h.new_zeros(h.shape[0], c.units),
-                                   training)
+            d, r = c.dropout_masks(x_step, h.new_zeros(h.shape[0], c.units), training)
             dps.append(d)
             rdps.append(r)
             x_step = x_step.new_zeros(x_step.shape[0], c.units)
@@ -327,13 +446,12 @@ class StackedRNNCells(Layer):
                     p[f"{k}.in_bias"] = c.input_bias()
         return p
 
-    def bind(self, params, mm, rdp):
+    def bind(self, params, mm, rdp, dps=None):
         steps, sizes = [], []
         for k, c in enumerate(self.cells):
             p = {n.split(".", 1)[1]: v for n, v in params.items() if n.startswith(f"{k}.")}
             steps.append(c.bind(p, mm, rdp[k] if rdp else None))
-            sizes.append(len(c.state_size))
-        dps = self._step_dps if hasattr(self, "_step_dps") else None
+            sizes.append(len(state_sizes(c)))
 
         def step(xw_t, states):
             out, new, i = None, [], 0
@@ -359,4 +477,14 @@ class StackedRNNCells(Layer):
         return step
 
     def get_config(self):
-        return {**super().get_config(), "cells": list(self.cells)}
+        from rnnkit.keras.layers.serialize import serialize_layer
+
+        return {**super().get_config(), "cells": [serialize_layer(c) for c in self.cells]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit.keras.layers.serialize import deserialize_layer
+
+        config = dict(config)
+        cells = [deserialize_layer(c, custom_objects) for c in config.pop("cells")]
+        return cls(cells, **config)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from rnnkit.keras.backend import activation_name, get_activation
-from rnnkit.keras.layers.base import Layer
+from rnnkit.keras import constraints, initializers, regularizers
+from rnnkit.keras.backend import SeedStream, activation_name, get_activation
+from rnnkit.keras.layers.base import Layer, _call_takes
+from rnnkit.keras.layers.serialize import deserialize_layer, serialize_layer
+
+_ser_i, _ser_r, _ser_c = (initializers.serialize_initializer, regularizers.serialize_regularizer,
+                          constraints.serialize_constraint)
 
 
 class Dense(Layer):
@@ -15,19 +20,30 @@ class Dense(Layer):
     supports_masking = True
 
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(units, int) or units <= 0:
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        if lora_rank or quantization_config:
+            raise ValueError("Dense: LoRA and quantization are not supported by rnnkit.keras")
         self.units, self.use_bias = units, use_bias
         self.activation = get_activation(activation)
         self._activation_name = activation_name(activation) if activation is not None else "linear"
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
-        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel",
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.add_weight((self.units,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
 
     def call(self, x, mask=None, training=False):
         if x.shape[-1] != self.kernel.shape[0]:
@@ -40,7 +56,10 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self._activation_name,
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, "kernel_initializer": _ser_i(self.kernel_initializer),
+                "bias_initializer": _ser_i(self.bias_initializer), "kernel_regularizer": _ser_r(self.kernel_regularizer),
+                "bias_regularizer": _ser_r(self.bias_regularizer), "kernel_constraint": _ser_c(self.kernel_constraint),
+                "bias_constraint": _ser_c(self.bias_constraint), "quantization_config": None}
 
 
 class Activation(Layer):
@@ -60,32 +79,53 @@ class Activation(Layer):
 class Dropout(Layer):
     supports_masking = True
 
+    """Inverted dropout; ``noise_shape`` (None entries = the input's) shares a mask along axes; ``seed`` makes the
+    masks repeatable whatever else draws from torch's global generator."""
+
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
-        self.rate = rate
+        self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
+        self.seeds = SeedStream(seed)
 
     def call(self, x, mask=None, training=False):
-        return F.dropout(x, self.rate, training=bool(training)) if self.rate else x
+        if not training or not self.rate:
+            return x
+        if self.noise_shape is None and self.seed is None:
+            return F.dropout(x, self.rate, training=True)
+        shape = x.shape if self.noise_shape is None else \
+            [d if n is None else n for d, n in zip(x.shape, self.noise_shape)]
+        return x * self.seeds.dropout_mask(shape, self.rate, x)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": list(self.noise_shape) if self.noise_shape is not None else None}
 
 
 class Embedding(Layer):
     reads_ids = True
     """Integer ids → vectors; ``mask_zero=True`` makes id 0 padding (masked) for the layers after it."""
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform", mask_zero: bool = False,
-                 **kwargs):
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero: bool = False, weights=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
         kwargs.pop("input_length", None)
         super().__init__(**kwargs)
+        if lora_rank or quantization_config:
+            raise ValueError("Embedding: LoRA and quantization are not supported by rnnkit.keras")
         self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, mask_zero
-        self.embeddings_initializer = embeddings_initializer
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self._initial_weights = weights
 
     def build(self, input_shape):
-        self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
+        self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer, name="embeddings",
+                        regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint)
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
 
     def call(self, x, mask=None, training=False):
         if x.is_floating_point():
@@ -101,8 +141,13 @@ class Embedding(Layer):
         return (x != 0) if self.mask_zero else None
 
     def get_config(self):
-        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "mask_zero": self.mask_zero}
+        cfg = super().get_config()
+        return {**cfg, "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": _ser_i(self.embeddings_initializer),
+                "embeddings_regularizer": _ser_r(self.embeddings_regularizer),
+                "activity_regularizer": cfg.get("activity_regularizer"),
+                "embeddings_constraint": _ser_c(self.embeddings_constraint), "mask_zero": self.mask_zero,
+                "quantization_config": None}
 
 
 class Masking(Layer):
@@ -140,24 +185,36 @@ class RepeatVector(Layer):
 
 
 class TimeDistributed(Layer):
-    """Applies ``layer`` to every time step: (B, T, ...) → layer on (B·T, ...) → (B, T, ...)."""
+    """Applies ``layer`` to every time step: (B, T, ...) → layer on (B·T, ...) → (B, T, ...). As in Keras, the mask
+    passes through to the layers after it, and reaches the wrapped layer (per step) when its ``call`` takes one."""
 
     supports_masking = True
 
     def __init__(self, layer: Layer, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed wraps a rnnkit.keras layer, got {type(layer).__name__}")
         self.layer = layer
 
     def _sublayers(self):
         return [self.layer]
 
     def build(self, input_shape):
-        self.layer._maybe_build(torch.zeros((1, *input_shape[2:])))
+        self.layer._maybe_build(torch.zeros((1, *input_shape[2:]),
+                                            dtype=torch.long if self.layer.reads_ids else torch.float32))
 
     def call(self, x, mask=None, training=False):
         B, T = x.shape[:2]
-        y = self.layer(x.reshape(B * T, *x.shape[2:]), training=training)
+        kwargs = {"training": training}
+        if mask is not None and _call_takes(type(self.layer), "mask"):
+            kwargs["mask"] = mask.reshape(B * T, *mask.shape[2:])
+        y = self.layer(x.reshape(B * T, *x.shape[2:]), **kwargs)
         return y.reshape(B, T, *y.shape[1:])
 
     def get_config(self):
-        return {**super().get_config(), "layer": self.layer}
+        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        return cls(deserialize_layer(config.pop("layer"), custom_objects), **config)

@@ -10,7 +10,12 @@ the layer converts the weights to torch's layout on the fly and runs the fastest
 torch's fused kernel for the LSTM (oneDNN on CPU) and on GPUs (cuDNN) when there is no mask, and rnnkit's hand-written
 BPTT (``rnnkit.recurrence.bptt``) on CPU otherwise — for SimpleRNN and GRU it beats torch's own kernels, and it takes
 masks. Otherwise it runs rnnkit's loop backend (input projection for all steps in one matmul, ``unbind``, recurrent
-weight gradients in one GEMM after the loop).
+weight gradients in one GEMM after the loop). ``use_cudnn`` (LSTM/GRU) picks among them as Keras's does between cuDNN and
+its loop: ``"auto"`` the fastest, ``True`` the whole-sequence kernel or an error naming why not, ``False`` the loop.
+
+Any cell following Keras's protocol works — a user's layer with ``state_size``, ``call(inputs, states[, training])``
+and optionally ``output_size``/``get_initial_state(batch_size)`` — run step by step with the same masking rules;
+stacked cells keep Keras's nested states (``return_state`` gives ``[output, [h1, c1], [h2, c2]]``).
 """
 
 from __future__ import annotations
@@ -19,9 +24,30 @@ import torch
 from torch import Tensor
 
 from rnnkit.keras.layers.base import Layer
-from rnnkit.keras.layers.cells import GRUCell, KerasCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from rnnkit.keras.layers.cells import (
+    GRUCell,
+    KerasCell,
+    LSTMCell,
+    SimpleRNNCell,
+    StackedRNNCells,
+    build_with_shape,
+    call_cell,
+    check_cell,
+    output_size,
+    state_sizes,
+)
 from rnnkit.recurrence import run_fused, run_loop_deferred
 from rnnkit.recurrence.bptt import run_sequence
+
+
+def flatten(states) -> list[Tensor]:
+    if isinstance(states, (list, tuple)):
+        return [t for s in states for t in flatten(s)]
+    return [states]
+
+
+def _cells(cell) -> list:
+    return list(cell.cells) if isinstance(cell, StackedRNNCells) else [cell]
 
 
 class RNN(Layer):
@@ -32,48 +58,92 @@ class RNN(Layer):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(list(cell))
-        if not isinstance(cell, (KerasCell, StackedRNNCells)):
-            raise TypeError(f"RNN: cell must be a rnnkit.keras cell (SimpleRNNCell, LSTMCell, GRUCell) or a list of them, "
-                            f"got {type(cell).__name__}")
+        check_cell(cell, type(self).__name__)
+        size = cell.state_size
+        if not isinstance(size, (int, list, tuple)):
+            raise ValueError(f"{type(self).__name__}: state_size must be an integer or a list of integers, got {size!r}")
         self.cell = cell
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.stateful, self.unroll = go_backwards, stateful, unroll
         self.zero_output_for_mask = zero_output_for_mask
-        self.states: list[Tensor] | None = None
+        self.use_cudnn = "auto"
+        self.states: list[Tensor] | None = None  # a stateful layer's carried states (flat), fixed batch size
+        self._expected_batch_size: int | None = None
 
     def _sublayers(self):
-        return [self.cell]
+        return [self.cell] if isinstance(self.cell, Layer) else []
+
+    @property
+    def state_size(self) -> list:
+        """Keras's RNN.state_size: the cell's, as a list."""
+        s = self.cell.state_size
+        return [s] if isinstance(s, int) else list(s)
+
+    @property
+    def _engine_ready(self) -> bool:
+        return isinstance(self.cell, KerasCell) or (isinstance(self.cell, StackedRNNCells) and self.cell.engine_ready)
 
     def build(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(f"{type(self).__name__} {self.name!r}: expected input (batch, time, features), got shape "
                              f"{tuple(input_shape)}")
-        self.cell._maybe_build(torch.zeros(1, input_shape[-1]))
+        build_with_shape(self.cell, (input_shape[0], *input_shape[2:]))
 
     def reset_states(self, states=None) -> None:
-        self.states = None if states is None else [torch.as_tensor(s).float() for s in states]
+        """Keras's reset: a stateful layer's states back to zeros (its batch size stays), or to the given arrays."""
+        if states is not None:
+            self.states = [torch.as_tensor(s).float() for s in flatten(states)]
+            self._expected_batch_size = self.states[0].shape[0]
+        elif self.states is not None:
+            self.states = [torch.zeros_like(s) for s in self.states]
 
     reset_state = reset_states
 
-    # --- running -------------------------------------------------------------------------------------------------
+    # --- states: flat inside, nested per cell outside ------------------------------------------------------------
+    def _pack(self, flat: list[Tensor]) -> list:
+        """Flat states in the cell's structure: a list for one cell; one list per cell for a stack."""
+        if not isinstance(self.cell, StackedRNNCells):
+            return list(flat)
+        out, i = [], 0
+        for c in self.cell.cells:
+            n = len(state_sizes(c))
+            # as Keras: a cell with one int state and no get_initial_state carries a bare tensor, the others lists
+            bare = isinstance(c.state_size, int) and getattr(c, "get_initial_state", None) is None
+            out.append(flat[i] if bare else list(flat[i:i + n]))
+            i += n
+        return out
+
+    def _zeros(self, x: Tensor) -> list[Tensor]:
+        cell, B = self.cell, x.shape[0]
+        if isinstance(cell, (KerasCell, StackedRNNCells)):
+            return flatten(cell.get_initial_state(B, x))
+        fn = getattr(cell, "get_initial_state", None)
+        if fn is not None:
+            return [torch.as_tensor(s).to(x) for s in flatten(fn(batch_size=B))]
+        return [x.new_zeros(B, n) for n in state_sizes(cell)]
+
     def _initial(self, x: Tensor, initial_state) -> list[Tensor]:
         B = x.shape[0]
+        if self.stateful and self._expected_batch_size is not None and B != self._expected_batch_size:
+            raise ValueError(f"{self.name!r}: If an RNN is stateful, the batch size of the input sequences must be the "
+                             f"same as the batch size of the initial state.\n- Expected batch size: "
+                             f"{self._expected_batch_size}\n- Received batch size: {B}")
         if initial_state is not None:
-            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            sizes = self.cell.state_size
+            states = flatten(initial_state)
+            sizes = state_sizes(self.cell)
             if len(states) != len(sizes):
                 raise ValueError(f"{self.name!r}: initial_state needs {len(sizes)} tensor(s), got {len(states)}")
             for s, n in zip(states, sizes):
                 if tuple(s.shape) != (B, n):
                     raise ValueError(f"{self.name!r}: initial state of shape {tuple(s.shape)}, expected {(B, n)}")
             return states
-        if self.stateful and self.states is not None:
-            if self.states[0].shape[0] != B:
-                raise ValueError(f"{self.name!r} is stateful with batch size {self.states[0].shape[0]}, but got a batch "
-                                 f"of {B}; call reset_states() to change it")
+        if self.stateful:
+            if self.states is None:
+                self.states, self._expected_batch_size = [s.detach() for s in self._zeros(x)], B
             return self.states
-        return self.cell.get_initial_state(B, x)
+        return self._zeros(x)
 
+    # --- running -------------------------------------------------------------------------------------------------
     def _whole_sequence(self, x: Tensor, states: list[Tensor], mask: Tensor | None):
         """The fastest whole-sequence kernel for this configuration and device, or None when it needs the step loop."""
         spec = self.cell.fused_spec() if isinstance(self.cell, KerasCell) else None
@@ -94,11 +164,10 @@ class RNN(Layer):
         return y.transpose(0, 1), [f.squeeze(0) for f in fin]
 
     def _loop(self, x: Tensor, states: list[Tensor], mask: Tensor | None, training: bool):
+        """rnnkit's loop backend over rnnkit.keras cells (a stack included)."""
         cell = self.cell
         first_h = states[0]
         dp, rdp = cell.dropout_masks(x[:, 0], first_h, training)
-        if isinstance(cell, StackedRNNCells):
-            cell._step_dps = dp
         xw = cell.project(x, dp).transpose(0, 1)  # (T, B, G·u)
         params = cell.loop_params(rdp)
         zero_out = self.zero_output_for_mask
@@ -106,7 +175,7 @@ class RNN(Layer):
         deferred = [k for k in params if k.rsplit(".", 1)[-1].startswith("R")]
 
         def bind(p, mm):
-            step = cell.bind(p, mm, rdp)
+            step = cell.bind(p, mm, rdp, dp) if isinstance(cell, StackedRNNCells) else cell.bind(p, mm, rdp)
             if mask is None:
                 return step
 
@@ -126,9 +195,52 @@ class RNN(Layer):
             init = (*states, first_h.new_zeros(first_h.shape[0], cell.units))
             y, fin = run_loop_deferred(bind, params, deferred, (xw, mask.transpose(0, 1).bool()), init)
             fin = fin[:-1]
-        if isinstance(cell, StackedRNNCells):
-            del cell._step_dps
         return y.transpose(0, 1), list(fin)
+
+    def _cell_loop(self, x: Tensor, states: list[Tensor], mask: Tensor | None, training: bool):
+        """Any cell, step by step as Keras's ``backend.rnn``: a masked step keeps the states and repeats the previous
+        output (zeros with ``zero_output_for_mask``); rnnkit.keras cells inside keep one dropout mask per sequence."""
+        own = [c for c in _cells(self.cell) if isinstance(c, KerasCell)]
+        for c in own:
+            c._sequence_masks = []
+        try:
+            outs, prev = [], None
+            for t in range(x.shape[1]):
+                out, new = call_cell(self.cell, x[:, t], self._pack(states), training)
+                new = flatten(new)
+                if mask is not None:
+                    keep = mask[:, t].bool().unsqueeze(-1)
+                    new = [torch.where(keep, n, o) for n, o in zip(new, states)]
+                    fill = torch.zeros_like(out) if self.zero_output_for_mask or prev is None else prev
+                    out = torch.where(keep, out, fill)
+                states, prev = new, out
+                outs.append(out)
+        finally:
+            for c in own:
+                c._sequence_masks = None
+        return torch.stack(outs, 1), states
+
+    def _run(self, x: Tensor, states: list[Tensor], mask: Tensor | None, training: bool):
+        """(outputs, final states, whether a whole-sequence kernel ran) — the backend ``use_cudnn`` allows."""
+        if not self._engine_ready:
+            return (*self._cell_loop(x, states, mask, training), False)
+        cell = self.cell
+        dropout_active = training and any(c.dropout > 0 or c.recurrent_dropout > 0 for c in _cells(cell))
+        whole = None
+        if self.use_cudnn is not False and isinstance(cell, KerasCell):
+            if not dropout_active:
+                whole = self._whole_sequence(x, states, mask)
+            elif not cell.recurrent_dropout and cell.mask_count == 1:  # input dropout: one mask per sequence on x
+                dp = cell.dropout_masks(x[:, 0], states[0], True)[0]
+                whole = self._whole_sequence(x * dp[0].unsqueeze(1), states, mask)
+        if whole is None and self.use_cudnn is True:
+            raise ValueError(f"{self.name!r}: use_cudnn=True was specified, but the fused kernel does not support this "
+                             "configuration (it needs the default activations, no recurrent dropout, implementation 2"
+                             ", GRU reset_after=True, and on GPU no mask). Pass use_cudnn='auto' to fall back to the "
+                             "step loop")
+        if whole is not None:
+            return (*whole, True)
+        return (*self._loop(x, states, mask, bool(training)), False)
 
     def call(self, x, mask=None, training=False, initial_state=None):
         if not x.is_floating_point():
@@ -140,33 +252,50 @@ class RNN(Layer):
         if self.go_backwards:
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
-        dropout_active = training and (getattr(self.cell, "dropout", 0) > 0 or getattr(self.cell, "recurrent_dropout", 0) > 0)
-        out = None if dropout_active else self._whole_sequence(x, states, mask)
-        y, fin = out if out is not None else self._loop(x, states, mask, bool(training))
+        y, fin, whole = self._run(x, states, mask, training)
         if self.stateful:
             self.states = [s.detach() for s in fin]
         if self.return_sequences:
             output = y
-        elif out is not None and mask is None:  # the kernel's final state: y_T without asking y for a T×B×H gradient
+        elif whole and mask is None:  # the kernel's final state: y_T without asking y for a T×B×H gradient
             output = fin[0]
         else:
             output = y[:, -1]
-        return [output, *fin] if self.return_state else output
+        return [output, *self._pack(fin)] if self.return_state else output
 
     def compute_mask(self, x, mask):
         out_mask = mask if self.return_sequences else None
         if self.return_state:
-            return [out_mask] + [None] * len(self.cell.state_size)
+            return [out_mask] + [None] * len(state_sizes(self.cell))
         return out_mask
 
+    def compute_output_shape(self, input_shape):
+        batch, steps = input_shape[0], input_shape[1]
+        out = (batch, steps, output_size(self.cell)) if self.return_sequences else (batch, output_size(self.cell))
+        if not self.return_state:
+            return out
+        shapes = [(batch, n) if isinstance(n, int) else [(batch, m) for m in n] for n in self.state_size]
+        return [out, *shapes]
+
     def get_config(self):
+        from rnnkit.keras.layers.serialize import serialize_layer
+
         return {**super().get_config(), "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask, "cell": self.cell}
+                "zero_output_for_mask": self.zero_output_for_mask, "cell": serialize_layer(self.cell)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit.keras.layers.serialize import deserialize_layer
+
+        config = dict(config)
+        return cls(deserialize_layer(config.pop("cell"), custom_objects), **config)
 
 
 _RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask", "name",
-             "input_shape", "trainable", "dtype", "input_dim", "batch_input_shape", "batch_size")
+             "input_shape", "trainable", "dtype", "input_dim", "batch_input_shape", "batch_size",
+             "activity_regularizer")
+USE_CUDNN = ("auto", True, False)
 
 
 def _split(kwargs):
@@ -177,32 +306,45 @@ def _split(kwargs):
 class _BuiltInRNN(RNN):
     """SimpleRNN / LSTM / GRU: an RNN over its own cell, whose arguments it takes (and reports in its config)."""
 
+    def _set_use_cudnn(self, use_cudnn) -> None:
+        if use_cudnn not in USE_CUDNN:
+            raise ValueError(f"{type(self).__name__}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
+        self.use_cudnn = use_cudnn
+
     @property
     def units(self):
         return self.cell.units
 
     def get_config(self):
-        cell = {k: v for k, v in self.cell.get_config().items() if k not in ("name", "trainable")}
+        cell = {k: v for k, v in self.cell.get_config().items() if k not in ("name", "trainable", "dtype")}
         layer = {k: v for k, v in super().get_config().items() if k != "cell"}
-        return {**layer, **cell}
+        return {**layer, "activity_regularizer": layer.get("activity_regularizer"), **cell}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
 
 
 class SimpleRNN(_BuiltInRNN):
-    def __init__(self, units: int, activation="tanh", **kwargs):
+    def __init__(self, units: int, activation="tanh", use_bias=True, **kwargs):
         layer, cell_kw = _split(kwargs)
-        super().__init__(SimpleRNNCell(units, activation=activation, name="simple_rnn_cell", **cell_kw), **layer)
+        super().__init__(SimpleRNNCell(units, activation=activation, use_bias=use_bias, name="simple_rnn_cell",
+                                       **cell_kw), **layer)
 
 
 class LSTM(_BuiltInRNN):
-    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", **kwargs):
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 use_cudnn="auto", **kwargs):
         layer, cell_kw = _split(kwargs)
         super().__init__(LSTMCell(units, activation=activation, recurrent_activation=recurrent_activation,
-                                  name="lstm_cell", **cell_kw), **layer)
+                                  use_bias=use_bias, name="lstm_cell", **cell_kw), **layer)
+        self._set_use_cudnn(use_cudnn)
 
 
 class GRU(_BuiltInRNN):
-    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", reset_after: bool = True,
-                 **kwargs):
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 reset_after: bool = True, use_cudnn="auto", **kwargs):
         layer, cell_kw = _split(kwargs)
         super().__init__(GRUCell(units, activation=activation, recurrent_activation=recurrent_activation,
-                                 reset_after=reset_after, name="gru_cell", **cell_kw), **layer)
+                                 use_bias=use_bias, reset_after=reset_after, name="gru_cell", **cell_kw), **layer)
+        self._set_use_cudnn(use_cudnn)

@@ -1,0 +1,59 @@
+"""Layers to and from Keras's serialized form (``{"module", "class_name", "config", "registered_name"}``).
+
+Built-in layers are found by class name; a user's own layer or cell by ``custom_objects={"MyCell": MyCell}`` or by
+registering it once with ``@rnnkit.keras.saving.register_keras_serializable(package="my")`` — as in Keras.
+"""
+
+from __future__ import annotations
+
+REGISTRY: dict[str, type] = {}
+
+
+def register_keras_serializable(package: str = "Custom", name: str | None = None):
+    """``keras.saving.register_keras_serializable``: file a class under ``"package>name"`` for ``from_config``/loading."""
+    def register(cls):
+        key = f"{package}>{name or cls.__name__}"
+        REGISTRY[key] = cls
+        cls._registered_name = key
+        return cls
+    return register
+
+
+def builtin_layers() -> dict[str, type]:
+    from rnnkit.keras import layers as L
+
+    return {name: getattr(L, name) for name in L.__all__ if isinstance(getattr(L, name), type)
+            and issubclass(getattr(L, name), L.Layer) and name != "Layer"}
+
+
+def serialize_layer(layer) -> dict:
+    registered = getattr(type(layer), "_registered_name", None)
+    builtin = builtin_layers().get(type(layer).__name__) is type(layer)
+    return {"module": "keras.layers" if builtin else type(layer).__module__, "class_name": type(layer).__name__,
+            "config": layer.get_config(), "registered_name": registered}
+
+
+def deserialize_layer(d: dict, custom_objects: dict | None = None):
+    if not isinstance(d, dict) or "class_name" not in d:
+        raise ValueError(f"expected a serialized layer (a dict with class_name and config), got {d!r}")
+    custom = custom_objects or {}
+    name, registered = d["class_name"], d.get("registered_name")
+    cls = custom.get(registered) or custom.get(name) or REGISTRY.get(registered) or builtin_layers().get(name)
+    if cls is None and str(d.get("module", "")).startswith("keras"):
+        raise ValueError(f"layer {d.get('config', {}).get('name')!r} of type {name!r} is not supported by rnnkit.keras "
+                         f"(supported: {', '.join(sorted(builtin_layers()))})")
+    if cls is None:
+        raise ValueError(f"layer {d.get('config', {}).get('name')!r} of type {name!r} is not known to rnnkit.keras: "
+                         f"pass custom_objects={{{name!r}: {name}}} or register the class with "
+                         "@rnnkit.keras.saving.register_keras_serializable()")
+    config = dict(d.get("config") or {})
+    try:
+        return cls.from_config(config, custom_objects) if _takes_custom(cls) else cls.from_config(config)
+    except TypeError as e:
+        raise ValueError(f"cannot rebuild layer {config.get('name')!r} ({name}) from its config: {e}") from None
+
+
+def _takes_custom(cls) -> bool:
+    import inspect
+
+    return "custom_objects" in inspect.signature(cls.from_config).parameters
