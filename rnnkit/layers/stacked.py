@@ -161,6 +161,10 @@ class StackedRNNBase(SequenceLayer):
         return {"weight_hh": getattr(self, "weight_hh" + suffix), "bias_hh": None if self.fold_bias_hh else b_hh,
                 "weight_hr": getattr(self, "weight_hr" + suffix, None)}
 
+    def _project(self, x: Tensor, weight_ih: Tensor, bias: Tensor | None, suffix: str) -> Tensor:
+        """The input part of every step at once, ``W_ih x + bias`` (a layer-normalised cell normalises it here)."""
+        return F.linear(x, weight_ih, bias)
+
     def _bind(self, params: dict[str, Tensor | None], mm: MatMul) -> Step:
         """Build the step from ``_loop_params``' tensors; recurrent products go through ``mm``."""
         raise NotImplementedError
@@ -214,9 +218,10 @@ class StackedRNNBase(SequenceLayer):
                 kernel = rec is None and not scan and x.shape[1] > 0  # a batch of 0 sequences: autograd's loop does it
                 fast = self._sequence(x_dir, W_ih, b_ih, start, params, mask) if kernel else None
                 if scan:
-                    y, final = run_scan(lambda p=params: self._bind(p, matmul), F.linear(x_dir, W_ih, b_ih), start, mask)
+                    y, final = run_scan(lambda p=params: self._bind(p, matmul), self._project(x_dir, W_ih, b_ih, sfx),
+                                        start, mask)
                 elif fast is None:
-                    xw = F.linear(x_dir, W_ih, b_ih)
+                    xw = self._project(x_dir, W_ih, b_ih, sfx)
                     y, final = run_loop_deferred(self._bind, params, deferred, xw, start, mask, record=record)
                 else:  # outputs are zero past a sequence's end; the final state is the one carried from there
                     y, final = fast[0] if mask is None else fast[0] * mask, fast[1]
