@@ -27,6 +27,9 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@command -v chromium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
 		|| (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1) \
 		|| echo "note: could not install chromium; the web page's browser test will be skipped"
+	@# a C++ compiler: torch.compile fuses MinGRU/MinLSTM's gate math on CPU with it (eager PyTorch otherwise); optional
+	@command -v g++ >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null 2>&1 \
+		|| echo "note: could not install g++; MinGRU/MinLSTM will run their gate math eagerly (slower, same numbers)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 

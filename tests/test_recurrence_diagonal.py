@@ -69,3 +69,28 @@ def test_indrnn_bptt_is_autograds(nonlinearity, masked):
     torch.testing.assert_close(indrnn_sequence(xw, u, h0, nonlinearity, mask), torch.stack(expected), atol=1e-12,
                                rtol=0)
     assert torch.autograd.gradcheck(lambda x, w, s: indrnn_sequence(x, w, s, nonlinearity, mask), (xw, u, h0))
+
+
+def test_the_compiled_gate_math_equals_the_eager_one(monkeypatch):
+    """Large minGRU sequences run their elementwise math as one compiled loop (where a C++ compiler exists): the same
+    numbers as eager PyTorch, forward and backward."""
+    import shutil
+
+    from rnnkit.recurrence import diagonal
+
+    if shutil.which("g++") is None:
+        pytest.skip("no C++ compiler: the eager path is the only one here")
+    g = torch.Generator().manual_seed(3)
+    xw = torch.randn(40, 4, 2 * 8, generator=g, requires_grad=True)
+    h0 = torch.randn(4, 8, generator=g)
+    mask = torch.arange(40).view(40, 1, 1) < torch.tensor([40, 31, 5, 1]).view(1, 4, 1)
+    monkeypatch.setenv("RNNKIT_COMPILE", "0")
+    eager = diagonal.minimal_sequence("mingru", xw, h0, mask)
+    (eager_grad,) = torch.autograd.grad(eager.square().sum(), xw)
+    monkeypatch.setenv("RNNKIT_COMPILE", "1")
+    monkeypatch.setattr(diagonal, "COMPILE_ABOVE", 0)
+    compiled = diagonal.minimal_sequence("mingru", xw, h0, mask)
+    (compiled_grad,) = torch.autograd.grad(compiled.square().sum(), xw)
+    assert diagonal._forward_math in diagonal._compiled and not diagonal._compiled.get("broken")
+    torch.testing.assert_close(compiled, eager, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(compiled_grad, eager_grad, atol=1e-6, rtol=1e-5)

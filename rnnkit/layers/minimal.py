@@ -23,7 +23,7 @@ from rnnkit.cells.base import check_bool, check_int, init_uniform_
 from rnnkit.cells.minimal import MINIMAL_CELLS
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import reverse_padded, run_scan, step_mask
-from rnnkit.recurrence.diagonal import linear_recurrence, linear_scan_log
+from rnnkit.recurrence.diagonal import linear_scan_log, minimal_sequence
 
 BACKENDS = ("auto", "loop", "scan")
 
@@ -98,10 +98,7 @@ class _MinimalRNN(SequenceLayer):
                 log_a = log_a.masked_fill(~mask, 0.0)
                 log_b = log_b.masked_fill(~mask, float("-inf"))
             return linear_scan_log(log_a, log_b, h0)
-        a, b = coefficients(xw)
-        if mask is not None:
-            a, b = torch.where(mask, a, 1.0), b.masked_fill(~mask, 0.0)
-        return linear_recurrence(a, b, h0)
+        return minimal_sequence(self.kind, xw, h0, mask)
 
     def _run(self, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None):
         D = 2 if self.bidirectional else 1

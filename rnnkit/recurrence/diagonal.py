@@ -109,4 +109,106 @@ def indrnn_sequence(xw: Tensor, u: Tensor, h0: Tensor, nonlinearity: str, mask: 
     return _IndRNN.apply(xw, u, h0, mask, nonlinearity)
 
 
-__all__ = ["linear_recurrence", "linear_scan_log", "indrnn_sequence"]
+
+
+def _g_and_slope(v: Tensor) -> tuple[Tensor, Tensor]:
+    """minGRU's ``g(v)`` (v + ½ for v ≥ 0, σ(v) below) and its derivative (1, σ(v)(1 − σ(v)))."""
+    sv = torch.sigmoid(v)
+    pos = v >= 0
+    return torch.where(pos, v + 0.5, sv), torch.where(pos, 1.0, sv * (1 - sv))
+
+
+def _forward_math(kind: str, xw: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """(a, b) of ``h_t = a_t ⊙ h_{t−1} + b_t``; a padded step gets a = 1, b = 0."""
+    from rnnkit.cells.minimal import MINIMAL_CELLS
+
+    a, b = MINIMAL_CELLS[kind][1](xw)
+    if mask is not None:
+        a, b = torch.where(mask, a, 1.0), b * mask
+    return a, b
+
+
+def _backward_math(kind: str, xw: Tensor, G: Tensor, out: Tensor, h0: Tensor, mask: Tensor | None) -> Tensor:
+    """∂L/∂xw from ``G_t = ∂L/∂h_t`` (all paths): the gate math's derivative, elementwise."""
+    if mask is not None:
+        G = G * mask  # a padded step's a = 1, b = 0 are constants
+    h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
+    if kind == "mingru":  # a = 1 − s, b = s g(v): ∂h/∂s = g(v) − h_{t−1}
+        k, v = xw.chunk(2, dim=-1)
+        s = torch.sigmoid(k)
+        gv, slope = _g_and_slope(v)
+        return torch.cat([G * (gv - h_prev) * s * (1 - s), G * s * slope], dim=-1)
+    # minLSTM: a = f / (f + i), b = (1 − a) g(v): ∂h/∂a = h_{t−1} − g(v); ∂a/∂k_f = a(1 − a)(1 − f),
+    # ∂a/∂k_i = −a(1 − a)(1 − i)
+    kf, ki, v = xw.chunk(3, dim=-1)
+    f, i = torch.sigmoid(kf), torch.sigmoid(ki)
+    a = f / (f + i)
+    gv, slope = _g_and_slope(v)
+    d_a = G * (h_prev - gv) * a * (1 - a)
+    return torch.cat([d_a * (1 - f), -d_a * (1 - i), G * (1 - a) * slope], dim=-1)
+
+
+#: elementwise work above this many elements runs as one compiled loop (torch.compile/inductor), where a C++ compiler
+#: exists: eager PyTorch makes one pass over memory per operation, ~10x slower on CPU at these sizes
+COMPILE_ABOVE = 1 << 20
+_compiled: dict = {}
+
+
+def _fused(fn, n_elements: int):
+    """``fn`` compiled (torch.compile) when the work is large and compiling works here; else ``fn`` itself.
+    ``RNNKIT_COMPILE=0`` turns compiling off; a failed compile is remembered and never retried."""
+    import os
+    import shutil
+
+    if n_elements < COMPILE_ABOVE or os.environ.get("RNNKIT_COMPILE", "1") == "0" or shutil.which("g++") is None \
+            or torch.compiler.is_compiling() or _compiled.get("broken"):
+        return fn
+    if fn not in _compiled:
+        _compiled[fn] = torch.compile(fn)  # static first; one dynamic recompile if shapes change
+    return _compiled[fn]
+
+
+def _call_fused(fn, n_elements: int, *args):
+    compiled = _fused(fn, n_elements)
+    if compiled is fn:
+        return fn(*args)
+    try:
+        return compiled(*args)
+    except Exception:  # no working toolchain after all: eager from now on (the numbers are the same)
+        _compiled["broken"] = True
+        return fn(*args)
+
+
+class _MinimalSequence(torch.autograd.Function):
+    """minGRU/minLSTM over a whole sequence: the coefficients, the recurrence and their backward in one Function —
+    autograd would keep every intermediate of the gate math (T × B × H each) and run a kernel per operation."""
+
+    @staticmethod
+    def forward(ctx, xw: Tensor, h0: Tensor, mask: Tensor | None, kind: str) -> Tensor:
+        a, b = _call_fused(_forward_math, xw.numel(), kind, xw, mask)
+        out = b  # b[t] is read once, at step t: the states overwrite it in place
+        h = h0
+        for t in range(a.shape[0]):
+            h = out[t].addcmul_(a[t], h)
+        ctx.kind, ctx.has_mask = kind, mask is not None
+        ctx.save_for_backward(xw, a, out, h0, *(() if mask is None else (mask,)))
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        xw, a, out, h0, *rest = ctx.saved_tensors
+        mask = rest[0] if ctx.has_mask else None
+        G = grad.contiguous().clone()  # becomes ∂L/∂h_t along all paths, in place, last step first
+        for t in range(a.shape[0] - 1, 0, -1):
+            G[t - 1].addcmul_(a[t], G[t])
+        grad_xw = _call_fused(_backward_math, xw.numel(), ctx.kind, xw, G, out, h0, mask)
+        return grad_xw, a[0] * G[0], None, None
+
+
+def minimal_sequence(kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None = None) -> Tensor:
+    """All minGRU (``kind="mingru"``) or minLSTM states (T, B, H) from ``xw = W_ih x + b_ih`` (T, B, G·H) and ``h_0``;
+    ``mask`` (T, B, 1) keeps the state on padded steps. Hand-written backward (once differentiable)."""
+    return _MinimalSequence.apply(xw, h0, mask, kind)
+
+__all__ = ["linear_recurrence", "linear_scan_log", "indrnn_sequence", "minimal_sequence"]
