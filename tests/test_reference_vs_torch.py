@@ -122,3 +122,36 @@ def test_per_step_gradients_match_autograd():
     ref.backward(d_out)
     for t in range(7):
         np.testing.assert_allclose(ref.dh_steps["l0"][t], expected[t].numpy(), atol=1e-12, rtol=0)
+
+
+NEWER = [(rnnkit.LayerNormLSTM, dict(num_layers=2, bidirectional=True)),
+         (rnnkit.LayerNormLSTM, dict(num_layers=1, batch_first=True, bias=False)),
+         (rnnkit.IndRNN, dict(num_layers=2, bidirectional=True)),
+         (rnnkit.IndRNN, dict(num_layers=1, bias=False, batch_first=True)),
+         (rnnkit.MinGRU, dict(num_layers=2, bidirectional=True)),
+         (rnnkit.MinGRU, dict(num_layers=1, bias=False))]
+
+
+@pytest.mark.parametrize("cls,kw", NEWER)
+def test_newer_cells_agree(cls, kw):
+    """The layer-normalised LSTM, IndRNN and minGRU: hand-written NumPy BPTT = the torch engine's autograd (1e-8)."""
+    torch.manual_seed(1)
+    m = cls(3, 5, **kw).double()
+    with torch.no_grad():  # norms away from the identity, so their gradients are exercised
+        for n, p in m.named_parameters():
+            if n.startswith("ln_"):
+                p.add_(0.3 * torch.randn_like(p))
+    D = 2 if kw.get("bidirectional") else 1
+    two = cls is rnnkit.LayerNormLSTM
+    check(m, from_torch(m), kw.get("batch_first", False), 2 if two else 1, kw["num_layers"] * D, 5)
+    back = from_torch(m).to_torch()
+    assert type(back) is cls and all(torch.equal(p, q) for p, q in zip(m.parameters(), back.parameters()))
+
+
+@pytest.mark.parametrize("mode", ["layernorm-lstm", "indrnn", "mingru"])
+def test_newer_cells_pass_finite_differences(mode):
+    from rnnkit.reference import ReferenceRNN, gradcheck
+
+    model = ReferenceRNN(mode, 3, 4, num_layers=2, bidirectional=True, seed=2)
+    worst, per_param = gradcheck(model, np.random.default_rng(0).standard_normal((5, 2, 3)))
+    assert worst < 1e-6, per_param

@@ -21,11 +21,11 @@ class GRU(StackedRNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None,
-                 *, reset_after: bool = True, backend: str = "auto", proj_size: int = 0) -> None:
+                 *, reset_after: bool = True, backend: str = "auto", proj_size: int = 0, **regularizers) -> None:
         check_no_projection(proj_size)
         self.reset_after = bool(reset_after)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype, backend=backend)
+                         device=device, dtype=dtype, backend=backend, **regularizers)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

@@ -24,7 +24,7 @@ class IndRNN(StackedRNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "relu",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device=None, dtype=None, *, recurrent_max: float | None = None, backend: str = "auto",
-                 proj_size: int = 0) -> None:
+                 proj_size: int = 0, **regularizers) -> None:
         check_no_projection(proj_size)
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"IndRNN: unknown nonlinearity {nonlinearity!r}; expected one of {sorted(NONLINEARITIES)}")
@@ -33,7 +33,7 @@ class IndRNN(StackedRNNBase):
             raise ValueError(f"IndRNN: recurrent_max must be a positive number or None, got {recurrent_max!r}")
         self.nonlinearity, self.recurrent_max = nonlinearity, recurrent_max
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype, backend=backend)
+                         device=device, dtype=dtype, backend=backend, **regularizers)
         for name in self._flat_weights_names:
             if name.startswith("weight_hh"):
                 setattr(self, name, nn.Parameter(torch.empty(hidden_size, device=device, dtype=dtype)))

@@ -20,11 +20,11 @@ from rnnkit.layers.stacked import StackedRNNBase, check_no_projection
 class _LayerNormRNN(StackedRNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None, *, backend: str = "auto", proj_size: int = 0) -> None:
+                 dtype=None, *, backend: str = "auto", proj_size: int = 0, **regularizers) -> None:
         if proj_size:
             raise ValueError(f"{type(self).__name__}: proj_size is not supported")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype, backend=backend)
+                         device=device, dtype=dtype, backend=backend, **regularizers)
         factory = {"device": device, "dtype": dtype}
         GH = self.num_gates * hidden_size
         for sfx in {n[len("weight_ih"):] for n in self._flat_weights_names if n.startswith("weight_ih")}:

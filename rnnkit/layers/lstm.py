@@ -18,9 +18,9 @@ class LSTM(StackedRNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device=None, dtype=None, *, backend: str = "auto") -> None:
+                 device=None, dtype=None, *, backend: str = "auto", **regularizers) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
-                         device=device, dtype=dtype, backend=backend)
+                         device=device, dtype=dtype, backend=backend, **regularizers)
 
     def _state_sizes(self):
         return (self.proj_size or self.hidden_size, self.hidden_size)

@@ -22,8 +22,9 @@ from torch.nn import functional as F
 from rnnkit.cells.base import check_bool, check_int, init_uniform_
 from rnnkit.cells.minimal import MINIMAL_CELLS
 from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.regularizers import Regularizers, locked_mask
 from rnnkit.recurrence import reverse_padded, run_scan, step_mask
-from rnnkit.recurrence.diagonal import linear_scan_log, minimal_sequence
+from rnnkit.recurrence.diagonal import linear_recurrence, linear_scan_log, minimal_sequence
 
 BACKENDS = ("auto", "loop", "scan")
 
@@ -33,9 +34,15 @@ class _MinimalRNN(SequenceLayer):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None, *, backend: str = "auto") -> None:
+                 dtype=None, *, backend: str = "auto", variational_dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 zoneout: float = 0.0, weight_drop: float = 0.0) -> None:
         super().__init__()
         name = type(self).__name__
+        if weight_drop:
+            raise ValueError(f"{name}: weight_drop is DropConnect on recurrent weights, and {name} has none (its "
+                             "gates read x_t only); use recurrent_dropout or zoneout")
+        self.regularizers = Regularizers.checked(name, variational_dropout=variational_dropout,
+                                                 recurrent_dropout=recurrent_dropout, zoneout=zoneout)
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             check_int(name, arg, value, 1)
         for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
@@ -68,6 +75,8 @@ class _MinimalRNN(SequenceLayer):
                              ("bidirectional", False), ("backend", "auto")):
             if getattr(self, arg) != default:
                 s += f", {arg}={getattr(self, arg)!r}"
+        for k, v in self.regularizers.active().items():
+            s += f", {k}={v}"
         return s
 
     def _state_rows(self) -> int:
@@ -80,7 +89,11 @@ class _MinimalRNN(SequenceLayer):
         return self.backend == "scan" or (self.backend == "auto" and torch.device(device).type != "cpu")
 
     def _direction(self, x: Tensor, sfx: str, h0: Tensor, mask: Tensor | None) -> Tensor:
-        """All states of one layer-direction (T, B, H); padded steps: a = 1, b = 0 (the state is kept)."""
+        """All states of one layer-direction (T, B, H); padded steps: a = 1, b = 0 (the state is kept).
+
+        In training, recurrent dropout and zoneout keep the recurrence linear: with the mask m on h_{t−1},
+        ``a ← m ⊙ a``; with zoneout's keep draw d_t, ``h_t = d_t h_{t−1} + (1 − d_t)(a_t h_{t−1} + b_t)``, i.e.
+        ``a ← d + (1 − d) a``, ``b ← (1 − d) b``."""
         G, coefficients, log_coefficients = MINIMAL_CELLS[self.kind]
         xw = F.linear(x, getattr(self, "weight_ih" + sfx), getattr(self, "bias_ih" + sfx))
         if torch.compiler.is_exporting():  # torch.export / ONNX: one traced step under torch's scan operator
@@ -92,6 +105,17 @@ class _MinimalRNN(SequenceLayer):
                 return step
             y, final = run_scan(make_step, xw, (h0,), mask)
             return y if mask is None else torch.where(mask, y, final[0].expand_as(y))  # padded rows: the kept state
+        reg = self.regularizers
+        if reg.in_step(self.training):
+            a, b = coefficients(xw)
+            if reg.recurrent_dropout:
+                a = a * locked_mask(a, reg.recurrent_dropout)  # one mask per sequence on h_{t−1}
+            if reg.zoneout:
+                d = torch.bernoulli(torch.full_like(a, reg.zoneout))
+                a, b = d + (1 - d) * a, (1 - d) * b
+            if mask is not None:
+                a, b = torch.where(mask, a, 1.0), b.masked_fill(~mask, 0.0)
+            return linear_recurrence(a, b, h0)
         if self.uses_scan(x.device):
             log_a, log_b = log_coefficients(xw)
             if mask is not None:
@@ -104,8 +128,11 @@ class _MinimalRNN(SequenceLayer):
         D = 2 if self.bidirectional else 1
         mask = None if lengths is None else step_mask(lengths, x.shape[0], x.device)
         finals = []
+        variational = self.regularizers.variational_dropout if self.training else 0.0
         for layer in range(self.num_layers):
             outs = []
+            if variational:
+                x = x * locked_mask(x, variational)
             for direction in range(D):
                 sfx = f"_l{layer}" + ("_reverse" if direction else "")
                 x_dir = x if direction == 0 else reverse_padded(x, lengths)
@@ -116,6 +143,8 @@ class _MinimalRNN(SequenceLayer):
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
+        if variational:
+            x = x * locked_mask(x, variational)
         return x, (torch.stack(finals),)
 
 

@@ -18,11 +18,11 @@ class RNN(StackedRNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None, *, backend: str = "auto", proj_size: int = 0) -> None:
+                 device=None, dtype=None, *, backend: str = "auto", proj_size: int = 0, **regularizers) -> None:
         check_no_projection(proj_size)
         self.nonlinearity = check_nonlinearity(nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype, backend=backend)
+                         device=device, dtype=dtype, backend=backend, **regularizers)
 
     def extra_repr(self) -> str:
         s = super().extra_repr()

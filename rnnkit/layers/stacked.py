@@ -24,6 +24,7 @@ from torch.nn import functional as F
 
 from rnnkit.cells.base import MatMul, Step, check_bool, check_int, init_uniform_, matmul
 from rnnkit.layers.base import SequenceLayer
+from rnnkit.layers.regularizers import Regularizers, drop_weights, locked_mask, regularized_step, zoneout_draws
 from rnnkit.recurrence import (
     BACKENDS,
     active_recorder,
@@ -52,9 +53,13 @@ class StackedRNNBase(SequenceLayer):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device=None, dtype=None, *, backend: str = "auto") -> None:
+                 device=None, dtype=None, *, backend: str = "auto", variational_dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, zoneout: float = 0.0, weight_drop: float = 0.0) -> None:
         super().__init__()
         name = type(self).__name__
+        self.regularizers = Regularizers.checked(name, variational_dropout=variational_dropout,
+                                                 recurrent_dropout=recurrent_dropout, zoneout=zoneout,
+                                                 weight_drop=weight_drop)
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             check_int(name, arg, value, 1)
         check_bool(name, "bias", bias)
@@ -128,6 +133,8 @@ class StackedRNNBase(SequenceLayer):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        for k, v in self.regularizers.active().items():
+            s += f", {k}={v}"
         return s
 
     def to_torch(self) -> nn.RNNBase:
@@ -187,7 +194,9 @@ class StackedRNNBase(SequenceLayer):
     def _run(self, x, state, lengths):
         # under torch.compile the fused oneDNN LSTM fails to lower (aten.mkldnn_rnn_layer); the loop compiles
         compiling = torch.compiler.is_compiling() and x.device.type == "cpu"
-        if self.uses_fused(x.device) and active_recorder() is None and not scanning(self) and not compiling:
+        regularized = self.training and bool(self.regularizers.active())  # applied per layer: the loop's business
+        if (self.uses_fused(x.device) and active_recorder() is None and not scanning(self) and not compiling
+                and not regularized):
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                              bidirectional=self.bidirectional, lengths=lengths)
@@ -197,8 +206,11 @@ class StackedRNNBase(SequenceLayer):
         D = 2 if self.bidirectional else 1
         mask = None if lengths is None else step_mask(lengths, x.shape[0], x.device)
         finals: list[tuple[Tensor, ...]] = []
+        reg = self.regularizers if self.training else Regularizers()
         for layer in range(self.num_layers):
             outs = []
+            if reg.variational_dropout:  # one mask per sequence on this layer's input, shared by both directions
+                x = x * locked_mask(x, reg.variational_dropout)
             for direction in range(D):
                 sfx = f"_l{layer}" + ("_reverse" if direction == 1 else "")
                 b_ih = getattr(self, "bias_ih" + sfx, None)
@@ -207,6 +219,8 @@ class StackedRNNBase(SequenceLayer):
                 x_dir = x if direction == 0 else reverse_padded(x, lengths)
                 W_ih = getattr(self, "weight_ih" + sfx)
                 params = self._loop_params(sfx)
+                if reg.weight_drop:
+                    params = drop_weights(params, reg.weight_drop)
                 deferred = [k for k in params if k.startswith("weight")]
                 row = layer * D + direction
                 label = sfx[1:]
@@ -216,8 +230,11 @@ class StackedRNNBase(SequenceLayer):
                 start = tuple(s[row] for s in state)
                 scan = scanning(self)
                 kernel = rec is None and not scan and x.shape[1] > 0  # a batch of 0 sequences: autograd's loop does it
+                kernel = kernel and not reg.in_step(True)
                 fast = self._sequence(x_dir, W_ih, b_ih, start, params, mask) if kernel else None
-                if scan:
+                if reg.in_step(True) and not scan:
+                    y, final = self._regularized_loop(reg, params, deferred, x_dir, W_ih, b_ih, sfx, start, mask)
+                elif scan:
                     y, final = run_scan(lambda p=params: self._bind(p, matmul), self._project(x_dir, W_ih, b_ih, sfx),
                                         start, mask)
                 elif fast is None:
@@ -230,8 +247,21 @@ class StackedRNNBase(SequenceLayer):
             x = outs[0] if D == 1 else torch.cat(outs, dim=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
+        if reg.variational_dropout:
+            x = x * locked_mask(x, reg.variational_dropout)
         h_n = tuple(torch.stack([f[i] for f in finals]) for i in range(len(state)))
         return x, h_n
+
+    def _regularized_loop(self, reg: Regularizers, params, deferred, x, W_ih, b_ih, sfx, start, mask):
+        """One layer-direction with recurrent dropout and/or zoneout in its step (autograd through the steps)."""
+        xw = self._project(x, W_ih, b_ih, sfx)
+        rec_mask = locked_mask(start[0].unsqueeze(0), reg.recurrent_dropout)[0] if reg.recurrent_dropout else None
+        sizes = [s.shape[-1] for s in start] if reg.zoneout else None
+        inputs = (xw, zoneout_draws(x.shape[0], start, reg.zoneout)) if reg.zoneout else xw
+
+        def bind(p, mm):
+            return regularized_step(self._bind(p, mm), rec_mask, sizes)
+        return run_loop_deferred(bind, params, deferred, inputs, start, mask)
 
 
 __all__ = ["StackedRNNBase", "check_no_projection"]

@@ -13,7 +13,7 @@ import numpy as np
 def from_torch(module):
     import torch
 
-    from rnnkit.layers import GRU, LSTM, RNN, FeedbackRNN
+    from rnnkit.layers import GRU, LSTM, RNN, FeedbackRNN, IndRNN, LayerNormLSTM, MinGRU
     from rnnkit.reference.feedback_model import ReferenceFeedbackRNN
     from rnnkit.reference.stacked import ReferenceRNN
 
@@ -21,7 +21,15 @@ def from_torch(module):
     if isinstance(module, FeedbackRNN):
         return ReferenceFeedbackRNN(module.input_size, module.hidden_size, module.num_layers, module.cell, module.gated,
                                     module.batch_first, module.bias, params=params)
-    if isinstance(module, (torch.nn.RNN, RNN)):
+    if isinstance(module, LayerNormLSTM):
+        mode = "layernorm-lstm"
+    elif isinstance(module, IndRNN):
+        if module.nonlinearity != "relu" or module.recurrent_max is not None:
+            raise ValueError("from_torch: the reference engine has the ReLU IndRNN without recurrent_max")
+        mode = "indrnn"
+    elif isinstance(module, MinGRU):
+        mode = "mingru"
+    elif isinstance(module, (torch.nn.RNN, RNN)):
         mode = module.nonlinearity
     elif isinstance(module, (torch.nn.LSTM, LSTM)):
         mode = "lstm"
@@ -29,7 +37,7 @@ def from_torch(module):
         mode = "gru"
     else:
         raise TypeError(f"from_torch: unsupported module {type(module).__name__}; expected torch.nn.RNN/LSTM/GRU or "
-                        "rnnkit.RNN/LSTM/GRU/FeedbackRNN")
+                        "rnnkit.RNN/LSTM/GRU/FeedbackRNN/LayerNormLSTM/IndRNN/MinGRU")
     if getattr(module, "dropout", 0) and module.num_layers > 1:
         raise ValueError(f"from_torch: the module has dropout={module.dropout}; the reference engine has no dropout "
                          "(set module.dropout = 0 to compare evaluation-mode numbers)")
@@ -41,10 +49,14 @@ def from_torch(module):
 def to_torch(model, dtype=None):
     import torch
 
-    from rnnkit.layers import GRU, LSTM, RNN, FeedbackRNN
+    from rnnkit.layers import GRU, LSTM, RNN, FeedbackRNN, IndRNN, LayerNormLSTM, MinGRU
 
     dtype = dtype or torch.float64
-    if model.mode == "feedback":
+    newer = {"layernorm-lstm": LayerNormLSTM, "indrnn": IndRNN, "mingru": MinGRU}
+    if model.mode in newer:
+        m = newer[model.mode](model.input_size, model.hidden_size, model.num_layers, bias=model.bias,
+                              batch_first=model.batch_first, bidirectional=model.bidirectional)
+    elif model.mode == "feedback":
         m = FeedbackRNN(model.input_size, model.hidden_size, model.num_layers, model.cell, model.gated,
                         model.batch_first, model.bias)
     elif model.mode in ("tanh", "relu"):

@@ -1,4 +1,5 @@
-"""``ReferenceRNN``: multi-layer, optionally bidirectional SimpleRNN / LSTM / GRU in NumPy with hand-written BPTT.
+"""``ReferenceRNN``: multi-layer, optionally bidirectional SimpleRNN / LSTM / GRU — and the layer-normalised LSTM,
+IndRNN (ReLU) and minGRU (``mode="layernorm-lstm"|"indrnn"|"mingru"``) — in NumPy with hand-written BPTT.
 
 Same parameter names, shapes and layouts as ``torch.nn.RNN/LSTM/GRU`` (and rnnkit's layers), so one set of weights runs on
 both engines (``from_torch`` / ``to_torch``). ``forward(x, h0)`` returns ``(outputs, final_state)`` in torch's layout;
@@ -15,11 +16,13 @@ from functools import partial
 
 import numpy as np
 
-from rnnkit.reference import gru, lstm, simple
+from rnnkit.reference import gru, lstm, newcells, simple
 from rnnkit.reference.bptt import backward_through_time, forward_through_time
 from rnnkit.reference.common import Array, as_float64, sequence_input
 
-MODES = ("tanh", "relu", "lstm", "gru")
+MODES = ("tanh", "relu", "lstm", "gru", "layernorm-lstm", "indrnn", "mingru")
+GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3, "layernorm-lstm": 4, "indrnn": 1, "mingru": 2}
+TWO_STATES = ("lstm", "layernorm-lstm")
 
 
 class ReferenceRNN:
@@ -56,22 +59,35 @@ class ReferenceRNN:
                 yield layer, d, f"_l{layer}" + ("_reverse" if d else "")
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        G = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}[self.mode] * self.hidden_size
+        H = self.hidden_size
+        G = GATES[self.mode] * H
         shapes = {}
         for layer, _, sfx in self.suffixes():
             in_size = self.input_size if layer == 0 else self.output_size * self.num_directions
             shapes["weight_ih" + sfx] = (G, in_size)
-            shapes["weight_hh" + sfx] = (G, self.output_size)
+            if self.mode != "mingru":  # minGRU's gates read x only
+                shapes["weight_hh" + sfx] = (H,) if self.mode == "indrnn" else (G, self.output_size)
             if self.bias:
                 shapes["bias_ih" + sfx] = (G,)
-                shapes["bias_hh" + sfx] = (G,)
+                if self.mode != "mingru":
+                    shapes["bias_hh" + sfx] = (G,)
             if self.proj_size:
                 shapes["weight_hr" + sfx] = (self.proj_size, self.hidden_size)
+            if self.mode == "layernorm-lstm":
+                shapes.update({"ln_ih_weight" + sfx: (G,), "ln_hh_weight" + sfx: (G,), "ln_c_weight" + sfx: (H,)})
+                if self.bias:
+                    shapes["ln_c_bias" + sfx] = (H,)
         return shapes
 
     def _init_params(self, rng) -> dict[str, Array]:
         k = 1.0 / np.sqrt(self.hidden_size)
-        return {n: rng.uniform(-k, k, s) for n, s in self.param_shapes().items()}
+        out = {n: rng.uniform(-k, k, s) for n, s in self.param_shapes().items()}
+        for n in out:
+            if n.startswith("ln_"):  # norms start as the identity: gain 1, shift 0
+                out[n] = np.full(out[n].shape, 0.0 if "_bias" in n else 1.0)
+            elif self.mode == "indrnn" and n.startswith("weight_hh"):
+                out[n] = rng.uniform(0.0, 1.0, out[n].shape)  # Li et al.'s U(0, 1)
+        return out
 
     def _check_params(self, params: dict[str, Array]) -> dict[str, Array]:
         shapes = self.param_shapes()
@@ -92,12 +108,18 @@ class ReferenceRNN:
                                                                               nonlinearity=self.mode)
         if self.mode == "lstm":
             return partial(lstm.forward, p), partial(lstm.backward, p)
+        if self.mode == "layernorm-lstm":
+            return partial(newcells.layernorm_lstm_forward, p), partial(newcells.layernorm_lstm_backward, p)
+        if self.mode == "indrnn":
+            return partial(newcells.indrnn_forward, p), partial(newcells.indrnn_backward, p)
+        if self.mode == "mingru":
+            return partial(newcells.mingru_forward, p), partial(newcells.mingru_backward, p)
         return partial(gru.forward, p, reset_after=self.reset_after), partial(gru.backward, p,
                                                                              reset_after=self.reset_after)
 
     # --- forward / backward ---------------------------------------------------------------------------------
     def _state_sizes(self) -> tuple[int, ...]:
-        return (self.output_size, self.hidden_size) if self.mode == "lstm" else (self.output_size,)
+        return (self.output_size, self.hidden_size) if self.mode in TWO_STATES else (self.output_size,)
 
     def forward(self, x, h0=None):
         """x: (T, B, I) or (B, T, I) with batch_first. Returns (outputs, h_n) or (outputs, (h_n, c_n)) for LSTM."""
@@ -108,9 +130,9 @@ class ReferenceRNN:
         if h0 is None:
             state0 = tuple(np.zeros((rows, B, n)) for n in sizes)
         else:
-            parts = tuple(h0) if self.mode == "lstm" else (h0,)
+            parts = tuple(h0) if self.mode in TWO_STATES else (h0,)
             if len(parts) != len(sizes):
-                raise ValueError(f"h0 must be {'a tuple (h0, c0)' if self.mode == 'lstm' else 'one array'}")
+                raise ValueError(f"h0 must be {'a tuple (h0, c0)' if self.mode in TWO_STATES else 'one array'}")
             state0 = []
             for name, p, n in zip(("h0", "c0"), parts, sizes):
                 a = as_float64(name, p, (3,))
@@ -134,10 +156,11 @@ class ReferenceRNN:
         self._tape = (tape, x.shape, len(sizes))
         h_n = tuple(np.stack([f[i] for f in finals]) for i in range(len(sizes)))
         out = inp.transpose(1, 0, 2) if self.batch_first else inp
-        return out, (h_n if self.mode == "lstm" else h_n[0])
+        return out, (h_n if self.mode in TWO_STATES else h_n[0])
 
     def _params_for(self, sfx: str) -> dict[str, Array]:
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "ln_ih_weight", "ln_hh_weight",
+                 "ln_c_weight", "ln_c_bias")
         return {n: self.params[n + sfx] for n in names if n + sfx in self.params}
 
     def backward(self, d_outputs, d_final=None) -> dict[str, Array]:
@@ -156,7 +179,7 @@ class ReferenceRNN:
         if d_final is None:
             d_fin = tuple(np.zeros((rows, B, n)) for n in self._state_sizes())
         else:
-            d_fin = tuple(as_float64("d_final", a, (3,)) for a in (d_final if self.mode == "lstm" else (d_final,)))
+            d_fin = tuple(as_float64("d_final", a, (3,)) for a in (d_final if self.mode in TWO_STATES else (d_final,)))
         grads: dict[str, Array] = {}
         d_state0 = [[None] * rows for _ in range(n_state)]
         self.dh_steps = {}
@@ -183,10 +206,10 @@ class ReferenceRNN:
                 d_in = dx if d_in is None else d_in + dx
             d_out = d_in  # the input of layer k is the output of layer k-1
         if not self.bias:
-            grads = {k: v for k, v in grads.items() if not k.startswith("bias")}
+            grads = {k: v for k, v in grads.items() if not k.startswith("bias") and not k.startswith("ln_c_bias")}
         grads["input"] = d_out.transpose(1, 0, 2) if self.batch_first else d_out
         grads["h0"] = np.stack(d_state0[0])
-        if self.mode == "lstm":
+        if self.mode in TWO_STATES:
             grads["c0"] = np.stack(d_state0[1])
         return grads
 
