@@ -9,8 +9,9 @@
   character against training minutes, for a cosine schedule sized to ``--minutes`` of this machine; throughput
   (characters/s) next to a hand-written ``torch.nn.LSTM``/``GRU`` loop, timed interleaved so that the ratio holds on a
   noisy machine.
-* cells — LSTM, GRU, SimpleRNN (tanh) and FeedbackRNN (2 layers, gated feedback) at the LSTM's parameter count, each
-  for ``--cell-minutes``; one plot of their curves.
+* cells — LSTM, GRU, SimpleRNN (tanh), FeedbackRNN (2 layers, gated feedback), and the newer cells: LayerNormLSTM,
+  IndRNN (2 layers), MinGRU and MinLSTM (2 layers each) at the LSTM's parameter count, each for ``--cell-minutes``
+  (``--cells`` picks some); one plot of their curves.
 
 Each run trains for a time budget (``LMOptions.max_minutes``: training time, evaluation excluded), its cosine schedule
 annealing over that time; a short throughput calibration only spaces the evaluations. The step count a run reaches thus
@@ -200,11 +201,15 @@ def lstm512_params(vocab: int) -> int:
     return sum(p.numel() for p in LanguageModel(vocab, LM_RECIPE["embedding_dim"], 512, "lstm").parameters())
 
 
-def cells(out: Path, minutes: float, quick: bool) -> list[dict]:
+CELL_RUNS = (("lstm", 1), ("gru", 1), ("rnn", 1), ("feedback", 2), ("layernorm-lstm", 1), ("indrnn", 2), ("mingru", 2),
+             ("minlstm", 2))
+
+
+def cells(out: Path, minutes: float, quick: bool, names: list[str] | None = None) -> list[dict]:
     vocab = vocab_size()
     target = lstm512_params(vocab)
     runs = []
-    for cell, layers in (("lstm", 1), ("gru", 1), ("rnn", 1), ("feedback", 2)):
+    for cell, layers in (c for c in CELL_RUNS if names is None or c[0] in names):
         hidden = 512 if cell == "lstm" else equal_param_hidden(cell, layers, vocab, target)
         speed = chars_per_second(cell, hidden, layers, vocab, repeats=2 if quick else 3, plain=False)["rnnkit"]
         runs.append(lm_run(out / f"cells-{cell}", cell, hidden, layers, minutes, vocab, speed, evals=6))
@@ -236,6 +241,8 @@ def main(argv: list[str]) -> None:
     p.add_argument("--out", default="runs/bench-text")
     p.add_argument("--lm-cell", choices=("lstm", "gru"), default="lstm",
                    help="the lm part's cell: LSTM 512, or a GRU with as many parameters")
+    p.add_argument("--cells", default=None, help="the cells part's cells, comma-separated (default: all of "
+                   + ", ".join(c for c, _ in CELL_RUNS) + ")")
     # the language-model recipe (all LM runs, the cell comparison too)
     keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "beta2", "backend")
     for key in keys:
@@ -254,6 +261,7 @@ def main(argv: list[str]) -> None:
     if "classify" in args.parts:
         report["classify"] = classify(out, args.quick)
     if "cells" in args.parts:
-        report["cells"] = cells(out, 0.2 if args.quick else args.cell_minutes, args.quick)
+        report["cells"] = cells(out, 0.2 if args.quick else args.cell_minutes, args.quick,
+                                args.cells.split(",") if args.cells else None)
     (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
     print(f"report: {out / 'report.json'}")

@@ -379,3 +379,27 @@ def test_cli_language_model_optimizer_options(tmp_path):
     assert (options["optimizer"], options["weight_decay"], options["beta2"]) == ("adamw", 0.1, 0.99)
     r = CliRunner().invoke(app, base + ["--optimizer", "adagrad2", "--out", str(tmp_path / "bad")])
     assert r.exit_code != 0 and "unknown optimizer 'adagrad2'" in (r.output + str(r.exception))
+
+
+def test_text_tasks_take_the_recurrent_regularisers_and_keep_them_in_the_run(tmp_path):
+    from rnnkit.tasks import load as load_predictor
+    from rnnkit.tasks.text import LMOptions, train_language_model
+
+    opts = LMOptions(data=str(FIX / "tiny_corpus.txt"), hidden_size=16, embedding_dim=8, streams=2, bptt=10, epochs=1,
+                     cell="lstm", num_layers=2, weight_drop=0.3, variational_dropout=0.2, zoneout=0.1,
+                     recurrent_dropout=0.1, progress=False)
+    train_language_model(opts, tmp_path / "lm")
+    config = json.loads((tmp_path / "lm" / "config.json").read_text())
+    assert config["model"]["regularizers"] == {"variational_dropout": 0.2, "recurrent_dropout": 0.1, "zoneout": 0.1,
+                                               "weight_drop": 0.3}
+    model, _, _ = load_run(tmp_path / "lm")
+    assert model.rnn.regularizers.zoneout == 0.1 and not model.training  # rebuilt with them, evaluated without
+    assert isinstance(load_predictor(tmp_path / "lm").predict(["the"], length=5)[0], str)
+    r = CliRunner().invoke(app, ["train", "lm", "--data", str(FIX / "tiny_corpus.txt"), "--zoneout", "1.5",
+                                 "--out", str(tmp_path / "bad")])
+    assert r.exit_code != 0 and "zoneout" in r.output
+    with pytest.raises(ValueError, match="takes no regularisers"):
+        LanguageModel(10, 4, 8, "feedback", num_layers=2, regularizers={"zoneout": 0.1})
+    clf = TextClassifier(20, 2, 8, 6, "gru", regularizers={"variational_dropout": 0.3, "weight_drop": 0.2})
+    assert clf.config["regularizers"] == {"variational_dropout": 0.3, "weight_drop": 0.2}
+    assert TextClassifier(**{k: v for k, v in clf.config.items() if k != "class"}).rnn.regularizers.weight_drop == 0.2

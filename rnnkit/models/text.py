@@ -26,10 +26,20 @@ POOLINGS = ("last", "mean", "max", "attention")
 UNK = 1  # rnnkit.data.tokenize: ids 0-3 are <pad>, <unk>, <bos>, <eos>
 
 
+def checked_regularizers(cell: str, regularizers: dict[str, float] | None) -> dict[str, float]:
+    """The recurrent layer's regularisers; the feedback cells take none yet (refused, not ignored)."""
+    regularizers = {k: v for k, v in (regularizers or {}).items() if v}
+    if regularizers and cell.lower().startswith("feedback"):
+        raise ValueError(f"the {cell!r} cell takes no regularisers yet ({', '.join(regularizers)}); use another cell "
+                         "or plain dropout")
+    return regularizers
+
+
 class TextClassifier(nn.Module):
     def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 128, hidden_size: int = 128,
                  cell: str = "lstm", num_layers: int = 1, bidirectional: bool = True, pooling: str = "max",
-                 dropout: float = 0.5, labels: list[str] | None = None, word_dropout: float = 0.0) -> None:
+                 dropout: float = 0.5, labels: list[str] | None = None, word_dropout: float = 0.0,
+                 regularizers: dict[str, float] | None = None) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
@@ -39,11 +49,14 @@ class TextClassifier(nn.Module):
                        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "cell": cell,
                        "num_layers": num_layers, "bidirectional": bidirectional, "pooling": pooling, "dropout": dropout,
                        "labels": labels, "word_dropout": word_dropout}
+        if regularizers:
+            self.config["regularizers"] = dict(regularizers)
         self.word_dropout = word_dropout
         self.pooling, self.bidirectional = pooling, bidirectional and not cell.startswith("feedback")
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         kwargs = {"bidirectional": self.bidirectional} if not cell.startswith("feedback") else {}
-        self.rnn = make_layer(cell, embedding_dim, hidden_size, num_layers, batch_first=True, **kwargs)
+        self.rnn = make_layer(cell, embedding_dim, hidden_size, num_layers, batch_first=True, **kwargs,
+                              **checked_regularizers(cell, regularizers))
         width = hidden_size * (2 if self.bidirectional else 1)
         self.attention = nn.Linear(width, 1) if pooling == "attention" else None
         self.drop = nn.Dropout(dropout)
@@ -109,7 +122,8 @@ class LanguageModel(nn.Module):
     unit_name = "tok"  # throughput is tokens per second (a training "sample" is a window of every stream)
 
     def __init__(self, vocab_size: int, embedding_dim: int = 256, hidden_size: int = 256, cell: str = "lstm",
-                 num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False, backend: str = "auto") -> None:
+                 num_layers: int = 1, dropout: float = 0.0, tie_weights: bool = False, backend: str = "auto",
+                 regularizers: dict[str, float] | None = None) -> None:
         super().__init__()
         if tie_weights and embedding_dim != hidden_size:
             raise ValueError(f"tie_weights needs embedding_dim == hidden_size, got {embedding_dim} and {hidden_size}")
@@ -118,9 +132,12 @@ class LanguageModel(nn.Module):
         self.config = {"class": "LanguageModel", "vocab_size": vocab_size, "embedding_dim": embedding_dim,
                        "hidden_size": hidden_size, "cell": cell, "num_layers": num_layers, "dropout": dropout,
                        "tie_weights": tie_weights, "backend": backend}
+        if regularizers:
+            self.config["regularizers"] = dict(regularizers)
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.rnn = make_layer(cell, embedding_dim, hidden_size, num_layers, batch_first=True,
-                              **({} if backend == "auto" else {"backend": backend}))
+                              **({} if backend == "auto" else {"backend": backend}),
+                              **checked_regularizers(cell, regularizers))
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_size, vocab_size)
         if tie_weights:

@@ -26,7 +26,7 @@ from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import POOLINGS, ClassifierEnsemble, TextClassifier
 from rnnkit.tasks.graphs import GraphSpec, random_lengths
-from rnnkit.tasks.options import check, option
+from rnnkit.tasks.options import check, option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_confusion
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
@@ -75,6 +75,10 @@ class ClassifyOptions:
     dropout: float = option(0.5, "dropout before the output layer", min=0, max=1, max_open=True)
     word_dropout: float = option(0.0, "in training, replace each word by <unk> with this probability", min=0, max=1,
                                  max_open=True)
+    variational_dropout: float = regularizer_option("variational_dropout")
+    recurrent_dropout: float = regularizer_option("recurrent_dropout")
+    zoneout: float = regularizer_option("zoneout")
+    weight_drop: float = regularizer_option("weight_drop")
     epochs: int = option(10, "passes over the training data (at most; early stopping may end sooner)", min=1)
     batch_size: int = option(64, "texts per batch", min=1)
     lr: float = option(2e-3, "Adam's learning rate", min=0, min_open=True)
@@ -145,7 +149,8 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
     """One classifier, early-stopped on validation accuracy, with its best epoch's weights."""
     seed_everything(seed)
     model = TextClassifier(vocab_size, len(labels), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers,
-                           opts.bidirectional, opts.pooling, opts.dropout, labels, opts.word_dropout)
+                           opts.bidirectional, opts.pooling, opts.dropout, labels, opts.word_dropout,
+                           regularizers_of(opts))
     cfg = Config()
     cfg.optim.lr, cfg.optim.weight_decay = opts.lr, opts.weight_decay
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"

@@ -26,7 +26,7 @@ from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import LanguageModel
 from rnnkit.tasks.graphs import GraphSpec, as_tuple, random_state, state_names
-from rnnkit.tasks.options import check, option
+from rnnkit.tasks.options import check, option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
@@ -73,6 +73,10 @@ class LMOptions:
     hidden_size: int = option(512, "hidden units per layer", min=1)
     num_layers: int = option(1, "stacked recurrent layers", min=1)
     dropout: float = option(0.0, "dropout on embeddings and outputs", min=0, max=1, max_open=True)
+    variational_dropout: float = regularizer_option("variational_dropout")
+    recurrent_dropout: float = regularizer_option("recurrent_dropout")
+    zoneout: float = regularizer_option("zoneout")
+    weight_drop: float = regularizer_option("weight_drop")
     tie_weights: bool = option(False, "share the embedding and output weights (needs embedding-dim = hidden-size)")
     backend: str = option("auto", "recurrence kernel: auto (the faster per device), loop (rnnkit's BPTT), fused "
                                   "(torch's)", choices=("auto", "loop", "fused"))
@@ -145,7 +149,7 @@ def train_language_model(opts: LMOptions, out: str | Path, resume: bool = False)
     train = StreamWindows(tok.encode(train_text), opts.streams, opts.bptt * opts.window_chunks)
     val = held_out_windows(tok.encode(val_text), opts)
     model = LanguageModel(len(tok), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers, opts.dropout,
-                          opts.tie_weights, opts.backend)
+                          opts.tie_weights, opts.backend, regularizers_of(opts))
     model.unit_name = "char" if opts.tokenizer == "char" else "tok"  # the progress bar's throughput unit
     curve = LearningCurve(opts.eval_every or 10**12, out / "curve.csv")
     trainer = Trainer(model, train, val, config=_config(opts), out_dir=out, model_config=model.config, callbacks=[curve],

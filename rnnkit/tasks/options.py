@@ -37,6 +37,24 @@ def option(default: Any, help: str, *, min: float | None = None, max: float | No
     return dataclasses.field(default=default, metadata=meta)
 
 
+REGULARIZER_HELP = {
+    "variational_dropout": "locked dropout: one mask per sequence on each recurrent layer's input and output",
+    "recurrent_dropout": "one dropout mask per sequence on h(t-1) inside each step",
+    "zoneout": "each unit keeps its previous state with this probability at every step",
+    "weight_drop": "DropConnect on the recurrent weights W_hh (AWD-LSTM's weight drop)",
+}
+
+
+def regularizer_option(name: str):
+    """One of the recurrent layers' regularisers (``rnnkit.layers.regularizers``) as a task option, 0 = off."""
+    return option(0.0, REGULARIZER_HELP[name], min=0, max=1, max_open=name != "zoneout")
+
+
+def regularizers_of(opts) -> dict[str, float]:
+    """The regularisers an options object turns on, as the recurrent layer's keyword arguments."""
+    return {k: getattr(opts, k) for k in REGULARIZER_HELP if getattr(opts, k, 0)}
+
+
 def base_type(f: dataclasses.Field) -> tuple[str, bool]:
     """(``"bool"``/``"int"``/``"float"``/``"str"``, whether None is allowed) from the field's annotation."""
     t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
@@ -91,4 +109,5 @@ def documented_fields(cls) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
 
 
-__all__ = ["option", "check", "check_value", "OptionError", "range_text", "base_type", "documented_fields"]
+__all__ = ["option", "regularizer_option", "regularizers_of", "check", "check_value", "OptionError", "range_text",
+           "base_type", "documented_fields"]
