@@ -33,6 +33,7 @@ def cases(lib):
         lib.layers.GRUCell(3, recurrent_activation="hard_sigmoid", dropout=0.3),
         lib.layers.RNN(lib.layers.GRUCell(3), return_sequences=True, unroll=True),
         lib.layers.RNN([lib.layers.LSTMCell(3), lib.layers.SimpleRNNCell(2)], zero_output_for_mask=True),
+        lib.layers.StackedRNNCells([lib.layers.GRUCell(3, seed=1), lib.layers.LSTMCell(2, dropout=0.1)]),
         lib.layers.Bidirectional(lib.layers.LSTM(3, return_sequences=True), merge_mode="ave"),
         lib.layers.TimeDistributed(lib.layers.Dense(2, kernel_regularizer=R.L2(0.1))),
         lib.layers.Dense(5, activation="tanh", kernel_initializer=I.HeUniform(seed=1),
