@@ -24,18 +24,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.keras.layers.base import Layer
-from rnnkit.keras.layers.cells import (
-    GRUCell,
-    KerasCell,
-    LSTMCell,
-    SimpleRNNCell,
-    StackedRNNCells,
-    build_with_shape,
-    call_cell,
-    check_cell,
-    output_size,
-    state_sizes,
-)
+from rnnkit.keras.layers.cells import GRUCell, KerasCell, LSTMCell, SimpleRNNCell, build_with_shape, output_size, state_sizes
+from rnnkit.keras.layers.stacked import StackedRNNCells, call_cell, check_cell
 from rnnkit.recurrence import run_fused, run_loop_deferred
 from rnnkit.recurrence.bptt import run_sequence
 
