@@ -218,3 +218,27 @@ def test_torch_export_with_a_dynamic_length(cls):
     x2, l2 = torch.randn(2, 11, 3), torch.tensor([11, 4])
     got, want = program.module()(x2, lengths=l2), layer(x2, lengths=l2)
     torch.testing.assert_close(got[0], want[0], atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", LAYERS)
+def test_gradient_flow_reads_every_step_of_the_new_cells(cls):
+    """The diagnostics' step recorder sees each new layer's states; ∂L/∂h_t from it equals autograd through a
+    float64 loop of the equations."""
+    from rnnkit.diagnostics import gradient_flow
+
+    layer = make(cls)
+    x = torch.randn(7, 2, 3, dtype=D64)
+
+    def loss_fn(m, batch):
+        return m(batch)[0][-1].square().sum()
+    gf = gradient_flow(layer, x, loss_fn, spectra=False)
+    norms = gf.norms[next(k for k in gf.norms if k.endswith(".l0") or k.endswith("l0"))]
+    assert len(norms) == 7 and norms[-1] > 0
+    state = tuple(torch.zeros(2, 4, dtype=D64) for _ in range(2 if cls is rnnkit.LayerNormLSTM else 1))
+    hs = []
+    for t in range(7):  # the reference: autograd through the equations, one step at a time
+        _, state = reference(layer, x[t:t + 1], "_l0", state)
+        hs.append(state[0])
+    grads = torch.autograd.grad(hs[-1].square().sum(), hs)
+    expected = [float(g.norm()) for g in grads]
+    assert norms == pytest.approx(expected, rel=1e-9)

@@ -23,7 +23,7 @@ from rnnkit.cells.base import check_bool, check_int, init_uniform_
 from rnnkit.cells.minimal import MINIMAL_CELLS
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, locked_mask
-from rnnkit.recurrence import reverse_padded, run_scan, step_mask
+from rnnkit.recurrence import active_recorder, reverse_padded, run_scan, step_mask
 from rnnkit.recurrence.diagonal import linear_recurrence, linear_scan_log, minimal_sequence
 
 BACKENDS = ("auto", "loop", "scan")
@@ -106,6 +106,17 @@ class _MinimalRNN(SequenceLayer):
             y, final = run_scan(make_step, xw, (h0,), mask)
             return y if mask is None else torch.where(mask, y, final[0].expand_as(y))  # padded rows: the kept state
         reg = self.regularizers
+        rec = active_recorder()
+        if rec is not None:  # diagnostics: every step's state, the very tensor the next step reads, through autograd
+            a, b = coefficients(xw)
+            if mask is not None:
+                a, b = torch.where(mask, a, 1.0), b.masked_fill(~mask, 0.0)
+            h, states = h0, []
+            for t in range(a.shape[0]):
+                h = torch.addcmul(b[t], a[t], h)
+                rec.add(self, sfx[1:], h, reverse=sfx.endswith("_reverse"))
+                states.append(h)
+            return torch.stack(states)
         if reg.in_step(self.training):
             a, b = coefficients(xw)
             if reg.recurrent_dropout:
