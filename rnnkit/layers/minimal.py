@@ -24,7 +24,7 @@ from rnnkit.cells.minimal import MINIMAL_CELLS
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, locked_mask
 from rnnkit.recurrence import active_recorder, reverse_padded, run_scan, step_mask
-from rnnkit.recurrence.diagonal import linear_recurrence, linear_scan_log, minimal_sequence
+from rnnkit.recurrence.diagonal import keep_padded, linear_recurrence, linear_scan_log, minimal_sequence
 
 BACKENDS = ("auto", "loop", "scan")
 
@@ -94,7 +94,7 @@ class _MinimalRNN(SequenceLayer):
         In training, recurrent dropout and zoneout keep the recurrence linear: with the mask m on h_{t−1},
         ``a ← m ⊙ a``; with zoneout's keep draw d_t, ``h_t = d_t h_{t−1} + (1 − d_t)(a_t h_{t−1} + b_t)``, i.e.
         ``a ← d + (1 − d) a``, ``b ← (1 − d) b``."""
-        G, coefficients, log_coefficients = MINIMAL_CELLS[self.kind]
+        _, coefficients, log_coefficients = MINIMAL_CELLS[self.kind]
         xw = F.linear(x, getattr(self, "weight_ih" + sfx), getattr(self, "bias_ih" + sfx))
         if torch.compiler.is_exporting():  # torch.export / ONNX: one traced step under torch's scan operator
             def make_step():
@@ -105,28 +105,24 @@ class _MinimalRNN(SequenceLayer):
                 return step
             y, final = run_scan(make_step, xw, (h0,), mask)
             return y if mask is None else torch.where(mask, y, final[0].expand_as(y))  # padded rows: the kept state
-        reg = self.regularizers
-        rec = active_recorder()
-        if rec is not None:  # diagnostics: every step's state, the very tensor the next step reads, through autograd
+        reg, rec = self.regularizers, active_recorder()
+        if rec is not None or reg.in_step(self.training):  # (a, b) through autograd, changed or read step by step
             a, b = coefficients(xw)
-            if mask is not None:
-                a, b = torch.where(mask, a, 1.0), b.masked_fill(~mask, 0.0)
-            h, states = h0, []
+            if reg.in_step(self.training):
+                if reg.recurrent_dropout:
+                    a = a * locked_mask(a, reg.recurrent_dropout)  # one mask per sequence on h_{t−1}
+                if reg.zoneout:
+                    d = torch.bernoulli(torch.full_like(a, reg.zoneout))
+                    a, b = d + (1 - d) * a, (1 - d) * b
+            a, b = keep_padded(a, b, mask)
+            if rec is None:
+                return linear_recurrence(a, b, h0)
+            h, states = h0, []  # diagnostics: every step's state, the very tensor the next step reads
             for t in range(a.shape[0]):
                 h = torch.addcmul(b[t], a[t], h)
                 rec.add(self, sfx[1:], h, reverse=sfx.endswith("_reverse"))
                 states.append(h)
             return torch.stack(states)
-        if reg.in_step(self.training):
-            a, b = coefficients(xw)
-            if reg.recurrent_dropout:
-                a = a * locked_mask(a, reg.recurrent_dropout)  # one mask per sequence on h_{t−1}
-            if reg.zoneout:
-                d = torch.bernoulli(torch.full_like(a, reg.zoneout))
-                a, b = d + (1 - d) * a, (1 - d) * b
-            if mask is not None:
-                a, b = torch.where(mask, a, 1.0), b.masked_fill(~mask, 0.0)
-            return linear_recurrence(a, b, h0)
         if self.uses_scan(x.device):
             log_a, log_b = log_coefficients(xw)
             if mask is not None:

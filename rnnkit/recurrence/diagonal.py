@@ -17,18 +17,41 @@ gradient), ``G_{t-1} = g_{t-1} + (1 − m_t) ⊙ G_t + u ⊙ δ_t``, ``∂L/∂u
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 
+def _recur_in_place(a: Tensor, out: Tensor, h0: Tensor) -> Tensor:
+    """``out`` holds b; each ``out[t]`` becomes ``h_t = a_t ⊙ h_{t-1} + b_t`` (b[t] is read once, at step t)."""
+    h = h0
+    for t in range(a.shape[0]):
+        h = out[t].addcmul_(a[t], h)
+    return out
+
+
+def _carry_back_in_place(a: Tensor, G: Tensor) -> Tensor:
+    """``G`` holds ∂L/∂h_t from the outputs; each ``G[t]`` becomes the total, ``g_t + a_{t+1} ⊙ G_{t+1}``."""
+    for t in range(a.shape[0] - 1, 0, -1):
+        G[t - 1].addcmul_(a[t], G[t])
+    return G
+
+
+def keep_padded(a: Tensor, b: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """A padded step (``mask`` false) gets a = 1, b = 0: the state goes through unchanged."""
+    if mask is None:
+        return a, b
+    return torch.where(mask, a, 1.0), b.masked_fill(~mask, 0.0)
+
+
 class _LinearRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-        out = torch.empty_like(b)
-        h = h0
-        for t in range(a.shape[0]):
-            h = torch.addcmul(b[t], a[t], h, out=out[t])
+        out = _recur_in_place(a, b.clone(), h0)
         ctx.save_for_backward(a, out, h0)
         return out
 
@@ -36,12 +59,7 @@ class _LinearRecurrence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g: Tensor):
         a, out, h0 = ctx.saved_tensors
-        g = g.contiguous()
-        T = a.shape[0]
-        G = torch.empty_like(g)  # G[t] = ∂L/∂h_t, all paths
-        G[T - 1] = g[T - 1]
-        for t in range(T - 1, 0, -1):
-            torch.addcmul(g[t - 1], a[t], G[t], out=G[t - 1])
+        G = _carry_back_in_place(a, g.contiguous().clone())  # G[t] = ∂L/∂h_t, all paths
         h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
         return G * h_prev, G, a[0] * G[0]
 
@@ -122,10 +140,7 @@ def _forward_math(kind: str, xw: Tensor, mask: Tensor | None) -> tuple[Tensor, T
     """(a, b) of ``h_t = a_t ⊙ h_{t−1} + b_t``; a padded step gets a = 1, b = 0."""
     from rnnkit.cells.minimal import MINIMAL_CELLS
 
-    a, b = MINIMAL_CELLS[kind][1](xw)
-    if mask is not None:
-        a, b = torch.where(mask, a, 1.0), b * mask
-    return a, b
+    return keep_padded(*MINIMAL_CELLS[kind][1](xw), mask)
 
 
 def _backward_math(kind: str, xw: Tensor, G: Tensor, out: Tensor, h0: Tensor, mask: Tensor | None) -> Tensor:
@@ -154,13 +169,15 @@ COMPILE_ABOVE = 1 << 20
 _compiled: dict = {}
 
 
+@functools.cache
+def _has_compiler() -> bool:
+    return shutil.which("g++") is not None
+
+
 def _fused(fn, n_elements: int):
     """``fn`` compiled (torch.compile) when the work is large and compiling works here; else ``fn`` itself.
     ``RNNKIT_COMPILE=0`` turns compiling off; a failed compile is remembered and never retried."""
-    import os
-    import shutil
-
-    if n_elements < COMPILE_ABOVE or os.environ.get("RNNKIT_COMPILE", "1") == "0" or shutil.which("g++") is None \
+    if n_elements < COMPILE_ABOVE or os.environ.get("RNNKIT_COMPILE", "1") == "0" or not _has_compiler() \
             or torch.compiler.is_compiling() or _compiled.get("broken"):
         return fn
     if fn not in _compiled:
@@ -186,10 +203,7 @@ class _MinimalSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, mask: Tensor | None, kind: str) -> Tensor:
         a, b = _call_fused(_forward_math, xw.numel(), kind, xw, mask)
-        out = b  # b[t] is read once, at step t: the states overwrite it in place
-        h = h0
-        for t in range(a.shape[0]):
-            h = out[t].addcmul_(a[t], h)
+        out = _recur_in_place(a, b, h0)  # b is fresh: the states overwrite it
         ctx.kind, ctx.has_mask = kind, mask is not None
         ctx.save_for_backward(xw, a, out, h0, *(() if mask is None else (mask,)))
         return out
@@ -199,9 +213,7 @@ class _MinimalSequence(torch.autograd.Function):
     def backward(ctx, grad: Tensor):
         xw, a, out, h0, *rest = ctx.saved_tensors
         mask = rest[0] if ctx.has_mask else None
-        G = grad.contiguous().clone()  # becomes ∂L/∂h_t along all paths, in place, last step first
-        for t in range(a.shape[0] - 1, 0, -1):
-            G[t - 1].addcmul_(a[t], G[t])
+        G = _carry_back_in_place(a, grad.contiguous().clone())  # ∂L/∂h_t along all paths
         grad_xw = _call_fused(_backward_math, xw.numel(), ctx.kind, xw, G, out, h0, mask)
         return grad_xw, a[0] * G[0], None, None
 
@@ -211,4 +223,4 @@ def minimal_sequence(kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None = No
     ``mask`` (T, B, 1) keeps the state on padded steps. Hand-written backward (once differentiable)."""
     return _MinimalSequence.apply(xw, h0, mask, kind)
 
-__all__ = ["linear_recurrence", "linear_scan_log", "indrnn_sequence", "minimal_sequence"]
+__all__ = ["linear_recurrence", "linear_scan_log", "indrnn_sequence", "minimal_sequence", "keep_padded"]
