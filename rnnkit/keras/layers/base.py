@@ -70,10 +70,15 @@ def _call_takes(cls, arg: str) -> bool:
     return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+def flatten(nested) -> list:
+    """The leaves of nested lists/tuples, in order (``[out, [h1, c1], h2]`` → ``[out, h1, c1, h2]``)."""
+    if isinstance(nested, (list, tuple)):
+        return [leaf for item in nested for leaf in flatten(item)]
+    return [nested]
+
+
 def _flatten_tensors(x) -> list:
-    if isinstance(x, (list, tuple)):
-        return [t for v in x for t in _flatten_tensors(v)]
-    return [x] if isinstance(x, torch.Tensor) else []
+    return [t for t in flatten(x) if isinstance(t, torch.Tensor)]
 
 
 def as_tensors(x, ids: bool = False):

@@ -23,17 +23,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnkit.keras.layers.base import Layer
+from rnnkit.keras.layers.base import Layer, flatten
 from rnnkit.keras.layers.cells import GRUCell, KerasCell, LSTMCell, SimpleRNNCell, build_with_shape, output_size, state_sizes
 from rnnkit.keras.layers.stacked import StackedRNNCells, call_cell, check_cell
 from rnnkit.recurrence import run_fused, run_loop_deferred
 from rnnkit.recurrence.bptt import run_sequence
-
-
-def flatten(states) -> list[Tensor]:
-    if isinstance(states, (list, tuple)):
-        return [t for s in states for t in flatten(s)]
-    return [states]
 
 
 def _cells(cell) -> list:
