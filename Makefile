@@ -27,6 +27,13 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@command -v chromium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
 		|| (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1) \
 		|| echo "note: could not install chromium; the web page's browser test will be skipped"
+	@# the Bible in English and Spanish (SWORD modules): the 'kjv-rv1909' translation corpus; optional
+	@test -d /usr/share/sword/modules/texts/ztext/spaRV1909eb || DEBIAN_FRONTEND=noninteractive apt-get install -y -q sword-text-kjv sword-text-sparv >/dev/null 2>&1 \
+		|| (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q sword-text-kjv sword-text-sparv >/dev/null 2>&1) \
+		|| echo "note: could not install sword-text-kjv/sword-text-sparv; the 'kjv-rv1909' corpus will be unavailable"
+	@# Apertium's rule-based English-Spanish translator: a peer in 'python -m benchmarks translate' only; optional
+	@command -v apertium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q apertium-eng-spa >/dev/null 2>&1 \
+		|| echo "note: could not install apertium-eng-spa; the translation benchmark will skip its Apertium row"
 	@# a C++ compiler: torch.compile fuses MinGRU/MinLSTM's gate math on CPU with it (eager PyTorch otherwise); optional
 	@command -v g++ >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null 2>&1 \
 		|| echo "note: could not install g++; MinGRU/MinLSTM will run their gate math eagerly (slower, same numbers)"

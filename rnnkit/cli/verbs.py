@@ -1,5 +1,6 @@
 """The verbs that take a trained run folder: ``evaluate`` (any task), ``predict`` (classifiers), ``generate`` (language
-models). A run folder of another task is refused with a message that says what it is and which verb it takes."""
+models), ``translate`` (translators). A run folder of another task is refused with a message that says what it is and
+which verb it takes."""
 
 from __future__ import annotations
 
@@ -76,6 +77,50 @@ def generate(run_dir: Path = typer.Argument(..., help="a run folder written by '
         raise fail(e, newline=True) from None
 
 
+def translate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train translate'"),
+              texts: list[str] = typer.Argument(None, help="sentences to translate"),
+              file: Path = typer.Option(None, "--file", help="also translate each line of this UTF-8 text file, in order"),
+              beam: int = typer.Option(5, min=1, max=64, help="beam size (1: greedy search)"),
+              n_best: int = typer.Option(1, "--n-best", min=1, max=64,
+                                         help="print this many translations per sentence (score<TAB>text), best first"),
+              length_penalty: str = typer.Option("wu", "--length-penalty", help="none, wu (GNMT) or avg"),
+              alpha: float = typer.Option(0.6, min=0.0, help="the wu length penalty's exponent"),
+              no_repeat_ngram: int = typer.Option(0, "--no-repeat-ngram", min=0,
+                                                  help="forbid repeating n-grams of this size (0: off)"),
+              attention: Path = typer.Option(None, "--attention",
+                                             help="write the first sentence's attention heatmap to this PNG")) -> None:
+    """Translate sentences with a model trained by 'rnnkit train translate' (one output line per sentence)."""
+    import warnings
+
+    from rnnkit.tasks.translator import Translator
+
+    try:
+        translator = Translator(run_dir)
+        sentences = list(texts or [])
+        if file is not None:
+            from rnnkit.data.readers import read_utf8
+
+            sentences += [line.strip() for line in read_utf8(file).splitlines() if line.strip()]
+        if not sentences:
+            raise ValueError("nothing to translate: give sentences as arguments or --file")
+        search = {"beam": beam, "n_best": n_best, "length_penalty": length_penalty, "alpha": alpha,
+                  "no_repeat_ngram": no_repeat_ngram}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = translator.translate(sentences, progress=file is not None, **search)
+            if attention is not None:
+                translator.plot_attention(sentences[0], attention, **search)
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
+        for found in results:
+            for r in found:
+                typer.echo(f"{r['score']:.4f}\t{r['text']}" if n_best > 1 else r["text"])
+        if attention is not None:
+            typer.echo(f"attention heatmap written to {attention}", err=True)
+    except USER_ERRORS as e:
+        raise fail(e) from None
+
+
 def register(app: typer.Typer) -> None:
-    for fn in (evaluate, predict, generate):
+    for fn in (evaluate, predict, generate, translate):
         app.command()(fn)

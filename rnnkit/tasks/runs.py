@@ -30,19 +30,20 @@ def check_out_dir(out: Path, resume: bool) -> Path:
     return out
 
 
-def save_tokenizer(out: Path, tok: Tokenizer) -> dict:
-    """Write ``out/tokenizer.json``; return the record config.json keeps of it."""
+def save_tokenizer(out: Path, tok: Tokenizer, file: str = TOKENIZER_FILE) -> dict:
+    """Write ``out/tokenizer.json`` (or ``file``); return the record config.json keeps of it."""
     text = json.dumps(tok.to_dict(), ensure_ascii=False)
-    atomic_write_text(Path(out) / TOKENIZER_FILE, text)
-    return {"file": TOKENIZER_FILE, "kind": tok.kind, "size": len(tok), "fingerprint": tok.fingerprint,
+    atomic_write_text(Path(out) / file, text)
+    return {"file": file, "kind": tok.kind, "size": len(tok), "fingerprint": tok.fingerprint,
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 
-def load_tokenizer(run_dir: Path, config: dict) -> Tokenizer:
+def load_tokenizer(run_dir: Path, config: dict, key: str = "tokenizer") -> Tokenizer:
+    """The tokenizer config.json's ``key`` record names, checked against its SHA-256."""
     run_dir = Path(run_dir)
-    record = config.get("tokenizer")
+    record = config.get(key)
     if not isinstance(record, dict):
-        raise CheckpointError(f"{run_dir}/config.json has no tokenizer record")
+        raise CheckpointError(f"{run_dir}/config.json has no {key} record")
     path = run_dir / record.get("file", TOKENIZER_FILE)
     if not path.is_file():
         raise CheckpointError(f"{path} is missing: the model cannot read text without the vocabulary it was trained with")

@@ -265,7 +265,11 @@ class Trainer(ResumableRun):
             for key, v in out.items():
                 totals[key] = totals.get(key, 0.0) + float(v) * n
             n_total += n
-        return {k: v / n_total for k, v in totals.items()}
+        metrics = {k: v / n_total for k, v in totals.items()}
+        corpus_metrics = getattr(data, "corpus_metrics", None)  # metrics of the whole set (BLEU, WER), not per batch
+        if corpus_metrics is not None:
+            metrics.update(corpus_metrics(self.raw_model))
+        return metrics
 
     def _prepare_out_dir(self, resume: bool) -> None:
         if self.checkpoint_dir is None:

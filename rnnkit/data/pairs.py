@@ -1,0 +1,124 @@
+"""Sentence pairs for translation: the user's files and the built-in parallel corpus, errors naming file and line.
+
+Formats (by extension):
+
+* ``.tsv`` / ``.csv`` with a header row — the source and target columns by name (``src_col``, ``tgt_col``);
+* ``.jsonl`` — one object per line with the two keys;
+* two line-aligned plain-text files — ``read_pairs("train.en", target="train.es")``: line i of one is the
+  translation of line i of the other (blank lines must be blank on both sides and are skipped).
+
+An empty side, a row with too few or too many fields, a missing column or key, bytes that are not UTF-8 and two text
+files of different lengths are errors that name the file and line — nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnkit.data.readers import read_utf8
+
+
+@dataclass(frozen=True)
+class Pair:
+    source: str
+    target: str
+    line: int  # where the pair was read (1-based; the header is line 1 of a table)
+
+
+def _table(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
+    text = read_utf8(path)
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValueError(f"{path}: the file is empty") from None
+    for col in (src_col, tgt_col):
+        if col not in header:
+            raise ValueError(f"{path}:1: no column {col!r}; the header has {header}")
+    si, ti = header.index(src_col), header.index(tgt_col)
+    out = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise ValueError(f"{path}:{line}: {len(row)} fields, the header has {len(header)} "
+                                 f"({'a missing' if len(row) < len(header) else 'an extra'} "
+                                 f"{'tab' if delimiter == chr(9) else 'comma'}?)")
+            out.append(_pair(path, line, row[si], row[ti], src_col, tgt_col))
+    except csv.Error as e:
+        raise ValueError(f"{path}:{reader.line_num}: malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {e}") from None
+    return out
+
+
+def _pair(path, line, source, target, src_name, tgt_name) -> Pair:
+    source, target = str(source).strip(), str(target).strip()
+    for side, name in ((source, src_name), (target, tgt_name)):
+        if not side:
+            raise ValueError(f"{path}:{line}: the {name!r} side is empty")
+    return Pair(source, target, line)
+
+
+def _jsonl(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
+    out = []
+    for line, raw in enumerate(read_utf8(path).splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{line}: invalid JSON: {e.msg}") from None
+        if not isinstance(obj, dict):
+            raise ValueError(f"{path}:{line}: expected a JSON object with keys {src_col!r} and {tgt_col!r}")
+        for key in (src_col, tgt_col):
+            if key not in obj:
+                raise ValueError(f"{path}:{line}: no key {key!r} (the object has {sorted(obj)})")
+        out.append(_pair(path, line, obj[src_col], obj[tgt_col], src_col, tgt_col))
+    return out
+
+
+def _aligned(path: Path, target: Path) -> list[Pair]:
+    src, tgt = read_utf8(path).splitlines(), read_utf8(target).splitlines()
+    while src and not src[-1].strip():
+        src.pop()
+    while tgt and not tgt[-1].strip():
+        tgt.pop()
+    if len(src) != len(tgt):
+        raise ValueError(f"{path} has {len(src)} lines but {target} has {len(tgt)}: line-aligned files must have one "
+                         f"line per sentence on both sides (the first {min(len(src), len(tgt))} lines pair up)")
+    out = []
+    for line, (s, t) in enumerate(zip(src, tgt), 1):
+        if not s.strip() and not t.strip():
+            continue
+        if not s.strip() or not t.strip():
+            empty, full = (path, target) if not s.strip() else (target, path)
+            raise ValueError(f"{empty}:{line}: empty line where {full}:{line} has a sentence (are the files aligned?)")
+        out.append(Pair(s.strip(), t.strip(), line))
+    return out
+
+
+def read_pairs(path: str | Path, src_col: str = "source", tgt_col: str = "target",
+               target: str | Path | None = None) -> list[Pair]:
+    """Sentence pairs from a TSV/CSV/JSONL file (columns or keys by name) or two line-aligned text files."""
+    path = Path(path)
+    if target is not None:
+        out = _aligned(path, Path(target))
+    elif path.suffix.lower() in (".tsv", ".tab", ".csv"):
+        out = _table(path, src_col, tgt_col)
+    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+        out = _jsonl(path, src_col, tgt_col)
+    else:
+        raise ValueError(f"{path}: expected a .tsv, .csv or .jsonl file of pairs, or two line-aligned text files "
+                         "(source and target)")
+    if not out:
+        raise ValueError(f"{path}: no sentence pairs")
+    return out
+
+
+__all__ = ["Pair", "read_pairs"]

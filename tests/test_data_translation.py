@@ -1,0 +1,127 @@
+"""Translation data: the SWORD zText reader (on a module built here, and on Debian's where installed) and the pair
+files' reader with its errors."""
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from rnnkit.data.corpora import SWORD_MODULES, _normal_case
+from rnnkit.data.pairs import read_pairs
+from rnnkit.data.sword import bible_pairs, clean_osis, read_module
+
+BOOK = '<div canonical="true" osisID="{0}" sID="b" type="book"/> <title type="main">The Book of {0}</title>'
+CHAPTER = '<chapter n="{1}" osisID="{0}.{1}" sID="{0}.{1}"/> <title>A Psalm</title>'
+
+
+def write_ztext(folder: Path, testaments: dict[str, list[str]]) -> Path:
+    """A zText module: per testament one zlib block holding every slot, the 12-byte block and 10-byte verse indexes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for t, slots in testaments.items():
+        data, index = b"", b""
+        for s in slots:
+            raw = s.encode("utf-8")
+            index += struct.pack("<IIH", 0, len(data), len(raw))
+            data += raw
+        block = zlib.compress(data)
+        (folder / f"{t}.bzz").write_bytes(block)
+        (folder / f"{t}.bzs").write_bytes(struct.pack("<III", 0, len(block), len(data)))
+        (folder / f"{t}.bzv").write_bytes(index)
+    return folder
+
+
+def _module(folder, verse):
+    ot = ["", "<milestone/>", BOOK.format("Gen"), CHAPTER.format("Gen", 1), verse("Gen", 1, 1), verse("Gen", 1, 2),
+          CHAPTER.format("Gen", 2), verse("Gen", 2, 1)]
+    nt = ["", "<milestone/>", BOOK.format("John"), CHAPTER.format("John", 1), verse("John", 1, 1), ""]
+    return write_ztext(folder, {"ot": ot, "nt": nt})
+
+
+def test_a_hand_made_ztext_module_is_read_verse_by_verse(tmp_path):
+    en = _module(tmp_path / "en", lambda b, c, v: f'<w lemma="x">Word</w> {b} {c}:{v}<note placement="foot">a '
+                                                  f'<reference>1.1</reference> note</note> &amp; more.')
+    es = _module(tmp_path / "es", lambda b, c, v: f"<transChange>Palabra</transChange> {b} {c}:{v}.")
+    verses = read_module(en)
+    assert [(v.book, v.chapter, v.verse) for v in verses] == [("Gen", 1, 1), ("Gen", 1, 2), ("Gen", 2, 1),
+                                                              ("John", 1, 1), ("John", 1, 2)]
+    assert verses[1].text == "Word Gen 1:2 & more."  # tags and the footnote gone, the entity decoded
+    assert verses[4].text == ""  # an empty slot is an empty verse ...
+    pairs = bible_pairs(en, es)
+    assert len(pairs) == 4  # ... and is left out of the pairs
+    assert pairs[3][1].text == "Palabra John 1:1."
+
+
+def test_modules_of_different_versifications_are_refused(tmp_path):
+    en = _module(tmp_path / "en", lambda b, c, v: "x")
+    other = write_ztext(tmp_path / "other", {"ot": ["", "", BOOK.format("Gen"), CHAPTER.format("Gen", 1), "x"],
+                                             "nt": ["", ""]})
+    with pytest.raises(ValueError, match="versification"):
+        bible_pairs(en, other)
+    with pytest.raises(FileNotFoundError, match="not a zText module"):
+        read_module(tmp_path)
+
+
+def test_osis_cleaning_and_the_drop_capital():
+    assert clean_osis('<w>Y dijo</w> <w>Dios</w>: <note n="a">x <b>y</b></note>Sea la luz .') == "Y dijo Dios: Sea la luz."
+    assert _normal_case("EN el principio") == "En el principio"
+    assert _normal_case("Y ACONTECIÓ en los días") == "Y aconteció en los días"
+    assert _normal_case("¡OH Jehová") == "¡Oh Jehová"
+    assert _normal_case("El nombre") == "El nombre"
+
+
+REAL = SWORD_MODULES / "engKJV2006eb"
+
+
+@pytest.mark.skipif(not REAL.is_dir() or not (SWORD_MODULES / "spaRV1909eb").is_dir(),
+                    reason="Debian's sword-text-kjv and sword-text-sparv are not installed")
+def test_the_real_kjv_and_reina_valera_modules():
+    pairs = bible_pairs(REAL, SWORD_MODULES / "spaRV1909eb")
+    assert len(pairs) == 31019  # of the 31,102 KJV verses, those non-empty in both modules
+    assert len({a.book for a, _ in pairs}) == 66
+    first = pairs[0]
+    assert first[0].text == "In the beginning God created the heaven and the earth."
+    assert first[1].text == "EN el principio crió Dios los cielos y la tierra."
+    john = next(p for p in pairs if (p[0].book, p[0].chapter, p[0].verse) == ("John", 11, 35))
+    assert (john[0].text, john[1].text) == ("Jesus wept.", "Y lloró Jesús.")
+    assert not any("<" in a.text or ">" in a.text or "<" in b.text for a, b in pairs)
+
+
+def test_pairs_from_tsv_csv_jsonl_and_aligned_text_files(tmp_path):
+    (tmp_path / "p.tsv").write_text("id\ten\tes\n1\tHello.\tHola.\n\n2\tGood night.\tBuenas noches.\n")
+    (tmp_path / "p.csv").write_text('en,es\n"Yes, sir.","Sí, señor."\n')
+    (tmp_path / "p.jsonl").write_text('{"en": "One.", "es": "Uno."}\n\n{"en": "Two.", "es": "Dos."}\n')
+    (tmp_path / "a.en").write_text("Hello.\n\nBye.\n")
+    (tmp_path / "a.es").write_text("Hola.\n\nAdiós.\n\n")
+    tsv = read_pairs(tmp_path / "p.tsv", "en", "es")
+    assert [(p.source, p.target, p.line) for p in tsv] == [("Hello.", "Hola.", 2), ("Good night.", "Buenas noches.", 4)]
+    assert read_pairs(tmp_path / "p.csv", "en", "es")[0].target == "Sí, señor."
+    assert [p.target for p in read_pairs(tmp_path / "p.jsonl", "en", "es")] == ["Uno.", "Dos."]
+    assert [(p.source, p.target) for p in read_pairs(tmp_path / "a.en", target=tmp_path / "a.es")] == [
+        ("Hello.", "Hola."), ("Bye.", "Adiós.")]
+
+
+@pytest.mark.parametrize("name,content,match", [
+    ("ragged.tsv", "en\tes\nHello.\tHola.\nBye.\n", r"ragged.tsv:3: 1 fields, the header has 2"),
+    ("extra.tsv", "en\tes\nHello.\tHola.\tx\n", r"extra.tsv:2: 3 fields"),
+    ("empty.tsv", "en\tes\nHello.\t \n", r"empty.tsv:2: the 'es' side is empty"),
+    ("nocol.tsv", "en\tfr\nHello.\tSalut.\n", r"nocol.tsv:1: no column 'es'"),
+    ("bad.jsonl", '{"en": "a", "es": "b"}\n{"en": "a"}\n', r"bad.jsonl:2: no key 'es'"),
+    ("bytes.tsv", b"en\tes\nHello.\tHola.\nBye.\tAdi\xf3s.\n", r"bytes.tsv:3: not valid UTF-8"),
+    ("pairs.txt", "Hello.\n", r"expected a .tsv, .csv or .jsonl"),
+])
+def test_bad_pair_files_name_the_file_and_line(tmp_path, name, content, match):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match=match):
+        read_pairs(path, "en", "es")
+
+
+def test_aligned_files_of_different_lengths_or_holes_are_refused(tmp_path):
+    (tmp_path / "a.en").write_text("One.\nTwo.\nThree.\n")
+    (tmp_path / "a.es").write_text("Uno.\nDos.\n")
+    with pytest.raises(ValueError, match="has 3 lines but .* has 2"):
+        read_pairs(tmp_path / "a.en", target=tmp_path / "a.es")
+    (tmp_path / "b.es").write_text("Uno.\n\nTres.\n")
+    with pytest.raises(ValueError, match=r"b.es:2: empty line where .*a.en:2 has a sentence"):
+        read_pairs(tmp_path / "a.en", target=tmp_path / "b.es")

@@ -1,0 +1,113 @@
+"""The translation task end to end: a made-up language pair learned from a TSV file, translated, evaluated with
+sacrebleu, and the errors a user meets."""
+
+import json
+import random
+import warnings
+
+import pytest
+from sacrebleu.metrics import BLEU, CHRF
+from typer.testing import CliRunner
+
+from rnnkit.cli import app
+from rnnkit.tasks import registry
+from rnnkit.tasks.registry import WrongTask
+from rnnkit.tasks.translate import TranslateOptions, evaluate_translator, train_translator, translate
+from rnnkit.tasks.translator import Translator
+
+WORDS = {"one": "uno", "two": "dos", "three": "tres", "red": "rojo", "green": "verde", "dog": "perro", "cat": "gato",
+         "eats": "come", "sees": "ve", "the": "el", "big": "grande", "small": "pequeño"}
+
+
+def sentence_pair(rng):
+    en = [rng.choice(list(WORDS)) for _ in range(rng.randint(2, 5))]
+    return " ".join(en), " ".join(WORDS[w] for w in reversed(en))  # reversed: alignment must be learned
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("translate")
+    rng = random.Random(0)
+    rows = [sentence_pair(rng) for _ in range(800)]
+    (folder / "pairs.tsv").write_text("en\tes\n" + "".join(f"{a}\t{b}\n" for a, b in rows), encoding="utf-8")
+    test = [sentence_pair(rng) for _ in range(40)]
+    (folder / "test.tsv").write_text("en\tes\n" + "".join(f"{a}\t{b}\n" for a, b in test), encoding="utf-8")
+    opts = TranslateOptions(data=str(folder / "pairs.tsv"), src_col="en", tgt_col="es", test=str(folder / "test.tsv"),
+                            tokenizer="word", min_freq=1, embedding_dim=32, hidden_size=64, attention="general",
+                            dropout=0.0, label_smoothing=0.0, batch_size=32, lr=1e-2, max_steps=350, epochs=100,
+                            bleu_sentences=20, patience=100, progress=False)
+    results = train_translator(opts, folder / "run")
+    return folder, results, test
+
+
+def test_a_reordering_language_pair_is_learned(run):
+    folder, results, test = run
+    assert results["val_bleu"] > 80
+    out = translate(folder / "run", [a for a, _ in test[:10]], beam=3)
+    assert sum(o == b for o, (_, b) in zip(out, test[:10])) >= 8
+    config = json.loads((folder / "run" / "config.json").read_text())
+    assert config["task"] == "translate" and (folder / "run" / "curve.png").is_file()
+    assert "val_bleu" in (folder / "run" / "curve.csv").read_text().splitlines()[0]
+
+
+def test_evaluate_reports_sacrebleus_bleu_and_chrf_on_the_test_pairs(run):
+    folder, _, test = run
+    metrics = evaluate_translator(folder / "run", beam=3)
+    assert metrics["split"] == "test" and metrics["sentences"] == len(test)
+    refs = [b for _, b in test]
+    for name, k in (("greedy", 1), ("beam3", 3)):
+        hyps = translate(folder / "run", [a for a, _ in test], beam=k)
+        assert metrics[f"test_bleu_{name}"] == pytest.approx(BLEU().corpus_score(hyps, [refs]).score)
+        assert metrics[f"test_chrf_{name}"] == pytest.approx(CHRF().corpus_score(hyps, [refs]).score)
+    assert metrics["bleu_signature"].startswith("nrefs:1|case:mixed")
+    assert registry.evaluate(folder / "run", beam=1)["test_bleu_greedy"] == metrics["test_bleu_greedy"]
+
+
+def test_n_best_attention_and_long_inputs(run, tmp_path):
+    folder, _, _ = run
+    t = Translator(folder / "run")
+    found = t.translate(["the big dog eats"], beam=4, n_best=3)[0]
+    assert len(found) == 3 and [r["score"] for r in found] == sorted((r["score"] for r in found), reverse=True)
+    best = found[0]
+    assert len(best["attention"]) == len(best["tokens"]) and len(best["attention"][0]) == len(best["source_tokens"])
+    assert t.plot_attention("the big dog eats", tmp_path / "att.png").stat().st_size > 1000
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t.translate(["one " * (t.max_source_tokens + 5)])
+    assert any("truncated" in str(w.message) for w in caught)
+    with pytest.raises(ValueError, match="nothing to translate"):
+        t.translate(["  "])
+    with pytest.raises(ValueError, match="n_best"):
+        t.translate(["one"], beam=2, n_best=3)
+
+
+def test_the_command_line(run, tmp_path):
+    folder, _, test = run
+    (tmp_path / "in.txt").write_text("\n".join(a for a, _ in test[:3]) + "\n")
+    r = CliRunner().invoke(app, ["translate", str(folder / "run"), "--file", str(tmp_path / "in.txt"), "--beam", "2",
+                                 "--attention", str(tmp_path / "a.png")])
+    assert r.exit_code == 0, r.output
+    lines = [x for x in r.stdout.splitlines() if x.strip()]
+    assert lines[:3] == translate(folder / "run", [a for a, _ in test[:3]], beam=2)
+    assert (tmp_path / "a.png").is_file()
+    r = CliRunner().invoke(app, ["train", "translate", "--help"])
+    assert r.exit_code == 0 and "--attention" in r.output and "--target-file" in r.output
+
+
+def test_a_run_of_another_task_is_refused(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"task": "lm", "model": {"class": "LanguageModel"}}))
+    with pytest.raises(WrongTask, match="'lm' run"):
+        Translator(tmp_path)
+    r = CliRunner().invoke(app, ["translate", str(tmp_path), "hello"])
+    assert r.exit_code == 2 and "'lm' run" in r.output
+
+
+def test_bad_data_is_refused_before_training(tmp_path):
+    (tmp_path / "ragged.tsv").write_text("source\ttarget\na\tb\nc\n")
+    with pytest.raises(ValueError, match="ragged.tsv:3"):
+        train_translator(TranslateOptions(data=str(tmp_path / "ragged.tsv"), progress=False), tmp_path / "r1")
+    with pytest.raises(ValueError, match="language model corpus"):
+        train_translator(TranslateOptions(data="austen", progress=False), tmp_path / "r2")
+    with pytest.raises(ValueError, match="built-in corpus"):
+        TranslateOptions(data="kjv-rv1909", target_file="x.es")
+    assert not (tmp_path / "r1" / "model.safetensors").exists()
