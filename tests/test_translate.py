@@ -111,3 +111,36 @@ def test_bad_data_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="built-in corpus"):
         TranslateOptions(data="kjv-rv1909", target_file="x.es")
     assert not (tmp_path / "r1" / "model.safetensors").exists()
+
+
+def test_a_resumed_run_ends_byte_for_byte_as_an_uninterrupted_one(run, tmp_path):
+    folder, _, _ = run
+    common = dict(data=str(folder / "pairs.tsv"), src_col="en", tgt_col="es", tokenizer="word", min_freq=1,
+                  embedding_dim=16, hidden_size=16, batch_size=32, checkpoint_every=4, bleu_sentences=5, scheduler="none",
+                  progress=False)
+    train_translator(TranslateOptions(max_steps=8, **common), tmp_path / "whole")
+    train_translator(TranslateOptions(max_steps=4, **common), tmp_path / "parts")
+    train_translator(TranslateOptions(max_steps=8, **common), tmp_path / "parts", resume=True)
+    whole, parts = ((tmp_path / d / "model.safetensors").read_bytes() for d in ("whole", "parts"))
+    assert whole == parts
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        train_translator(TranslateOptions(max_steps=8, **common), tmp_path / "whole")
+
+
+def test_the_server_translates_and_refuses_bad_options(run):
+    from fastapi.testclient import TestClient
+
+    from rnnkit.serve import create_app
+
+    folder, _, test = run
+    with TestClient(create_app([folder / "run"])) as client:
+        name = client.get("/v1/models").json()["models"][0]["name"]
+        assert client.get(f"/v1/models/{name}").json()["task"] == "translate"
+        r = client.post(f"/v1/models/{name}/predict", json={"inputs": [test[0][0]], "options": {"beam": 3,
+                                                                                              "n_best": 2}})
+        assert r.status_code == 200
+        found = r.json()["outputs"][0]["translations"]
+        assert len(found) == 2 and found[0]["text"] == translate(folder / "run", test[0][0], beam=3)
+        for options in ({"beam": 0}, {"colour": "red"}, {"beam": 2, "n_best": 3}):
+            r = client.post(f"/v1/models/{name}/predict", json={"inputs": ["one two"], "options": options})
+            assert r.status_code == 422 and "Traceback" not in r.text

@@ -1,4 +1,5 @@
-"""Search over a model's outputs, shared by the tasks: greedy and batched beam search for autoregressive decoders.
+"""Search over a model's outputs, shared by the tasks: greedy and batched beam search for autoregressive decoders
+(below), and CTC's greedy collapse and prefix beam search with language-model fusion (``rnnkit.decoding.ctc``).
 
 A model searched here offers (``rnnkit.models.seq2seq.Seq2Seq`` does)::
 
@@ -13,7 +14,9 @@ weights of each output token over the source (rows = tokens, columns = the valid
 """
 
 from rnnkit.decoding.beam import LENGTH_PENALTIES, beam_search, length_penalty
+from rnnkit.decoding.ctc import CTCHypothesis, ctc_greedy, ctc_prefix_beam_search
 from rnnkit.decoding.greedy import greedy_search
 from rnnkit.decoding.hypothesis import Hypothesis, max_lengths
 
-__all__ = ["Hypothesis", "greedy_search", "beam_search", "length_penalty", "LENGTH_PENALTIES", "max_lengths"]
+__all__ = ["Hypothesis", "greedy_search", "beam_search", "length_penalty", "LENGTH_PENALTIES", "max_lengths",
+           "ctc_greedy", "ctc_prefix_beam_search", "CTCHypothesis"]
