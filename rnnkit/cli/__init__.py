@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from rnnkit.cli import ship, verbs
@@ -49,6 +51,24 @@ def data_list() -> None:
     for row in describe():
         typer.echo(f"{row['name']:<12} {row['task']:<15} {row['description']}\n{'':<12} source: {row['source']}; "
                    f"licence: {row['licence']}; prepared: {row['prepared']}")
+    typer.echo("synthesised speech ('rnnkit data synth-speech --preset P'): commands (1-5 of the ten digits and 20 "
+               "command words), sentences (≤ 15 words from austen/shakespeare); espeak-ng, 8 English accents × 16 "
+               "variants, validation/test voices never heard in training")
+
+
+@data_app.command("synth-speech")
+def data_synth_speech(out: Path = typer.Option(..., "--out", help="the corpus folder to write (must not hold one)"),
+                      preset: str = typer.Option("commands", help="commands or sentences"),
+                      utterances: int = typer.Option(3000, min=10, help="utterances in all (80/10/10 split)"),
+                      seed: int = typer.Option(0, help="the same seed gives the same corpus")) -> None:
+    """Synthesise a speech corpus with espeak-ng: WAV files and a JSONL manifest per split."""
+    from rnnkit.data.speech_synth import synth_speech
+
+    try:
+        for split, path in synth_speech(out, preset, utterances, seed).items():
+            typer.echo(f"{split}: {path}")
+    except (*USER_ERRORS, RuntimeError) as e:
+        raise fail(e) from None
 
 
 @data_app.command("prepare")

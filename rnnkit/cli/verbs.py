@@ -1,6 +1,6 @@
 """The verbs that take a trained run folder: ``evaluate`` (any task), ``predict`` (classifiers), ``generate`` (language
-models), ``translate`` (translators). A run folder of another task is refused with a message that says what it is and
-which verb it takes."""
+models), ``translate`` (translators), ``transcribe`` (speech recognisers). A run folder of another task is refused
+with a message that says what it is and which verb it takes."""
 
 from __future__ import annotations
 
@@ -121,6 +121,49 @@ def translate(run_dir: Path = typer.Argument(..., help="a run folder written by 
         raise fail(e) from None
 
 
+def transcribe(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train asr'"),
+               files: list[Path] = typer.Argument(..., help="audio files (WAV, FLAC, OGG; any rate, mono or stereo)"),
+               beam: int = typer.Option(1, min=1, max=256, help="prefix beam width (1: greedy)"),
+               lm: Path = typer.Option(None, "--lm", help="a character language model run ('rnnkit train lm "
+                                                          "--tokenizer char') fused into the beam search"),
+               alpha: float = typer.Option(0.5, min=0.0, help="the language model's weight α"),
+               beta: float = typer.Option(1.0, help="insertion bonus β per character"),
+               timestamps: bool = typer.Option(False, "--timestamps", help="print each word's start and end time"),
+               stream: bool = typer.Option(False, "--stream", help="read each file in 0.5 s pieces, the state "
+                                                                   "carried, printing the text as it grows"),
+               plot: Path = typer.Option(None, "--plot", help="write the first file's spectrogram and CTC "
+                                                              "posteriors to this PNG")) -> None:
+    """Transcribe audio files with a model trained by 'rnnkit train asr'."""
+    from rnnkit.data.audio import read_audio
+    from rnnkit.tasks.transcriber import Transcriber
+
+    try:
+        t = Transcriber(run_dir)
+        search = {"beam": beam, "lm": lm, "alpha": alpha, "beta": beta}
+        if lm is not None:
+            from rnnkit.tasks.transcriber import CharLMScorer
+
+            search["lm"] = CharLMScorer(lm, t.alphabet)
+        for f in files:
+            prefix = f"{f}: " if len(files) > 1 else ""
+            if stream:
+                wave, piece = read_audio(f, t.featurizer.sample_rate), t.featurizer.sample_rate // 2
+                text = ""
+                for text in t.stream((wave[i:i + piece] for i in range(0, len(wave), piece)), **search):
+                    typer.echo(f"\r{prefix}{text}", nl=False, err=True)
+                typer.echo("", err=True)
+                typer.echo(prefix + text)
+                continue
+            result = t.transcribe([f], timestamps=timestamps, **search)[0]
+            typer.echo(prefix + result["text"])
+            for w in result.get("words", []):
+                typer.echo(f"  {w['start']:7.2f} {w['end']:7.2f}  {w['word']}")
+        if plot is not None:
+            typer.echo(f"posteriors written to {t.plot(files[0], plot)}", err=True)
+    except USER_ERRORS as e:
+        raise fail(e) from None
+
+
 def register(app: typer.Typer) -> None:
-    for fn in (evaluate, predict, generate, translate):
+    for fn in (evaluate, predict, generate, translate, transcribe):
         app.command()(fn)

@@ -1,6 +1,6 @@
-"""Figures the tasks share: learning curves against training time, the confusion matrix, attention heatmaps
-(matplotlib, PNG, no display). Each says at a glance what it shows: a title naming the split, axes with units, the
-legend off the data."""
+"""Figures the tasks share: learning curves against training time, the confusion matrix, attention heatmaps, CTC
+posteriors (matplotlib, PNG, no display). Each says at a glance what it shows: a title naming the split, axes with
+units, the legend off the data."""
 
 from __future__ import annotations
 
@@ -77,6 +77,27 @@ def plot_attention(weights, source: list[str], target: list[str], path: Path, ti
     ax.set_ylabel("output tokens")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_ctc(features, log_probs, symbols, step_seconds: float, frame_seconds: float, path: Path,
+             text: str = "") -> Path:
+    """An utterance's log-mel spectrogram over its CTC posteriors p(label | frame) (blank shown as '-')."""
+    plt = _pyplot()
+    f, lp = np.asarray(features), np.exp(np.asarray(log_probs))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
+    top.imshow(f.T, origin="lower", aspect="auto", cmap="magma", extent=(0, len(f) * frame_seconds, 0, f.shape[1]))
+    top.set_ylabel("mel band")
+    top.set_title(f"Log-mel spectrogram and CTC posteriors{': ' + repr(text[:70]) if text else ''}")
+    used = [k for k in range(lp.shape[1]) if lp[:, k].max() > 0.05] or [0]
+    bottom.imshow(lp[:, used].T, origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+                  extent=(0, len(lp) * step_seconds, -0.5, len(used) - 0.5))
+    bottom.set_yticks(range(len(used)), ["-" if k == 0 else repr(symbols[k])[1:-1] for k in used], fontsize=7)
+    bottom.set_ylabel("label (p > 0.05 somewhere)")
+    bottom.set_xlabel("time (s)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -20,7 +20,8 @@ from typing import Any
 
 from rnnkit.train.checkpoint import CheckpointError
 
-TASK_MODULES = ("rnnkit.tasks.sequence", "rnnkit.tasks.classify", "rnnkit.tasks.lm", "rnnkit.tasks.translate")
+TASK_MODULES = ("rnnkit.tasks.sequence", "rnnkit.tasks.classify", "rnnkit.tasks.lm", "rnnkit.tasks.translate",
+                "rnnkit.tasks.speech")
 
 
 @dataclass(frozen=True)

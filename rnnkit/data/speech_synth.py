@@ -1,0 +1,178 @@
+"""A speech corpus synthesised offline with Debian's ``espeak-ng``: ``rnnkit data synth-speech``.
+
+Each utterance is ``espeak-ng -v ACCENT+VARIANT -s SPEED -p PITCH -a AMPLITUDE -g GAP --stdout TEXT`` (22,050 Hz mono
+16-bit), with speed 120–220 words/min, pitch 20–80, amplitude 70–180 and a word gap of 0–30 ms drawn per utterance.
+A *voice* is an accent (8 English ones: ``ACCENTS``) with a variant (16: ``VARIANTS``; the MBROLA ``mb-*`` voices are
+left out, they need other packages). The 128 voices are dealt to the splits by a fixed shuffle (``voice_splits``), so
+**the validation and test voices are never heard in training**: a model is measured on speakers it has not met.
+
+Presets: ``commands`` — 1 to 5 words from the ten digits and 20 command words; ``sentences`` — sentences of at most 15
+words from a built-in public-domain text (``austen``, or ``shakespeare`` where austen is not available), numbers
+spelled out. Transcripts are lower-case letters, apostrophes and single spaces (the CTC alphabet).
+
+The output folder holds ``{train,validation,test}/NNNNNN.wav`` and one NeMo-style JSONL manifest per split
+(``{"audio": "train/000001.wav", "text": ..., "duration": seconds, "voice": ..., "speed": ..., "pitch": ...}``; paths
+relative to the manifest). Generation runs on every core with a progress bar; the same seed gives the same corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data.audio import ESPEAK_RATE, espeak_samples
+from rnnkit.train.checkpoint import atomic_write_text
+
+ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "croak",
+            "Andy")
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "forward", "backward", "follow",
+            "learn", "open", "close", "start", "turn", "play", "wait")
+PRESETS = ("commands", "sentences")
+SPLIT_SHARE = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    voice: str
+    speed: int
+    pitch: int
+    amplitude: int
+    gap: int
+
+
+def voice_splits() -> dict[str, list[str]]:
+    """The 128 accent+variant voices dealt to train (104), validation (12) and test (12) by a fixed shuffle — the
+    same for every corpus, whatever its seed, so that no corpus ever trains on another's test voices."""
+    voices = [f"{a}+{v}" for a in ACCENTS for v in VARIANTS]
+    random.Random(1000).shuffle(voices)
+    return {"train": sorted(voices[:104]), "validation": sorted(voices[104:116]), "test": sorted(voices[116:])}
+
+
+_ONES = DIGITS + ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+                  "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def spell_number(n: int) -> str:
+    """0 … 999,999 in words: 1813 → 'one thousand eight hundred and thirteen'."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " and " + spell_number(rest))
+    if n < 1_000_000:
+        rest = n % 1000
+        return (spell_number(n // 1000) + " thousand"
+                + ("" if rest == 0 else (" and " if rest < 100 else " ") + spell_number(rest)))
+    raise ValueError(f"cannot spell {n}: numbers up to 999,999 only")
+
+
+def normalize_transcript(text: str) -> str:
+    """Lower-case letters, apostrophes and single spaces; numbers spelled out; other characters become spaces."""
+    text = re.sub(r"\d+", lambda m: " " + spell_number(int(m.group(0))) + " " if len(m.group(0)) <= 6 else " ", text)
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z' ]+", " ", text)
+    text = re.sub(r"(^|\s)'+|'+(\s|$)", " ", text)  # quotes, not apostrophes inside words
+    return " ".join(text.split())
+
+
+def _sentences(max_words: int = 15) -> list[str]:
+    from rnnkit.data.corpora import prepare
+    from rnnkit.data.readers import read_text
+
+    try:
+        text = read_text(prepare("austen") / "text.txt")
+    except (FileNotFoundError, ImportError, ValueError):
+        text = read_text(prepare("shakespeare") / "text.txt")
+    pieces = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    out = []
+    for p in pieces:
+        t = normalize_transcript(p)
+        if 3 <= len(t.split()) <= max_words:
+            out.append(t)
+    return sorted(set(out))
+
+
+def plan(preset: str, utterances: int, seed: int = 0) -> dict[str, list[Utterance]]:
+    """What each split will say and with which voice and settings (pure: the same seed, the same plan)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    if utterances < 10:
+        raise ValueError(f"need at least 10 utterances (one per split and more), got {utterances}")
+    rng = random.Random(seed)
+    words = DIGITS + COMMANDS
+    texts = _sentences() if preset == "sentences" else None
+    if texts is not None:
+        rng.shuffle(texts)
+    voices = voice_splits()
+    out, k = {}, 0
+    for split, share in SPLIT_SHARE.items():
+        n = max(1, round(utterances * share))
+        items = []
+        for _ in range(n):
+            if texts is None:
+                text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 5)))
+            else:
+                text, k = texts[k % len(texts)], k + 1  # each sentence once, in one split only, until they run out
+            items.append(Utterance(text, rng.choice(voices[split]), rng.randint(120, 220), rng.randint(20, 80),
+                                   rng.randint(70, 180), rng.randint(0, 3)))
+        out[split] = items
+    return out
+
+
+def synthesize(u: Utterance) -> np.ndarray:
+    cmd = ["espeak-ng", "-v", u.voice, "-s", str(u.speed), "-p", str(u.pitch), "-a", str(u.amplitude), "-g",
+           str(u.gap), "--stdout", u.text]
+    run = subprocess.run(cmd, capture_output=True, check=False, timeout=60)
+    if run.returncode != 0:
+        raise RuntimeError(f"espeak-ng failed on {u}: {run.stderr.decode(errors='replace').strip()}")
+    return espeak_samples(run.stdout)
+
+
+def synth_speech(out: str | Path, preset: str = "commands", utterances: int = 3000, seed: int = 0,
+                 progress: bool = True, workers: int | None = None) -> dict[str, Path]:
+    """Write the corpus to ``out``; return each split's manifest path."""
+    import soundfile
+    from tqdm import tqdm
+
+    if shutil.which("espeak-ng") is None:
+        raise FileNotFoundError("espeak-ng is not installed: 'apt-get install espeak-ng' (make does)")
+    out = Path(out)
+    if any(out.glob("*.jsonl")):
+        raise FileExistsError(f"{out} already holds a corpus (manifests); choose another folder (nothing was "
+                              "overwritten)")
+    jobs = plan(preset, utterances, seed)
+    manifests = {}
+    bar = tqdm(total=sum(map(len, jobs.values())), desc=f"synthesising {preset}", unit="utt", disable=not progress)
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:  # each job is an espeak-ng process
+        for split, items in jobs.items():
+            (out / split).mkdir(parents=True, exist_ok=True)
+            rows = []
+            for i, (u, samples) in enumerate(zip(items, pool.map(synthesize, items))):
+                rel = f"{split}/{i:06d}.wav"
+                soundfile.write(out / rel, samples, ESPEAK_RATE, subtype="PCM_16")
+                rows.append({"audio": rel, "text": u.text, "duration": round(len(samples) / ESPEAK_RATE, 3),
+                             **{k: v for k, v in asdict(u).items() if k != "text"}})
+                bar.update(1)
+            manifests[split] = out / f"{split}.jsonl"
+            atomic_write_text(manifests[split], "".join(json.dumps(r) + "\n" for r in rows))
+    bar.close()
+    return manifests
+
+
+__all__ = ["synth_speech", "plan", "voice_splits", "spell_number", "normalize_transcript", "ACCENTS", "VARIANTS",
+           "PRESETS", "Utterance"]
