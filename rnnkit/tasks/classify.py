@@ -29,9 +29,9 @@ from rnnkit.tasks.graphs import GraphSpec, random_lengths
 from rnnkit.tasks.options import check, option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_confusion
 from rnnkit.tasks.registry import Task, require
-from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
+from rnnkit.tasks.runs import check_out_dir, load_best, load_text_run, resume_key, save_tokenizer
 from rnnkit.train import Config, Trainer, seed_everything
-from rnnkit.train.checkpoint import atomic_write_text, load_checkpoint, save_model
+from rnnkit.train.checkpoint import atomic_write_text, save_model
 
 
 class EncodedTexts(Dataset):
@@ -164,10 +164,7 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
     if label:
         trainer.log(f"training {label} (seed {seed}) in {out}")
     trainer.fit(resume=resume)
-    best = out / "checkpoints" / "best.safetensors"
-    if best.exists():
-        tensors, _ = load_checkpoint(best)
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    load_best(out, model)
     return model
 
 

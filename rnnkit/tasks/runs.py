@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 from rnnkit.data.tokenize import Tokenizer
 from rnnkit.train import load_model_files
-from rnnkit.train.checkpoint import CheckpointError, atomic_write_text
+from rnnkit.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint
 
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -82,6 +83,26 @@ def load_text_run(run_dir: str | Path, build_model) -> tuple:
         raise CheckpointError(f"{run_dir}: the tokenizer has {len(tok)} tokens but the model was built for "
                               f"{cfg['model']['vocab_size']}")
     return model, tok, cfg
+
+
+def load_best(out: Path, model) -> None:
+    """Put the weights of the run's best checkpoint (``checkpoints/best.safetensors``, if one was kept) into ``model``."""
+    best = Path(out) / "checkpoints" / "best.safetensors"
+    if best.exists():
+        tensors, _ = load_checkpoint(best)
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+
+
+def hold_out(items: list, share: float, source: str, what: str = "examples") -> tuple[list, list]:
+    """(kept, held out): ``share`` of ``items`` held out for validation by a fixed shuffle (seed 0, whatever the run's
+    seed), so that evaluating a run later finds the same split; the order within each part is kept."""
+    order = list(range(len(items)))
+    random.Random(0).shuffle(order)
+    n_val = max(1, round(len(items) * share))
+    if len(items) - n_val < 1:
+        raise ValueError(f"{source}: {len(items)} {what} are too few to hold out a validation share")
+    held = set(order[:n_val])
+    return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
 def resume_key(opts, may_change: tuple[str, ...]) -> dict:

@@ -16,7 +16,6 @@ checkpoints, exact resume. Each evaluation measures the validation CTC loss and 
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +31,11 @@ from rnnkit.models.acoustic import FRONT_ENDS, CTCAcousticModel
 from rnnkit.tasks.options import check, option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
-from rnnkit.tasks.runs import check_out_dir, resume_key
+from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key
 from rnnkit.tasks.transcriber import Featurizer, Transcriber, error_rates, transcribe
 from rnnkit.train import Config, LearningCurve, Trainer, seed_everything
 from rnnkit.train.callbacks import Callback
-from rnnkit.train.checkpoint import load_checkpoint, save_model
+from rnnkit.train.checkpoint import save_model
 from rnnkit.train.optim import OPTIMIZERS
 
 
@@ -103,14 +102,7 @@ def load_parts(opts: ASROptions) -> tuple[list[Recording], list[Recording], list
     else:
         train = read_recordings(opts.data)
         if opts.validation is None:
-            order = list(range(len(train)))
-            random.Random(0).shuffle(order)
-            n_val = max(1, round(len(train) * opts.held_out))
-            if len(train) - n_val < 1:
-                raise ValueError(f"{opts.data}: {len(train)} recordings are too few to hold out a validation share")
-            held = set(order[:n_val])
-            val = [r for i, r in enumerate(train) if i in held]
-            train = [r for i, r in enumerate(train) if i not in held]
+            train, val = hold_out(train, opts.held_out, opts.data, "recordings")
         test = []
     if opts.validation is not None:
         val = read_recordings(opts.validation)
@@ -254,10 +246,7 @@ def train_asr(opts: ASROptions, out: str | Path, resume: bool = False) -> dict:
                       model_config=model.config, callbacks=[curve, _Epochs(train_set)],
                       resume_check=resume_key(opts, RESUME_MAY_CHANGE))
     history = trainer.fit(resume=resume)
-    best = out / "checkpoints" / "best.safetensors"
-    if best.exists():
-        tensors, _ = load_checkpoint(best)
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    load_best(out, model)
     model.eval()
     final = val_set.corpus_metrics(model)
     results = {"val_cer": final["cer"], "val_wer": final["wer"], "val_utterances": val_set.n,

@@ -16,7 +16,6 @@ books; a user's ``--test`` file; else the validation pairs), greedy and beam, wi
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from rnnkit.models.seq2seq import DECODER_CELLS, Seq2Seq
 from rnnkit.tasks.options import check, option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
-from rnnkit.tasks.runs import check_out_dir, resume_key, save_tokenizer
+from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key, save_tokenizer
 from rnnkit.tasks.translator import (
     EncodedPairs,
     Translator,
@@ -41,7 +40,7 @@ from rnnkit.tasks.translator import (
     translate,
 )
 from rnnkit.train import Config, LearningCurve, Trainer, seed_everything
-from rnnkit.train.checkpoint import load_checkpoint, save_model
+from rnnkit.train.checkpoint import save_model
 from rnnkit.train.optim import OPTIMIZERS
 
 
@@ -128,15 +127,8 @@ def load_parts(opts: TranslateOptions) -> tuple[list[Pair], list[Pair], list[Pai
         train, val, test = (read_pairs(folder / f"{p}.tsv", src, tgt) for p in ("train", "validation", "test"))
     else:
         train = read_pairs(opts.data, src, tgt, target=opts.target_file)
-        if opts.validation is None:  # a fixed shuffle (seed 0), so that evaluate finds the same split
-            order = list(range(len(train)))
-            random.Random(0).shuffle(order)
-            n_val = max(1, round(len(train) * opts.held_out))
-            if len(train) - n_val < 1:
-                raise ValueError(f"{opts.data}: {len(train)} pairs are too few to hold out a validation share")
-            held = set(order[:n_val])
-            val = [p for i, p in enumerate(train) if i in held]
-            train = [p for i, p in enumerate(train) if i not in held]
+        if opts.validation is None:
+            train, val = hold_out(train, opts.held_out, opts.data, "pairs")
         test = []
     if opts.validation is not None:
         val = read_pairs(opts.validation, src, tgt)
@@ -218,10 +210,7 @@ def train_translator(opts: TranslateOptions, out: str | Path, resume: bool = Fal
     if dropped:
         trainer.log(f"dropped {dropped} of {len(train)} training pairs longer than {opts.max_len} tokens on a side")
     history = trainer.fit(resume=resume)
-    best = out / "checkpoints" / "best.safetensors"
-    if best.exists():
-        tensors, _ = load_checkpoint(best)
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    load_best(out, model)
     model.eval()
     final = enc_val.corpus_metrics(model)
     results = {"val_bleu": final["bleu"], "val_chrf": final["chrf"], "val_bleu_sentences": n,
