@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from benchmarks.timing import interleaved_medians, machine_line
+from benchmarks.timing import interleaved_medians, machine_line, training_steps
 from rnnkit.data.speech_synth import synth_speech
 from rnnkit.tasks.speech import ASROptions, SpeechCollate, SpeechSet, load_audio, load_parts, train_asr
 from rnnkit.tasks.transcriber import Transcriber, error_rates
@@ -101,17 +101,8 @@ def training_speed(run: Path, data: Path, repeats: int) -> dict:
     ours, hand = t.model.train(), HandWritten(opts.n_mels, opts.hidden_size, len(alphabet)).train()
     opt_ours, opt_hand = torch.optim.Adam(ours.parameters(), 1e-4), torch.optim.Adam(hand.parameters(), 1e-4)
 
-    def steps(loss_fn, opt):
-        def run():
-            for b in batches:
-                loss = loss_fn(b)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        return run
-
-    med = interleaved_medians({"rnnkit": steps(lambda b: ours.training_step(b)["loss"], opt_ours),
-                               "hand": steps(lambda b: hand.loss(*b), opt_hand)}, repeats)
+    med = interleaved_medians({"rnnkit": training_steps(lambda b: ours.training_step(b)["loss"], opt_ours, batches),
+                               "hand": training_steps(lambda b: hand.loss(*b), opt_hand, batches)}, repeats)
     return {"rnnkit_utt_per_s": len(order) / med["rnnkit"], "hand_utt_per_s": len(order) / med["hand"],
             "ratio": med["hand"] / med["rnnkit"]}
 

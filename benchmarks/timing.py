@@ -21,6 +21,18 @@ def interleaved_medians(fns: dict[str, Callable[[], None]], repeats: int, warmup
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def training_steps(loss_fn: Callable, optimizer, batches: list) -> Callable[[], None]:
+    """One timed unit for ``interleaved_medians``: a forward, backward and optimizer step on every batch."""
+    def run() -> None:
+        for b in batches:
+            loss = loss_fn(b)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    return run
+
+
 def machine_line() -> str:
     import os
     import platform

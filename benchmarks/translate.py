@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from benchmarks.timing import interleaved_medians, machine_line
+from benchmarks.timing import interleaved_medians, machine_line, training_steps
 from rnnkit.tasks.translate import TranslateOptions, load_parts, train_translator
 from rnnkit.tasks.translator import Translator, collate_pairs, normalize, scores
 
@@ -134,17 +134,8 @@ def training_speed(run_dir: Path, repeats: int) -> dict:
     hand = HandWritten(mc["src_vocab"], mc["tgt_vocab"], mc["embedding_dim"], mc["hidden_size"]).train()
     opt_ours, opt_hand = torch.optim.Adam(ours.parameters(), 1e-4), torch.optim.Adam(hand.parameters(), 1e-4)
 
-    def step(loss_fn, opt):
-        def run():
-            for b in batches:
-                loss = loss_fn(b)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        return run
-
-    med = interleaved_medians({"rnnkit": step(lambda b: ours.training_step(b)["loss"], opt_ours),
-                               "hand": step(lambda b: hand.loss(*b), opt_hand)}, repeats)
+    med = interleaved_medians({"rnnkit": training_steps(lambda b: ours.training_step(b)["loss"], opt_ours, batches),
+                               "hand": training_steps(lambda b: hand.loss(*b), opt_hand, batches)}, repeats)
     tokens = sum(int((b[3] != 0).sum()) for b in batches)
     return {"rnnkit_tok_per_s": tokens / med["rnnkit"], "hand_tok_per_s": tokens / med["hand"],
             "ratio": med["hand"] / med["rnnkit"]}
