@@ -47,8 +47,9 @@ app.add_typer(data_app, name="data")
 def data_list() -> None:
     """Show the built-in data sets: source, licence, and whether they are prepared."""
     from rnnkit.data.corpora import describe
+    from rnnkit.data.series_builtin import describe as describe_panels
 
-    for row in describe():
+    for row in describe() + describe_panels():
         typer.echo(f"{row['name']:<12} {row['task']:<15} {row['description']}\n{'':<12} source: {row['source']}; "
                    f"licence: {row['licence']}; prepared: {row['prepared']}")
     typer.echo("synthesised speech ('rnnkit data synth-speech --preset P'): commands (1-5 of the ten digits and 20 "

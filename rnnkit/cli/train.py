@@ -24,7 +24,7 @@ class TrainGroup(TyperGroup):
 train_app = typer.Typer(cls=TrainGroup, no_args_is_help=True, help=(
     "Train a model. From a config file: 'rnnkit train CONFIG.yaml --out DIR [--section.key VALUE ...]' (see examples/; "
     "--resume continues a killed run). Or a task from its options: 'rnnkit train classify --help', "
-    "'rnnkit train lm --help', 'rnnkit train translate --help', 'rnnkit train asr --help'."))
+    "'rnnkit train lm --help', 'rnnkit train translate --help', 'rnnkit train asr --help', 'rnnkit train forecast --help'."))
 
 
 @train_app.command("config", hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -77,3 +77,5 @@ _register("classify", "Train a text classifier on a built-in corpus or your CSV/
 _register("lm", "Train a language model on a built-in corpus or your text file (every option below).")
 _register("translate", "Train an encoder–decoder translator on kjv-rv1909 or your sentence pairs (every option below).")
 _register("asr", "Train a CTC speech recogniser on a synthesised corpus or your recordings (every option below).")
+_register("forecast", "Train global RNN forecasters on m3, classic or your long/wide CSV or Parquet series (every "
+                      "option below).")

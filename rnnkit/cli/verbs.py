@@ -1,6 +1,6 @@
 """The verbs that take a trained run folder: ``evaluate`` (any task), ``predict`` (classifiers), ``generate`` (language
-models), ``translate`` (translators), ``transcribe`` (speech recognisers). A run folder of another task is refused
-with a message that says what it is and which verb it takes."""
+models), ``translate`` (translators), ``transcribe`` (speech recognisers), ``forecast`` and ``backtest``
+(forecasters). A run folder of another task is refused with a message that says what it is and which verb it takes."""
 
 from __future__ import annotations
 
@@ -164,6 +164,54 @@ def transcribe(run_dir: Path = typer.Argument(..., help="a run folder written by
         raise fail(e) from None
 
 
+def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train forecast'"),
+             data: Path = typer.Option(None, "--data", help="series to forecast (long/wide CSV or Parquet, with the "
+                                                            "run's column names); default: the run's own, from "
+                                                            "the end of all their values"),
+             horizon: int = typer.Option(None, min=1, help="steps ahead (default: the run's horizon per series)"),
+             quantiles: str = typer.Option("0.1,0.5,0.9", help="quantile levels to write (must include 0.5)"),
+             out: Path = typer.Option(..., "--out", help="the forecast CSV to write: id, timestamp (or step), "
+                                                         "forecast (the median), one column per quantile"),
+             plot: Path = typer.Option(None, "--plot", help="a PNG of the first 12 series: history, forecast, "
+                                                            "intervals")) -> None:
+    """Forecast with a model trained by 'rnnkit train forecast'."""
+    from rnnkit.data.series import write_long_csv
+    from rnnkit.tasks.forecast import parse_floats
+    from rnnkit.tasks.forecaster import Forecaster
+
+    try:
+        taus = parse_floats(quantiles, "--quantiles")
+        if 0.5 not in taus or not all(0 < t < 1 for t in taus):
+            raise ValueError(f"--quantiles must lie in (0, 1) and include 0.5, got {quantiles!r}")
+        f = Forecaster(run_dir)
+        series = f.history(data)
+        hs = [horizon or f._default_horizon(s) for s in series]
+        rows = [f._rows(s, q, taus) for s, q in zip(series, f.forecast_series(series, hs, taus))]
+        table = []
+        for r in rows:
+            for j, step in enumerate(r["steps"]):
+                table.append({"id": r["id"], "timestamp": step, "forecast": f"{r['forecast'][j]:.6g}",
+                              **{f"q{t}": f"{v[j]:.6g}" for t, v in r["quantiles"].items()}})
+        write_long_csv(out, table)
+        typer.echo(f"{len(rows)} series, {len(table)} forecast rows written to {out}")
+        if plot is not None:
+            typer.echo(f"plot written to {f.plot(rows, series, plot)}", err=True)
+    except USER_ERRORS as e:
+        raise fail(e) from None
+
+
+def backtest(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train forecast'"),
+             origins: int = typer.Option(3, min=1, help="forecast origins, each one step earlier than the last"),
+             data: Path = typer.Option(None, "--data", help="series to backtest on (default: the run's own)")) -> None:
+    """Rolling-origin evaluation: MASE, sMAPE, MAE, RMSE, quantile loss, CRPS and interval coverage."""
+    from rnnkit.tasks.forecaster import backtest as run_backtest
+
+    try:
+        echo_metrics(run_backtest(run_dir, origins, data))
+    except USER_ERRORS as e:
+        raise fail(e) from None
+
+
 def register(app: typer.Typer) -> None:
-    for fn in (evaluate, predict, generate, translate, transcribe):
+    for fn in (evaluate, predict, generate, translate, transcribe, forecast, backtest):
         app.command()(fn)

@@ -21,7 +21,7 @@ from typing import Any
 from rnnkit.train.checkpoint import CheckpointError
 
 TASK_MODULES = ("rnnkit.tasks.sequence", "rnnkit.tasks.classify", "rnnkit.tasks.lm", "rnnkit.tasks.translate",
-                "rnnkit.tasks.speech")
+                "rnnkit.tasks.speech", "rnnkit.tasks.forecast")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ def check_out_dir(out: Path, resume: bool) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"the output folder {out} is a file")
-    holds_run = (out / "model.safetensors").exists() or (out / "checkpoints").exists() or any(out.glob("member*/"))
+    holds_run = ((out / "model.safetensors").exists() or (out / "checkpoints").exists() or any(out.glob("member*/"))
+                 or any(out.glob("*/member*/")))
     if holds_run and not resume:
         raise FileExistsError(f"{out} already holds a run; pass --resume (resume=True) to continue it, or choose another "
                               "output folder (nothing was overwritten)")

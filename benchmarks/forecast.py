@@ -1,0 +1,147 @@
+"""Forecasting against the statistical methods people use: rnnkit's global RNN forecasters and statsforecast.
+
+``python -m benchmarks forecast [--panel m3|classic] [--minutes 30] [--set key=value ...] [--out DIR] [--quick]``
+
+* trains rnnkit's forecaster (``RECIPES[panel]``, overridable with ``--set``) on the panel's training parts for
+  ``--minutes`` of training in all, and forecasts each series' test part (M3's official one; the classic panel's
+  last h values);
+* runs statsforecast's SeasonalNaive, AutoETS and AutoTheta (and AutoARIMA on the classic panel) on the same training
+  parts, with 80%/95% intervals (their forecasts are cached in ``DIR`` by panel and statsforecast version, so a rerun
+  only retrains rnnkit);
+* prints one table: MASE (scaled by the in-sample seasonal naive), sMAPE, 80%/95% interval coverage, per frequency and
+  overall, with the minutes each method took.
+
+Issue #17's figures (2026-12-02, statsforecast 2.1.1, all 3,003 M3 series): SeasonalNaive MASE 1.764 / sMAPE 15.19;
+AutoTheta 1.362 / 13.30; AutoETS 1.382 / 12.84.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.timing import machine_line
+from rnnkit.data.series_builtin import load_panel
+from rnnkit.tasks.forecast import ForecastOptions, train_forecaster
+from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
+from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster
+
+RECIPES = {
+    "m3": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last", "log": "auto",
+           "validation": "none", "ensemble": 6, "batch_size": 256, "lr": 2e-3},
+    "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
+                "log": "auto", "validation": "none", "ensemble": 4, "batch_size": 64, "lr": 2e-3},
+}
+PEERS = {"m3": ("SeasonalNaive", "AutoETS", "AutoTheta"), "classic": ("SeasonalNaive", "AutoETS", "AutoTheta",
+                                                                      "AutoARIMA")}
+
+
+def _peer_model(name: str, m: int):
+    from statsforecast import models
+
+    return {"SeasonalNaive": lambda: models.SeasonalNaive(season_length=m),
+            "AutoETS": lambda: models.AutoETS(season_length=m),
+            "AutoTheta": lambda: models.AutoTheta(season_length=m),
+            "AutoARIMA": lambda: models.AutoARIMA(season_length=m)}[name]()
+
+
+def peer_forecasts(series, name: str, cache: Path) -> tuple[list[np.ndarray], float]:
+    """Quantiles (h, 5) at METRIC_TAUS for every series from one statsforecast model, and the minutes it took."""
+    import pandas as pd
+    import statsforecast
+    from statsforecast import StatsForecast
+
+    path = cache / f"{name}-{statsforecast.__version__}.npz"
+    if path.exists():
+        data = np.load(path)
+        return [data[f"q{i}"] for i in range(len(series))], float(data["minutes"])
+    start = time.perf_counter()
+    out: list = [None] * len(series)
+    for (m, h) in sorted({(s.period, len(s.test)) for s in series}):
+        idx = [i for i, s in enumerate(series) if (s.period, len(s.test)) == (m, h)]
+        df = pd.concat([pd.DataFrame({"unique_id": str(i), "ds": np.arange(len(series[i].values)),
+                                      "y": series[i].values}) for i in idx])
+        sf = StatsForecast(models=[_peer_model(name, m)], freq=1, n_jobs=int(os.environ.get("PEER_JOBS", "2")))
+        fc = sf.forecast(df=df, h=h, level=[80, 95])
+        col = [c for c in fc.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+        for i in idx:
+            part = fc[fc["unique_id"] == str(i)]
+            out[i] = np.stack([part[f"{col}-lo-95"], part[f"{col}-lo-80"], part[col], part[f"{col}-hi-80"],
+                               part[f"{col}-hi-95"]], 1).astype(np.float64)
+    minutes = (time.perf_counter() - start) / 60
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, minutes=minutes, **{f"q{i}": q for i, q in enumerate(out)})
+    return out, minutes
+
+
+def scores(series, qs) -> dict:
+    rows = [{**series_scores(s.test, q, METRIC_TAUS, s.values, s.period), "freq": s.freq} for s, q in zip(series, qs)]
+    return panel_scores(rows, "freq")
+
+
+def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> None:
+    head = f"{'method':<30}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
+        f"{'80% / 95% coverage':>22}"
+    print(head)
+    print("-" * len(head))
+    for name, (sc, minutes) in results.items():
+        cells = "".join(f"{sc[g]['mase']:>12.3f} / {sc[g]['smape']:>6.2f}  " if g in sc else f"{'':>24}"
+                        for g in groups)
+        cov = f"{sc['all'].get('coverage_80', float('nan')):.1%} / {sc['all'].get('coverage_95', float('nan')):.1%}"
+        print(f"{name:<30}{minutes:>8.1f}{cells}{cov:>22}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks forecast")
+    ap.add_argument("--panel", default="m3", choices=tuple(RECIPES))
+    ap.add_argument("--minutes", type=float, default=30.0, help="rnnkit's training budget (all members)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe option")
+    ap.add_argument("--out", default="runs/bench-forecast")
+    ap.add_argument("--no-peers", action="store_true", help="skip statsforecast (rnnkit only)")
+    ap.add_argument("--quick", action="store_true", help="1 minute, 2 members, classic panel (a smoke run)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.panel, args.minutes = "classic", 1.0
+    out = Path(args.out)
+    recipe = dict(RECIPES[args.panel], **({"ensemble": 2} if args.quick else {}))
+    for kv in args.set:
+        key, _, value = kv.partition("=")
+        field = ForecastOptions.__dataclass_fields__.get(key)
+        if field is None:
+            raise SystemExit(f"--set {kv}: no option {key!r}")
+        kind = field.type if isinstance(field.type, str) else field.type.__name__
+        recipe[key] = (value.lower() in ("1", "true", "yes") if "bool" in kind else int(value) if "int" in kind
+                       else float(value) if "float" in kind else value)
+    print(machine_line())
+    print(f"panel {args.panel}; rnnkit recipe: {json.dumps(recipe)}; {args.minutes:g} minutes of training")
+    series = load_panel(args.panel)
+    groups = ["all"] + sorted({s.freq for s in series})
+    results = {}
+    run = out / f"rnnkit-{args.panel}"
+    if run.exists():
+        shutil.rmtree(run)
+    start = time.perf_counter()
+    train_forecaster(ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe), run)
+    f = Forecaster(run)
+    qs = f.forecast_series(series, [len(s.test) for s in series], METRIC_TAUS)
+    results[f"rnnkit {recipe['cell']} ×{recipe['ensemble']}"] = (scores(series, qs),
+                                                                  (time.perf_counter() - start) / 60)
+    if not args.no_peers:
+        for name in PEERS[args.panel]:
+            qs, minutes = peer_forecasts(series, name, out / f"peers-{args.panel}")
+            results[f"statsforecast {name}"] = (scores(series, qs), minutes)
+    print()
+    print_table(results, groups)
+    print("\nMASE: mean |error| / the in-sample seasonal naive's; sMAPE: mean 200|y−f|/(|y|+|f|); coverage of the "
+          "80% and 95% intervals over all test points. rnnkit's minutes include evaluation; the peers' were timed "
+          "once (cached) with PEER_JOBS processes.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""Time series: one ``Series`` per id, read from the user's long- or wide-format CSV/Parquet files and checked.
+
+Long format (the convention of statsforecast, GluonTS and the M-competition tools): one row per observation, columns
+``id``, ``timestamp``, ``value`` and optionally covariate columns (numbers known for every timestamp, including the
+ones to be forecast when given to ``rnnkit forecast --data``)::
+
+    id,timestamp,value,promo
+    store1,2024-01-01,12.5,0
+    store1,2024-02-01,13.1,1
+
+Wide format: a ``timestamp`` column and one column per series. A file without an id column is read as wide.
+
+Nothing is filled silently: a missing timestamp (a gap in the inferred frequency), a NaN or empty value, a duplicate
+timestamp or a non-numeric value is an error naming the file, line and series — unless ``fill`` says what to do with
+gaps and NaN (``ffill``: carry the last value; ``interpolate``: linear; ``zero``). Duplicates and non-numbers are
+always errors.
+
+The seasonal period ``m`` and the default horizon ``h`` follow the M-competition convention: monthly m = 12, h = 18;
+quarterly m = 4, h = 8; yearly m = 1, h = 6; others h = 8 (weekly m = 52, daily m = 7, hourly m = 24).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.models.forecaster import PERIODS
+
+FILLS = ("error", "ffill", "interpolate", "zero")
+# frequency → (seasonal period m, horizon h); the M-competition convention
+HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 18, "weekly": 8, "daily": 14, "hourly": 48, "other": 8}
+FREQUENCIES = {f: (PERIODS[f], h) for f, h in HORIZONS.items()}
+_PANDAS_FREQ = {"Y": "yearly", "A": "yearly", "Q": "quarterly", "M": "monthly", "W": "weekly", "D": "daily",
+                "B": "daily", "H": "hourly", "h": "hourly"}
+
+
+@dataclass
+class Series:
+    """One series: its values (float64), frequency name, seasonal period, optional timestamps and covariates.
+
+    ``test`` holds the official held-out continuation where a data set has one (M3's ``xx``); ``future`` holds covariate
+    values for the steps after the end (known-future covariates), one array per covariate name."""
+
+    id: str
+    values: np.ndarray
+    freq: str = "other"
+    period: int = 1
+    timestamps: object = None  # a pandas DatetimeIndex, or None when the data has positions only
+    covariates: dict[str, np.ndarray] = field(default_factory=dict)
+    future: dict[str, np.ndarray] = field(default_factory=dict)
+    test: np.ndarray | None = None
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def horizon(self) -> int:
+        return len(self.test) if self.test is not None else FREQUENCIES.get(self.freq, (1, 8))[1]
+
+
+def freq_name(pandas_freq: str | None) -> str:
+    """'MS', 'ME', 'M' → 'monthly', 'QS-OCT' → 'quarterly', …; unknown → 'other'."""
+    if not pandas_freq:
+        return "other"
+    code = pandas_freq.lstrip("0123456789").split("-")[0]
+    for key in (code[:2], code[:1]):
+        if key in _PANDAS_FREQ:
+            return _PANDAS_FREQ[key]
+    if code.upper().startswith(("YE", "YS", "AS", "BA", "BY")):
+        return "yearly"
+    if code.upper().startswith(("QE", "QS", "BQ")):
+        return "quarterly"
+    if code.upper().startswith(("ME", "MS", "BM")):
+        return "monthly"
+    return "other"
+
+
+def season_period(freq: str) -> int:
+    if freq not in FREQUENCIES:
+        raise ValueError(f"unknown frequency {freq!r}; expected one of {', '.join(FREQUENCIES)}")
+    return FREQUENCIES[freq][0]
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pd.read_parquet(path), 0
+    sep = "\t" if suffix in (".tsv", ".tab") else ","
+    try:
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8"), 2  # line = row + 2
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except pd.errors.ParserError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def _numbers(raw, path: Path, lines: np.ndarray, what: str) -> np.ndarray:
+    """Floats of a column; empty/NaN → NaN; anything else that is not a number → an error with its line."""
+    out = np.empty(len(raw))
+    for i, v in enumerate(raw):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and v.strip().lower() in
+                                                                    ("", "nan", "na", "null")):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}:{lines[i]}: {what}: {v!r} is not a number") from None
+        if np.isinf(out[i]):
+            raise ValueError(f"{path}:{lines[i]}: {what}: {v!r} is not a finite number")
+    return out
+
+
+def _fill(values: np.ndarray, fill: str, where: str, lines, stamps=None) -> np.ndarray:
+    bad = np.isnan(values)
+    if not bad.any():
+        return values
+    if fill == "error":
+        first = int(np.flatnonzero(bad)[0])
+        if lines is not None and lines[first] >= 0:
+            line = f"line {lines[first]}"
+        elif stamps is not None:
+            line = f"{stamps[first]} (no row for it)"
+        else:
+            line = f"position {first}"
+        raise ValueError(f"{where}: {int(bad.sum())} missing value(s) (NaN, empty, or a gap in the timestamps), the "
+                         f"first at {line}; pass fill='ffill', 'interpolate' or 'zero' (--fill) to fill them")
+    if bad.all():
+        raise ValueError(f"{where}: every value is missing")
+    out = values.copy()
+    if fill == "zero":
+        out[bad] = 0.0
+    elif fill == "ffill":
+        first = int(np.flatnonzero(~bad)[0])
+        out[:first] = out[first]  # leading NaN take the first value
+        for i in range(first + 1, len(out)):
+            if np.isnan(out[i]):
+                out[i] = out[i - 1]
+    else:
+        idx = np.arange(len(out))
+        out[bad] = np.interp(idx[bad], idx[~bad], out[~bad])
+    return out
+
+
+def _regular(stamps, vals: dict[str, np.ndarray], lines: np.ndarray, freq: str | None, where: str):
+    """(timestamps on a regular grid, values with NaN at the gaps, line numbers (-1 at gaps), pandas freq)."""
+    import pandas as pd
+
+    order = np.argsort(stamps.values, kind="stable")
+    stamps, lines = stamps[order], lines[order]
+    vals = {k: v[order] for k, v in vals.items()}
+    dup = stamps.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero(stamps == stamps[i])[0])
+        raise ValueError(f"{where}: duplicate timestamp {stamps[i]} at lines {lines[first]} and {lines[i]}")
+    if freq is None:
+        if len(stamps) < 3:
+            raise ValueError(f"{where}: {len(stamps)} timestamps are too few to infer the frequency; pass freq (--freq)")
+        freq = pd.infer_freq(stamps)
+        if freq is None:  # gaps: infer from the most common step
+            step = pd.Series(stamps[1:] - stamps[:-1]).mode()[0]
+            days = step / pd.Timedelta(days=1)
+            freq = ("D" if abs(days - 1) < 1e-9 else "W" if abs(days - 7) < 1e-9 else "h" if abs(days * 24 - 1) < 1e-9
+                    else "MS" if 28 <= days <= 31 else "QS" if 89 <= days <= 92 else "YS" if 365 <= days <= 366
+                    else None)
+            if freq is None:
+                raise ValueError(f"{where}: cannot infer the frequency of the timestamps (most common step {step}); "
+                                 "pass freq (--freq), e.g. 'MS', 'D', 'h'")
+            if freq in ("MS", "QS", "YS") and stamps[0].day != 1:
+                freq = {"MS": "ME", "QS": "QE", "YS": "YE"}[freq]
+    grid = pd.date_range(stamps[0], stamps[-1], freq=freq)
+    if len(grid) == 0 or grid[0] != stamps[0] or not stamps.isin(grid).all():
+        off = stamps[~stamps.isin(grid)]
+        raise ValueError(f"{where}: timestamp {off[0] if len(off) else stamps[0]} is not on the {freq!r} grid "
+                         "that starts at the first timestamp")
+    pos = grid.get_indexer(stamps)
+    out_lines = np.full(len(grid), -1)
+    out_lines[pos] = lines
+    out = {}
+    for k, v in vals.items():
+        full = np.full(len(grid), np.nan)
+        full[pos] = v
+        out[k] = full
+    return grid, out, out_lines, freq
+
+
+def read_series(path: str | Path, *, id_col: str = "id", time_col: str = "timestamp", value_col: str = "value",
+                freq: str | None = None, fill: str = "error", period: int | None = None) -> list[Series]:
+    """Every series in a long- or wide-format CSV/TSV/Parquet file, on a regular time grid, checked (see the module)."""
+    import pandas as pd
+
+    if fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; expected one of {', '.join(FILLS)}")
+    path = Path(path)
+    df, offset = _read_table(path)
+    if len(df) == 0:
+        raise ValueError(f"{path}: no rows")
+    if time_col not in df.columns:
+        raise ValueError(f"{path}: no {time_col!r} column (columns: {', '.join(map(str, df.columns))}); name the "
+                         "time column with time_col (--time-col)")
+    lines = np.arange(len(df)) + offset if offset else np.arange(len(df)) + 1
+    try:
+        stamps_all = pd.to_datetime(df[time_col], format="mixed") if df[time_col].dtype == object else \
+            pd.to_datetime(df[time_col])
+    except (ValueError, TypeError) as e:
+        bad = next((i for i, v in enumerate(df[time_col]) if pd.isna(pd.to_datetime(v, errors="coerce"))), 0)
+        raise ValueError(f"{path}:{lines[bad]}: {time_col}: {df[time_col].iloc[bad]!r} is not a timestamp ({e})") \
+            from None
+    if stamps_all.isna().any():
+        bad = int(np.flatnonzero(stamps_all.isna().values)[0])
+        raise ValueError(f"{path}:{lines[bad]}: {time_col}: {df[time_col].iloc[bad]!r} is not a timestamp")
+    out = []
+    if id_col in df.columns:
+        if value_col not in df.columns:
+            raise ValueError(f"{path}: no {value_col!r} column (columns: {', '.join(map(str, df.columns))}); name "
+                             "the value column with value_col (--value-col)")
+        covs = [c for c in df.columns if c not in (id_col, time_col, value_col)]
+        for sid, rows in df.groupby(id_col, sort=False).indices.items():
+            where = f"{path}: series {sid!r}"
+            vals = {"value": _numbers(df[value_col].values[rows], path, lines[rows], value_col)}
+            for c in covs:
+                vals[c] = _numbers(df[c].values[rows], path, lines[rows], c)
+            out.append(_make(str(sid), pd.DatetimeIndex(stamps_all.values[rows]), vals, lines[rows], freq, fill,
+                             period, where, str(path)))
+    else:
+        value_cols = [c for c in df.columns if c != time_col]
+        if not value_cols:
+            raise ValueError(f"{path}: no value columns besides {time_col!r}")
+        for c in value_cols:
+            where = f"{path}: series {c!r}"
+            vals = {"value": _numbers(df[c].values, path, lines, str(c))}
+            out.append(_make(str(c), pd.DatetimeIndex(stamps_all.values), vals, lines, freq, fill, period, where,
+                             str(path)))
+    return out
+
+
+def _make(sid, stamps, vals, lines, freq, fill, period, where, source) -> Series:
+    # rows past the last value (known-future covariates) are split off before the gap checks
+    value = vals["value"]
+    observed = np.flatnonzero(~np.isnan(value))
+    if len(observed) == 0:
+        raise ValueError(f"{where}: no values")
+    grid, full, grid_lines, pfreq = _regular(stamps, vals, lines, freq, where)
+    last = int(np.flatnonzero(~np.isnan(full["value"]))[-1])
+    future = {k: v[last + 1:] for k, v in full.items() if k != "value"}
+    values = _fill(full["value"][:last + 1], fill, where, grid_lines, grid)
+    covariates = {}
+    for k, v in full.items():
+        if k == "value":
+            continue
+        covariates[k] = _fill(v[:last + 1], fill, f"{where}: covariate {k!r}", grid_lines, grid)
+        if np.isnan(future[k]).any():
+            raise ValueError(f"{where}: covariate {k!r} has missing values after the last observation")
+    name = freq_name(pfreq)
+    return Series(sid, values, name, period or season_period(name), grid[:last + 1], covariates,
+                  {k: v for k, v in future.items() if len(v)}, None, source)
+
+
+def series_from_values(values, sid: str = "series", freq: str = "other", period: int | None = None,
+                       test=None) -> Series:
+    """A ``Series`` from a plain sequence of numbers (positions instead of timestamps)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"series {sid!r}: expected a 1-D sequence of values, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"series {sid!r}: value at position {int(np.flatnonzero(~np.isfinite(arr))[0])} is not finite")
+    return Series(sid, arr, freq, period or season_period(freq),
+                  test=None if test is None else np.asarray(test, dtype=np.float64))
+
+
+def write_long_csv(path: str | Path, rows: list[dict]) -> None:
+    """Rows (dicts with the same keys) to a CSV file, written atomically."""
+    import csv
+    import io
+
+    from rnnkit.train.checkpoint import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["id", "timestamp", "value"])
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(Path(path), buf.getvalue())
+
+
+__all__ = ["Series", "read_series", "series_from_values", "FREQUENCIES", "FILLS", "freq_name", "season_period",
+           "write_long_csv"]

@@ -1,0 +1,307 @@
+"""Time-series forecasting (task ``forecast``): a panel of series in, global RNN forecasters out.
+
+``train_forecaster`` reads a built-in panel (``m3``, ``classic``) or the user's long/wide CSV or Parquet file
+(``rnnkit.data.series``), holds out each series' test part (M3's official one; otherwise its last h values, unless
+``test=False``), and trains ``rnnkit.models.forecaster.RNNForecaster`` with rnnkit's Trainer on windows of all the
+series at once — one model per **group** (by default the series' seasonal period: yearly and other series together,
+quarterly, monthly; or one per frequency, or one for all), each an ensemble of ``ensemble`` members (seeds seed,
+seed+1, … and lookbacks cycling through ``lookback``, the window being lookback × h long; the forecasts are their
+median). With ``validation="last"`` each series' last h training values are held out: the validation loss, MASE and
+sMAPE go into each member's ``curve.csv``, early stopping and the kept best weights follow ``monitor``. With
+``"none"`` the members train on every window up to the end for the time budget (better on short series such as
+M3's, at the price of no early stopping). The time budget ``max_minutes`` is shared among the members in proportion
+to their group's number of series. Every member folder is a resumable Trainer run (``resume=True`` continues each
+from its checkpoints, bit for bit)::
+
+    from rnnkit.tasks.forecast import ForecastOptions, train_forecaster, forecast
+    train_forecaster(ForecastOptions(data="classic", max_minutes=5), "runs/fc")
+    rows = forecast("runs/fc", quantiles=(0.1, 0.5, 0.9))       # every series, from the end of its data
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data.series import FILLS, FREQUENCIES, Series, read_series
+from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
+from rnnkit.layers import CELL_NAMES
+from rnnkit.models.forecast_heads import HEADS
+from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
+from rnnkit.tasks.options import check, option
+from rnnkit.tasks.plots import plot_curves
+from rnnkit.tasks.registry import Task
+from rnnkit.tasks.runs import check_out_dir, load_best, resume_key
+from rnnkit.train import Config, LearningCurve, Trainer, seed_everything
+from rnnkit.train.checkpoint import atomic_write_text, save_model
+from rnnkit.train.optim import OPTIMIZERS
+
+GROUPINGS = ("period", "frequency", "global")
+
+
+def parse_floats(text: str, what: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{what}: expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise ValueError(f"{what}: expected at least one number, got {text!r}")
+    return values
+
+
+@dataclass
+class ForecastOptions:
+    data: str = option(None, "a built-in panel (m3, classic) or a long/wide CSV, TSV or Parquet file", required=True)
+    horizon: int | None = option(None, "steps to forecast (default: the M-competition convention per frequency — "
+                                       "monthly 18, quarterly 8, yearly 6, other 8; M3's official horizons)", min=1)
+    freq: str | None = option(None, "the pandas frequency of the file's timestamps (default: inferred), e.g. MS, D, h")
+    fill: str = option("error", "what to do with gaps and NaN in a file", choices=FILLS)
+    id_col: str = option("id", "the series id column (long format)")
+    time_col: str = option("timestamp", "the timestamp column")
+    value_col: str = option("value", "the value column (long format)")
+    test: bool = option(True, "hold out the last h values of each file series as its test part (built-ins have "
+                              "theirs); false trains on everything")
+    groups: str = option("period", "one model per seasonal period, per frequency, or one for all series",
+                         choices=GROUPINGS)
+    lookback: str = option("2", "input window = lookback × horizon steps; several (e.g. 2,3) cycle over the members")
+    cell: str = option("lstm", "the recurrent cell", choices=CELL_NAMES)
+    hidden_size: int = option(64, "hidden units", min=1)
+    num_layers: int = option(1, "stacked recurrent layers", min=1)
+    dropout: float = option(0.0, "dropout on the recurrent outputs (and between layers)", min=0, max=1,
+                            max_open=True)
+    decoder: str = option("direct", "all h steps at once (MQ-RNN) or step by step on sampled paths (DeepAR)",
+                          choices=DECODERS)
+    head: str = option("quantile", "quantiles (pinball loss) or a Gaussian / Student-t likelihood", choices=HEADS)
+    quantiles: str = option("0.025,0.1,0.5,0.9,0.975", "the quantile head's levels (must include 0.5)")
+    scaling: str = option("last", "per-window scaling: by the last value, the mean, standardisation, or none",
+                          choices=SCALINGS)
+    log: str = option("auto", "model log values (auto: when every value is positive)", choices=("auto", "true",
+                                                                                               "false"))
+    calendar: bool = option(True, "season-phase features from the timestamps (month, quarter, weekday, hour)")
+    skip: bool = option(True, "a linear skip from the window to the forecast (LSTNet's highway)")
+    weighting: str = option("none", "weight each window's loss by 1 / its in-sample seasonal-naive error (mase: the "
+                                    "loss then averages MASE)", choices=WEIGHTINGS)
+    ensemble: int = option(1, "members per group; their forecasts' median is the forecast", min=1)
+    validation: str = option("last", "hold out each series' last h training values for validation and early "
+                                     "stopping, or train on everything", choices=("last", "none"))
+    samples: int = option(200, "sampled paths per series (autoregressive decoder)", min=10)
+    batch_size: int = option(256, "windows per batch", min=1)
+    epochs: int = option(100, "passes over the training windows (at most)", min=1)
+    max_steps: int | None = option(None, "stop each member after this many batches", min=1)
+    max_minutes: float | None = option(None, "a training-time budget in minutes for the whole run (shared by the "
+                                             "members)", min=0, min_open=True)
+    lr: float = option(2e-3, "learning rate", min=0, min_open=True)
+    optimizer: str = option("adam", "optimizer", choices=OPTIMIZERS)
+    weight_decay: float = option(0.0, "weight decay", min=0)
+    scheduler: str = option("cosine", "learning-rate schedule", choices=("cosine", "none"))
+    clip_norm: float = option(5.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    monitor: str = option("mase", "what early stopping and the kept best weights follow",
+                          choices=("mase", "smape", "loss"))
+    patience: int = option(5, "epochs without improvement before stopping", min=1)
+    checkpoint_every: int = option(500, "batches between checkpoints, for --resume (0: epoch ends only)", min=0)
+    seed: int = option(0, "random seed (initialisation, batches, sampled paths)")
+    progress: bool = option(True, "show progress bars (true/false)")
+
+    def __post_init__(self) -> None:
+        check(self)
+        self.quantile_levels()
+        if min(parse_floats(self.lookback, "lookback")) <= 0:
+            raise ValueError(f"lookback must be positive, got {self.lookback!r}")
+
+    def quantile_levels(self) -> tuple[float, ...]:
+        taus = parse_floats(self.quantiles, "quantiles")
+        if list(taus) != sorted(set(taus)) or not all(0 < t < 1 for t in taus) or 0.5 not in taus:
+            raise ValueError(f"quantiles must be increasing, in (0, 1) and include 0.5, got {self.quantiles!r}")
+        return taus
+
+
+RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples")
+
+
+def load_panel_data(opts: ForecastOptions) -> list[Series]:
+    """The run's series with their test parts (``Series.test``): built-in, or read from the file and split."""
+    from rnnkit.data.series_builtin import PANELS, load_panel
+
+    if opts.data in PANELS:
+        if opts.horizon is not None:
+            raise ValueError(f"the {opts.data!r} panel has fixed test horizons; leave horizon unset")
+        return load_panel(opts.data)
+    series = read_series(opts.data, id_col=opts.id_col, time_col=opts.time_col, value_col=opts.value_col,
+                         freq=opts.freq, fill=opts.fill)
+    out = []
+    for s in series:
+        h = opts.horizon or FREQUENCIES[s.freq][1]
+        if opts.test:
+            if len(s) <= h + 2:
+                raise ValueError(f"{opts.data}: series {s.id!r} has {len(s)} values: too few to hold out a test part "
+                                 f"of {h} (pass test=false / --test false, or a smaller horizon)")
+            cut = len(s) - h
+            s = replace(s, values=s.values[:cut], test=s.values[cut:],
+                        timestamps=None if s.timestamps is None else s.timestamps[:cut],
+                        covariates={k: v[:cut] for k, v in s.covariates.items()},
+                        future={k: np.concatenate([v[cut:], s.future.get(k, np.zeros(0))])
+                                for k, v in s.covariates.items()})
+        out.append(s)
+    return out
+
+
+def series_horizon(s: Series, opts_horizon: int | None) -> int:
+    return len(s.test) if s.test is not None else (opts_horizon or FREQUENCIES[s.freq][1])
+
+
+def group_key(s: Series, groups: str) -> str:
+    if groups == "global":
+        return "all"
+    if groups == "frequency":
+        return s.freq
+    return f"period{s.period}"
+
+
+def use_log(opts: ForecastOptions, series: list[Series]) -> bool:
+    positive = all((s.values > 0).all() for s in series)
+    if opts.log == "true" and not positive:
+        bad = next(s for s in series if not (s.values > 0).all())
+        raise ValueError(f"log=true needs positive values, but series {bad.id!r} has {bad.values.min():g}; pass "
+                         "log=auto or false")
+    return opts.log == "true" or (opts.log == "auto" and positive)
+
+
+class ValidationWindows(SeriesWindows):
+    """The last h training values of each series; its evaluation also reports the median forecast's MASE and sMAPE."""
+
+    def corpus_metrics(self, model) -> dict:
+        from rnnkit.tasks.forecast_metrics import mase, smape
+        from rnnkit.tasks.forecaster import window_quantiles
+
+        q = window_quantiles(model, self, (0.5,))
+        m, s = [], []
+        for k, (i, c, h) in enumerate(self.cuts):
+            ser = self.series[i]
+            y = ser.values[c:c + h]
+            m.append(mase(y, q[k, :h, 0], ser.values[:c], ser.period))
+            s.append(smape(y, q[k, :h, 0]))
+        m = np.array(m)
+        return {"mase": float(np.nanmean(m)) if np.isfinite(m).any() else float("nan"), "smape": float(np.mean(s))}
+
+
+def _config(opts: ForecastOptions, seed: int, minutes: float | None, validation: bool) -> Config:
+    cfg = Config()
+    cfg.optim.name, cfg.optim.lr, cfg.optim.weight_decay = opts.optimizer, opts.lr, opts.weight_decay
+    cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
+    cfg.data.batch_size = opts.batch_size
+    cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes = opts.epochs, opts.max_steps, minutes
+    cfg.train.clip_norm, cfg.train.seed = opts.clip_norm, seed
+    if validation:
+        cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, f"val_{opts.monitor}", "min"
+    cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every
+    return cfg
+
+
+def plan_groups(opts: ForecastOptions, series: list[Series]) -> list[dict]:
+    """One record per group: its series' indices, horizon and members (seed, lookback, input size, folder)."""
+    lookbacks = parse_floats(opts.lookback, "lookback")
+    keys = sorted({group_key(s, opts.groups) for s in series})
+    plan = []
+    for key in keys:
+        idx = [i for i, s in enumerate(series) if group_key(s, opts.groups) == key]
+        H = max(series_horizon(series[i], opts.horizon) for i in idx)
+        members = []
+        for k in range(opts.ensemble):
+            lb = lookbacks[k % len(lookbacks)]
+            members.append({"seed": opts.seed + k, "lookback": lb, "input_size": max(2, int(round(lb * H))),
+                            "folder": f"{key}/member{k}"})
+        plan.append({"group": key, "series": idx, "horizon": H, "members": members})
+    return plan
+
+
+def _train_member(opts, group_series, H, member, features, log, out, minutes, label, resume) -> RNNForecaster:
+    seed_everything(member["seed"])
+    validation = opts.validation == "last"
+    L = member["input_size"]
+    model = RNNForecaster(L, H, features.size, opts.cell, opts.hidden_size, opts.num_layers, opts.decoder,
+                          opts.head, opts.quantile_levels(), opts.scaling, log, opts.skip, dropout=opts.dropout,
+                          weighting=opts.weighting)
+    cuts = train_cuts(group_series, H, validation)
+    if not cuts:
+        raise ValueError("no training windows: the series are too short for their horizon (pass validation=none, "
+                         "a smaller horizon, or longer series)")
+    train = SeriesWindows(group_series, L, H, features, cuts)
+    val = ValidationWindows(group_series, L, H, features, validation_cuts(group_series)) if validation else None
+    curve = LearningCurve(10**12, out / "curve.csv") if validation else None
+    trainer = Trainer(model, train, val, config=_config(opts, member["seed"], minutes, validation), out_dir=out,
+                      model_config=model.config, callbacks=[curve] if curve else [],
+                      resume_check=resume_key(opts, RESUME_MAY_CHANGE))
+    trainer.label = label
+    trainer.fit(resume=resume)
+    if validation:
+        load_best(out, model)
+        rows = [r for r in curve.rows if f"val_{opts.monitor}" in r]
+        if rows:
+            plot_curves({f"{opts.cell} {opts.hidden_size}": rows}, out / "curve.png",
+                        ylabel=f"validation {opts.monitor.upper()}", key=f"val_{opts.monitor}",
+                        title=f"Forecasting {Path(opts.data).name}: {label or 'model'}")
+    return model.eval()
+
+
+def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = False) -> dict:
+    """Train every group's members (see the module), then evaluate the ensemble on the test parts."""
+    out = check_out_dir(Path(out), resume)
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(opts.seed)
+    series = load_panel_data(opts)
+    features = FeatureMaker.fit(series, opts.calendar)
+    log = use_log(opts, series)
+    plan = plan_groups(opts, series)
+    total = sum(len(g["series"]) * len(g["members"]) for g in plan)
+    n_members = sum(len(g["members"]) for g in plan)
+    done = 0
+    for g in plan:
+        group_series = [series[i] for i in g["series"]]
+        for member in g["members"]:
+            folder = out / member["folder"]
+            done += 1
+            minutes = None if opts.max_minutes is None else opts.max_minutes * len(g["series"]) / total
+            label = f"{g['group']} member {done}/{n_members}"
+            model = _train_member(opts, group_series, g["horizon"], member, features, log, folder, minutes, label,
+                                  resume and (folder / "checkpoints").exists())
+            save_model(folder, model, {"task": "forecast", "model": model.config, "features": features.config(),
+                                       "member": member, "group": g["group"]})
+    config = {"task": "forecast", "options": dict(vars(opts)), "log": log, "features": features.config(),
+              "groups": [{k: v for k, v in g.items() if k != "series"} | {"ids": [series[i].id for i in g["series"]]}
+                         for g in plan]}
+    atomic_write_text(out / "config.json", json.dumps(config, indent=1, ensure_ascii=False))
+    from rnnkit.tasks.forecaster import evaluate_forecaster
+
+    results = evaluate_forecaster(out)
+    config["results"] = results
+    atomic_write_text(out / "config.json", json.dumps(config, indent=1, ensure_ascii=False))
+    return results
+
+
+def _load(run_dir: Path):
+    from rnnkit.tasks.forecaster import Forecaster
+
+    return Forecaster(run_dir)
+
+
+def _evaluate(run_dir: Path, **kwargs) -> dict:
+    from rnnkit.tasks.forecaster import evaluate_forecaster
+
+    return evaluate_forecaster(run_dir, **kwargs)
+
+
+def forecast(run_dir: str | Path, data: str | Path | None = None, horizon: int | None = None,
+             quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
+    """Forecasts of every series of ``data`` (default: the run's own, from the end of all their values)."""
+    from rnnkit.tasks.forecaster import Forecaster
+
+    return Forecaster(run_dir).forecast_data(data, horizon, quantiles)
+
+
+TASK = Task("forecast", "a global RNN forecaster", train_forecaster, _load, _evaluate, options=ForecastOptions,
+            verbs=("forecast", "backtest"), model_classes=())
+
+__all__ = ["ForecastOptions", "train_forecaster", "forecast", "load_panel_data", "GROUPINGS"]

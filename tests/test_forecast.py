@@ -1,0 +1,171 @@
+"""The forecasting task end to end: noiseless seasonal series learned to near-zero error, intervals that cover known
+Gaussian noise at their nominal rate, the CLI verbs, resume, the server, and the errors a user meets."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rnnkit.cli import app
+from rnnkit.tasks import registry
+from rnnkit.tasks.forecast import ForecastOptions, forecast, train_forecaster
+from rnnkit.tasks.forecaster import Forecaster, backtest, evaluate_forecaster
+
+SMALL = dict(hidden_size=32, batch_size=64, lr=5e-3, progress=False, checkpoint_every=0)
+
+
+def write_panel(path, n_series=8, length=96, noise=0.0, seed=0, trend=0.4):
+    rng = np.random.default_rng(seed)
+    rows = []
+    stamps = pd.date_range("2010-01-01", periods=length, freq="MS")
+    for k in range(n_series):
+        t = np.arange(length)
+        v = 100 + 5 * k + trend * t + 10 * np.sin(2 * np.pi * t / 12 + k) + rng.normal(0, noise, length)
+        rows += [{"id": f"s{k}", "timestamp": str(d.date()), "value": float(x)} for d, x in zip(stamps, v)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def seasonal(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecast")
+    data = write_panel(folder / "seasonal.csv")
+    opts = ForecastOptions(data=str(data), validation="none", max_steps=400, epochs=1000, **SMALL)
+    results = train_forecaster(opts, folder / "run")
+    return folder, results
+
+
+def test_a_noiseless_seasonal_series_is_forecast_to_near_zero_error(seasonal):
+    folder, results = seasonal
+    # the seasonal naive's error on these series is the trend over a year, 12 × 0.4; near zero means far below it
+    assert results["test_mase"] < 0.25
+    assert results["test_smape"] < 1.0
+    config = json.loads((folder / "run" / "config.json").read_text())
+    assert config["task"] == "forecast" and config["groups"][0]["group"] == "period12"
+
+
+def test_evaluate_recomputes_the_scores_from_the_forecasts(seasonal):
+    folder, results = seasonal
+    metrics = evaluate_forecaster(folder / "run")
+    assert metrics["test_mase"] == pytest.approx(results["test_mase"])
+    df = pd.read_csv(folder / "seasonal.csv")
+    f = Forecaster(folder / "run")
+    hist = f.history()  # the run's own series, all 96 values: forecasts continue after them
+    assert len(hist[0]) == 96
+    rows = forecast(folder / "run", quantiles=(0.1, 0.5, 0.9))
+    assert rows[0]["steps"][0] == "2018-01-01" and len(rows[0]["forecast"]) == 18
+    assert set(rows[0]["quantiles"]) == {"0.1", "0.5", "0.9"}
+    truth = 100 + 0.4 * np.arange(96, 114) + 10 * np.sin(2 * np.pi * np.arange(96, 114) / 12)
+    assert np.abs(np.array(rows[0]["forecast"]) - truth).mean() < 2.0
+    assert df["id"].nunique() == len(rows)
+
+
+def test_backtest_averages_over_origins(seasonal):
+    folder, _ = seasonal
+    result = backtest(folder / "run", origins=3)
+    assert result["backtest_series"] == 3 * 8 and result["backtest_origins"] == 3
+    assert result["backtest_mase"] < 0.3
+
+
+def test_the_cli_trains_forecasts_plots_and_backtests(seasonal, tmp_path):
+    folder, _ = seasonal
+    runner = CliRunner()
+    out = tmp_path / "fc.csv"
+    r = runner.invoke(app, ["forecast", str(folder / "run"), "--out", str(out), "--quantiles", "0.05,0.5,0.95",
+                            "--plot", str(tmp_path / "fc.png"), "--horizon", "6"])
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["id", "timestamp", "forecast", "q0.05", "q0.5", "q0.95"] and len(table) == 8 * 6
+    assert (table["q0.05"] <= table["forecast"]).all() and (table["forecast"] <= table["q0.95"]).all()
+    assert (tmp_path / "fc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = runner.invoke(app, ["backtest", str(folder / "run"), "--origins", "2"])
+    assert r.exit_code == 0 and "backtest_mase" in r.output
+    r = runner.invoke(app, ["forecast", str(folder / "run"), "--out", str(out), "--horizon", "40"])
+    assert r.exit_code != 0 and "larger than the 18 steps" in r.output
+    r = runner.invoke(app, ["evaluate", str(folder / "run")])
+    assert r.exit_code == 0 and "test_coverage_80" in r.output
+    assert registry.task_of(folder / "run").name == "forecast"
+    r = runner.invoke(app, ["forecast", str(folder / "run" / "period12" / "member0"), "--out", str(out)])
+    assert r.exit_code != 0 and "one member of a forecast run" in r.output
+
+
+def test_new_data_is_forecast_from_its_own_end(seasonal, tmp_path):
+    folder, _ = seasonal
+    data = write_panel(tmp_path / "new.csv", n_series=2, length=60)
+    rows = Forecaster(folder / "run").forecast_data(data, horizon=3)
+    assert [r["steps"] for r in rows][0] == ["2015-01-01", "2015-02-01", "2015-03-01"]
+
+
+def test_the_server_forecasts_a_posted_series_and_refuses_bad_ones(seasonal):
+    from fastapi.testclient import TestClient
+
+    from rnnkit.serve import create_app
+
+    folder, _ = seasonal
+    client = TestClient(create_app([folder / "run"]))
+    values = list(100 + 10 * np.sin(2 * np.pi * np.arange(48) / 12))
+    r = client.post("/v1/models/run/predict", json={"inputs": [values], "options": {"horizon": 4}})
+    assert r.status_code == 200, r.text
+    out = r.json()["outputs"][0]
+    assert len(out["forecast"]) == 4 and out["quantiles"]["0.1"][0] <= out["forecast"][0]
+    r = client.post("/v1/models/run/predict", json={"inputs": [["a", "b"]]})
+    assert r.status_code == 422 and "input 0" in r.json()["error"] and "Traceback" not in r.text
+    r = client.post("/v1/models/run/predict", json={"inputs": [{"values": values, "freq": "yearly"}]})
+    assert r.status_code == 422 and "no model" in r.json()["error"]
+
+
+def test_quantile_intervals_cover_gaussian_noise_at_their_nominal_rate(tmp_path):
+    # a flat level plus N(0, 1): the true 80% interval is level ± 1.28
+    rng = np.random.default_rng(1)
+    rows = []
+    for k in range(40):
+        v = 20 + rng.normal(0, 1, 120)
+        rows += [{"id": f"n{k}", "timestamp": str(d.date()), "value": float(x)}
+                 for d, x in zip(pd.date_range("2000-01-01", periods=120, freq="YS"), v)]
+    pd.DataFrame(rows).to_csv(tmp_path / "noise.csv", index=False)
+    opts = ForecastOptions(data=str(tmp_path / "noise.csv"), validation="none", max_steps=500, epochs=1000,
+                           scaling="none", log="false", **SMALL)
+    results = train_forecaster(opts, tmp_path / "run")
+    assert abs(results["test_coverage_80"] - 0.80) < 0.08
+    assert abs(results["test_coverage_95"] - 0.95) < 0.05
+
+
+def test_a_resumed_run_ends_byte_for_byte_as_an_uninterrupted_one(tmp_path):
+    data = write_panel(tmp_path / "p.csv", n_series=4, length=60)
+    common = dict(data=str(data), ensemble=2, validation="none", scheduler="none", **{**SMALL, "checkpoint_every": 5})
+    train_forecaster(ForecastOptions(max_steps=10, **common), tmp_path / "whole")
+    train_forecaster(ForecastOptions(max_steps=5, **common), tmp_path / "parts")
+    train_forecaster(ForecastOptions(max_steps=10, **common), tmp_path / "parts", resume=True)
+    for member in ("period12/member0", "period12/member1"):
+        whole, parts = ((tmp_path / d / member / "model.safetensors").read_bytes() for d in ("whole", "parts"))
+        assert whole == parts
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        train_forecaster(ForecastOptions(max_steps=10, **common), tmp_path / "whole")
+
+
+def test_a_run_of_another_task_is_refused_with_what_it_is(tmp_path):
+    (tmp_path / "lm").mkdir()
+    (tmp_path / "lm" / "config.json").write_text(json.dumps({"task": "lm"}))
+    with pytest.raises(registry.WrongTask, match="is a 'lm' run.*forecasting needs a run of 'forecast'"):
+        Forecaster(tmp_path / "lm")
+
+
+def test_bad_input_is_refused_with_the_series_named(tmp_path):
+    short = tmp_path / "short.csv"
+    pd.DataFrame({"id": "tiny", "timestamp": pd.date_range("2020-01-01", periods=10, freq="MS").astype(str),
+                  "value": np.arange(10.0)}).to_csv(short, index=False)
+    with pytest.raises(ValueError, match="series 'tiny' has 10 values: too few"):
+        train_forecaster(ForecastOptions(data=str(short), **SMALL), tmp_path / "r1")
+    with pytest.raises(ValueError, match="quantiles must be increasing"):
+        ForecastOptions(data="m3", quantiles="0.9,0.1,0.5")
+    with pytest.raises(ValueError, match="fixed test horizons"):
+        train_forecaster(ForecastOptions(data="classic", horizon=3, **SMALL), tmp_path / "r2")
+    neg = tmp_path / "neg.csv"
+    write_panel(neg, n_series=1, length=40)
+    df = pd.read_csv(neg)
+    df.loc[3, "value"] = -5
+    df.to_csv(neg, index=False)
+    with pytest.raises(ValueError, match="log=true needs positive values, but series 's0'"):
+        train_forecaster(ForecastOptions(data=str(neg), log="true", **SMALL), tmp_path / "r3")
