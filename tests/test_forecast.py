@@ -145,6 +145,27 @@ def test_a_resumed_run_ends_byte_for_byte_as_an_uninterrupted_one(tmp_path):
         train_forecaster(ForecastOptions(max_steps=10, **common), tmp_path / "whole")
 
 
+def test_group_options_change_one_groups_members_only(tmp_path):
+    monthly = write_panel(tmp_path / "m.csv", n_series=3, length=60)
+    yearly = pd.read_csv(write_panel(tmp_path / "y.csv", n_series=2, length=40))
+    yearly["id"] = "y" + yearly["id"]
+    yearly["timestamp"] = pd.date_range("1900-01-01", periods=40, freq="YS").astype(str).tolist() * 2
+    both = tmp_path / "both.csv"
+    pd.concat([pd.read_csv(monthly), yearly]).to_csv(both, index=False)
+    opts = ForecastOptions(data=str(both), max_steps=2, validation="none", lookback="2", ensemble=2,
+                           group_options="period12: lookback=1 ensemble=1 weighting=mase", **SMALL)
+    train_forecaster(opts, tmp_path / "run")
+    groups = {g["group"]: g for g in json.loads((tmp_path / "run" / "config.json").read_text())["groups"]}
+    assert [m["input_size"] for m in groups["period12"]["members"]] == [18]
+    assert [m["input_size"] for m in groups["period1"]["members"]] == [12, 12]
+    member = json.loads((tmp_path / "run" / "period12" / "member0" / "config.json").read_text())
+    assert member["model"]["weighting"] == "mase"
+    with pytest.raises(ValueError, match=r"names group\(s\) \['period4'\]"):
+        train_forecaster(ForecastOptions(data=str(both), group_options="period4: lookback=1", **SMALL), tmp_path / "r2")
+    with pytest.raises(ValueError, match="expected key=value with a key among"):
+        ForecastOptions(data="m3", group_options="period12: seed=3")
+
+
 def test_a_run_of_another_task_is_refused_with_what_it_is(tmp_path):
     (tmp_path / "lm").mkdir()
     (tmp_path / "lm" / "config.json").write_text(json.dumps({"task": "lm"}))

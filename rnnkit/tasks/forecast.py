@@ -52,6 +52,36 @@ def parse_floats(text: str, what: str) -> tuple[float, ...]:
     return values
 
 
+GROUP_KEYS = ("lookback", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip", "weighting",
+              "ensemble", "lr", "batch_size", "decoder", "head")
+
+
+def parse_group_options(text: str) -> dict[str, dict]:
+    """'period12: lookback=1,1.5 scaling=mean; period4: weighting=mase' → {group: {option: value}} (typed)."""
+    import dataclasses
+
+    out: dict[str, dict] = {}
+    fields = {f.name: f for f in dataclasses.fields(ForecastOptions)}
+    for part in filter(str.strip, (text or "").split(";")):
+        group, sep, rest = part.partition(":")
+        if not sep or not group.strip():
+            raise ValueError(f"group_options: expected 'GROUP: key=value ...', got {part.strip()!r}")
+        changes = {}
+        for item in rest.split():
+            key, eq, value = item.partition("=")
+            if not eq or key not in GROUP_KEYS:
+                raise ValueError(f"group_options: {item!r} in group {group.strip()!r}: expected key=value with a key "
+                                 f"among {', '.join(GROUP_KEYS)}")
+            kind = str(fields[key].type)
+            try:
+                changes[key] = (value.lower() in ("1", "true", "yes") if "bool" in kind else int(value)
+                                if "int" in kind else float(value) if "float" in kind else value)
+            except ValueError:
+                raise ValueError(f"group_options: {key}={value!r} in group {group.strip()!r} is not a number") from None
+        out[group.strip()] = changes
+    return out
+
+
 @dataclass
 class ForecastOptions:
     data: str = option(None, "a built-in panel (m3, classic) or a long/wide CSV, TSV or Parquet file", required=True)
@@ -85,6 +115,8 @@ class ForecastOptions:
     weighting: str = option("none", "weight each window's loss by 1 / its in-sample seasonal-naive error (mase: the "
                                     "loss then averages MASE)", choices=WEIGHTINGS)
     ensemble: int = option(1, "members per group; their forecasts' median is the forecast", min=1)
+    group_options: str = option("", "options for one group, e.g. 'period12: lookback=1,1.5; period4: weighting=mase' "
+                                    "(the group names: period1/4/12…, a frequency, or all)")
     validation: str = option("last", "hold out each series' last h training values for validation and early "
                                      "stopping, or train on everything", choices=("last", "none"))
     samples: int = option(200, "sampled paths per series (autoregressive decoder)", min=10)
@@ -108,8 +140,15 @@ class ForecastOptions:
     def __post_init__(self) -> None:
         check(self)
         self.quantile_levels()
+        for changes in parse_group_options(self.group_options).values():
+            replace(self, **changes, group_options="")  # checks the values
         if min(parse_floats(self.lookback, "lookback")) <= 0:
             raise ValueError(f"lookback must be positive, got {self.lookback!r}")
+
+    def for_group(self, group: str) -> ForecastOptions:
+        """These options with the group's overrides from ``group_options`` applied (checked like the rest)."""
+        changes = parse_group_options(self.group_options).get(group, {})
+        return replace(self, **changes, group_options="") if changes else self
 
     def quantile_levels(self) -> tuple[float, ...]:
         taus = parse_floats(self.quantiles, "quantiles")
@@ -202,14 +241,19 @@ def _config(opts: ForecastOptions, seed: int, minutes: float | None, validation:
 
 def plan_groups(opts: ForecastOptions, series: list[Series]) -> list[dict]:
     """One record per group: its series' indices, horizon and members (seed, lookback, input size, folder)."""
-    lookbacks = parse_floats(opts.lookback, "lookback")
     keys = sorted({group_key(s, opts.groups) for s in series})
+    unknown = set(parse_group_options(opts.group_options)) - set(keys)
+    if unknown:
+        raise ValueError(f"group_options names group(s) {sorted(unknown)} that the data does not have (groups: "
+                         f"{', '.join(keys)})")
     plan = []
     for key in keys:
+        g_opts = opts.for_group(key)
+        lookbacks = parse_floats(g_opts.lookback, "lookback")
         idx = [i for i, s in enumerate(series) if group_key(s, opts.groups) == key]
         H = max(series_horizon(series[i], opts.horizon) for i in idx)
         members = []
-        for k in range(opts.ensemble):
+        for k in range(g_opts.ensemble):
             lb = lookbacks[k % len(lookbacks)]
             members.append({"seed": opts.seed + k, "lookback": lb, "input_size": max(2, int(round(lb * H))),
                             "folder": f"{key}/member{k}"})
@@ -253,23 +297,24 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
     seed_everything(opts.seed)
     series = load_panel_data(opts)
     features = FeatureMaker.fit(series, opts.calendar)
-    log = use_log(opts, series)
     plan = plan_groups(opts, series)
     total = sum(len(g["series"]) * len(g["members"]) for g in plan)
     n_members = sum(len(g["members"]) for g in plan)
     done = 0
     for g in plan:
         group_series = [series[i] for i in g["series"]]
+        g_opts = opts.for_group(g["group"])
+        log = use_log(g_opts, group_series)
         for member in g["members"]:
             folder = out / member["folder"]
             done += 1
             minutes = None if opts.max_minutes is None else opts.max_minutes * len(g["series"]) / total
             label = f"{g['group']} member {done}/{n_members}"
-            model = _train_member(opts, group_series, g["horizon"], member, features, log, folder, minutes, label,
+            model = _train_member(g_opts, group_series, g["horizon"], member, features, log, folder, minutes, label,
                                   resume and (folder / "checkpoints").exists())
             save_model(folder, model, {"task": "forecast", "model": model.config, "features": features.config(),
                                        "member": member, "group": g["group"]})
-    config = {"task": "forecast", "options": dict(vars(opts)), "log": log, "features": features.config(),
+    config = {"task": "forecast", "options": dict(vars(opts)), "features": features.config(),
               "groups": [{k: v for k, v in g.items() if k != "series"} | {"ids": [series[i].id for i in g["series"]]}
                          for g in plan]}
     atomic_write_text(out / "config.json", json.dumps(config, indent=1, ensure_ascii=False))
