@@ -185,8 +185,7 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
             raise ValueError(f"--quantiles must lie in (0, 1) and include 0.5, got {quantiles!r}")
         f = Forecaster(run_dir)
         series = f.history(data)
-        hs = [horizon or f._default_horizon(s) for s in series]
-        rows = [f._rows(s, q, taus) for s, q in zip(series, f.forecast_series(series, hs, taus))]
+        rows = f.forecast_rows(series, horizon, taus)
         table = []
         for r in rows:
             for j, step in enumerate(r["steps"]):

@@ -21,7 +21,7 @@ quarterly m = 4, h = 8; yearly m = 1, h = 6; others h = 8 (weekly m = 52, daily 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -276,6 +276,15 @@ def series_from_values(values, sid: str = "series", freq: str = "other", period:
                   test=None if test is None else np.asarray(test, dtype=np.float64))
 
 
+def split_at(s: Series, cut: int) -> Series:
+    """The series' first ``cut`` values as its history and the rest as its ``test`` part; the covariates after the cut
+    become known future (ahead of any it already had)."""
+    return replace(s, values=s.values[:cut], test=s.values[cut:],
+                   timestamps=None if s.timestamps is None else s.timestamps[:cut],
+                   covariates={k: v[:cut] for k, v in s.covariates.items()},
+                   future={k: np.concatenate([v[cut:], s.future.get(k, np.zeros(0))]) for k, v in s.covariates.items()})
+
+
 def write_long_csv(path: str | Path, rows: list[dict]) -> None:
     """Rows (dicts with the same keys) to a CSV file, written atomically."""
     import csv
@@ -290,5 +299,5 @@ def write_long_csv(path: str | Path, rows: list[dict]) -> None:
     atomic_write_text(Path(path), buf.getvalue())
 
 
-__all__ = ["Series", "read_series", "series_from_values", "FREQUENCIES", "FILLS", "freq_name", "season_period",
+__all__ = ["Series", "read_series", "series_from_values", "split_at", "FREQUENCIES", "FILLS", "freq_name", "season_period",
            "write_long_csv"]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.series import FILLS, FREQUENCIES, Series, read_series
+from rnnkit.data.series import FILLS, FREQUENCIES, Series, read_series, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS
@@ -177,12 +177,7 @@ def load_panel_data(opts: ForecastOptions) -> list[Series]:
             if len(s) <= h + 2:
                 raise ValueError(f"{opts.data}: series {s.id!r} has {len(s)} values: too few to hold out a test part "
                                  f"of {h} (pass test=false / --test false, or a smaller horizon)")
-            cut = len(s) - h
-            s = replace(s, values=s.values[:cut], test=s.values[cut:],
-                        timestamps=None if s.timestamps is None else s.timestamps[:cut],
-                        covariates={k: v[:cut] for k, v in s.covariates.items()},
-                        future={k: np.concatenate([v[cut:], s.future.get(k, np.zeros(0))])
-                                for k, v in s.covariates.items()})
+            s = split_at(s, len(s) - h)
         out.append(s)
     return out
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from rnnkit.data.series import FREQUENCIES, Series, read_series, series_from_values
+from rnnkit.data.series import FREQUENCIES, Series, read_series, series_from_values, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, future_stamps
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
@@ -103,13 +103,17 @@ class Forecaster:
 
     def forecast_data(self, data=None, horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
         """Rows for every series of ``data`` (a file; default the run's own series, all their values as history)."""
-        series = self.history(data)
+        return self.forecast_rows(self.history(data), horizon, quantiles)
+
+    def forecast_rows(self, series: list[Series], horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
+        """Rows (id, steps, forecast, quantiles) for each series, ``horizon`` steps (default: its own) after its end."""
         hs = [horizon or self._default_horizon(s) for s in series]
-        qs = self.forecast_series(series, hs, quantiles)
-        return [self._rows(s, q, quantiles) for s, q in zip(series, qs)]
+        return [self._rows(s, q, quantiles) for s, q in zip(series, self.forecast_series(series, hs, quantiles))]
 
     def _default_horizon(self, s: Series) -> int:
-        return self.opts.horizon or FREQUENCIES.get(s.freq, (1, 8))[1] if s.test is None else len(s.test)
+        if s.test is not None:
+            return len(s.test)
+        return self.opts.horizon or FREQUENCIES.get(s.freq, (1, 8))[1]
 
     def history(self, data=None) -> list[Series]:
         from rnnkit.tasks.forecast import load_panel_data
@@ -246,10 +250,7 @@ def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
             cut = len(s) - h - k
             if cut < 2:
                 continue
-            cut_series.append(replace(s, values=s.values[:cut],
-                                      timestamps=None if s.timestamps is None else s.timestamps[:cut],
-                                      covariates={n: v[:cut] for n, v in s.covariates.items()},
-                                      future={n: v[cut:] for n, v in s.covariates.items()}))
+            cut_series.append(split_at(s, cut))
             hs.append(h)
             targets.append(s.values[cut:cut + h])
         if not cut_series:
