@@ -1,13 +1,16 @@
 """Speech recognition on a synthesised corpus: rnnkit's CTC recogniser on voices it never heard in training.
 
-``python -m benchmarks speech [--minutes M] [--utterances N] [--preset commands|sentences] [--lm LMRUN]
-[--ablation] [--quick] [--out DIR]``
+``python -m benchmarks speech [--minutes M] [--utterances N] [--preset commands|sentences] [--lm LMRUN|auto]
+[--lm-minutes M] [--ablation] [--quick] [--out DIR]``
 
 * synthesises (or reuses) ``N`` utterances with ``rnnkit data synth-speech`` (espeak-ng; the test voices are never
   used in training) into ``DIR/corpus-PRESET-N``;
 * trains rnnkit's recogniser (``RECIPE``: 80 log-mel, 2× frame stacking, 2-layer BiGRU 192, CTC; speed perturbation,
   noise and SpecAugment) for ``--minutes`` of training, then measures CER and WER (jiwer) on the test voices with
-  greedy decoding and the prefix beam search (16), and — with ``--lm`` (a character LM run) — the fused search;
+  greedy decoding and the prefix beam search (16), and — with ``--lm`` (a character LM run) — the fused search, its
+  weight α and bonus β picked on 150 validation utterances (never the test ones). ``--lm auto`` (``sentences``) first
+  trains a character LSTM LM for ``--lm-minutes`` on the corpus's ``lm-text.txt``: the source text without the
+  validation and test sentences;
 * the real-time factor of transcription (seconds of compute per second of audio, greedy and beam);
 * training utterances/s of rnnkit's model against a hand-written ``torch.nn.GRU`` model of the same shape on the same
   batches, timed interleaved;
@@ -32,7 +35,7 @@ from torch.nn import functional as F
 from benchmarks.timing import interleaved_medians, machine_line, training_steps
 from rnnkit.data.speech_synth import synth_speech
 from rnnkit.tasks.speech import ASROptions, SpeechCollate, SpeechSet, load_audio, load_parts, train_asr
-from rnnkit.tasks.transcriber import Transcriber, error_rates
+from rnnkit.tasks.transcriber import CharLMScorer, Transcriber, error_rates
 
 RECIPE = {"n_mels": 80, "subsample": 2, "cell": "gru", "hidden_size": 192, "num_layers": 2, "bidirectional": True,
           "dropout": 0.1, "batch_size": 32, "lr": 2e-3, "scheduler": "cosine", "speed_perturb": True, "noise": 0.5,
@@ -51,14 +54,52 @@ def corpus(out: Path, preset: str, n: int) -> Path:
     return folder
 
 
-def measure(run: Path, data: Path, lm: Path | None) -> dict:
+LM_RECIPE = {"tokenizer": "char", "cell": "lstm", "hidden_size": 512, "embedding_dim": 64, "lr": 3e-3,
+             "held_out": 0.02}
+FUSION_GRID = [(a, b) for a in (0.3, 0.5, 0.8, 1.2) for b in (0.0, 1.0, 2.0)]
+
+
+def fusion_lm(data: Path, out: Path, minutes: float) -> Path:
+    """A character LM trained on the corpus's text without its validation and test sentences (cached)."""
+    from rnnkit.tasks.lm import LMOptions, train_language_model
+
+    text = data / "lm-text.txt"
+    if not text.is_file():
+        raise SystemExit(f"--lm auto needs {text} (a 'sentences' corpus written by this version)")
+    run = out / f"lm-{data.name}-{minutes:g}min"
+    if not (run / "config.json").is_file():
+        if run.exists():
+            shutil.rmtree(run)
+        print(f"training the fusion LM ({minutes:g} min) on {text}", flush=True)
+        print(train_language_model(LMOptions(data=str(text), max_minutes=minutes, progress=False, **LM_RECIPE), run),
+              flush=True)
+    return run
+
+
+def tune_fusion(run: Path, data: Path, lm: Path) -> tuple[float, float, list[dict]]:
+    """α and β with the lowest WER (then CER) of the fused beam search on 150 validation utterances."""
+    t = Transcriber(run)
+    _, val, _ = load_parts(ASROptions(data=str(data), progress=False))
+    val = val[:150]
+    waves = load_audio(val, t.featurizer.sample_rate, False, "validation")
+    scorer, refs, grid = CharLMScorer(lm, t.alphabet), [r.text for r in val], []
+    for alpha, beta in FUSION_GRID:
+        hyps = [r["text"] for r in t.transcribe_waves(waves, beam=16, lm=scorer, alpha=alpha, beta=beta)]
+        grid.append({"alpha": alpha, "beta": beta, **error_rates(refs, hyps)})
+        print(f"  validation α={alpha} β={beta}: CER {grid[-1]['cer']:.2%} WER {grid[-1]['wer']:.2%}", flush=True)
+    best = min(grid, key=lambda g: (g["wer"], g["cer"]))
+    return best["alpha"], best["beta"], grid
+
+
+def measure(run: Path, data: Path, lm: Path | None, alpha: float = 0.5, beta: float = 1.0) -> dict:
     t = Transcriber(run)
     _, _, test = load_parts(ASROptions(data=str(data), progress=False))
     waves = load_audio(test, t.featurizer.sample_rate, False, "test")
     refs, audio_seconds = [r.text for r in test], sum(len(w) for w in waves) / t.featurizer.sample_rate
     row = {}
+    fused = {"beam": 16, "lm": CharLMScorer(lm, t.alphabet), "alpha": alpha, "beta": beta} if lm else None
     for name, kwargs in (("greedy", {"beam": 1}), ("beam16", {"beam": 16})) + (
-            (("beam16+lm", {"beam": 16, "lm": lm}),) if lm else ()):
+            (("beam16+lm", fused),) if lm else ()):
         t0 = time.perf_counter()
         hyps = [r["text"] for r in t.transcribe_waves(waves, **kwargs)]
         seconds = time.perf_counter() - t0
@@ -112,14 +153,16 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--utterances", type=int, default=3000)
     ap.add_argument("--preset", default="commands", choices=("commands", "sentences"))
-    ap.add_argument("--lm", type=Path, default=None, help="a character language model run for the fused search")
+    ap.add_argument("--lm", default=None, help="a character language model run for the fused search, or 'auto'")
+    ap.add_argument("--lm-minutes", type=float, default=10.0, help="training time of the --lm auto model")
     ap.add_argument("--ablation", action="store_true", help="also train with each augmentation turned off")
     ap.add_argument("--quick", action="store_true", help="300 utterances, 1-minute runs: a smoke test")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-speech"))
     args = ap.parse_args(argv)
     if args.quick:
-        args.minutes, args.utterances = 1.0, 300
+        args.minutes, args.utterances, args.lm_minutes = 1.0, 300, 0.5
     data = corpus(args.out, args.preset, args.utterances)
+    lm = fusion_lm(data, args.out, args.lm_minutes) if args.lm == "auto" else (Path(args.lm) if args.lm else None)
     print(f"machine: {machine_line()}; corpus {data} ({args.utterances} utterances, test voices unseen in training)",
           flush=True)
     rows = []
@@ -131,17 +174,19 @@ def main(argv: list[str]) -> None:
         results = train_asr(ASROptions(data=str(data), max_minutes=args.minutes, progress=False,
                                        **{**RECIPE, **change}), run)
         history = Transcriber(run).config.get("history") or [{}]
+        alpha, beta, grid = tune_fusion(run, data, lm) if lm else (None, None, None)
         rows.append({"model": f"rnnkit, {name}", "minutes": args.minutes, "epochs": len(history),
                      "val_cer": results["val_cer"], "utt_per_s": history[-1].get("utt_per_s"),
-                     **measure(run, data, args.lm)})
+                     "alpha": alpha, "beta": beta, "fusion_grid": grid, **measure(run, data, lm, alpha, beta)})
     speed = training_speed(args.out / f"{args.preset}-recipe", data, repeats=2 if args.quick else 5)
     print(f"\n{'model':<36} {'CER greedy':>10} {'WER greedy':>10} {'CER beam':>9} {'WER beam':>9} {'RTF greedy':>10} "
           f"{'RTF beam':>9}")
     for r in rows:
         print(f"{r['model']:<36} {r['cer_greedy']:>10.2%} {r['wer_greedy']:>10.2%} {r['cer_beam16']:>9.2%} "
               f"{r['wer_beam16']:>9.2%} {r['rtf_greedy']:>10.4f} {r['rtf_beam16']:>9.4f}"
-              + (f"   with LM: CER {r['cer_beam16+lm']:.2%} WER {r['wer_beam16+lm']:.2%}" if args.lm else ""))
+              + (f"   with LM (α={r['alpha']}, β={r['beta']}): CER {r['cer_beam16+lm']:.2%} WER "
+                 f"{r['wer_beam16+lm']:.2%} RTF {r['rtf_beam16+lm']:.4f}" if lm else ""))
     print(f"\ntraining speed (same batches, interleaved): rnnkit {speed['rnnkit_utt_per_s']:.1f} utterances/s, "
           f"hand-written torch.nn {speed['hand_utt_per_s']:.1f} → {speed['ratio']:.2f}×")
-    (args.out / "results.json").write_text(json.dumps({"machine": machine_line(), "rows": rows, "speed": speed},
-                                                      indent=1, default=str))
+    report = {"machine": machine_line(), "lm": lm, "rows": rows, "speed": speed}
+    (args.out / f"results-{args.preset}.json").write_text(json.dumps(report, indent=1, default=str))

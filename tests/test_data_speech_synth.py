@@ -49,3 +49,18 @@ def test_a_small_corpus_is_written_with_manifests(tmp_path):
             "backward follow learn open close start turn play wait".split())
     again = CliRunner().invoke(app, ["data", "synth-speech", "--out", str(tmp_path / "c"), "--utterances", "10"])
     assert again.exit_code == 2 and "already holds a corpus" in again.output
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed")
+def test_a_sentences_corpus_comes_with_lm_text_that_leaves_out_its_held_out_sentences(tmp_path):
+    from rnnkit.data.speech_synth import source_sentences, synth_speech
+
+    paths = synth_speech(tmp_path / "c", "sentences", 10, seed=2, progress=False)
+    text = paths["lm-text"].read_text()
+    said = {split: [json.loads(line)["text"] for line in paths[split].read_text().splitlines()]
+            for split in ("train", "validation", "test")}
+    held_out = set(said["validation"] + said["test"])
+    assert all(f" {s} " in f" {text} " for s in said["train"])  # the training sentences stay in
+    # the source's sentences, each held-out one removed wherever it occurs, and nothing else
+    kept = [s for s in source_sentences() if s not in held_out]
+    assert len(text.split()) == sum(len(s.split()) for s in kept) < sum(len(s.split()) for s in source_sentences())

@@ -147,3 +147,44 @@ def test_the_acoustic_model_counts_its_frames():
         CTCAcousticModel(subsample=3, front_end="conv")
     assert np.isfinite(m.training_step((torch.randn(2, 10, 8), torch.tensor([10, 7]), torch.tensor([[1, 2], [3, 0]]),
                                          torch.tensor([2, 1])))["loss"].item())
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_fused_character_lm_scores_a_prefix_as_the_lm_reads_the_whole_text(cell, tmp_path):
+    # the reference: the LM run over " " + prefix in one call, a letter's probability summed over its two cases
+    from rnnkit.data.speech import Alphabet
+    from rnnkit.decoding.ctc import ctc_prefix_beam_search
+    from rnnkit.tasks.lm import LMOptions, LMPredictor, train_language_model
+    from rnnkit.tasks.transcriber import CharLMScorer
+
+    fixtures = Path(__file__).parent / "fixtures"
+    train_language_model(LMOptions(data=str(fixtures / "tiny_corpus.txt"), cell=cell, num_layers=2, hidden_size=16,
+                                   embedding_dim=8, streams=2, bptt=10, max_steps=10, progress=False), tmp_path / "lm")
+    alphabet, lm = Alphabet(), LMPredictor(tmp_path / "lm")
+    scorer = CharLMScorer(tmp_path / "lm", alphabet)
+    prefixes = ["the", "a quick", "it's"]
+    states = [scorer.initial() for _ in prefixes]
+    for step in range(max(map(len, prefixes))):
+        live = [i for i, p in enumerate(prefixes) if step < len(p)]  # prefixes of different lengths, batched
+        moved = scorer.advance_batch([states[i] for i in live], [alphabet.index[prefixes[i][step]] for i in live])
+        for i, s in zip(live, moved):
+            states[i] = s
+    stoi = lm.tokenizer.stoi
+    for text, state in zip(prefixes, states):
+        with torch.no_grad():
+            logits, _ = lm.model.eval()(torch.tensor([lm.tokenizer.encode(" " + text)]))
+        logp = torch.log_softmax(logits[0, -1].double(), -1)
+        for symbol in ("e", "q", " ", "'"):
+            ids = [stoi[c] for c in {symbol, symbol.upper()} if c in stoi] or [stoi["<unk>"]]  # unseen: <unk>
+            expected = float(torch.logsumexp(logp[ids], 0))
+            assert scorer.log_probs(state)[alphabet.index[symbol]] == pytest.approx(expected, abs=1e-5)
+
+    class OneByOne:  # the same scorer without its batched step: the search must find the same hypotheses
+        initial, log_probs, advance = scorer.initial, scorer.log_probs, scorer.advance
+
+    rng = np.random.default_rng(0)
+    y = np.log(rng.dirichlet(np.full(len(alphabet), 0.3), size=40))
+    batched = ctc_prefix_beam_search(y, beam=6, lm=scorer, alpha=0.8, beta=0.5, n_best=3)
+    single = ctc_prefix_beam_search(y, beam=6, lm=OneByOne(), alpha=0.8, beta=0.5, n_best=3)
+    assert [h.labels for h in batched] == [h.labels for h in single]
+    np.testing.assert_allclose([h.score for h in batched], [h.score for h in single], atol=1e-9)

@@ -13,6 +13,9 @@ spelled out. Transcripts are lower-case letters, apostrophes and single spaces (
 The output folder holds ``{train,validation,test}/NNNNNN.wav`` and one NeMo-style JSONL manifest per split
 (``{"audio": "train/000001.wav", "text": ..., "duration": seconds, "voice": ..., "speed": ..., "pitch": ...}``; paths
 relative to the manifest). Generation runs on every core with a progress bar; the same seed gives the same corpus.
+A ``sentences`` corpus also gets ``lm-text.txt``: the whole source text, normalised like the transcripts, **without the
+validation and test sentences** — what a character language model for the fused search may learn from
+(``rnnkit train lm --data DIR/lm-text.txt --tokenizer char``) without seeing the sentences it is measured on.
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def normalize_transcript(text: str) -> str:
     return " ".join(text.split())
 
 
-def _sentences(max_words: int = 15) -> list[str]:
+def source_sentences() -> list[str]:
+    """Every sentence of the ``sentences`` preset's source text, in order, normalised like a transcript."""
     from rnnkit.data.corpora import prepare
     from rnnkit.data.readers import read_text
 
@@ -98,13 +102,18 @@ def _sentences(max_words: int = 15) -> list[str]:
         text = read_text(prepare("austen") / "text.txt")
     except (FileNotFoundError, ImportError, ValueError):
         text = read_text(prepare("shakespeare") / "text.txt")
-    pieces = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
-    out = []
-    for p in pieces:
-        t = normalize_transcript(p)
-        if 3 <= len(t.split()) <= max_words:
-            out.append(t)
-    return sorted(set(out))
+    pieces = (normalize_transcript(p) for p in re.split(r"(?<=[.!?])\s+", " ".join(text.split())))
+    return [p for p in pieces if p]
+
+
+def _sentences(max_words: int = 15) -> list[str]:
+    return sorted({t for t in source_sentences() if 3 <= len(t.split()) <= max_words})
+
+
+def lm_text(held_out: set[str]) -> str:
+    """The source text without the ``held_out`` sentences, one line of sentences separated by spaces (the fused
+    search starts a transcript as if after a space)."""
+    return " ".join(t for t in source_sentences() if t not in held_out) + "\n"
 
 
 def plan(preset: str, utterances: int, seed: int = 0) -> dict[str, list[Utterance]]:
@@ -145,7 +154,7 @@ def synthesize(u: Utterance) -> np.ndarray:
 
 def synth_speech(out: str | Path, preset: str = "commands", utterances: int = 3000, seed: int = 0,
                  progress: bool = True, workers: int | None = None) -> dict[str, Path]:
-    """Write the corpus to ``out``; return each split's manifest path."""
+    """Write the corpus to ``out``; return each split's manifest path (and, for ``sentences``, ``lm-text``)."""
     import soundfile
     from tqdm import tqdm
 
@@ -171,8 +180,12 @@ def synth_speech(out: str | Path, preset: str = "commands", utterances: int = 30
             manifests[split] = out / f"{split}.jsonl"
             atomic_write_text(manifests[split], "".join(json.dumps(r) + "\n" for r in rows))
     bar.close()
+    if preset == "sentences":
+        held_out = {u.text for split in ("validation", "test") for u in jobs[split]}
+        manifests["lm-text"] = out / "lm-text.txt"
+        atomic_write_text(manifests["lm-text"], lm_text(held_out))
     return manifests
 
 
 __all__ = ["synth_speech", "plan", "voice_splits", "spell_number", "normalize_transcript", "ACCENTS", "VARIANTS",
-           "PRESETS", "Utterance"]
+           "PRESETS", "Utterance", "lm_text", "source_sentences"]

@@ -28,7 +28,12 @@ NEG_INF = float("-inf")
 
 
 class PrefixScorer(Protocol):
-    """A language model over the CTC labels, queried once per distinct prefix: ``log p(next label | prefix)``."""
+    """A language model over the CTC labels, queried once per distinct prefix: ``log p(next label | prefix)``.
+
+    A scorer may also offer ``advance_batch(states, labels) -> states``: the search then advances every new prefix of
+    a frame in one call (one batched model step instead of one per prefix). States are computed lazily, only for the
+    prefixes that survive a frame's pruning.
+    """
 
     def initial(self):  # the state before any label
         ...
@@ -78,8 +83,18 @@ def ctc_prefix_beam_search(log_probs, beam: int = 16, blank: int = 0, lm: Prefix
     # prefix -> [log p_b, log p_nb]; fused LM terms ride inside p_nb's paths; frames of first emission per prefix
     beams: dict[tuple[int, ...], list[float]] = {(): [0.0, NEG_INF]}
     frames: dict[tuple[int, ...], list[int]] = {(): []}
-    lm_state: dict = {(): lm.initial()} if lm is not None else {}
+    lm_state: dict = {(): lm.initial()} if lm is not None else {}  # prefix -> the scorer's state after it
+    pending: dict[tuple[int, ...], tuple] = {}  # a new prefix -> (its parent's state, its last label), not yet run
     lm_cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def resolve(prefixes) -> None:  # the scorer's states of the surviving new prefixes, in one batch when it can
+        todo = [p for p in prefixes if p not in lm_state]
+        if not todo:
+            return
+        parents, labels = [pending[p][0] for p in todo], [pending[p][1] for p in todo]
+        batch = getattr(lm, "advance_batch", None)
+        states = batch(parents, labels) if batch else [lm.advance(s, c) for s, c in zip(parents, labels)]
+        lm_state.update(zip(todo, states))
 
     def fusion(prefix, c) -> float:
         if lm is None:
@@ -89,6 +104,8 @@ def ctc_prefix_beam_search(log_probs, beam: int = 16, blank: int = 0, lm: Prefix
         return alpha * float(lm_cache[prefix][c]) + beta
 
     for t in range(lp.shape[0]):
+        if lm is not None:
+            resolve(beams)
         row = lp[t]
         labels = [c for c in np.flatnonzero(row >= prune).tolist() if c != blank]
         best = int(row.argmax())
@@ -108,8 +125,8 @@ def ctc_prefix_beam_search(log_probs, beam: int = 16, blank: int = 0, lm: Prefix
                 new = prefix + (c,)
                 if new not in frames:
                     frames[new] = frames[prefix] + [t]
-                    if lm is not None and new not in lm_state:
-                        lm_state[new] = lm.advance(lm_state[prefix], c)
+                if lm is not None and new not in lm_state and new not in pending:
+                    pending[new] = (lm_state[prefix], c)
                 if c == last:
                     add(prefix, 1, pnb + p)
                     add(new, 1, pb + p + fusion(prefix, c))
@@ -119,7 +136,8 @@ def ctc_prefix_beam_search(log_probs, beam: int = 16, blank: int = 0, lm: Prefix
         beams = dict(ranked[:beam])
         frames = {p: frames[p] for p in beams}  # only live prefixes are extended
         if lm is not None:
-            lm_state = {p: lm_state[p] for p in beams}
+            lm_state = {p: lm_state[p] for p in beams if p in lm_state}
+            pending = {p: pending[p] for p in beams if p in pending}
             lm_cache = {p: v for p, v in lm_cache.items() if p in beams}
     ranked = sorted(beams.items(), key=lambda kv: -_logaddexp(*kv[1]))[:n_best]
     return [CTCHypothesis(list(p), _logaddexp(*s), frames[p]) for p, s in ranked]

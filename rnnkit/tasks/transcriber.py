@@ -125,24 +125,46 @@ class CharLMScorer:
         unk = stoi.get("<unk>", 1)
         self.ids = []  # per alphabet symbol, the LM token ids whose probabilities it collects
         for s in alphabet.symbols:
-            ids = [stoi[c] for c in {s, s.upper()} if c in stoi] if s != "<blank>" else []
-            self.ids.append(ids or [unk])
+            ids = [stoi[c] for c in dict.fromkeys((s, s.upper())) if c in stoi] if s != "<blank>" else []
+            self.ids.append(ids or [unk])  # the first (the symbol as written, lower case) is what is fed back
         self.space = stoi.get(" ", unk)
+        # symbol × LM token: which tokens' probabilities each symbol collects
+        self.groups = torch.zeros(len(self.ids), self.model.config["vocab_size"], dtype=torch.bool)
+        for i, ids in enumerate(self.ids):
+            self.groups[i, ids] = True
 
     @torch.no_grad()
-    def _feed(self, token: int, state):
-        logits, state = self.model(torch.tensor([[token]]), state)
-        return torch.log_softmax(logits[0, -1].float(), -1), state
+    def _feed(self, tokens: list[int], state) -> list:
+        """One LM step for a batch of prefixes: per prefix, (log p over the alphabet's symbols, recurrent state)."""
+        logits, state = self.model(torch.tensor(tokens)[:, None], state)
+        logp = torch.log_softmax(logits[:, -1].float(), -1)  # (N, vocab)
+        per_symbol = torch.logsumexp(logp[:, None, :].masked_fill(~self.groups, float("-inf")), -1).numpy()
+        return [(per_symbol[i], _index_state(state, i)) for i in range(len(tokens))]
 
     def initial(self):
-        return self._feed(self.space, None)  # a transcript starts as if after a space
+        return self._feed([self.space], None)[0]  # a transcript starts as if after a space
 
     def log_probs(self, state) -> np.ndarray:
-        logp = state[0]
-        return np.array([float(torch.logsumexp(logp[ids], 0)) for ids in self.ids])
+        return state[0]
 
     def advance(self, state, label: int):
-        return self._feed(self.ids[label][0], state[1])
+        return self.advance_batch([state], [label])[0]
+
+    def advance_batch(self, states: list, labels: list[int]) -> list:
+        return self._feed([self.ids[c][0] for c in labels], _stack_states([s[1] for s in states]))
+
+
+def _index_state(state, i: int):
+    """Prefix ``i``'s slice of a batched recurrent state (torch.nn layout: batch on dim 1; LSTMs carry (h, c))."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(_index_state(s, i) for s in state)
+    return state[:, i:i + 1]
+
+
+def _stack_states(states: list):
+    if isinstance(states[0], (tuple, list)):
+        return type(states[0])(_stack_states(list(parts)) for parts in zip(*states))
+    return torch.cat(states, 1)
 
 
 @dataclass
