@@ -14,7 +14,8 @@
 * the real-time factor of transcription (seconds of compute per second of audio, greedy and beam);
 * training utterances/s of rnnkit's model against a hand-written ``torch.nn.GRU`` model of the same shape on the same
   batches, timed interleaved;
-* ``--ablation``: the recipe again with each augmentation turned off in turn (one run of ``--minutes`` each).
+* ``--ablation``: the recipe again with each augmentation turned off in turn (one run of ``--minutes`` each);
+  ``--variants "no augmentation"`` trains only the named ones.
 
 Issue #16's hand-written baseline (3,000 commands utterances, 11 minutes of training, 2 unseen voices): CER 3.5%,
 WER 10.6%, 76 utterances/s.
@@ -156,6 +157,8 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--lm", default=None, help="a character language model run for the fused search, or 'auto'")
     ap.add_argument("--lm-minutes", type=float, default=10.0, help="training time of the --lm auto model")
     ap.add_argument("--ablation", action="store_true", help="also train with each augmentation turned off")
+    ap.add_argument("--variants", default=None, help="train only these (comma-separated: recipe, "
+                    + ", ".join(ABLATIONS) + ")")
     ap.add_argument("--quick", action="store_true", help="300 utterances, 1-minute runs: a smoke test")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-speech"))
     args = ap.parse_args(argv)
@@ -167,6 +170,12 @@ def main(argv: list[str]) -> None:
           flush=True)
     rows = []
     variants = {"recipe": {}, **(ABLATIONS if args.ablation else {})}
+    if args.variants:
+        wanted = [v.strip() for v in args.variants.split(",")]
+        unknown = [v for v in wanted if v not in {"recipe", *ABLATIONS}]
+        if unknown:
+            raise SystemExit(f"unknown variant(s) {unknown}; expected recipe, {', '.join(ABLATIONS)}")
+        variants = {v: {"recipe": {}, **ABLATIONS}[v] for v in wanted}
     for name, change in variants.items():
         run = args.out / f"{args.preset}-{name.replace(' ', '-')}"
         if run.exists():
@@ -178,7 +187,8 @@ def main(argv: list[str]) -> None:
         rows.append({"model": f"rnnkit, {name}", "minutes": args.minutes, "epochs": len(history),
                      "val_cer": results["val_cer"], "utt_per_s": history[-1].get("utt_per_s"),
                      "alpha": alpha, "beta": beta, "fusion_grid": grid, **measure(run, data, lm, alpha, beta)})
-    speed = training_speed(args.out / f"{args.preset}-recipe", data, repeats=2 if args.quick else 5)
+    first = next(iter(variants)).replace(" ", "-")
+    speed = training_speed(args.out / f"{args.preset}-{first}", data, repeats=2 if args.quick else 5)
     print(f"\n{'model':<36} {'CER greedy':>10} {'WER greedy':>10} {'CER beam':>9} {'WER beam':>9} {'RTF greedy':>10} "
           f"{'RTF beam':>9}")
     for r in rows:
@@ -189,4 +199,4 @@ def main(argv: list[str]) -> None:
     print(f"\ntraining speed (same batches, interleaved): rnnkit {speed['rnnkit_utt_per_s']:.1f} utterances/s, "
           f"hand-written torch.nn {speed['hand_utt_per_s']:.1f} → {speed['ratio']:.2f}×")
     report = {"machine": machine_line(), "lm": lm, "rows": rows, "speed": speed}
-    (args.out / f"results-{args.preset}.json").write_text(json.dumps(report, indent=1, default=str))
+    (args.out / f"results-{args.preset}-{args.minutes:g}min.json").write_text(json.dumps(report, indent=1, default=str))

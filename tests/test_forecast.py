@@ -114,6 +114,8 @@ def test_the_server_forecasts_a_posted_series_and_refuses_bad_ones(seasonal):
     assert r.status_code == 422 and "input 0" in r.json()["error"] and "Traceback" not in r.text
     r = client.post("/v1/models/run/predict", json={"inputs": [{"values": values, "freq": "yearly"}]})
     assert r.status_code == 422 and "no model" in r.json()["error"]
+    r = client.post("/v1/models/run/predict", json={"inputs": [{"values": values, "quantiles": [0.9, 0.1]}]})
+    assert r.status_code == 422 and "input 0: quantiles must lie in (0, 1) and include 0.5" in r.json()["error"]
 
 
 def test_quantile_intervals_cover_gaussian_noise_at_their_nominal_rate(tmp_path):
@@ -179,8 +181,9 @@ def test_bad_input_is_refused_with_the_series_named(tmp_path):
                   "value": np.arange(10.0)}).to_csv(short, index=False)
     with pytest.raises(ValueError, match="series 'tiny' has 10 values: too few"):
         train_forecaster(ForecastOptions(data=str(short), **SMALL), tmp_path / "r1")
-    with pytest.raises(ValueError, match="quantiles must be increasing"):
-        ForecastOptions(data="m3", quantiles="0.9,0.1,0.5")
+    with pytest.raises(ValueError, match="quantiles must lie in \\(0, 1\\) and include 0.5, got 0.9, 0.1"):
+        ForecastOptions(data="m3", quantiles="0.9,0.1")
+    assert ForecastOptions(data="m3", quantiles="0.9,0.1,0.5").quantile_levels() == (0.1, 0.5, 0.9)
     with pytest.raises(ValueError, match="fixed test horizons"):
         train_forecaster(ForecastOptions(data="classic", horizon=3, **SMALL), tmp_path / "r2")
     neg = tmp_path / "neg.csv"

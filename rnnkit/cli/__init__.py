@@ -53,8 +53,9 @@ def data_list() -> None:
         typer.echo(f"{row['name']:<12} {row['task']:<15} {row['description']}\n{'':<12} source: {row['source']}; "
                    f"licence: {row['licence']}; prepared: {row['prepared']}")
     typer.echo("synthesised speech ('rnnkit data synth-speech --preset P'): commands (1-5 of the ten digits and 20 "
-               "command words), sentences (≤ 15 words from austen/shakespeare); espeak-ng, 8 English accents × 16 "
-               "variants, validation/test voices never heard in training")
+               "command words), sentences (≤ 15 words from austen/shakespeare, plus lm-text.txt: the source text without "
+               "the validation/test sentences, for a fusion LM); espeak-ng, 8 English accents × 16 variants, "
+               "validation/test voices never heard in training")
 
 
 @data_app.command("synth-speech")

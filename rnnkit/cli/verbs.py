@@ -176,13 +176,12 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
                                                             "intervals")) -> None:
     """Forecast with a model trained by 'rnnkit train forecast'."""
     from rnnkit.data.series import write_long_csv
+    from rnnkit.models.forecast_heads import quantile_levels
     from rnnkit.tasks.forecast import parse_floats
     from rnnkit.tasks.forecaster import Forecaster
 
     try:
-        taus = parse_floats(quantiles, "--quantiles")
-        if 0.5 not in taus or not all(0 < t < 1 for t in taus):
-            raise ValueError(f"--quantiles must lie in (0, 1) and include 0.5, got {quantiles!r}")
+        taus = quantile_levels(parse_floats(quantiles, "--quantiles"), "--quantiles")
         f = Forecaster(run_dir)
         series = f.history(data)
         rows = f.forecast_rows(series, horizon, taus)

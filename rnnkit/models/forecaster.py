@@ -51,10 +51,7 @@ class RNNForecaster(nn.Module):
             raise ValueError(f"unknown weighting {weighting!r}; expected one of {', '.join(WEIGHTINGS)}")
         if head not in heads.HEADS:
             raise ValueError(f"unknown head {head!r}; expected one of {', '.join(heads.HEADS)}")
-        quantiles = tuple(float(q) for q in quantiles)
-        if head == "quantile" and (list(quantiles) != sorted(set(quantiles)) or not all(0 < q < 1 for q in quantiles)
-                                   or 0.5 not in quantiles):
-            raise ValueError(f"quantiles must be increasing, in (0, 1) and include 0.5, got {quantiles}")
+        quantiles = heads.quantile_levels(quantiles) if head == "quantile" else tuple(float(q) for q in quantiles)
         self.config = {"class": "RNNForecaster", "input_size": input_size, "horizon": horizon,
                        "n_features": n_features, "cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
                        "decoder": decoder, "head": head, "quantiles": list(quantiles), "scaling": scaling,

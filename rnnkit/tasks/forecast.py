@@ -29,7 +29,7 @@ import numpy as np
 from rnnkit.data.series import FILLS, FREQUENCIES, Series, read_series, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
 from rnnkit.layers import CELL_NAMES
-from rnnkit.models.forecast_heads import HEADS
+from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
 from rnnkit.tasks.options import check, option
 from rnnkit.tasks.plots import plot_curves
@@ -151,10 +151,7 @@ class ForecastOptions:
         return replace(self, **changes, group_options="") if changes else self
 
     def quantile_levels(self) -> tuple[float, ...]:
-        taus = parse_floats(self.quantiles, "quantiles")
-        if list(taus) != sorted(set(taus)) or not all(0 < t < 1 for t in taus) or 0.5 not in taus:
-            raise ValueError(f"quantiles must be increasing, in (0, 1) and include 0.5, got {self.quantiles!r}")
-        return taus
+        return quantile_levels(parse_floats(self.quantiles, "quantiles"))
 
 
 RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples")

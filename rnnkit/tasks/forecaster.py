@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from rnnkit.data.series import FREQUENCIES, Series, read_series, series_from_values, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, future_stamps
+from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
 from rnnkit.tasks.registry import read_config, require
@@ -170,12 +171,10 @@ class Forecaster:
                 raise ValueError(f"input {k}: unknown freq {freq!r}; expected one of {', '.join(FREQUENCIES)}")
             try:
                 s = series_from_values([float(v) for v in item["values"]], str(item.get("id", f"series{k}")), freq)
-                taus = tuple(float(t) for t in (item.get("quantiles") or (0.1, 0.5, 0.9)))
+                taus = quantile_levels(item.get("quantiles") or (0.1, 0.5, 0.9))
                 h = int(item["horizon"]) if item.get("horizon") is not None else self._default_horizon(s)
             except (TypeError, ValueError) as e:
                 raise ValueError(f"input {k}: {e}") from None
-            if 0.5 not in taus or not all(0 < t < 1 for t in taus):
-                raise ValueError(f"input {k}: quantiles must lie in (0, 1) and include 0.5")
             if h < 1:
                 raise ValueError(f"input {k}: horizon must be at least 1")
             q = self.forecast_series([s], [h], taus)[0]
