@@ -77,13 +77,17 @@ def fusion_lm(data: Path, out: Path, minutes: float) -> Path:
     return run
 
 
-def tune_fusion(run: Path, data: Path, lm: Path) -> tuple[float, float, list[dict]]:
+def split_audio(t: Transcriber, data: Path, split: str, limit: int | None = None) -> tuple[list[str], list]:
+    """The reference texts and waveforms (at the model's rate) of one split of the corpus."""
+    parts = dict(zip(("train", "validation", "test"), load_parts(ASROptions(data=str(data), progress=False))))
+    records = parts[split][:limit]
+    return [r.text for r in records], load_audio(records, t.featurizer.sample_rate, False, split)
+
+
+def tune_fusion(t: Transcriber, data: Path, scorer: CharLMScorer) -> tuple[float, float, list[dict]]:
     """α and β with the lowest WER (then CER) of the fused beam search on 150 validation utterances."""
-    t = Transcriber(run)
-    _, val, _ = load_parts(ASROptions(data=str(data), progress=False))
-    val = val[:150]
-    waves = load_audio(val, t.featurizer.sample_rate, False, "validation")
-    scorer, refs, grid = CharLMScorer(lm, t.alphabet), [r.text for r in val], []
+    refs, waves = split_audio(t, data, "validation", 150)
+    grid = []
     for alpha, beta in FUSION_GRID:
         hyps = [r["text"] for r in t.transcribe_waves(waves, beam=16, lm=scorer, alpha=alpha, beta=beta)]
         grid.append({"alpha": alpha, "beta": beta, **error_rates(refs, hyps)})
@@ -92,15 +96,14 @@ def tune_fusion(run: Path, data: Path, lm: Path) -> tuple[float, float, list[dic
     return best["alpha"], best["beta"], grid
 
 
-def measure(run: Path, data: Path, lm: Path | None, alpha: float = 0.5, beta: float = 1.0) -> dict:
-    t = Transcriber(run)
-    _, _, test = load_parts(ASROptions(data=str(data), progress=False))
-    waves = load_audio(test, t.featurizer.sample_rate, False, "test")
-    refs, audio_seconds = [r.text for r in test], sum(len(w) for w in waves) / t.featurizer.sample_rate
+def measure(t: Transcriber, data: Path, scorer: CharLMScorer | None, alpha: float = 0.5, beta: float = 1.0) -> dict:
+    refs, waves = split_audio(t, data, "test")
+    audio_seconds = sum(len(w) for w in waves) / t.featurizer.sample_rate
     row = {}
-    fused = {"beam": 16, "lm": CharLMScorer(lm, t.alphabet), "alpha": alpha, "beta": beta} if lm else None
-    for name, kwargs in (("greedy", {"beam": 1}), ("beam16", {"beam": 16})) + (
-            (("beam16+lm", fused),) if lm else ()):
+    searches = {"greedy": {"beam": 1}, "beam16": {"beam": 16}}
+    if scorer is not None:
+        searches["beam16+lm"] = {"beam": 16, "lm": scorer, "alpha": alpha, "beta": beta}
+    for name, kwargs in searches.items():
         t0 = time.perf_counter()
         hyps = [r["text"] for r in t.transcribe_waves(waves, **kwargs)]
         seconds = time.perf_counter() - t0
@@ -182,11 +185,13 @@ def main(argv: list[str]) -> None:
             shutil.rmtree(run)
         results = train_asr(ASROptions(data=str(data), max_minutes=args.minutes, progress=False,
                                        **{**RECIPE, **change}), run)
-        history = Transcriber(run).config.get("history") or [{}]
-        alpha, beta, grid = tune_fusion(run, data, lm) if lm else (None, None, None)
+        t = Transcriber(run)
+        history = t.config.get("history") or [{}]
+        scorer = CharLMScorer(lm, t.alphabet) if lm else None
+        alpha, beta, grid = tune_fusion(t, data, scorer) if scorer else (None, None, None)
         rows.append({"model": f"rnnkit, {name}", "minutes": args.minutes, "epochs": len(history),
                      "val_cer": results["val_cer"], "utt_per_s": history[-1].get("utt_per_s"),
-                     "alpha": alpha, "beta": beta, "fusion_grid": grid, **measure(run, data, lm, alpha, beta)})
+                     "alpha": alpha, "beta": beta, "fusion_grid": grid, **measure(t, data, scorer, alpha, beta)})
     first = next(iter(variants)).replace(" ", "-")
     speed = training_speed(args.out / f"{args.preset}-{first}", data, repeats=2 if args.quick else 5)
     print(f"\n{'model':<36} {'CER greedy':>10} {'WER greedy':>10} {'CER beam':>9} {'WER beam':>9} {'RTF greedy':>10} "
