@@ -1,7 +1,7 @@
 """Text applications on real data, against the peers a user would otherwise write.
 
 ``python -m benchmarks text [classify|lm|cells] [--quick] [--minutes M] [--cell-minutes M] [--lm-cell lstm|gru]
-[--bptt K] [--streams S] [--lr LR] [--backend auto|loop] [--out DIR]``
+[--bptt K] [--streams S] [--lr LR] [--backend auto|loop] [--precision 32|bf16] [--out DIR]``
 
 * classify — ``rt-polarity`` (random split) and ``rt-polarity-by-movie`` (no film in two parts): rnnkit's text
   classifier (the recipe below) next to a TF-IDF 1–2-gram logistic regression (C picked on validation), same splits.
@@ -40,7 +40,7 @@ CLASSIFY_RECIPE = {"cell": "lstm", "pooling": "attention", "word_dropout": 0.25,
                    "epochs": 12, "patience": 12, "ensemble": 3}
 LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 32, "streams": 32, "lr": 4e-3,
              "optimizer": "adamw", "weight_decay": 0.1, "beta2": 0.95, "scheduler": "cosine", "clip_norm": 1.0,
-             "backend": "auto"}
+             "backend": "auto", "precision": "32"}
 
 
 # --- classification ------------------------------------------------------------------------------------------------
@@ -107,7 +107,8 @@ def _train_step_fn(model: nn.Module, vocab: int, streams: int, bptt: int):
     state = [None]
 
     def step():
-        logits, s = model(x, state[0])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=LM_RECIPE["precision"] == "bf16"):
+            logits, s = model(x, state[0])
         state[0] = tuple(t.detach() for t in s) if isinstance(s, tuple) else s.detach()
         loss = F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -154,7 +155,7 @@ def lm_run(out: Path, cell: str, hidden: int, num_layers: int, minutes: float, v
     opts = LMOptions(data="austen", cell=cell, hidden_size=hidden, num_layers=num_layers, embedding_dim=r["embedding_dim"],
                      bptt=r["bptt"], streams=r["streams"], lr=r["lr"], optimizer=r["optimizer"],
                      weight_decay=r["weight_decay"], beta2=r["beta2"], scheduler=r["scheduler"],
-                     clip_norm=r["clip_norm"],
+                     clip_norm=r["clip_norm"], precision=r["precision"],
                      backend=backend_for(cell),
                      epochs=1000, max_minutes=minutes, eval_every=max(1, batches // evals), progress=False)
     result = train_language_model(opts, out)
@@ -187,7 +188,7 @@ def lm(out: Path, minutes: float, quick: bool, cell: str = "lstm") -> dict:
     speed = chars_per_second(cell, hidden, 1, vocab, repeats=3 if quick else 8, plain=True)
     print(f"austen char LM, {cell.upper()} {hidden} (backend {backend_for(cell)}), {LM_RECIPE['streams']} streams x TBPTT "
           f"{LM_RECIPE['bptt']}, {LM_RECIPE['optimizer']} {LM_RECIPE['lr']:g} (weight decay {LM_RECIPE['weight_decay']:g}, "
-          f"beta2 {LM_RECIPE['beta2']:g}) cosine: training characters/s "
+          f"beta2 {LM_RECIPE['beta2']:g}) cosine, precision {LM_RECIPE['precision']}: training characters/s "
           f"rnnkit {speed['rnnkit']:.0f}, torch.nn by hand {speed['torch.nn']:.0f} "
           f"(ratio {speed['rnnkit'] / speed['torch.nn']:.2f})")
     run = lm_run(out / f"lm-{cell}", cell, hidden, 1, minutes, vocab, speed["rnnkit"])
@@ -244,7 +245,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--cells", default=None, help="the cells part's cells, comma-separated (default: all of "
                    + ", ".join(c for c, _ in CELL_RUNS) + ")")
     # the language-model recipe (all LM runs, the cell comparison too)
-    keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "beta2", "backend")
+    keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "beta2", "backend", "precision")
     for key in keys:
         p.add_argument(f"--{key}", type=type(LM_RECIPE[key]), default=LM_RECIPE[key])
     args = p.parse_args(argv)

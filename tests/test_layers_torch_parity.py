@@ -191,6 +191,10 @@ def test_auto_backend_picks_the_faster_kernel_for_the_device():
     assert rnnkit.GRU(2, 3, backend="fused").uses_fused("cpu")
     with pytest.raises(ValueError, match="fused"):
         rnnkit.GRU(2, 3, reset_after=False, backend="fused")
+    # a padded batch to differentiate: torch's CPU kernel would take a PackedSequence down its slow native path
+    assert not rnnkit.LSTM(2, 3).uses_fused("cpu", packed_backward=True)
+    assert rnnkit.LSTM(2, 3).uses_fused("cuda", packed_backward=True)
+    assert rnnkit.LSTM(2, 3, backend="fused").uses_fused("cpu", packed_backward=True)
 
 
 @pytest.mark.parametrize("kind,backend", list(itertools.product(["lstm", "gru", "rnn_tanh"], BACKENDS)))

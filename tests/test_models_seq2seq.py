@@ -52,12 +52,31 @@ def test_configuration_errors_are_clear():
         Seq2Seq(10, 10, encoder_cell="feedback", bidirectional=True)
     with pytest.raises(ValueError, match="even"):
         Seq2Seq(10, 10, hidden_size=7)
-    with pytest.raises(ValueError, match="tie_embeddings"):
-        Seq2Seq(10, 10, embedding_dim=8, hidden_size=16, tie_embeddings=True)
+    with pytest.raises(ValueError, match="share_embeddings needs one joint vocabulary"):
+        Seq2Seq(10, 11, share_embeddings=True)
     with pytest.raises(ValueError, match="unknown attention"):
         Seq2Seq(10, 10, attention="bahdanau")
     with pytest.raises(ValueError, match="decoder cell"):
         Seq2Seq(10, 10, decoder_cell="rnn")
+
+
+def test_tied_and_shared_embeddings_are_one_matrix_and_follow_the_equation():
+    """tie_embeddings with embedding_dim ≠ hidden_size: logits = E (W_p h̃) + b; share_embeddings: one E for both sides."""
+    torch.manual_seed(0)
+    model = Seq2Seq(12, 12, 6, 8, tie_embeddings=True, share_embeddings=True, dropout=0.0).eval()
+    assert model.tgt_embedding.weight is model.src_embedding.weight is model.out.weight
+    assert sum(p.numel() for p in model.parameters()) == \
+        sum(p.numel() for p in Seq2Seq(12, 12, 6, 8, dropout=0.0).parameters()) - 12 * 6 - 12 * 8 + 8 * 6
+    src, lengths, tgt = torch.tensor([[4, 5, 6]]), torch.tensor([3]), torch.tensor([[2, 7]])
+    memory, state = model.start(src, lengths)
+    h, _ = model._rnn(model.tgt_embedding(tgt), state.rnn)
+    h_tilde, _ = model._attend(h, memory)
+    expected = h_tilde @ model.out_proj.weight.T @ model.src_embedding.weight.T + model.out.bias
+    torch.testing.assert_close(model.decode(tgt, memory, state)[0], expected, atol=1e-6, rtol=0)
+    E = model.src_embedding.weight
+    loss = model.training_step((src, lengths, tgt, torch.tensor([[7, 3]])))["loss"]
+    loss.backward()
+    assert E.grad is not None and E.grad[[4, 5, 6, 7]].abs().sum() > 0  # one gradient from all three uses
 
 
 def _reversal_batch(g, n=64):

@@ -46,6 +46,8 @@ def test_overrides():
                                      "--progress", "false"])
     assert (cfg.train.epochs, cfg.optim.lr, cfg.model.cell, cfg.train.clip_norm, cfg.train.progress) == \
         (3, 0.02, "gru", None, False)
+    assert apply_overrides(Config(), ["--precision", "32"]).train.precision == "32"  # a number read as the string
+    assert apply_overrides(Config(), ["--precision", "bf16"]).train.precision == "bf16"
     with pytest.raises(ValueError, match="unknown key"):
         apply_overrides(Config(), ["--nope", "1"])
     with pytest.raises(ValueError, match="ambiguous"):

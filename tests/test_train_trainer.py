@@ -162,6 +162,34 @@ def test_bad_settings():
         Trainer(SequenceRegressor("rnn", 3, 4, 1), ds, config=cfg)
 
 
+def test_bf16_precision_equals_a_hand_written_autocast_step():
+    """train.precision = "bf16": forward and loss under torch.autocast in bfloat16, float32 weights and gradients."""
+    torch.manual_seed(0)
+    model = SequenceRegressor("lstm", 3, 6, 1)
+    ref, fp32 = clone(model), clone(model)
+    ds = data()
+    Trainer(model, ds, config=config(epochs=1, precision="bf16")).fit()
+    Trainer(fp32, ds, config=config(epochs=1)).fit()
+    x, y = ds.tensors
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = torch.nn.functional.mse_loss(ref(x), y)
+    loss.backward()
+    with torch.no_grad():
+        for p in ref.parameters():
+            p -= 0.1 * p.grad
+    moved = 0.0
+    for (n, p), q, r in zip(model.named_parameters(), ref.parameters(), fp32.parameters()):
+        assert p.dtype == torch.float32
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=0, msg=n)
+        moved = max(moved, (p - r).abs().max().item())
+    assert moved > 1e-5  # bfloat16 did run: the float32 run lands elsewhere
+
+
+def test_bad_precision_is_refused():
+    with pytest.raises(ValueError, match="train.precision must be one of '32', 'bf16', got 'fp16'"):
+        Trainer(SequenceRegressor("rnn", 3, 4, 1), data(), config=config(precision="fp16"))
+
+
 class _Timed(SequenceRegressor):
     """Each training batch takes exactly one second and each evaluation 100 seconds, on a simulated clock."""
 

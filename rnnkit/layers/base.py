@@ -9,6 +9,10 @@
   state at each sequence's true end — the same numbers as packing the batch.
 * ``output`` has the same layout as ``input`` (a ``PackedSequence`` in gives one out, with the same ordering).
 
+Under ``torch.autocast`` (mixed precision), as ``torch.nn.RNN``: the input and state may be in another floating dtype than
+the weights; torch's fused kernels then run in the autocast dtype where torch's autocast lists them (the LSTM on CPU, all
+on CUDA), every other path — rnnkit's loops and hand-written kernels — in the weights' dtype (a float32 recurrence).
+
 Subclasses declare their state (``_state_sizes``) and implement ``_run(x, state, lengths)`` on time-major tensors with the
 batch in its original order.
 """
@@ -21,6 +25,11 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnkit.cells.base import DtypeError, ShapeError, check_dtype, check_floating
 from rnnkit.recurrence import as_lengths
+
+
+def _autocast_on(x: Tensor) -> bool:
+    """Whether ``torch.autocast`` is on for ``x``'s device (and ``x`` is floating: autocast only ever casts those)."""
+    return x.is_floating_point() and torch.is_autocast_enabled(x.device.type)
 
 
 class SequenceLayer(nn.Module):
@@ -37,6 +46,10 @@ class SequenceLayer(nn.Module):
 
     def _run(self, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None) -> tuple[Tensor, tuple[Tensor, ...]]:
         raise NotImplementedError
+
+    def _autocasts(self, x: Tensor, lengths: Tensor | None) -> bool:
+        """Whether ``_run`` hands this call to a kernel that torch's autocast handles itself (mixed dtypes in)."""
+        return False
 
     # --- the shared contract --------------------------------------------------------------------------------
     @property
@@ -64,7 +77,7 @@ class SequenceLayer(nn.Module):
             if tuple(p.shape) != expected:
                 what = "(num_layers * num_directions, batch, hidden)" if batched else "(num_layers * num_directions, hidden)"
                 raise ShapeError(f"{label} has shape {tuple(p.shape)}, expected {expected} {what}")
-            if p.dtype != like.dtype:
+            if p.dtype != like.dtype and not _autocast_on(like):
                 raise DtypeError(f"{label} has dtype {p.dtype} but the input has dtype {like.dtype}")
             out.append(p if batched else p.unsqueeze(1))
         return tuple(out)
@@ -77,7 +90,13 @@ class SequenceLayer(nn.Module):
 
     def forward(self, input, hx=None, lengths=None):
         x, state, lengths, packed, batched = self._prepare(input, hx, lengths)
-        y, h_n = self._run(x, state, lengths)
+        weight = next(self.parameters(), None)
+        if _autocast_on(x) and weight is not None and not self._autocasts(x, lengths):
+            # rnnkit's own paths run in the weights' dtype, with autocast off inside (torch.nn's non-fused paths do too)
+            with torch.autocast(x.device.type, enabled=False):
+                y, h_n = self._run(x.to(weight.dtype), tuple(s.to(weight.dtype) for s in state), lengths)
+        else:
+            y, h_n = self._run(x, state, lengths)
         if packed:
             order = input.sorted_indices
             y_sorted = y if order is None else y.index_select(1, order)
@@ -123,7 +142,7 @@ class SequenceLayer(nn.Module):
                 raise ValueError(f"{name}: lengths= needs a batched input")
             lengths = as_lengths(lengths, B, T)
         weight = next(self.parameters(), None)
-        if weight is not None:
+        if weight is not None and not _autocast_on(x):
             check_dtype(f"{name} input", x, weight)
         state = self._check_state(hx, B, batched, x)
         return x, state, lengths, packed, batched

@@ -184,19 +184,31 @@ class StackedRNNBase(SequenceLayer):
         return None
 
     # --- running --------------------------------------------------------------------------------------------
-    def uses_fused(self, device: torch.device | str | None = None) -> bool:
-        """Whether forward calls torch's fused kernel on ``device`` (default: where the parameters are)."""
+    def uses_fused(self, device: torch.device | str | None = None, *, packed_backward: bool = False) -> bool:
+        """Whether forward calls torch's fused kernel on ``device`` (default: where the parameters are).
+        ``packed_backward``: the call has ``lengths=`` and will be differentiated — on CPU, torch's kernel then runs a
+        ``PackedSequence`` through its slow native path (no oneDNN), and the loop's hand-written BPTT was measured
+        1.2–6× faster forward+backward (LSTM, B 16–64, T 30–400, H 128–512; README, Benchmarks), while without
+        gradients the fused kernel stays ahead."""
         if self.backend != "auto" or self._fused_mode() is None:
             return self.backend == "fused"
         device = torch.device(device) if device is not None else self.weight_ih_l0.device
-        return not (device.type == "cpu" and self.cpu_prefers_loop)
+        return not (device.type == "cpu" and (self.cpu_prefers_loop or packed_backward))
 
-    def _run(self, x, state, lengths):
+    def _autocasts(self, x, lengths) -> bool:
+        return self._runs_fused(x, lengths)
+
+    def _runs_fused(self, x: Tensor, lengths: Tensor | None) -> bool:
         # under torch.compile the fused oneDNN LSTM fails to lower (aten.mkldnn_rnn_layer); the loop compiles
         compiling = torch.compiler.is_compiling() and x.device.type == "cpu"
         regularized = self.training and bool(self.regularizers.active())  # applied per layer: the loop's business
-        if (self.uses_fused(x.device) and active_recorder() is None and not scanning(self) and not compiling
-                and not regularized):
+        packed_backward = lengths is not None and torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self._flat_weights))
+        return (self.uses_fused(x.device, packed_backward=packed_backward) and active_recorder() is None
+                and not scanning(self) and not compiling and not regularized)
+
+    def _run(self, x, state, lengths):
+        if self._runs_fused(x, lengths):
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                              bidirectional=self.bidirectional, lengths=lengths)

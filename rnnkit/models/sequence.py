@@ -101,7 +101,8 @@ class SequenceRegressor(SequenceModel):
     task = "regression"
 
     def loss(self, pred, y):
-        return F.mse_loss(pred, y.to(pred.dtype).reshape(pred.shape))
+        # the wider of the two dtypes: a float64 model keeps float64; a bfloat16 prediction (autocast) keeps y's float32
+        return F.mse_loss(pred, y.to(torch.promote_types(pred.dtype, y.dtype)).reshape(pred.shape))
 
 
 class SequenceClassifier(SequenceModel):

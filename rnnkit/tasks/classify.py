@@ -26,7 +26,7 @@ from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import POOLINGS, ClassifierEnsemble, TextClassifier
 from rnnkit.tasks.graphs import GraphSpec, random_lengths
-from rnnkit.tasks.options import check, option, regularizer_option, regularizers_of
+from rnnkit.tasks.options import check, option, precision_option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_confusion
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_best, load_text_run, resume_key, save_tokenizer
@@ -86,6 +86,7 @@ class ClassifyOptions:
     scheduler: str = option("none", "learning-rate schedule (cosine: per step, to zero at the last epoch)",
                             choices=("none", "cosine"))
     clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    precision: str = precision_option()
     patience: int = option(3, "stop after this many epochs without a better validation accuracy", min=1)
     ensemble: int = option(1, "train this many members (seeds seed, seed+1, ...) and average their probabilities", min=1)
     val_fraction: float = option(0.1, "share of a user file held out for validation (built-ins have their own split)",
@@ -156,6 +157,7 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
     cfg.train.epochs, cfg.train.clip_norm, cfg.train.seed = opts.epochs, opts.clip_norm, seed
+    cfg.train.precision = opts.precision
     cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, "val_accuracy", "max"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
     trainer = Trainer(model, train, val, config=cfg, out_dir=out, collate_fn=pad_collate, model_config=model.config,

@@ -31,7 +31,7 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validat
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
-from rnnkit.tasks.options import check, option
+from rnnkit.tasks.options import check, option, precision_option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, load_best, resume_key
@@ -130,6 +130,7 @@ class ForecastOptions:
     weight_decay: float = option(0.0, "weight decay", min=0)
     scheduler: str = option("cosine", "learning-rate schedule", choices=("cosine", "none"))
     clip_norm: float = option(5.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    precision: str = precision_option()
     monitor: str = option("mase", "what early stopping and the kept best weights follow",
                           choices=("mase", "smape", "loss"))
     patience: int = option(5, "epochs without improvement before stopping", min=1)
@@ -225,6 +226,7 @@ def _config(opts: ForecastOptions, seed: int, minutes: float | None, validation:
     cfg.data.batch_size = opts.batch_size
     cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes = opts.epochs, opts.max_steps, minutes
     cfg.train.clip_norm, cfg.train.seed = opts.clip_norm, seed
+    cfg.train.precision = opts.precision
     if validation:
         cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, f"val_{opts.monitor}", "min"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every

@@ -26,7 +26,7 @@ from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import LanguageModel
 from rnnkit.tasks.graphs import GraphSpec, as_tuple, random_state, state_names
-from rnnkit.tasks.options import check, option, regularizer_option, regularizers_of
+from rnnkit.tasks.options import check, option, precision_option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
@@ -94,6 +94,7 @@ class LMOptions:
     scheduler: str = option("cosine", "learning-rate schedule: cosine (to zero at the end of training) or none",
                             choices=("cosine", "none"))
     clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    precision: str = precision_option()
     eval_every: int = option(0, "batches between held-out evaluations for the learning curve (0: at the end only)",
                              min=0)
     checkpoint_every: int = option(200, "batches between checkpoints, for --resume (0: at epoch ends only)", min=0)
@@ -135,6 +136,7 @@ def _config(opts: LMOptions) -> Config:
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.shuffle = 1, False
     cfg.train.epochs, cfg.train.max_steps, cfg.train.clip_norm = opts.epochs, opts.max_steps, opts.clip_norm
+    cfg.train.precision = opts.precision
     cfg.train.max_minutes = opts.max_minutes
     cfg.train.tbptt, cfg.train.carry_state, cfg.train.seed = opts.bptt, True, opts.seed
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every

@@ -28,7 +28,7 @@ from rnnkit.data.augment import SPEED_FACTORS, add_noise, spec_augment, speed_pe
 from rnnkit.data.speech import Alphabet, Recording, check_alphabet, read_recordings, read_splits
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.acoustic import FRONT_ENDS, CTCAcousticModel
-from rnnkit.tasks.options import check, option
+from rnnkit.tasks.options import check, option, precision_option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key
@@ -76,6 +76,7 @@ class ASROptions:
     weight_decay: float = option(0.0, "weight decay", min=0)
     scheduler: str = option("cosine", "learning-rate schedule", choices=("cosine", "none"))
     clip_norm: float = option(5.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    precision: str = precision_option()
     eval_every: int = option(0, "batches between validation evaluations for the learning curve (0: per epoch)", min=0)
     eval_utterances: int = option(300, "validation utterances transcribed (greedy) for CER/WER at each evaluation",
                                   min=1)
@@ -217,6 +218,7 @@ def _config(opts: ASROptions) -> Config:
     cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
     cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes = opts.epochs, opts.max_steps, opts.max_minutes
     cfg.train.clip_norm, cfg.train.seed = opts.clip_norm, opts.seed
+    cfg.train.precision = opts.precision
     cfg.train.early_stopping, cfg.train.monitor = opts.patience, f"val_{opts.monitor}"
     cfg.train.monitor_mode = "min"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every

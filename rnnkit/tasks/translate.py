@@ -26,7 +26,7 @@ from rnnkit.decoding import greedy_search
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.attention import ATTENTIONS
 from rnnkit.models.seq2seq import DECODER_CELLS, Seq2Seq
-from rnnkit.tasks.options import check, option
+from rnnkit.tasks.options import OptionError, check, option, precision_option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key, save_tokenizer
@@ -76,8 +76,9 @@ class TranslateOptions:
                                         "slower)")
     dropout: float = option(0.3, "dropout on embeddings, between layers and before the output", min=0, max=1,
                             max_open=True)
-    tie_embeddings: bool = option(False, "share the target embedding and output weights (embedding-dim = "
-                                         "hidden-size)")
+    tie_embeddings: bool = option(False, "share the target embedding and output weights (through a projection "
+                                         "where embedding-dim differs from hidden-size)")
+    share_embeddings: bool = option(False, "one embedding matrix for both languages (needs --joint-vocab)")
     label_smoothing: float = option(0.1, "label smoothing of the training loss", min=0, max=1, max_open=True)
     backend: str = option("auto", "recurrence kernel: auto, loop (rnnkit's BPTT), fused (torch's)",
                           choices=("auto", "loop", "fused"))
@@ -91,6 +92,7 @@ class TranslateOptions:
     weight_decay: float = option(0.0, "weight decay", min=0)
     scheduler: str = option("cosine", "learning-rate schedule", choices=("cosine", "none"))
     clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
+    precision: str = precision_option()
     eval_every: int = option(0, "batches between validation evaluations for the learning curve (0: per epoch only)",
                              min=0)
     bleu_sentences: int = option(400, "validation pairs translated (greedy) to measure BLEU at each evaluation",
@@ -103,6 +105,8 @@ class TranslateOptions:
 
     def __post_init__(self) -> None:
         check(self)
+        if self.share_embeddings and not self.joint_vocab:
+            raise OptionError("share_embeddings", "needs joint_vocab (one vocabulary for both languages)")
         if self.target_file is not None and self.data in CORPORA:
             raise ValueError(f"--target-file pairs a text file with --data; {self.data!r} is a built-in corpus")
 
@@ -176,6 +180,7 @@ def _config(opts: TranslateOptions) -> Config:
     cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
     cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes = opts.epochs, opts.max_steps, opts.max_minutes
     cfg.train.clip_norm, cfg.train.seed = opts.clip_norm, opts.seed
+    cfg.train.precision = opts.precision
     cfg.train.early_stopping, cfg.train.monitor = opts.patience, f"val_{opts.monitor}"
     cfg.train.monitor_mode = "max" if opts.monitor == "bleu" else "min"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every
@@ -203,7 +208,8 @@ def train_translator(opts: TranslateOptions, out: str | Path, resume: bool = Fal
     enc_val = ValidationPairs(v_src, v_tgt, v_src[:n], [p.target for p in val[:n]], tgt_tok, opts.lowercase)
     model = Seq2Seq(len(src_tok), len(tgt_tok), opts.embedding_dim, opts.hidden_size, opts.encoder_cell,
                     opts.decoder_cell, opts.encoder_layers, opts.decoder_layers, opts.bidirectional, opts.attention,
-                    opts.input_feeding, opts.dropout, opts.tie_embeddings, opts.label_smoothing, opts.backend)
+                    opts.input_feeding, opts.dropout, opts.tie_embeddings, opts.label_smoothing, opts.backend,
+                    opts.share_embeddings)
     curve = LearningCurve(opts.eval_every or 10**12, out / "curve.csv")
     trainer = Trainer(model, enc_train, enc_val, config=_config(opts), out_dir=out, collate_fn=collate_pairs,
                       model_config=model.config, callbacks=[curve], resume_check=resume_key(opts, RESUME_MAY_CHANGE))

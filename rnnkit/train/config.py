@@ -72,6 +72,9 @@ class TrainConfig:
     tbptt: int | None = None
     carry_state: bool = False  # with tbptt: a batch starts from the previous batch's final state (stateful streams)
     seed: int = 0
+    # "32": float32 throughout; "bf16": mixed precision — the forward and loss run under torch.autocast in bfloat16
+    # where torch lists an op as safe (matmuls, fused LSTM), weights, gradients and optimizer state stay float32
+    precision: str = "32"
     deterministic: bool = True
     checkpoint_every: int = 200
     early_stopping: int | None = None
@@ -164,6 +167,8 @@ def _coerce(where: str, value, f: dataclasses.Field):
         except (TypeError, ValueError):
             raise ValueError(f"{where} must be a number, got {value!r}") from None
     if base == "str":
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML's ``precision: 32``
+            return str(value)
         if not isinstance(value, str):
             raise ValueError(f"{where} must be a string, got {value!r}")
         return value

@@ -15,6 +15,9 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
   (evaluation and checkpoints excluded); with a time budget the cosine schedule anneals over the time, not a step
   count — the run then ends where the machine's speed puts it, so its step count (unlike everything else) is not
   reproducible;
+* mixed precision with ``train.precision = "bf16"``: the forward and loss under ``torch.autocast`` in bfloat16 (matmuls
+  and torch's fused LSTM; rnnkit's own recurrences stay float32), float32 weights, gradients and optimizer state — about
+  1.3–1.8× the speed on CPUs with AVX-512 BF16 and on GPUs, slower on CPUs without it; validation runs in float32;
 * progress bars (loss, throughput in the model's unit, ETA or the time budget), ``metrics.csv`` and optional
   TensorBoard; only rank 0 writes under torchrun.
 
@@ -44,18 +47,22 @@ from rnnkit.train.progress import TrainingBar
 from rnnkit.train.resume import ResumableRun
 from rnnkit.train.sampler import ResumableBatchSampler
 
+PRECISIONS = {"32": None, "bf16": torch.bfloat16}  # train.precision → the autocast dtype of the training forward
+
 
 class _Steps(nn.Module):
-    """Routes the model's step methods through ``forward`` so that DistributedDataParallel sees (and syncs) them."""
+    """Routes the model's step methods through ``forward`` so that DistributedDataParallel sees (and syncs) them; with
+    a mixed precision they run under ``torch.autocast`` (backward then follows the dtypes autocast chose)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, device_type: str, precision: str = "32") -> None:
         super().__init__()
-        self.model = model
+        self.model, self.device_type, self.dtype = model, device_type, PRECISIONS[precision]
 
     def forward(self, kind: str, batch, state=None):
-        if kind == "tbptt":
-            return self.model.tbptt_step(batch, state)
-        return self.model.training_step(batch)
+        with torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None):
+            if kind == "tbptt":
+                return self.model.tbptt_step(batch, state)
+            return self.model.training_step(batch)
 
 
 def _detach(state):
@@ -86,13 +93,15 @@ class Trainer(ResumableRun):
             raise ValueError(f"train.max_minutes must be positive, got {t.max_minutes}")
         if t.tbptt is not None and t.tbptt < 1:
             raise ValueError(f"train.tbptt must be a positive number of steps, got {t.tbptt}")
+        if t.precision not in PRECISIONS:
+            raise ValueError(f"train.precision must be one of {', '.join(map(repr, PRECISIONS))}, got {t.precision!r}")
         if val_data is not None:
             check_finite_data(val_data, "validation")
         self.guard = DivergenceGuard(t.divergence_factor, t.divergence_patience)
         self.run_info, self.resume_check = dict(run_info or {}), resume_check
         self.dist = DistContext.from_env()
         self.raw_model = model.to(self.dist.device)
-        steps = _Steps(self.raw_model)
+        steps = _Steps(self.raw_model, self.dist.device.type, t.precision)
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.dist.device.type == "cuda" else None
             steps = nn.parallel.DistributedDataParallel(steps, device_ids=ids)

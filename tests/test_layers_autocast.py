@@ -1,0 +1,97 @@
+"""Under ``torch.autocast`` (mixed precision) rnnkit's layers accept mixed input/state dtypes as torch.nn's do; the fused
+LSTM runs in bfloat16 (bitwise torch.nn's under the same autocast), every other path in float32 (torch.nn's float32
+result)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+import rnnkit
+from rnnkit.cells.base import DtypeError
+
+B, T, I, H = 4, 7, 5, 6
+LENGTHS = torch.tensor([7, 5, 3, 6])
+
+
+def bf16():
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def pair(kind: str, **kw):
+    torch.manual_seed(0)
+    ref = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind](I, H, batch_first=True, **kw)
+    ours = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU, "rnn": rnnkit.RNN}[kind](I, H, batch_first=True, **kw)
+    ours.load_state_dict(ref.state_dict())
+    return ref, ours
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_fused_lstm_runs_in_bfloat16_like_torch_nn(bidirectional):
+    ref, ours = pair("lstm", num_layers=2, bidirectional=bidirectional)
+    x = torch.randn(B, T, I)
+    h0 = torch.randn(2 * (1 + bidirectional), B, H).bfloat16()  # a bfloat16 state next to a float32 input: accepted
+    c0 = torch.randn(2 * (1 + bidirectional), B, H)
+    with bf16():
+        y_ref, (h_ref, c_ref) = ref(x, (h0, c0))
+        y, (h, c) = ours(x, (h0, c0))
+    assert y.dtype == y_ref.dtype == torch.bfloat16
+    for a, b in ((y, y_ref), (h, h_ref), (c, c_ref)):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["gru", "rnn"])
+def test_other_recurrences_run_in_float32_under_autocast(kind):
+    """rnnkit's loops keep the whole recurrence in float32: torch.nn's float32 result (torch's own CPU GRU/RNN kernels
+    round their matmuls to bfloat16 under autocast instead, ~4e-3 off)."""
+    ref, ours = pair(kind)
+    x = torch.randn(B, T, I)
+    h0 = torch.randn(1, B, H).bfloat16()
+    y_ref, h_ref = ref(x, h0.float())
+    with bf16():
+        y, h = ours(x, h0)  # a bfloat16 state is accepted (and read in float32)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(h, h_ref, atol=1e-5, rtol=0)
+
+
+def test_a_padded_lstm_batch_trains_under_autocast_in_float32():
+    """lengths= with gradients: rnnkit's hand-written BPTT, in float32 — torch.nn's float32 packed result."""
+    ref, ours = pair("lstm", bidirectional=True)
+    x = torch.randn(B, T, I)
+    xr, xo = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    packed, _ = ref(pack_padded_sequence(xr, LENGTHS, batch_first=True, enforce_sorted=False))
+    y_ref, _ = pad_packed_sequence(packed, batch_first=True, total_length=T)
+    with bf16():
+        y, _ = ours(xo, lengths=LENGTHS)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=0)
+    w = torch.randn(B, T, 2 * H)
+    (y_ref * w).sum().backward()
+    (y * w).sum().backward()
+    torch.testing.assert_close(xo.grad, xr.grad, atol=1e-5, rtol=0)
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("layer", [lambda: rnnkit.LayerNormLSTM(I, H), lambda: rnnkit.MinGRU(I, H),
+                                   lambda: rnnkit.FeedbackRNN(I, H, num_layers=2)])
+def test_cells_without_a_torch_kernel_run_their_float32_recurrence_under_autocast(layer):
+    torch.manual_seed(0)
+    m = layer()
+    x = torch.randn(T, B, I)
+    expected, _ = m(x)
+    with bf16():
+        y, _ = m(x)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y, expected, atol=0, rtol=0)
+
+
+def test_mixed_dtypes_are_still_refused_outside_autocast():
+    _, ours = pair("gru")
+    with pytest.raises(DtypeError, match="bfloat16"):
+        ours(torch.randn(B, T, I), torch.zeros(1, B, H).bfloat16())
+    with pytest.raises(DtypeError, match="does not match weight dtype"):
+        ours(torch.randn(B, T, I).bfloat16())
