@@ -90,9 +90,9 @@ class SequenceLayer(nn.Module):
 
     def forward(self, input, hx=None, lengths=None):
         x, state, lengths, packed, batched = self._prepare(input, hx, lengths)
-        weight = next(self.parameters(), None)
-        if _autocast_on(x) and weight is not None and not self._autocasts(x, lengths):
-            # rnnkit's own paths run in the weights' dtype, with autocast off inside (torch.nn's non-fused paths do too)
+        weight = next(self.parameters(), None) if _autocast_on(x) else None
+        if weight is not None and not self._autocasts(x, lengths):
+            # rnnkit's own paths run their recurrence in the weights' dtype, with autocast off inside
             with torch.autocast(x.device.type, enabled=False):
                 y, h_n = self._run(x.to(weight.dtype), tuple(s.to(weight.dtype) for s in state), lengths)
         else:
