@@ -110,6 +110,13 @@ def test_bad_data_is_refused_before_training(tmp_path):
         train_translator(TranslateOptions(data="austen", progress=False), tmp_path / "r2")
     with pytest.raises(ValueError, match="built-in corpus"):
         TranslateOptions(data="kjv-rv1909", target_file="x.es")
+    # options that do not go together: a usage error naming them on the command line, not a traceback
+    r = CliRunner().invoke(app, ["train", "translate", "--data", "kjv-rv1909", "--out", str(tmp_path / "r3"),
+                                 "--share-embeddings", "true"])
+    assert r.exit_code == 2 and "--share-embeddings" in r.output and "joint_vocab" in r.output, r.output
+    r = CliRunner().invoke(app, ["train", "translate", "--data", "kjv-rv1909", "--target-file", "x.es",
+                                 "--out", str(tmp_path / "r4")])
+    assert r.exit_code == 2 and "built-in corpus" in r.output and "Traceback" not in r.output, r.output
     assert not (tmp_path / "r1" / "model.safetensors").exists()
 
 

@@ -62,7 +62,13 @@ def task_command(options_cls, run, extra: list[inspect.Parameter] = ()):
 
     def command(**values):
         extra_values = {k: values.pop(k) for k in list(values) if k not in names}
-        return run(options_cls(**values), **extra_values)
+        try:  # options that do not go together (each alone was checked as it was parsed)
+            opts = options_cls(**values)
+        except OptionError as e:
+            raise typer.BadParameter(e.problem, param_hint="--" + e.field.replace("_", "-")) from None
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
+        return run(opts, **extra_values)
 
     command.__signature__ = inspect.Signature(params + list(extra))
     return command
