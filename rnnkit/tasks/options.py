@@ -20,6 +20,8 @@ import dataclasses
 import math
 from typing import Any
 
+from rnnkit.train import PRECISIONS
+
 
 class OptionError(ValueError):
     """A bad option value; ``field`` is the dataclass field's name (the command line shows it as ``--field-name``)."""
@@ -53,7 +55,7 @@ def regularizer_option(name: str):
 def precision_option():
     """The Trainer's ``train.precision`` as a task option (the same choices, float32 by default)."""
     return option("32", "32: float32; bf16: mixed precision (bfloat16 forward under torch.autocast, float32 weights) — "
-                  "faster on GPUs and CPUs with AVX-512 BF16, slower on other CPUs", choices=("32", "bf16"))
+                  "faster on GPUs and CPUs with AVX-512 BF16, slower on other CPUs", choices=tuple(PRECISIONS))
 
 
 def regularizers_of(opts) -> dict[str, float]:

@@ -14,10 +14,10 @@ from rnnkit.train.config import (
 )
 from rnnkit.train.guards import DivergenceGuard, TrainingDiverged
 from rnnkit.train.seed import seed_everything
-from rnnkit.train.trainer import Trainer
+from rnnkit.train.trainer import PRECISIONS, Trainer
 
 __all__ = ["Trainer", "TrainingDiverged", "DivergenceGuard", "Callback", "CSVLogger", "EarlyStopping", "LearningCurve",
            "TensorBoardLogger",
            "Config", "ModelConfig", "DataConfig", "OptimConfig", "SchedulerConfig", "TrainConfig", "load_config",
            "apply_overrides", "CheckpointError", "save_checkpoint", "load_checkpoint", "save_model",
-           "load_model_files", "seed_everything"]
+           "load_model_files", "seed_everything", "PRECISIONS"]
