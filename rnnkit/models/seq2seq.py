@@ -38,6 +38,7 @@ from torch.nn import functional as F
 
 from rnnkit.layers import make_layer
 from rnnkit.models.attention import ATTENTIONS, Attention
+from rnnkit.models.vocab_loss import linear_cross_entropy
 
 PAD, BOS, EOS = 0, 2, 3  # rnnkit.data.tokenize's specials
 DECODER_CELLS = ("lstm", "gru")
@@ -137,11 +138,17 @@ class Seq2Seq(nn.Module):
     def decode(self, tgt_in: Tensor, memory: Memory, state: DecoderState
                ) -> tuple[Tensor, Tensor | None, DecoderState]:
         """Target ids (B, T) (teacher forcing: ``<bos> y_1 … y_{T-1}``) → logits (B, T, V), attention (B, T, S), state."""
+        features, weights, state = self._decode(tgt_in, memory, state)
+        return self.out(features), weights, state
+
+    def _decode(self, tgt_in: Tensor, memory: Memory, state: DecoderState
+                ) -> tuple[Tensor, Tensor | None, DecoderState]:
+        """``decode`` up to the output layer's input: the features (B, T, D) that ``self.out`` turns into logits."""
         emb = self.drop(self.tgt_embedding(tgt_in))
         if not self.input_feeding:
             h, rnn = self._rnn(emb, state.rnn)
             out, weights = self._attend(h, memory)
-            return self._logits(out), weights, DecoderState(rnn, None)
+            return self._features(out), weights, DecoderState(rnn, None)
         rnn, feed, outs, ws = state.rnn, state.feed, [], []
         for t in range(tgt_in.shape[1]):
             h, rnn = self._rnn(torch.cat([emb[:, t:t + 1], feed[:, None]], -1), rnn)
@@ -150,11 +157,12 @@ class Seq2Seq(nn.Module):
             outs.append(out)
             ws.append(w)
         weights = torch.cat(ws, 1) if self.attention is not None else None
-        return self._logits(torch.cat(outs, 1)), weights, DecoderState(rnn, feed)
+        return self._features(torch.cat(outs, 1)), weights, DecoderState(rnn, feed)
 
-    def _logits(self, out: Tensor) -> Tensor:
+    def _features(self, out: Tensor) -> Tensor:
+        """h̃ → the output layer's input: dropout, then W_p where the tied embeddings need it."""
         out = self.drop(out)
-        return self.out(out if self.out_proj is None else self.out_proj(out))
+        return out if self.out_proj is None else self.out_proj(out)
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
         memory, state = self.start(src, src_lengths)
@@ -177,14 +185,12 @@ class Seq2Seq(nn.Module):
     # --- training --------------------------------------------------------------------------------------------------
     def _loss(self, batch, smoothing: float):
         src, src_lengths, tgt_in, tgt_out = batch
-        logits = self(src, src_lengths, tgt_in)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=PAD,
-                               label_smoothing=smoothing)
-        valid = tgt_out != PAD
-        # the reference token scores the maximum (= argmax but for exact ties; ~15× cheaper than argmax in bfloat16)
-        top = logits.detach().gather(-1, tgt_out[..., None]).squeeze(-1) >= logits.detach().amax(-1)
-        accuracy = (top & valid).sum() / valid.sum().clamp(min=1)
-        return loss, accuracy
+        features = self._decode(tgt_in, *self.start(src, src_lengths))[0]
+        # = F.cross_entropy(self.out(features), …) without the (B·T, V) logits and their gradient (vocab_loss.py);
+        # correct: target tokens whose reference scores the maximum (= argmax but for exact ties)
+        loss, correct = linear_cross_entropy(features.reshape(-1, features.shape[-1]), self.out.weight, self.out.bias,
+                                             tgt_out.reshape(-1), ignore_index=PAD, label_smoothing=smoothing)
+        return loss, correct / (tgt_out != PAD).sum().clamp(min=1)
 
     def training_step(self, batch):
         loss, accuracy = self._loss(batch, self.label_smoothing)

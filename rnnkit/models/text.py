@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.layers import make_layer
+from rnnkit.models.vocab_loss import linear_cross_entropy
 
 POOLINGS = ("last", "mean", "max", "attention")
 UNK = 1  # rnnkit.data.tokenize: ids 0-3 are <pad>, <unk>, <bos>, <eos>
@@ -145,20 +146,27 @@ class LanguageModel(nn.Module):
 
     def forward(self, ids: Tensor, state=None):
         """ids (B, T) → logits (B, T, V), final state."""
+        features, state = self._features(ids, state)
+        return self.out(features), state
+
+    def _features(self, ids: Tensor, state=None):
+        """ids (B, T) → the output layer's input (B, T, H) (after dropout), final state."""
         y, state = self.rnn(self.drop(self.embedding(ids)), state)
-        return self.out(self.drop(y)), state
+        return self.drop(y), state
 
     @staticmethod
     def _xy(batch):
         x, y = batch
         return (x[0], y[0]) if x.dim() == 3 else (x, y)  # a window of (streams, steps), batched as one item
 
-    def _loss(self, logits, y):
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+    def _loss(self, features, y):
+        """Cross-entropy of ``self.out(features)`` against y, fused with the output layer (rnnkit.models.vocab_loss)."""
+        return linear_cross_entropy(features.reshape(-1, features.shape[-1]), self.out.weight, self.out.bias,
+                                    y.reshape(-1))[0]
 
     def training_step(self, batch):
         x, y = self._xy(batch)
-        return {"loss": self._loss(self(x)[0], y)}
+        return {"loss": self._loss(self._features(x)[0], y)}
 
     def batch_units(self, batch) -> int:
         return self._xy(batch)[1].numel()
@@ -166,7 +174,7 @@ class LanguageModel(nn.Module):
     @torch.no_grad()
     def validation_step(self, batch):
         x, y = self._xy(batch)
-        loss = self._loss(self(x)[0], y).item()
+        loss = self._loss(self._features(x)[0], y).item()
         return {"loss": loss, "bits_per_token": loss / math.log(2)}
 
     @torch.no_grad()
@@ -174,8 +182,8 @@ class LanguageModel(nn.Module):
         """Held-out loss of one window with the state carried in from the previous window (a stream read in order):
         (metrics, state, tokens scored)."""
         x, y = self._xy(batch)
-        logits, state = self(x, state)
-        loss = self._loss(logits, y).item()
+        features, state = self._features(x, state)
+        loss = self._loss(features, y).item()
         return {"loss": loss, "bits_per_token": loss / math.log(2)}, state, y.numel()
 
     def split_for_tbptt(self, batch, k: int):
@@ -184,8 +192,8 @@ class LanguageModel(nn.Module):
 
     def tbptt_step(self, chunk, state):
         x, y = chunk
-        logits, state = self(x, state)
-        return {"loss": self._loss(logits, y)}, state
+        features, state = self._features(x, state)
+        return {"loss": self._loss(features, y)}, state
 
     @torch.no_grad()
     def generate(self, prompt: list[int], length: int, temperature: float = 1.0, top_k: int | None = None,
