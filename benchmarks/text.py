@@ -40,7 +40,8 @@ CLASSIFY_RECIPE = {"cell": "lstm", "pooling": "attention", "word_dropout": 0.25,
                    "epochs": 12, "patience": 12, "ensemble": 3}
 LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 32, "streams": 32, "lr": 4e-3,
              "optimizer": "adamw", "weight_decay": 0.1, "beta2": 0.95, "scheduler": "cosine", "clip_norm": 1.0,
-             "backend": "auto", "precision": "32"}
+             "backend": "auto", "precision": "32", "dropout": 0.0, "variational_dropout": 0.0, "weight_drop": 0.0}
+REGULARIZERS = ("variational_dropout", "weight_drop")
 
 
 # --- classification ------------------------------------------------------------------------------------------------
@@ -121,7 +122,8 @@ def _train_step_fn(model: nn.Module, vocab: int, streams: int, bptt: int):
 
 def chars_per_second(cell: str, hidden: int, num_layers: int, vocab: int, repeats: int, plain: bool) -> dict[str, float]:
     r = LM_RECIPE
-    model = LanguageModel(vocab, r["embedding_dim"], hidden, cell, num_layers, backend=backend_for(cell))
+    model = LanguageModel(vocab, r["embedding_dim"], hidden, cell, num_layers, r["dropout"], backend=backend_for(cell),
+                          regularizers={k: r[k] for k in REGULARIZERS if r[k]}).train()
     fns = {"rnnkit": _train_step_fn(model, vocab, r["streams"], r["bptt"])}
     if plain:
         fns["torch.nn"] = _train_step_fn(PlainLM(vocab, r["embedding_dim"], hidden, cell), vocab, r["streams"], r["bptt"])
@@ -155,7 +157,8 @@ def lm_run(out: Path, cell: str, hidden: int, num_layers: int, minutes: float, v
     opts = LMOptions(data="austen", cell=cell, hidden_size=hidden, num_layers=num_layers, embedding_dim=r["embedding_dim"],
                      bptt=r["bptt"], streams=r["streams"], lr=r["lr"], optimizer=r["optimizer"],
                      weight_decay=r["weight_decay"], beta2=r["beta2"], scheduler=r["scheduler"],
-                     clip_norm=r["clip_norm"], precision=r["precision"],
+                     clip_norm=r["clip_norm"], precision=r["precision"], dropout=r["dropout"],
+                     **{k: r[k] for k in REGULARIZERS},
                      backend=backend_for(cell),
                      epochs=1000, max_minutes=minutes, eval_every=max(1, batches // evals), progress=False)
     result = train_language_model(opts, out)
@@ -188,7 +191,8 @@ def lm(out: Path, minutes: float, quick: bool, cell: str = "lstm") -> dict:
     speed = chars_per_second(cell, hidden, 1, vocab, repeats=3 if quick else 8, plain=True)
     print(f"austen char LM, {cell.upper()} {hidden} (backend {backend_for(cell)}), {LM_RECIPE['streams']} streams x TBPTT "
           f"{LM_RECIPE['bptt']}, {LM_RECIPE['optimizer']} {LM_RECIPE['lr']:g} (weight decay {LM_RECIPE['weight_decay']:g}, "
-          f"beta2 {LM_RECIPE['beta2']:g}) cosine, precision {LM_RECIPE['precision']}: training characters/s "
+          f"beta2 {LM_RECIPE['beta2']:g}) cosine, precision {LM_RECIPE['precision']}, dropout {LM_RECIPE['dropout']:g}"
+          + "".join(f", {k} {LM_RECIPE[k]:g}" for k in REGULARIZERS if LM_RECIPE[k]) + ": training characters/s "
           f"rnnkit {speed['rnnkit']:.0f}, torch.nn by hand {speed['torch.nn']:.0f} "
           f"(ratio {speed['rnnkit'] / speed['torch.nn']:.2f})")
     run = lm_run(out / f"lm-{cell}", cell, hidden, 1, minutes, vocab, speed["rnnkit"])
@@ -245,7 +249,8 @@ def main(argv: list[str]) -> None:
     p.add_argument("--cells", default=None, help="the cells part's cells, comma-separated (default: all of "
                    + ", ".join(c for c, _ in CELL_RUNS) + ")")
     # the language-model recipe (all LM runs, the cell comparison too)
-    keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "beta2", "backend", "precision")
+    keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "beta2", "backend", "precision", "dropout",
+            *REGULARIZERS)
     for key in keys:
         p.add_argument(f"--{key}", type=type(LM_RECIPE[key]), default=LM_RECIPE[key])
     args = p.parse_args(argv)

@@ -105,6 +105,35 @@ def test_weight_drop_is_dropconnect_on_w_hh_and_leaves_the_stored_weights_untouc
     assert (layer.weight_hh_l0.grad[plain.weight_hh_l0 == 0] == 0).all()  # dropped weights get no gradient
 
 
+@pytest.mark.parametrize("cls", [rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU])
+@pytest.mark.parametrize("lengths", [None, [6, 4]])
+def test_weight_drop_and_variational_dropout_run_in_torchs_fused_kernel_with_the_loops_draws(monkeypatch, cls,
+                                                                                              lengths):
+    """backend="fused" keeps torch's kernel under the two regularisers that act outside the step (one layer per call)
+    and draws the same masks and dropped weights as the loop: a seed gives both the same outputs and gradients."""
+    import rnnkit.layers.stacked as stacked
+
+    calls = []
+    monkeypatch.setattr(stacked, "run_fused", lambda *a, **k: calls.append(1) or run_fused(*a, **k))
+    run_fused = rnnkit.recurrence.run_fused
+    reg = {"variational_dropout": 0.3, "weight_drop": 0.4}
+    torch.manual_seed(0)
+    loop = cls(3, 4, num_layers=2, bidirectional=True, dropout=0.2, backend="loop", **reg).double().train()
+    fused = cls(3, 4, num_layers=2, bidirectional=True, dropout=0.2, backend="fused", **reg).double().train()
+    fused.load_state_dict(loop.state_dict())
+    x = torch.randn(6, 2, 3, dtype=D64)
+    results = []
+    for layer in (loop, fused):
+        torch.manual_seed(3)
+        y, state = layer(x, lengths=lengths)
+        state = state if isinstance(state, tuple) else (state,)
+        results.append((y, *state, *torch.autograd.grad((y ** 2).sum() + sum(s.sum() for s in state),
+                                                        list(layer.parameters()))))
+    assert len(calls) == 2  # one fused call per layer
+    for a, b in zip(*results):
+        torch.testing.assert_close(b, a, atol=1e-12, rtol=0)
+
+
 def test_arguments_are_checked_and_shown():
     with pytest.raises(ValueError, match="zoneout must be a number in \\[0, 1\\]"):
         rnnkit.LSTM(3, 4, zoneout=1.5)

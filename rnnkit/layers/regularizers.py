@@ -12,7 +12,9 @@
 All are off in eval mode (the layer is then exactly the unregularised one), drawn from torch's RNG (repeatable with a
 seed; the trainer's checkpoints carry the RNG, so exact resume holds), and the dropout masks are scaled by 1/(1 − p).
 Recurrent dropout and zoneout act inside the step, so a layer using them in training runs autograd through its cells'
-steps (the loop backend) instead of a fused kernel or the hand-written BPTT; the other two keep the fast paths.
+steps (the loop backend) instead of a fused kernel or the hand-written BPTT. The other two keep the fast paths: the
+hand-written BPTT, or torch's fused kernel called one layer at a time with the masked inputs and dropped weights
+(drawn in the same order as the loop's, so one seed gives both backends the same run).
 """
 
 from __future__ import annotations

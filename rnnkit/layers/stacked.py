@@ -201,13 +201,15 @@ class StackedRNNBase(SequenceLayer):
     def _runs_fused(self, x: Tensor, lengths: Tensor | None) -> bool:
         # under torch.compile the fused oneDNN LSTM fails to lower (aten.mkldnn_rnn_layer); the loop compiles
         compiling = torch.compiler.is_compiling() and x.device.type == "cpu"
-        regularized = self.training and bool(self.regularizers.active())  # applied per layer: the loop's business
+        in_step = self.regularizers.in_step(self.training)  # recurrent dropout, zoneout: inside the step, the loop's
         packed_backward = lengths is not None and torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for p in self._flat_weights))
         return (self.uses_fused(x.device, packed_backward=packed_backward) and active_recorder() is None
-                and not scanning(self) and not compiling and not regularized)
+                and not scanning(self) and not compiling and not in_step)
 
     def _run(self, x, state, lengths):
+        if self._runs_fused(x, lengths) and self.training and self.regularizers.active():
+            return self._run_fused_regularized(x, state, lengths)
         if self._runs_fused(x, lengths):
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
@@ -263,6 +265,29 @@ class StackedRNNBase(SequenceLayer):
             x = x * locked_mask(x, reg.variational_dropout)
         h_n = tuple(torch.stack([f[i] for f in finals]) for i in range(len(state)))
         return x, h_n
+
+    def _run_fused_regularized(self, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None):
+        """Variational dropout and weight-drop around torch's fused kernel, one layer (both directions) per call: the
+        masks and dropped weights are drawn in the loop's order (``_run_loop``), so a seed gives both the same."""
+        reg, D, mode = self.regularizers, 2 if self.bidirectional else 1, self._fused_mode()
+        per = len(self._flat_weights_names) // (self.num_layers * D)  # w_ih, w_hh[, b_ih, b_hh][, w_hr]
+        flat, finals = self._flat_weights, []
+        for layer in range(self.num_layers):
+            if reg.variational_dropout:
+                x = x * locked_mask(x, reg.variational_dropout)
+            weights = flat[layer * D * per:(layer + 1) * D * per]
+            if reg.weight_drop:  # DropConnect on each direction's W_hh (entry 1 of its group)
+                weights = [F.dropout(w, reg.weight_drop, training=True) if i % per == 1 else w
+                           for i, w in enumerate(weights)]
+            rows = slice(layer * D, (layer + 1) * D)
+            x, final = run_fused(mode, x, tuple(s[rows] for s in state), weights, bias=self.bias, num_layers=1,
+                                 dropout=0.0, training=True, bidirectional=self.bidirectional, lengths=lengths)
+            finals.append(final)
+            if self.dropout and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        if reg.variational_dropout:
+            x = x * locked_mask(x, reg.variational_dropout)
+        return x, tuple(torch.cat([f[i] for f in finals]) for i in range(len(state)))
 
     def _regularized_loop(self, reg: Regularizers, params, deferred, x, W_ih, b_ih, sfx, start, mask):
         """One layer-direction with recurrent dropout and/or zoneout in its step (autograd through the steps)."""
