@@ -111,6 +111,8 @@ def test_all_padding_gives_nan_like_torch_and_bad_shapes_are_named():
         linear_cross_entropy(h, W.t(), b, y)
     with pytest.raises(ValueError, match="label_smoothing"):
         linear_cross_entropy(h, W, b, y, label_smoothing=1.0)
+    with pytest.raises(ValueError, match="target class 23 is out of range for 23 classes"):
+        linear_cross_entropy(h, W, b, torch.full_like(y, 23), ignore_index=0)
 
 
 @pytest.mark.parametrize("tied", [False, True])

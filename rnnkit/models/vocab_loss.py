@@ -121,6 +121,10 @@ def linear_cross_entropy(h: Tensor, weight: Tensor, bias: Tensor | None, target:
     if not bool(counted.all()):  # padding: no logits for its rows at all (their gradient is zero)
         index = counted.nonzero().squeeze(1)
         h, target = h.index_select(0, index), target.index_select(0, index)
+    if target.numel() and not 0 <= int(target.min()) <= int(target.max()) < weight.shape[0]:
+        bad = target[(target < 0) | (target >= weight.shape[0])]
+        raise ValueError(f"linear_cross_entropy: target class {int(bad[0])} is out of range for {weight.shape[0]} "
+                         f"classes (ignore_index={ignore_index})")
     if weight.shape[0] < FUSED_FROM_CLASSES:
         z = F.linear(h, weight, bias)  # under the caller's autocast, as torch's own path
         correct = (z.detach().gather(1, target[:, None]).squeeze(1) >= z.detach().amax(1)).sum()
