@@ -208,9 +208,9 @@ class StackedRNNBase(SequenceLayer):
                 and not scanning(self) and not compiling and not in_step)
 
     def _run(self, x, state, lengths):
-        if self._runs_fused(x, lengths) and self.training and self.regularizers.active():
-            return self._run_fused_regularized(x, state, lengths)
         if self._runs_fused(x, lengths):
+            if self.training and self.regularizers.active():
+                return self._run_fused_regularized(x, state, lengths)
             return run_fused(self._fused_mode(), x, state, self._flat_weights, bias=self.bias,
                              num_layers=self.num_layers, dropout=self.dropout, training=self.training,
                              bidirectional=self.bidirectional, lengths=lengths)
