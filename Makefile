@@ -41,6 +41,8 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@command -v g++ >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null 2>&1 \
 		|| echo "note: could not install g++; MinGRU/MinLSTM will run their gate math eagerly (slower, same numbers)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# the compiled steps of the layer-normalised and minimal cells (plain C, ~1 s; torch operations without a compiler)
+	@$(BIN)/python -c "from rnnkit.recurrence import native; print('rnnkit compiled steps:', native.status())"
 	@touch $(STAMP)
 
 demo: $(STAMP)

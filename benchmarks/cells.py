@@ -17,6 +17,7 @@ from torch import nn
 import rnnkit
 from benchmarks.layers import fwd_bwd
 from benchmarks.timing import interleaved_medians, machine_line
+from rnnkit.recurrence import native
 
 B, I = 32, 64
 
@@ -69,6 +70,7 @@ def main(argv=None) -> None:
     torch.manual_seed(0)
     hiddens, repeats = ([128], 3) if args.quick else ([128, 512], args.repeats)
     print(f"# rnnkit cells vs torch.nn.LSTM: forward+backward tokens/s, batch {B}, input {I} — {machine_line()}")
+    print(f"# compiled steps (rnnkit.recurrence.native; RNNKIT_NATIVE=0 for the torch-operation path): {native.status()}")
     print("# ratio = tokens/s / nn.LSTM's; mem = MiB autograd saves for backward (nn.LSTM's in brackets)")
     print(f"{'cell':<14}{'backend':<8}{'H':>5}{'T':>6}  {'nn.LSTM':>10}{'cell':>10}{'ratio':>8}{'mem':>9}{'[LSTM]':>9}")
     for kind in args.cells.split(","):

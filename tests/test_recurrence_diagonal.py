@@ -84,6 +84,7 @@ def test_the_compiled_gate_math_equals_the_eager_one(monkeypatch):
     xw = torch.randn(40, 4, 2 * 8, generator=g, requires_grad=True)
     h0 = torch.randn(4, 8, generator=g)
     mask = torch.arange(40).view(40, 1, 1) < torch.tensor([40, 31, 5, 1]).view(1, 4, 1)
+    monkeypatch.setattr(diagonal, "native_function", lambda *a: None)  # the torch path (the C loops: next test)
     monkeypatch.setenv("RNNKIT_COMPILE", "0")
     eager = diagonal.minimal_sequence("mingru", xw, h0, mask)
     (eager_grad,) = torch.autograd.grad(eager.square().sum(), xw)
@@ -94,3 +95,29 @@ def test_the_compiled_gate_math_equals_the_eager_one(monkeypatch):
     assert diagonal._forward_math in diagonal._compiled and not diagonal._compiled.get("broken")
     torch.testing.assert_close(compiled, eager, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(compiled_grad, eager_grad, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["mingru", "minlstm"])
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+def test_the_compiled_c_loops_equal_the_torch_path(kind, dtype, tol, monkeypatch):
+    """On CPU the whole minGRU/minLSTM sequence runs as one C call each way (rnnkit.recurrence.native): outputs and
+    the gradients of xw and h_0 equal the torch path's (eager), with padding, at a size off the vector width."""
+    from rnnkit.recurrence import diagonal, native
+
+    if "in use" not in native.status():
+        pytest.skip(f"the compiled loops are not available here: {native.status()}")
+    g = torch.Generator().manual_seed(4)
+    G = 2 if kind == "mingru" else 3
+    xw = (3 * torch.randn(30, 5, G * 37, generator=g, dtype=dtype)).requires_grad_(True)
+    h0 = torch.randn(5, 37, generator=g, dtype=dtype, requires_grad=True)
+    mask = torch.arange(30).view(30, 1, 1) < torch.tensor([30, 12, 5, 1, 29]).view(1, 5, 1)
+    w = torch.randn(30, 5, 37, generator=g, dtype=dtype)
+
+    def run():
+        y = diagonal.minimal_sequence(kind, xw, h0, mask)
+        return (y, *torch.autograd.grad((y * w).sum(), (xw, h0)))
+    compiled = run()
+    monkeypatch.setenv("RNNKIT_COMPILE", "0")
+    monkeypatch.setattr(diagonal, "native_function", lambda *a: None)
+    for a, b in zip(compiled, run()):
+        torch.testing.assert_close(a, b, atol=tol, rtol=tol)

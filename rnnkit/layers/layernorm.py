@@ -4,7 +4,8 @@ of variant in ``rnnkit.cells.layernorm``) with ``torch.nn.LSTM``/``GRU``'s argum
 Parameters: torch's ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, plus the norms' gains
 ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (G·H, initialised to 1) and, for the LSTM, ``ln_c_weight_l{k}`` (1) and
 ``ln_c_bias_l{k}`` (0) (H; the shift only with ``bias=True``). The input norm runs on every step at once before the loop;
-the loop (or, for export, the scan backend) runs the recurrent part. No fused kernel computes these cells.
+the recurrent part runs in a hand-written BPTT kernel (``rnnkit.recurrence.bptt_layernorm``) — or, for export and the
+recorders, the loop / scan backends through the cell's step. No torch fused kernel computes these cells.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch.nn import functional as F
 
 from rnnkit.cells.layernorm import layer_norm, layernorm_gru_step, layernorm_lstm_step
 from rnnkit.layers.stacked import StackedRNNBase, check_no_projection
+from rnnkit.recurrence.bptt_layernorm import layernorm_gru_sequence, layernorm_lstm_sequence
 
 
 class _LayerNormRNN(StackedRNNBase):
@@ -47,7 +49,11 @@ class _LayerNormRNN(StackedRNNBase):
         return None
 
     def _project(self, x, weight_ih, bias, suffix):
-        xw = layer_norm(F.linear(x, weight_ih), getattr(self, "ln_ih_weight" + suffix))
+        return self._normalized_input(x, weight_ih, bias, getattr(self, "ln_ih_weight" + suffix))
+
+    @staticmethod
+    def _normalized_input(x, weight_ih, bias, gain):
+        xw = layer_norm(F.linear(x, weight_ih), gain)
         return xw if bias is None else xw + bias
 
 
@@ -64,11 +70,16 @@ class LayerNormLSTM(_LayerNormRNN):
 
     def _loop_params(self, suffix):
         return {"weight_hh": getattr(self, "weight_hh" + suffix), **{
-            n: getattr(self, n + suffix, None) for n in ("ln_hh_weight", "ln_c_weight", "ln_c_bias")}}
+            n: getattr(self, n + suffix, None) for n in ("ln_hh_weight", "ln_c_weight", "ln_c_bias", "ln_ih_weight")}}
 
     def _bind(self, params, mm):
         return layernorm_lstm_step(params["weight_hh"], params["ln_hh_weight"], params["ln_c_weight"],
                                    params["ln_c_bias"], mm)
+
+    def _sequence(self, x, weight_ih, bias, state, params, mask):
+        xw = self._normalized_input(x, weight_ih, bias, params["ln_ih_weight"])
+        return layernorm_lstm_sequence(xw, *state, params["weight_hh"], params["ln_hh_weight"],
+                                       params["ln_c_weight"], params["ln_c_bias"], mask)
 
 
 class LayerNormGRU(_LayerNormRNN):
@@ -83,10 +94,16 @@ class LayerNormGRU(_LayerNormRNN):
 
     def _loop_params(self, suffix):
         return {"weight_hh": getattr(self, "weight_hh" + suffix), "bias_hh": getattr(self, "bias_hh" + suffix, None),
-                "ln_hh_weight": getattr(self, "ln_hh_weight" + suffix)}
+                "ln_hh_weight": getattr(self, "ln_hh_weight" + suffix),
+                "ln_ih_weight": getattr(self, "ln_ih_weight" + suffix)}
 
     def _bind(self, params, mm):
         return layernorm_gru_step(params["weight_hh"], params["bias_hh"], params["ln_hh_weight"], mm)
+
+    def _sequence(self, x, weight_ih, bias, state, params, mask):
+        xw = self._normalized_input(x, weight_ih, bias, params["ln_ih_weight"])
+        return layernorm_gru_sequence(xw, state[0], params["weight_hh"], params["ln_hh_weight"], params["bias_hh"],
+                                      mask)
 
 
 __all__ = ["LayerNormLSTM", "LayerNormGRU"]

@@ -25,6 +25,9 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.recurrence.native import function as native_function
+from rnnkit.recurrence.native import ptr
+
 
 def _recur_in_place(a: Tensor, out: Tensor, h0: Tensor) -> Tensor:
     """``out`` holds b; each ``out[t]`` becomes ``h_t = a_t ⊙ h_{t-1} + b_t`` (b[t] is read once, at step t)."""
@@ -196,12 +199,45 @@ def _call_fused(fn, n_elements: int, *args):
         return fn(*args)
 
 
+_KINDS = {"mingru": 0, "minlstm": 1}
+
+
+def _native_forward(step, kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None) -> tuple[Tensor, ...]:
+    """The whole sequence in one compiled call (``rnnkit.recurrence.native``); keeps xw, the states, h_0, the mask."""
+    xw, h0 = xw.contiguous(), h0.contiguous()
+    T, B, H = xw.shape[0], xw.shape[1], h0.shape[-1]
+    rows = None if mask is None else mask.reshape(T, B).to(xw.dtype)
+    out = xw.new_empty(T, B, H)
+    step(_KINDS[kind], T, B, H, ptr(xw), ptr(h0), ptr(rows), ptr(out))
+    return xw, out, h0, rows
+
+
+def _native_backward(ctx, grad: Tensor | None) -> tuple[Tensor, Tensor]:
+    xw, out, h0, rows = ctx.saved_tensors
+    T, B, H = out.shape
+    d_xw, d_h0 = torch.empty_like(xw), torch.zeros_like(h0)
+    grad = None if grad is None else grad.contiguous()
+    step = native_function("minimal_backward", xw)
+    step(_KINDS[ctx.kind], T, B, H, ptr(xw), ptr(h0), ptr(out), ptr(rows), ptr(grad), ptr(d_xw), ptr(d_h0))
+    return d_xw, d_h0
+
+
 class _MinimalSequence(torch.autograd.Function):
     """minGRU/minLSTM over a whole sequence: the coefficients, the recurrence and their backward in one Function —
-    autograd would keep every intermediate of the gate math (T × B × H each) and run a kernel per operation."""
+    autograd would keep every intermediate of the gate math (T × B × H each) and run a kernel per operation. On CPU
+    (float32/float64) with the compiled loops of ``rnnkit.recurrence.native``, one C call each way; otherwise the gate
+    math compiled by torch.compile (or eager) and a torch operation per step."""
 
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, mask: Tensor | None, kind: str) -> Tensor:
+        ctx.kind = kind
+        ctx.set_materialize_grads(False)
+        step = native_function("minimal_forward", xw, h0)
+        ctx.native = step is not None
+        if ctx.native:
+            saved = _native_forward(step, kind, xw, h0, mask)
+            ctx.save_for_backward(*saved)
+            return saved[1]
         a, b = _call_fused(_forward_math, xw.numel(), kind, xw, mask)
         out = _recur_in_place(a, b, h0)  # b is fresh: the states overwrite it
         ctx.kind, ctx.has_mask = kind, mask is not None
@@ -210,7 +246,11 @@ class _MinimalSequence(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad: Tensor):
+    def backward(ctx, grad: Tensor | None):
+        if ctx.native:
+            return (*_native_backward(ctx, grad), None, None)
+        if grad is None:
+            return None, None, None, None
         xw, a, out, h0, *rest = ctx.saved_tensors
         mask = rest[0] if ctx.has_mask else None
         G = _carry_back_in_place(a, grad.contiguous().clone())  # ∂L/∂h_t along all paths

@@ -1,0 +1,144 @@
+"""Compiled elementwise loops for the hand-written BPTT kernels (C, loaded with ctypes) — optional, with a fallback.
+
+At hidden sizes like 128 a recurrent step's arithmetic is small and the ~10–20 torch operations per step that express
+it cost more in dispatch and memory passes than in work. ``lnrnn.c`` does one step's elementwise half of the
+layer-normalised LSTM/GRU (norm, gates, cell, and their derivatives) in one pass per row; the recurrent GEMMs stay in
+torch. ``minimal.c`` runs minGRU/minLSTM's gate math and linear recurrence over a whole sequence in one call each way
+(no matrix in their loop). The files are plain C with no torch headers: they compile in about a second, so they are
+built on first use with the
+system's C compiler (``$CC``, else ``cc``/``gcc``) for this CPU (``-O3 -march=native -ffast-math``; the fast-math
+flag is what lets the compiler call glibc's vectorised ``exp``/``tanh``) into a cache folder
+(``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit`` or ``~/.cache/rnnkit``), named by a hash of the source,
+the flags and the CPU, and written atomically. Without a compiler, on another OS, or with ``RNNKIT_NATIVE=0``, the
+kernels run their torch-operation path (same equations; GPUs always do). ``status()`` says which and why.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import torch
+
+SOURCES = [Path(__file__).with_name(n) for n in ("lnrnn.c", "minimal.c")]
+FLAG_SETS = (["-O3", "-march=native", "-ffast-math"], ["-O3", "-ffast-math"])
+
+_lock = threading.Lock()
+_state: dict = {}
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("RNNKIT_NATIVE_CACHE"):
+        return Path(os.environ["RNNKIT_NATIVE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "rnnkit"
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def _build() -> tuple[ctypes.CDLL | None, str]:
+    if os.environ.get("RNNKIT_NATIVE", "1") == "0":
+        return None, "disabled by RNNKIT_NATIVE=0"
+    if platform.system() != "Linux":
+        return None, f"not built on {platform.system()} (Linux only)"
+    cc = _compiler()
+    if cc is None:
+        return None, "no C compiler found ($CC, cc, gcc, clang)"
+    source = b"".join(p.read_bytes() for p in SOURCES)
+    errors = []
+    for flags in FLAG_SETS:
+        key = hashlib.sha256(source + " ".join([cc, *flags, platform.machine(), _cpu()]).encode()).hexdigest()[:16]
+        target = _cache_dir() / f"steps-{key}.so"
+        try:
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+                os.close(fd)
+                try:
+                    subprocess.run([cc, *flags, "-shared", "-fPIC", *map(str, SOURCES), "-o", tmp, "-lm"], check=True,
+                                   capture_output=True, timeout=120)
+                    os.replace(tmp, target)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+            return _declare(ctypes.CDLL(str(target))), f"compiled ({' '.join(flags)}): {target}"
+        except (OSError, subprocess.SubprocessError) as e:
+            detail = getattr(e, "stderr", b"") or b""
+            errors.append(f"{' '.join(flags)}: {e} {detail.decode(errors='replace')[:300]}".strip())
+    return None, "build failed: " + " | ".join(errors)
+
+
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
+    L, P = ctypes.c_long, ctypes.c_void_p
+    for sfx, real in (("f32", ctypes.c_float), ("f64", ctypes.c_double)):
+        getattr(lib, f"lnlstm_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 14
+        getattr(lib, f"lnlstm_backward_{sfx}").argtypes = [L, L, L] + [P] * 18
+        getattr(lib, f"lngru_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 11
+        getattr(lib, f"lngru_backward_{sfx}").argtypes = [L, L, L] + [P] * 15
+        getattr(lib, f"minimal_forward_{sfx}").argtypes = [L, L, L, L] + [P] * 4
+        getattr(lib, f"minimal_backward_{sfx}").argtypes = [L, L, L, L] + [P] * 7
+        for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
+                     "minimal_backward"):
+            getattr(lib, f"{name}_{sfx}").restype = None
+    return lib
+
+
+def _library() -> ctypes.CDLL | None:
+    with _lock:
+        if "lib" not in _state:
+            _state["lib"], _state["why"] = _build()
+        return _state["lib"]
+
+
+def status() -> str:
+    """Whether the compiled steps are in use, and why (the library's path, or the reason for the fallback)."""
+    _library()
+    return ("in use: " if _state["lib"] is not None else "not in use: ") + _state["why"]
+
+
+_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+
+
+def function(name: str, *tensors: torch.Tensor | None):
+    """The compiled ``name`` for the tensors' dtype, or None when the torch path must run (not CPU float32/float64,
+    being traced by torch.compile, or no library)."""
+    first = tensors[0]
+    if first.device.type != "cpu" or first.dtype not in _SUFFIX or torch.compiler.is_compiling():
+        return None
+    if any(t is not None and (t.device.type != "cpu" or t.dtype != first.dtype) for t in tensors):
+        return None
+    lib = _library()
+    return None if lib is None else getattr(lib, f"{name}_{_SUFFIX[first.dtype]}")
+
+
+def ptr(t: torch.Tensor | None) -> int | None:
+    """The address of a contiguous tensor's first element (None for None: a NULL pointer)."""
+    if t is None:
+        return None
+    assert t.is_contiguous()
+    return t.data_ptr()
+
+
+__all__ = ["status", "function", "ptr"]
