@@ -97,8 +97,9 @@ def _run(kind, dtype, Hs, seed=2):
 @pytest.mark.parametrize("Hs", [1, 5, 37])
 def test_compiled_steps_equal_the_torch_path(kind, Hs, monkeypatch):
     """float32 at sizes off the vector width (1, 5, 37): the C steps and torch's operations agree to float32 rounding
-    (a norm over one feature divides by √ε and amplifies it);
-    float64 to 1e-12."""
+    (a norm over one feature divides by √ε and amplifies it); float64 to 1e-12 — ∂L/∂W_hh formed over several chunks of
+    steps."""
+    monkeypatch.setattr(bptt_layernorm, "CHUNK", 3)  # ∂L/∂W_hh in chunks of 3 steps (7 = 1 + 3 + 3)
     for dtype, tol in ((torch.float32, 1e-4), (torch.float64, 1e-12)):
         compiled = _run(kind, dtype, Hs)
         with monkeypatch.context() as m:

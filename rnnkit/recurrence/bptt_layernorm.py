@@ -88,52 +88,77 @@ def _step_rows(M: Tensor | None, T: int, B: int) -> Tensor | None:
     return None if M is None else M.reshape(T, B).contiguous()
 
 
-def _grad_rows(dY: Tensor | None, dh_T: Tensor | None, like: Tensor) -> Tensor:
-    """(T + 1, B, H): ``∂L/∂y_t`` at t + 1 (∂L/∂h_T added at T), zeros at 0 — ``ḣ`` accumulates here in place."""
-    T, B, H = like.shape
-    dH = like.new_zeros(T + 1, B, H)
-    if dY is not None:
-        dH[1:] = dY
-    if dh_T is not None:
-        dH[T] += dh_T
-    return dH
+#: backward forms ∂L/∂W_hh = Σ_t δp_tᵀ h_{t-1} every CHUNK steps, from a (CHUNK, B, G) buffer it reuses
+CHUNK = 32
+
+
+def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Tensor, h0: Tensor, Y: Tensor,
+                          need_dW: bool) -> tuple[Tensor, Tensor | None]:
+    """Steps t = T … 1: ``call(t, ḣ_t, ∂L/∂y_{t-1} or None, out, δp buffer)`` runs the compiled step (it writes
+    ``∂L/∂y_{t-1} + (pass-through of ḣ_t)`` into ``out`` and δp_t into the buffer), then ``out += δp_t W_hh`` is
+    ḣ_{t-1}. Returns ``(∂L/∂h_0, ∂L/∂W_hh)``."""
+    B, G = dh.shape[0], W_hh.shape[0]
+    chunk = dh.new_empty(min(CHUNK, T), B, G)
+    rows = [ptr(r) for r in chunk.unbind(0)]
+    dYs = [None] * T if dY is None else [None, *(ptr(r) for r in dY.unbind(0)[:-1])]
+    dn = torch.empty_like(dh)
+    dW = torch.zeros_like(W_hh) if need_dW else None
+    for t in range(T - 1, -1, -1):
+        r = t % CHUNK
+        call(t, ptr(dh), dYs[t], ptr(dn), rows[r])
+        dn.addmm_(chunk[r], W_hh)
+        dh, dn = dn, dh
+        if r == 0 and dW is not None:  # the chunk holds steps t … t + n − 1: their h_{t-1} are h_0 or Y[t-1 …]
+            n = min(CHUNK, T - t)
+            if t == 0:
+                dW.addmm_(chunk[0].t(), h0)
+                if n > 1:
+                    dW.addmm_(chunk[1:n].flatten(0, 1).t(), Y[:n - 1].flatten(0, 1))
+            else:
+                dW.addmm_(chunk[:n].flatten(0, 1).t(), Y[t - 1:t + n - 1].flatten(0, 1))
+    return dh, dW
+
+
+def _start_gradient(dY: Tensor | None, dh_T: Tensor | None, h0: Tensor) -> tuple[Tensor | None, Tensor]:
+    dY = None if dY is None else dY.contiguous()
+    return dY, _final_gradient(dY, dh_T, h0).contiguous()
 
 
 def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M):
     xw, h0, c0, g_hh, g_c, b_c = _contiguous(xw, h0, c0, g_hh, g_c, b_c)
     T, B, G = xw.shape
     H = G // 4
-    P, ACT, S = xw.new_empty(T, B, G), xw.new_empty(T, B, G), xw.new_empty(T, B, 4)
-    CC, TU, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+    PH, S, PS = xw.new_empty(T, B, G), xw.new_empty(T, B, 4), xw.new_empty(B, G)  # p̂; statistics; W_hh h_{t-1}
+    CC, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
     C = CC if M is None else xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
-    args = [ptr(v) for v in (xw, P, g_hh, g_c, b_c, h0, c0, Mr, ACT, CC, C, TU, Y, S)]
-    W_T, h, Ps, Ys = W_hh.t(), h0, P.unbind(0), Y.unbind(0)
+    args = [ptr(v) for v in (xw, PS, g_hh, g_c, b_c, h0, c0, Mr, PH, CC, C, Y, S)]
+    W_T, h, Ys = W_hh.t(), h0, Y.unbind(0)
     for t in range(T):
-        torch.mm(h, W_T, out=Ps[t])
+        torch.mm(h, W_T, out=PS)
         step(t, B, H, EPS, *args)
         h = Ys[t]
-    return h0, c0, W_hh, g_hh, g_c, Mr, P, S, ACT, CC, TU, Y, C
+    return xw, h0, c0, W_hh, g_hh, g_c, b_c, Mr, PH, S, CC, Y, C
 
 
 def _native_lstm_backward(ctx, dY, dh_T, dc_T):
-    h0, c0, W_hh, g_hh, g_c, Mr, P, S, ACT, CC, TU, Y, C = ctx.saved_tensors[:ctx.n_kernel]
-    step = native_function("lnlstm_backward", P)
+    xw, h0, c0, W_hh, g_hh, g_c, b_c, Mr, PH, S, CC, Y, C = ctx.saved_tensors[:ctx.n_kernel]
+    step = native_function("lnlstm_backward", xw)
     T, B, H = Y.shape
-    dH = _grad_rows(dY, dh_T, Y)
+    dY, dh = _start_gradient(dY, dh_T, h0)
     dc = torch.zeros_like(c0) if dc_T is None else dc_T.contiguous().clone()
-    DA, DP, work = P.new_empty(P.shape), P.new_empty(P.shape), P.new_empty(B, 4 * H)
+    DA, work = xw.new_empty(T, B, 4 * H), xw.new_empty(B, 7 * H)
     acc = torch.zeros(6 * H, dtype=torch.float64)  # ∂L/∂γ_hh (4H), ∂L/∂γ_c, ∂L/∂β_c
-    args = [ptr(v) for v in (P, g_hh, g_c, c0, Mr, ACT, CC, C, TU, S, dH, dc, DA, DP, work, acc[:4 * H],
-                             acc[4 * H:5 * H], acc[5 * H:])]
-    dHs, DPs = dH.unbind(0), DP.unbind(0)
-    for t in range(T - 1, -1, -1):
-        step(t, B, H, *args)
-        dHs[t].addmm_(DPs[t], W_hh)
+    head = [ptr(v) for v in (xw, PH, g_hh, g_c, b_c, c0, Mr, CC, C, S)]
+    tail = [ptr(v) for v in (work, acc[:4 * H], acc[4 * H:5 * H], acc[5 * H:])]
+    p_dc, p_DA = ptr(dc), ptr(DA)
+
+    def call(t, dh_p, dy_p, dn_p, dp_p):
+        step(t, B, H, *head, dh_p, dy_p, dn_p, p_dc, p_DA, dp_p, *tail)
     need = ctx.needs_input_grad
-    dW = _weight_grad(DP, h0, Y) if need[3] else None
-    dg_hh, dg_c, db_c = (a.to(P.dtype) for a in acc.split([4 * H, H, H]))
-    return (DA if need[0] else None, dH[0], dc, dW, dg_hh if need[4] else None, dg_c if need[5] else None,
+    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[3])
+    dg_hh, dg_c, db_c = (a.to(xw.dtype) for a in acc.split([4 * H, H, H]))
+    return (DA if need[0] else None, dh0, dc, dW, dg_hh if need[4] else None, dg_c if need[5] else None,
             db_c if need[6] else None, None)
 
 
@@ -141,34 +166,33 @@ def _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M):
     xw, h0, g_hh, b_hh = _contiguous(xw, h0, g_hh, b_hh)
     T, B, G = xw.shape
     H = G // 3
-    P, RZ, S = xw.new_empty(T, B, G), xw.new_empty(T, B, 2 * H), xw.new_empty(T, B, 2)
-    GHN, N, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+    PH, S, PS, Y = xw.new_empty(T, B, G), xw.new_empty(T, B, 2), xw.new_empty(B, G), xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
-    args = [ptr(v) for v in (xw, P, g_hh, b_hh, h0, Mr, RZ, GHN, N, Y, S)]
-    W_T, h, Ps, Ys = W_hh.t(), h0, P.unbind(0), Y.unbind(0)
+    args = [ptr(v) for v in (xw, PS, g_hh, b_hh, h0, Mr, PH, Y, S)]
+    W_T, h, Ys = W_hh.t(), h0, Y.unbind(0)
     for t in range(T):
-        torch.mm(h, W_T, out=Ps[t])
+        torch.mm(h, W_T, out=PS)
         step(t, B, H, EPS, *args)
         h = Ys[t]
-    return h0, W_hh, g_hh, Mr, P, S, RZ, GHN, N, Y
+    return xw, h0, W_hh, g_hh, b_hh, Mr, PH, S, Y
 
 
 def _native_gru_backward(ctx, dY, dh_T):
-    h0, W_hh, g_hh, Mr, P, S, RZ, GHN, N, Y = ctx.saved_tensors[:ctx.n_kernel]
-    step = native_function("lngru_backward", P)
+    xw, h0, W_hh, g_hh, b_hh, Mr, PH, S, Y = ctx.saved_tensors[:ctx.n_kernel]
+    step = native_function("lngru_backward", xw)
     T, B, H = Y.shape
-    dH = _grad_rows(dY, dh_T, Y)
-    DX, DP, work = P.new_empty(P.shape), P.new_empty(P.shape), P.new_empty(B, 3 * H)
+    dY, dh = _start_gradient(dY, dh_T, h0)
+    DX, work = xw.new_empty(T, B, 3 * H), xw.new_empty(B, 3 * H)
     acc = torch.zeros(6 * H, dtype=torch.float64)  # ∂L/∂γ_hh, ∂L/∂b_hh
-    args = [ptr(v) for v in (P, g_hh, h0, Mr, RZ, GHN, N, Y, S, dH, DX, DP, work, acc[:3 * H], acc[3 * H:])]
-    dHs, DPs = dH.unbind(0), DP.unbind(0)
-    for t in range(T - 1, -1, -1):
-        step(t, B, H, *args)
-        dHs[t].addmm_(DPs[t], W_hh)
+    head = [ptr(v) for v in (xw, PH, g_hh, b_hh, h0, Mr, Y)]
+    p_DX, p_work, p_S, p_dg, p_db = ptr(DX), ptr(work), ptr(S), ptr(acc[:3 * H]), ptr(acc[3 * H:])
+
+    def call(t, dh_p, dy_p, dn_p, dp_p):
+        step(t, B, H, *head, dh_p, dy_p, dn_p, p_DX, dp_p, p_work, p_S, p_dg, p_db)
     need = ctx.needs_input_grad
-    dW = _weight_grad(DP, h0, Y) if need[2] else None
-    dg, db = (a.to(P.dtype) for a in acc.split([3 * H, 3 * H]))
-    return DX if need[0] else None, dH[0], dW, dg if need[3] else None, db if need[4] else None, None
+    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[2])
+    dg, db = (a.to(xw.dtype) for a in acc.split([3 * H, 3 * H]))
+    return DX if need[0] else None, dh0, dW, dg if need[3] else None, db if need[4] else None, None
 
 
 class LayerNormLSTMSequence(torch.autograd.Function):

@@ -93,10 +93,10 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     L, P = ctypes.c_long, ctypes.c_void_p
     for sfx, real in (("f32", ctypes.c_float), ("f64", ctypes.c_double)):
-        getattr(lib, f"lnlstm_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 14
-        getattr(lib, f"lnlstm_backward_{sfx}").argtypes = [L, L, L] + [P] * 18
-        getattr(lib, f"lngru_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 11
-        getattr(lib, f"lngru_backward_{sfx}").argtypes = [L, L, L] + [P] * 15
+        getattr(lib, f"lnlstm_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 13
+        getattr(lib, f"lnlstm_backward_{sfx}").argtypes = [L, L, L] + [P] * 20
+        getattr(lib, f"lngru_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 9
+        getattr(lib, f"lngru_backward_{sfx}").argtypes = [L, L, L] + [P] * 16
         getattr(lib, f"minimal_forward_{sfx}").argtypes = [L, L, L, L] + [P] * 4
         getattr(lib, f"minimal_backward_{sfx}").argtypes = [L, L, L, L] + [P] * 7
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
