@@ -147,3 +147,18 @@ def test_status_names_the_reason_for_a_fallback(monkeypatch):
     lib, why = native._build()
     assert lib is None and "RNNKIT_NATIVE=0" in why
     assert native.status().startswith(("in use: ", "not in use: "))
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled steps are not available here")
+def test_the_library_is_built_in_a_private_cache_folder_only(tmp_path, monkeypatch):
+    """Built into $RNNKIT_NATIVE_CACHE; a folder others may write to is refused (a library is loaded from it)."""
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", str(tmp_path / "cache"))
+    lib, why = native._build()
+    assert lib is not None and str(tmp_path / "cache") in why
+    assert list((tmp_path / "cache").glob("steps-*.so"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", str(shared))
+    lib, why = native._build()
+    assert lib is None and "not private" in why

@@ -4,13 +4,15 @@ At hidden sizes like 128 a recurrent step's arithmetic is small and the ~10–20
 it cost more in dispatch and memory passes than in work. ``lnrnn.c`` does one step's elementwise half of the
 layer-normalised LSTM/GRU (norm, gates, cell, and their derivatives) in one pass per row; the recurrent GEMMs stay in
 torch. ``minimal.c`` runs minGRU/minLSTM's gate math and linear recurrence over a whole sequence in one call each way
-(no matrix in their loop). The files are plain C with no torch headers: they compile in about a second, so they are
-built on first use with the
-system's C compiler (``$CC``, else ``cc``/``gcc``) for this CPU (``-O3 -march=native -ffast-math``; the fast-math
-flag is what lets the compiler call glibc's vectorised ``exp``/``tanh``) into a cache folder
-(``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit`` or ``~/.cache/rnnkit``), named by a hash of the source,
-the flags and the CPU, and written atomically. Without a compiler, on another OS, or with ``RNNKIT_NATIVE=0``, the
-kernels run their torch-operation path (same equations; GPUs always do). ``status()`` says which and why.
+(no matrix in their loop).
+
+The files are plain C with no torch headers: they compile in about a second, so they are built on first use with the
+system's C compiler (``$CC``, else ``cc``, ``gcc``, ``clang``) for this CPU (``-O3 -march=native -ffast-math``; the
+fast-math flag is what lets the compiler call glibc's vectorised ``exp``/``tanh``) into a cache folder
+(``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit`` or ``~/.cache/rnnkit``, else ``rnnkit-<uid>`` in the temp
+dir; only a folder no one else can write to), named by a hash of the source, the flags and the CPU, and written
+atomically. Without a compiler, off Linux, or with ``RNNKIT_NATIVE=0``, the kernels run their torch-operation path
+(same equations; GPUs and dtypes other than float32/float64 always do). ``status()`` says which and why.
 """
 
 from __future__ import annotations
@@ -44,11 +46,22 @@ def _cpu() -> str:
     return platform.processor()
 
 
-def _cache_dir() -> Path:
+def _cache_dirs() -> list[Path]:
+    """Where the library may be built: the configured cache, then a private folder in the temp dir (read-only home)."""
     if os.environ.get("RNNKIT_NATIVE_CACHE"):
-        return Path(os.environ["RNNKIT_NATIVE_CACHE"])
+        return [Path(os.environ["RNNKIT_NATIVE_CACHE"])]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "rnnkit"
+    return [Path(base) / "rnnkit", Path(tempfile.gettempdir()) / f"rnnkit-{os.getuid()}"]
+
+
+def _private(folder: Path) -> Path:
+    """``folder``, created if needed, when only this user can write to it (a library is loaded from there: a folder
+    others can write to, e.g. a shared temp dir made by someone else, could hand us their code)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = folder.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        raise OSError(f"{folder} is not private to this user (owner uid {st.st_uid}, mode {oct(st.st_mode & 0o777)})")
+    return folder
 
 
 def _compiler() -> str | None:
@@ -68,12 +81,12 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
         return None, "no C compiler found ($CC, cc, gcc, clang)"
     source = b"".join(p.read_bytes() for p in SOURCES)
     errors = []
-    for flags in FLAG_SETS:
+    for flags, folder in ((f, d) for f in FLAG_SETS for d in _cache_dirs()):
         key = hashlib.sha256(source + " ".join([cc, *flags, platform.machine(), _cpu()]).encode()).hexdigest()[:16]
-        target = _cache_dir() / f"steps-{key}.so"
+        target = folder / f"steps-{key}.so"
         try:
+            _private(folder)
             if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
                 os.close(fd)
                 try:
@@ -86,7 +99,7 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
             return _declare(ctypes.CDLL(str(target))), f"compiled ({' '.join(flags)}): {target}"
         except (OSError, subprocess.SubprocessError) as e:
             detail = getattr(e, "stderr", b"") or b""
-            errors.append(f"{' '.join(flags)}: {e} {detail.decode(errors='replace')[:300]}".strip())
+            errors.append(f"{' '.join(flags)} in {folder}: {e} {detail.decode(errors='replace')[:300]}".strip())
     return None, "build failed: " + " | ".join(errors)
 
 
