@@ -54,6 +54,7 @@ from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
 from rnnkit.recurrence.bptt_reference import regrad
+from rnnkit.recurrence.packed import RecurrentProduct
 
 
 def _save(ctx, kernel: tuple, args: tuple) -> None:
@@ -127,13 +128,13 @@ def _steps(M: Tensor | None, T: int):
     return [None] * T if M is None else M.unbind(0)
 
 
-def _dh_previous(dYs, t: int, dh: Tensor, keep, delta: Tensor, W_hh: Tensor) -> Tensor:
+def _dh_previous(dYs, t: int, dh: Tensor, keep, delta: Tensor, times_W: RecurrentProduct) -> Tensor:
     """``ḣ_{t-1} = ∂L/∂y_{t-1} + (1 − m_t) ḣ_t + δ_t W_hh`` (no output term at t = 0 or when the outputs were not used;
     no pass-through without a mask). ``dYs`` (or None) and ``keep`` are per-step lists."""
     carry = dYs[t - 1] if t and dYs is not None else None
     if keep is not None:
         carry = dh * keep[t] if carry is None else torch.addcmul(carry, dh, keep[t])
-    return delta @ W_hh if carry is None else torch.addmm(carry, delta, W_hh)
+    return times_W.plus(carry, delta)
 
 
 class SimpleRNNSequence(torch.autograd.Function):
@@ -147,15 +148,15 @@ class SimpleRNNSequence(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         HN, x2 = _project(x, W_ih, b)  # a_t, then the candidates h̃_t = φ(a_t) (φ' reads them)
         phi = Tensor.relu_ if relu else Tensor.tanh_
-        W_T, h = W_hh.t(), h0
+        times_W_T, h = RecurrentProduct(W_hh, h0.shape[0]), h0
         if M is None:
             Y = HN
             for a_t in HN.unbind(0):
-                h = phi(a_t.addmm_(h, W_T))
+                h = phi(times_W_T.add_to(a_t, h))
         else:
             Y = torch.empty_like(HN)
             for a_t, y_t, m_t in zip(HN.unbind(0), Y.unbind(0), M.unbind(0)):
-                h = torch.lerp(h, phi(a_t.addmm_(h, W_T)), m_t, out=y_t)
+                h = torch.lerp(h, phi(times_W_T.add_to(a_t, h)), m_t, out=y_t)
         _save(ctx, (x2, W_ih, h0, W_hh, Y, HN, M), (x, W_ih, b, h0, W_hh, relu, M))
         ctx.relu = relu
         return Y, Y[-1].clone()
@@ -174,9 +175,9 @@ class SimpleRNNSequence(torch.autograd.Function):
             keep = (1 - M).unbind(0)  # the cell sees m ḣ; (1 − m) ḣ passes through
             dA.mul_(M)
         dAs, dYs = dA.unbind(0), None if dY is None else dY.unbind(0)
-        dh = _final_gradient(dY, dh_T, h0)
+        dh, times_W = _final_gradient(dY, dh_T, h0), RecurrentProduct(W_hh.t(), h0.shape[0])
         for t in range(len(dAs) - 1, -1, -1):
-            dh = _dh_previous(dYs, t, dh, keep, dAs[t].mul_(dh), W_hh)  # δa_t = ḣ_t ⊙ φ'(a_t)
+            dh = _dh_previous(dYs, t, dh, keep, dAs[t].mul_(dh), times_W)  # δa_t = ḣ_t ⊙ φ'(a_t)
         dW = _weight_grad(dA, h0, Y) if ctx.needs_input_grad[4] else None
         return (*_projection_grads(ctx, dA, x2, W_ih), dh, dW, None, None)
 
@@ -200,10 +201,10 @@ class LSTMSequence(torch.autograd.Function):
         T, B, G = ACT.shape
         H = G // 4
         C, TC, Y = ACT.new_empty(T, B, H), ACT.new_empty(T, B, H), ACT.new_empty(T, B, H)
-        W_T, h, c = _ifog(W_hh).t(), h0, c0
+        times_W_T, h, c = RecurrentProduct(_ifog(W_hh), h0.shape[0]), h0, c0
         per_step = (ACT, ACT[:, :, :3 * H], *ACT.chunk(4, dim=2), C, TC, Y)  # views, made once
         for a_t, ifo_t, i, f, o, g, c_t, tc_t, y_t, m_t in zip(*(v.unbind(0) for v in per_step), _steps(M, T)):
-            a_t.addmm_(h, W_T)
+            times_W_T.add_to(a_t, h)
             ifo_t.sigmoid_()
             g.tanh_()
             if m_t is None:
@@ -241,14 +242,14 @@ class LSTMSequence(torch.autograd.Function):
         dG = KK.view(T, B, 4 * H)  # torch's gate order i, f, g, o
         dGs, As, Ks, Kos, fs = dG.unbind(0), A.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
         dYs, Ms = None if dY is None else dY.unbind(0), _steps(M, T)
-        dh = _final_gradient(dY, dh_T, h0)
+        dh, times_W = _final_gradient(dY, dh_T, h0), RecurrentProduct(W_hh.t(), h0.shape[0])
         dc = torch.zeros_like(c0) if dc_T is None else dc_T
         for t in range(T - 1, -1, -1):
             dc_cell = torch.addcmul(dc if Ms[t] is None else dc * Ms[t], dh, As[t])  # ∂L/∂c̃_t
             Ks[t].mul_(dc_cell.unsqueeze(1))
             Kos[t].mul_(dh)
             dc = dc_cell * fs[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, fs[t])
-            dh = _dh_previous(dYs, t, dh, keep, dGs[t], W_hh)
+            dh = _dh_previous(dYs, t, dh, keep, dGs[t], times_W)
         dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[5] else None
         return (*_projection_grads(ctx, dG, x2, W_ih), dh, dc, dW, None)
 
@@ -275,10 +276,10 @@ class GRUSequence(torch.autograd.Function):
         N = S[:, :, 2 * H:].clone(memory_format=torch.contiguous_format)  # xw_n, then n_t in place
         S[:, :, 2 * H:] = 0 if b_hh is None else b_hh[2 * H:]
         Y = S.new_empty(T, B, H)
-        W_T, h = W_hh.t(), h0
+        times_W_T, h = RecurrentProduct(W_hh, h0.shape[0]), h0
         per_step = (S, S[:, :, :2 * H], S[:, :, :H], S[:, :, H:2 * H], S[:, :, 2 * H:], N, Y)  # views, made once
         for s_t, rz_t, r, z, gh_n, n_t, y_t, m_t in zip(*(v.unbind(0) for v in per_step), _steps(M, T)):
-            s_t.addmm_(h, W_T)  # [a_r, a_z, gh_n]
+            times_W_T.add_to(s_t, h)  # [a_r, a_z, gh_n]
             rz_t.sigmoid_()  # [r, z]
             n = n_t.addcmul_(r, gh_n).tanh_()
             h = torch.lerp(n, h, z, out=y_t) if m_t is None else torch.lerp(h, torch.lerp(n, h, z), m_t, out=y_t)
@@ -308,12 +309,12 @@ class GRUSequence(torch.autograd.Function):
         dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
         dGH = Q.view(T, B, 3 * H)  # Q_t becomes δgh_t = ḣ_t ⊙ Q_t in place, step by step
         dHs, dH3s, Qs, Zs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0)  # dH3s: (B, 1, H)
-        dGHs = dGH.unbind(0)
+        dGHs, times_W = dGH.unbind(0), RecurrentProduct(W_hh.t(), B)
         for t in range(T - 1, 0, -1):
             Qs[t].mul_(dH3s[t])
-            dHs[t - 1].addcmul_(dHs[t], Zs[t]).addmm_(dGHs[t], W_hh)
+            times_W.add_to(dHs[t - 1].addcmul_(dHs[t], Zs[t]), dGHs[t])
         Qs[0].mul_(dH3s[0])
-        dh = torch.addmm(dH[0] * Zs[0], dGHs[0], W_hh)
+        dh = times_W.plus(dH[0] * Zs[0], dGHs[0])
         dW = _weight_grad(dGH, h0, Y) if ctx.needs_input_grad[4] else None
         db = dGH.sum((0, 1)) if ctx.needs_input_grad[5] else None
         dXW = dGH  # δa_r, δa_z are shared; the n part becomes δa_n = ḣ ⊙ Pn (dGH is not needed any more)

@@ -46,6 +46,7 @@ from rnnkit.recurrence.bptt import (
 from rnnkit.recurrence.bptt_reference import _masked, _masks
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import ptr
+from rnnkit.recurrence.packed import RecurrentProduct
 
 _LN_BACKWARD = torch.ops.aten.native_layer_norm_backward
 
@@ -103,10 +104,11 @@ def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Ten
     dYs = [None] * T if dY is None else [None, *(ptr(r) for r in dY.unbind(0)[:-1])]
     dn = torch.empty_like(dh)
     dW = torch.zeros_like(W_hh) if need_dW else None
+    times_W = RecurrentProduct(W_hh.t(), B)  # δp W_hh
     for t in range(T - 1, -1, -1):
         r = t % CHUNK
         call(t, ptr(dh), dYs[t], ptr(dn), rows[r])
-        dn.addmm_(chunk[r], W_hh)
+        times_W.add_to(dn, chunk[r])
         dh, dn = dn, dh
         if r == 0 and dW is not None:  # the chunk holds steps t … t + n − 1: their h_{t-1} are h_0 or Y[t-1 …]
             n = min(CHUNK, T - t)
@@ -117,6 +119,15 @@ def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Ten
             else:
                 dW.addmm_(chunk[:n].flatten(0, 1).t(), Y[t - 1:t + n - 1].flatten(0, 1))
     return dh, dW
+
+
+def _recurrent_products(W_hh: Tensor, h0: Tensor, Y: Tensor, out: Tensor):
+    """``W_hh h_{t-1}`` for t = 1 … T, each yielded before step t runs (which writes ``h_t`` into ``Y[t-1]``): into
+    ``out`` by torch.mm, or a fresh tensor from oneDNN's packed product where that pays."""
+    times_W_T, h = RecurrentProduct(W_hh, h0.shape[0]), h0
+    for y_t in Y.unbind(0):
+        yield times_W_T(h, out=out)
+        h = y_t
 
 
 def _start_gradient(dY: Tensor | None, dh_T: Tensor | None, h0: Tensor) -> tuple[Tensor | None, Tensor]:
@@ -132,12 +143,9 @@ def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M):
     CC, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
     C = CC if M is None else xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
-    args = [ptr(v) for v in (xw, PS, g_hh, g_c, b_c, h0, c0, Mr, PH, CC, C, Y, S)]
-    W_T, h, Ys = W_hh.t(), h0, Y.unbind(0)
-    for t in range(T):
-        torch.mm(h, W_T, out=PS)
-        step(t, B, H, EPS, *args)
-        h = Ys[t]
+    args = [ptr(v) for v in (xw, g_hh, g_c, b_c, h0, c0, Mr, PH, CC, C, Y, S)]
+    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS)):  # the step overwrites p
+        step(t, B, H, EPS, args[0], ptr(p), *args[1:])
     return xw, h0, c0, W_hh, g_hh, g_c, b_c, Mr, PH, S, CC, Y, C
 
 
@@ -168,12 +176,9 @@ def _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M):
     H = G // 3
     PH, S, PS, Y = xw.new_empty(T, B, G), xw.new_empty(T, B, 2), xw.new_empty(B, G), xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
-    args = [ptr(v) for v in (xw, PS, g_hh, b_hh, h0, Mr, PH, Y, S)]
-    W_T, h, Ys = W_hh.t(), h0, Y.unbind(0)
-    for t in range(T):
-        torch.mm(h, W_T, out=PS)
-        step(t, B, H, EPS, *args)
-        h = Ys[t]
+    args = [ptr(v) for v in (xw, g_hh, b_hh, h0, Mr, PH, Y, S)]
+    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS)):  # the step overwrites p
+        step(t, B, H, EPS, args[0], ptr(p), *args[1:])
     return xw, h0, W_hh, g_hh, b_hh, Mr, PH, S, Y
 
 
@@ -264,7 +269,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         dA = KK.view(T, B, 4 * H)
         dAs, DUs, Ks, Kos, fs = dA.unbind(0), DU.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
         dYs, Ms = None if dY is None else dY.unbind(0), _steps(M, T)
-        dh = _final_gradient(dY, dh_T, h0)
+        dh, times_W = _final_gradient(dY, dh_T, h0), RecurrentProduct(W_hh.t(), B)
         dc = torch.zeros_like(c0) if dc_T is None else dc_T
         dP = []
         for t in range(T - 1, -1, -1):
@@ -276,7 +281,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
             dc = dc_cell * fs[t] if keep is None else torch.addcmul(dc * keep[t], dc_cell, fs[t])
             dp = _norm_input_grad(dAs[t], P[t], MU[t], RSTD[t], g_hh)
             dP.append(dp)
-            dh = _dh_previous(dYs, t, dh, keep, dp, W_hh)
+            dh = _dh_previous(dYs, t, dh, keep, dp, times_W)
         need = ctx.needs_input_grad
         dW = _weight_grad(torch.stack(dP[::-1]), h0, Y) if need[3] else None
         dg_hh = _gain_grad(dA, P, MU, RSTD) if need[4] else None
