@@ -15,7 +15,8 @@ And memory is the other half of the cost at these sizes: every fresh T×B×H buf
 project's 2-core machine, 20–30% of a GRU's time went to page faults), and ``addmm(x, a, b)`` copies ``x`` before adding
 the product. So each kernel computes the input projection ``xw`` itself, into a buffer it owns (one GEMM for all
 steps, ∂L/∂x, ∂L/∂W_ih and ∂L/∂b from ``δxw`` by hand — no copy of ``xw`` to write into), each step adds its recurrent
-product in place into that buffer (``addmm_``), activations are applied in place, and backward turns buffers it needs
+product in place into that buffer (``addmm_``, or oneDNN's product with the weight packed once where that is faster:
+``rnnkit.recurrence.packed``), activations are applied in place, and backward turns buffers it needs
 anyway (``φ'``, the gate factors) into the gradients in place instead of allocating new ones. An output nobody used
 (the outputs of a Keras layer with ``return_sequences=False``, or the final state) arrives as None rather than a
 T×B×H buffer of zeros to fill and read.
