@@ -189,6 +189,32 @@ def _ifog(W: Tensor) -> Tensor:
     return torch.cat([i, f, o, g], dim=0)
 
 
+def lstm_gate_factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c0: Tensor, C: Tensor, TC: Tensor,
+                      M: Tensor | None) -> tuple[Tensor, Tensor, list | None]:
+    """The LSTM backward's factors for all steps at once, from the gates, the carried cells ``C`` (c_1 … c_T; c_0 =
+    ``c0``) and ``TC = tanh`` of what enters h_t: ``A = o(1 − TC²)`` (ċ_t += ḣ_t ⊙ A_t) and ``KK`` (T, B, 4, H) =
+    ``[g i(1−i), c_{t-1} f(1−f), i(1−g²), TC o(1−o)]`` — ``δ[i f g] = ċ ⊙ KK[:, :, :3]``, ``δo = ḣ ⊙ KK[:, :, 3]``,
+    which backward forms in place, leaving ``δa`` in torch's gate order (x(1 − y) is formed as x − x y). Under a step
+    mask ``M`` the cell's factors are masked and ``keep`` = the per-step ``1 − m_t`` (None without a mask)."""
+    A = TC * TC
+    A.neg_().add_(1).mul_(o)
+    T, B, H = C.shape
+    KK = C.new_empty(T, B, 4, H)
+    Ki, Kf, Kg, Ko = KK.unbind(2)
+    torch.mul(g, i, out=Ki).addcmul_(Ki, i, value=-1)
+    torch.mul(c0, f[0], out=Kf[0])
+    torch.mul(C[:-1], f[1:], out=Kf[1:])
+    Kf.addcmul_(Kf, f, value=-1)
+    torch.mul(g, g, out=Kg).neg_().add_(1).mul_(i)
+    torch.mul(TC, o, out=Ko).addcmul_(Ko, o, value=-1)
+    keep = None
+    if M is not None:
+        A.mul_(M)
+        Ko.mul_(M)
+        keep = (1 - M).unbind(0)
+    return A, KK, keep
+
+
 class LSTMSequence(torch.autograd.Function):
     """Forward keeps the gates in the order i, f, o, g (the input projection is computed with ``W_ih``'s rows
     reordered, and ``W_hh``'s to match) so that each step adds ``W_hh h_{t-1}`` in place and squashes with two in-place
@@ -224,22 +250,8 @@ class LSTMSequence(torch.autograd.Function):
         x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = C.shape
         i, f, o, g = ACT.chunk(4, dim=2)
-        A = TC * TC  # ∂c_t/∂h_t's factor: ċ_t += ḣ_t ⊙ A_t, A = o(1 − tanh²c); below x(1 − y) is formed as x − x y
-        A.neg_().add_(1).mul_(o)
-        KK = C.new_empty(T, B, 4, H)  # δ[i f g] = ċ ⊙ K, δo = ḣ ⊙ Ko; each step turns K_t, Ko_t into them in place
+        A, KK, keep = lstm_gate_factors(i, f, g, o, c0, C, TC, M)
         K, Ko = KK[:, :, :3], KK[:, :, 3]
-        Ki, Kf, Kg = K.unbind(2)
-        torch.mul(g, i, out=Ki).addcmul_(Ki, i, value=-1)  # g i(1 − i)
-        torch.mul(c0, f[0], out=Kf[0])
-        torch.mul(C[:-1], f[1:], out=Kf[1:])
-        Kf.addcmul_(Kf, f, value=-1)  # c_{t-1} f(1 − f)
-        torch.mul(g, g, out=Kg).neg_().add_(1).mul_(i)  # i(1 − g²)
-        torch.mul(TC, o, out=Ko).addcmul_(Ko, o, value=-1)  # Ko = tanh(c) o(1 − o)
-        keep = None
-        if M is not None:
-            A.mul_(M)
-            Ko.mul_(M)
-            keep = (1 - M).unbind(0)
         dG = KK.view(T, B, 4 * H)  # torch's gate order i, f, g, o
         dGs, As, Ks, Kos, fs = dG.unbind(0), A.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
         dYs, Ms = None if dY is None else dY.unbind(0), _steps(M, T)
@@ -253,6 +265,31 @@ class LSTMSequence(torch.autograd.Function):
             dh = _dh_previous(dYs, t, dh, keep, dGs[t], times_W)
         dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[5] else None
         return (*_projection_grads(ctx, dG, x2, W_ih), dh, dc, dW, None)
+
+
+def gru_gate_factors(r: Tensor, z: Tensor, gh_n: Tensor, N: Tensor, Y: Tensor, h0: Tensor, M: Tensor | None
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+    """The GRU backward's factors for all steps at once, from r, z, ``gh_n`` (the recurrent part inside r ⊙ ·), n
+    (``N``) and the carried states (``Y``; h_0 = ``h0``): ``Pn = (1 − z)(1 − n²)`` (δa_n = ḣ ⊙ Pn), ``Q`` (T, B, 3, H)
+    = ``[Pn gh_n r(1−r), (h_{t-1} − n) z(1−z), Pn r]`` (δgh = ḣ ⊙ Q = [δa_r, δa_z, δa_n ⊙ r], formed in place in Q;
+    δxw = [δa_r, δa_z, δa_n]) and ``Z`` = ∂h_t/∂h_{t-1} outside W_hh (z, or m z + 1 − m under a step mask ``M``, which
+    also masks the cell's factors). x(1 − y) is formed in place as x − x y."""
+    T, B, H = N.shape
+    Pn = N * N
+    Pn.neg_().add_(1).addcmul_(Pn, z, value=-1)
+    Q = N.new_empty(T, B, 3, H)
+    Qr, Qz, Qn = Q.unbind(2)
+    torch.mul(Pn, gh_n, out=Qr).mul_(r).addcmul_(Qr, r, value=-1)
+    torch.sub(h0, N[0], out=Qz[0])
+    torch.sub(Y[:-1], N[1:], out=Qz[1:])
+    Qz.mul_(z).addcmul_(Qz, z, value=-1)
+    Z = z
+    if M is not None:
+        Pn, Z = Pn.mul_(M), torch.addcmul(1 - M, M, z)
+        Qr.mul_(M)
+        Qz.mul_(M)
+    torch.mul(Pn, r, out=Qn)
+    return Pn, Q, Z
 
 
 class GRUSequence(torch.autograd.Function):
@@ -293,20 +330,7 @@ class GRUSequence(torch.autograd.Function):
         x2, W_ih, h0, W_hh, S, N, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = N.shape
         r, z, gh_n = S.chunk(3, dim=2)
-        Pn = N * N  # δa_n = ḣ ⊙ Pn, Pn = (1 − z)(1 − n²); below, x(1 − y) is formed in place as x − x y
-        Pn.neg_().add_(1).addcmul_(Pn, z, value=-1)
-        Q = N.new_empty(T, B, 3, H)  # δgh = ḣ ⊙ Q = [δa_r, δa_z, δa_n ⊙ r] (formed in Q); δxw = [δa_r, δa_z, δa_n]
-        Qr, Qz, Qn = Q.unbind(2)
-        torch.mul(Pn, gh_n, out=Qr).mul_(r).addcmul_(Qr, r, value=-1)  # Pn gh_n r(1 − r)
-        torch.sub(h0, N[0], out=Qz[0])
-        torch.sub(Y[:-1], N[1:], out=Qz[1:])
-        Qz.mul_(z).addcmul_(Qz, z, value=-1)  # (h_{t-1} − n) z(1 − z)
-        Z = z  # ∂h_t/∂h_{t-1} outside W_hh: z, or m z + 1 − m under a mask
-        if M is not None:
-            Pn, Z = Pn.mul_(M), torch.addcmul(1 - M, M, z)
-            Qr.mul_(M)
-            Qz.mul_(M)
-        torch.mul(Pn, r, out=Qn)
+        Pn, Q, Z = gru_gate_factors(r, z, gh_n, N, Y, h0, M)
         dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
         dGH = Q.view(T, B, 3 * H)  # Q_t becomes δgh_t = ḣ_t ⊙ Q_t in place, step by step
         dHs, dH3s, Qs, Zs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0)  # dH3s: (B, 1, H)

@@ -42,6 +42,8 @@ from rnnkit.recurrence.bptt import (
     _steps,
     _twice_differentiable,
     _weight_grad,
+    gru_gate_factors,
+    lstm_gate_factors,
 )
 from rnnkit.recurrence.bptt_reference import _masked, _masks
 from rnnkit.recurrence.native import function as native_function
@@ -250,22 +252,9 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         h0, c0, W_hh, g_hh, g_c, P, MU, RSTD, ACT, CC, C, MU_C, RSTD_C, TU, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = CC.shape
         i, f, g, o = ACT.chunk(4, dim=2)
-        DU = TU * TU  # o(1 − tanh²u): δu_t = ḣ_t ⊙ DU_t, formed in place step by step (then summed for γ_c, β_c)
-        DU.neg_().add_(1).mul_(o)
-        KK = CC.new_empty(T, B, 4, H)  # δ[i f g] = ċ ⊙ K, δo = ḣ ⊙ Ko: in place, becoming δa_t (torch's order)
+        # DU = o(1 − tanh²u): δu_t = ḣ_t ⊙ DU_t, formed in place step by step (then summed for γ_c, β_c); KK as the LSTM's
+        DU, KK, keep = lstm_gate_factors(i, f, g, o, c0, C, TU, M)
         K, Ko = KK[:, :, :3], KK[:, :, 3]
-        Ki, Kf, Kg = K.unbind(2)
-        torch.mul(g, i, out=Ki).addcmul_(Ki, i, value=-1)  # g i(1 − i)
-        torch.mul(c0, f[0], out=Kf[0])
-        torch.mul(C[:-1], f[1:], out=Kf[1:])
-        Kf.addcmul_(Kf, f, value=-1)  # c_{t-1} f(1 − f)
-        torch.mul(g, g, out=Kg).neg_().add_(1).mul_(i)  # i(1 − g²)
-        torch.mul(TU, o, out=Ko).addcmul_(Ko, o, value=-1)  # tanh(u) o(1 − o)
-        keep = None
-        if M is not None:
-            DU.mul_(M)
-            Ko.mul_(M)
-            keep = (1 - M).unbind(0)
         dA = KK.view(T, B, 4 * H)
         dAs, DUs, Ks, Kos, fs = dA.unbind(0), DU.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
         dYs, Ms = None if dY is None else dY.unbind(0), _steps(M, T)
@@ -328,20 +317,7 @@ class LayerNormGRUSequence(torch.autograd.Function):
         h0, W_hh, g_hh, P, MU, RSTD, RZ, gh_n, N, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = N.shape
         r, z = RZ.chunk(2, dim=2)
-        Pn = N * N  # δa_n = ḣ ⊙ Pn, Pn = (1 − z)(1 − n²)
-        Pn.neg_().add_(1).addcmul_(Pn, z, value=-1)
-        Q = N.new_empty(T, B, 3, H)  # δgh = ḣ ⊙ Q = [δa_r, δa_z, δa_n ⊙ r], formed in Q
-        Qr, Qz, Qn = Q.unbind(2)
-        torch.mul(Pn, gh_n, out=Qr).mul_(r).addcmul_(Qr, r, value=-1)  # Pn gh_n r(1 − r)
-        torch.sub(h0, N[0], out=Qz[0])
-        torch.sub(Y[:-1], N[1:], out=Qz[1:])
-        Qz.mul_(z).addcmul_(Qz, z, value=-1)  # (h_{t-1} − n) z(1 − z)
-        Z = z
-        if M is not None:
-            Pn, Z = Pn.mul_(M), torch.addcmul(1 - M, M, z)
-            Qr.mul_(M)
-            Qz.mul_(M)
-        torch.mul(Pn, r, out=Qn)
+        Pn, Q, Z = gru_gate_factors(r, z, gh_n, N, Y, h0, M)  # as the GRU's (bptt.py)
         dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
         dGH = Q.view(T, B, 3 * H)
         dHs, dH3s, Qs, Zs, dGHs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0), dGH.unbind(0)
