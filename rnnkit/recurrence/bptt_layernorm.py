@@ -112,14 +112,9 @@ def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Ten
         call(t, ptr(dh), dYs[t], ptr(dn), rows[r])
         times_W.add_to(dn, chunk[r])
         dh, dn = dn, dh
-        if r == 0 and dW is not None:  # the chunk holds steps t … t + n − 1: their h_{t-1} are h_0 or Y[t-1 …]
+        if r == 0 and dW is not None:  # the chunk holds steps t … t + n − 1, whose h_{t-1} are h_0 or Y[t-1], Y[t] …
             n = min(CHUNK, T - t)
-            if t == 0:
-                dW.addmm_(chunk[0].t(), h0)
-                if n > 1:
-                    dW.addmm_(chunk[1:n].flatten(0, 1).t(), Y[:n - 1].flatten(0, 1))
-            else:
-                dW.addmm_(chunk[:n].flatten(0, 1).t(), Y[t - 1:t + n - 1].flatten(0, 1))
+            dW += _weight_grad(chunk[:n], h0 if t == 0 else Y[t - 1], Y[t:t + n])
     return dh, dW
 
 
@@ -203,7 +198,8 @@ def _native_gru_backward(ctx, dY, dh_T):
 
 
 class LayerNormLSTMSequence(torch.autograd.Function):
-    """Forward writes each step's pre-activations into a (T, B, 4H) buffer and squashes them there in place (what
+    """The compiled path (``_native_lstm_*``) where ``rnnkit.recurrence.native`` has it; otherwise torch operations:
+    forward writes each step's pre-activations into a (T, B, 4H) buffer and squashes them there in place (what
     backward needs); backward turns a buffer of the gate factors into ``δxw`` in place, step by step."""
 
     @staticmethod
@@ -280,7 +276,8 @@ class LayerNormLSTMSequence(torch.autograd.Function):
 
 
 class LayerNormGRUSequence(torch.autograd.Function):
-    """Forward keeps ``[r, z]``, ``gh_n`` and ``n`` per step; backward accumulates ``ḣ_t`` in place in a copy of
+    """The compiled path (``_native_gru_*``) where ``rnnkit.recurrence.native`` has it; otherwise torch operations:
+    forward keeps ``[r, z]``, ``gh_n`` and ``n`` per step; backward accumulates ``ḣ_t`` in place in a copy of
     ``∂L/∂y`` and forms ``δgh_t`` in place in the buffer of its factors, as ``GRUSequence`` does."""
 
     @staticmethod
@@ -321,14 +318,14 @@ class LayerNormGRUSequence(torch.autograd.Function):
         dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
         dGH = Q.view(T, B, 3 * H)
         dHs, dH3s, Qs, Zs, dGHs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0), dGH.unbind(0)
-        dP = []  # δp_t = LNᵀ(δgh_t), from t = T down
+        dP, times_W = [], RecurrentProduct(W_hh.t(), B)  # δp_t = LNᵀ(δgh_t), from t = T down; δp_t W_hh
         for t in range(T - 1, 0, -1):
             Qs[t].mul_(dH3s[t])
             dP.append(_norm_input_grad(dGHs[t], P[t], MU[t], RSTD[t], g_hh))
-            dHs[t - 1].addcmul_(dHs[t], Zs[t]).addmm_(dP[-1], W_hh)
+            times_W.add_to(dHs[t - 1].addcmul_(dHs[t], Zs[t]), dP[-1])
         Qs[0].mul_(dH3s[0])
         dP.append(_norm_input_grad(dGHs[0], P[0], MU[0], RSTD[0], g_hh))
-        dh = torch.addmm(dH[0] * Zs[0], dP[-1], W_hh)
+        dh = times_W.plus(dH[0] * Zs[0], dP[-1])
         need = ctx.needs_input_grad
         dW = _weight_grad(torch.stack(dP[::-1]), h0, Y) if need[2] else None
         dg = _gain_grad(dGH, P, MU, RSTD) if need[3] else None

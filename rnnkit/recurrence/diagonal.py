@@ -240,7 +240,7 @@ class _MinimalSequence(torch.autograd.Function):
             return saved[1]
         a, b = _call_fused(_forward_math, xw.numel(), kind, xw, mask)
         out = _recur_in_place(a, b, h0)  # b is fresh: the states overwrite it
-        ctx.kind, ctx.has_mask = kind, mask is not None
+        ctx.has_mask = mask is not None
         ctx.save_for_backward(xw, a, out, h0, *(() if mask is None else (mask,)))
         return out
 

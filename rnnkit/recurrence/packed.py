@@ -42,8 +42,7 @@ class RecurrentProduct:
 
     def add_to(self, acc: Tensor, x: Tensor) -> Tensor:
         """``acc += x W^T`` in place."""
-        return acc.addmm_(x, self.W_T) if self.packed is None else acc.add_(self.linear(x, self.packed, None, "none",
-                                                                                          [], ""))
+        return acc.addmm_(x, self.W_T) if self.packed is None else acc.add_(self(x))
 
     def plus(self, c: Tensor | None, x: Tensor) -> Tensor:
         """``c + x W^T`` as a fresh tensor (``c`` None: the product alone)."""
