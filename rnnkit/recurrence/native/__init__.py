@@ -37,13 +37,16 @@ _state: dict = {}
 
 
 def _cpu() -> str:
+    """The CPU's model and instruction-set flags (``-march=native`` code is only reused on a CPU with the same ones)."""
+    seen: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("model name", "flags", "Features")):
-                return line
+            key = line.split(":")[0].strip()
+            if key in ("model name", "flags", "Features") and key not in seen:
+                seen[key] = line
     except OSError:
         pass
-    return platform.processor()
+    return "\n".join(seen.values()) or platform.processor()
 
 
 def _cache_dirs() -> list[Path]:
