@@ -15,10 +15,12 @@ name                   shape            role
 ``weight_gh_l{j}``     (L, L·H)         u_g^{i→j}, rows i = 1..L, with ``gated=True``
 =====================  ===============  ==================================================================
 
-The whole stack is one cell for the loop (every layer at time t needs every layer at t-1), so it runs on the loop
-backend (``backend="auto"`` or ``"loop"``) or, for export, the scan backend (``backend="scan"``); torch has no fused kernel
-for it. Forward contract as ``rnnkit.RNN`` (``lengths=``, ``batch_first``, unbatched input, ``PackedSequence``); ``hx`` is
-(L, B, H), or ``(h, c)`` for ``cell="lstm"``; the output is the top layer's state at every step.
+The whole stack is one cell for the loop (every layer at time t needs every layer at t-1); torch has no fused kernel
+for it. ``backend="auto"`` or ``"loop"`` runs rnnkit's hand-written BPTT for the whole stack
+(``rnnkit.recurrence.bptt_feedback``; recorders, e.g. the diagnostics, step through the cell instead), ``"scan"`` the
+scan backend (what the ONNX export traces). Forward contract as ``rnnkit.RNN`` (``lengths=``, ``batch_first``,
+unbatched input, ``PackedSequence``); ``hx`` is (L, B, H), or ``(h, c)`` for ``cell="lstm"``; the output is the top
+layer's state at every step.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rnnkit.cells.base import check_bool, check_int, init_uniform_, matmul
 from rnnkit.cells.feedback import FEEDBACK_CELLS, FeedbackLayerWeights, check_feedback_cell, feedback_step
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.recurrence import active_recorder, run_loop_deferred, run_scan, scanning, step_mask
+from rnnkit.recurrence.bptt_feedback import feedback_sequence
 
 
 class FeedbackRNN(SequenceLayer):
@@ -93,7 +96,33 @@ class FeedbackRNN(SequenceLayer):
         layers = [self._layer_weights(params, j) for j in range(self.num_layers)]
         return feedback_step(self.cell, layers, self.hidden_size, self.gated, mm)
 
+    def _kernel_layers(self) -> list[tuple]:
+        """Per layer ``(W_ih, b, W_gx, U, U_g, W_hh, b_hn)`` for the kernel (``rnnkit.recurrence.bptt_feedback``):
+        the hidden biases that only add folded into ``b``; the GRU's ``b_hn`` (inside r ⊙ ·) apart."""
+        H, layers = self.hidden_size, []
+        for j in range(self.num_layers):
+            get = lambda name: getattr(self, f"{name}_l{j}", None)  # noqa: E731
+            b, b_hn = None, None
+            if self.bias:
+                b_ih, b_hh = get("bias_ih"), get("bias_hh")
+                if self.cell == "gru":
+                    b, b_hn = b_ih + torch.cat([b_hh[:2 * H], b_hh.new_zeros(H)]), b_hh[2 * H:]
+                else:
+                    b = b_ih + b_hh
+            layers.append((get("weight_ih"), b, get("weight_gx"), get("weight_fb"), get("weight_gh"), get("weight_hh"),
+                           b_hn))
+        return layers
+
     def _run(self, x, state, lengths):
+        if x.shape[1] > 0 and active_recorder() is None and not scanning(self):
+            # the hand-written BPTT kernel (a batch of 0 sequences: autograd's loop does it)
+            L, B, H = self.num_layers, x.shape[1], self.hidden_size
+            mask = None if lengths is None else step_mask(lengths, x.shape[0], x.device)
+            flat = [s.transpose(0, 1).reshape(B, L * H) for s in state]  # (L, B, H) -> all layers side by side
+            y, *finals = feedback_sequence(self.cell, x, flat[0], flat[1] if self.cell == "lstm" else None,
+                                           self._kernel_layers(), self.gated, mask)
+            return (y if mask is None else y * mask), tuple(f.view(B, L, H).transpose(0, 1).contiguous()
+                                                            for f in finals)
         xw = (F.linear(x, self.weight_ih_l0, self.bias_ih_l0),)  # layer 1's input projection for all steps at once
         if self.gated:
             xw += (F.linear(x, self.weight_gx_l0),)

@@ -58,6 +58,44 @@ def gru(x, W_ih, b_ih, h0, W_hh, b_hh, M):
     return torch.stack(ys), h
 
 
+def feedback(cell, L, gated, x, h0, c0, M, *W):
+    """The Gated-Feedback RNN (``rnnkit.cells.feedback``) as its kernel takes it (``rnnkit.recurrence.bptt_feedback``):
+    ``W`` = per layer ``W_ih, b, W_gx, U, U_g, W_hh, b_hn``; ``h0``, ``c0`` and the final states hold all layers'
+    states side by side (B, L·H); layer j reads layer j−1's carried state."""
+    T, B = x.shape[:2]
+    H = W[3].shape[0]
+    hs, ys = list(h0.split(H, dim=-1)), []
+    cs = list(c0.split(H, dim=-1)) if cell == "lstm" else None
+    for xt, m_t in zip(x.unbind(0), _masks(M, T)):
+        h_star, below, new_h, new_c = torch.cat(hs, dim=-1), xt, [], []
+        for j in range(L):
+            W_ih, b, W_gx, U, U_g, W_hh, b_hn = W[7 * j:7 * j + 7]
+            fb = h_star
+            if gated:
+                g = torch.sigmoid(F.linear(below, W_gx) + F.linear(h_star, U_g))  # g^{i→j}, (B, L)
+                fb = (h_star.view(B, L, H) * g.unsqueeze(-1)).reshape(B, L * H)
+            xw, f = F.linear(below, W_ih, b), F.linear(fb, U, b_hn)
+            if cell == "tanh":
+                h = torch.tanh(xw + f)
+            elif cell == "gru":
+                x_r, x_z, x_n = xw.chunk(3, dim=-1)
+                h_r, h_z = F.linear(hs[j], W_hh).chunk(2, dim=-1)
+                r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+                h = torch.lerp(torch.tanh(x_n + r * f), hs[j], z)
+            else:
+                x_i, x_f, x_g, x_o = xw.chunk(4, dim=-1)
+                h_i, h_f, h_o = F.linear(hs[j], W_hh).chunk(3, dim=-1)
+                c = torch.sigmoid(x_f + h_f) * cs[j] + torch.sigmoid(x_i + h_i) * torch.tanh(x_g + f)
+                h = torch.sigmoid(x_o + h_o) * torch.tanh(c)
+                new_c.append(_masked(c, cs[j], m_t))
+            below = _masked(h, hs[j], m_t)
+            new_h.append(below)
+        hs, cs = new_h, new_c
+        ys.append(below)
+    finals = (torch.cat(hs, dim=-1),) + ((torch.cat(cs, dim=-1),) if cell == "lstm" else ())
+    return torch.stack(ys), *finals
+
+
 def regrad(needs_input_grad, reference, args: tuple, grads: tuple) -> tuple:
     """The kernel's input gradients for ``grads`` (one per output, None where unused), computed by autograd through
     ``reference(*args)`` with ``create_graph=True``; None for the inputs that need none."""
