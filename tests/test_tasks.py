@@ -179,6 +179,26 @@ def test_resume_refuses_changed_options_and_continues_a_finished_classifier(clas
     assert sha256(run / "model.safetensors") == before  # nothing left to train: the same model
 
 
+def test_a_run_written_before_an_option_existed_resumes_when_that_option_is_at_its_default(classifier_run, tmp_path):
+    """A checkpoint from an older rnnkit lacks the options and config keys added since; resuming it treats a missing key
+    as that setting's default (the behaviour the run had) and still refuses a non-default value, naming it."""
+    import shutil
+
+    from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint
+
+    run = tmp_path / "run"
+    shutil.copytree(classifier_run, run)
+    for ckpt in (run / "checkpoints").glob("*.safetensors"):  # as an older version wrote them
+        tensors, state = load_checkpoint(ckpt)
+        assert state["resume_check"].pop("options.weight_drop") == 0.0
+        state["config"]["optim"].pop("weight_decay")
+        save_checkpoint(ckpt, tensors, state)
+    r = cli("train", "classify", *TINY_CLS, "--epochs", "3", "--out", run, "--resume")
+    assert r.exit_code == 0, r.output
+    r = cli("train", "classify", *TINY_CLS, "--epochs", "3", "--weight-drop", "0.2", "--out", run, "--resume")
+    assert r.exit_code == 2 and "options.weight_drop: checkpoint None vs now 0.2" in plain(r.output)
+
+
 def test_identical_runs_write_identical_model_files(tmp_path):
     """Bit-identical training gives byte-identical model.safetensors (the header's metadata in a fixed order), so
     `sha256sum` confirms it."""

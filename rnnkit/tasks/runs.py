@@ -7,6 +7,7 @@ model read with another vocabulary than the one it was trained with would answer
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -106,6 +107,21 @@ def hold_out(items: list, share: float, source: str, what: str = "examples") -> 
     return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
+class ResumeKey(dict):
+    """``{"options.<name>": value}`` plus ``defaults`` (the same keys' default values), so that a run written before an
+    option existed resumes when that option is at its default."""
+
+    def __init__(self, values: dict, defaults: dict) -> None:
+        super().__init__(values)
+        self.defaults = defaults
+
+
 def resume_key(opts, may_change: tuple[str, ...]) -> dict:
     """The options that must be equal to resume a run (``may_change``: budgets and display, which may differ)."""
-    return {f"options.{k}": v for k, v in vars(opts).items() if k not in may_change}
+    defaults = {}
+    for f in dataclasses.fields(opts):
+        if f.default is not dataclasses.MISSING:
+            defaults[f"options.{f.name}"] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[f"options.{f.name}"] = f.default_factory()
+    return ResumeKey({f"options.{k}": v for k, v in vars(opts).items() if k not in may_change}, defaults)

@@ -22,6 +22,14 @@ RESUME_MUST_MATCH = ("model", "data", "optim", "scheduler")
 RESUME_TRAIN_KEYS = ("seed", "tbptt", "clip_norm", "clip_value")
 
 
+_ABSENT = object()
+
+
+def _differs(saved: dict, key: str, value: Any, defaults: dict) -> bool:
+    """Whether ``saved[key]`` differs from ``value``; a key the checkpoint lacks matches the setting's default."""
+    return saved[key] != value if key in saved else value != defaults.get(key, _ABSENT)
+
+
 class ResumableRun:
     """Checkpoint save/restore for ``Trainer`` (which provides the attributes used here)."""
 
@@ -61,15 +69,22 @@ class ResumableRun:
 
     def _check_resumable(self, state: dict[str, Any], path: Path) -> None:
         saved, now = state.get("config", {}), self.config.to_dict()
+        # a setting added to rnnkit after the checkpoint was written is absent from it: equal if it is at its default
+        # now (the behaviour the run had); the same for the task options (``resume_check.defaults``)
+        default = json.loads(json.dumps(type(self.config)().to_dict()))
         diffs = [f"{s}.{k}: checkpoint {saved.get(s, {}).get(k)!r} vs now {v!r}"
-                 for s in RESUME_MUST_MATCH for k, v in now[s].items() if saved.get(s, {}).get(k) != v]
+                 for s in RESUME_MUST_MATCH for k, v in now[s].items()
+                 if _differs(saved.get(s, {}), k, json.loads(json.dumps(v)), default[s])]
         diffs += [f"train.{k}: checkpoint {saved.get('train', {}).get(k)!r} vs now {now['train'][k]!r}"
                   for k in RESUME_TRAIN_KEYS if saved.get("train", {}).get(k) != now["train"][k]]
-        for what, saved_d, now_d in (("model config ", state.get("model_config"), self.model_config),
-                                     ("", state.get("resume_check"), self.resume_check)):
+        option_defaults = json.loads(json.dumps(getattr(self.resume_check, "defaults", {})))
+        for what, saved_d, now_d, defaults in (("model config ", state.get("model_config"), self.model_config, {}),
+                                               ("", state.get("resume_check"), self.resume_check, option_defaults)):
             saved_d, now_d = saved_d or {}, json.loads(json.dumps(now_d or {}))  # as JSON stores it (tuples → lists)
             diffs += [f"{what}{k}: checkpoint {saved_d.get(k)!r} vs now {now_d.get(k)!r}"
-                      for k in sorted(set(saved_d) | set(now_d)) if saved_d.get(k) != now_d.get(k)]
+                      for k in sorted(set(saved_d) | set(now_d))
+                      if (k not in now_d and saved_d[k] != defaults.get(k, _ABSENT))
+                      or (k in now_d and _differs(saved_d, k, now_d[k], defaults))]
         if diffs:
             raise CheckpointError(f"checkpoint {path} was written by a different configuration; refusing to resume "
                                   "(nothing was changed):\n  " + "\n  ".join(diffs))
