@@ -67,3 +67,19 @@ def test_layernorm_kernels_with_packed_products_match_the_torch_path(cls, monkey
         plain = run()
     for a, b in zip(fast, plain):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(64, 32), (512, 384)])  # torch.mm below PACK_FROM, oneDNN's packed product above
+def test_a_bfloat16_product_is_the_float64_product_within_bfloat16_rounding(shape):
+    """With ``dtype=bfloat16`` the operands round to bfloat16 (relative error ~2^-9 each) and the result comes back in
+    the weight's dtype: ``x W^T`` of float64, within 1e-2 relative, for every entry point."""
+    torch.manual_seed(0)
+    W, x, acc = torch.randn(*shape), torch.randn(8, shape[1]), torch.randn(8, shape[0])
+    exact = (x.double() @ W.double().t())
+    p = packed.RecurrentProduct(W, 8, torch.bfloat16)
+    out = torch.empty(8, shape[0])
+    for got, want in ((p(x), exact), (p(x, out=out), exact), (p.plus(acc, x), acc.double() + exact),
+                      (p.add_to(acc.clone(), x), acc.double() + exact)):
+        assert got.dtype == torch.float32
+        rel = ((got.double() - want).norm() / want.norm()).item()
+        assert 1e-5 < rel < 1e-2, rel

@@ -25,6 +25,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnkit.cells.base import DtypeError, ShapeError, check_dtype, check_floating
 from rnnkit.recurrence import as_lengths
+from rnnkit.recurrence.packed import products_in
 
 
 def _autocast_on(x: Tensor) -> bool:
@@ -92,8 +93,9 @@ class SequenceLayer(nn.Module):
         x, state, lengths, packed, batched = self._prepare(input, hx, lengths)
         weight = next(self.parameters(), None) if _autocast_on(x) else None
         if weight is not None and not self._autocasts(x, lengths):
-            # rnnkit's own paths run their recurrence in the weights' dtype, with autocast off inside
-            with torch.autocast(x.device.type, enabled=False):
+            # rnnkit's own paths run their recurrence in the weights' dtype, with autocast off inside; the kernels
+            # that follow autocast (the layer-normalised cells') run their matrix products in its dtype
+            with torch.autocast(x.device.type, enabled=False), products_in(torch.get_autocast_dtype(x.device.type)):
                 y, h_n = self._run(x.to(weight.dtype), tuple(s.to(weight.dtype) for s in state), lengths)
         else:
             y, h_n = self._run(x, state, lengths)

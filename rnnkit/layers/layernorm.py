@@ -6,6 +6,10 @@ Parameters: torch's ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``
 ``ln_c_bias_l{k}`` (0) (H; the shift only with ``bias=True``). The input norm runs on every step at once before the loop;
 the recurrent part runs in a hand-written BPTT kernel (``rnnkit.recurrence.bptt_layernorm``) — or, for export and the
 recorders, the loop / scan backends through the cell's step. No torch fused kernel computes these cells.
+
+Under ``torch.autocast`` the kernel runs its matrix products (the input projection, the per-step recurrent products and
+∂L/∂W_hh) in autocast's dtype — bfloat16 on CPU, as torch's fused LSTM does — and everything else (the norms, gates,
+states and their gradients) in float32; outputs stay float32.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from torch.nn import functional as F
 from rnnkit.cells.layernorm import layer_norm, layernorm_gru_step, layernorm_lstm_step
 from rnnkit.layers.stacked import StackedRNNBase, check_no_projection
 from rnnkit.recurrence.bptt_layernorm import layernorm_gru_sequence, layernorm_lstm_sequence
+from rnnkit.recurrence.packed import product_dtype
 
 
 class _LayerNormRNN(StackedRNNBase):
@@ -52,8 +57,11 @@ class _LayerNormRNN(StackedRNNBase):
         return self._normalized_input(x, weight_ih, bias, getattr(self, "ln_ih_weight" + suffix))
 
     @staticmethod
-    def _normalized_input(x, weight_ih, bias, gain):
-        xw = layer_norm(F.linear(x, weight_ih), gain)
+    def _normalized_input(x, weight_ih, bias, gain, low=None):
+        """``LN(W_ih x; γ_ih) + b`` for all steps; with ``low`` (autocast's dtype, for the kernels) the product in it,
+        the norm in float32."""
+        z = F.linear(x, weight_ih) if low is None else F.linear(x.to(low), weight_ih.to(low)).to(x.dtype)
+        xw = layer_norm(z, gain)
         return xw if bias is None else xw + bias
 
 
@@ -77,7 +85,7 @@ class LayerNormLSTM(_LayerNormRNN):
                                    params["ln_c_bias"], mm)
 
     def _sequence(self, x, weight_ih, bias, state, params, mask):
-        xw = self._normalized_input(x, weight_ih, bias, params["ln_ih_weight"])
+        xw = self._normalized_input(x, weight_ih, bias, params["ln_ih_weight"], product_dtype())
         return layernorm_lstm_sequence(xw, *state, params["weight_hh"], params["ln_hh_weight"],
                                        params["ln_c_weight"], params["ln_c_bias"], mask)
 
@@ -101,7 +109,7 @@ class LayerNormGRU(_LayerNormRNN):
         return layernorm_gru_step(params["weight_hh"], params["bias_hh"], params["ln_hh_weight"], mm)
 
     def _sequence(self, x, weight_ih, bias, state, params, mask):
-        xw = self._normalized_input(x, weight_ih, bias, params["ln_ih_weight"])
+        xw = self._normalized_input(x, weight_ih, bias, params["ln_ih_weight"], product_dtype())
         return layernorm_gru_sequence(xw, state[0], params["weight_hh"], params["ln_hh_weight"], params["bias_hh"],
                                       mask)
 

@@ -101,9 +101,12 @@ def _projection_grads(ctx, dXW: Tensor, x2: Tensor, W_ih: Tensor) -> tuple[Tenso
             d.sum(0) if need[2] else None)
 
 
-def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor) -> Tensor:
+def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor, dtype: torch.dtype | None = None) -> Tensor:
     """``Σ_t δ_t^T h_{t-1}`` with ``h_{t-1}`` = h0 for t = 1 and Y[t-2] after: one GEMM with inner dimension (T−1)·B
-    plus the first step's (no concatenated copy of the states)."""
+    plus the first step's (no concatenated copy of the states); with ``dtype``, its operands rounded to that dtype
+    (a bfloat16 product under autocast, see ``packed.products_in``), the result in ``delta``'s."""
+    if dtype is not None and dtype != delta.dtype:
+        return _weight_grad(delta.to(dtype), h0.to(dtype), Y.to(dtype)).to(delta.dtype)
     return torch.addmm(delta[0].t() @ h0, delta[1:].flatten(0, 1).t(), Y[:-1].flatten(0, 1))
 
 

@@ -48,7 +48,7 @@ from rnnkit.recurrence.bptt import (
 from rnnkit.recurrence.bptt_reference import _masked, _masks
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import ptr
-from rnnkit.recurrence.packed import RecurrentProduct
+from rnnkit.recurrence.packed import RecurrentProduct, product_dtype
 
 _LN_BACKWARD = torch.ops.aten.native_layer_norm_backward
 
@@ -96,7 +96,7 @@ CHUNK = 32
 
 
 def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Tensor, h0: Tensor, Y: Tensor,
-                          need_dW: bool) -> tuple[Tensor, Tensor | None]:
+                          need_dW: bool, lowp: torch.dtype | None) -> tuple[Tensor, Tensor | None]:
     """Steps t = T … 1: ``call(t, ḣ_t, ∂L/∂y_{t-1} or None, out, δp buffer)`` runs the compiled step (it writes
     ``∂L/∂y_{t-1} + (pass-through of ḣ_t)`` into ``out`` and δp_t into the buffer), then ``out += δp_t W_hh`` is
     ḣ_{t-1}. Returns ``(∂L/∂h_0, ∂L/∂W_hh)``."""
@@ -106,7 +106,7 @@ def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Ten
     dYs = [None] * T if dY is None else [None, *(ptr(r) for r in dY.unbind(0)[:-1])]
     dn = torch.empty_like(dh)
     dW = torch.zeros_like(W_hh) if need_dW else None
-    times_W = RecurrentProduct(W_hh.t(), B)  # δp W_hh
+    times_W = RecurrentProduct(W_hh.t(), B, lowp)  # δp W_hh
     for t in range(T - 1, -1, -1):
         r = t % CHUNK
         call(t, ptr(dh), dYs[t], ptr(dn), rows[r])
@@ -114,14 +114,14 @@ def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Ten
         dh, dn = dn, dh
         if r == 0 and dW is not None:  # the chunk holds steps t … t + n − 1, whose h_{t-1} are h_0 or Y[t-1], Y[t] …
             n = min(CHUNK, T - t)
-            dW += _weight_grad(chunk[:n], h0 if t == 0 else Y[t - 1], Y[t:t + n])
+            dW += _weight_grad(chunk[:n], h0 if t == 0 else Y[t - 1], Y[t:t + n], lowp)
     return dh, dW
 
 
-def _recurrent_products(W_hh: Tensor, h0: Tensor, Y: Tensor, out: Tensor):
+def _recurrent_products(W_hh: Tensor, h0: Tensor, Y: Tensor, out: Tensor, lowp: torch.dtype | None):
     """``W_hh h_{t-1}`` for t = 1 … T, each yielded before step t runs (which writes ``h_t`` into ``Y[t-1]``): into
     ``out`` by torch.mm, or a fresh tensor from oneDNN's packed product where that pays."""
-    times_W_T, h = RecurrentProduct(W_hh, h0.shape[0]), h0
+    times_W_T, h = RecurrentProduct(W_hh, h0.shape[0], lowp), h0
     for y_t in Y.unbind(0):
         yield times_W_T(h, out=out)
         h = y_t
@@ -132,7 +132,7 @@ def _start_gradient(dY: Tensor | None, dh_T: Tensor | None, h0: Tensor) -> tuple
     return dY, _final_gradient(dY, dh_T, h0).contiguous()
 
 
-def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M):
+def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M, lowp):
     xw, h0, c0, g_hh, g_c, b_c = _contiguous(xw, h0, c0, g_hh, g_c, b_c)
     T, B, G = xw.shape
     H = G // 4
@@ -141,7 +141,7 @@ def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M):
     C = CC if M is None else xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, g_c, b_c, h0, c0, Mr, PH, CC, C, Y, S)]
-    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS)):  # the step overwrites p
+    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
         step(t, B, H, EPS, args[0], ptr(p), *args[1:])
     return xw, h0, c0, W_hh, g_hh, g_c, b_c, Mr, PH, S, CC, Y, C
 
@@ -161,20 +161,20 @@ def _native_lstm_backward(ctx, dY, dh_T, dc_T):
     def call(t, dh_p, dy_p, dn_p, dp_p):
         step(t, B, H, *head, dh_p, dy_p, dn_p, p_dc, p_DA, dp_p, *tail)
     need = ctx.needs_input_grad
-    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[3])
+    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[3], ctx.lowp)
     dg_hh, dg_c, db_c = (a.to(xw.dtype) for a in acc.split([4 * H, H, H]))
     return (DA if need[0] else None, dh0, dc, dW, dg_hh if need[4] else None, dg_c if need[5] else None,
             db_c if need[6] else None, None)
 
 
-def _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M):
+def _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M, lowp):
     xw, h0, g_hh, b_hh = _contiguous(xw, h0, g_hh, b_hh)
     T, B, G = xw.shape
     H = G // 3
     PH, S, PS, Y = xw.new_empty(T, B, G), xw.new_empty(T, B, 2), xw.new_empty(B, G), xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, b_hh, h0, Mr, PH, Y, S)]
-    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS)):  # the step overwrites p
+    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
         step(t, B, H, EPS, args[0], ptr(p), *args[1:])
     return xw, h0, W_hh, g_hh, b_hh, Mr, PH, S, Y
 
@@ -192,7 +192,7 @@ def _native_gru_backward(ctx, dY, dh_T):
     def call(t, dh_p, dy_p, dn_p, dp_p):
         step(t, B, H, *head, dh_p, dy_p, dn_p, p_DX, dp_p, p_work, p_S, p_dg, p_db)
     need = ctx.needs_input_grad
-    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[2])
+    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[2], ctx.lowp)
     dg, db = (a.to(xw.dtype) for a in acc.split([3 * H, 3 * H]))
     return DX if need[0] else None, dh0, dW, dg if need[3] else None, db if need[4] else None, None
 
@@ -206,10 +206,11 @@ class LayerNormLSTMSequence(torch.autograd.Function):
     def forward(ctx, xw: Tensor, h0: Tensor, c0: Tensor, W_hh: Tensor, g_hh: Tensor, g_c: Tensor, b_c: Tensor | None,
                 M: Tensor | None):
         ctx.set_materialize_grads(False)
+        ctx.lowp = product_dtype()
         step = native_function("lnlstm_forward", xw, h0, c0, W_hh, g_hh, g_c, b_c, M)
         ctx.native = step is not None
         if ctx.native:
-            saved = _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M)
+            saved = _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M, ctx.lowp)
             _save(ctx, saved, (xw, h0, c0, W_hh, g_hh, g_c, b_c, M))
             Y, C = saved[-2], saved[-1]
             return Y, Y[-1].clone(), C[-1].clone()
@@ -218,11 +219,11 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         P, ACT = xw.new_empty(T, B, G), xw.new_empty(T, B, G)  # W_hh h_{t-1}; a_t, then the gates
         CC, TU, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H), xw.new_empty(T, B, H)  # c̃_t, tanh(u_t), h_t
         C = CC if M is None else xw.new_empty(T, B, H)  # the carried c_t (= c̃_t without a mask)
-        stats, W_T, h, c = [], W_hh.t(), h0, c0
+        stats, times_W_T, h, c = [], RecurrentProduct(W_hh, B, ctx.lowp), h0, c0
         per_step = (xw, P, ACT, ACT[:, :, :2 * H], *ACT.chunk(4, dim=2), CC, C, TU, Y)  # views, made once
         for xw_t, p_t, a_t, if_t, i, f, g, o, cc_t, c_t, tu_t, y_t, m_t in zip(*(v.unbind(0) for v in per_step),
                                                                                _steps(M, T)):
-            p_hat, mu, rstd = torch.native_layer_norm(torch.mm(h, W_T, out=p_t), (G,), None, None, EPS)
+            p_hat, mu, rstd = torch.native_layer_norm(times_W_T(h, out=p_t), (G,), None, None, EPS)
             torch.addcmul(xw_t, p_hat, g_hh, out=a_t)
             if_t.sigmoid_()
             o.sigmoid_()
@@ -254,7 +255,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         dA = KK.view(T, B, 4 * H)
         dAs, DUs, Ks, Kos, fs = dA.unbind(0), DU.unbind(0), K.unbind(0), Ko.unbind(0), f.unbind(0)
         dYs, Ms = None if dY is None else dY.unbind(0), _steps(M, T)
-        dh, times_W = _final_gradient(dY, dh_T, h0), RecurrentProduct(W_hh.t(), B)
+        dh, times_W = _final_gradient(dY, dh_T, h0), RecurrentProduct(W_hh.t(), B, ctx.lowp)
         dc = torch.zeros_like(c0) if dc_T is None else dc_T
         dP = []
         for t in range(T - 1, -1, -1):
@@ -268,7 +269,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
             dP.append(dp)
             dh = _dh_previous(dYs, t, dh, keep, dp, times_W)
         need = ctx.needs_input_grad
-        dW = _weight_grad(torch.stack(dP[::-1]), h0, Y) if need[3] else None
+        dW = _weight_grad(torch.stack(dP[::-1]), h0, Y, ctx.lowp) if need[3] else None
         dg_hh = _gain_grad(dA, P, MU, RSTD) if need[4] else None
         dg_c = _gain_grad(DU, CC, MU_C, RSTD_C) if need[5] else None
         db_c = DU.sum((0, 1)) if need[6] else None
@@ -283,20 +284,21 @@ class LayerNormGRUSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, W_hh: Tensor, g_hh: Tensor, b_hh: Tensor | None, M: Tensor | None):
         ctx.set_materialize_grads(False)
+        ctx.lowp = product_dtype()
         step = native_function("lngru_forward", xw, h0, W_hh, g_hh, b_hh, M)
         ctx.native = step is not None
         if ctx.native:
-            saved = _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M)
+            saved = _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M, ctx.lowp)
             _save(ctx, saved, (xw, h0, W_hh, g_hh, b_hh, M))
             return saved[-1], saved[-1][-1].clone()
         T, B, G = xw.shape
         H = G // 3
         P, RZ = xw.new_empty(T, B, G), xw.new_empty(T, B, 2 * H)  # W_hh h_{t-1}; [r, z]
         N, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
-        stats, W_T, h = [], W_hh.t(), h0
+        stats, times_W_T, h = [], RecurrentProduct(W_hh, B, ctx.lowp), h0
         per_step = (xw[:, :, :2 * H], xw[:, :, 2 * H:], P, RZ, *RZ.chunk(2, dim=2), N, Y)
         for xrz_t, xn_t, p_t, rz_t, r, z, n_t, y_t, m_t in zip(*(v.unbind(0) for v in per_step), _steps(M, T)):
-            gh, mu, rstd = torch.native_layer_norm(torch.mm(h, W_T, out=p_t), (G,), g_hh, b_hh, EPS)
+            gh, mu, rstd = torch.native_layer_norm(times_W_T(h, out=p_t), (G,), g_hh, b_hh, EPS)
             torch.add(xrz_t, gh[:, :2 * H], out=rz_t).sigmoid_()
             gh_n = gh[:, 2 * H:]
             n = torch.addcmul(xn_t, r, gh_n, out=n_t).tanh_()
@@ -318,7 +320,7 @@ class LayerNormGRUSequence(torch.autograd.Function):
         dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
         dGH = Q.view(T, B, 3 * H)
         dHs, dH3s, Qs, Zs, dGHs = dH.unbind(0), dH.unsqueeze(2).unbind(0), Q.unbind(0), Z.unbind(0), dGH.unbind(0)
-        dP, times_W = [], RecurrentProduct(W_hh.t(), B)  # δp_t = LNᵀ(δgh_t), from t = T down; δp_t W_hh
+        dP, times_W = [], RecurrentProduct(W_hh.t(), B, ctx.lowp)  # δp_t = LNᵀ(δgh_t), from t = T down; δp_t W_hh
         for t in range(T - 1, 0, -1):
             Qs[t].mul_(dH3s[t])
             dP.append(_norm_input_grad(dGHs[t], P[t], MU[t], RSTD[t], g_hh))
@@ -327,7 +329,7 @@ class LayerNormGRUSequence(torch.autograd.Function):
         dP.append(_norm_input_grad(dGHs[0], P[0], MU[0], RSTD[0], g_hh))
         dh = times_W.plus(dH[0] * Zs[0], dP[-1])
         need = ctx.needs_input_grad
-        dW = _weight_grad(torch.stack(dP[::-1]), h0, Y) if need[2] else None
+        dW = _weight_grad(torch.stack(dP[::-1]), h0, Y, ctx.lowp) if need[2] else None
         dg = _gain_grad(dGH, P, MU, RSTD) if need[3] else None
         db = dGH.sum((0, 1)) if need[4] else None
         dXW = None
