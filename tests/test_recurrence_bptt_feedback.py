@@ -2,7 +2,8 @@
 
 Given the inputs, all layers' initial states and every weight, the kernel's gradients equal central finite differences
 in float64 (torch.autograd.gradcheck) — tanh, GRU and LSTM layers, gated and ungated, 1 to 3 layers, with and without
-biases and step masks,
+biases and step masks, the tanh layers on both of their paths (the compiled elementwise steps of
+``rnnkit.recurrence.native`` and the torch-operation path),
 whichever outputs the loss reads. Through the layer, the kernel's gradients equal autograd's through the loop backend's
 steps (the cell's equations, ``rnnkit.cells.feedback``) in float32 at a size off the vector width; double backward runs
 (the autograd fallback) and ``retain_graph`` gives the same gradients twice.
@@ -12,11 +13,25 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.recurrence import bptt_feedback
+from rnnkit.recurrence import bptt_feedback, native
 from rnnkit.recurrence.record import record_steps
 
 T, B, H, IN = 5, 3, 4, 2
 MASK = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=torch.bool).unsqueeze(-1)
+
+
+COMPILED = "in use" in native.status()
+
+
+@pytest.fixture(params=["compiled", "torch"])
+def path(request, monkeypatch):
+    """Run the test on the compiled steps (tanh layers on CPU) and on the torch-operation path."""
+    if request.param == "compiled":
+        if not COMPILED:
+            pytest.skip(f"the compiled steps are not available here: {native.status()}")
+    else:
+        monkeypatch.setattr(bptt_feedback, "native_function", lambda *a: None)
+    return request.param
 
 
 def _rand(*shape, scale=0.5):
@@ -41,7 +56,9 @@ CASES = [("tanh", 2, True, True), ("tanh", 2, False, True), ("tanh", 1, True, Fa
 @pytest.mark.parametrize("use", ["all", "final", "outputs"])
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("cell,L,gated,bias", CASES)
-def test_kernel_matches_finite_differences(cell, L, gated, bias, masked, use):
+def test_kernel_matches_finite_differences(path, cell, L, gated, bias, masked, use):
+    if path == "compiled" and cell != "tanh":
+        pytest.skip("the compiled steps are the tanh layers'")
     torch.manual_seed(L)
     x, h0 = _rand(T, B, IN, scale=1.0), _rand(B, L * H)
     c0 = _rand(B, L * H) if cell == "lstm" else None
@@ -81,7 +98,9 @@ def _loop_and_kernel(m, x, state, lengths=None):
 @pytest.mark.parametrize("cell", ["tanh", "gru", "lstm"])
 @pytest.mark.parametrize("gated", [True, False])
 @pytest.mark.parametrize("lengths", [None, [37, 20, 1, 30]])
-def test_layer_kernel_equals_autograd_through_the_steps(cell, gated, lengths):
+def test_layer_kernel_equals_autograd_through_the_steps(path, cell, gated, lengths):
+    if path == "compiled" and cell != "tanh":
+        pytest.skip("the compiled steps are the tanh layers'")
     torch.manual_seed(0)
     m = rnnkit.FeedbackRNN(7, 37, num_layers=2, cell=cell, gated=gated)
     x = torch.randn(37, 4, 7)
@@ -104,8 +123,19 @@ def test_the_layer_runs_the_kernel(monkeypatch):
     assert calls == ["tanh", "gru", "lstm"]
 
 
+@pytest.mark.skipif(not COMPILED, reason="the compiled steps are not available here")
+def test_tanh_layers_take_the_compiled_steps_on_cpu(monkeypatch):
+    calls = []
+    for name in ("_native_tanh_forward", "_native_tanh_backward"):
+        real = getattr(bptt_feedback, name)
+        monkeypatch.setattr(bptt_feedback, name, lambda *a, real=real, name=name: calls.append(name) or real(*a))
+    rnnkit.FeedbackRNN(3, 4, num_layers=2)(torch.randn(5, 2, 3, requires_grad=True))[0].sum().backward()
+    rnnkit.FeedbackRNN(3, 4, num_layers=2, cell="gru")(torch.randn(5, 2, 3))  # the GRU's: torch operations
+    assert calls == ["_native_tanh_forward", "_native_tanh_backward"]
+
+
 @pytest.mark.parametrize("cell", ["tanh", "lstm"])
-def test_double_backward_and_retain_graph(cell):
+def test_double_backward_and_retain_graph(path, cell):
     torch.manual_seed(1)
     m = rnnkit.FeedbackRNN(3, 4, num_layers=2, cell=cell).double()
     x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)

@@ -28,6 +28,10 @@ feedback f) and, for the GRU/LSTM, the own-state terms; then
     ḣ^{j-1}_t += [δxw, δgx] W_in^j
     ∂L/∂U^j = Σ_t δfᵀ (ĝ^j_t ⊙ h*_{t-1}),  ∂L/∂U_g^j = Σ_t δgxᵀ h*_{t-1},  ∂L/∂W_in^j = Σ_t [δxw, δgx]ᵀ h^{j-1}_t
 
+For tanh layers on CPU (float32/float64) the elementwise parts between those GEMMs run as compiled C steps
+(``rnnkit.recurrence.native``, ``feedback.c``: two calls per layer and step each way, in place of ~6 torch operations
+on strided slices of the stacked state); elsewhere, and for GRU/LSTM layers, torch operations.
+
 Ungated (``gated=False``) every g = 1 and the gate terms drop out. Step masks as in ``bptt.py``: a masked step keeps
 every layer's state (the layer above reads the kept state there, which changes nothing the caller sees: that step's
 outputs are masked too); the cell sees ``m_t ḣ*_t`` and ``(1 − m_t) ḣ*_t`` passes straight to ``ḣ*_{t-1}``.
@@ -40,6 +44,7 @@ from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
 from rnnkit.recurrence.bptt import _args, _float_mask, _ifog, _save, _steps, _twice_differentiable, gru_gate_factors
+from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.packed import RecurrentProduct
 
 PER_LAYER = 7  # W_ih, b, W_gx, U, U_g, W_hh, b_hn
@@ -105,7 +110,10 @@ class FeedbackSequence(torch.autograd.Function):
         G = x.new_empty(T, L, B, L) if gated else None
         U_g = torch.cat([w[4] for w in layer]).t() if gated else None  # (L·H, L·L)
         GH = GATES[cell] * H
-        for t, m_t in enumerate(_steps(M, T)):
+        ctx.native = cell == "tanh" and native_function("fb_act", x, h0, *W) is not None
+        if ctx.native:
+            _native_tanh_forward(HS, IN, G, U, U_g, W_in, M, L, H)
+        for t, m_t in enumerate(_steps(M, T) if not ctx.native else ()):
             hs, out = HS[t], HS[t + 1]
             S = (hs @ U_g).view(B, L, L) if gated else None  # U_g^j h*_{t-1} for every j
             for j in range(L):
@@ -173,6 +181,12 @@ class FeedbackSequence(torch.autograd.Function):
         if dh_T is not None:
             dHS[-1] += dh_T
         keep = None if M is None else (1 - M).unbind(0)
+        DIN = [x.new_empty(T, B, w.shape[0]) for w in W_in]  # [δxw^j, δgx^j] for every step
+        times_U = [RecurrentProduct(w[3].t(), B) for w in layer]
+        times_W_in = [None] + [RecurrentProduct(w.t(), B) for w in W_in[1:]]
+        if ctx.native:
+            _native_tanh_backward(dHS, HS, IN, G, DIN, times_U, times_W_in, [w[4] for w in layer], M, keep, L, H)
+            return (None, None, None, *_input_grads(ctx, cell, L, gated, x, HS, G, DIN, None, W_in, dHS[0], []))
         factors = []  # per layer, for all steps: what turns ḣ (and ċ) into the cell's δ
         for j in range(L):
             if cell == "tanh":  # 1 − h̃² (h̃ the candidate: the carried state without a mask)
@@ -187,11 +201,8 @@ class FeedbackSequence(torch.autograd.Function):
                 factors.append(_lstm_factors(IN[j][:, :, :GH].view(T, B, 4, H), CS[0, :, blk[j]],
                                              CS[1:, :, blk[j]], TC[:, :, blk[j]], M))
         GF = None if G is None else G - G * G  # g(1 − g)
-        DIN = [x.new_empty(T, B, w.shape[0]) for w in W_in]  # [δxw^j, δgx^j] for every step
         DF = [x.new_empty(T, B, H) for _ in range(L)] if cell == "gru" else None  # the GRU's δf (≠ any δxw)
-        times_U = [RecurrentProduct(w[3].t(), B) for w in layer]
         times_own = [RecurrentProduct(w[5].t(), B) for w in layer] if cell != "tanh" else None
-        times_W_in = [None] + [RecurrentProduct(w.t(), B) for w in W_in[1:]]
         dc = [None if dc_T is None else dc_T[:, blk[j]] for j in range(L)]  # ċ^j, the LSTM's, per layer
         for t in range(T - 1, -1, -1):
             dh, dprev, hs3 = dHS[t + 1], dHS[t], HS[t].view(B, L, H)
@@ -232,6 +243,60 @@ class FeedbackSequence(torch.autograd.Function):
             if keep is not None and cell != "gru":  # the GRU's Z carries its (1 − m) already
                 dprev.addcmul_(dh, keep[t])
         return (None, None, None, *_input_grads(ctx, cell, L, gated, x, HS, G, DIN, DF, W_in, dHS[0], dc))
+
+
+def _addr(t: Tensor | None) -> int | None:
+    """The address of a (possibly strided) view's first element, for the compiled steps (None: NULL)."""
+    return None if t is None else t.data_ptr()
+
+
+def _native_tanh_forward(HS, IN, G, U, U_g, W_in, M, L, H) -> None:
+    """The tanh layers' forward with the compiled elementwise steps (``native/feedback.c``): per layer and step, torch's
+    GEMMs (the gates' logits, layer j's input, the feedback) and two C calls — ``fb_gates`` (g, ĝ ⊙ h*) and ``fb_act``
+    (tanh, the mask; the candidate kept in ``IN`` under a mask)."""
+    T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
+    gates, act = native_function("fb_gates", HS), native_function("fb_act", HS)
+    FB, F = HS.new_empty(B, LH), HS.new_empty(B, H)
+    rows = IN[0].shape[2]  # H + L (gated) or H
+    for t in range(T):
+        hs, out, m = HS[t], HS[t + 1], None if M is None else M[t]
+        S = (hs @ U_g).contiguous() if G is not None else None  # U_g^j h*_{t-1} for every j, (B, L·L)
+        for j in range(L):
+            a = IN[j][t]
+            if j:
+                below, (Wj, bj) = out[:, j * H - H:j * H], W_in[j]
+                torch.mm(below, Wj.t(), out=a) if bj is None else torch.addmm(bj, below, Wj.t(), out=a)
+            fb = hs
+            if G is not None:
+                gates(B, L, H, _addr(a[:, H:]), rows, _addr(S), j * L, _addr(hs), _addr(G[t, j]), _addr(FB))
+                fb = FB
+            f = U[j](fb, out=F)
+            act(B, H, LH, _addr(a), rows, _addr(f), _addr(hs[:, j * H:]), _addr(out[:, j * H:]), _addr(m))
+
+
+def _native_tanh_backward(dHS, HS, IN, G, DIN, times_U, times_W_in, U_g, M, keep, L, H) -> None:
+    """The tanh layers' backward with the compiled steps: per layer and step ``fb_delta`` (δa), torch's ``δa U``,
+    ``fb_gate_back`` (ĝ ⊙ δf̂ and δgx into ḣ*_{t-1}) and torch's ``[δa, δgx] W_in`` into the layer below."""
+    T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
+    delta, gate_back = native_function("fb_delta", HS), native_function("fb_gate_back", HS)
+    U_g = [None if u is None else u.contiguous() for u in U_g]
+    rows = DIN[0].shape[2]
+    for t in range(T - 1, -1, -1):
+        dh, dprev, m = dHS[t + 1], dHS[t], None if M is None else M[t]
+        for j in range(L - 1, -1, -1):
+            d = DIN[j][t]
+            hc, hc_stride = (IN[j][t], rows) if M is not None else (HS[t + 1, :, j * H:], LH)  # the candidate h̃
+            delta(B, H, _addr(dh[:, j * H:]), LH, _addr(hc), hc_stride, _addr(m), _addr(d), rows)
+            dfb = times_U[j](d[:, :H])  # δa U^j, (B, L·H)
+            if G is not None:
+                gate_back(B, L, H, _addr(dfb.contiguous()), _addr(HS[t]), _addr(G[t, j]), _addr(U_g[j]),
+                          _addr(dprev), _addr(d[:, H:]), rows)
+            else:
+                dprev.add_(dfb)
+            if j:
+                times_W_in[j].add_to(dh[:, (j - 1) * H:j * H], d)
+        if keep is not None:
+            dprev.addcmul_(dh, keep[t])
 
 
 def _input_grads(ctx, cell, L, gated, x, HS, G, DIN, DF, W_in, dh0, dc) -> list:

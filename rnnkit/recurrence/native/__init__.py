@@ -4,7 +4,7 @@ At hidden sizes like 128 a recurrent step's arithmetic is small and the ~10–20
 it cost more in dispatch and memory passes than in work. ``lnrnn.c`` does one step's elementwise half of the
 layer-normalised LSTM/GRU (norm, gates, cell, and their derivatives) in one pass per row; the recurrent GEMMs stay in
 torch. ``minimal.c`` runs minGRU/minLSTM's gate math and linear recurrence over a whole sequence in one call each way
-(no matrix in their loop).
+(no matrix in their loop). ``feedback.c`` does the elementwise parts of a Gated-Feedback tanh layer's step.
 
 The files are plain C with no torch headers: they compile in about a second, so they are built on first use with the
 system's C compiler (``$CC``, else ``cc``, ``gcc``, ``clang``) for this CPU (``-O3 -march=native -ffast-math``; the
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-SOURCES = [Path(__file__).with_name(n) for n in ("lnrnn.c", "minimal.c")]
+SOURCES = [Path(__file__).with_name(n) for n in ("lnrnn.c", "minimal.c", "feedback.c")]
 FLAG_SETS = (["-O3", "-march=native", "-ffast-math"], ["-O3", "-ffast-math"])
 
 _lock = threading.Lock()
@@ -115,8 +115,12 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"lngru_backward_{sfx}").argtypes = [L, L, L] + [P] * 16
         getattr(lib, f"minimal_forward_{sfx}").argtypes = [L, L, L, L] + [P] * 4
         getattr(lib, f"minimal_backward_{sfx}").argtypes = [L, L, L, L] + [P] * 7
+        getattr(lib, f"fb_gates_{sfx}").argtypes = [L, L, L, P, L, P, L, P, P, P]
+        getattr(lib, f"fb_act_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P]
+        getattr(lib, f"fb_delta_{sfx}").argtypes = [L, L, P, L, P, L, P, P, L]
+        getattr(lib, f"fb_gate_back_{sfx}").argtypes = [L, L, L, P, P, P, P, P, P, L]
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
-                     "minimal_backward"):
+                     "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back"):
             getattr(lib, f"{name}_{sfx}").restype = None
     return lib
 
