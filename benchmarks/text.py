@@ -39,8 +39,9 @@ from rnnkit.tasks.text import ClassifyOptions, LMOptions, load_run, plot_curves,
 CLASSIFY_RECIPE = {"cell": "lstm", "pooling": "attention", "word_dropout": 0.25, "dropout": 0.5, "scheduler": "cosine",
                    "epochs": 12, "patience": 12, "ensemble": 3}
 LM_RECIPE = {"cell": "lstm", "hidden_size": 512, "embedding_dim": 128, "bptt": 32, "streams": 32, "lr": 4e-3,
-             "optimizer": "adamw", "weight_decay": 0.1, "beta2": 0.95, "scheduler": "cosine", "clip_norm": 1.0,
-             "backend": "auto", "precision": "32", "dropout": 0.0, "variational_dropout": 0.0, "weight_drop": 0.0}
+             "optimizer": "adamw", "weight_decay": 0.1, "decay_vectors": True, "beta2": 0.95, "scheduler": "cosine",
+             "clip_norm": 1.0, "backend": "auto", "precision": "32", "dropout": 0.0, "variational_dropout": 0.0,
+             "weight_drop": 0.0}
 REGULARIZERS = ("variational_dropout", "weight_drop")
 
 
@@ -156,7 +157,8 @@ def lm_run(out: Path, cell: str, hidden: int, num_layers: int, minutes: float, v
     batches = max(2, int(minutes * 60 * speed / (r["streams"] * window)))
     opts = LMOptions(data="austen", cell=cell, hidden_size=hidden, num_layers=num_layers, embedding_dim=r["embedding_dim"],
                      bptt=r["bptt"], streams=r["streams"], lr=r["lr"], optimizer=r["optimizer"],
-                     weight_decay=r["weight_decay"], beta2=r["beta2"], scheduler=r["scheduler"],
+                     weight_decay=r["weight_decay"], decay_vectors=r["decay_vectors"], beta2=r["beta2"],
+                     scheduler=r["scheduler"],
                      clip_norm=r["clip_norm"], precision=r["precision"], dropout=r["dropout"],
                      **{k: r[k] for k in REGULARIZERS},
                      backend=backend_for(cell),
@@ -194,7 +196,8 @@ def lm(out: Path, minutes: float, quick: bool, cell: str = "lstm") -> dict:
             if plain else "")
     print(f"austen char LM, {cell.upper()} {hidden} (backend {backend_for(cell)}), {LM_RECIPE['streams']} streams x TBPTT "
           f"{LM_RECIPE['bptt']}, {LM_RECIPE['optimizer']} {LM_RECIPE['lr']:g} (weight decay {LM_RECIPE['weight_decay']:g}, "
-          f"beta2 {LM_RECIPE['beta2']:g}) cosine, precision {LM_RECIPE['precision']}, dropout {LM_RECIPE['dropout']:g}"
+          f"beta2 {LM_RECIPE['beta2']:g}{'' if LM_RECIPE['decay_vectors'] else ', matrices only'}) cosine, "
+          f"precision {LM_RECIPE['precision']}, dropout {LM_RECIPE['dropout']:g}"
           + "".join(f", {k} {LM_RECIPE[k]:g}" for k in REGULARIZERS if LM_RECIPE[k]) + ": training characters/s "
           f"rnnkit {speed['rnnkit']:.0f}{peer}")
     run = lm_run(out / f"lm-{cell}", cell, hidden, 1, minutes, vocab, speed["rnnkit"])
@@ -251,10 +254,12 @@ def main(argv: list[str]) -> None:
     p.add_argument("--cells", default=None, help="the cells part's cells, comma-separated (default: all of "
                    + ", ".join(c for c, _ in CELL_RUNS) + ")")
     # the language-model recipe (all LM runs, the cell comparison too)
-    keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "beta2", "backend", "precision", "dropout",
-            *REGULARIZERS)
+    keys = ("bptt", "streams", "lr", "optimizer", "weight_decay", "decay_vectors", "beta2", "backend", "precision",
+            "dropout", *REGULARIZERS)
     for key in keys:
-        p.add_argument(f"--{key}", type=type(LM_RECIPE[key]), default=LM_RECIPE[key])
+        kind = type(LM_RECIPE[key])
+        p.add_argument(f"--{key}", default=LM_RECIPE[key],
+                       type=(lambda v: v.lower() in ("1", "true", "yes")) if kind is bool else kind)
     args = p.parse_args(argv)
     LM_RECIPE.update({key: getattr(args, key) for key in keys})
     args.parts = args.parts or ["classify", "lm", "cells"]

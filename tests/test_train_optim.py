@@ -45,3 +45,27 @@ def test_betas_outside_zero_one_are_refused(key, value):
     cfg = OptimConfig(name="adam", **{key: value})
     with pytest.raises(ValueError, match=f"optim.{key} must be in \\[0, 1\\), got {value}"):
         build_optimizer(cfg, [torch.nn.Parameter(torch.zeros(1))])
+
+
+@pytest.mark.parametrize("name", ["adamw", "sgd"])
+def test_decay_vectors_false_decays_only_the_matrices(name):
+    """With ``decay_vectors=False`` a bias or norm gain (1-D) follows the update without weight decay and a weight matrix
+    the update with it — AdamW's by hand (Loshchilov & Hutter), SGD's w − lr (g + wd w); by default both decay."""
+    grads = [0.3, -1.2, 0.7]
+    for decay_vectors in (False, True):
+        cfg = OptimConfig(name=name, lr=0.1, weight_decay=0.2, decay_vectors=decay_vectors)
+        W = torch.nn.Parameter(torch.ones(1, 1, dtype=torch.float64))
+        b = torch.nn.Parameter(torch.ones(1, dtype=torch.float64))
+        opt = build_optimizer(cfg, [W, b])
+        for g in grads:
+            W.grad, b.grad = torch.full_like(W, g), torch.full_like(b, g)
+            opt.step()
+        for p, decayed in ((W, True), (b, decay_vectors)):
+            wd = 0.2 if decayed else 0.0
+            if name == "adamw":
+                want = _adam_by_hand(1.0, grads, 0.1, 0.9, 0.999, cfg.eps, wd=wd, decoupled=True)
+            else:
+                want = 1.0
+                for g in grads:
+                    want -= 0.1 * (g + wd * want)
+            assert p.item() == pytest.approx(want, abs=1e-12)

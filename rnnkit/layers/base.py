@@ -11,7 +11,9 @@
 
 Under ``torch.autocast`` (mixed precision), as ``torch.nn.RNN``: the input and state may be in another floating dtype than
 the weights; torch's fused kernels then run in the autocast dtype where torch's autocast lists them (the LSTM on CPU, all
-on CUDA), every other path — rnnkit's loops and hand-written kernels — in the weights' dtype (a float32 recurrence).
+on CUDA), the layer-normalised cells' kernels run their matrix products in the autocast dtype (norms, gates and states
+in float32; ``rnnkit.recurrence.packed.products_in``), every other path — rnnkit's loops and hand-written kernels — in
+the weights' dtype (a float32 recurrence).
 
 Subclasses declare their state (``_state_sizes``) and implement ``_run(x, state, lengths)`` on time-major tensors with the
 batch in its original order.

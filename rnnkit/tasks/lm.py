@@ -90,6 +90,7 @@ class LMOptions:
     lr: float = option(3e-3, "learning rate", min=0, min_open=True)
     optimizer: str = option("adam", "optimizer (adamw: decoupled weight decay)", choices=OPTIMIZERS)
     weight_decay: float = option(0.0, "weight decay", min=0)
+    decay_vectors: bool = option(True, "weight decay on biases and norm gains too (false: on matrices only)")
     beta2: float = option(0.999, "Adam's second-moment decay", min=0, max=1, max_open=True)
     scheduler: str = option("cosine", "learning-rate schedule: cosine (to zero at the end of training) or none",
                             choices=("cosine", "none"))
@@ -133,6 +134,7 @@ def _config(opts: LMOptions) -> Config:
     cfg = Config()
     cfg.optim.name, cfg.optim.lr, cfg.optim.weight_decay, cfg.optim.beta2 = (opts.optimizer, opts.lr, opts.weight_decay,
                                                                              opts.beta2)
+    cfg.optim.decay_vectors = opts.decay_vectors
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.shuffle = 1, False
     cfg.train.epochs, cfg.train.max_steps, cfg.train.clip_norm = opts.epochs, opts.max_steps, opts.clip_norm

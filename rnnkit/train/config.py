@@ -2,7 +2,7 @@
 
     model:     cell, hidden_size, num_layers, bidirectional, dropout, backend
     data:      name (adding | digits), seq_len, train_size, val_size, mode, seed, batch_size
-    optim:     name (adam | sgd | adamw | rmsprop), lr, weight_decay, momentum, beta1, beta2
+    optim:     name (adam | sgd | adamw | rmsprop), lr, weight_decay, decay_vectors, momentum, beta1, beta2
     scheduler: name (none | step | cosine | plateau) and its arguments
     train:     epochs, max_steps, clip_norm, clip_value, tbptt, seed, checkpoint_every, early_stopping, ...
 """
@@ -45,6 +45,7 @@ class OptimConfig:
     name: str = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
+    decay_vectors: bool = True  # weight decay on 1-D parameters too (biases, norm gains); False: matrices only
     momentum: float = 0.0
     eps: float = 1e-8
     beta1: float = 0.9  # Adam/AdamW's moment decays (torch's betas; Keras's beta_1, beta_2)

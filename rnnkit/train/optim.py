@@ -14,7 +14,15 @@ SCHEDULERS = ("none", "step", "cosine", "plateau")
 
 
 def build_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
+    """``cfg``'s optimizer over ``params``; with ``decay_vectors=False`` and weight decay, two groups: the matrices
+    (and embeddings) decayed, the 1-D parameters (biases, norm gains and shifts) not — the usual transformer recipe
+    (a decayed layer-norm gain fights the normalisation)."""
     name = cfg.name.lower()
+    if not cfg.decay_vectors and cfg.weight_decay:
+        params = [p for p in params if p.requires_grad]
+        groups = [{"params": [p for p in params if p.dim() >= 2]},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        params = [g for g in groups if g["params"]]
     if name in ("adam", "adamw"):  # AdamW: the same update with decoupled weight decay
         for key in ("beta1", "beta2"):
             if not 0.0 <= getattr(cfg, key) < 1.0:
