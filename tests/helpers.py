@@ -49,3 +49,18 @@ def assert_grads_close(ga: dict, gb: dict, atol, rtol=0.0):
     assert ga.keys() == gb.keys(), (sorted(ga), sorted(gb))
     for k in ga:
         torch.testing.assert_close(ga[k], gb[k], atol=atol, rtol=rtol, msg=lambda m: f"grad of {k}: {m}")
+
+
+def compiled_or_torch(request, monkeypatch, kernel_module) -> str:
+    """For a fixture parametrized ["compiled", "torch"]: the compiled steps of ``rnnkit.recurrence.native`` (skipped
+    where they are not built), or the torch-operation path of ``kernel_module`` (its ``native_function`` says none)."""
+    from rnnkit.recurrence import native
+
+    if request.param == "compiled":
+        if "in use" not in native.status():
+            import pytest
+
+            pytest.skip(f"the compiled steps are not available here: {native.status()}")
+    else:
+        monkeypatch.setattr(kernel_module, "native_function", lambda *a: None)
+    return request.param

@@ -15,6 +15,7 @@ import torch
 import rnnkit
 from rnnkit.recurrence import bptt_feedback, native
 from rnnkit.recurrence.record import record_steps
+from tests.helpers import compiled_or_torch
 
 T, B, H, IN = 5, 3, 4, 2
 MASK = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=torch.bool).unsqueeze(-1)
@@ -25,13 +26,8 @@ COMPILED = "in use" in native.status()
 
 @pytest.fixture(params=["compiled", "torch"])
 def path(request, monkeypatch):
-    """Run the test on the compiled steps (tanh layers on CPU) and on the torch-operation path."""
-    if request.param == "compiled":
-        if not COMPILED:
-            pytest.skip(f"the compiled steps are not available here: {native.status()}")
-    else:
-        monkeypatch.setattr(bptt_feedback, "native_function", lambda *a: None)
-    return request.param
+    """Run the test on the compiled steps and on the torch-operation path."""
+    return compiled_or_torch(request, monkeypatch, bptt_feedback)
 
 
 def _rand(*shape, scale=0.5):

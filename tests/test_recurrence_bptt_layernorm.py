@@ -13,6 +13,7 @@ import torch
 
 import rnnkit
 from rnnkit.recurrence import bptt_layernorm, native
+from tests.helpers import compiled_or_torch
 
 T, B, H = 5, 3, 4
 MASKS = [None, torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=torch.bool).unsqueeze(-1)]
@@ -23,12 +24,7 @@ COMPILED = "in use" in native.status()
 @pytest.fixture(params=["compiled", "torch"])
 def path(request, monkeypatch):
     """Run the test on the compiled steps and on the torch-operation path."""
-    if request.param == "compiled":
-        if not COMPILED:
-            pytest.skip(f"the compiled steps are not available here: {native.status()}")
-    else:
-        monkeypatch.setattr(bptt_layernorm, "native_function", lambda *a: None)
-    return request.param
+    return compiled_or_torch(request, monkeypatch, bptt_layernorm)
 
 
 def _rand(*shape, scale=0.5, dtype=torch.float64, requires_grad=True):
