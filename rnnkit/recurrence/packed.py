@@ -66,9 +66,9 @@ class RecurrentProduct:
         """``c + x W^T`` as a fresh tensor (``c`` None: the product alone)."""
         if c is None:
             return self(x)
-        if self.packed is None and self.dtype is None:
-            return torch.addmm(c, x, self.W_T)
-        return torch.add(c, self._raw(x))
+        if self.dtype is not None:
+            return torch.add(c, self._raw(x))  # the float32 sum of a bfloat16 product
+        return torch.addmm(c, x, self.W_T) if self.packed is None else self._raw(x).add_(c)
 
 
 _PRODUCT_DTYPE: contextvars.ContextVar[torch.dtype | None] = contextvars.ContextVar("rnnkit_product_dtype",

@@ -77,7 +77,7 @@ class ResumableRun:
                  if _differs(saved.get(s, {}), k, json.loads(json.dumps(v)), default[s])]
         diffs += [f"train.{k}: checkpoint {saved.get('train', {}).get(k)!r} vs now {now['train'][k]!r}"
                   for k in RESUME_TRAIN_KEYS if saved.get("train", {}).get(k) != now["train"][k]]
-        option_defaults = json.loads(json.dumps(getattr(self.resume_check, "defaults", {})))
+        option_defaults = json.loads(json.dumps(getattr(self.resume_check, "defaults", {}), default=str))
         for what, saved_d, now_d, defaults in (("model config ", state.get("model_config"), self.model_config, {}),
                                                ("", state.get("resume_check"), self.resume_check, option_defaults)):
             saved_d, now_d = saved_d or {}, json.loads(json.dumps(now_d or {}))  # as JSON stores it (tuples → lists)
