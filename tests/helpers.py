@@ -51,16 +51,16 @@ def assert_grads_close(ga: dict, gb: dict, atol, rtol=0.0):
         torch.testing.assert_close(ga[k], gb[k], atol=atol, rtol=rtol, msg=lambda m: f"grad of {k}: {m}")
 
 
-def compiled_or_torch(request, monkeypatch, kernel_module) -> str:
-    """For a fixture parametrized ["compiled", "torch"]: the compiled steps of ``rnnkit.recurrence.native`` (skipped
-    where they are not built), or the torch-operation path of ``kernel_module`` (its ``native_function`` says none)."""
+def compiled_or_torch(which: str, monkeypatch, kernel_module) -> str:
+    """Run on ``which`` path: "compiled" — the compiled steps of ``rnnkit.recurrence.native`` (the test is skipped where
+    they are not built), or "torch" — the torch-operation path of ``kernel_module`` (its ``native_function`` says none)."""
     from rnnkit.recurrence import native
 
-    if request.param == "compiled":
+    if which == "compiled":
         if "in use" not in native.status():
             import pytest
 
             pytest.skip(f"the compiled steps are not available here: {native.status()}")
     else:
         monkeypatch.setattr(kernel_module, "native_function", lambda *a: None)
-    return request.param
+    return which

@@ -24,12 +24,6 @@ MASK = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dty
 COMPILED = "in use" in native.status()
 
 
-@pytest.fixture(params=["compiled", "torch"])
-def path(request, monkeypatch):
-    """Run the test on the compiled steps and on the torch-operation path."""
-    return compiled_or_torch(request, monkeypatch, bptt_feedback)
-
-
 def _rand(*shape, scale=0.5):
     return (torch.randn(*shape, dtype=torch.float64) * scale).requires_grad_(True)
 
@@ -49,12 +43,17 @@ CASES = [("tanh", 2, True, True), ("tanh", 2, False, True), ("tanh", 1, True, Fa
          ("gru", 2, True, True), ("gru", 2, False, False), ("lstm", 2, True, True), ("lstm", 1, False, False)]
 
 
+def _paths(cells):
+    """(path, cell): the tanh layers on the compiled steps and on the torch-operation path, GRU/LSTM layers on the
+    latter (they have no compiled steps)."""
+    return [(p, *c) for c in cells for p in (("compiled", "torch") if c[0] == "tanh" else ("torch",))]
+
+
 @pytest.mark.parametrize("use", ["all", "final", "outputs"])
 @pytest.mark.parametrize("masked", [False, True])
-@pytest.mark.parametrize("cell,L,gated,bias", CASES)
-def test_kernel_matches_finite_differences(path, cell, L, gated, bias, masked, use):
-    if path == "compiled" and cell != "tanh":
-        pytest.skip("the compiled steps are the tanh layers'")
+@pytest.mark.parametrize("path,cell,L,gated,bias", _paths(CASES))
+def test_kernel_matches_finite_differences(monkeypatch, path, cell, L, gated, bias, masked, use):
+    compiled_or_torch(path, monkeypatch, bptt_feedback)
     torch.manual_seed(L)
     x, h0 = _rand(T, B, IN, scale=1.0), _rand(B, L * H)
     c0 = _rand(B, L * H) if cell == "lstm" else None
@@ -91,12 +90,11 @@ def _loop_and_kernel(m, x, state, lengths=None):
     return runs
 
 
-@pytest.mark.parametrize("cell", ["tanh", "gru", "lstm"])
+@pytest.mark.parametrize("path,cell", _paths([("tanh",), ("gru",), ("lstm",)]))
 @pytest.mark.parametrize("gated", [True, False])
 @pytest.mark.parametrize("lengths", [None, [37, 20, 1, 30]])
-def test_layer_kernel_equals_autograd_through_the_steps(path, cell, gated, lengths):
-    if path == "compiled" and cell != "tanh":
-        pytest.skip("the compiled steps are the tanh layers'")
+def test_layer_kernel_equals_autograd_through_the_steps(monkeypatch, path, cell, gated, lengths):
+    compiled_or_torch(path, monkeypatch, bptt_feedback)
     torch.manual_seed(0)
     m = rnnkit.FeedbackRNN(7, 37, num_layers=2, cell=cell, gated=gated)
     x = torch.randn(37, 4, 7)
@@ -130,8 +128,9 @@ def test_tanh_layers_take_the_compiled_steps_on_cpu(monkeypatch):
     assert calls == ["_native_tanh_forward", "_native_tanh_backward"]
 
 
-@pytest.mark.parametrize("cell", ["tanh", "lstm"])
-def test_double_backward_and_retain_graph(path, cell):
+@pytest.mark.parametrize("path,cell", _paths([("tanh",), ("lstm",)]))
+def test_double_backward_and_retain_graph(monkeypatch, path, cell):
+    compiled_or_torch(path, monkeypatch, bptt_feedback)
     torch.manual_seed(1)
     m = rnnkit.FeedbackRNN(3, 4, num_layers=2, cell=cell).double()
     x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)

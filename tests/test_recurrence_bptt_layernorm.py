@@ -24,7 +24,7 @@ COMPILED = "in use" in native.status()
 @pytest.fixture(params=["compiled", "torch"])
 def path(request, monkeypatch):
     """Run the test on the compiled steps and on the torch-operation path."""
-    return compiled_or_torch(request, monkeypatch, bptt_layernorm)
+    return compiled_or_torch(request.param, monkeypatch, bptt_layernorm)
 
 
 def _rand(*shape, scale=0.5, dtype=torch.float64, requires_grad=True):
