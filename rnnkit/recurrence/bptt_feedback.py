@@ -43,7 +43,16 @@ import torch
 from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
-from rnnkit.recurrence.bptt import _args, _float_mask, _ifog, _save, _steps, _twice_differentiable, gru_gate_factors
+from rnnkit.recurrence.bptt import (
+    _args,
+    _float_mask,
+    _ifog,
+    _save,
+    _steps,
+    _twice_differentiable,
+    gru_gate_factors,
+    lstm_gate_factors,
+)
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.packed import RecurrentProduct
 
@@ -61,23 +70,11 @@ def _input_weights(cell: str, W_ih: Tensor, b: Tensor | None, W_gx: Tensor | Non
 
 
 def _lstm_factors(IFOG: Tensor, C0: Tensor, C: Tensor, TC: Tensor, M: Tensor | None) -> tuple[Tensor, Tensor]:
-    """For all steps, in the kernel's gate order: ``A = o(1 − tanh²c̃)`` (ċ̃ = ċ_t m + ḣ ⊙ A) and ``K`` (T, B, 4, H) =
-    ``[g i(1−i), c_{t-1} f(1−f), tanh(c̃) o(1−o), i(1−g²)]`` — ``δ[i f o g] = K ⊙ [ċ̃, ċ̃, ḣ, ċ̃]``; masked by M."""
+    """The LSTM's backward factors (``bptt.lstm_gate_factors``) in the kernel's gate order: ``A = o(1 − tanh²c̃)``
+    (ċ̃ = ċ_t m + ḣ ⊙ A) and ``K`` (T, B, 4, H) with ``δ[i f o g] = K ⊙ [ċ̃, ċ̃, ḣ, ċ̃]``; masked by M."""
     i, f, o, g = IFOG.unbind(2)
-    A = TC * TC
-    A.neg_().add_(1).mul_(o)
-    K = torch.empty_like(IFOG)
-    Ki, Kf, Ko, Kg = K.unbind(2)
-    torch.mul(g, i, out=Ki).addcmul_(Ki, i, value=-1)
-    torch.mul(C0, f[0], out=Kf[0])
-    torch.mul(C[:-1], f[1:], out=Kf[1:])
-    Kf.addcmul_(Kf, f, value=-1)
-    torch.mul(TC, o, out=Ko).addcmul_(Ko, o, value=-1)
-    torch.mul(g, g, out=Kg).neg_().add_(1).mul_(i)
-    if M is not None:
-        A.mul_(M)
-        Ko.mul_(M)
-    return A, K
+    A, K, _ = lstm_gate_factors(i, f, g, o, C0, C, TC, M)  # K in torch's order i, f, g, o
+    return A, K[:, :, [0, 1, 3, 2]]
 
 
 class FeedbackSequence(torch.autograd.Function):
