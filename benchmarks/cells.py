@@ -16,10 +16,15 @@ from torch import nn
 
 import rnnkit
 from benchmarks.layers import fwd_bwd
-from benchmarks.timing import interleaved_medians, machine_line
+from benchmarks.timing import device_sync, interleaved_medians, machine_line
 from rnnkit.recurrence import native
 
 B, I = 32, 64
+
+
+def set_batch(b: int) -> None:
+    global B
+    B = b
 
 
 def saved_bytes(module, x) -> int:
@@ -47,15 +52,15 @@ def make(kind: str, H: int, backend: str | None = None):
     return getattr(rnnkit, kind)(I, H, **kw)
 
 
-def row(kind: str, H: int, T: int, repeats: int, backends: list[str | None]) -> dict:
-    x = torch.randn(T, B, I)
-    lstm = nn.LSTM(I, H)
+def row(kind: str, H: int, T: int, repeats: int, backends: list[str | None], device: str = "cpu") -> dict:
+    x = torch.randn(T, B, I, device=device)
+    lstm = nn.LSTM(I, H).to(device)
     fns = {"nn.LSTM": fwd_bwd(lstm, x)}
     mods = {}
     for be in backends:
-        mods[be or "auto"] = make(kind, H, be)
+        mods[be or "auto"] = make(kind, H, be).to(device)
         fns[be or "auto"] = fwd_bwd(mods[be or "auto"], x)
-    medians = interleaved_medians(fns, repeats)
+    medians = interleaved_medians(fns, repeats, sync=device_sync(device))
     out = {k: B * T / v for k, v in medians.items()}
     out["mem"] = {k: saved_bytes(m, x) for k, m in {"nn.LSTM": lstm, **mods}.items()}
     return out
@@ -66,10 +71,14 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="hidden 128, the shorter lengths, 3 repeats")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--cells", default="LayerNormLSTM,LayerNormGRU,FeedbackRNN,IndRNN,MinGRU,MinLSTM")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (on a GPU, nn.LSTM is cuDNN's)")
+    p.add_argument("--batch", type=int, default=B, help="batch size (the issue's rows: 32)")
     args = p.parse_args(argv)
+    set_batch(args.batch)
     torch.manual_seed(0)
     hiddens, repeats = ([128], 3) if args.quick else ([128, 512], args.repeats)
-    print(f"# rnnkit cells vs torch.nn.LSTM: forward+backward tokens/s, batch {B}, input {I} — {machine_line()}")
+    print(f"# rnnkit cells vs torch.nn.LSTM: forward+backward tokens/s, batch {B}, input {I} — "
+          f"{machine_line(args.device)}")
     print(f"# compiled steps (rnnkit.recurrence.native; RNNKIT_NATIVE=0 for the torch-operation path): {native.status()}")
     print("# ratio = tokens/s / nn.LSTM's; mem = MiB autograd saves for backward (nn.LSTM's in brackets)")
     print(f"{'cell':<14}{'backend':<8}{'H':>5}{'T':>6}  {'nn.LSTM':>10}{'cell':>10}{'ratio':>8}{'mem':>9}{'[LSTM]':>9}")
@@ -79,7 +88,7 @@ def main(argv=None) -> None:
         backends = ["loop", "scan"] if minimal else [None]
         for H in hiddens:
             for T in seqs:
-                r = row(kind, H, T, repeats, backends)
+                r = row(kind, H, T, repeats, backends, args.device)
                 for be in backends:
                     name = be or "auto"
                     mib = r["mem"][name] / 2**20

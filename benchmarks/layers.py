@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 import rnnkit
-from benchmarks.timing import interleaved_medians, machine_line
+from benchmarks.timing import device_sync, interleaved_medians, machine_line
 
 B, I = 32, 64
 
@@ -64,18 +64,18 @@ def fwd_bwd(module_call, x):
     return fn
 
 
-def bench_config(kind: str, H: int, T: int, repeats: int) -> dict[str, float]:
-    x = torch.randn(T, B, I)
+def bench_config(kind: str, H: int, T: int, repeats: int, device: str = "cpu") -> dict[str, float]:
+    x = torch.randn(T, B, I, device=device)
     fns = {}
     if kind == "FeedbackRNN":
-        fb = rnnkit.FeedbackRNN(I, H, num_layers=2, cell="tanh")
+        fb = rnnkit.FeedbackRNN(I, H, num_layers=2, cell="tanh").to(device)
         fns["rnnkit loop"] = fwd_bwd(fb, x)
-        ref = nn.RNN(I, H, num_layers=2)
+        ref = nn.RNN(I, H, num_layers=2).to(device)
         fns["torch.nn"] = fwd_bwd(ref, x)  # a plain 2-layer tanh RNN, for scale
     else:
         tcls, rcls = {"RNN": (nn.RNN, rnnkit.RNN), "LSTM": (nn.LSTM, rnnkit.LSTM), "GRU": (nn.GRU, rnnkit.GRU)}[kind]
-        ref = tcls(I, H)
-        auto, loop = rcls(I, H, backend="auto"), rcls(I, H, backend="loop")
+        ref = tcls(I, H).to(device)
+        auto, loop = rcls(I, H, backend="auto").to(device), rcls(I, H, backend="loop").to(device)
         auto.load_state_dict(ref.state_dict())
         loop.load_state_dict(ref.state_dict())
         fns["torch.nn"] = fwd_bwd(ref, x)
@@ -83,9 +83,9 @@ def bench_config(kind: str, H: int, T: int, repeats: int) -> dict[str, float]:
         fns["rnnkit loop"] = fwd_bwd(loop, x)
         fns["naive loop"] = fwd_bwd(naive_step_fn(kind, ref), x)
     if "torch.nn" in fns and kind != "LSTM":
-        lstm = nn.LSTM(I, H)
+        lstm = nn.LSTM(I, H).to(device)
         fns["torch.nn LSTM"] = fwd_bwd(lstm, x)
-    medians = interleaved_medians(fns, repeats)
+    medians = interleaved_medians(fns, repeats, sync=device_sync(device))
     return {k: B * T / v for k, v in medians.items()}
 
 
@@ -94,10 +94,11 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="hidden 128 only, seq 100 only, 3 repeats")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--cells", default="RNN,LSTM,GRU,FeedbackRNN")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (on a GPU, torch.nn's modules are cuDNN's)")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     hiddens, seqs, repeats = ([128], [100], 3) if args.quick else ([128, 512], [100, 400], args.repeats)
-    print(f"# rnnkit layers: forward+backward tokens/s, batch {B}, input {I} — {machine_line()}")
+    print(f"# rnnkit layers: forward+backward tokens/s, batch {B}, input {I} — {machine_line(args.device)}")
     print("# ratio = tokens/s relative to torch.nn's fused module of the same cell (FeedbackRNN: a 2-layer nn.RNN);")
     print("# 'loop/LSTM' = rnnkit loop relative to torch.nn's fused LSTM of the same size (target >= 0.5)")
     print(f"{'cell':<12}{'H':>5}{'T':>5}  {'torch.nn':>10}{'auto':>10}{'loop':>10}{'naive':>10}"
@@ -105,7 +106,7 @@ def main(argv=None) -> None:
     for kind in args.cells.split(","):
         for H in hiddens:
             for T in seqs:
-                r = bench_config(kind, H, T, repeats)
+                r = bench_config(kind, H, T, repeats, args.device)
                 nn_ = r.get("torch.nn")
                 lstm = r.get("torch.nn LSTM", nn_ if kind == "LSTM" else None)
 

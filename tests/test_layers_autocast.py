@@ -117,3 +117,30 @@ def test_mixed_dtypes_are_still_refused_outside_autocast():
         ours(torch.randn(B, T, I), torch.zeros(1, B, H).bfloat16())
     with pytest.raises(DtypeError, match="does not match weight dtype"):
         ours(torch.randn(B, T, I).bfloat16())
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "feedback", "feedback-gru", "feedback-lstm", "layernorm-lstm",
+                                  "layernorm-gru"])
+def test_backward_called_inside_the_autocast_block_gives_the_gradients_of_backward_outside(cell):
+    """Users often call ``loss.backward()`` inside ``with torch.autocast(...)``; on the CPU autograd then runs backward
+    in that block. The hand-written kernels' backward switches autocast off as their forward did, so the gradients are
+    exactly those of a backward outside the block (and finite: the compiled tanh feedback step once read a bfloat16
+    buffer as float32 there). (Steps that autograd records — minGRU's input projection — follow torch's own rule.)"""
+    from rnnkit.layers import make_layer
+
+    torch.manual_seed(4)
+    layer = make_layer(cell, 16, 32, num_layers=2)
+    x = torch.randn(4, 12, 16)
+    grads = []
+    for inside in (False, True):
+        layer.zero_grad()
+        with bf16():
+            loss = layer(x)[0].float().square().mean()
+            if inside:
+                loss.backward()
+        if not inside:
+            loss.backward()
+        grads.append([p.grad.clone() for p in layer.parameters()])
+    for outside, inside in zip(*grads):
+        assert torch.isfinite(inside).all()
+        torch.testing.assert_close(inside, outside, rtol=0, atol=0)

@@ -273,3 +273,19 @@ def test_validation_data_with_nan_is_refused_naming_the_rows():
     with pytest.raises(ValueError, match=r"validation data holds NaN or inf — tensor 0 \(inputs\): 1 row\(s\) \[3\]; "
                                          r"tensor 1 \(targets\): 1 row\(s\) \[17\] \(of 32 rows\)"):
         Trainer(SequenceRegressor("rnn", 3, 4, 1), data(n=32), TensorDataset(x, y), config=config())
+
+
+def test_device_names_the_machine_the_model_trains_on():
+    """train.device: "auto" is the GPU where torch sees one, else the CPU; a device this machine lacks, or a name
+    that is none, is refused before anything trains."""
+    from rnnkit.train.distributed import resolve_device
+
+    model = SequenceRegressor("rnn", 3, 4, 1)
+    trainer = Trainer(model, data(), config=config(device="cpu"))
+    assert next(trainer.raw_model.parameters()).device.type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="expected auto, cpu, cuda or cuda:N, got 'gpu0'"):
+        Trainer(model, data(), config=config(device="gpu0"))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="train.device is 'cuda' but torch sees no CUDA GPU"):
+            Trainer(model, data(), config=config(device="cuda"))

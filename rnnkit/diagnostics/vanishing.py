@@ -108,6 +108,7 @@ def train_adding(cell: str, seq_len: int, *, steps: int = 1500, clip: float | No
     cfg.optim.name, cfg.optim.lr = optimizer, lr
     cfg.train.epochs, cfg.train.clip_norm, cfg.train.progress, cfg.train.seed = evals, clip, False, seed
     cfg.train.max_nonfinite = 3
+    cfg.train.device = "cpu"  # the study reads gradients and flows between epochs with NumPy (tiny models)
     start = time.perf_counter()
     trainer = Trainer(model, train, val, config=cfg, callbacks=[_Record(run)])
     try:

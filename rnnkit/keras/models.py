@@ -264,6 +264,7 @@ class Model(nn.Module):
         cfg.train.epochs, cfg.train.seed = epochs, seed
         cfg.train.progress = verbose not in (0, False)
         cfg.train.checkpoint_every = 0
+        cfg.train.device = "cpu"  # the Keras front end keeps its weights, inputs and outputs on the CPU (for now)
         history = History()
         adapter = KerasCallbacks(self, [history, *(callbacks or [])])
         trainer = Trainer(self, train, val, config=cfg, callbacks=[adapter])

@@ -54,7 +54,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
-from rnnkit.recurrence.bptt_reference import regrad
+from rnnkit.recurrence.bptt_reference import autocast_off, regrad
 from rnnkit.recurrence.packed import RecurrentProduct
 
 
@@ -73,10 +73,12 @@ def _args(ctx) -> tuple:
 def _twice_differentiable(reference):
     """A kernel's backward, which under ``create_graph=True`` (autograd then runs backward with grad mode on) hands over
     to ``reference`` — the same equations in autograd operations — so the gradient carries a graph (gradient
-    penalties, double backward); otherwise the hand-written loop runs, differentiable once."""
+    penalties, double backward); otherwise the hand-written loop runs, differentiable once. Either runs with autocast
+    off, as the forward did."""
 
     def wrap(backward):
         @functools.wraps(backward)
+        @autocast_off
         def run(ctx, *grads):
             if torch.is_grad_enabled():
                 return regrad(ctx.needs_input_grad, reference, _args(ctx), grads)

@@ -10,6 +10,8 @@ outputs the carried states ``h_1 … h_T`` and the final state(s).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -94,6 +96,22 @@ def feedback(cell, L, gated, x, h0, c0, M, *W):
         ys.append(below)
     finals = (torch.cat(hs, dim=-1),) + ((torch.cat(cs, dim=-1),) if cell == "lstm" else ())
     return torch.stack(ys), *finals
+
+
+def autocast_off(backward):
+    """A kernel's backward in the dtypes its forward chose. Layers run their kernels' forward with autocast switched
+    off (their recurrence stays in the weights' dtype); ``loss.backward()`` called inside an autocast block would
+    otherwise switch it back on for the backward's products (on the CPU, autograd runs backward in the caller's
+    thread), giving mixed dtypes — e.g. a bfloat16 buffer where a compiled step reads float32."""
+
+    @functools.wraps(backward)
+    def run(ctx, *grads):
+        like = next((g for g in grads if isinstance(g, Tensor)), None)
+        if like is None or not torch.is_autocast_enabled(like.device.type):
+            return backward(ctx, *grads)
+        with torch.autocast(like.device.type, enabled=False):
+            return backward(ctx, *grads)
+    return run
 
 
 def regrad(needs_input_grad, reference, args: tuple, grads: tuple) -> tuple:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.base import MatMul, State, Step, matmul
-from rnnkit.recurrence.bptt_reference import regrad
+from rnnkit.recurrence.bptt_reference import autocast_off, regrad
 from rnnkit.recurrence.loop import run_loop
 from rnnkit.recurrence.record import active_recorder
 
@@ -65,6 +65,7 @@ class _DeferredLoop(torch.autograd.Function):
         return (y.detach(), *(f.detach() for f in final))
 
     @staticmethod
+    @autocast_off
     def backward(ctx, dy, *dfinal):
         # The inner graph is kept (retain_graph) so that backward can run again when the caller retains the outer graph;
         # it is freed with this node, i.e. when the outputs are.

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.recurrence.bptt_reference import autocast_off
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import ptr
 
@@ -60,6 +61,7 @@ class _LinearRecurrence(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @autocast_off
     def backward(ctx, g: Tensor):
         a, out, h0 = ctx.saved_tensors
         G = _carry_back_in_place(a, g.contiguous().clone())  # G[t] = ∂L/∂h_t, all paths
@@ -106,6 +108,7 @@ class _IndRNN(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @autocast_off
     def backward(ctx, g: Tensor):
         u, out, h0, *rest = ctx.saved_tensors
         m = rest[0].to(out.dtype) if ctx.has_mask else None
@@ -246,6 +249,7 @@ class _MinimalSequence(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @autocast_off
     def backward(ctx, grad: Tensor | None):
         if ctx.native:
             return (*_native_backward(ctx, grad), None, None)

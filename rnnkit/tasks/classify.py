@@ -24,6 +24,7 @@ from rnnkit.data.corpora import CORPORA, prepare
 from rnnkit.data.readers import TextExample, read_examples
 from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
 from rnnkit.layers import CELL_NAMES
+from rnnkit.models.device import to_device_of
 from rnnkit.models.text import POOLINGS, ClassifierEnsemble, TextClassifier
 from rnnkit.tasks.graphs import GraphSpec, random_lengths
 from rnnkit.tasks.options import check, option, precision_option, regularizer_option, regularizers_of
@@ -141,7 +142,7 @@ def classify_ids(model: TextClassifier, ids: list[list[int]], batch_size: int = 
     probs = []
     for s in range(0, len(ids), batch_size):
         x, _, lengths = pad_collate([(i, 0) for i in ids[s:s + batch_size]])
-        probs.append(torch.softmax(model(x, lengths), -1))
+        probs.append(torch.softmax(model(*to_device_of(model, x, lengths)), -1).cpu())
     return torch.cat(probs).numpy()
 
 

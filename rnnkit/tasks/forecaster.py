@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from rnnkit.data.series import FREQUENCIES, Series, read_series, series_from_values, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, future_stamps
+from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
@@ -32,10 +33,12 @@ def window_quantiles(model: RNNForecaster, windows: SeriesWindows, taus, samples
                      batch_size: int = 1024) -> np.ndarray:
     """τ-quantiles (windows, H, len(taus)) of one model's forecasts of each window, in original units."""
     model.eval()
-    g = torch.Generator().manual_seed(seed)
+    device = device_of(model)
+    g = torch.Generator(device).manual_seed(seed)
     out = []
     for b in DataLoader(windows, batch_size=batch_size):
-        out.append(model.predict_quantiles(b[0], b[1], b[2], b[3], taus, samples, g).double().numpy())
+        b = [t.to(device) for t in b[:4]]
+        out.append(model.predict_quantiles(b[0], b[1], b[2], b[3], taus, samples, g).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, windows.H, len(taus)))
 
 

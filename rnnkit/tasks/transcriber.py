@@ -24,6 +24,7 @@ from rnnkit.data.features import LogMel, StreamingLogMel, normalize
 from rnnkit.data.speech import Alphabet
 from rnnkit.decoding.ctc import ctc_greedy, ctc_prefix_beam_search
 from rnnkit.models.acoustic import CTCAcousticModel
+from rnnkit.models.device import to_device_of
 from rnnkit.tasks.options import check, option
 from rnnkit.tasks.registry import require
 from rnnkit.tasks.runs import load_run_model
@@ -101,7 +102,8 @@ def posteriors(model: CTCAcousticModel, featurizer: Featurizer, waves: list[np.n
     for s in range(0, len(order), batch_size):
         chunk = order[s:s + batch_size]
         feats, frames = featurizer([waves[i] for i in chunk])
-        logp, n, _ = model(feats, frames)
+        logp, n, _ = model(*to_device_of(model, feats, frames))
+        logp, n = logp.cpu(), n.cpu()
         for b, i in enumerate(chunk):
             out[i] = logp[b, :int(n[b])].numpy()
     return out

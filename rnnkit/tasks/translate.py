@@ -25,6 +25,7 @@ from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.decoding import greedy_search
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.attention import ATTENTIONS
+from rnnkit.models.device import to_device_of
 from rnnkit.models.seq2seq import DECODER_CELLS, Seq2Seq
 from rnnkit.tasks.options import OptionError, check, option, precision_option
 from rnnkit.tasks.plots import plot_curves
@@ -167,7 +168,7 @@ class ValidationPairs(EncodedPairs):
     def corpus_metrics(self, model) -> dict:
         hyps = []
         for s in range(0, len(self.sources), self.batch_size):
-            src, lengths = pad_batch(self.sources[s:s + self.batch_size])
+            src, lengths = to_device_of(model, *pad_batch(self.sources[s:s + self.batch_size]))
             hyps += [self.tgt_tok.decode(h.tokens) for h in greedy_search(model, src, lengths)]
         found = scores(hyps, self.refs, self.lowercase)
         return {"bleu": found["bleu"], "chrf": found["chrf"]}

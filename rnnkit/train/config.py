@@ -76,6 +76,9 @@ class TrainConfig:
     # "32": float32 throughout; "bf16": mixed precision — the forward and loss run under torch.autocast in bfloat16
     # where torch lists an op as safe (matmuls, fused LSTM), weights, gradients and optimizer state stay float32
     precision: str = "32"
+    # where a single process trains: "auto" (the first CUDA GPU when torch sees one, else the CPU), "cpu", "cuda",
+    # "cuda:N"; under torchrun each rank takes its own local GPU (or the CPU) whatever this says
+    device: str = "auto"
     deterministic: bool = True
     checkpoint_every: int = 200
     early_stopping: int | None = None

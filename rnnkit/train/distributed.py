@@ -30,10 +30,11 @@ class DistContext:
         return self.world_size > 1
 
     @classmethod
-    def from_env(cls) -> DistContext:
+    def from_env(cls, device: str = "cpu") -> DistContext:
+        """The process group torchrun describes, or one process on ``device`` (see ``resolve_device``)."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:
-            return cls()
+            return cls(device=resolve_device(device))
         rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
         use_cuda = torch.cuda.is_available()
         if not dist.is_initialized():
@@ -62,3 +63,26 @@ class DistContext:
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` → the current CUDA GPU when torch sees one, else the CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` as given
+    (refused with the reason when this machine has no such device)."""
+    if name == "auto":
+        return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"train.device: expected auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"train.device is {name!r} but torch sees no CUDA GPU on this machine "
+                             f"(torch {torch.__version__}); use 'cpu' or 'auto'")
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        if index >= count:
+            raise ValueError(f"train.device is {name!r} but this machine has {count} CUDA GPU(s) (cuda:0..{count - 1})")
+        return torch.device("cuda", index)
+    if device.type != "cpu":
+        raise ValueError(f"train.device: expected auto, cpu, cuda or cuda:N, got {name!r}")
+    return device

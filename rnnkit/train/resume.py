@@ -44,6 +44,8 @@ class ResumableRun:
                 else:
                     scalars[f"{idx}.{key}"] = v
         tensors["rng.torch"] = torch.get_rng_state()
+        if self.dist.device.type == "cuda":  # dropout masks drawn on the GPU come from its own generator
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.dist.device)
         carried = self._carried if isinstance(self._carried, tuple) else (self._carried,) if self._carried is not None else ()
         for i, c in enumerate(carried):
             tensors[f"carry.{i}"] = c
@@ -111,7 +113,10 @@ class ResumableRun:
         for cb, cb_state in zip(self.callbacks, state["callbacks"]):
             cb.load_state_dict(cb_state)
         torch.set_rng_state(tensors["rng.torch"])
-        carried = [tensors[f"carry.{i}"] for i in range(len([k for k in tensors if k.startswith("carry.")]))]
+        if "rng.cuda" in tensors and self.dist.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.dist.device)
+        n_carried = len([k for k in tensors if k.startswith("carry.")])
+        carried = [tensors[f"carry.{i}"].to(self.dist.device) for i in range(n_carried)]
         self._carried = None if not carried else (tuple(carried) if len(carried) > 1 else carried[0])
         v, internal, gauss = state["python_random"]
         random.setstate((v, tuple(internal), gauss))

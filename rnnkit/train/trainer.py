@@ -99,7 +99,7 @@ class Trainer(ResumableRun):
             check_finite_data(val_data, "validation")
         self.guard = DivergenceGuard(t.divergence_factor, t.divergence_patience)
         self.run_info, self.resume_check = dict(run_info or {}), resume_check
-        self.dist = DistContext.from_env()
+        self.dist = DistContext.from_env(t.device)
         self.raw_model = model.to(self.dist.device)
         steps = _Steps(self.raw_model, self.dist.device.type, t.precision)
         if self.dist.enabled:
