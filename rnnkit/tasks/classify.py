@@ -27,7 +27,7 @@ from rnnkit.layers import CELL_NAMES
 from rnnkit.models.device import to_device_of
 from rnnkit.models.text import POOLINGS, ClassifierEnsemble, TextClassifier
 from rnnkit.tasks.graphs import GraphSpec, random_lengths
-from rnnkit.tasks.options import check, option, precision_option, regularizer_option, regularizers_of
+from rnnkit.tasks.options import check, device_option, option, precision_option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_confusion
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_best, load_text_run, resume_key, save_tokenizer
@@ -88,6 +88,7 @@ class ClassifyOptions:
                             choices=("none", "cosine"))
     clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
     precision: str = precision_option()
+    device: str = device_option()
     patience: int = option(3, "stop after this many epochs without a better validation accuracy", min=1)
     ensemble: int = option(1, "train this many members (seeds seed, seed+1, ...) and average their probabilities", min=1)
     val_fraction: float = option(0.1, "share of a user file held out for validation (built-ins have their own split)",
@@ -99,7 +100,7 @@ class ClassifyOptions:
         check(self)
 
 
-RESUME_MAY_CHANGE = ("epochs", "patience", "progress")
+RESUME_MAY_CHANGE = ("device", "epochs", "patience", "progress")
 
 
 def load_labelled(opts: ClassifyOptions) -> tuple[list[TextExample], list[TextExample], list[TextExample] | None]:
@@ -158,7 +159,7 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
     cfg.train.epochs, cfg.train.clip_norm, cfg.train.seed = opts.epochs, opts.clip_norm, seed
-    cfg.train.precision = opts.precision
+    cfg.train.precision, cfg.train.device = opts.precision, opts.device
     cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, "val_accuracy", "max"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, 0
     trainer = Trainer(model, train, val, config=cfg, out_dir=out, collate_fn=pad_collate, model_config=model.config,
@@ -335,7 +336,7 @@ def evaluate_classifier(run_dir: str | Path, progress: bool = False) -> dict:
     """Accuracy and macro-F1 of a saved classifier on its validation data and, for built-in corpora, the test data
     (read again from the data the run was trained on)."""
     p = ClassifierPredictor(run_dir)
-    opts = ClassifyOptions(**{**p.config["options"], "progress": progress})
+    opts = ClassifyOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
     train, val, test = load_labelled(opts)
     index = {label: i for i, label in enumerate(p.labels)}
     for part in (val, test or []):

@@ -31,7 +31,7 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validat
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
-from rnnkit.tasks.options import check, option, precision_option
+from rnnkit.tasks.options import check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, load_best, resume_key
@@ -131,6 +131,7 @@ class ForecastOptions:
     scheduler: str = option("cosine", "learning-rate schedule", choices=("cosine", "none"))
     clip_norm: float = option(5.0, "clip the gradient's global norm to this", min=0, min_open=True)
     precision: str = precision_option()
+    device: str = device_option()
     monitor: str = option("mase", "what early stopping and the kept best weights follow",
                           choices=("mase", "smape", "loss"))
     patience: int = option(5, "epochs without improvement before stopping", min=1)
@@ -155,7 +156,7 @@ class ForecastOptions:
         return quantile_levels(parse_floats(self.quantiles, "quantiles"))
 
 
-RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples")
+RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples")
 
 
 def load_panel_data(opts: ForecastOptions) -> list[Series]:
@@ -226,7 +227,7 @@ def _config(opts: ForecastOptions, seed: int, minutes: float | None, validation:
     cfg.data.batch_size = opts.batch_size
     cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes = opts.epochs, opts.max_steps, minutes
     cfg.train.clip_norm, cfg.train.seed = opts.clip_norm, seed
-    cfg.train.precision = opts.precision
+    cfg.train.precision, cfg.train.device = opts.precision, opts.device
     if validation:
         cfg.train.early_stopping, cfg.train.monitor, cfg.train.monitor_mode = opts.patience, f"val_{opts.monitor}", "min"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every

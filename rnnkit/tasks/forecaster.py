@@ -61,7 +61,7 @@ class Forecaster:
         if "groups" not in self.config:
             raise CheckpointError(f"{run_dir} is one member of a forecast run's ensemble (or an unfinished run): "
                                   "load the run folder above it")
-        self.opts = ForecastOptions(**{**self.config["options"], "progress": False})
+        self.opts = ForecastOptions(**{**self.config["options"], "progress": False, "device": "auto"})
         self.features = FeatureMaker(**{k: v for k, v in self.config["features"].items() if k != "covariates"},
                                      names=self.config["features"]["covariates"])
         self.groups = {}

@@ -26,7 +26,7 @@ from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import LanguageModel
 from rnnkit.tasks.graphs import GraphSpec, as_tuple, random_state, state_names
-from rnnkit.tasks.options import check, option, precision_option, regularizer_option, regularizers_of
+from rnnkit.tasks.options import check, device_option, option, precision_option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
@@ -96,6 +96,7 @@ class LMOptions:
                             choices=("cosine", "none"))
     clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
     precision: str = precision_option()
+    device: str = device_option()
     eval_every: int = option(0, "batches between held-out evaluations for the learning curve (0: at the end only)",
                              min=0)
     checkpoint_every: int = option(200, "batches between checkpoints, for --resume (0: at epoch ends only)", min=0)
@@ -108,7 +109,7 @@ class LMOptions:
         check(self)
 
 
-RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_minutes", "progress", "eval_every", "checkpoint_every")
+RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "eval_every", "checkpoint_every")
 
 
 def load_stream_text(data: str) -> str:
@@ -138,7 +139,7 @@ def _config(opts: LMOptions) -> Config:
     cfg.scheduler.name, cfg.scheduler.interval = opts.scheduler, "step"
     cfg.data.batch_size, cfg.data.shuffle = 1, False
     cfg.train.epochs, cfg.train.max_steps, cfg.train.clip_norm = opts.epochs, opts.max_steps, opts.clip_norm
-    cfg.train.precision = opts.precision
+    cfg.train.precision, cfg.train.device = opts.precision, opts.device
     cfg.train.max_minutes = opts.max_minutes
     cfg.train.tbptt, cfg.train.carry_state, cfg.train.seed = opts.bptt, True, opts.seed
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every
@@ -300,7 +301,7 @@ def evaluate_language_model(run_dir: str | Path, progress: bool = False) -> dict
     """Held-out bits per token and perplexity of a saved language model, on the held-out end of its text, read as the
     training run's evaluations read it (streams in order, the state carried)."""
     p = LMPredictor(run_dir)
-    opts = LMOptions(**{**p.config["options"], "progress": progress})
+    opts = LMOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
     _, val_text = _split(opts)
     val = held_out_windows(p.tokenizer.encode(val_text), opts)
     if progress:

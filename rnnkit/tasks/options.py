@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 from rnnkit.train import PRECISIONS
+from rnnkit.train.distributed import resolve_device
 
 
 class OptionError(ValueError):
@@ -32,10 +34,12 @@ class OptionError(ValueError):
 
 
 def option(default: Any, help: str, *, min: float | None = None, max: float | None = None, min_open: bool = False,
-           max_open: bool = False, choices: tuple[str, ...] | None = None, required: bool = False):
-    """A dataclass field with its help text, numeric range (closed unless ``*_open``) or allowed values."""
+           max_open: bool = False, choices: tuple[str, ...] | None = None, required: bool = False,
+           validate: Callable[[Any], object] | None = None):
+    """A dataclass field with its help text, numeric range (closed unless ``*_open``) or allowed values; ``validate``
+    checks what those cannot (it raises ``ValueError`` saying what is wrong)."""
     meta = {"help": help, "min": min, "max": max, "min_open": min_open, "max_open": max_open, "choices": choices,
-            "required": required}
+            "required": required, "validate": validate}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -56,6 +60,12 @@ def precision_option():
     """The Trainer's ``train.precision`` as a task option (the same choices, float32 by default)."""
     return option("32", "32: float32; bf16: mixed precision (bfloat16 forward under torch.autocast, float32 weights) — "
                   "faster on GPUs and CPUs with AVX-512 BF16, slower on other CPUs", choices=tuple(PRECISIONS))
+
+
+def device_option():
+    """The Trainer's ``train.device`` as a task option; a device this machine lacks is refused with the options."""
+    return option("auto", "where to train: auto (the GPU when torch sees one, else the CPU), cpu, cuda, cuda:N",
+                  validate=lambda name: resolve_device(name, "device"))
 
 
 def regularizers_of(opts) -> dict[str, float]:
@@ -104,6 +114,11 @@ def check_value(f: dataclasses.Field, value: Any) -> None:
     if choices is not None and value not in choices:
         problem = f"unknown {f.name.replace('_', ' ')} {value!r}; expected one of {', '.join(choices)}"
         raise OptionError(f.name, problem, problem)
+    if meta.get("validate") is not None:
+        try:
+            meta["validate"](value)
+        except ValueError as e:
+            raise OptionError(f.name, str(e), str(e)) from None
 
 
 def check(obj) -> None:

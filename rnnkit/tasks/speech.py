@@ -28,7 +28,7 @@ from rnnkit.data.augment import SPEED_FACTORS, add_noise, spec_augment, speed_pe
 from rnnkit.data.speech import Alphabet, Recording, check_alphabet, read_recordings, read_splits
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.acoustic import FRONT_ENDS, CTCAcousticModel
-from rnnkit.tasks.options import check, option, precision_option
+from rnnkit.tasks.options import check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key
@@ -77,6 +77,7 @@ class ASROptions:
     scheduler: str = option("cosine", "learning-rate schedule", choices=("cosine", "none"))
     clip_norm: float = option(5.0, "clip the gradient's global norm to this", min=0, min_open=True)
     precision: str = precision_option()
+    device: str = device_option()
     eval_every: int = option(0, "batches between validation evaluations for the learning curve (0: per epoch)", min=0)
     eval_utterances: int = option(300, "validation utterances transcribed (greedy) for CER/WER at each evaluation",
                                   min=1)
@@ -92,7 +93,7 @@ class ASROptions:
             raise ValueError(f"snr_low ({self.snr_low}) must not exceed snr_high ({self.snr_high})")
 
 
-RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_minutes", "progress", "eval_every", "checkpoint_every", "test",
+RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "eval_every", "checkpoint_every", "test",
                      "patience", "eval_utterances")
 
 
@@ -218,7 +219,7 @@ def _config(opts: ASROptions) -> Config:
     cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
     cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes = opts.epochs, opts.max_steps, opts.max_minutes
     cfg.train.clip_norm, cfg.train.seed = opts.clip_norm, opts.seed
-    cfg.train.precision = opts.precision
+    cfg.train.precision, cfg.train.device = opts.precision, opts.device
     cfg.train.early_stopping, cfg.train.monitor = opts.patience, f"val_{opts.monitor}"
     cfg.train.monitor_mode = "min"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every
@@ -267,7 +268,7 @@ def evaluate_asr(run_dir: str | Path, progress: bool = False, beam: int = 16, li
     """CER and WER (jiwer) on the run's test recordings — or its validation recordings when the data has no test
     part — with greedy decoding and with the prefix beam search (no language model)."""
     t = Transcriber(run_dir)
-    opts = ASROptions(**{**t.config["options"], "progress": progress})
+    opts = ASROptions(**{**t.config["options"], "progress": progress, "device": "auto"})
     _, val, test = load_parts(opts)
     split, part = ("test", test) if test else ("validation", val)
     part = part[:limit] if limit else part

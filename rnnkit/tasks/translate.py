@@ -27,7 +27,7 @@ from rnnkit.layers import CELL_NAMES
 from rnnkit.models.attention import ATTENTIONS
 from rnnkit.models.device import to_device_of
 from rnnkit.models.seq2seq import DECODER_CELLS, Seq2Seq
-from rnnkit.tasks.options import OptionError, check, option, precision_option
+from rnnkit.tasks.options import OptionError, check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key, save_tokenizer
@@ -94,6 +94,7 @@ class TranslateOptions:
     scheduler: str = option("cosine", "learning-rate schedule", choices=("cosine", "none"))
     clip_norm: float = option(1.0, "clip the gradient's global norm to this", min=0, min_open=True)
     precision: str = precision_option()
+    device: str = device_option()
     eval_every: int = option(0, "batches between validation evaluations for the learning curve (0: per epoch only)",
                              min=0)
     bleu_sentences: int = option(400, "validation pairs translated (greedy) to measure BLEU at each evaluation",
@@ -112,7 +113,7 @@ class TranslateOptions:
             raise ValueError(f"--target-file pairs a text file with --data; {self.data!r} is a built-in corpus")
 
 
-RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_minutes", "progress", "eval_every", "checkpoint_every", "test",
+RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "eval_every", "checkpoint_every", "test",
                      "patience")
 
 
@@ -181,7 +182,7 @@ def _config(opts: TranslateOptions) -> Config:
     cfg.data.batch_size, cfg.data.bucket = opts.batch_size, True
     cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes = opts.epochs, opts.max_steps, opts.max_minutes
     cfg.train.clip_norm, cfg.train.seed = opts.clip_norm, opts.seed
-    cfg.train.precision = opts.precision
+    cfg.train.precision, cfg.train.device = opts.precision, opts.device
     cfg.train.early_stopping, cfg.train.monitor = opts.patience, f"val_{opts.monitor}"
     cfg.train.monitor_mode = "max" if opts.monitor == "bleu" else "min"
     cfg.train.progress, cfg.train.checkpoint_every = opts.progress, opts.checkpoint_every
@@ -240,7 +241,7 @@ def evaluate_translator(run_dir: str | Path, progress: bool = False, beam: int =
     """BLEU and chrF (sacrebleu, detokenized text) on the run's test pairs — or its validation pairs when the data
     has no test part — with greedy search and with beam search; ``limit`` = the first that many pairs only."""
     t = Translator(run_dir)
-    opts = TranslateOptions(**{**t.config["options"], "progress": progress})
+    opts = TranslateOptions(**{**t.config["options"], "progress": progress, "device": "auto"})
     _, val, test = load_parts(opts)
     split, pairs = ("test", test) if test else ("validation", val)
     pairs = pairs[:limit] if limit else pairs

@@ -65,24 +65,29 @@ class DistContext:
             dist.barrier()
 
 
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` → the current CUDA GPU when torch sees one, else the CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` as given
-    (refused with the reason when this machine has no such device)."""
+def auto_device() -> torch.device:
+    """What ``"auto"`` means on this machine: the current CUDA GPU when torch sees one, else the CPU."""
+    return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+
+
+def resolve_device(name: str, what: str = "train.device") -> torch.device:
+    """``"auto"`` → ``auto_device()``; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` as given — refused, naming ``what``, when
+    this machine has no such device."""
     if name == "auto":
-        return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+        return auto_device()
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError):
-        raise ValueError(f"train.device: expected auto, cpu, cuda or cuda:N, got {name!r}") from None
+        raise ValueError(f"{what}: expected auto, cpu, cuda or cuda:N, got {name!r}") from None
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise ValueError(f"train.device is {name!r} but torch sees no CUDA GPU on this machine "
-                             f"(torch {torch.__version__}); use 'cpu' or 'auto'")
+            raise ValueError(f"{what} is {name!r} but torch sees no CUDA GPU on this machine "
+                             f"(torch {torch.__version__}); use cpu or auto")
         index = device.index if device.index is not None else torch.cuda.current_device()
         if index >= count:
-            raise ValueError(f"train.device is {name!r} but this machine has {count} CUDA GPU(s) (cuda:0..{count - 1})")
+            raise ValueError(f"{what} is {name!r} but this machine has {count} CUDA GPU(s) (cuda:0..{count - 1})")
         return torch.device("cuda", index)
     if device.type != "cpu":
-        raise ValueError(f"train.device: expected auto, cpu, cuda or cuda:N, got {name!r}")
+        raise ValueError(f"{what}: expected auto, cpu, cuda or cuda:N, got {name!r}")
     return device
