@@ -114,7 +114,7 @@ def test_the_standard_layers_equal_torch_nn_on_the_gpu(kind):
         g_ref = torch.autograd.grad(y_ref.square().sum(), list(ref.parameters()))
         g = torch.autograd.grad(ours(x)[0].square().sum(), list(ours.parameters()))
         for a, b in zip(g, g_ref):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)  # float32 sums over all steps
 
 
 @pytest.mark.parametrize("kind", ["MinGRU", "MinLSTM"])
