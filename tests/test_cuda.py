@@ -20,7 +20,8 @@ from rnnkit.layers import CELL_NAMES, make_layer
 from rnnkit.train import Config, Trainer
 from rnnkit.train.distributed import resolve_device
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch sees none)")
+if not torch.cuda.is_available():
+    pytest.skip("needs a CUDA GPU (torch sees none)", allow_module_level=True)
 
 CUDA = torch.device("cuda")
 I, H, B, T = 5, 6, 4, 9

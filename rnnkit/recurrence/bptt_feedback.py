@@ -30,7 +30,10 @@ feedback f) and, for the GRU/LSTM, the own-state terms; then
 
 For tanh layers on CPU (float32/float64) the elementwise parts between those GEMMs run as compiled C steps
 (``rnnkit.recurrence.native``, ``feedback.c``: two calls per layer and step each way, in place of ~6 torch operations
-on strided slices of the stacked state); elsewhere, and for GRU/LSTM layers, torch operations.
+on strided slices of the stacked state), and each layer's step needs one GEMM each way: the gates' small products
+(L rows) run as dot products in C, and above the first layer ``[W_ih^j | U^j]`` multiplies ``[h^{j-1}_t | ĝ ⊙
+h*_{t-1}]`` — the input and the feedback in one product (backward: ``δa [W_ih^j | U^j]`` gives both gradients).
+Elsewhere, and for GRU/LSTM layers, torch operations.
 
 Ungated (``gated=False``) every g = 1 and the gate terms drop out. Step masks as in ``bptt.py``: a masked step keeps
 every layer's state (the layer above reads the kept state there, which changes nothing the caller sees: that step's
@@ -92,7 +95,8 @@ class FeedbackSequence(torch.autograd.Function):
         blk = [slice(j * H, (j + 1) * H) for j in range(L)]
         layer = [W[PER_LAYER * j:PER_LAYER * (j + 1)] for j in range(L)]
         W_in = [_input_weights(cell, *w[:3]) for w in layer]
-        U = [RecurrentProduct(w[3], B) for w in layer]
+        ctx.native = cell == "tanh" and native_function("fb_act", x, h0, *W) is not None
+        U = [RecurrentProduct(w[3], B) for w in layer] if not ctx.native else None
         own = [RecurrentProduct(w[5], B) for w in layer] if cell != "tanh" else None
         HS = x.new_empty(T + 1, B, L * H)
         HS[0] = h0
@@ -107,9 +111,8 @@ class FeedbackSequence(torch.autograd.Function):
         G = x.new_empty(T, L, B, L) if gated else None
         U_g = torch.cat([w[4] for w in layer]).t() if gated else None  # (L·H, L·L)
         GH = GATES[cell] * H
-        ctx.native = cell == "tanh" and native_function("fb_act", x, h0, *W) is not None
         if ctx.native:
-            _native_tanh_forward(HS, IN, G, U, U_g, W_in, M, L, H)
+            _native_tanh_forward(HS, IN, G, layer, M, L, H)
         for t, m_t in enumerate(_steps(M, T) if not ctx.native else ()):
             hs, out = HS[t], HS[t + 1]
             S = (hs @ U_g).view(B, L, L) if gated else None  # U_g^j h*_{t-1} for every j
@@ -179,11 +182,11 @@ class FeedbackSequence(torch.autograd.Function):
             dHS[-1] += dh_T
         keep = None if M is None else (1 - M).unbind(0)
         DIN = [x.new_empty(T, B, w.shape[0]) for w in W_in]  # [δxw^j, δgx^j] for every step
+        if ctx.native:
+            _native_tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H)
+            return (None, None, None, *_input_grads(ctx, cell, L, gated, x, HS, G, DIN, None, W_in, dHS[0], []))
         times_U = [RecurrentProduct(w[3].t(), B) for w in layer]
         times_W_in = [None] + [RecurrentProduct(w.t(), B) for w in W_in[1:]]
-        if ctx.native:
-            _native_tanh_backward(dHS, HS, IN, G, DIN, times_U, times_W_in, [w[4] for w in layer], M, keep, L, H)
-            return (None, None, None, *_input_grads(ctx, cell, L, gated, x, HS, G, DIN, None, W_in, dHS[0], []))
         factors = []  # per layer, for all steps: what turns ḣ (and ċ) into the cell's δ
         for j in range(L):
             if cell == "tanh":  # 1 − h̃² (h̃ the candidate: the carried state without a mask)
@@ -247,53 +250,82 @@ def _addr(t: Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
-def _native_tanh_forward(HS, IN, G, U, U_g, W_in, M, L, H) -> None:
-    """The tanh layers' forward with the compiled elementwise steps (``native/feedback.c``): per layer and step, torch's
-    GEMMs (the gates' logits, layer j's input, the feedback) and two C calls — ``fb_gates`` (g, ĝ ⊙ h*) and ``fb_act``
-    (tanh, the mask; the candidate kept in ``IN`` under a mask)."""
+def _steps_of(t: Tensor | None) -> tuple[int, int]:
+    """(address of ``t[0]``, bytes from ``t[i]`` to ``t[i+1]``) of a contiguous buffer — the step loops below call C with
+    raw addresses worked out from these (a view per argument and step cost more than the C work at H = 128); (0, 0)
+    for None, whose address the C side reads as NULL."""
+    return (0, 0) if t is None else (t.data_ptr(), t.stride(0) * t.element_size())
+
+
+def _native_tanh_forward(HS, IN, G, layer, M, L, H) -> None:
+    """The tanh layers' forward with the compiled elementwise steps (``native/feedback.c``): per layer and step one
+    GEMM and two C calls. ``fb_gates`` forms the gates (their two small products as dot products) and the GEMM's left
+    operand — ``ĝ ⊙ h*_{t-1}`` for layer 1, whose input product ran for all steps at once, and ``[h^{j-1}_t | ĝ ⊙
+    h*_{t-1}]`` above it, so that ``[W_ih^j | U^j]`` takes the layer's input and its feedback in one product; ``fb_act``
+    adds the bias, applies tanh and the mask (the candidate kept in ``IN`` under a mask)."""
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
     gates, act = native_function("fb_gates", HS), native_function("fb_act", HS)
-    FB, F = HS.new_empty(B, LH), HS.new_empty(B, H)
-    rows = IN[0].shape[2]  # H + L (gated) or H
+    gated = G is not None
+    first = RecurrentProduct(layer[0][3], B)  # U^1
+    joint = [None] + [RecurrentProduct(torch.cat([w[0], w[3]], 1), B) for w in layer[1:]]  # [W_ih^j | U^j]
+    W_g = [None] + [w[2].contiguous() if gated else None for w in layer[1:]]
+    U_g = [w[4].contiguous() if gated else None for w in layer]
+    p_wg, p_ug, p_b = [_addr(w) for w in W_g], [_addr(w) for w in U_g], [_addr(w[1]) for w in layer]
+    X0, X, F = HS.new_empty(B, LH), HS.new_empty(B, H + LH), HS.new_empty(B, H)
+    p_x0, p_x = X0.data_ptr(), X.data_ptr()
+    M = None if M is None else M.contiguous()  # (kept alive: the loop holds only its address)
+    (hs0, hstep), (m0, mstep) = _steps_of(HS), _steps_of(M)
+    ins, (g0, gstep) = [_steps_of(a) for a in IN], _steps_of(G)
+    rows, size = IN[0].shape[2], HS.element_size()  # rows: H + L (gated) or H
+    gblock, hblock = B * L * size, H * size  # G[t, j] → G[t, j+1]; one layer's block of a state row
     for t in range(T):
-        hs, out, m = HS[t], HS[t + 1], None if M is None else M[t]
-        S = (hs @ U_g).contiguous() if G is not None else None  # U_g^j h*_{t-1} for every j, (B, L·L)
+        hs, out, m = hs0 + t * hstep, hs0 + (t + 1) * hstep, m0 + t * mstep if M is not None else None
         for j in range(L):
-            a = IN[j][t]
-            if j:
-                below, (Wj, bj) = out[:, j * H - H:j * H], W_in[j]
-                torch.mm(below, Wj.t(), out=a) if bj is None else torch.addmm(bj, below, Wj.t(), out=a)
-            fb = hs
-            if G is not None:
-                gates(B, L, H, _addr(a[:, H:]), rows, _addr(S), j * L, _addr(hs), _addr(G[t, j]), _addr(FB))
-                fb = FB
-            f = U[j](fb, out=F)
-            act(B, H, LH, _addr(a), rows, _addr(f), _addr(hs[:, j * H:]), _addr(out[:, j * H:]), _addr(m))
+            a = ins[j][0] + t * ins[j][1]
+            g = g0 + t * gstep + j * gblock if gated else None
+            if j == 0:
+                if gated:
+                    gates(B, L, H, a + hblock, rows, None, None, p_ug[0], hs, g, p_x0, LH)
+                f = first(X0 if gated else HS[t], out=F)
+                act(B, H, LH, a, rows, 1, f.data_ptr(), None, hs, out, m)
+            else:
+                gates(B, L, H, None, 0, p_wg[j], out + (j - 1) * hblock, p_ug[j], hs, g, p_x, H + LH)
+                f = joint[j](X, out=F)
+                act(B, H, LH, a, rows, 0, f.data_ptr(), p_b[j], hs + j * hblock, out + j * hblock, m)
 
 
-def _native_tanh_backward(dHS, HS, IN, G, DIN, times_U, times_W_in, U_g, M, keep, L, H) -> None:
-    """The tanh layers' backward with the compiled steps: per layer and step ``fb_delta`` (δa), torch's ``δa U``,
-    ``fb_gate_back`` (ĝ ⊙ δf̂ and δgx into ḣ*_{t-1}) and torch's ``[δa, δgx] W_in`` into the layer below."""
+def _native_tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H) -> None:
+    """The tanh layers' backward with the compiled steps: per layer and step ``fb_delta`` (δa), one GEMM — ``δa U^1``,
+    or ``δa [W_ih^j | U^j]`` above, which gives the layer below its gradient and the feedback's in one product — and
+    ``fb_gate_back`` (ĝ ⊙ δf̂, δgx and their products with U_g and W_g, into ḣ*_{t-1} and ḣ^{j-1}_t)."""
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
     delta, gate_back = native_function("fb_delta", HS), native_function("fb_gate_back", HS)
-    U_g = [None if u is None else u.contiguous() for u in U_g]
-    rows = DIN[0].shape[2]
+    gated = G is not None
+    first = RecurrentProduct(layer[0][3].t(), B)
+    joint = [None] + [RecurrentProduct(torch.cat([w[0], w[3]], 1).t(), B) for w in layer[1:]]
+    W_g = [None] + [w[2].contiguous() if gated else None for w in layer[1:]]
+    U_g = [w[4].contiguous() if gated else None for w in layer]
+    p_wg, p_ug = [_addr(w) for w in W_g], [_addr(w) for w in U_g]
+    M = None if M is None else M.contiguous()
+    (hs0, hstep), (dh0, dstep), (m0, mstep), (g0, gstep) = _steps_of(HS), _steps_of(dHS), _steps_of(M), _steps_of(G)
+    ins, dins = [_steps_of(a) for a in IN], [_steps_of(d) for d in DIN]
+    rows, size = DIN[0].shape[2], HS.element_size()
+    gblock, hblock = B * L * size, H * size
     for t in range(T - 1, -1, -1):
-        dh, dprev, m = dHS[t + 1], dHS[t], None if M is None else M[t]
+        dh, dprev, m = dh0 + (t + 1) * dstep, dh0 + t * dstep, m0 + t * mstep if M is not None else None
         for j in range(L - 1, -1, -1):
-            d = DIN[j][t]
-            hc, hc_stride = (IN[j][t], rows) if M is not None else (HS[t + 1, :, j * H:], LH)  # the candidate h̃
-            delta(B, H, _addr(dh[:, j * H:]), LH, _addr(hc), hc_stride, _addr(m), _addr(d), rows)
-            dfb = times_U[j](d[:, :H])  # δa U^j, (B, L·H)
-            if G is not None:
-                gate_back(B, L, H, _addr(dfb.contiguous()), _addr(HS[t]), _addr(G[t, j]), _addr(U_g[j]),
-                          _addr(dprev), _addr(d[:, H:]), rows)
+            d = dins[j][0] + t * dins[j][1]
+            if M is not None:  # the candidate h̃: kept in IN under a mask, else the state itself
+                hc, hc_stride = ins[j][0] + t * ins[j][1], rows
             else:
-                dprev.add_(dfb)
-            if j:
-                times_W_in[j].add_to(dh[:, (j - 1) * H:j * H], d)
+                hc, hc_stride = hs0 + (t + 1) * hstep + j * hblock, LH
+            delta(B, H, dh + j * hblock, LH, hc, hc_stride, m, d, rows)
+            dx = (first if j == 0 else joint[j])(DIN[j][t, :, :H]).contiguous()  # δf̂, or [δh^{j-1} | δf̂]
+            g = g0 + t * gstep + j * gblock if gated else None
+            gate_back(B, L, H, dx.data_ptr(), dx.shape[1], hs0 + t * hstep, g, p_ug[j], p_wg[j], dprev,
+                      dh + (j - 1) * hblock if j else None, d + hblock if gated else None, rows)
         if keep is not None:
-            dprev.addcmul_(dh, keep[t])
+            dHS[t].addcmul_(dHS[t + 1], keep[t])
 
 
 def _input_grads(ctx, cell, L, gated, x, HS, G, DIN, DF, W_in, dh0, dc) -> list:

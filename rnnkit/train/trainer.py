@@ -18,6 +18,8 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
 * mixed precision with ``train.precision = "bf16"``: the forward and loss under ``torch.autocast`` in bfloat16 (matmuls
   and torch's fused LSTM; rnnkit's own recurrences stay float32), float32 weights, gradients and optimizer state — about
   1.3–1.8× the speed on CPUs with AVX-512 BF16 and on GPUs, slower on CPUs without it; validation runs in float32;
+* trains where ``train.device`` says (``auto``: the GPU when torch sees one): the model and each batch move there, the
+  GPU's random generator is checkpointed with the CPU's; under torchrun every rank takes its local GPU (or the CPU);
 * progress bars (loss, throughput in the model's unit, ETA or the time budget), ``metrics.csv`` and optional
   TensorBoard; only rank 0 writes under torchrun.
 

@@ -115,10 +115,10 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"lngru_backward_{sfx}").argtypes = [L, L, L] + [P] * 16
         getattr(lib, f"minimal_forward_{sfx}").argtypes = [L, L, L, L] + [P] * 4
         getattr(lib, f"minimal_backward_{sfx}").argtypes = [L, L, L, L] + [P] * 7
-        getattr(lib, f"fb_gates_{sfx}").argtypes = [L, L, L, P, L, P, L, P, P, P]
-        getattr(lib, f"fb_act_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P]
+        getattr(lib, f"fb_gates_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, L]
+        getattr(lib, f"fb_act_{sfx}").argtypes = [L, L, L, P, L, L, P, P, P, P, P]
         getattr(lib, f"fb_delta_{sfx}").argtypes = [L, L, P, L, P, L, P, P, L]
-        getattr(lib, f"fb_gate_back_{sfx}").argtypes = [L, L, L, P, P, P, P, P, P, L]
+        getattr(lib, f"fb_gate_back_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, P, L]
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
                      "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back"):
             getattr(lib, f"{name}_{sfx}").restype = None
