@@ -1,10 +1,10 @@
 """On a CUDA GPU, rnnkit computes what it computes on the CPU: every cell × backend (outputs, final states and all
 gradients against the same layer on the CPU in float64), torch.nn's cuDNN modules where the layer runs them, mixed
-precision, the parallel scan at 4096 steps, the regularisers, and the trainer (``train.device``) with exact resume.
+precision, the parallel scan at 4096 steps, the regularisers, the trainer (``train.device``) with exact resume, and
+every task trained on the GPU, then used on the CPU.
 
 These tests need a GPU, so they are skipped where torch sees none (as on CI); run them on one with
-``pytest tests/test_cuda.py``. The rest of the suite also runs there: the trainer's ``device="auto"`` then trains every
-task on the GPU.
+``pytest tests/test_cuda.py``. The rest of the suite runs there too, its trainers kept on the CPU (``conftest.py``).
 """
 
 from __future__ import annotations
