@@ -22,11 +22,6 @@ from rnnkit.recurrence import native
 B, I = 32, 64
 
 
-def set_batch(b: int) -> None:
-    global B
-    B = b
-
-
 def saved_bytes(module, x) -> int:
     """Bytes of the tensors autograd saves for backward in one forward (storage counted once)."""
     seen, total = set(), 0
@@ -52,8 +47,9 @@ def make(kind: str, H: int, backend: str | None = None):
     return getattr(rnnkit, kind)(I, H, **kw)
 
 
-def row(kind: str, H: int, T: int, repeats: int, backends: list[str | None], device: str = "cpu") -> dict:
-    x = torch.randn(T, B, I, device=device)
+def row(kind: str, H: int, T: int, repeats: int, backends: list[str | None], device: str = "cpu",
+        batch: int = B) -> dict:
+    x = torch.randn(T, batch, I, device=device)
     lstm = nn.LSTM(I, H).to(device)
     fns = {"nn.LSTM": fwd_bwd(lstm, x)}
     mods = {}
@@ -61,7 +57,7 @@ def row(kind: str, H: int, T: int, repeats: int, backends: list[str | None], dev
         mods[be or "auto"] = make(kind, H, be).to(device)
         fns[be or "auto"] = fwd_bwd(mods[be or "auto"], x)
     medians = interleaved_medians(fns, repeats, sync=device_sync(device))
-    out = {k: B * T / v for k, v in medians.items()}
+    out = {k: batch * T / v for k, v in medians.items()}
     out["mem"] = {k: saved_bytes(m, x) for k, m in {"nn.LSTM": lstm, **mods}.items()}
     return out
 
@@ -74,10 +70,9 @@ def main(argv=None) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (on a GPU, nn.LSTM is cuDNN's)")
     p.add_argument("--batch", type=int, default=B, help="batch size (the issue's rows: 32)")
     args = p.parse_args(argv)
-    set_batch(args.batch)
     torch.manual_seed(0)
     hiddens, repeats = ([128], 3) if args.quick else ([128, 512], args.repeats)
-    print(f"# rnnkit cells vs torch.nn.LSTM: forward+backward tokens/s, batch {B}, input {I} — "
+    print(f"# rnnkit cells vs torch.nn.LSTM: forward+backward tokens/s, batch {args.batch}, input {I} — "
           f"{machine_line(args.device)}")
     print(f"# compiled steps (rnnkit.recurrence.native; RNNKIT_NATIVE=0 for the torch-operation path): {native.status()}")
     print("# ratio = tokens/s / nn.LSTM's; mem = MiB autograd saves for backward (nn.LSTM's in brackets)")
@@ -88,7 +83,7 @@ def main(argv=None) -> None:
         backends = ["loop", "scan"] if minimal else [None]
         for H in hiddens:
             for T in seqs:
-                r = row(kind, H, T, repeats, backends, args.device)
+                r = row(kind, H, T, repeats, backends, args.device, args.batch)
                 for be in backends:
                     name = be or "auto"
                     mib = r["mem"][name] / 2**20

@@ -257,6 +257,17 @@ def _steps_of(t: Tensor | None) -> tuple[int, int]:
     return (0, 0) if t is None else (t.data_ptr(), t.stride(0) * t.element_size())
 
 
+def _tanh_operands(layer, B: int, gated: bool, backward: bool):
+    """What the compiled tanh steps multiply by, once per sequence: ``U^1`` and, above, ``[W_ih^j | U^j]`` as
+    products (their transposes for backward), and the gates' ``W_g^j`` (None for the first layer, whose input
+    product ran for all steps) and ``U_g^j`` contiguous for C — kept alive with the addresses the loop uses."""
+    mats = [layer[0][3]] + [torch.cat([w[0], w[3]], 1) for w in layer[1:]]
+    first, *joint = [RecurrentProduct(W.t() if backward else W, B) for W in mats]
+    W_g = [None] + [w[2].contiguous() if gated else None for w in layer[1:]]
+    U_g = [w[4].contiguous() if gated else None for w in layer]
+    return first, [None, *joint], (W_g, U_g)
+
+
 def _native_tanh_forward(HS, IN, G, layer, M, L, H) -> None:
     """The tanh layers' forward with the compiled elementwise steps (``native/feedback.c``): per layer and step one
     GEMM and two C calls. ``fb_gates`` forms the gates (their two small products as dot products) and the GEMM's left
@@ -266,11 +277,8 @@ def _native_tanh_forward(HS, IN, G, layer, M, L, H) -> None:
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
     gates, act = native_function("fb_gates", HS), native_function("fb_act", HS)
     gated = G is not None
-    first = RecurrentProduct(layer[0][3], B)  # U^1
-    joint = [None] + [RecurrentProduct(torch.cat([w[0], w[3]], 1), B) for w in layer[1:]]  # [W_ih^j | U^j]
-    W_g = [None] + [w[2].contiguous() if gated else None for w in layer[1:]]
-    U_g = [w[4].contiguous() if gated else None for w in layer]
-    p_wg, p_ug, p_b = [_addr(w) for w in W_g], [_addr(w) for w in U_g], [_addr(w[1]) for w in layer]
+    first, joint, kept = _tanh_operands(layer, B, gated, backward=False)
+    p_wg, p_ug, p_b = [_addr(w) for w in kept[0]], [_addr(w) for w in kept[1]], [_addr(w[1]) for w in layer]
     X0, X, F = HS.new_empty(B, LH), HS.new_empty(B, H + LH), HS.new_empty(B, H)
     p_x0, p_x = X0.data_ptr(), X.data_ptr()
     M = None if M is None else M.contiguous()  # (kept alive: the loop holds only its address)
@@ -301,11 +309,8 @@ def _native_tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H) -> None:
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
     delta, gate_back = native_function("fb_delta", HS), native_function("fb_gate_back", HS)
     gated = G is not None
-    first = RecurrentProduct(layer[0][3].t(), B)
-    joint = [None] + [RecurrentProduct(torch.cat([w[0], w[3]], 1).t(), B) for w in layer[1:]]
-    W_g = [None] + [w[2].contiguous() if gated else None for w in layer[1:]]
-    U_g = [w[4].contiguous() if gated else None for w in layer]
-    p_wg, p_ug = [_addr(w) for w in W_g], [_addr(w) for w in U_g]
+    first, joint, kept = _tanh_operands(layer, B, gated, backward=True)
+    p_wg, p_ug = [_addr(w) for w in kept[0]], [_addr(w) for w in kept[1]]
     M = None if M is None else M.contiguous()
     (hs0, hstep), (dh0, dstep), (m0, mstep), (g0, gstep) = _steps_of(HS), _steps_of(dHS), _steps_of(M), _steps_of(G)
     ins, dins = [_steps_of(a) for a in IN], [_steps_of(d) for d in DIN]
