@@ -109,7 +109,7 @@ class FeedbackSequence(torch.autograd.Function):
                ).view(T, B, -1)] + [x.new_empty(T, B, W_in[j][0].shape[0]) for j in range(1, L)]
         F = [x.new_empty(T, B, H) for _ in range(L)] if gru else None
         G = x.new_empty(T, L, B, L) if gated else None
-        U_g = torch.cat([w[4] for w in layer]).t() if gated else None  # (L·H, L·L)
+        U_g = torch.cat([w[4] for w in layer]).t() if gated and not ctx.native else None  # (L·H, L·L)
         GH = GATES[cell] * H
         if ctx.native:
             _native_tanh_forward(HS, IN, G, layer, M, L, H)
