@@ -118,6 +118,62 @@ def test_the_standard_layers_equal_torch_nn_on_the_gpu(kind):
             torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)  # float32 sums over all steps
 
 
+def _one_chunk(layer) -> bool:
+    """Whether every weight is a view of one buffer, laid end to end in ``_flat_weights`` order (cuDNN's layout)."""
+    ws = layer._flat_weights
+    base = ws[0].untyped_storage().data_ptr()
+    ends = [w.data_ptr() - base for w in ws]
+    return all(w.untyped_storage().data_ptr() == base for w in ws) and ends == sorted(ends) and ends[0] == 0
+
+
+@pytest.mark.parametrize("kind,kw", [("LSTM", {}), ("LSTM", {"proj_size": 3}), ("GRU", {}), ("RNN", {"bias": False}),
+                                     ("RNN", {"nonlinearity": "relu"})])
+def test_flatten_parameters_puts_the_weights_in_one_chunk_as_torch_nn_does(kind, kw, recwarn):
+    """As torch.nn: moving a layer to the GPU (or building it there) puts its weights into one cuDNN buffer — the
+    same Parameter objects, now views —, so forward does not warn that cuDNN copies them ("not part of single
+    contiguous chunk"); loading weights, an optimizer step and ``.half()`` keep it so, and results equal torch.nn's."""
+    torch.manual_seed(3)
+    ref = getattr(nn, kind)(I, H, num_layers=2, bidirectional=True, batch_first=True, **kw).to(CUDA)
+    ours = getattr(rnnkit, kind)(I, H, num_layers=2, bidirectional=True, batch_first=True, **kw)
+    params = list(ours.parameters())
+    ours.to(CUDA)
+    assert [id(p) for p in ours.parameters()] == [id(p) for p in params] and _one_chunk(ours)
+    built_there = getattr(rnnkit, kind)(I, H, num_layers=2, bidirectional=True, device=CUDA, **kw)
+    assert _one_chunk(built_there)
+    ours.load_state_dict(ref.state_dict())
+    assert _one_chunk(ours)
+    x = torch.randn(B, T, I, device=CUDA)
+    torch.testing.assert_close(ours(x)[0], ref(x)[0], rtol=1e-4, atol=2e-5)
+    opt = torch.optim.Adam(ours.parameters(), lr=1e-2)
+    ours(x)[0].square().sum().backward()
+    opt.step()
+    assert _one_chunk(ours)
+    ref.load_state_dict(ours.state_dict())
+    torch.testing.assert_close(ours(x)[0], ref(x)[0], rtol=1e-4, atol=2e-5)
+    assert not [w for w in recwarn if "contiguous chunk" in str(w.message)]
+    ours.half()
+    assert _one_chunk(ours)
+
+
+def test_flatten_parameters_leaves_layers_without_a_cudnn_kernel_alone():
+    """GRU(reset_after=False) and the new cells have no cuDNN kernel: their weights stay separate tensors."""
+    for layer in (rnnkit.GRU(I, H, reset_after=False), rnnkit.LayerNormLSTM(I, H), rnnkit.IndRNN(I, H)):
+        ptrs = {p.untyped_storage().data_ptr() for p in layer.to(CUDA).parameters()}
+        assert len(ptrs) == len(list(layer.parameters()))
+
+
+def test_a_flattened_layer_saves_and_loads_through_safetensors(tmp_path):
+    """Views of one buffer are written as separate tensors (safetensors refuses shared memory) and load back."""
+    from rnnkit.train.checkpoint import load_model_files, save_model
+
+    layer = rnnkit.LSTM(I, H, num_layers=2).to(CUDA)
+    save_model(tmp_path, layer, {"kind": "test"})
+    again = rnnkit.LSTM(I, H, num_layers=2)
+    again.load_state_dict(load_model_files(tmp_path)[0])
+    for a, b in zip(again.parameters(), layer.parameters()):
+        assert torch.equal(a, b.cpu())
+
+
 @pytest.mark.parametrize("kind", ["MinGRU", "MinLSTM"])
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
 def test_the_parallel_scan_equals_the_sequential_recurrence_at_4096_steps_on_the_gpu(kind, dtype, tol):

@@ -143,6 +143,21 @@ def test_torch_state_dict_loads_and_round_trips(kind):
         assert torch.equal(back.state_dict()[k], v)
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_flatten_parameters_on_the_cpu_is_a_no_op_as_in_torch_nn(kind):
+    """torch.nn flattens only for cuDNN: on the CPU every weight keeps its own storage, before and after ``.double()``
+    and an explicit call, and the layer still computes torch.nn's outputs (the GPU side: tests/test_cuda.py)."""
+    tcls, rcls, extra = KINDS[kind]
+    ref = tcls(I, H, num_layers=2, bidirectional=True, **extra).double()
+    ours = rcls(I, H, num_layers=2, bidirectional=True, **extra)
+    ours.load_state_dict(ref.state_dict())
+    ours.double().flatten_parameters()
+    for m in (ref, ours):
+        assert len({p.untyped_storage().data_ptr() for p in m.parameters()}) == len(list(m.parameters()))
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    torch.testing.assert_close(ours(x)[0], ref(x)[0])
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh"])
 def test_bias_false_and_dropout_eval(kind):
     ref, ours = make_pair(kind, "loop", num_layers=2, bias=False, dropout=0.3)

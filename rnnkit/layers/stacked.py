@@ -101,13 +101,40 @@ class StackedRNNBase(SequenceLayer):
                     setattr(self, base + sfx, nn.Parameter(torch.empty(shape, **factory)))
                     self._flat_weights_names.append(base + sfx)
         self.reset_parameters()
+        self.flatten_parameters()
 
     # --- torch.nn.RNNBase compatibility ----------------------------------------------------------------------
     def reset_parameters(self) -> None:
         init_uniform_(self, self.hidden_size)
 
     def flatten_parameters(self) -> None:
-        """No-op, kept so code written for ``torch.nn.RNN`` runs unchanged."""
+        """As ``torch.nn.RNNBase.flatten_parameters``: on a CUDA device with cuDNN, move every weight into one
+        contiguous buffer in cuDNN's layout (each parameter becomes a view of it, the same ``Parameter`` objects), so
+        cuDNN's fused kernel reads them where they are instead of copying them on every call. Called, as torch.nn does,
+        when the layer is built and after every ``.to()``/``.cuda()``/``.half()``. A no-op on the CPU, for a
+        configuration without a cuDNN kernel (``_fused_mode()`` is None), or when the weights differ in dtype or share
+        memory."""
+        mode, weights = self._fused_mode(), self._flat_weights
+        if mode is None or not weights:
+            return
+        first = weights[0]
+        if any(w.dtype != first.dtype or not w.is_cuda or not torch.backends.cudnn.is_acceptable(w) for w in weights):
+            return
+        if len({w.data_ptr() for w in weights}) != len(weights):
+            return
+        import torch.backends.cudnn.rnn as cudnn_rnn
+
+        with torch.cuda.device_of(first), torch.no_grad():
+            if torch._use_cudnn_rnn_flatten_weight():
+                per_layer = (4 if self.bias else 2) + (1 if self.proj_size else 0)
+                torch._cudnn_rnn_flatten_weight(weights, per_layer, self.input_size, cudnn_rnn.get_cudnn_mode(mode),
+                                                self.hidden_size, self.proj_size, self.num_layers, self.batch_first,
+                                                self.bidirectional)
+
+    def _apply(self, fn, recurse=True):
+        out = super()._apply(fn, recurse)
+        self.flatten_parameters()
+        return out
 
     @property
     def _flat_weights(self) -> list[Tensor]:
