@@ -2,8 +2,9 @@
 
 Rows: ``LayerNormLSTM``, ``LayerNormGRU``, ``FeedbackRNN`` (2 layers), ``IndRNN`` at batch 32, input 64, hidden 128/512,
 T = 100/400 (issue #18's target: ≥ 0.77× nn.LSTM), and ``MinGRU``/``MinLSTM`` at T = 1000/4000 (target: ≥ 5× nn.LSTM),
-with their two backends (``loop``: rnnkit's hand-written BPTT of the linear recurrence, the CPU default; ``scan``:
-the log-space parallel scan, the GPU default) and the bytes autograd keeps for backward, against nn.LSTM's.
+with their backends (``loop``: rnnkit's hand-written BPTT of the linear recurrence step by step, the CPU default;
+``scan``: the log-space parallel scan, as the paper; on a GPU also ``auto``: the linear-space parallel scan with
+hand-written backward, the GPU default) and the bytes autograd keeps for backward, against nn.LSTM's.
 All implementations of one row are timed interleaved (``benchmarks.timing``); ratios, not absolute times, matter.
 """
 
@@ -80,7 +81,7 @@ def main(argv=None) -> None:
     for kind in args.cells.split(","):
         minimal = kind.startswith("Min")
         seqs = ([1000] if args.quick else [1000, 4000]) if minimal else ([100] if args.quick else [100, 400])
-        backends = ["loop", "scan"] if minimal else [None]
+        backends = (["loop", "scan"] + (["auto"] if args.device != "cpu" else [])) if minimal else [None]
         for H in hiddens:
             for T in seqs:
                 r = row(kind, H, T, repeats, backends, args.device, args.batch)

@@ -5,8 +5,11 @@ Every gate depends on x_t only, so a layer's whole sequence is the linear recurr
 after one matrix product for all steps. Two exact backends compute it (``rnnkit.recurrence.diagonal``):
 
 * ``"loop"``: step by step, one multiply-add per step each way with hand-written BPTT — the fastest on CPU;
-* ``"scan"``: every step at once in log space (logcumsumexp) — the fastest on GPUs, and what the paper trains with;
-* ``"auto"`` (default): the loop on CPU, the scan on GPUs.
+* ``"scan"``: every step at once in log space (logcumsumexp), as the paper trains (autograd: twice differentiable);
+* ``"auto"`` (default): the loop on CPU; on GPUs a parallel scan in linear space — ⌈log₂ T⌉ whole-tensor passes each
+  way with a hand-written backward (``rnnkit.recurrence.parallel_scan``): the fastest there, exact to float32
+  rounding at any T (the log-space scan's ``log A_t`` loses digits as t grows), and keeping for backward what the
+  loop keeps.
 
 They agree to rounding (float64: 1e-10). Inference can carry ``h_n`` from one call to the next (a call of one step is a
 step). ``lengths=``: a padded step leaves the state as it is and outputs zeros, as the other rnnkit layers.
@@ -25,6 +28,7 @@ from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, locked_mask
 from rnnkit.recurrence import active_recorder, reverse_padded, run_scan, step_mask
 from rnnkit.recurrence.diagonal import keep_padded, linear_recurrence, linear_scan_log, minimal_sequence
+from rnnkit.recurrence.parallel_scan import parallel_linear_recurrence
 
 BACKENDS = ("auto", "loop", "scan")
 
@@ -86,6 +90,8 @@ class _MinimalRNN(SequenceLayer):
         return (self.hidden_size,)
 
     def uses_scan(self, device) -> bool:
+        """Whether the recurrence runs in parallel over time on ``device``: ``backend="scan"`` (in log space)
+        anywhere, ``"auto"`` (in linear space) off the CPU."""
         return self.backend == "scan" or (self.backend == "auto" and torch.device(device).type != "cpu")
 
     def _direction(self, x: Tensor, sfx: str, h0: Tensor, mask: Tensor | None) -> Tensor:
@@ -116,20 +122,20 @@ class _MinimalRNN(SequenceLayer):
                     a, b = d + (1 - d) * a, (1 - d) * b
             a, b = keep_padded(a, b, mask)
             if rec is None:
-                return linear_recurrence(a, b, h0)
+                return (parallel_linear_recurrence if self.uses_scan(x.device) else linear_recurrence)(a, b, h0)
             h, states = h0, []  # diagnostics: every step's state, the very tensor the next step reads
             for t in range(a.shape[0]):
                 h = torch.addcmul(b[t], a[t], h)
                 rec.add(self, sfx[1:], h, reverse=sfx.endswith("_reverse"))
                 states.append(h)
             return torch.stack(states)
-        if self.uses_scan(x.device):
+        if self.backend == "scan":
             log_a, log_b = log_coefficients(xw)
             if mask is not None:
                 log_a = log_a.masked_fill(~mask, 0.0)
                 log_b = log_b.masked_fill(~mask, float("-inf"))
             return linear_scan_log(log_a, log_b, h0)
-        return minimal_sequence(self.kind, xw, h0, mask)
+        return minimal_sequence(self.kind, xw, h0, mask, parallel=self.uses_scan(x.device))
 
     def _run(self, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None):
         D = 2 if self.bidirectional else 1

@@ -28,6 +28,7 @@ from torch.autograd.function import once_differentiable
 from rnnkit.recurrence.bptt_reference import autocast_off
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import ptr
+from rnnkit.recurrence.parallel_scan import scan_carry_back, scan_states
 
 
 def _recur_in_place(a: Tensor, out: Tensor, h0: Tensor) -> Tensor:
@@ -229,20 +230,21 @@ class _MinimalSequence(torch.autograd.Function):
     """minGRU/minLSTM over a whole sequence: the coefficients, the recurrence and their backward in one Function —
     autograd would keep every intermediate of the gate math (T × B × H each) and run a kernel per operation. On CPU
     (float32/float64) with the compiled loops of ``rnnkit.recurrence.native``, one C call each way; otherwise the gate
-    math compiled by torch.compile (or eager) and a torch operation per step."""
+    math compiled by torch.compile (or eager) and the recurrence either a torch operation per step or, ``parallel``,
+    log₂ T whole-tensor passes each way (``rnnkit.recurrence.parallel_scan``: the GPU path)."""
 
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, mask: Tensor | None, kind: str) -> Tensor:
-        ctx.kind = kind
+    def forward(ctx, xw: Tensor, h0: Tensor, mask: Tensor | None, kind: str, parallel: bool = False) -> Tensor:
+        ctx.kind, ctx.parallel = kind, parallel
         ctx.set_materialize_grads(False)
-        step = native_function("minimal_forward", xw, h0)
+        step = None if parallel else native_function("minimal_forward", xw, h0)
         ctx.native = step is not None
         if ctx.native:
             saved = _native_forward(step, kind, xw, h0, mask)
             ctx.save_for_backward(*saved)
             return saved[1]
         a, b = _call_fused(_forward_math, xw.numel(), kind, xw, mask)
-        out = _recur_in_place(a, b, h0)  # b is fresh: the states overwrite it
+        out = scan_states(a, b, h0) if parallel else _recur_in_place(a, b, h0)  # b is fresh: the loop overwrites it
         ctx.has_mask = mask is not None
         ctx.save_for_backward(xw, a, out, h0, *(() if mask is None else (mask,)))
         return out
@@ -252,19 +254,21 @@ class _MinimalSequence(torch.autograd.Function):
     @autocast_off
     def backward(ctx, grad: Tensor | None):
         if ctx.native:
-            return (*_native_backward(ctx, grad), None, None)
+            return (*_native_backward(ctx, grad), None, None, None)
         if grad is None:
-            return None, None, None, None
+            return None, None, None, None, None
         xw, a, out, h0, *rest = ctx.saved_tensors
         mask = rest[0] if ctx.has_mask else None
-        G = _carry_back_in_place(a, grad.contiguous().clone())  # ∂L/∂h_t along all paths
+        grad = grad.contiguous()  # ∂L/∂h_t along all paths:
+        G = scan_carry_back(a, grad) if ctx.parallel else _carry_back_in_place(a, grad.clone())
         grad_xw = _call_fused(_backward_math, xw.numel(), ctx.kind, xw, G, out, h0, mask)
-        return grad_xw, a[0] * G[0], None, None
+        return grad_xw, a[0] * G[0], None, None, None
 
 
-def minimal_sequence(kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None = None) -> Tensor:
+def minimal_sequence(kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None = None, parallel: bool = False) -> Tensor:
     """All minGRU (``kind="mingru"``) or minLSTM states (T, B, H) from ``xw = W_ih x + b_ih`` (T, B, G·H) and ``h_0``;
-    ``mask`` (T, B, 1) keeps the state on padded steps. Hand-written backward (once differentiable)."""
-    return _MinimalSequence.apply(xw, h0, mask, kind)
+    ``mask`` (T, B, 1) keeps the state on padded steps; ``parallel``: the recurrence in log₂ T passes over all steps
+    instead of step by step (same results to rounding). Hand-written backward (once differentiable)."""
+    return _MinimalSequence.apply(xw, h0, mask, kind, parallel)
 
 __all__ = ["linear_recurrence", "linear_scan_log", "indrnn_sequence", "minimal_sequence", "keep_padded"]
