@@ -28,6 +28,32 @@ def test_scan_equals_the_loop_with_lengths_layers_and_directions(cell):
     assert_grads_close(grads_a, grads_b, atol=1e-11)
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+def test_scan_takes_weights_that_are_views_of_one_buffer(cell):
+    """cuDNN's flattened weights (``flatten_parameters`` on a GPU) are views of one buffer, and torch's scan refuses
+    captured tensors that alias: made so here by hand on the CPU, the scan still computes what the loop computes."""
+    torch.manual_seed(1)
+    loop = make_layer(cell, 3, 5, 2, backend="loop", bidirectional=True).double()
+    scan = make_layer(cell, 3, 5, 2, backend="scan", bidirectional=True).double()
+    scan.load_state_dict(loop.state_dict())
+    flat = torch.cat([p.detach().reshape(-1) for p in scan._flat_weights])
+    with torch.no_grad():
+        offset = 0
+        for p in scan._flat_weights:
+            p.set_(flat.untyped_storage(), offset, p.shape)
+            offset += p.numel()
+    assert len({p.untyped_storage().data_ptr() for p in scan.parameters()}) == 1
+    x = torch.randn(4, 7, 3, dtype=torch.float64)
+
+    def call(m, x):
+        return m(x, lengths=torch.tensor([7, 3, 5, 1]))
+
+    out_a, grads_a = run_with_grads(loop, [x], call)
+    out_b, grads_b = run_with_grads(scan, [x], call)
+    assert_close_all(out_a, out_b, atol=1e-12, what=cell)
+    assert_grads_close(grads_a, grads_b, atol=1e-11)
+
+
 def test_scan_exports_with_a_dynamic_length():
     layer = make_layer("gru", 3, 4, backend="scan").eval()
     B, T = torch.export.Dim("B", min=1, max=64), torch.export.Dim("T", min=1, max=1000)

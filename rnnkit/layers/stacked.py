@@ -34,6 +34,7 @@ from rnnkit.recurrence import (
     run_scan,
     scanning,
     step_mask,
+    unaliased,
 )
 
 
@@ -276,8 +277,8 @@ class StackedRNNBase(SequenceLayer):
                 if reg.in_step(True) and not scan:
                     y, final = self._regularized_loop(reg, params, deferred, x_dir, W_ih, b_ih, sfx, start, mask)
                 elif scan:
-                    y, final = run_scan(lambda p=params: self._bind(p, matmul), self._project(x_dir, W_ih, b_ih, sfx),
-                                        start, mask)
+                    y, final = run_scan(lambda p=unaliased(params): self._bind(p, matmul),
+                                        self._project(x_dir, W_ih, b_ih, sfx), start, mask)
                 elif fast is None:
                     xw = self._project(x_dir, W_ih, b_ih, sfx)
                     y, final = run_loop_deferred(self._bind, params, deferred, xw, start, mask, record=record)

@@ -53,4 +53,22 @@ def run_scan(make_step: Callable[[], Step], xw: Tensor | tuple[Tensor, ...], sta
     return outputs, tuple(final)
 
 
-__all__ = ["run_scan", "scanning"]
+def unaliased(params: dict[str, Tensor | None]) -> dict[str, Tensor | None]:
+    """``params`` with every tensor that shares memory with an earlier one cloned: torch's scan refuses captured
+    tensors that alias one another, and a layer's weights flattened for cuDNN (``flatten_parameters``) are views of
+    one buffer. Clones are differentiable; unflattened weights (any CPU layer) pass through as they are."""
+    out, seen = {}, set()
+    for name, t in params.items():
+        if t is None:
+            out[name] = t
+            continue
+        try:
+            key = t.untyped_storage().data_ptr()
+        except (RuntimeError, NotImplementedError):  # a tensor without storage (traced): nothing to share
+            key = id(t)
+        out[name] = t.clone() if key in seen else t
+        seen.add(key)
+    return out
+
+
+__all__ = ["run_scan", "scanning", "unaliased"]
