@@ -6,10 +6,10 @@ after one matrix product for all steps. Two exact backends compute it (``rnnkit.
 
 * ``"loop"``: step by step, one multiply-add per step each way with hand-written BPTT — the fastest on CPU;
 * ``"scan"``: every step at once in log space (logcumsumexp), as the paper trains (autograd: twice differentiable);
-* ``"auto"`` (default): the loop on CPU; on GPUs a parallel scan in linear space — ⌈log₂ T⌉ whole-tensor passes each
-  way with a hand-written backward (``rnnkit.recurrence.parallel_scan``): the fastest there, exact to float32
-  rounding at any T (the log-space scan's ``log A_t`` loses digits as t grows), and keeping for backward what the
-  loop keeps.
+* ``"auto"`` (default): the loop on CPU; on GPUs a parallel scan in linear space — 2⌈log₂ T⌉ rounds of
+  whole-tensor slices each way with a hand-written backward (``rnnkit.recurrence.parallel_scan``): the fastest
+  there, exact to float32 rounding at any T (the log-space scan's ``log A_t`` loses digits as t grows), and keeping
+  for backward what the loop keeps.
 
 They agree to rounding (float64: 1e-10). Inference can carry ``h_n`` from one call to the next (a call of one step is a
 step). ``lengths=``: a padded step leaves the state as it is and outputs zeros, as the other rnnkit layers.

@@ -231,7 +231,7 @@ class _MinimalSequence(torch.autograd.Function):
     autograd would keep every intermediate of the gate math (T × B × H each) and run a kernel per operation. On CPU
     (float32/float64) with the compiled loops of ``rnnkit.recurrence.native``, one C call each way; otherwise the gate
     math compiled by torch.compile (or eager) and the recurrence either a torch operation per step or, ``parallel``,
-    log₂ T whole-tensor passes each way (``rnnkit.recurrence.parallel_scan``: the GPU path)."""
+    2 log₂ T rounds of whole-tensor slices each way (``rnnkit.recurrence.parallel_scan``: the GPU path)."""
 
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, mask: Tensor | None, kind: str, parallel: bool = False) -> Tensor:
@@ -267,7 +267,7 @@ class _MinimalSequence(torch.autograd.Function):
 
 def minimal_sequence(kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None = None, parallel: bool = False) -> Tensor:
     """All minGRU (``kind="mingru"``) or minLSTM states (T, B, H) from ``xw = W_ih x + b_ih`` (T, B, G·H) and ``h_0``;
-    ``mask`` (T, B, 1) keeps the state on padded steps; ``parallel``: the recurrence in log₂ T passes over all steps
+    ``mask`` (T, B, 1) keeps the state on padded steps; ``parallel``: the recurrence as a parallel scan over all steps
     instead of step by step (same results to rounding). Hand-written backward (once differentiable)."""
     return _MinimalSequence.apply(xw, h0, mask, kind, parallel)
 

@@ -1,23 +1,27 @@
-"""The linear recurrence ``h_t = a_t ⊙ h_{t−1} + b_t`` in ⌈log₂ T⌉ parallel passes (Hillis & Steele 1986), in
-linear space — the GPU path of minGRU/minLSTM.
+"""The linear recurrence ``h_t = a_t ⊙ h_{t−1} + b_t`` as a parallel scan in linear space — the GPU path of
+minGRU/minLSTM.
 
-A step is the affine map ``h ↦ a h + b``; two steps compose as ``(a₂, b₂) ∘ (a₁, b₁) = (a₂ a₁, a₂ b₁ + b₂)``. Pass k
-(offset ``d = 2^k``) replaces every element t ≥ d by its composition with element t − d:
+A step is the affine map ``h ↦ a h + b``; two steps compose as ``(a₂, b₂) ∘ (a₁, b₁) = (a₂ a₁, a₂ b₁ + b₂)``, an
+associative operation, so all prefixes can be formed in parallel rounds. The work-efficient scheme (Brent & Kung 1982,
+Blelloch 1990) does it in 2⌈log₂ T⌉ rounds of ~2T compositions in all: an up-sweep where, for d = 1, 2, 4, …, every
+position p = 2dk − 1 takes in p − d,
 
-    B_t ← A_t ⊙ B_{t−d} + B_t,    A_t ← A_t ⊙ A_{t−d}
+    B_p ← A_p ⊙ B_{p−d} + B_p,    A_p ← A_p ⊙ A_{p−d}
 
-after which element t covers steps max(0, t − 2d + 1)…t; once d ≥ T every B_t is ``h_t`` (``h_0`` is folded into
-the first step: ``b_1 ← b_1 + a_1 ⊙ h_0``). Each pass is a handful of whole-tensor kernels, so a sequence costs
-~4 log₂ T launches instead of T (O(T log T) arithmetic instead of O(T): on a CPU the step-by-step loop wins).
+(p then covers its block of 2d steps), and a down-sweep, for d back down to 1, where every p = 2dk + d − 1 (k ≥ 1)
+takes in the complete prefix ending at p − d (B only). ``h_0`` is folded into the first step (``b_1 ← b_1 + a_1 ⊙
+h_0``); at the end every B_p is ``h_p``. A round is one or two kernels over strided whole-tensor slices, so a sequence
+costs ~4 log₂ T launches instead of T, and about twice the sequential loop's arithmetic.
 
 No logarithms: b may have any sign, and with a ∈ [0, 1] the products A can only shrink towards 0, where the exact
-value is too. Rounding is that of sums of log₂ T products — float32 agrees with the sequential recurrence to ~1e-6 at
-any T (one log-space scan over 4096 steps drifts ~4e-4: ``log A_t`` grows with t and its rounding is amplified by the
-exp).
+value is too. Rounding is that of sums of ≤ 2 log₂ T products — float32 agrees with the sequential recurrence to ~1e-6
+at any T (one log-space scan over 4096 steps drifts ~4e-4: ``log A_t`` grows with t and its rounding is amplified by
+the exp).
 
 Backward is a linear recurrence too, run from the end: with ``G_t = ∂L/∂h_t`` along all paths,
-``G_t = g_t + a_{t+1} ⊙ G_{t+1}`` — the same passes, mirrored. Then ``∂L/∂b_t = G_t``, ``∂L/∂a_t = G_t ⊙ h_{t−1}``,
-``∂L/∂h_0 = a_1 ⊙ G_1``. Kept for backward: a, the states and h_0 (as the sequential kernel). Time-major (T, …).
+``G_t = g_t + a_{t+1} ⊙ G_{t+1}`` — the same rounds on mirrored positions. Then ``∂L/∂b_t = G_t``,
+``∂L/∂a_t = G_t ⊙ h_{t−1}``, ``∂L/∂h_0 = a_1 ⊙ G_1``. Kept for backward: a, the states and h_0 (as the sequential
+kernel). Time-major (T, …).
 """
 
 from __future__ import annotations
@@ -29,36 +33,47 @@ from torch.autograd.function import once_differentiable
 from rnnkit.recurrence.bptt_reference import autocast_off
 
 
-def _passes(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
-    """All ``h_t = a_t ⊙ h_{t−1} + b_t`` from ``h_{−1} = 0`` (``reverse``: ``h_t = a_t ⊙ h_{t+1} + b_t``). ``b`` is
-    a work buffer the passes overwrite; ``a`` is only read. Two ping-pong buffers each for A and B."""
+def _positions(first: int, step: int, T: int, reverse: bool) -> slice:
+    """Scan positions first, first + step, … < T as a slice of the tensor (position p is index T − 1 − p when
+    ``reverse``: the same elements in mirrored order, so paired slices stay paired)."""
+    last = first + step * ((T - 1 - first) // step)
+    return slice(first, last + 1, step) if not reverse else slice(T - 1 - last, T - first, step)
+
+
+def _rounds(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
+    """All ``h_t = a_t ⊙ h_{t−1} + b_t`` from ``h_{−1} = 0`` (``reverse``: ``h_t = a_t ⊙ h_{t+1} + b_t``), in place in
+    ``b``, which is returned; ``a`` is only read. Work-efficient (Brent & Kung 1982): an up-sweep composes blocks of 2,
+    4, 8, … steps into their last element, a down-sweep completes the rest — ~2T compositions in 2 log₂ T rounds of
+    whole strided slices (Hillis–Steele's simpler passes do T log₂ T)."""
     T = a.shape[0]
     if T == 1:
         return b
-    A_in, B_in = a, b
-    A_buf = [torch.empty_like(a), torch.empty_like(a)] if T > 2 else []
-    B_out = torch.empty_like(b)
+    A = a.clone()
     d = 1
-    while d < T:
-        done, new, old = (slice(T - d, T), slice(0, T - d), slice(d, T)) if reverse else \
-            (slice(0, d), slice(d, T), slice(0, T - d))
-        B_out[done] = B_in[done]  # already complete: nothing lies d steps before them
-        torch.addcmul(B_in[new], A_in[new], B_in[old], out=B_out[new])
-        B_in, B_out = B_out, B_in
-        if 2 * d < T:  # the last pass needs no products of a
-            A_out = A_buf[0] if A_in is not A_buf[0] else A_buf[1]
-            A_out[done] = A_in[done]
-            torch.mul(A_in[new], A_in[old], out=A_out[new])
-            A_in = A_out
+    while 2 * d <= T:  # up: position p = 2dk − 1 takes in its block's first half, p − d
+        later, earlier = _positions(2 * d - 1, 2 * d, T, reverse), _positions(d - 1, 2 * d, T, reverse)
+        n = len(range(T)[later])
+        earlier_b = b[earlier][:n] if not reverse else b[earlier][-n:]
+        earlier_a = A[earlier][:n] if not reverse else A[earlier][-n:]
+        b[later].addcmul_(A[later], earlier_b)
+        if 4 * d <= T:  # the last round's products are never read
+            A[later].mul_(earlier_a)
         d *= 2
-    return B_in
+    while d >= 1:  # down: position p = 2dk + d − 1 (k ≥ 1) takes in the complete prefix p − d
+        if 3 * d - 1 < T:
+            later, earlier = _positions(3 * d - 1, 2 * d, T, reverse), _positions(2 * d - 1, 2 * d, T, reverse)
+            n = len(range(T)[later])
+            earlier_b = b[earlier][:n] if not reverse else b[earlier][-n:]
+            b[later].addcmul_(A[later], earlier_b)
+        d //= 2
+    return b
 
 
 def scan_states(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
     """The states ``h_1..h_T`` (T, …) from h_0 (…); a fresh tensor (b is not changed)."""
     work = b.clone()
     work[0].addcmul_(a[0], h0)
-    return _passes(a, work)
+    return _rounds(a, work)
 
 
 def scan_carry_back(a: Tensor, g: Tensor) -> Tensor:
@@ -66,7 +81,7 @@ def scan_carry_back(a: Tensor, g: Tensor) -> Tensor:
     shifted = torch.empty_like(a)
     shifted[:-1] = a[1:]
     shifted[-1] = 0
-    return _passes(shifted, g.clone(), reverse=True)
+    return _rounds(shifted, g.clone(), reverse=True)
 
 
 class _ParallelLinearRecurrence(torch.autograd.Function):
@@ -87,7 +102,7 @@ class _ParallelLinearRecurrence(torch.autograd.Function):
 
 
 def parallel_linear_recurrence(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-    """All ``h_t = a_t ⊙ h_{t−1} + b_t`` (T, B, H) from ``h_0`` (B, H) in log₂ T passes (once differentiable);
+    """All ``h_t = a_t ⊙ h_{t−1} + b_t`` (T, B, H) from ``h_0`` (B, H) in 2 log₂ T parallel rounds (once differentiable);
     ``linear_recurrence``'s contract and results, computed in parallel over time."""
     return _ParallelLinearRecurrence.apply(a, b, h0)
 
