@@ -372,3 +372,53 @@ def test_speech_recognition_trains_on_the_gpu_scoring_cer_there(tmp_path):
     results = train_asr(ASROptions(data=m, validation=m, n_mels=20, hidden_size=16, batch_size=4, max_steps=4,
                                    epochs=100, device="cuda", progress=False), tmp_path / "run")
     assert 0 <= results["val_cer"]
+
+
+def test_the_keras_front_end_fits_on_the_gpu_as_keras_torch_backend_does(tmp_path, monkeypatch):
+    """rnnkit.keras where torch sees a GPU: ``fit`` trains there (as Keras's torch backend), the weights end there, and
+    the loss curve is the CPU's (same weights, same data, no shuffling); predict/evaluate take NumPy and return NumPy
+    equal to the CPU model's; a layer called on arrays, a stateful LSTM, masking, callbacks and saving work."""
+    import numpy as np
+
+    import rnnkit.keras as rk
+    from rnnkit.train import distributed
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 9, size=(96, 10))
+    ids[::2, 7:] = 0  # padding the Embedding masks
+    y = (ids[:, 0] > 4).astype("int64")
+
+    def model():
+        tin = rk.Input((10,), dtype="int64")
+        h = rk.layers.Bidirectional(rk.layers.LSTM(8))(rk.layers.Embedding(9, 4, mask_zero=True)(tin))
+        out = rk.layers.Dense(2, activation="softmax")(rk.layers.Dense(8, activation="relu")(h))
+        m = rk.Model(tin, out)
+        m.compile(optimizer=rk.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return m
+
+    cpu, gpu = model(), model()
+    gpu.set_weights(cpu.get_weights())
+    with monkeypatch.context() as m:
+        m.setattr(distributed, "auto_device", lambda: torch.device("cpu"))
+        h_cpu = cpu.fit(ids, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+    ckpt = rk.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="loss", save_best_only=True)
+    h_gpu = gpu.fit(ids, y, epochs=3, batch_size=32, shuffle=False, verbose=0, callbacks=[ckpt])
+    assert all(w.device.type == "cuda" for w in gpu.weights) and all(w.device.type == "cpu" for w in cpu.weights)
+    np.testing.assert_allclose(h_gpu.history["loss"], h_cpu.history["loss"], rtol=1e-4)
+    p_gpu, p_cpu = gpu.predict(ids), cpu.predict(ids)
+    assert isinstance(p_gpu, np.ndarray)
+    np.testing.assert_allclose(p_gpu, p_cpu, atol=1e-4)
+    np.testing.assert_allclose(gpu.evaluate(ids, y), cpu.evaluate(ids, y), rtol=1e-4)
+    np.testing.assert_allclose(rk.models.load_model(tmp_path / "best.keras").predict(ids), p_gpu, atol=1e-5)
+    gpu.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(rk.models.load_model(tmp_path / "m.keras").predict(ids), p_gpu, atol=1e-5)
+    assert torch.is_tensor(gpu.layers[-1](np.ones((2, 8), "float32")))  # arrays go where the weights are
+    assert gpu(ids[:2]).device.type == "cuda"
+
+    X = rng.standard_normal((8, 5, 3)).astype("float32")
+    stateful = rk.Sequential([rk.layers.GRU(4, stateful=True, batch_size=2, input_shape=(5, 3), dropout=0.2),
+                              rk.layers.Dense(1)])
+    stateful.compile(optimizer="adam", loss="mse")
+    stateful.fit(X, X[:, 0, :1], batch_size=2, epochs=1, shuffle=False, verbose=0)
+    stateful.layers[0].reset_states([np.zeros((2, 4), "float32")])
+    assert stateful.predict(X[:2], batch_size=2).shape == (2, 1)

@@ -16,7 +16,7 @@ from rnnkit.keras import losses as L
 from rnnkit.keras import optimizers
 from rnnkit.keras.backend import unique_name
 from rnnkit.keras.callbacks import History, KerasCallbacks
-from rnnkit.keras.layers.base import KerasTensor, Layer, _flatten_tensors, as_tensors
+from rnnkit.keras.layers.base import KerasTensor, Layer, _flatten_tensors, as_tensors, weights_device
 
 
 def _to_tensor(a, name="x") -> torch.Tensor:
@@ -44,13 +44,14 @@ def _model_inputs(model, inputs):
     if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs
                                            and isinstance(inputs[0], KerasTensor)):
         return inputs
-    graph_inputs = getattr(model, "graph_inputs", None)
+    graph_inputs, dev = getattr(model, "graph_inputs", None), weights_device(model)
     if graph_inputs and isinstance(inputs, (list, tuple)) and len(inputs) == len(graph_inputs):
-        return type(inputs)(as_tensors(x, ids=not t.dtype.is_floating_point) for x, t in zip(inputs, graph_inputs))
+        return type(inputs)(as_tensors(x, ids=not t.dtype.is_floating_point, device=dev)
+                            for x, t in zip(inputs, graph_inputs))
     if graph_inputs and len(graph_inputs) == 1:
-        return as_tensors(inputs, ids=not graph_inputs[0].dtype.is_floating_point)
+        return as_tensors(inputs, ids=not graph_inputs[0].dtype.is_floating_point, device=dev)
     layers = getattr(model, "layers", None) or [None]
-    return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)))
+    return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)), device=dev)
 
 
 class Model(nn.Module):
@@ -263,8 +264,7 @@ class Model(nn.Module):
         cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
         cfg.train.epochs, cfg.train.seed = epochs, seed
         cfg.train.progress = verbose not in (0, False)
-        cfg.train.checkpoint_every = 0
-        cfg.train.device = "cpu"  # the Keras front end keeps its weights, inputs and outputs on the CPU (for now)
+        cfg.train.checkpoint_every = 0  # device: auto — the GPU when torch sees one, as Keras's torch backend
         history = History()
         adapter = KerasCallbacks(self, [history, *(callbacks or [])])
         trainer = Trainer(self, train, val, config=cfg, callbacks=[adapter])
@@ -289,8 +289,9 @@ class Model(nn.Module):
         self.eval()
         n, bs = xs[0].shape[0], batch_size or 32
         totals: dict[str, float] = {}
+        dev = weights_device(self)
         for s in range(0, n, bs):
-            out = self.validation_step([t[s:s + bs] for t in xs + ys])
+            out = self.validation_step([t[s:s + bs].to(dev) if dev is not None else t[s:s + bs] for t in xs + ys])
             m = min(bs, n - s)
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + float(v) * m
@@ -306,10 +307,11 @@ class Model(nn.Module):
         self.eval()
         n, bs = xs[0].shape[0], batch_size or 32
         chunks = []
+        dev = weights_device(self)
         for s in range(0, n, bs):
-            batch = [t[s:s + bs] for t in xs]
+            batch = [t[s:s + bs].to(dev) if dev is not None else t[s:s + bs] for t in xs]
             chunks.append(_as_list(self.call(batch if len(batch) > 1 else batch[0], training=False)))
-        outs = [torch.cat([c[i] for c in chunks]).numpy() for i in range(len(chunks[0]))]
+        outs = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
         return outs if len(outs) > 1 else outs[0]
 
     # --- saving ----------------------------------------------------------------------------------------------------

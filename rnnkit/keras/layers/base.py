@@ -81,22 +81,31 @@ def _flatten_tensors(x) -> list:
     return [t for t in flatten(x) if isinstance(t, torch.Tensor)]
 
 
-def as_tensors(x, ids: bool = False):
+def as_tensors(x, ids: bool = False, device: torch.device | None = None):
     """Keras's NumPy-in: arrays (and nested lists/tuples of them — several inputs) become torch tensors. Floating
     arrays become float32 (Keras's default float); integer ones stay integer for a layer that reads ids
     (``ids=True``: ``Embedding``) and become float32 for the rest (Keras casts them to the layer's compute dtype).
-    Tensors pass through, integer tensors cast the same way."""
+    Tensors pass through, integer tensors cast the same way; with ``device`` (where the weights are) everything moves
+    there, as Keras's torch backend puts every input on its device."""
     if isinstance(x, (list, tuple)):
-        return type(x)(as_tensors(v, ids) for v in x)
+        return type(x)(as_tensors(v, ids, device) for v in x)
     if isinstance(x, (np.ndarray, np.generic)):
         x = torch.from_numpy(np.ascontiguousarray(x))
     if isinstance(x, torch.Tensor):
+        if device is not None and x.device != device:
+            x = x.to(device)
         if x.is_floating_point():
             return x.float() if x.dtype == torch.float64 else x
         if not ids:
             return x.float()
         return x.long() if x.dtype != torch.int64 else x
     return x
+
+
+def weights_device(module: nn.Module) -> torch.device | None:
+    """Where ``module``'s weights are (None when it has none yet)."""
+    p = next(module.parameters(), None)
+    return None if p is None else p.device
 
 
 class Layer(nn.Module):
@@ -259,10 +268,16 @@ class Layer(nn.Module):
         them (so a user's ``call(self, inputs, states)`` works); the activity regularizer's penalty joins ``losses``."""
         if isinstance(x, KerasTensor) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], KerasTensor)):
             return symbolic_call(self, x, kwargs)
-        x = as_tensors(x, self.reads_ids)
-        args = tuple(as_tensors(a) if isinstance(a, (np.ndarray, list, tuple)) else a for a in args)
-        mask = as_tensors(mask, ids=True) if mask is not None else None
-        kwargs = {k: as_tensors(v) if isinstance(v, (np.ndarray, list, tuple)) else v for k, v in kwargs.items()}
+        dev = weights_device(self)
+
+        def arrays_in(v):  # arrays (and lists of them) as tensors; every tensor where the weights are
+            if isinstance(v, (np.ndarray, list, tuple)):
+                return as_tensors(v, device=dev)
+            return v.to(dev) if isinstance(v, torch.Tensor) and dev is not None else v
+        x = as_tensors(x, self.reads_ids, dev)
+        args = tuple(arrays_in(a) for a in args)
+        mask = as_tensors(mask, ids=True, device=dev) if mask is not None else None
+        kwargs = {k: arrays_in(v) for k, v in kwargs.items()}
         self._maybe_build(x)
         if _call_takes(type(self), "mask"):
             kwargs["mask"] = mask

@@ -124,6 +124,8 @@ class RNN(Layer):
         if self.stateful:
             if self.states is None:
                 self.states, self._expected_batch_size = [s.detach() for s in self._zeros(x)], B
+            if self.states[0].device != x.device:  # set from arrays, or the model moved (fit on a GPU)
+                self.states = [s.to(x.device) for s in self.states]
             return self.states
         return self._zeros(x)
 
