@@ -155,6 +155,20 @@ def test_flatten_parameters_puts_the_weights_in_one_chunk_as_torch_nn_does(kind,
     assert _layout(ours)[:2] == want[:2]
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_a_layer_in_eval_mode_has_gradients_on_cudnn(kind):
+    """torch.nn raises "cudnn RNN backward can only be called in training mode"; rnnkit's layers in eval mode give
+    the CPU's input and weight gradients (saliency, attacks, a frozen encoder), with no dropout between layers."""
+    torch.manual_seed(4)
+    cpu = getattr(rnnkit, kind)(I, H, num_layers=2, dropout=0.5).double().eval()
+    gpu = copy.deepcopy(cpu).to(CUDA)
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    want = _run(cpu, x.clone().requires_grad_(), None)
+    got = _run(gpu, x.to(CUDA).requires_grad_(), None)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-7, atol=1e-9)
+
+
 def test_flatten_parameters_leaves_layers_without_a_cudnn_kernel_alone():
     """GRU(reset_after=False) and the new cells have no cuDNN kernel: their weights stay separate tensors."""
     for layer in (rnnkit.GRU(I, H, reset_after=False), rnnkit.LayerNormLSTM(I, H), rnnkit.IndRNN(I, H)):

@@ -7,6 +7,7 @@ The weights are passed as the same flat list ``torch.nn.RNN/LSTM/GRU`` passes (p
 
 from __future__ import annotations
 
+import torch
 from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -16,8 +17,17 @@ FUSED_MODES = {"RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu, "LSTM": _VF.l
 def run_fused(mode: str, x: Tensor, state: tuple[Tensor, ...], flat_weights: list[Tensor], *, bias: bool,
               num_layers: int, dropout: float, training: bool, bidirectional: bool,
               lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
-    """Run a whole stack on time-major ``x`` (T, B, I); ``state`` holds stacked (layers·directions, B, ·) tensors."""
+    """Run a whole stack on time-major ``x`` (T, B, I); ``state`` holds stacked (layers·directions, B, ·) tensors.
+
+    ``training`` turns on the dropout between layers. cuDNN keeps what its backward needs only in training mode
+    ("cudnn RNN backward can only be called in training mode", torch.nn's error in eval mode): off the CPU the kernel
+    runs in training mode whenever autograd will need it, with the dropout still off unless ``training``."""
     kernel = FUSED_MODES[mode]
+    if not training:
+        dropout = 0.0
+        if x.device.type != "cpu" and torch.is_grad_enabled() and (
+                x.requires_grad or any(t.requires_grad for t in (*state, *flat_weights))):
+            training = True
     hx = state if mode == "LSTM" else state[0]
     if lengths is None:
         out = kernel(x, hx, flat_weights, bias, num_layers, dropout, training, bidirectional, False)
