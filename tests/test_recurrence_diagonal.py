@@ -121,3 +121,28 @@ def test_the_compiled_c_loops_equal_the_torch_path(kind, dtype, tol, monkeypatch
     monkeypatch.setattr(diagonal, "native_function", lambda *a: None)
     for a, b in zip(compiled, run()):
         torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("kind", ["mingru", "minlstm"])
+def test_the_compiled_loops_split_across_threads_equal_one_call(kind, monkeypatch):
+    """Large sequences share their batch rows among torch's threads (one C call per piece, rows are independent):
+    the same outputs and gradients as one call over all rows, with padding, for an uneven split (5 rows, 3 pieces)."""
+    from rnnkit.recurrence import diagonal, native
+
+    if "in use" not in native.status():
+        pytest.skip(f"the compiled loops are not available here: {native.status()}")
+    g = torch.Generator().manual_seed(6)
+    G = 2 if kind == "mingru" else 3
+    xw = (3 * torch.randn(40, 5, G * 9, generator=g, dtype=torch.float64)).requires_grad_(True)
+    h0 = torch.randn(5, 9, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = torch.arange(40).view(40, 1, 1) < torch.tensor([40, 12, 5, 1, 39]).view(1, 5, 1)
+    w = torch.randn(40, 5, 9, generator=g, dtype=torch.float64)
+
+    def run():
+        y = diagonal.minimal_sequence(kind, xw, h0, mask)
+        return (y, *torch.autograd.grad((y * w).sum(), (xw, h0)))
+    whole = run()
+    monkeypatch.setattr(diagonal, "SPLIT_ABOVE", 0)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    for a, b in zip(run(), whole):
+        assert torch.equal(a, b)

@@ -26,6 +26,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.recurrence.bptt_reference import autocast_off
+from rnnkit.recurrence.hugepages import empty_huge
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import ptr
 from rnnkit.recurrence.parallel_scan import scan_carry_back, scan_states
@@ -205,24 +206,50 @@ def _call_fused(fn, n_elements: int, *args):
 
 _KINDS = {"mingru": 0, "minlstm": 1}
 
+#: a compiled call over at least this many (step, row, unit) elements splits its batch rows across torch's intra-op
+#: threads (the rows are independent; one hand-off per call, not per step)
+SPLIT_ABOVE = 1 << 18
+_pool: dict = {}
+
+
+def _by_rows(call, B: int, n_elements: int) -> None:
+    """``call(b0, b1)`` over the batch rows [0, B): in one piece, or in ``torch.get_num_threads()`` pieces run at once
+    (ctypes releases the GIL during a C call) when the work is large."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = min(torch.get_num_threads(), B)
+    if n < 2 or n_elements < SPLIT_ABOVE:
+        call(0, B)
+        return
+    if _pool.get("size") != n:
+        _pool["executor"], _pool["size"] = ThreadPoolExecutor(n - 1, thread_name_prefix="rnnkit-rows"), n
+    cuts = [B * k // n for k in range(n + 1)]
+    pending = [_pool["executor"].submit(call, cuts[k], cuts[k + 1]) for k in range(1, n)]
+    call(cuts[0], cuts[1])
+    for f in pending:
+        f.result()
+
 
 def _native_forward(step, kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None) -> tuple[Tensor, ...]:
     """The whole sequence in one compiled call (``rnnkit.recurrence.native``); keeps xw, the states, h_0, the mask."""
     xw, h0 = xw.contiguous(), h0.contiguous()
     T, B, H = xw.shape[0], xw.shape[1], h0.shape[-1]
     rows = None if mask is None else mask.reshape(T, B).to(xw.dtype)
-    out = xw.new_empty(T, B, H)
-    step(_KINDS[kind], T, B, H, ptr(xw), ptr(h0), ptr(rows), ptr(out))
+    out = empty_huge((T, B, H), xw)
+    args = (ptr(xw), ptr(h0), ptr(rows), ptr(out))
+    _by_rows(lambda b0, b1: step(_KINDS[kind], T, B, b0, b1, H, *args), B, T * B * H)
     return xw, out, h0, rows
 
 
 def _native_backward(ctx, grad: Tensor | None) -> tuple[Tensor, Tensor]:
     xw, out, h0, rows = ctx.saved_tensors
     T, B, H = out.shape
-    d_xw, d_h0 = torch.empty_like(xw), torch.zeros_like(h0)
-    grad = None if grad is None else grad.contiguous()
+    d_xw, d_h0 = empty_huge(xw.shape, xw), torch.zeros_like(h0)
+    if grad is not None and not grad.is_contiguous():  # e.g. y.sum()'s expanded ones
+        grad = empty_huge(grad.shape, grad).copy_(grad)
     step = native_function("minimal_backward", xw)
-    step(_KINDS[ctx.kind], T, B, H, ptr(xw), ptr(h0), ptr(out), ptr(rows), ptr(grad), ptr(d_xw), ptr(d_h0))
+    args = (ptr(xw), ptr(h0), ptr(out), ptr(rows), ptr(grad), ptr(d_xw), ptr(d_h0))
+    _by_rows(lambda b0, b1: step(_KINDS[ctx.kind], T, B, b0, b1, H, *args), B, T * B * H)
     return d_xw, d_h0
 
 

@@ -113,8 +113,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"lnlstm_backward_{sfx}").argtypes = [L, L, L] + [P] * 20
         getattr(lib, f"lngru_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 9
         getattr(lib, f"lngru_backward_{sfx}").argtypes = [L, L, L] + [P] * 16
-        getattr(lib, f"minimal_forward_{sfx}").argtypes = [L, L, L, L] + [P] * 4
-        getattr(lib, f"minimal_backward_{sfx}").argtypes = [L, L, L, L] + [P] * 7
+        getattr(lib, f"minimal_forward_{sfx}").argtypes = [L] * 6 + [P] * 4
+        getattr(lib, f"minimal_backward_{sfx}").argtypes = [L] * 6 + [P] * 7
         getattr(lib, f"fb_gates_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, L]
         getattr(lib, f"fb_act_{sfx}").argtypes = [L, L, L, P, L, L, P, P, P, P, P]
         getattr(lib, f"fb_delta_{sfx}").argtypes = [L, L, P, L, P, L, P, P, L]

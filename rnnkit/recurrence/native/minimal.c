@@ -4,16 +4,18 @@
  *
  * kind 0 = minGRU (xw = [k v]: a = σ(−k), b = σ(k) g(v)); kind 1 = minLSTM (xw = [k_f k_i v]: f, i = σ(k_f), σ(k_i),
  * a = f / (f + i), b = (1 − a) g(v)); g(v) = v + ½ for v ≥ 0, σ(v) below. XW (T, B, G·H), states OUT (T, B, H),
- * h0 (B, H), step mask M (T, B) of 0/1 or NULL (a padded step keeps the state: a = 1, b = 0).
+ * h0 (B, H), step mask M (T, B) of 0/1 or NULL (a padded step keeps the state: a = 1, b = 0). Only the batch rows
+ * b0 ≤ b < b1 are computed: the rows are independent, so threads can share a call's rows (rnnkit.recurrence.diagonal).
  */
 #include <math.h>
 #include <stddef.h>
 
 #define DEFINE_MIN(T, SFX, exp_)                                                                                      \
-void minimal_forward_##SFX(long kind, long Tn, long B, long H, const T *XW, const T *h0, const T *M, T *OUT) {       \
+void minimal_forward_##SFX(long kind, long Tn, long B, long b0, long b1, long H, const T *XW, const T *h0,         \
+                           const T *M, T *OUT) {                                                                      \
     long G = (kind ? 3 : 2) * H;                                                                                      \
     for (long t = 0; t < Tn; t++)                                                                                     \
-        for (long b = 0; b < B; b++) {                                                                                \
+        for (long b = b0; b < b1; b++) {                                                                              \
             const T *restrict xw = XW + (t * B + b) * G;                                                              \
             const T *restrict hp = t ? OUT + ((t - 1) * B + b) * H : h0 + b * H;                                      \
             T *restrict h = OUT + (t * B + b) * H;                                                                    \
@@ -38,11 +40,11 @@ void minimal_forward_##SFX(long kind, long Tn, long B, long H, const T *XW, cons
         }                                                                                                             \
 }                                                                                                                     \
                                                                                                                       \
-void minimal_backward_##SFX(long kind, long Tn, long B, long H, const T *XW, const T *h0, const T *OUT, const T *M,  \
-                            const T *GR, T *DXW, T *DH0) {                                                            \
+void minimal_backward_##SFX(long kind, long Tn, long B, long b0, long b1, long H, const T *XW, const T *h0,        \
+                            const T *OUT, const T *M, const T *GR, T *DXW, T *DH0) {                                  \
     long G = (kind ? 3 : 2) * H;                                                                                      \
     for (long t = Tn - 1; t >= 0; t--)                                                                                \
-        for (long b = 0; b < B; b++) {                                                                                \
+        for (long b = b0; b < b1; b++) {                                                                              \
             const T *restrict xw = XW + (t * B + b) * G;                                                              \
             const T *restrict hp = t ? OUT + ((t - 1) * B + b) * H : h0 + b * H;                                      \
             const T *restrict gr = GR ? GR + (t * B + b) * H : NULL;                                                  \
