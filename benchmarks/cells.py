@@ -70,6 +70,8 @@ def main(argv=None) -> None:
     p.add_argument("--cells", default="LayerNormLSTM,LayerNormGRU,FeedbackRNN,IndRNN,MinGRU,MinLSTM")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (on a GPU, nn.LSTM is cuDNN's)")
     p.add_argument("--batch", type=int, default=B, help="batch size (the issue's rows: 32)")
+    p.add_argument("--backends", default=None, help="MinGRU/MinLSTM backends to time, e.g. loop (default: loop,scan; "
+                   "on a GPU also auto)")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     hiddens, repeats = ([128], 3) if args.quick else ([128, 512], args.repeats)
@@ -81,7 +83,8 @@ def main(argv=None) -> None:
     for kind in args.cells.split(","):
         minimal = kind.startswith("Min")
         seqs = ([1000] if args.quick else [1000, 4000]) if minimal else ([100] if args.quick else [100, 400])
-        backends = (["loop", "scan"] + (["auto"] if args.device != "cpu" else [])) if minimal else [None]
+        default = ["loop", "scan"] + (["auto"] if args.device != "cpu" else [])
+        backends = (args.backends.split(",") if args.backends else default) if minimal else [None]
         for H in hiddens:
             for T in seqs:
                 r = row(kind, H, T, repeats, backends, args.device, args.batch)
