@@ -64,3 +64,12 @@ def compiled_or_torch(which: str, monkeypatch, kernel_module) -> str:
     else:
         monkeypatch.setattr(kernel_module, "native_function", lambda *a: None)
     return which
+
+
+def plain_linear(a, b, h):
+    """``h_t = a_t ⊙ h_{t-1} + b_t`` written out step by step: the reference for the linear recurrence's kernels."""
+    out = []
+    for t in range(a.shape[0]):
+        h = a[t] * h + b[t]
+        out.append(h)
+    return torch.stack(out)

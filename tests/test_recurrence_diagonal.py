@@ -8,14 +8,7 @@ import pytest
 import torch
 
 from rnnkit.recurrence.diagonal import indrnn_sequence, linear_recurrence, linear_scan_log
-
-
-def plain_linear(a, b, h):
-    out = []
-    for t in range(a.shape[0]):
-        h = a[t] * h + b[t]
-        out.append(h)
-    return torch.stack(out)
+from tests.helpers import plain_linear
 
 
 def test_linear_recurrence_is_the_loop_and_its_gradient_is_autograds():

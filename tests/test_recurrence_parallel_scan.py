@@ -10,15 +10,11 @@ import torch
 
 import rnnkit
 from rnnkit.recurrence import diagonal
-from rnnkit.recurrence.parallel_scan import parallel_linear_recurrence
+from tests.helpers import plain_linear
 
 
-def plain_linear(a, b, h):
-    out = []
-    for t in range(a.shape[0]):
-        h = a[t] * h + b[t]
-        out.append(h)
-    return torch.stack(out)
+def parallel_linear_recurrence(a, b, h0):
+    return diagonal.linear_recurrence(a, b, h0, parallel=True)
 
 
 def _coefficients(T, seed, dtype=torch.float64):

@@ -28,7 +28,6 @@ from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, locked_mask
 from rnnkit.recurrence import active_recorder, hugepages, reverse_padded, run_scan, step_mask
 from rnnkit.recurrence.diagonal import keep_padded, linear_recurrence, linear_scan_log, minimal_sequence
-from rnnkit.recurrence.parallel_scan import parallel_linear_recurrence
 
 BACKENDS = ("auto", "loop", "scan")
 
@@ -122,7 +121,7 @@ class _MinimalRNN(SequenceLayer):
                     a, b = d + (1 - d) * a, (1 - d) * b
             a, b = keep_padded(a, b, mask)
             if rec is None:
-                return (parallel_linear_recurrence if self.uses_scan(x.device) else linear_recurrence)(a, b, h0)
+                return linear_recurrence(a, b, h0, parallel=self.uses_scan(x.device))
             h, states = h0, []  # diagnostics: every step's state, the very tensor the next step reads
             for t in range(a.shape[0]):
                 h = torch.addcmul(b[t], a[t], h)

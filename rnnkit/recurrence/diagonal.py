@@ -56,8 +56,9 @@ def keep_padded(a: Tensor, b: Tensor, mask: Tensor | None) -> tuple[Tensor, Tens
 
 class _LinearRecurrence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-        out = _recur_in_place(a, b.clone(), h0)
+    def forward(ctx, a: Tensor, b: Tensor, h0: Tensor, parallel: bool) -> Tensor:
+        out = scan_states(a, b, h0) if parallel else _recur_in_place(a, b.clone(), h0)
+        ctx.parallel = parallel
         ctx.save_for_backward(a, out, h0)
         return out
 
@@ -66,14 +67,17 @@ class _LinearRecurrence(torch.autograd.Function):
     @autocast_off
     def backward(ctx, g: Tensor):
         a, out, h0 = ctx.saved_tensors
-        G = _carry_back_in_place(a, g.contiguous().clone())  # G[t] = ∂L/∂h_t, all paths
+        g = g.contiguous()  # G[t] = ∂L/∂h_t, all paths:
+        G = scan_carry_back(a, g) if ctx.parallel else _carry_back_in_place(a, g.clone())
         h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
-        return G * h_prev, G, a[0] * G[0]
+        return G * h_prev, G, a[0] * G[0], None
 
 
-def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-    """All ``h_t = a_t ⊙ h_{t-1} + b_t`` (T, B, H) from ``h_0`` (B, H), step by step (once differentiable)."""
-    return _LinearRecurrence.apply(a, b, h0)
+def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor, parallel: bool = False) -> Tensor:
+    """All ``h_t = a_t ⊙ h_{t-1} + b_t`` (T, B, H) from ``h_0`` (B, H), step by step or, ``parallel``, as a parallel
+    scan over all steps (``rnnkit.recurrence.parallel_scan``: the GPU path; same results to rounding). Once
+    differentiable."""
+    return _LinearRecurrence.apply(a, b, h0, parallel)
 
 
 def linear_scan_log(log_a: Tensor, log_b: Tensor, h0: Tensor, chunk: int = 64) -> Tensor:
@@ -221,8 +225,10 @@ def _by_rows(call, B: int, n_elements: int) -> None:
     if n < 2 or n_elements < SPLIT_ABOVE:
         call(0, B)
         return
-    if _pool.get("size") != n:
-        _pool["executor"], _pool["size"] = ThreadPoolExecutor(n - 1, thread_name_prefix="rnnkit-rows"), n
+    if _pool.get("key") != (n, os.getpid()):  # a forked child has the pool object but not its threads
+        if _pool.get("key", (0, 0))[1] == os.getpid():
+            _pool["executor"].shutdown(wait=False)  # the thread count changed (torch.set_num_threads)
+        _pool["executor"], _pool["key"] = ThreadPoolExecutor(n - 1, thread_name_prefix="rnnkit-rows"), (n, os.getpid())
     cuts = [B * k // n for k in range(n + 1)]
     pending = [_pool["executor"].submit(call, cuts[k], cuts[k + 1]) for k in range(1, n)]
     call(cuts[0], cuts[1])

@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
-
-from rnnkit.recurrence.bptt_reference import autocast_off
 
 
 def _positions(first: int, step: int, T: int, reverse: bool) -> slice:
@@ -84,27 +81,4 @@ def scan_carry_back(a: Tensor, g: Tensor) -> Tensor:
     return _rounds(shifted, g.clone(), reverse=True)
 
 
-class _ParallelLinearRecurrence(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-        out = scan_states(a, b, h0)
-        ctx.save_for_backward(a, out, h0)
-        return out
-
-    @staticmethod
-    @once_differentiable
-    @autocast_off
-    def backward(ctx, g: Tensor):
-        a, out, h0 = ctx.saved_tensors
-        G = scan_carry_back(a, g)
-        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
-        return G * h_prev, G, a[0] * G[0]
-
-
-def parallel_linear_recurrence(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-    """All ``h_t = a_t ⊙ h_{t−1} + b_t`` (T, B, H) from ``h_0`` (B, H) in 2 log₂ T parallel rounds (once differentiable);
-    ``linear_recurrence``'s contract and results, computed in parallel over time."""
-    return _ParallelLinearRecurrence.apply(a, b, h0)
-
-
-__all__ = ["parallel_linear_recurrence", "scan_states", "scan_carry_back"]
+__all__ = ["scan_states", "scan_carry_back"]
