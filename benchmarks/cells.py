@@ -41,6 +41,15 @@ def saved_bytes(module, x) -> int:
     return total
 
 
+def _thp() -> str:
+    """The kernel's transparent-huge-page mode (the bracketed word of its setting), or why it is unknown."""
+    try:
+        text = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
+    except OSError:
+        return "unknown (not Linux, or no THP)"
+    return text[text.find("[") + 1:text.find("]")] if "[" in text else text.strip()
+
+
 def make(kind: str, H: int, backend: str | None = None):
     kw = {} if backend is None else {"backend": backend}
     if kind == "FeedbackRNN":
@@ -78,6 +87,7 @@ def main(argv=None) -> None:
     print(f"# rnnkit cells vs torch.nn.LSTM: forward+backward tokens/s, batch {args.batch}, input {I} — "
           f"{machine_line(args.device)}")
     print(f"# compiled steps (rnnkit.recurrence.native; RNNKIT_NATIVE=0 for the torch-operation path): {native.status()}")
+    print(f"# transparent huge pages (rnnkit.recurrence.hugepages marks its large buffers): {_thp()}")
     print("# ratio = tokens/s / nn.LSTM's; mem = MiB autograd saves for backward (nn.LSTM's in brackets)")
     print(f"{'cell':<14}{'backend':<8}{'H':>5}{'T':>6}  {'nn.LSTM':>10}{'cell':>10}{'ratio':>8}{'mem':>9}{'[LSTM]':>9}")
     for kind in args.cells.split(","):
