@@ -277,7 +277,8 @@ class _MinimalSequence(torch.autograd.Function):
             ctx.save_for_backward(*saved)
             return saved[1]
         a, b = _call_fused(_forward_math, xw.numel(), kind, xw, mask)
-        out = scan_states(a, b, h0) if parallel else _recur_in_place(a, b, h0)  # b is fresh: the loop overwrites it
+        # b is fresh: the states overwrite it
+        out = scan_states(a, b, h0, overwrite=True) if parallel else _recur_in_place(a, b, h0)
         ctx.has_mask = mask is not None
         ctx.save_for_backward(xw, a, out, h0, *(() if mask is None else (mask,)))
         return out

@@ -66,9 +66,10 @@ def _rounds(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
     return b
 
 
-def scan_states(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-    """The states ``h_1..h_T`` (T, …) from h_0 (…); a fresh tensor (b is not changed)."""
-    work = b.clone()
+def scan_states(a: Tensor, b: Tensor, h0: Tensor, overwrite: bool = False) -> Tensor:
+    """The states ``h_1..h_T`` (T, …) from h_0 (…): a fresh tensor, or — ``overwrite``, for a b the caller made and
+    no longer needs — b itself, the states written over it."""
+    work = b if overwrite else b.clone()
     work[0].addcmul_(a[0], h0)
     return _rounds(a, work)
 
