@@ -21,10 +21,13 @@ USES = ["all", "final", "outputs"]
 COMPILED = "in use" in native.status()
 
 
-@pytest.fixture(params=["compiled", "torch"])
+@pytest.fixture(params=["sequence", "steps", "torch"])
 def path(request, monkeypatch):
-    """Run the test on the compiled steps and on the torch-operation path."""
-    return compiled_or_torch(request.param, monkeypatch, bptt_layernorm)
+    """Run the test on the compiled whole-sequence loops (rows split across threads), on the compiled steps with
+    Python between them (what autocast's lower-precision products take) and on the torch-operation path."""
+    if request.param == "steps":
+        monkeypatch.setattr(bptt_layernorm, "_whole_sequence", lambda *a: None)
+    return compiled_or_torch("torch" if request.param == "torch" else "compiled", monkeypatch, bptt_layernorm)
 
 
 def _rand(*shape, scale=0.5, dtype=torch.float64, requires_grad=True):
@@ -69,12 +72,11 @@ def test_gru_kernel_matches_finite_differences(path, mask, use, bias):
     assert torch.autograd.gradcheck(f, (xw, h0, W, g_hh, b_hh))
 
 
-def _run(kind, dtype, Hs, seed=2):
+def _run(kind, dtype, Hs, seed=2, Tn=7, Bn=5):
     """Outputs and every gradient of one kernel call at hidden size ``Hs`` (with padding in the batch)."""
     torch.manual_seed(seed)
     G = (4 if kind == "lstm" else 3) * Hs
-    Tn, Bn = 7, 5
-    mask = (torch.arange(Tn).unsqueeze(1) < torch.tensor([7, 3, 5, 1, 6])).unsqueeze(-1)
+    mask = (torch.arange(Tn).unsqueeze(1) < torch.tensor([Tn, 3, 5, 1, 6, 2, 4][:Bn]).clamp(max=Tn)).unsqueeze(-1)
     ins = [_rand(Tn, Bn, G, scale=1.0, dtype=dtype), _rand(Bn, Hs, dtype=dtype)]
     if kind == "lstm":
         ins += [_rand(Bn, Hs, dtype=dtype), _rand(G, Hs, dtype=dtype), _gains(G, dtype), _gains(Hs, dtype),
@@ -103,6 +105,24 @@ def test_compiled_steps_equal_the_torch_path(kind, Hs, monkeypatch):
             plain = _run(kind, dtype, Hs)
         for a, b in zip(compiled, plain):
             torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled steps are not available here")
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("threads,Bn,Tn", [(1, 5, 7), (2, 5, 7), (3, 5, 6), (3, 7, 8), (4, 1, 5), (2, 2, 1)])
+@pytest.mark.parametrize("Hs", [3, 16])
+def test_whole_sequence_equals_the_steps(kind, threads, Bn, Tn, Hs, monkeypatch):
+    """The whole-sequence loops — rows cut into one piece per thread (fewer when there are fewer rows), each piece
+    with its own ∂L/∂W_hh chunks (of 3 steps here) and gain sums, ∂L/∂h_0 in either buffer by the parity of T —
+    give the per-step loop's outputs and gradients: float64 to 1e-12."""
+    monkeypatch.setattr(bptt_layernorm, "CHUNK", 3)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    whole = _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
+    with monkeypatch.context() as m:
+        m.setattr(bptt_layernorm, "_whole_sequence", lambda *a: None)
+        steps = _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
+    for a, b in zip(whole, steps):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
 
 
 def test_masked_step_keeps_the_state(path):

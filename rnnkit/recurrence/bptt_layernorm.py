@@ -47,6 +47,7 @@ from rnnkit.recurrence.bptt import (
 )
 from rnnkit.recurrence.bptt_reference import _masked, _masks
 from rnnkit.recurrence.native import function as native_function
+from rnnkit.recurrence.native import openmp as native_openmp
 from rnnkit.recurrence.native import ptr
 from rnnkit.recurrence.packed import RecurrentProduct, product_dtype
 
@@ -95,6 +96,39 @@ def _step_rows(M: Tensor | None, T: int, B: int) -> Tensor | None:
 CHUNK = 32
 
 
+class _WholeSequence:
+    """A compiled whole-sequence loop of ``native/lnseq.c``: its batch rows cut into ``pieces`` ranges that run at
+    once on torch's OpenMP threads (one per thread, ``torch.get_num_threads()``)."""
+
+    def __init__(self, f, B: int):
+        self.f = f
+        self.pieces = max(1, min(torch.get_num_threads(), B))
+        self.rmax = -(-B // self.pieces)  # rows in the largest piece
+
+    def __call__(self, *args) -> None:
+        self.f(self.pieces, *args)
+
+
+def _whole_sequence(name: str, xw: Tensor, W_hh: Tensor, lowp: torch.dtype | None) -> _WholeSequence | None:
+    """The whole-sequence loop ``name`` for these tensors, or None where the steps must return to Python between
+    products: products in another precision (autocast), no compiled library, or one built without OpenMP while torch
+    runs several threads (the per-step loop then keeps torch's threaded products)."""
+    f = native_function(name, xw, W_hh)
+    if f is None or lowp not in (None, xw.dtype) or not (native_openmp() or torch.get_num_threads() == 1):
+        return None
+    return _WholeSequence(f, xw.shape[1])
+
+
+def _piece_buffers(whole: _WholeSequence, dh: Tensor, W_hh: Tensor, T: int, need_dW: bool) -> tuple:
+    """Backward's buffers: the chunk length (min(CHUNK, T)) and, for each piece of rows, δp_t and h_{t-1} for a
+    chunk of steps, its ∂L/∂W_hh and its double accumulators for the norms' parameters (6H); and ∂L/∂h_t's second
+    buffer."""
+    (G, H), n, steps = W_hh.shape, whole.pieces, min(CHUNK, T)
+    return steps, (dh.new_empty(n, steps, whole.rmax, G), dh.new_empty(n, steps, whole.rmax, H) if need_dW else None,
+                   W_hh.new_zeros(n, G, H) if need_dW else None, torch.zeros(n, 6 * H, dtype=torch.float64),
+                   torch.empty_like(dh))
+
+
 def _native_backward_loop(call, T: int, dY: Tensor | None, dh: Tensor, W_hh: Tensor, h0: Tensor, Y: Tensor,
                           need_dW: bool, lowp: torch.dtype | None) -> tuple[Tensor, Tensor | None]:
     """Steps t = T … 1: ``call(t, ḣ_t, ∂L/∂y_{t-1} or None, out, δp buffer)`` runs the compiled step (it writes
@@ -141,8 +175,13 @@ def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M, lowp):
     C = CC if M is None else xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, g_c, b_c, h0, c0, Mr, PH, CC, C, Y, S)]
-    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
-        step(t, B, H, EPS, args[0], ptr(p), *args[1:])
+    whole = _whole_sequence("lnlstm_sequence_forward", xw, W_hh, lowp)
+    if whole is not None:
+        W_T = W_hh.t().contiguous()
+        whole(T, B, H, EPS, ptr(W_T), args[0], ptr(PS), *args[1:])
+    else:
+        for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
+            step(t, B, 0, B, H, EPS, args[0], ptr(p), *args[1:])
     return xw, h0, c0, W_hh, g_hh, g_c, b_c, Mr, PH, S, CC, Y, C
 
 
@@ -157,11 +196,18 @@ def _native_lstm_backward(ctx, dY, dh_T, dc_T):
     head = [ptr(v) for v in (xw, PH, g_hh, g_c, b_c, c0, Mr, CC, C, S)]
     tail = [ptr(v) for v in (work, acc[:4 * H], acc[4 * H:5 * H], acc[5 * H:])]
     p_dc, p_DA = ptr(dc), ptr(DA)
-
-    def call(t, dh_p, dy_p, dn_p, dp_p):
-        step(t, B, H, *head, dh_p, dy_p, dn_p, p_dc, p_DA, dp_p, *tail)
     need = ctx.needs_input_grad
-    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[3], ctx.lowp)
+    whole = _whole_sequence("lnlstm_sequence_backward", xw, W_hh, ctx.lowp)
+    if whole is not None:
+        steps, (DP, HB, dW, acc, dn) = _piece_buffers(whole, dh, W_hh, T, need[3])
+        W = W_hh.contiguous()
+        whole(T, B, H, steps, ptr(W), ptr(h0), ptr(Y), *head, ptr(dh), ptr(dY), ptr(dn), p_dc, p_DA, ptr(DP), ptr(HB),
+              ptr(dW), tail[0], ptr(acc))
+        dh0, dW, acc = dh if T % 2 == 0 else dn, None if dW is None else dW.sum(0), acc.sum(0)
+    else:
+        def call(t, dh_p, dy_p, dn_p, dp_p):
+            step(t, B, 0, B, H, *head, dh_p, dy_p, dn_p, p_dc, p_DA, dp_p, *tail)
+        dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[3], ctx.lowp)
     dg_hh, dg_c, db_c = (a.to(xw.dtype) for a in acc.split([4 * H, H, H]))
     return (DA if need[0] else None, dh0, dc, dW, dg_hh if need[4] else None, dg_c if need[5] else None,
             db_c if need[6] else None, None)
@@ -174,8 +220,13 @@ def _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M, lowp):
     PH, S, PS, Y = xw.new_empty(T, B, G), xw.new_empty(T, B, 2), xw.new_empty(B, G), xw.new_empty(T, B, H)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, b_hh, h0, Mr, PH, Y, S)]
-    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
-        step(t, B, H, EPS, args[0], ptr(p), *args[1:])
+    whole = _whole_sequence("lngru_sequence_forward", xw, W_hh, lowp)
+    if whole is not None:
+        W_T = W_hh.t().contiguous()
+        whole(T, B, H, EPS, ptr(W_T), args[0], ptr(PS), *args[1:])
+    else:
+        for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
+            step(t, B, 0, B, H, EPS, args[0], ptr(p), *args[1:])
     return xw, h0, W_hh, g_hh, b_hh, Mr, PH, S, Y
 
 
@@ -189,10 +240,18 @@ def _native_gru_backward(ctx, dY, dh_T):
     head = [ptr(v) for v in (xw, PH, g_hh, b_hh, h0, Mr, Y)]
     p_DX, p_work, p_S, p_dg, p_db = ptr(DX), ptr(work), ptr(S), ptr(acc[:3 * H]), ptr(acc[3 * H:])
 
-    def call(t, dh_p, dy_p, dn_p, dp_p):
-        step(t, B, H, *head, dh_p, dy_p, dn_p, p_DX, dp_p, p_work, p_S, p_dg, p_db)
     need = ctx.needs_input_grad
-    dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[2], ctx.lowp)
+    whole = _whole_sequence("lngru_sequence_backward", xw, W_hh, ctx.lowp)
+    if whole is not None:
+        steps, (DP, HB, dW, acc, dn) = _piece_buffers(whole, dh, W_hh, T, need[2])
+        W = W_hh.contiguous()
+        whole(T, B, H, steps, ptr(W), ptr(h0), ptr(Y), *head[:4], head[5], p_S, ptr(dh), ptr(dY), ptr(dn), p_DX,
+              ptr(DP), ptr(HB), ptr(dW), p_work, ptr(acc))
+        dh0, dW, acc = dh if T % 2 == 0 else dn, None if dW is None else dW.sum(0), acc.sum(0)
+    else:
+        def call(t, dh_p, dy_p, dn_p, dp_p):
+            step(t, B, 0, B, H, *head, dh_p, dy_p, dn_p, p_DX, dp_p, p_work, p_S, p_dg, p_db)
+        dh0, dW = _native_backward_loop(call, T, dY, dh, W_hh, h0, Y, need[2], ctx.lowp)
     dg, db = (a.to(xw.dtype) for a in acc.split([3 * H, 3 * H]))
     return DX if need[0] else None, dh0, dW, dg if need[3] else None, db if need[4] else None, None
 

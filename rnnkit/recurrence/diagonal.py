@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.recurrence import rows
 from rnnkit.recurrence.bptt_reference import autocast_off
 from rnnkit.recurrence.hugepages import empty_huge
 from rnnkit.recurrence.native import function as native_function
@@ -213,27 +214,11 @@ _KINDS = {"mingru": 0, "minlstm": 1}
 #: a compiled call over at least this many (step, row, unit) elements splits its batch rows across torch's intra-op
 #: threads (the rows are independent; one hand-off per call, not per step)
 SPLIT_ABOVE = 1 << 18
-_pool: dict = {}
 
 
 def _by_rows(call, B: int, n_elements: int) -> None:
-    """``call(b0, b1)`` over the batch rows [0, B): in one piece, or in ``torch.get_num_threads()`` pieces run at once
-    (ctypes releases the GIL during a C call) when the work is large."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    n = min(torch.get_num_threads(), B)
-    if n < 2 or n_elements < SPLIT_ABOVE:
-        call(0, B)
-        return
-    if _pool.get("key") != (n, os.getpid()):  # a forked child has the pool object but not its threads
-        if _pool.get("key", (0, 0))[1] == os.getpid():
-            _pool["executor"].shutdown(wait=False)  # the thread count changed (torch.set_num_threads)
-        _pool["executor"], _pool["key"] = ThreadPoolExecutor(n - 1, thread_name_prefix="rnnkit-rows"), (n, os.getpid())
-    cuts = [B * k // n for k in range(n + 1)]
-    pending = [_pool["executor"].submit(call, cuts[k], cuts[k + 1]) for k in range(1, n)]
-    call(cuts[0], cuts[1])
-    for f in pending:
-        f.result()
+    """``call(b0, b1)`` over the batch rows [0, B): in one piece, or split across torch's threads when large."""
+    rows.run(lambda k, b0, b1: call(b0, b1), rows.pieces(B, n_elements, SPLIT_ABOVE))
 
 
 def _native_forward(step, kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None) -> tuple[Tensor, ...]:

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import torch
 
-SOURCES = [Path(__file__).with_name(n) for n in ("lnrnn.c", "minimal.c", "feedback.c")]
-FLAG_SETS = (["-O3", "-march=native", "-ffast-math"], ["-O3", "-ffast-math"])
+SOURCES = [Path(__file__).with_name(n) for n in ("gemm.c", "lnrnn.c", "lnseq.c", "minimal.c", "feedback.c")]
+FLAG_SETS = (["-O3", "-march=native", "-ffast-math", "-fopenmp"], ["-O3", "-march=native", "-ffast-math"],
+             ["-O3", "-ffast-math"])
 
 _lock = threading.Lock()
 _state: dict = {}
@@ -108,11 +109,17 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     L, P = ctypes.c_long, ctypes.c_void_p
+    lib.native_openmp.restype, lib.native_openmp.argtypes = ctypes.c_int, []
     for sfx, real in (("f32", ctypes.c_float), ("f64", ctypes.c_double)):
-        getattr(lib, f"lnlstm_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 13
-        getattr(lib, f"lnlstm_backward_{sfx}").argtypes = [L, L, L] + [P] * 20
-        getattr(lib, f"lngru_forward_{sfx}").argtypes = [L, L, L, real] + [P] * 9
-        getattr(lib, f"lngru_backward_{sfx}").argtypes = [L, L, L] + [P] * 16
+        getattr(lib, f"lnlstm_forward_{sfx}").argtypes = [L] * 5 + [real] + [P] * 13
+        getattr(lib, f"lnlstm_backward_{sfx}").argtypes = [L] * 5 + [P] * 20
+        getattr(lib, f"lngru_forward_{sfx}").argtypes = [L] * 5 + [real] + [P] * 9
+        getattr(lib, f"lngru_backward_{sfx}").argtypes = [L] * 5 + [P] * 16
+        getattr(lib, f"gemm_{sfx}").argtypes = [L, L, L, P, L, L, P, L, P, L, ctypes.c_int]
+        getattr(lib, f"lnlstm_sequence_forward_{sfx}").argtypes = [L] * 4 + [real] + [P] * 14
+        getattr(lib, f"lnlstm_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 23
+        getattr(lib, f"lngru_sequence_forward_{sfx}").argtypes = [L] * 4 + [real] + [P] * 10
+        getattr(lib, f"lngru_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 18
         getattr(lib, f"minimal_forward_{sfx}").argtypes = [L] * 6 + [P] * 4
         getattr(lib, f"minimal_backward_{sfx}").argtypes = [L] * 6 + [P] * 7
         getattr(lib, f"fb_gates_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, L]
@@ -120,7 +127,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"fb_delta_{sfx}").argtypes = [L, L, P, L, P, L, P, P, L]
         getattr(lib, f"fb_gate_back_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, P, L]
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
-                     "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back"):
+                     "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back", "gemm", "lnlstm_sequence_forward",
+                     "lnlstm_sequence_backward", "lngru_sequence_forward", "lngru_sequence_backward"):
             getattr(lib, f"{name}_{sfx}").restype = None
     return lib
 
@@ -153,6 +161,12 @@ def function(name: str, *tensors: torch.Tensor | None):
     return None if lib is None else getattr(lib, f"{name}_{_SUFFIX[first.dtype]}")
 
 
+def openmp() -> bool:
+    """Whether the library was built with OpenMP (its parallel loops then run on torch's own OpenMP threads)."""
+    lib = _library()
+    return lib is not None and bool(lib.native_openmp())
+
+
 def ptr(t: torch.Tensor | None) -> int | None:
     """The address of a contiguous tensor's first element (None for None: a NULL pointer)."""
     if t is None:
@@ -161,4 +175,4 @@ def ptr(t: torch.Tensor | None) -> int | None:
     return t.data_ptr()
 
 
-__all__ = ["status", "function", "ptr"]
+__all__ = ["status", "function", "ptr", "openmp"]

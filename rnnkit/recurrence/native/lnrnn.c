@@ -51,10 +51,10 @@ static void lstm_gates_##SFX(T *restrict a, long H) {                           
                                                                                                                       \
 /* LSTM forward, step t. PS (B, G): W_hh h_{t-1} on entry (scratch). Writes p̂ PH[t], c̃ CC[t], the carried C[t] (may \
  * be CC) and Y[t], and (μ, σ⁻¹, μ_c, σ_c⁻¹) into S[t]. */                                                            \
-void lnlstm_forward_##SFX(long t, long B, long H, T eps, const T *XW, T *PS, const T *g_hh, const T *g_c,            \
+void lnlstm_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const T *XW, T *PS, const T *g_hh, const T *g_c,            \
                           const T *b_c, const T *h0, const T *c0, const T *M, T *PH, T *CC, T *C, T *Y, T *S) {      \
     long G = 4 * H;                                                                                                   \
-    for (long b = 0; b < B; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                    \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg;                                                                               \
         const T *restrict c_prev = t ? C + rh - B * H : c0 + b * H;                                                   \
@@ -89,12 +89,12 @@ void lnlstm_forward_##SFX(long t, long B, long H, T eps, const T *XW, T *PS, con
  * caller then adds δp_t W_hh: ḣ_{t-1}). dc (B, H): ċ_{t+1} ⊙ f_{t+1} on entry, what step t−1 receives on exit.     \
  * Writes δa_t (torch's gate order: it is ∂L/∂xw_t) into DA[t], δp_t into DP (B, G); accumulates ∂L/∂γ_hh, ∂L/∂γ_c, \
  * ∂L/∂β_c. W (B, G + 3H) is scratch. */                                                                              \
-void lnlstm_backward_##SFX(long t, long B, long H, const T *XW, const T *PH, const T *g_hh, const T *g_c,            \
+void lnlstm_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW, const T *PH, const T *g_hh, const T *g_c,            \
                            const T *b_c, const T *c0, const T *M, const T *CC, const T *C, const T *S, const T *DH,  \
                            const T *DY, T *DN, T *dc, T *DA, T *DP, T *W, double *dg_hh, double *dg_c,               \
                            double *db_c) {                                                                            \
     long G = 4 * H;                                                                                                   \
-    for (long b = 0; b < B; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                    \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg, *restrict ph = PH + rg, *restrict cc = CC + rh;                               \
         const T *restrict c_prev = t ? C + rh - B * H : c0 + b * H;                                                   \
@@ -123,16 +123,16 @@ void lnlstm_backward_##SFX(long t, long B, long H, const T *XW, const T *PH, con
             da[2 * H + j] = d * i[j] * (1 - g[j] * g[j]);                                                             \
             dcb[j] = d * f[j] + (1 - m) * dcb[j];                                                                     \
         }                                                                                                             \
-        norm_back_##SFX(da, ph, G, s[1], g_hh, DP + b * G, dg_hh);                                                    \
+        norm_back_##SFX(da, ph, G, s[1], g_hh, DP + (b - b0) * G, dg_hh);                                                    \
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
 /* GRU forward, step t. PS (B, G): W_hh h_{t-1} on entry (scratch). gh = γ_hh ⊙ p̂ + b_hh; writes p̂ PH[t], the       \
  * carried Y[t] and (μ, σ⁻¹) into S[t]. */                                                                            \
-void lngru_forward_##SFX(long t, long B, long H, T eps, const T *XW, T *PS, const T *g_hh, const T *b_hh,            \
+void lngru_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const T *XW, T *PS, const T *g_hh, const T *b_hh,            \
                          const T *h0, const T *M, T *PH, T *Y, T *S) {                                                \
     long G = 3 * H;                                                                                                   \
-    for (long b = 0; b < B; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                    \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg, *restrict h_prev = t ? Y + rh - B * H : h0 + b * H;                           \
         T *restrict p = PS + b * G, *restrict ph = PH + rg, *restrict y = Y + rh;                                     \
@@ -157,11 +157,11 @@ void lngru_forward_##SFX(long t, long B, long H, T eps, const T *XW, T *PS, cons
                                                                                                                       \
 /* GRU backward, step t (DH, DY, DN as for the LSTM; DN gets (m z + 1 − m) ḣ_t): writes ∂L/∂xw_t = [δa_r δa_z δa_n] \
  * into DX[t], δp_t into DP (B, G); accumulates ∂L/∂γ_hh and ∂L/∂b_hh (= Σ δgh). W (B, G) is scratch (δgh). */       \
-void lngru_backward_##SFX(long t, long B, long H, const T *XW, const T *PH, const T *g_hh, const T *b_hh,            \
+void lngru_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW, const T *PH, const T *g_hh, const T *b_hh,            \
                           const T *h0, const T *M, const T *Y, const T *DH, const T *DY, T *DN, T *DX, T *DP, T *W,   \
                           const T *S, double *dg_hh, double *db_hh) {                                                 \
     long G = 3 * H;                                                                                                   \
-    for (long b = 0; b < B; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                    \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg, *restrict ph = PH + rg, *restrict h_prev = t ? Y + rh - B * H : h0 + b * H;   \
         const T *restrict dh = DH + b * H, *restrict dy = DY ? DY + b * H : NULL;                                     \
@@ -185,7 +185,7 @@ void lngru_backward_##SFX(long t, long B, long H, const T *XW, const T *PH, cons
             dn[j] = (dy ? dy[j] : 0) + (m * z + 1 - m) * dh[j];                                                       \
         }                                                                                                             \
         IVDEP for (long k = 0; k < G; k++) db_hh[k] += (double)dgh[k];                                                \
-        norm_back_##SFX(dgh, ph, G, S[(t * B + b) * 2 + 1], g_hh, DP + b * G, dg_hh);                                 \
+        norm_back_##SFX(dgh, ph, G, S[(t * B + b) * 2 + 1], g_hh, DP + (b - b0) * G, dg_hh);                                 \
     }                                                                                                                 \
 }
 

@@ -1,0 +1,86 @@
+/* A small matrix product for the compiled whole-sequence loops: C (m × n) = A B (+ C), with B (k × n) and C
+ * row-major and A read through strides, so both A and Aᵀ come without a copy:
+ *   A(i, p) = A[i · ai + p · ap]      (ai = k, ap = 1: A row-major;  ai = 1, ap = m: A is the transpose of a (k × m))
+ *
+ * The recurrent products are small (at hidden size 128 a step multiplies 16–32 rows by a 128 × 512 weight) and the
+ * same every step, so they are run here rather than by a BLAS call per step: register tiles of 8 rows × 2 vectors of
+ * 64 bytes (16 accumulators, one broadcast of A and two loads of B per 16 multiply-adds), over columns in the outer
+ * loop so that a panel of B stays in L1 while the rows go by. Vectors are GCC vector extensions: 512-bit instructions
+ * with -march=native on AVX-512 machines, split into narrower ones elsewhere. Leftover rows take 1-row tiles,
+ * leftover columns 1-vector tiles and then a plain loop.
+ */
+#include <string.h>
+
+#define MR 8
+
+#define DEFINE(T, SFX)                                                                                                \
+typedef T vec_##SFX __attribute__((vector_size(64)));                                                                 \
+typedef T uvec_##SFX __attribute__((vector_size(64), aligned(sizeof(T))));                                           \
+enum { L_##SFX = 64 / sizeof(T) };                                                                                    \
+                                                                                                                      \
+/* rows × (nv vectors) of C from the k-long strips of A's rows and B's columns */                                    \
+static inline __attribute__((always_inline)) void tile_##SFX(long rows, long nv, long k, const T *A, long ai,         \
+                                                             long ap, const T *B, long ldb, T *C, long ldc,           \
+                                                             int add) {                                               \
+    vec_##SFX c[MR][2];                                                                                               \
+    for (long i = 0; i < rows; i++)                                                                                   \
+        for (long v = 0; v < nv; v++)                                                                                 \
+            c[i][v] = add ? *(const uvec_##SFX *)(C + i * ldc + v * L_##SFX) : (vec_##SFX){0};                        \
+    for (long p = 0; p < k; p++) {                                                                                    \
+        vec_##SFX b[2];                                                                                               \
+        for (long v = 0; v < nv; v++)                                                                                 \
+            b[v] = *(const uvec_##SFX *)(B + p * ldb + v * L_##SFX);                                                  \
+        for (long i = 0; i < rows; i++) {                                                                             \
+            T a = A[i * ai + p * ap];                                                                                 \
+            for (long v = 0; v < nv; v++)                                                                             \
+                c[i][v] += a * b[v];                                                                                  \
+        }                                                                                                             \
+    }                                                                                                                 \
+    for (long i = 0; i < rows; i++)                                                                                   \
+        for (long v = 0; v < nv; v++)                                                                                 \
+            *(uvec_##SFX *)(C + i * ldc + v * L_##SFX) = c[i][v];                                                     \
+}                                                                                                                     \
+                                                                                                                      \
+/* the four shapes of tile, each with constant sizes (so the accumulators live in registers) */                      \
+static void tile_8x2_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
+    tile_##SFX(MR, 2, k, A, ai, ap, B, ldb, C, ldc, add);                                                             \
+}                                                                                                                     \
+static void tile_8x1_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
+    tile_##SFX(MR, 1, k, A, ai, ap, B, ldb, C, ldc, add);                                                             \
+}                                                                                                                     \
+static void tile_1x2_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
+    tile_##SFX(1, 2, k, A, ai, ap, B, ldb, C, ldc, add);                                                              \
+}                                                                                                                     \
+static void tile_1x1_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
+    tile_##SFX(1, 1, k, A, ai, ap, B, ldb, C, ldc, add);                                                              \
+}                                                                                                                     \
+                                                                                                                      \
+/* C (m × n, ldc) = A B, or C + A B if add; A(i, p) = A[i·ai + p·ap]; B (k × n, ldb) */                              \
+void gemm_##SFX(long m, long n, long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc,           \
+                int add) {                                                                                            \
+    long j = 0;                                                                                                       \
+    for (; j + 2 * L_##SFX <= n; j += 2 * L_##SFX) {                                                                  \
+        long i = 0;                                                                                                   \
+        for (; i + MR <= m; i += MR)                                                                                  \
+            tile_8x2_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
+        for (; i < m; i++)                                                                                            \
+            tile_1x2_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
+    }                                                                                                                 \
+    for (; j + L_##SFX <= n; j += L_##SFX) {                                                                          \
+        long i = 0;                                                                                                   \
+        for (; i + MR <= m; i += MR)                                                                                  \
+            tile_8x1_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
+        for (; i < m; i++)                                                                                            \
+            tile_1x1_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
+    }                                                                                                                 \
+    for (; j < n; j++)                                                                                                \
+        for (long i = 0; i < m; i++) {                                                                                \
+            T s = add ? C[i * ldc + j] : 0;                                                                           \
+            for (long p = 0; p < k; p++)                                                                              \
+                s += A[i * ai + p * ap] * B[p * ldb + j];                                                             \
+            C[i * ldc + j] = s;                                                                                       \
+        }                                                                                                             \
+}
+
+DEFINE(float, f32)
+DEFINE(double, f64)
