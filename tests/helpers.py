@@ -52,15 +52,19 @@ def assert_grads_close(ga: dict, gb: dict, atol, rtol=0.0):
 
 
 def compiled_or_torch(which: str, monkeypatch, kernel_module) -> str:
-    """Run on ``which`` path: "compiled" — the compiled steps of ``rnnkit.recurrence.native`` (the test is skipped where
-    they are not built), or "torch" — the torch-operation path of ``kernel_module`` (its ``native_function`` says none)."""
+    """Run on ``which`` path of a hand-written kernel: "sequence" — the compiled whole-sequence loops of
+    ``rnnkit.recurrence.native`` (rows split across threads), "steps" — its compiled steps with Python between them
+    (the module's ``native_sequence`` says none; what runs under autocast's lower-precision products), both skipped
+    where the library is not built, or "torch" — the torch-operation path (its ``native_function`` says none)."""
     from rnnkit.recurrence import native
 
-    if which == "compiled":
+    if which in ("sequence", "steps"):
         if "in use" not in native.status():
             import pytest
 
             pytest.skip(f"the compiled steps are not available here: {native.status()}")
+        if which == "steps":
+            monkeypatch.setattr(kernel_module, "native_sequence", lambda *a: None)
     else:
         monkeypatch.setattr(kernel_module, "native_function", lambda *a: None)
     return which

@@ -2,11 +2,12 @@
 
 Given the inputs, all layers' initial states and every weight, the kernel's gradients equal central finite differences
 in float64 (torch.autograd.gradcheck) — tanh, GRU and LSTM layers, gated and ungated, 1 to 3 layers, with and without
-biases and step masks, the tanh layers on both of their paths (the compiled elementwise steps of
-``rnnkit.recurrence.native`` and the torch-operation path),
-whichever outputs the loss reads. Through the layer, the kernel's gradients equal autograd's through the loop backend's
-steps (the cell's equations, ``rnnkit.cells.feedback``) in float32 at a size off the vector width; double backward runs
-(the autograd fallback) and ``retain_graph`` gives the same gradients twice.
+biases and step masks, the tanh layers on each of their paths (the compiled whole-sequence loops and the compiled
+elementwise steps of ``rnnkit.recurrence.native``, and the torch-operation path), whichever outputs the loss reads; the
+whole-sequence loops with the batch's rows split across 1–4 threads equal the steps in float64. Through the layer, the
+kernel's gradients equal autograd's through the loop backend's steps (the cell's equations, ``rnnkit.cells.feedback``)
+in float32 at a size off the vector width; double backward runs (the autograd fallback) and ``retain_graph`` gives the
+same gradients twice.
 """
 
 import pytest
@@ -44,9 +45,9 @@ CASES = [("tanh", 2, True, True), ("tanh", 2, False, True), ("tanh", 1, True, Fa
 
 
 def _paths(cells):
-    """(path, cell): the tanh layers on the compiled steps and on the torch-operation path, GRU/LSTM layers on the
-    latter (they have no compiled steps)."""
-    return [(p, *c) for c in cells for p in (("compiled", "torch") if c[0] == "tanh" else ("torch",))]
+    """(path, cell): the tanh layers on the compiled whole-sequence loops, on the compiled steps and on the
+    torch-operation path, GRU/LSTM layers on the latter (they have no compiled steps)."""
+    return [(p, *c) for c in cells for p in (("sequence", "steps", "torch") if c[0] == "tanh" else ("torch",))]
 
 
 @pytest.mark.parametrize("use", ["all", "final", "outputs"])
@@ -103,6 +104,31 @@ def test_layer_kernel_equals_autograd_through_the_steps(monkeypatch, path, cell,
     assert len(kernel) == len(loop)
     for a, b in zip(kernel, loop):
         torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled steps are not available here")
+@pytest.mark.parametrize("threads,Bn", [(1, 3), (2, 3), (3, 7), (4, 2)])
+@pytest.mark.parametrize("L,gated,masked", [(1, True, False), (2, True, True), (3, False, True), (2, False, False)])
+def test_whole_sequence_equals_the_steps(monkeypatch, threads, Bn, L, gated, masked):
+    """Rows cut into one piece per thread (fewer with fewer rows) run at once: outputs, final states and every
+    gradient equal the compiled steps' (float64, 1e-12)."""
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    torch.manual_seed(L + Bn)
+    x, h0 = _rand(6, Bn, IN, scale=1.0), _rand(Bn, L * H)
+    layers = _layers("tanh", L, gated, True)
+    flat = [w for layer in layers for w in layer if w is not None]
+    mask = (torch.arange(6).unsqueeze(1) < torch.tensor([6, 2, 5, 1, 4, 3, 6][:Bn])).unsqueeze(-1) if masked else None
+
+    def run():
+        y, h = bptt_feedback.feedback_sequence("tanh", x, h0, None, layers, gated, mask)
+        return [y, h, *torch.autograd.grad((y.sin().sum() + (h * h).sum()), (x, h0, *flat))]
+    found, real = [], bptt_feedback.native_sequence
+    monkeypatch.setattr(bptt_feedback, "native_sequence", lambda *a: found.append(real(*a)) or found[-1])
+    whole = run()
+    assert len(found) == 2 and all(f is not None and f.pieces == min(threads, Bn) for f in found)
+    monkeypatch.setattr(bptt_feedback, "native_sequence", lambda *a: None)
+    for a, b in zip(whole, run()):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
 
 
 def test_the_layer_runs_the_kernel(monkeypatch):

@@ -25,9 +25,7 @@ COMPILED = "in use" in native.status()
 def path(request, monkeypatch):
     """Run the test on the compiled whole-sequence loops (rows split across threads), on the compiled steps with
     Python between them (what autocast's lower-precision products take) and on the torch-operation path."""
-    if request.param == "steps":
-        monkeypatch.setattr(bptt_layernorm, "_whole_sequence", lambda *a: None)
-    return compiled_or_torch("torch" if request.param == "torch" else "compiled", monkeypatch, bptt_layernorm)
+    return compiled_or_torch(request.param, monkeypatch, bptt_layernorm)
 
 
 def _rand(*shape, scale=0.5, dtype=torch.float64, requires_grad=True):
@@ -117,9 +115,12 @@ def test_whole_sequence_equals_the_steps(kind, threads, Bn, Tn, Hs, monkeypatch)
     give the per-step loop's outputs and gradients: float64 to 1e-12."""
     monkeypatch.setattr(bptt_layernorm, "CHUNK", 3)
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    found, real = [], bptt_layernorm.native_sequence
+    monkeypatch.setattr(bptt_layernorm, "native_sequence", lambda *a: found.append(real(*a)) or found[-1])
     whole = _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
+    assert len(found) == 2 and all(f is not None and f.pieces == min(threads, Bn) for f in found)
     with monkeypatch.context() as m:
-        m.setattr(bptt_layernorm, "_whole_sequence", lambda *a: None)
+        m.setattr(bptt_layernorm, "native_sequence", lambda *a: None)
         steps = _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
     for a, b in zip(whole, steps):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)

@@ -42,6 +42,8 @@ outputs are masked too); the cell sees ``m_t ḣ*_t`` and ``(1 − m_t) ḣ*_t``
 
 from __future__ import annotations
 
+import ctypes
+
 import torch
 from torch import Tensor
 
@@ -56,7 +58,9 @@ from rnnkit.recurrence.bptt import (
     gru_gate_factors,
     lstm_gate_factors,
 )
+from rnnkit.recurrence.native import addresses, ptr
 from rnnkit.recurrence.native import function as native_function
+from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.packed import RecurrentProduct
 
 PER_LAYER = 7  # W_ih, b, W_gx, U, U_g, W_hh, b_hn
@@ -257,14 +261,21 @@ def _steps_of(t: Tensor | None) -> tuple[int, int]:
     return (0, 0) if t is None else (t.data_ptr(), t.stride(0) * t.element_size())
 
 
-def _tanh_operands(layer, B: int, gated: bool, backward: bool):
-    """What the compiled tanh steps multiply by, once per sequence: ``U^1`` and, above, ``[W_ih^j | U^j]`` as
-    products (their transposes for backward), and the gates' ``W_g^j`` (None for the first layer, whose input
-    product ran for all steps) and ``U_g^j`` contiguous for C — kept alive with the addresses the loop uses."""
-    mats = [layer[0][3]] + [torch.cat([w[0], w[3]], 1) for w in layer[1:]]
-    first, *joint = [RecurrentProduct(W.t() if backward else W, B) for W in mats]
+def _tanh_matrices(layer, gated: bool) -> tuple[list[Tensor], list[Tensor | None], list[Tensor | None]]:
+    """What the compiled tanh steps multiply by, once per sequence, contiguous for C: ``U^1`` and, above,
+    ``[W_ih^j | U^j]``; the gates' ``W_g^j`` (None for the first layer, whose input product ran for all steps, and
+    ungated) and ``U_g^j`` (None ungated)."""
+    mats = [layer[0][3].contiguous()] + [torch.cat([w[0], w[3]], 1) for w in layer[1:]]
     W_g = [None] + [w[2].contiguous() if gated else None for w in layer[1:]]
     U_g = [w[4].contiguous() if gated else None for w in layer]
+    return mats, W_g, U_g
+
+
+def _tanh_operands(layer, B: int, gated: bool, backward: bool):
+    """``_tanh_matrices`` with the products as ``RecurrentProduct`` s (their transposes for backward), for the loops
+    that step from Python — kept alive with the addresses the loop uses."""
+    mats, W_g, U_g = _tanh_matrices(layer, gated)
+    first, *joint = [RecurrentProduct(W.t() if backward else W, B) for W in mats]
     return first, [None, *joint], (W_g, U_g)
 
 
@@ -275,8 +286,18 @@ def _native_tanh_forward(HS, IN, G, layer, M, L, H) -> None:
     h*_{t-1}]`` above it, so that ``[W_ih^j | U^j]`` takes the layer's input and its feedback in one product; ``fb_act``
     adds the bias, applies tanh and the mask (the candidate kept in ``IN`` under a mask)."""
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
-    gates, act = native_function("fb_gates", HS), native_function("fb_act", HS)
     gated = G is not None
+    whole = native_sequence("fb_tanh_sequence_forward", B, HS)
+    if whole is not None:
+        mats, W_g, U_g = _tanh_matrices(layer, gated)
+        W_F = [W.t().contiguous() for W in mats]
+        X0, X, F = HS.new_empty(B, LH), HS.new_empty(B, H + LH), HS.new_empty(B, H)
+        M = None if M is None else M.contiguous()
+        arrays = [addresses(v) for v in (IN, W_F, W_g, U_g, [None] + [w[1] for w in layer[1:]])]
+        whole(T, B, L, H, ptr(HS), ctypes.addressof(arrays[0]), ptr(G), ptr(M),
+              *(ctypes.addressof(a) for a in arrays[1:]), ptr(X0), ptr(X), ptr(F))
+        return
+    gates, act = native_function("fb_gates", HS), native_function("fb_act", HS)
     first, joint, kept = _tanh_operands(layer, B, gated, backward=False)
     p_wg, p_ug, p_b = [_addr(w) for w in kept[0]], [_addr(w) for w in kept[1]], [_addr(w[1]) for w in layer]
     X0, X, F = HS.new_empty(B, LH), HS.new_empty(B, H + LH), HS.new_empty(B, H)
@@ -307,8 +328,16 @@ def _native_tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H) -> None:
     or ``δa [W_ih^j | U^j]`` above, which gives the layer below its gradient and the feedback's in one product — and
     ``fb_gate_back`` (ĝ ⊙ δf̂, δgx and their products with U_g and W_g, into ḣ*_{t-1} and ḣ^{j-1}_t)."""
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
-    delta, gate_back = native_function("fb_delta", HS), native_function("fb_gate_back", HS)
     gated = G is not None
+    whole = native_sequence("fb_tanh_sequence_backward", B, HS)
+    if whole is not None:
+        mats, W_g, U_g = _tanh_matrices(layer, gated)
+        M = None if M is None else M.contiguous()
+        arrays, DX = [addresses(v) for v in (IN, DIN, mats, W_g, U_g)], HS.new_empty(B, H + LH)
+        whole(T, B, L, H, ptr(HS), ptr(dHS), *(ctypes.addressof(a) for a in arrays[:2]), ptr(G), ptr(M),
+              *(ctypes.addressof(a) for a in arrays[2:]), ptr(DX))
+        return
+    delta, gate_back = native_function("fb_delta", HS), native_function("fb_gate_back", HS)
     first, joint, kept = _tanh_operands(layer, B, gated, backward=True)
     p_wg, p_ug = [_addr(w) for w in kept[0]], [_addr(w) for w in kept[1]]
     M = None if M is None else M.contiguous()

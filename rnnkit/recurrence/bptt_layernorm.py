@@ -46,9 +46,9 @@ from rnnkit.recurrence.bptt import (
     lstm_gate_factors,
 )
 from rnnkit.recurrence.bptt_reference import _masked, _masks
+from rnnkit.recurrence.native import Sequence, ptr
 from rnnkit.recurrence.native import function as native_function
-from rnnkit.recurrence.native import openmp as native_openmp
-from rnnkit.recurrence.native import ptr
+from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.packed import RecurrentProduct, product_dtype
 
 _LN_BACKWARD = torch.ops.aten.native_layer_norm_backward
@@ -96,30 +96,13 @@ def _step_rows(M: Tensor | None, T: int, B: int) -> Tensor | None:
 CHUNK = 32
 
 
-class _WholeSequence:
-    """A compiled whole-sequence loop of ``native/lnseq.c``: its batch rows cut into ``pieces`` ranges that run at
-    once on torch's OpenMP threads (one per thread, ``torch.get_num_threads()``)."""
-
-    def __init__(self, f, B: int):
-        self.f = f
-        self.pieces = max(1, min(torch.get_num_threads(), B))
-        self.rmax = -(-B // self.pieces)  # rows in the largest piece
-
-    def __call__(self, *args) -> None:
-        self.f(self.pieces, *args)
+def _whole_sequence(name: str, xw: Tensor, W_hh: Tensor, lowp: torch.dtype | None) -> Sequence | None:
+    """The whole-sequence loop ``name`` (``native/lnseq.c``) for these tensors, or None where the steps return to
+    Python between products (also for products in another precision: autocast's)."""
+    return native_sequence(name, xw.shape[1], xw, W_hh) if lowp in (None, xw.dtype) else None
 
 
-def _whole_sequence(name: str, xw: Tensor, W_hh: Tensor, lowp: torch.dtype | None) -> _WholeSequence | None:
-    """The whole-sequence loop ``name`` for these tensors, or None where the steps must return to Python between
-    products: products in another precision (autocast), no compiled library, or one built without OpenMP while torch
-    runs several threads (the per-step loop then keeps torch's threaded products)."""
-    f = native_function(name, xw, W_hh)
-    if f is None or lowp not in (None, xw.dtype) or not (native_openmp() or torch.get_num_threads() == 1):
-        return None
-    return _WholeSequence(f, xw.shape[1])
-
-
-def _piece_buffers(whole: _WholeSequence, dh: Tensor, W_hh: Tensor, T: int, need_dW: bool) -> tuple:
+def _piece_buffers(whole, dh: Tensor, W_hh: Tensor, T: int, need_dW: bool) -> tuple:
     """Backward's buffers: the chunk length (min(CHUNK, T)) and, for each piece of rows, δp_t and h_{t-1} for a
     chunk of steps, its ∂L/∂W_hh and its double accumulators for the norms' parameters (6H); and ∂L/∂h_t's second
     buffer."""

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import torch
 
-SOURCES = [Path(__file__).with_name(n) for n in ("gemm.c", "lnrnn.c", "lnseq.c", "minimal.c", "feedback.c")]
+SOURCES = [Path(__file__).with_name(n) for n in ("gemm.c", "lnrnn.c", "lnseq.c", "minimal.c", "feedback.c",
+                                                 "fbseq.c")]
+HEADERS = [Path(__file__).with_name("pieces.h")]
 FLAG_SETS = (["-O3", "-march=native", "-ffast-math", "-fopenmp"], ["-O3", "-march=native", "-ffast-math"],
              ["-O3", "-ffast-math"])
 
@@ -83,7 +85,7 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
     cc = _compiler()
     if cc is None:
         return None, "no C compiler found ($CC, cc, gcc, clang)"
-    source = b"".join(p.read_bytes() for p in SOURCES)
+    source = b"".join(p.read_bytes() for p in SOURCES + HEADERS)
     errors = []
     for flags, folder in ((f, d) for f in FLAG_SETS for d in _cache_dirs()):
         key = hashlib.sha256(source + " ".join([cc, *flags, platform.machine(), _cpu()]).encode()).hexdigest()[:16]
@@ -120,6 +122,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"lnlstm_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 23
         getattr(lib, f"lngru_sequence_forward_{sfx}").argtypes = [L] * 4 + [real] + [P] * 10
         getattr(lib, f"lngru_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 18
+        getattr(lib, f"fb_tanh_sequence_forward_{sfx}").argtypes = [L] * 5 + [P] * 11
+        getattr(lib, f"fb_tanh_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 10
         getattr(lib, f"minimal_forward_{sfx}").argtypes = [L] * 6 + [P] * 4
         getattr(lib, f"minimal_backward_{sfx}").argtypes = [L] * 6 + [P] * 7
         getattr(lib, f"fb_gates_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, L]
@@ -128,7 +132,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"fb_gate_back_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, P, L]
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
                      "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back", "gemm", "lnlstm_sequence_forward",
-                     "lnlstm_sequence_backward", "lngru_sequence_forward", "lngru_sequence_backward"):
+                     "lnlstm_sequence_backward", "lngru_sequence_forward", "lngru_sequence_backward",
+                     "fb_tanh_sequence_forward", "fb_tanh_sequence_backward"):
             getattr(lib, f"{name}_{sfx}").restype = None
     return lib
 
@@ -167,6 +172,36 @@ def openmp() -> bool:
     return lib is not None and bool(lib.native_openmp())
 
 
+class Sequence:
+    """A compiled whole-sequence loop (``lnseq.c``, ``fbseq.c``): called with the number of pieces its batch rows
+    are cut into — one per torch thread (fewer with fewer rows), run at once on torch's OpenMP threads — then the
+    loop's own arguments. ``rmax`` is the number of rows in the largest piece (for per-piece buffers)."""
+
+    def __init__(self, f, B: int):
+        self.f = f
+        self.pieces = max(1, min(torch.get_num_threads(), B))
+        self.rmax = -(-B // self.pieces)
+
+    def __call__(self, *args) -> None:
+        self.f(self.pieces, *args)
+
+
+def sequence(name: str, B: int, *tensors: torch.Tensor | None) -> Sequence | None:
+    """The whole-sequence loop ``name`` for a batch of B rows of these tensors, or None where the caller must step
+    from Python (``function`` says none, or a library without OpenMP while torch runs several threads: the per-step
+    loop then keeps torch's threaded products)."""
+    f = function(name, *tensors)
+    if f is None or not (openmp() or torch.get_num_threads() == 1):
+        return None
+    return Sequence(f, B)
+
+
+def addresses(ts) -> ctypes.Array:
+    """A C array of the tensors' addresses (NULL for None), for the loops that take one pointer per layer; keep it
+    alive across the call (pass ``ctypes.addressof`` of it)."""
+    return (ctypes.c_void_p * len(ts))(*(None if t is None else t.data_ptr() for t in ts))
+
+
 def ptr(t: torch.Tensor | None) -> int | None:
     """The address of a contiguous tensor's first element (None for None: a NULL pointer)."""
     if t is None:
@@ -175,4 +210,4 @@ def ptr(t: torch.Tensor | None) -> int | None:
     return t.data_ptr()
 
 
-__all__ = ["status", "function", "ptr", "openmp"]
+__all__ = ["status", "function", "ptr", "openmp", "sequence", "Sequence", "addresses"]

@@ -16,19 +16,11 @@
 #include <stddef.h>
 #include <string.h>
 
-/* `call` (which may use k) for every piece k < n_pieces, one OpenMP thread each */
+#include "pieces.h"
+
 #ifdef _OPENMP
-#define PIECES(...)                                                                                                   \
-    do {                                                                                                              \
-        _Pragma("omp parallel for schedule(static, 1) num_threads(n_pieces) if (n_pieces > 1)")                       \
-        for (long k = 0; k < n_pieces; k++)                                                                           \
-            __VA_ARGS__;                                                                                              \
-    } while (0)
 int native_openmp(void) { return 1; }
 #else
-#define PIECES(...)                                                                                                   \
-    for (long k = 0; k < n_pieces; k++)                                                                               \
-    __VA_ARGS__
 int native_openmp(void) { return 0; }
 #endif
 
