@@ -61,8 +61,7 @@ class _LayerNormRNN(StackedRNNBase):
         """``LN(W_ih x; γ_ih) + b`` for all steps; with ``low`` (autocast's dtype, for the kernels) the product in it,
         the norm in float32."""
         z = F.linear(x, weight_ih) if low is None else F.linear(x.to(low), weight_ih.to(low)).to(x.dtype)
-        xw = layer_norm(z, gain)
-        return xw if bias is None else xw + bias
+        return layer_norm(z, gain, bias)  # γ ⊙ ẑ + b in the norm's own pass (and its backward's)
 
 
 class LayerNormLSTM(_LayerNormRNN):

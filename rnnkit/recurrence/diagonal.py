@@ -25,11 +25,11 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.recurrence import rows
 from rnnkit.recurrence.bptt_reference import autocast_off
 from rnnkit.recurrence.hugepages import empty_huge
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import ptr
+from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.parallel_scan import scan_carry_back, scan_states
 
 
@@ -211,24 +211,26 @@ def _call_fused(fn, n_elements: int, *args):
 
 _KINDS = {"mingru": 0, "minlstm": 1}
 
-#: a compiled call over at least this many (step, row, unit) elements splits its batch rows across torch's intra-op
+#: a compiled call over at least this many (step, row, unit) elements splits its batch rows across torch's OpenMP
 #: threads (the rows are independent; one hand-off per call, not per step)
 SPLIT_ABOVE = 1 << 18
 
 
-def _by_rows(call, B: int, n_elements: int) -> None:
-    """``call(b0, b1)`` over the batch rows [0, B): in one piece, or split across torch's threads when large."""
-    rows.run(lambda k, b0, b1: call(b0, b1), rows.pieces(B, n_elements, SPLIT_ABOVE))
+def _by_rows(name: str, kind: str, T: int, B: int, H: int, *args) -> None:
+    """The compiled whole-sequence call ``name`` over the batch rows: in one piece, or in one piece per torch thread
+    run at once (``native.sequence``) when the work is large."""
+    whole = native_sequence(name, B, *args[:1]) if T * B * H >= SPLIT_ABOVE else None
+    f, pieces = (whole.f, whole.pieces) if whole is not None else (native_function(name, *args[:1]), 1)
+    f(pieces, _KINDS[kind], T, B, H, *(ptr(a) for a in args))
 
 
-def _native_forward(step, kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None) -> tuple[Tensor, ...]:
+def _native_forward(kind: str, xw: Tensor, h0: Tensor, mask: Tensor | None) -> tuple[Tensor, ...]:
     """The whole sequence in one compiled call (``rnnkit.recurrence.native``); keeps xw, the states, h_0, the mask."""
     xw, h0 = xw.contiguous(), h0.contiguous()
     T, B, H = xw.shape[0], xw.shape[1], h0.shape[-1]
     rows = None if mask is None else mask.reshape(T, B).to(xw.dtype)
     out = empty_huge((T, B, H), xw)
-    args = (ptr(xw), ptr(h0), ptr(rows), ptr(out))
-    _by_rows(lambda b0, b1: step(_KINDS[kind], T, B, b0, b1, H, *args), B, T * B * H)
+    _by_rows("minimal_sequence_forward", kind, T, B, H, xw, h0, rows, out)
     return xw, out, h0, rows
 
 
@@ -238,9 +240,7 @@ def _native_backward(ctx, grad: Tensor | None) -> tuple[Tensor, Tensor]:
     d_xw, d_h0 = empty_huge(xw.shape, xw), torch.zeros_like(h0)
     if grad is not None and not grad.is_contiguous():  # e.g. y.sum()'s expanded ones
         grad = empty_huge(grad.shape, grad).copy_(grad)
-    step = native_function("minimal_backward", xw)
-    args = (ptr(xw), ptr(h0), ptr(out), ptr(rows), ptr(grad), ptr(d_xw), ptr(d_h0))
-    _by_rows(lambda b0, b1: step(_KINDS[ctx.kind], T, B, b0, b1, H, *args), B, T * B * H)
+    _by_rows("minimal_sequence_backward", ctx.kind, T, B, H, xw, h0, out, rows, grad, d_xw, d_h0)
     return d_xw, d_h0
 
 
@@ -258,7 +258,7 @@ class _MinimalSequence(torch.autograd.Function):
         step = None if parallel else native_function("minimal_forward", xw, h0)
         ctx.native = step is not None
         if ctx.native:
-            saved = _native_forward(step, kind, xw, h0, mask)
+            saved = _native_forward(kind, xw, h0, mask)
             ctx.save_for_backward(*saved)
             return saved[1]
         a, b = _call_fused(_forward_math, xw.numel(), kind, xw, mask)

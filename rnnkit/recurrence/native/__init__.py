@@ -126,6 +126,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"fb_tanh_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 10
         getattr(lib, f"minimal_forward_{sfx}").argtypes = [L] * 6 + [P] * 4
         getattr(lib, f"minimal_backward_{sfx}").argtypes = [L] * 6 + [P] * 7
+        getattr(lib, f"minimal_sequence_forward_{sfx}").argtypes = [L] * 5 + [P] * 4
+        getattr(lib, f"minimal_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 7
         getattr(lib, f"fb_gates_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, L]
         getattr(lib, f"fb_act_{sfx}").argtypes = [L, L, L, P, L, L, P, P, P, P, P]
         getattr(lib, f"fb_delta_{sfx}").argtypes = [L, L, P, L, P, L, P, P, L]
@@ -133,7 +135,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
                      "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back", "gemm", "lnlstm_sequence_forward",
                      "lnlstm_sequence_backward", "lngru_sequence_forward", "lngru_sequence_backward",
-                     "fb_tanh_sequence_forward", "fb_tanh_sequence_backward"):
+                     "fb_tanh_sequence_forward", "fb_tanh_sequence_backward", "minimal_sequence_forward",
+                     "minimal_sequence_backward"):
             getattr(lib, f"{name}_{sfx}").restype = None
     return lib
 

@@ -5,10 +5,13 @@
  * kind 0 = minGRU (xw = [k v]: a = σ(−k), b = σ(k) g(v)); kind 1 = minLSTM (xw = [k_f k_i v]: f, i = σ(k_f), σ(k_i),
  * a = f / (f + i), b = (1 − a) g(v)); g(v) = v + ½ for v ≥ 0, σ(v) below. XW (T, B, G·H), states OUT (T, B, H),
  * h0 (B, H), step mask M (T, B) of 0/1 or NULL (a padded step keeps the state: a = 1, b = 0). Only the batch rows
- * b0 ≤ b < b1 are computed: the rows are independent, so threads can share a call's rows (rnnkit.recurrence.diagonal).
+ * b0 ≤ b < b1 are computed: the rows are independent, so the minimal_sequence_* calls run n_pieces ranges of them at
+ * once on torch's OpenMP threads (pieces.h).
  */
 #include <math.h>
 #include <stddef.h>
+
+#include "pieces.h"
 
 #define DEFINE_MIN(T, SFX, exp_)                                                                                      \
 void minimal_forward_##SFX(long kind, long Tn, long B, long b0, long b1, long H, const T *XW, const T *h0,         \
@@ -79,6 +82,17 @@ void minimal_backward_##SFX(long kind, long Tn, long B, long b0, long b1, long H
                     carry[j] = (1 - s) * Gt;                                                                          \
                 }                                                                                                     \
         }                                                                                                             \
+}                                                                                                                     \
+                                                                                                                      \
+void minimal_sequence_forward_##SFX(long n_pieces, long kind, long Tn, long B, long H, const T *XW, const T *h0,     \
+                                    const T *M, T *OUT) {                                                             \
+    PIECES(minimal_forward_##SFX(kind, Tn, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, XW, h0, M, OUT));          \
+}                                                                                                                     \
+                                                                                                                      \
+void minimal_sequence_backward_##SFX(long n_pieces, long kind, long Tn, long B, long H, const T *XW, const T *h0,    \
+                                     const T *OUT, const T *M, const T *GR, T *DXW, T *DH0) {                         \
+    PIECES(minimal_backward_##SFX(kind, Tn, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, XW, h0, OUT, M, GR, DXW, \
+                                  DH0));                                                                              \
 }
 
 DEFINE_MIN(float, f32, expf)
