@@ -46,6 +46,7 @@ from rnnkit.recurrence.bptt import (
     lstm_gate_factors,
 )
 from rnnkit.recurrence.bptt_reference import _masked, _masks
+from rnnkit.recurrence.hugepages import empty_huge
 from rnnkit.recurrence.native import Sequence, ptr
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import sequence as native_sequence
@@ -153,9 +154,9 @@ def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M, lowp):
     xw, h0, c0, g_hh, g_c, b_c = _contiguous(xw, h0, c0, g_hh, g_c, b_c)
     T, B, G = xw.shape
     H = G // 4
-    PH, S, PS = xw.new_empty(T, B, G), xw.new_empty(T, B, 4), xw.new_empty(B, G)  # p̂; statistics; W_hh h_{t-1}
-    CC, Y = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
-    C = CC if M is None else xw.new_empty(T, B, H)
+    PH, S, PS = empty_huge((T, B, G), xw), xw.new_empty(T, B, 4), xw.new_empty(B, G)  # p̂; statistics; W_hh h_{t-1}
+    CC, Y = empty_huge((T, B, H), xw), empty_huge((T, B, H), xw)
+    C = CC if M is None else empty_huge((T, B, H), xw)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, g_c, b_c, h0, c0, Mr, PH, CC, C, Y, S)]
     whole = _whole_sequence("lnlstm_sequence_forward", xw, W_hh, lowp)
@@ -174,7 +175,7 @@ def _native_lstm_backward(ctx, dY, dh_T, dc_T):
     T, B, H = Y.shape
     dY, dh = _start_gradient(dY, dh_T, h0)
     dc = torch.zeros_like(c0) if dc_T is None else dc_T.contiguous().clone()
-    DA, work = xw.new_empty(T, B, 4 * H), xw.new_empty(B, 7 * H)
+    DA, work = empty_huge((T, B, 4 * H), xw), xw.new_empty(B, 7 * H)
     acc = torch.zeros(6 * H, dtype=torch.float64)  # ∂L/∂γ_hh (4H), ∂L/∂γ_c, ∂L/∂β_c
     head = [ptr(v) for v in (xw, PH, g_hh, g_c, b_c, c0, Mr, CC, C, S)]
     tail = [ptr(v) for v in (work, acc[:4 * H], acc[4 * H:5 * H], acc[5 * H:])]
@@ -200,7 +201,7 @@ def _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M, lowp):
     xw, h0, g_hh, b_hh = _contiguous(xw, h0, g_hh, b_hh)
     T, B, G = xw.shape
     H = G // 3
-    PH, S, PS, Y = xw.new_empty(T, B, G), xw.new_empty(T, B, 2), xw.new_empty(B, G), xw.new_empty(T, B, H)
+    PH, S, PS, Y = empty_huge((T, B, G), xw), xw.new_empty(T, B, 2), xw.new_empty(B, G), empty_huge((T, B, H), xw)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, b_hh, h0, Mr, PH, Y, S)]
     whole = _whole_sequence("lngru_sequence_forward", xw, W_hh, lowp)
@@ -218,7 +219,7 @@ def _native_gru_backward(ctx, dY, dh_T):
     step = native_function("lngru_backward", xw)
     T, B, H = Y.shape
     dY, dh = _start_gradient(dY, dh_T, h0)
-    DX, work = xw.new_empty(T, B, 3 * H), xw.new_empty(B, 3 * H)
+    DX, work = empty_huge((T, B, 3 * H), xw), xw.new_empty(B, 3 * H)
     acc = torch.zeros(6 * H, dtype=torch.float64)  # ∂L/∂γ_hh, ∂L/∂b_hh
     head = [ptr(v) for v in (xw, PH, g_hh, b_hh, h0, Mr, Y)]
     p_DX, p_work, p_S, p_dg, p_db = ptr(DX), ptr(work), ptr(S), ptr(acc[:3 * H]), ptr(acc[3 * H:])
