@@ -20,6 +20,7 @@ from torch.nn import functional as F
 
 from rnnkit.cells.layernorm import layer_norm, layernorm_gru_step, layernorm_lstm_step
 from rnnkit.layers.stacked import StackedRNNBase, check_no_projection
+from rnnkit.recurrence import projection
 from rnnkit.recurrence.bptt_layernorm import layernorm_gru_sequence, layernorm_lstm_sequence
 from rnnkit.recurrence.packed import product_dtype
 
@@ -60,7 +61,7 @@ class _LayerNormRNN(StackedRNNBase):
     def _normalized_input(x, weight_ih, bias, gain, low=None):
         """``LN(W_ih x; γ_ih) + b`` for all steps; with ``low`` (autocast's dtype, for the kernels) the product in it,
         the norm in float32."""
-        z = F.linear(x, weight_ih) if low is None else F.linear(x.to(low), weight_ih.to(low)).to(x.dtype)
+        z = projection.linear(x, weight_ih) if low is None else F.linear(x.to(low), weight_ih.to(low)).to(x.dtype)
         return layer_norm(z, gain, bias)  # γ ⊙ ẑ + b in the norm's own pass (and its backward's)
 
 

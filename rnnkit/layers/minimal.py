@@ -26,7 +26,7 @@ from rnnkit.cells.base import check_bool, check_int, init_uniform_
 from rnnkit.cells.minimal import MINIMAL_CELLS
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, locked_mask
-from rnnkit.recurrence import active_recorder, hugepages, reverse_padded, run_scan, step_mask
+from rnnkit.recurrence import active_recorder, projection, reverse_padded, run_scan, step_mask
 from rnnkit.recurrence.diagonal import keep_padded, linear_recurrence, linear_scan_log, minimal_sequence
 
 BACKENDS = ("auto", "loop", "scan")
@@ -100,7 +100,7 @@ class _MinimalRNN(SequenceLayer):
         ``a ← m ⊙ a``; with zoneout's keep draw d_t, ``h_t = d_t h_{t−1} + (1 − d_t)(a_t h_{t−1} + b_t)``, i.e.
         ``a ← d + (1 − d) a``, ``b ← (1 − d) b``."""
         _, coefficients, log_coefficients = MINIMAL_CELLS[self.kind]
-        xw = hugepages.linear(x, getattr(self, "weight_ih" + sfx), getattr(self, "bias_ih" + sfx))
+        xw = projection.linear(x, getattr(self, "weight_ih" + sfx), getattr(self, "bias_ih" + sfx))
         if torch.compiler.is_exporting():  # torch.export / ONNX: one traced step under torch's scan operator
             def make_step():
                 def step(xw_t, state):

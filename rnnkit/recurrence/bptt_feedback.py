@@ -48,6 +48,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
+from rnnkit.recurrence import projection
 from rnnkit.recurrence.bptt import (
     _args,
     _float_mask,
@@ -109,8 +110,8 @@ class FeedbackSequence(torch.autograd.Function):
             CS, TC = x.new_empty(T + 1, B, L * H), x.new_empty(T, B, L * H)
             CS[0] = c0
         x2 = x.reshape(T * B, -1)
-        IN = [(torch.mm(x2, W_in[0][0].t()) if W_in[0][1] is None else torch.addmm(W_in[0][1], x2, W_in[0][0].t())
-               ).view(T, B, -1)] + [x.new_empty(T, B, W_in[j][0].shape[0]) for j in range(1, L)]
+        IN = [projection.mm(x2, W_in[0][0].t(), bias=W_in[0][1]).view(T, B, -1)] + [
+            x.new_empty(T, B, W_in[j][0].shape[0]) for j in range(1, L)]
         F = [x.new_empty(T, B, H) for _ in range(L)] if gru else None
         G = x.new_empty(T, L, B, L) if gated else None
         U_g = torch.cat([w[4] for w in layer]).t() if gated and not ctx.native else None  # (L·H, L·L)
@@ -373,14 +374,14 @@ def _input_grads(ctx, cell, L, gated, x, HS, G, DIN, DF, W_in, dh0, dc) -> list:
     if cell == "lstm" and need[2]:
         grads[2] = torch.cat([d if d is not None else dh0.new_zeros(B, H) for d in dc], dim=-1)
     if need[0]:
-        grads[0] = (DIN[0].view(T * B, -1) @ W_in[0]).view(x.shape)
+        grads[0] = projection.mm(DIN[0].view(T * B, -1), W_in[0]).view(x.shape)
     hs_prev = HS[:-1].flatten(0, 1)  # h*_{t-1} for every step, (T·B, L·H)
     for j in range(L):
         n = 4 + PER_LAYER * j  # this layer's W_ih, b, W_gx, U, U_g, W_hh, b_hn
         D = DIN[j].view(T * B, -1)
         if need[n] or need[n + 2]:
             below = x.reshape(T * B, -1) if j == 0 else HS[1:, :, j * H - H:j * H].flatten(0, 1)
-            dW = D.t() @ below
+            dW = projection.mm(D.t(), below)
             grads[n] = (_ifog(dW[:GH]) if cell == "lstm" else dW[:GH]) if need[n] else None
             grads[n + 2] = dW[GH:] if need[n + 2] else None
         if need[n + 1]:
@@ -389,12 +390,12 @@ def _input_grads(ctx, cell, L, gated, x, HS, G, DIN, DF, W_in, dh0, dc) -> list:
         df = DF[j].view(T * B, H) if DF is not None else D[:, GH - H:GH]  # δf for all steps
         if need[n + 3]:
             fb = hs_prev if not gated else (HS[:-1].view(T, B, L, H) * G[:, j].unsqueeze(-1)).view(T * B, LH)
-            grads[n + 3] = df.t() @ fb
+            grads[n + 3] = projection.mm(df.t(), fb)
         if need[n + 4]:
-            grads[n + 4] = D[:, GH:].t() @ hs_prev
+            grads[n + 4] = projection.mm(D[:, GH:].t(), hs_prev)
         if need[n + 5]:
             own = D[:, :2 * H] if cell == "gru" else D[:, :3 * H]
-            grads[n + 5] = own.t() @ hs_prev[:, j * H:(j + 1) * H]
+            grads[n + 5] = projection.mm(own.t(), hs_prev[:, j * H:(j + 1) * H])
         if need[n + 6]:
             grads[n + 6] = df.sum(0)
     return grads

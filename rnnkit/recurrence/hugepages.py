@@ -5,8 +5,8 @@ long minGRU/minLSTM sequence writes (its projected inputs, its states, their gra
 as much as its arithmetic. Where the kernel's transparent huge pages are in ``madvise`` mode (the usual default:
 ``/sys/kernel/mm/transparent_hugepage/enabled``), marking a buffer ``MADV_HUGEPAGE`` before anything touches it maps
 it 2 MiB at a time. torch's own allocator does so only with ``THP_MEM_ALLOC_ENABLE=1`` set before its first
-allocation; these helpers do it for the buffers rnnkit's kernels allocate themselves. Elsewhere (not Linux, small
-buffers, THP off or ``never``) they are plain ``torch.empty`` and ``F.linear``.
+allocation; ``empty_huge`` does it for the buffers rnnkit's kernels allocate themselves (``projection.linear``'s
+outputs among them). Elsewhere (not Linux, small buffers, THP off or ``never``) it is plain ``torch.empty``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from __future__ import annotations
 import ctypes
 import platform
 
-import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 PAGE = 1 << 21  # a transparent huge page on x86-64 and arm64 (4 KiB granules)
 MADV_HUGEPAGE = 14
@@ -48,39 +46,4 @@ def empty_huge(shape, like: Tensor) -> Tensor:
     return t
 
 
-class _Linear(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        rows = x.reshape(-1, x.shape[-1])
-        out = empty_huge((*x.shape[:-1], weight.shape[0]), x)
-        if bias is None:
-            torch.mm(rows, weight.t(), out=out.view(-1, weight.shape[0]))
-        else:
-            torch.addmm(bias, rows, weight.t(), out=out.view(-1, weight.shape[0]))
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        return out
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        x, weight = ctx.saved_tensors
-        g = grad.reshape(-1, grad.shape[-1])
-        rows = x.reshape(-1, x.shape[-1])
-        d_x = (g @ weight).view(x.shape) if ctx.needs_input_grad[0] else None
-        d_w = g.t() @ rows if ctx.needs_input_grad[1] else None
-        d_b = g.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return d_x, d_w, d_b
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``F.linear(x, weight, bias)``, its output on huge pages when it is a large CPU tensor (autograd's gradients:
-    the same products as ``F.linear``'s backward); ``F.linear`` itself elsewhere (GPUs, small outputs, tracing,
-    autocast)."""
-    big = x.numel() // max(x.shape[-1], 1) * weight.shape[0] * x.element_size() >= 4 * PAGE
-    if (not big or x.device.type != "cpu" or _madvise() is None or torch.compiler.is_compiling()
-            or torch.is_autocast_enabled("cpu") or x.dtype != weight.dtype):
-        return F.linear(x, weight, bias)
-    return _Linear.apply(x, weight, bias)
-
-
-__all__ = ["empty_huge", "linear"]
+__all__ = ["empty_huge"]

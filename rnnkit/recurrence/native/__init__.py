@@ -118,6 +118,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"lngru_forward_{sfx}").argtypes = [L] * 5 + [real] + [P] * 9
         getattr(lib, f"lngru_backward_{sfx}").argtypes = [L] * 5 + [P] * 16
         getattr(lib, f"gemm_{sfx}").argtypes = [L, L, L, P, L, L, P, L, P, L, ctypes.c_int]
+        getattr(lib, f"gemm_pieces_{sfx}").argtypes = [L, L, L, L, P, L, L, P, L, P, L, ctypes.c_int, P]
         getattr(lib, f"lnlstm_sequence_forward_{sfx}").argtypes = [L] * 4 + [real] + [P] * 14
         getattr(lib, f"lnlstm_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 23
         getattr(lib, f"lngru_sequence_forward_{sfx}").argtypes = [L] * 4 + [real] + [P] * 10
@@ -133,7 +134,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"fb_delta_{sfx}").argtypes = [L, L, P, L, P, L, P, P, L]
         getattr(lib, f"fb_gate_back_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, P, L]
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
-                     "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back", "gemm", "lnlstm_sequence_forward",
+                     "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back", "gemm", "gemm_pieces",
+                     "lnlstm_sequence_forward",
                      "lnlstm_sequence_backward", "lngru_sequence_forward", "lngru_sequence_backward",
                      "fb_tanh_sequence_forward", "fb_tanh_sequence_backward", "minimal_sequence_forward",
                      "minimal_sequence_backward"):

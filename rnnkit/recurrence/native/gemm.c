@@ -11,7 +11,10 @@
  */
 #include <string.h>
 
+#include "pieces.h"
+
 #define MR 8
+#define KB 256
 
 #define DEFINE(T, SFX)                                                                                                \
 typedef T vec_##SFX __attribute__((vector_size(64)));                                                                 \
@@ -55,31 +58,53 @@ static void tile_1x1_##SFX(long k, const T *A, long ai, long ap, const T *B, lon
     tile_##SFX(1, 1, k, A, ai, ap, B, ldb, C, ldc, add);                                                              \
 }                                                                                                                     \
                                                                                                                       \
-/* C (m × n, ldc) = A B, or C + A B if add; A(i, p) = A[i·ai + p·ap]; B (k × n, ldb) */                              \
+/* C (m × n, ldc) = A B, or C + A B if add; A(i, p) = A[i·ai + p·ap]; B (k × n, ldb). Blocks of KB terms keep a    \
+ * panel of B (KB × 2 vectors) in L1 when k is long (∂L/∂W over all steps: k = T·B). */                            \
 void gemm_##SFX(long m, long n, long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc,           \
                 int add) {                                                                                            \
-    long j = 0;                                                                                                       \
-    for (; j + 2 * L_##SFX <= n; j += 2 * L_##SFX) {                                                                  \
-        long i = 0;                                                                                                   \
-        for (; i + MR <= m; i += MR)                                                                                  \
-            tile_8x2_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
-        for (; i < m; i++)                                                                                            \
-            tile_1x2_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
-    }                                                                                                                 \
-    for (; j + L_##SFX <= n; j += L_##SFX) {                                                                          \
-        long i = 0;                                                                                                   \
-        for (; i + MR <= m; i += MR)                                                                                  \
-            tile_8x1_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
-        for (; i < m; i++)                                                                                            \
-            tile_1x1_##SFX(k, A + i * ai, ai, ap, B + j, ldb, C + i * ldc + j, ldc, add);                             \
-    }                                                                                                                 \
-    for (; j < n; j++)                                                                                                \
-        for (long i = 0; i < m; i++) {                                                                                \
-            T s = add ? C[i * ldc + j] : 0;                                                                           \
-            for (long p = 0; p < k; p++)                                                                              \
-                s += A[i * ai + p * ap] * B[p * ldb + j];                                                             \
-            C[i * ldc + j] = s;                                                                                       \
+    for (long p0 = 0; p0 < k; p0 += KB) {                                                                             \
+        long kb = k - p0 < KB ? k - p0 : KB;                                                                          \
+        const T *a = A + p0 * ap, *b = B + p0 * ldb;                                                                  \
+        int acc = add || p0 > 0;                                                                                      \
+        long j = 0;                                                                                                   \
+        for (; j + 2 * L_##SFX <= n; j += 2 * L_##SFX) {                                                              \
+            long i = 0;                                                                                               \
+            for (; i + MR <= m; i += MR)                                                                              \
+                tile_8x2_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
+            for (; i < m; i++)                                                                                        \
+                tile_1x2_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
         }                                                                                                             \
+        for (; j + L_##SFX <= n; j += L_##SFX) {                                                                      \
+            long i = 0;                                                                                               \
+            for (; i + MR <= m; i += MR)                                                                              \
+                tile_8x1_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
+            for (; i < m; i++)                                                                                        \
+                tile_1x1_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
+        }                                                                                                             \
+        for (; j < n; j++)                                                                                            \
+            for (long i = 0; i < m; i++) {                                                                            \
+                T s = acc ? C[i * ldc + j] : 0;                                                                       \
+                for (long p = 0; p < kb; p++)                                                                         \
+                    s += a[i * ai + p * ap] * b[p * ldb + j];                                                         \
+                C[i * ldc + j] = s;                                                                                   \
+            }                                                                                                         \
+    }                                                                                                                 \
+}                                                                                                                     \
+                                                                                                                      \
+/* gemm over the rows of C cut into n_pieces ranges, one OpenMP thread each; with BIAS (n), C = A B + BIAS (add = 0) \
+ * — each range's rows set to the bias a block at a time just before their product adds to them */                  \
+void gemm_pieces_##SFX(long n_pieces, long m, long n, long kk, const T *A, long ai, long ap, const T *B, long ldb,     \
+                       T *C, long ldc, int add, const T *BIAS) {                                                      \
+    PIECES({                                                                                                          \
+        long r1 = m * (k + 1) / n_pieces;                                                                             \
+        for (long r = m * k / n_pieces; r < r1; r += 64) {                                                           \
+            long rows = r1 - r < 64 ? r1 - r : 64;                                                                    \
+            if (BIAS)                                                                                                 \
+                for (long i = 0; i < rows; i++)                                                                       \
+                    memcpy(C + (r + i) * ldc, BIAS, sizeof(T) * n);                                                   \
+            gemm_##SFX(rows, n, kk, A + r * ai, ai, ap, B, ldb, C + r * ldc, ldc, add || BIAS);                      \
+        }                                                                                                             \
+    });                                                                                                               \
 }
 
 DEFINE(float, f32)
