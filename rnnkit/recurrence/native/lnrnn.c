@@ -1,11 +1,12 @@
-/* One time step of the layer-normalised LSTM and GRU, forward and backward, for one batch at a time — the elementwise
- * half of rnnkit.recurrence.bptt_layernorm (the recurrent GEMMs stay in torch). Equations and symbols are in that
- * module's docstring; this file is the same arithmetic as its torch-operation path, fused into one pass per row.
+/* One time step of the layer-normalised LSTM and GRU, forward and backward, for the batch rows b0 ≤ b < b1 — the
+ * elementwise half of rnnkit.recurrence.bptt_layernorm (the recurrent products come from torch between the calls, or
+ * from lnseq.c, whose whole-sequence loops call these steps). Equations and symbols are in that module's docstring;
+ * this file is the same arithmetic as its torch-operation path, fused into one pass per row.
  *
  * Memory is most of the cost at these sizes (every fresh page is a fault), so forward keeps only what cannot be
  * recomputed cheaply: the normalised recurrent product p̂_t (T, B, G), c̃_t and the carried states, and per-row
  * statistics. Backward recomputes the gates from xw_t + γ ⊙ p̂_t. The step's recurrent product p_t arrives in a (B, G)
- * scratch row buffer that the step overwrites. G = 4H (LSTM) or 3H (GRU); a step mask m (T, B) of 0/1 or NULL;
+ * scratch row buffer that the step overwrites; δp_t leaves in DP, whose first row is row b0. G = 4H (LSTM) or 3H (GRU); a step mask m (T, B) of 0/1 or NULL;
  * gradients of the norms' gains and shifts accumulate in double whatever the data type. `GCC ivdep`: the rows never
  * overlap (lets the loops vectorise).
  */
@@ -18,7 +19,7 @@
 #define DEFINE(T, SFX, exp_, tanh_, sqrt_)                                                                            \
                                                                                                                       \
 /* mean and 1/σ of v[0..n) (biased variance, ε inside the root, as torch.nn.functional.layer_norm) */                 \
-static void stats_##SFX(const T *restrict v, long n, T eps, T *mu, T *rstd) {                                        \
+static void stats_##SFX(const T *restrict v, long n, T eps, T *mu, T *rstd) {                                         \
     T s = 0, q = 0;                                                                                                   \
     IVDEP for (long k = 0; k < n; k++) s += v[k];                                                                     \
     T m = s / n;                                                                                                      \
@@ -45,16 +46,17 @@ static void norm_back_##SFX(const T *restrict d, const T *restrict vh, long n, T
 /* the LSTM's squashed gates [i f g o] from a = xw + γ_hh ⊙ p̂, in place in a */                                      \
 static void lstm_gates_##SFX(T *restrict a, long H) {                                                                 \
     IVDEP for (long k = 0; k < 2 * H; k++) a[k] = SIGMOID(exp_, a[k]);                                                \
-    IVDEP for (long k = 2 * H; k < 3 * H; k++) a[k] = tanh_(a[k]);                                                   \
+    IVDEP for (long k = 2 * H; k < 3 * H; k++) a[k] = tanh_(a[k]);                                                    \
     IVDEP for (long k = 3 * H; k < 4 * H; k++) a[k] = SIGMOID(exp_, a[k]);                                            \
 }                                                                                                                     \
                                                                                                                       \
 /* LSTM forward, step t. PS (B, G): W_hh h_{t-1} on entry (scratch). Writes p̂ PH[t], c̃ CC[t], the carried C[t] (may \
  * be CC) and Y[t], and (μ, σ⁻¹, μ_c, σ_c⁻¹) into S[t]. */                                                            \
-void lnlstm_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const T *XW, T *PS, const T *g_hh, const T *g_c,            \
-                          const T *b_c, const T *h0, const T *c0, const T *M, T *PH, T *CC, T *C, T *Y, T *S) {      \
+void lnlstm_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const T *XW, T *PS, const T *g_hh,         \
+                          const T *g_c, const T *b_c, const T *h0, const T *c0, const T *M, T *PH, T *CC, T *C,       \
+                          T *Y, T *S) {                                                                               \
     long G = 4 * H;                                                                                                   \
-    for (long b = b0; b < b1; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                  \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg;                                                                               \
         const T *restrict c_prev = t ? C + rh - B * H : c0 + b * H;                                                   \
@@ -86,15 +88,15 @@ void lnlstm_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const
 }                                                                                                                     \
                                                                                                                       \
 /* LSTM backward, step t. DH (B, H): ḣ_t, all of it. DN (B, H) ← ∂L/∂y_{t-1} (DY, or 0 if NULL) + (1 − m) ḣ_t (the    \
- * caller then adds δp_t W_hh: ḣ_{t-1}). dc (B, H): ċ_{t+1} ⊙ f_{t+1} on entry, what step t−1 receives on exit.     \
- * Writes δa_t (torch's gate order: it is ∂L/∂xw_t) into DA[t], δp_t into DP (B, G); accumulates ∂L/∂γ_hh, ∂L/∂γ_c, \
+ * caller then adds δp_t W_hh: ḣ_{t-1}). dc (B, H): ċ_{t+1} ⊙ f_{t+1} on entry, what step t−1 receives on exit.       \
+ * Writes δa_t (torch's gate order: it is ∂L/∂xw_t) into DA[t], δp_t into DP (B, G); accumulates ∂L/∂γ_hh, ∂L/∂γ_c,   \
  * ∂L/∂β_c. W (B, G + 3H) is scratch. */                                                                              \
-void lnlstm_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW, const T *PH, const T *g_hh, const T *g_c,            \
-                           const T *b_c, const T *c0, const T *M, const T *CC, const T *C, const T *S, const T *DH,  \
-                           const T *DY, T *DN, T *dc, T *DA, T *DP, T *W, double *dg_hh, double *dg_c,               \
+void lnlstm_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW, const T *PH, const T *g_hh,         \
+                           const T *g_c, const T *b_c, const T *c0, const T *M, const T *CC, const T *C, const T *S,  \
+                           const T *DH, const T *DY, T *DN, T *dc, T *DA, T *DP, T *W, double *dg_hh, double *dg_c,   \
                            double *db_c) {                                                                            \
     long G = 4 * H;                                                                                                   \
-    for (long b = b0; b < b1; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                  \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg, *restrict ph = PH + rg, *restrict cc = CC + rh;                               \
         const T *restrict c_prev = t ? C + rh - B * H : c0 + b * H;                                                   \
@@ -115,24 +117,24 @@ void lnlstm_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW
             db_c[j] += (double)du[j];                                                                                 \
             dn[j] = (dy ? dy[j] : 0) + (1 - m) * dh[j];                                                               \
         }                                                                                                             \
-        norm_back_##SFX(du, ch, H, rc, g_c, dcc, dg_c);                                                                \
+        norm_back_##SFX(du, ch, H, rc, g_c, dcc, dg_c);                                                               \
         IVDEP for (long j = 0; j < H; j++) {                                                                          \
-            T d = dcc[j] + m * dcb[j];                                                                                 \
+            T d = dcc[j] + m * dcb[j];                                                                                \
             da[j] = d * g[j] * i[j] * (1 - i[j]);                                                                     \
             da[H + j] = d * c_prev[j] * f[j] * (1 - f[j]);                                                            \
             da[2 * H + j] = d * i[j] * (1 - g[j] * g[j]);                                                             \
             dcb[j] = d * f[j] + (1 - m) * dcb[j];                                                                     \
         }                                                                                                             \
-        norm_back_##SFX(da, ph, G, s[1], g_hh, DP + (b - b0) * G, dg_hh);                                                    \
+        norm_back_##SFX(da, ph, G, s[1], g_hh, DP + (b - b0) * G, dg_hh);                                             \
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
 /* GRU forward, step t. PS (B, G): W_hh h_{t-1} on entry (scratch). gh = γ_hh ⊙ p̂ + b_hh; writes p̂ PH[t], the       \
  * carried Y[t] and (μ, σ⁻¹) into S[t]. */                                                                            \
-void lngru_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const T *XW, T *PS, const T *g_hh, const T *b_hh,            \
-                         const T *h0, const T *M, T *PH, T *Y, T *S) {                                                \
+void lngru_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const T *XW, T *PS, const T *g_hh,          \
+                         const T *b_hh, const T *h0, const T *M, T *PH, T *Y, T *S) {                                 \
     long G = 3 * H;                                                                                                   \
-    for (long b = b0; b < b1; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                  \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg, *restrict h_prev = t ? Y + rh - B * H : h0 + b * H;                           \
         T *restrict p = PS + b * G, *restrict ph = PH + rg, *restrict y = Y + rh;                                     \
@@ -155,13 +157,13 @@ void lngru_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const 
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-/* GRU backward, step t (DH, DY, DN as for the LSTM; DN gets (m z + 1 − m) ḣ_t): writes ∂L/∂xw_t = [δa_r δa_z δa_n] \
- * into DX[t], δp_t into DP (B, G); accumulates ∂L/∂γ_hh and ∂L/∂b_hh (= Σ δgh). W (B, G) is scratch (δgh). */       \
-void lngru_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW, const T *PH, const T *g_hh, const T *b_hh,            \
-                          const T *h0, const T *M, const T *Y, const T *DH, const T *DY, T *DN, T *DX, T *DP, T *W,   \
-                          const T *S, double *dg_hh, double *db_hh) {                                                 \
+/* GRU backward, step t (DH, DY, DN as for the LSTM; DN gets (m z + 1 − m) ḣ_t): writes ∂L/∂xw_t = [δa_r δa_z δa_n]   \
+ * into DX[t], δp_t into DP (B, G); accumulates ∂L/∂γ_hh and ∂L/∂b_hh (= Σ δgh). W (B, G) is scratch (δgh). */        \
+void lngru_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW, const T *PH, const T *g_hh,          \
+                          const T *b_hh, const T *h0, const T *M, const T *Y, const T *DH, const T *DY, T *DN,        \
+                          T *DX, T *DP, T *W, const T *S, double *dg_hh, double *db_hh) {                             \
     long G = 3 * H;                                                                                                   \
-    for (long b = b0; b < b1; b++) {                                                                                    \
+    for (long b = b0; b < b1; b++) {                                                                                  \
         long rg = (t * B + b) * G, rh = (t * B + b) * H;                                                              \
         const T *restrict xw = XW + rg, *restrict ph = PH + rg, *restrict h_prev = t ? Y + rh - B * H : h0 + b * H;   \
         const T *restrict dh = DH + b * H, *restrict dy = DY ? DY + b * H : NULL;                                     \
@@ -185,7 +187,7 @@ void lngru_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW,
             dn[j] = (dy ? dy[j] : 0) + (m * z + 1 - m) * dh[j];                                                       \
         }                                                                                                             \
         IVDEP for (long k = 0; k < G; k++) db_hh[k] += (double)dgh[k];                                                \
-        norm_back_##SFX(dgh, ph, G, S[(t * B + b) * 2 + 1], g_hh, DP + (b - b0) * G, dg_hh);                                 \
+        norm_back_##SFX(dgh, ph, G, S[(t * B + b) * 2 + 1], g_hh, DP + (b - b0) * G, dg_hh);                          \
     }                                                                                                                 \
 }
 
