@@ -6,9 +6,9 @@
  * Memory is most of the cost at these sizes (every fresh page is a fault), so forward keeps only what cannot be
  * recomputed cheaply: the normalised recurrent product p̂_t (T, B, G), c̃_t and the carried states, and per-row
  * statistics. Backward recomputes the gates from xw_t + γ ⊙ p̂_t. The step's recurrent product p_t arrives in a (B, G)
- * scratch row buffer that the step overwrites; δp_t leaves in DP, whose first row is row b0. G = 4H (LSTM) or 3H (GRU); a step mask m (T, B) of 0/1 or NULL;
- * gradients of the norms' gains and shifts accumulate in double whatever the data type. `GCC ivdep`: the rows never
- * overlap (lets the loops vectorise).
+ * scratch row buffer that the step overwrites; δp_t leaves in DP, whose first row is row b0. G = 4H (LSTM) or 3H
+ * (GRU); a step mask m (T, B) of 0/1 or NULL; gradients of the norms' gains and shifts accumulate in double whatever
+ * the data type. `GCC ivdep`: the rows never overlap (lets the loops vectorise).
  */
 #include <math.h>
 #include <stddef.h>
