@@ -83,7 +83,8 @@ def _reference_gru(xw, h0, W_hh, g_hh, b_hh, M):
     return torch.stack(ys), h
 
 
-# --- the compiled path (``rnnkit.recurrence.native``): per step, torch's GEMM and one C call for the rest ----------------
+# --- the compiled paths (``rnnkit.recurrence.native``): the whole sequence in one C call each way (``lnseq.c``), or,
+# where that is not available (autocast's lower-precision products), per step torch's GEMM and one C call for the rest
 
 def _contiguous(*ts):
     return tuple(None if t is None else t.contiguous() for t in ts)

@@ -1,18 +1,23 @@
-"""Compiled elementwise loops for the hand-written BPTT kernels (C, loaded with ctypes) — optional, with a fallback.
+"""Compiled loops for the hand-written BPTT kernels (C, loaded with ctypes) — optional, with a fallback.
 
 At hidden sizes like 128 a recurrent step's arithmetic is small and the ~10–20 torch operations per step that express
 it cost more in dispatch and memory passes than in work. ``lnrnn.c`` does one step's elementwise half of the
-layer-normalised LSTM/GRU (norm, gates, cell, and their derivatives) in one pass per row; the recurrent GEMMs stay in
-torch. ``minimal.c`` runs minGRU/minLSTM's gate math and linear recurrence over a whole sequence in one call each way
-(no matrix in their loop). ``feedback.c`` does the elementwise parts of a Gated-Feedback tanh layer's step.
+layer-normalised LSTM/GRU (norm, gates, cell, and their derivatives) in one pass per row, ``feedback.c`` the
+elementwise parts of a Gated-Feedback tanh layer's step; ``lnseq.c`` and ``fbseq.c`` run those steps over a whole
+sequence with the recurrent products in between, done by ``gemm.c`` (a register-tiled matrix product, also behind
+``rnnkit.recurrence.projection``), so no step returns to Python. ``minimal.c`` runs minGRU/minLSTM's gate math and
+linear recurrence over a whole sequence in one call each way (no matrix in their loop). The whole-sequence calls cut
+the batch's rows into one range per torch thread and run them at once on torch's own OpenMP threads (``pieces.h``;
+``sequence`` gives such a call).
 
 The files are plain C with no torch headers: they compile in about a second, so they are built on first use with the
-system's C compiler (``$CC``, else ``cc``, ``gcc``, ``clang``) for this CPU (``-O3 -march=native -ffast-math``; the
-fast-math flag is what lets the compiler call glibc's vectorised ``exp``/``tanh``) into a cache folder
-(``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit`` or ``~/.cache/rnnkit``, else ``rnnkit-<uid>`` in the temp
-dir; only a folder no one else can write to), named by a hash of the source, the flags and the CPU, and written
-atomically. Without a compiler, off Linux, or with ``RNNKIT_NATIVE=0``, the kernels run their torch-operation path
-(same equations; GPUs and dtypes other than float32/float64 always do). ``status()`` says which and why.
+system's C compiler (``$CC``, else ``cc``, ``gcc``, ``clang``) for this CPU (``-O3 -march=native -ffast-math
+-fopenmp``; the fast-math flag is what lets the compiler call glibc's vectorised ``exp``/``tanh``; without OpenMP it
+builds without it) into a cache folder (``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit`` or
+``~/.cache/rnnkit``, else ``rnnkit-<uid>`` in the temp dir; only a folder no one else can write to), named by a hash
+of the source, the flags and the CPU, and written atomically. Without a compiler, off Linux, or with
+``RNNKIT_NATIVE=0``, the kernels run their torch-operation path (same equations; GPUs and dtypes other than
+float32/float64 always do). ``status()`` says which and why.
 """
 
 from __future__ import annotations
@@ -135,8 +140,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"fb_gate_back_{sfx}").argtypes = [L, L, L, P, L, P, P, P, P, P, P, P, L]
         for name in ("lnlstm_forward", "lnlstm_backward", "lngru_forward", "lngru_backward", "minimal_forward",
                      "minimal_backward", "fb_gates", "fb_act", "fb_delta", "fb_gate_back", "gemm", "gemm_pieces",
-                     "lnlstm_sequence_forward",
-                     "lnlstm_sequence_backward", "lngru_sequence_forward", "lngru_sequence_backward",
+                     "lnlstm_sequence_forward", "lnlstm_sequence_backward", "lngru_sequence_forward",
+                     "lngru_sequence_backward",
                      "fb_tanh_sequence_forward", "fb_tanh_sequence_backward", "minimal_sequence_forward",
                      "minimal_sequence_backward"):
             getattr(lib, f"{name}_{sfx}").restype = None
