@@ -52,7 +52,10 @@ def test_loop_kernels_with_packed_products_match_torch_nn(kind, hidden, force, m
 
 @pytest.mark.parametrize("cls", [rnnkit.LayerNormLSTM, rnnkit.LayerNormGRU])
 def test_layernorm_kernels_with_packed_products_match_the_torch_path(cls, monkeypatch):
+    """The compiled steps stepped from Python (the path that multiplies through ``RecurrentProduct``: the
+    whole-sequence loops have their own product) with packed products, against the torch-operation path."""
     monkeypatch.setattr(packed, "PACK_FROM", 1)
+    monkeypatch.setattr(bptt_layernorm, "native_sequence", lambda *a: None)
     torch.manual_seed(2)
     layer = cls(5, 8, num_layers=2)
     x = torch.randn(9, 3, 5, requires_grad=True)
