@@ -33,10 +33,13 @@ def test_mm_equals_torch_mm(monkeypatch, dtype, threads, transposed, m, n, k):
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled product is not built here")
-def test_mm_takes_the_compiled_product_on_a_cpu(monkeypatch):
+def test_mm_takes_the_compiled_product_on_a_cpu_for_results_a_vector_wide(monkeypatch):
     calls, real = [], projection.native_sequence
     monkeypatch.setattr(projection, "native_sequence", lambda *a: calls.append(a[0]) or real(*a))
-    projection.mm(torch.randn(40, 8), torch.randn(8, 3))
+    projection.mm(torch.randn(40, 8), torch.randn(8, 16))
+    assert calls == ["gemm_pieces"]
+    projection.mm(torch.randn(40, 8), torch.randn(8, 15))  # narrower: torch.mm (the compiled one's scalar loop)
+    projection.mm(torch.randn(40, 8, dtype=torch.float64), torch.randn(8, 7, dtype=torch.float64))
     assert calls == ["gemm_pieces"]
 
 

@@ -20,6 +20,9 @@ from rnnkit.recurrence.hugepages import empty_huge
 from rnnkit.recurrence.native import ptr
 from rnnkit.recurrence.native import sequence as native_sequence
 
+#: the compiled product's vector width (``gemm.c``): results with fewer columns than one vector use torch's product
+VECTOR_BYTES = 64
+
 
 def _operand(a: Tensor) -> tuple[Tensor, int, int] | None:
     """``(storage, row stride, column stride)`` of a 2-D matrix for the compiled product: row-major, or the
@@ -38,6 +41,7 @@ def mm(a: Tensor, b: Tensor, out: Tensor | None = None, bias: Tensor | None = No
     m, n = a.shape[0], b.shape[1]
     whole = None
     if (a.device.type == "cpu" and a.dtype in (torch.float32, torch.float64) and b.dtype == a.dtype
+            and n * a.element_size() >= VECTOR_BYTES  # narrower results would take the product's scalar loop
             and (bias is None or bias.dtype == a.dtype) and not torch.compiler.is_compiling()
             and not torch.is_autocast_enabled("cpu")):
         whole = native_sequence("gemm_pieces", m, a)
