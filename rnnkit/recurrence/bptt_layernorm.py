@@ -151,6 +151,21 @@ def _start_gradient(dY: Tensor | None, dh_T: Tensor | None, h0: Tensor) -> tuple
     return dY, _final_gradient(dY, dh_T, h0).contiguous()
 
 
+def _forward_steps(name: str, step, xw: Tensor, W_hh: Tensor, h0: Tensor, Y: Tensor, PS: Tensor, args: list,
+                   lowp: torch.dtype | None) -> None:
+    """Forward over all steps: the whole-sequence loop ``name`` (its products by ``gemm.c``) where there is one,
+    else the compiled ``step`` with ``W_hh h_{t-1}`` into PS in between. ``args``: the step's addresses, xw first
+    (the product's buffer goes after it)."""
+    T, B, H = xw.shape[0], xw.shape[1], h0.shape[-1]
+    whole = _whole_sequence(name, xw, W_hh, lowp)
+    if whole is not None:
+        W_T = W_hh.t().contiguous()
+        whole(T, B, H, EPS, ptr(W_T), args[0], ptr(PS), *args[1:])
+        return
+    for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
+        step(t, B, 0, B, H, EPS, args[0], ptr(p), *args[1:])
+
+
 def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M, lowp):
     xw, h0, c0, g_hh, g_c, b_c = _contiguous(xw, h0, c0, g_hh, g_c, b_c)
     T, B, G = xw.shape
@@ -160,13 +175,7 @@ def _native_lstm_forward(step, xw, h0, c0, W_hh, g_hh, g_c, b_c, M, lowp):
     C = CC if M is None else empty_huge((T, B, H), xw)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, g_c, b_c, h0, c0, Mr, PH, CC, C, Y, S)]
-    whole = _whole_sequence("lnlstm_sequence_forward", xw, W_hh, lowp)
-    if whole is not None:
-        W_T = W_hh.t().contiguous()
-        whole(T, B, H, EPS, ptr(W_T), args[0], ptr(PS), *args[1:])
-    else:
-        for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
-            step(t, B, 0, B, H, EPS, args[0], ptr(p), *args[1:])
+    _forward_steps("lnlstm_sequence_forward", step, xw, W_hh, h0, Y, PS, args, lowp)
     return xw, h0, c0, W_hh, g_hh, g_c, b_c, Mr, PH, S, CC, Y, C
 
 
@@ -205,13 +214,7 @@ def _native_gru_forward(step, xw, h0, W_hh, g_hh, b_hh, M, lowp):
     PH, S, PS, Y = empty_huge((T, B, G), xw), xw.new_empty(T, B, 2), xw.new_empty(B, G), empty_huge((T, B, H), xw)
     Mr = _step_rows(M, T, B)
     args = [ptr(v) for v in (xw, g_hh, b_hh, h0, Mr, PH, Y, S)]
-    whole = _whole_sequence("lngru_sequence_forward", xw, W_hh, lowp)
-    if whole is not None:
-        W_T = W_hh.t().contiguous()
-        whole(T, B, H, EPS, ptr(W_T), args[0], ptr(PS), *args[1:])
-    else:
-        for t, p in enumerate(_recurrent_products(W_hh, h0, Y, PS, lowp)):  # the step overwrites p
-            step(t, B, 0, B, H, EPS, args[0], ptr(p), *args[1:])
+    _forward_steps("lngru_sequence_forward", step, xw, W_hh, h0, Y, PS, args, lowp)
     return xw, h0, W_hh, g_hh, b_hh, Mr, PH, S, Y
 
 
