@@ -66,7 +66,9 @@ def compiled_or_torch(which: str, monkeypatch, kernel_module) -> str:
         if which == "steps":
             monkeypatch.setattr(kernel_module, "native_sequence", lambda *a: None)
     else:
-        monkeypatch.setattr(kernel_module, "native_function", lambda *a: None)
+        for name in ("native_function", "native_sequence"):
+            if hasattr(kernel_module, name):
+                monkeypatch.setattr(kernel_module, name, lambda *a: None)
     return which
 
 

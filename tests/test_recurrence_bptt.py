@@ -2,8 +2,9 @@
 
 Given a sequence kernel (which projects its inputs itself), its gradients for the inputs, the weights, the biases and
 the initial state equal central finite differences in float64 (torch.autograd.gradcheck) — whether the loss reads the
-outputs and the final state, only the final state or only the outputs, with and without step masks; a masked step
-keeps the state exactly; and a layer on the loop backend (which routes through these kernels) gives the outputs and
+outputs and the final state, only the final state or only the outputs, with and without step masks (the LSTM's on both
+of its paths: its whole sequence in compiled C equals its torch-operation loop in float64); a masked step keeps the
+state exactly; and a layer on the loop backend (which routes through these kernels) gives the outputs and
 gradients of torch.nn's fused module.
 """
 
@@ -12,6 +13,8 @@ import torch
 
 import rnnkit
 from rnnkit.recurrence import bptt
+from rnnkit.recurrence.native import status as bptt_native_status
+from tests.helpers import compiled_or_torch
 
 T, B, H = 5, 3, 4
 
@@ -52,7 +55,11 @@ def test_simple_rnn_kernel_matches_finite_differences(nonlinearity, mask, use):
 
 @pytest.mark.parametrize("use", USES)
 @pytest.mark.parametrize("mask", MASKS)
-def test_lstm_kernel_matches_finite_differences(mask, use):
+@pytest.mark.parametrize("path", ["sequence", "torch"])
+def test_lstm_kernel_matches_finite_differences(mask, use, path, monkeypatch):
+    """On both of the LSTM kernel's paths: the whole sequence in compiled C (``native/lstmseq.c``, CPU) and the
+    torch-operation loop (everywhere else)."""
+    compiled_or_torch(path, monkeypatch, bptt)
     torch.manual_seed(1)
     x, W_ih, b, h0, c0, W = _rand(T, B, I), _rand(4 * H, I), _rand(4 * H), _rand(B, H), _rand(B, H), _rand(4 * H, H)
 
@@ -138,7 +145,32 @@ def test_run_sequence_with_torch_weights_matches_torch_nn(mode):
         torch.testing.assert_close(a, b)
 
 
-def test_masked_step_keeps_the_state():
+@pytest.mark.parametrize("threads,Bn,Tn", [(1, 3, 5), (2, 3, 6), (3, 7, 4), (4, 2, 1)])
+def test_lstm_whole_sequence_equals_the_torch_loop(monkeypatch, threads, Bn, Tn):
+    """Rows cut into one piece per thread: outputs, final states and every gradient equal the torch-operation loop's
+    (float64, 1e-12), with a step mask."""
+    if "in use" not in bptt_native_status():
+        pytest.skip("the compiled loops are not built here")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    torch.manual_seed(threads)
+    x, W_ih, b, h0, c0, W = _rand(Tn, Bn, I), _rand(4 * H, I), _rand(4 * H), _rand(Bn, H), _rand(Bn, H), _rand(4 * H, H)
+    mask = (torch.arange(Tn).unsqueeze(1) < torch.tensor([Tn, 1, 3, 2, Tn, 4, 1][:Bn])).unsqueeze(-1)
+
+    def run():
+        y, (h, c) = bptt.lstm_sequence(x, W_ih, b, h0, c0, W, mask)
+        return [y, h, c, *torch.autograd.grad(y.sin().sum() + (h * c).sum(), (x, W_ih, b, h0, c0, W))]
+    found, real = [], bptt.native_sequence
+    monkeypatch.setattr(bptt, "native_sequence", lambda *a: found.append(real(*a)) or found[-1])
+    whole = run()
+    assert len(found) == 2 and all(f is not None and f.pieces == min(threads, Bn) for f in found)
+    monkeypatch.setattr(bptt, "native_sequence", lambda *a: None)
+    for a, c in zip(whole, run()):
+        torch.testing.assert_close(a, c, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("path", ["sequence", "torch"])
+def test_masked_step_keeps_the_state(path, monkeypatch):
+    compiled_or_torch(path, monkeypatch, bptt)
     """Where the mask is False the carried state is the previous one, bit for bit (hand-checkable)."""
     torch.manual_seed(6)
     mask = MASKS[1]

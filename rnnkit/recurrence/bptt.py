@@ -54,7 +54,11 @@ import torch
 from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
+from rnnkit.recurrence import projection
 from rnnkit.recurrence.bptt_reference import autocast_off, regrad
+from rnnkit.recurrence.hugepages import empty_huge
+from rnnkit.recurrence.native import ptr
+from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.packed import RecurrentProduct
 
 
@@ -91,7 +95,7 @@ def _project(x: Tensor, W_ih: Tensor, b: Tensor | None) -> tuple[Tensor, Tensor]
     """``xw_t = W_ih x_t + b`` for all steps in one GEMM → a fresh contiguous (T, B, G) buffer that the kernel owns (the
     steps accumulate into it in place, no copy) and the (T·B, I) input it read (kept for ∂L/∂W_ih)."""
     x2 = x.reshape(-1, x.shape[-1])
-    xw = torch.mm(x2, W_ih.t()) if b is None else torch.addmm(b, x2, W_ih.t())
+    xw = projection.mm(x2, W_ih.t(), bias=b)
     return xw.view(x.shape[0], x.shape[1], -1), x2
 
 
@@ -99,8 +103,8 @@ def _projection_grads(ctx, dXW: Tensor, x2: Tensor, W_ih: Tensor) -> tuple[Tenso
     """``∂L/∂x, ∂L/∂W_ih, ∂L/∂b`` from ``δxw`` (T, B, G), for the kernel's first three inputs (those asked for)."""
     d = dXW.view(-1, dXW.shape[-1])
     need = ctx.needs_input_grad
-    return ((d @ W_ih).view(*dXW.shape[:2], x2.shape[1]) if need[0] else None, d.t() @ x2 if need[1] else None,
-            d.sum(0) if need[2] else None)
+    return (projection.mm(d, W_ih).view(*dXW.shape[:2], x2.shape[1]) if need[0] else None,
+            projection.mm(d.t(), x2) if need[1] else None, d.sum(0) if need[2] else None)
 
 
 def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor, dtype: torch.dtype | None = None) -> Tensor:
@@ -109,7 +113,7 @@ def _weight_grad(delta: Tensor, h0: Tensor, Y: Tensor, dtype: torch.dtype | None
     (a bfloat16 product under autocast, see ``packed.products_in``), the result in ``delta``'s."""
     if dtype is not None and dtype != delta.dtype:
         return _weight_grad(delta.to(dtype), h0.to(dtype), Y.to(dtype)).to(delta.dtype)
-    return torch.addmm(delta[0].t() @ h0, delta[1:].flatten(0, 1).t(), Y[:-1].flatten(0, 1))
+    return projection.mm(delta[1:].flatten(0, 1).t(), Y[:-1].flatten(0, 1)).addmm_(delta[0].t(), h0)
 
 
 def _final_gradient(dY: Tensor | None, dh_T: Tensor | None, like: Tensor) -> Tensor:
@@ -232,6 +236,14 @@ class LSTMSequence(torch.autograd.Function):
         ACT, x2 = _project(x, _ifog(W_ih), None if b is None else _ifog(b))  # pre-activations, then [i f o g]
         T, B, G = ACT.shape
         H = G // 4
+        whole = native_sequence("lstm_sequence_forward", B, ACT, h0, c0, W_hh, M)
+        if whole is not None:  # the same loop in C (``native/lstmseq.c``)
+            C, TC, Y = (empty_huge((T, B, H), ACT) for _ in range(3))
+            h0, c0, M = (None if v is None else v.contiguous() for v in (h0, c0, M))
+            W_T = _ifog(W_hh).t().contiguous()
+            whole(T, B, H, *(ptr(v) for v in (W_T, ACT, h0, c0, M, C, TC, Y)))
+            _save(ctx, (x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M), (x, W_ih, b, h0, c0, W_hh, M))
+            return Y, Y[-1].clone(), C[-1].clone()
         C, TC, Y = ACT.new_empty(T, B, H), ACT.new_empty(T, B, H), ACT.new_empty(T, B, H)
         times_W_T, h, c = RecurrentProduct(_ifog(W_hh), h0.shape[0]), h0, c0
         per_step = (ACT, ACT[:, :, :3 * H], *ACT.chunk(4, dim=2), C, TC, Y)  # views, made once
@@ -254,6 +266,15 @@ class LSTMSequence(torch.autograd.Function):
     def backward(ctx, dY, dh_T, dc_T):
         x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = C.shape
+        whole = native_sequence("lstm_sequence_backward", B, ACT)
+        if whole is not None:  # ``native/lstmseq.c``: δa_t for every step, ∂L/∂h_0 and ∂L/∂c_0
+            dY = None if dY is None else dY.contiguous()
+            dh, dn, dG = _final_gradient(dY, dh_T, h0).contiguous(), torch.empty_like(h0), empty_huge(ACT.shape, ACT)
+            dc = torch.zeros_like(c0) if dc_T is None else dc_T.contiguous().clone()
+            W = W_hh.contiguous()
+            whole(T, B, H, *(ptr(v) for v in (W, ACT, c0, C, TC, M, dh, dY, dn, dc, dG)))
+            dW = _weight_grad(dG, h0, Y) if ctx.needs_input_grad[5] else None
+            return (*_projection_grads(ctx, dG, x2, W_ih), dh if T % 2 == 0 else dn, dc, dW, None)
         i, f, o, g = ACT.chunk(4, dim=2)
         A, KK, keep = lstm_gate_factors(i, f, g, o, c0, C, TC, M)
         K, Ko = KK[:, :, :3], KK[:, :, 3]
