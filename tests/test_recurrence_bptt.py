@@ -2,8 +2,8 @@
 
 Given a sequence kernel (which projects its inputs itself), its gradients for the inputs, the weights, the biases and
 the initial state equal central finite differences in float64 (torch.autograd.gradcheck) — whether the loss reads the
-outputs and the final state, only the final state or only the outputs, with and without step masks (the LSTM's on both
-of its paths: its whole sequence in compiled C equals its torch-operation loop in float64); a masked step keeps the
+outputs and the final state, only the final state or only the outputs, with and without step masks (the LSTM's and GRU's on both
+of their paths: the whole sequence in compiled C equals the torch-operation loop in float64); a masked step keeps the
 state exactly; and a layer on the loop backend (which routes through these kernels) gives the outputs and
 gradients of torch.nn's fused module.
 """
@@ -73,7 +73,9 @@ def test_lstm_kernel_matches_finite_differences(mask, use, path, monkeypatch):
 @pytest.mark.parametrize("use", USES)
 @pytest.mark.parametrize("mask", MASKS)
 @pytest.mark.parametrize("bias", ["both", "none", "hh"])
-def test_gru_kernel_matches_finite_differences(bias, mask, use):
+@pytest.mark.parametrize("path", ["sequence", "torch"])
+def test_gru_kernel_matches_finite_differences(bias, mask, use, path, monkeypatch):
+    compiled_or_torch(path, monkeypatch, bptt)
     torch.manual_seed(2)
     x, W_ih, h0, W = _rand(T, B, I), _rand(3 * H, I), _rand(B, H), _rand(3 * H, H)
     b_ih = _rand(3 * H) if bias == "both" else None
@@ -146,19 +148,29 @@ def test_run_sequence_with_torch_weights_matches_torch_nn(mode):
 
 
 @pytest.mark.parametrize("threads,Bn,Tn", [(1, 3, 5), (2, 3, 6), (3, 7, 4), (4, 2, 1)])
-def test_lstm_whole_sequence_equals_the_torch_loop(monkeypatch, threads, Bn, Tn):
-    """Rows cut into one piece per thread: outputs, final states and every gradient equal the torch-operation loop's
-    (float64, 1e-12), with a step mask."""
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_whole_sequence_equals_the_torch_loop(monkeypatch, kind, threads, Bn, Tn):
+    """The LSTM's and GRU's whole sequence in C with the rows cut into one piece per thread: outputs, final states
+    and every gradient equal the torch-operation loop's (float64, 1e-12), with a step mask."""
     if "in use" not in bptt_native_status():
         pytest.skip("the compiled loops are not built here")
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     torch.manual_seed(threads)
-    x, W_ih, b, h0, c0, W = _rand(Tn, Bn, I), _rand(4 * H, I), _rand(4 * H), _rand(Bn, H), _rand(Bn, H), _rand(4 * H, H)
+    G = 4 if kind == "lstm" else 3
+    x, W_ih, b, h0, c0, W = _rand(Tn, Bn, I), _rand(G * H, I), _rand(G * H), _rand(Bn, H), _rand(Bn, H), _rand(G * H, H)
+    b_hh = _rand(G * H)
     mask = (torch.arange(Tn).unsqueeze(1) < torch.tensor([Tn, 1, 3, 2, Tn, 4, 1][:Bn])).unsqueeze(-1)
 
     def run():
-        y, (h, c) = bptt.lstm_sequence(x, W_ih, b, h0, c0, W, mask)
-        return [y, h, c, *torch.autograd.grad(y.sin().sum() + (h * c).sum(), (x, W_ih, b, h0, c0, W))]
+        if kind == "lstm":
+            ins = (x, W_ih, b, h0, c0, W)
+            y, (h, c) = bptt.lstm_sequence(*ins, mask)
+            loss = y.sin().sum() + (h * c).sum()
+        else:
+            ins = (x, W_ih, b, h0, W, b_hh)
+            y, (h,) = bptt.gru_sequence(*ins, mask)
+            loss = y.sin().sum() + (h * h).sum()
+        return [y, h, *torch.autograd.grad(loss, ins)]
     found, real = [], bptt.native_sequence
     monkeypatch.setattr(bptt, "native_sequence", lambda *a: found.append(real(*a)) or found[-1])
     whole = run()

@@ -339,6 +339,13 @@ class GRUSequence(torch.autograd.Function):
         T, B, _ = S.shape
         N = S[:, :, 2 * H:].clone(memory_format=torch.contiguous_format)  # xw_n, then n_t in place
         S[:, :, 2 * H:] = 0 if b_hh is None else b_hh[2 * H:]
+        whole = native_sequence("gru_sequence_forward", B, S, h0, W_hh, M)
+        if whole is not None:  # the same loop in C (``native/lstmseq.c``)
+            Y, W_T = empty_huge((T, B, H), S), W_hh.t().contiguous()
+            h0, M = h0.contiguous(), None if M is None else M.contiguous()
+            whole(T, B, H, *(ptr(v) for v in (W_T, S, N, h0, M, Y)))
+            _save(ctx, (x2, W_ih, h0, W_hh, S, N, Y, M), (x, W_ih, b_ih, h0, W_hh, b_hh, M))
+            return Y, Y[-1].clone()
         Y = S.new_empty(T, B, H)
         times_W_T, h = RecurrentProduct(W_hh, h0.shape[0]), h0
         per_step = (S, S[:, :, :2 * H], S[:, :, :H], S[:, :, H:2 * H], S[:, :, 2 * H:], N, Y)  # views, made once
@@ -355,6 +362,16 @@ class GRUSequence(torch.autograd.Function):
     def backward(ctx, dY, dh_T):
         x2, W_ih, h0, W_hh, S, N, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = N.shape
+        whole = native_sequence("gru_sequence_backward", B, S)
+        if whole is not None:  # ``native/lstmseq.c``: δgh_t and δa_n for every step, ∂L/∂h_0
+            dY = None if dY is None else dY.contiguous()
+            dh, dn = _final_gradient(dY, dh_T, h0).contiguous(), torch.empty_like(h0)
+            dGH, dXN, W = empty_huge(S.shape, S), empty_huge(N.shape, N), W_hh.contiguous()
+            whole(T, B, H, *(ptr(v) for v in (W, S, N, h0, Y, M, dh, dY, dn, dGH, dXN)))
+            dW = _weight_grad(dGH, h0, Y) if ctx.needs_input_grad[4] else None
+            db = dGH.sum((0, 1)) if ctx.needs_input_grad[5] else None
+            dGH[:, :, 2 * H:] = dXN  # δxw = [δa_r, δa_z, δa_n]
+            return (*_projection_grads(ctx, dGH, x2, W_ih), dh if T % 2 == 0 else dn, dW, db, None)
         r, z, gh_n = S.chunk(3, dim=2)
         Pn, Q, Z = gru_gate_factors(r, z, gh_n, N, Y, h0, M)
         dH = _gradient_buffer(dY, dh_T, N)  # ḣ_t
