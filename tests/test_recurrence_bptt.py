@@ -2,10 +2,10 @@
 
 Given a sequence kernel (which projects its inputs itself), its gradients for the inputs, the weights, the biases and
 the initial state equal central finite differences in float64 (torch.autograd.gradcheck) — whether the loss reads the
-outputs and the final state, only the final state or only the outputs, with and without step masks (the LSTM's and GRU's on both
-of their paths: the whole sequence in compiled C equals the torch-operation loop in float64); a masked step keeps the
-state exactly; and a layer on the loop backend (which routes through these kernels) gives the outputs and
-gradients of torch.nn's fused module.
+outputs and the final state, only the final state or only the outputs, with and without step masks, on both of their
+paths (the whole sequence in compiled C, which equals the torch-operation loop in float64 with the rows split across
+1–4 threads, and that loop); a masked step keeps the state exactly; and a layer on the loop backend (which routes
+through these kernels) gives the outputs and gradients of torch.nn's fused module.
 """
 
 import pytest
@@ -42,7 +42,9 @@ def _pick(use, y, *finals):
 @pytest.mark.parametrize("use", USES)
 @pytest.mark.parametrize("mask", MASKS)
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_simple_rnn_kernel_matches_finite_differences(nonlinearity, mask, use):
+@pytest.mark.parametrize("path", ["sequence", "torch"])
+def test_simple_rnn_kernel_matches_finite_differences(nonlinearity, mask, use, path, monkeypatch):
+    compiled_or_torch(path, monkeypatch, bptt)
     torch.manual_seed(0)
     x, W_ih, b, h0, W = _rand(T, B, I), _rand(H, I), _rand(H), _rand(B, H), _rand(H, H)
 
@@ -148,15 +150,15 @@ def test_run_sequence_with_torch_weights_matches_torch_nn(mode):
 
 
 @pytest.mark.parametrize("threads,Bn,Tn", [(1, 3, 5), (2, 3, 6), (3, 7, 4), (4, 2, 1)])
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "tanh", "relu"])
 def test_whole_sequence_equals_the_torch_loop(monkeypatch, kind, threads, Bn, Tn):
-    """The LSTM's and GRU's whole sequence in C with the rows cut into one piece per thread: outputs, final states
+    """The LSTM's, GRU's and SimpleRNN's whole sequence in C with the rows cut into one piece per thread: outputs, final states
     and every gradient equal the torch-operation loop's (float64, 1e-12), with a step mask."""
     if "in use" not in bptt_native_status():
         pytest.skip("the compiled loops are not built here")
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     torch.manual_seed(threads)
-    G = 4 if kind == "lstm" else 3
+    G = {"lstm": 4, "gru": 3}.get(kind, 1)
     x, W_ih, b, h0, c0, W = _rand(Tn, Bn, I), _rand(G * H, I), _rand(G * H), _rand(Bn, H), _rand(Bn, H), _rand(G * H, H)
     b_hh = _rand(G * H)
     mask = (torch.arange(Tn).unsqueeze(1) < torch.tensor([Tn, 1, 3, 2, Tn, 4, 1][:Bn])).unsqueeze(-1)
@@ -166,9 +168,13 @@ def test_whole_sequence_equals_the_torch_loop(monkeypatch, kind, threads, Bn, Tn
             ins = (x, W_ih, b, h0, c0, W)
             y, (h, c) = bptt.lstm_sequence(*ins, mask)
             loss = y.sin().sum() + (h * c).sum()
-        else:
+        elif kind == "gru":
             ins = (x, W_ih, b, h0, W, b_hh)
             y, (h,) = bptt.gru_sequence(*ins, mask)
+            loss = y.sin().sum() + (h * h).sum()
+        else:
+            ins = (x, W_ih, b, h0, W)
+            y, (h,) = bptt.simple_rnn_sequence(*ins, kind, mask)
             loss = y.sin().sum() + (h * h).sum()
         return [y, h, *torch.autograd.grad(loss, ins)]
     found, real = [], bptt.native_sequence

@@ -157,6 +157,14 @@ class SimpleRNNSequence(torch.autograd.Function):
                 M: Tensor | None):
         ctx.set_materialize_grads(False)
         HN, x2 = _project(x, W_ih, b)  # a_t, then the candidates h̃_t = φ(a_t) (φ' reads them)
+        whole = native_sequence("rnn_sequence_forward", h0.shape[0], HN, h0, W_hh, M)
+        if whole is not None:  # the same loop in C (``native/lstmseq.c``)
+            Y, W_T = HN if M is None else empty_huge(HN.shape, HN), W_hh.t().contiguous()
+            h0, M = h0.contiguous(), None if M is None else M.contiguous()
+            whole(HN.shape[0], HN.shape[1], HN.shape[2], int(relu), *(ptr(v) for v in (W_T, HN, h0, M, Y)))
+            _save(ctx, (x2, W_ih, h0, W_hh, Y, HN, M), (x, W_ih, b, h0, W_hh, relu, M))
+            ctx.relu = relu
+            return Y, Y[-1].clone()
         phi = Tensor.relu_ if relu else Tensor.tanh_
         times_W_T, h = RecurrentProduct(W_hh, h0.shape[0]), h0
         if M is None:
@@ -175,6 +183,15 @@ class SimpleRNNSequence(torch.autograd.Function):
     @_twice_differentiable(reference.simple_rnn)
     def backward(ctx, dY, dh_T):
         x2, W_ih, h0, W_hh, Y, HN, M = ctx.saved_tensors[:ctx.n_kernel]
+        whole = native_sequence("rnn_sequence_backward", HN.shape[1], HN)
+        if whole is not None:  # ``native/lstmseq.c``: δa_t for every step, ∂L/∂h_0
+            T, B, H = HN.shape
+            dY = None if dY is None else dY.contiguous()
+            dh, dn, dA = _final_gradient(dY, dh_T, h0).contiguous(), torch.empty_like(h0), empty_huge(HN.shape, HN)
+            W = W_hh.contiguous()
+            whole(T, B, H, int(ctx.relu), *(ptr(v) for v in (W, HN, M, dh, dY, dn, dA)))
+            dW = _weight_grad(dA, h0, Y) if ctx.needs_input_grad[4] else None
+            return (*_projection_grads(ctx, dA, x2, W_ih), dh if T % 2 == 0 else dn, dW, None, None)
         if ctx.relu:
             dA = (HN > 0).to(Y.dtype)  # φ'(a_t) for all steps at once, turned into δa_t in place below
         else:

@@ -8,7 +8,7 @@ sequence with the recurrent products in between, done by ``gemm.c`` (a register-
 ``rnnkit.recurrence.projection``), so no step returns to Python. ``minimal.c`` runs minGRU/minLSTM's gate math and
 linear recurrence over a whole sequence in one call each way (no matrix in their loop). The whole-sequence calls cut
 the batch's rows into one range per torch thread and run them at once on torch's own OpenMP threads (``pieces.h``;
-``sequence`` gives such a call). ``lstmseq.c`` runs the plain LSTM and GRU the same way.
+``sequence`` gives such a call). ``lstmseq.c`` runs the plain LSTM, GRU and SimpleRNN the same way.
 
 The files are plain C with no torch headers: they compile in about a second, so they are built on first use with the
 system's C compiler (``$CC``, else ``cc``, ``gcc``, ``clang``) for this CPU (``-O3 -march=native -ffast-math
@@ -132,6 +132,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         getattr(lib, f"fb_tanh_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 10
         getattr(lib, f"lstm_sequence_forward_{sfx}").argtypes = [L] * 4 + [P] * 8
         getattr(lib, f"gru_sequence_forward_{sfx}").argtypes = [L] * 4 + [P] * 6
+        getattr(lib, f"rnn_sequence_forward_{sfx}").argtypes = [L] * 5 + [P] * 5
+        getattr(lib, f"rnn_sequence_backward_{sfx}").argtypes = [L] * 5 + [P] * 7
         getattr(lib, f"gru_sequence_backward_{sfx}").argtypes = [L] * 4 + [P] * 11
         getattr(lib, f"lstm_sequence_backward_{sfx}").argtypes = [L] * 4 + [P] * 11
         getattr(lib, f"minimal_forward_{sfx}").argtypes = [L] * 6 + [P] * 4
@@ -148,7 +150,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
                      "lngru_sequence_backward",
                      "fb_tanh_sequence_forward", "fb_tanh_sequence_backward", "minimal_sequence_forward",
                      "minimal_sequence_backward", "lstm_sequence_forward", "lstm_sequence_backward",
-                     "gru_sequence_forward", "gru_sequence_backward"):
+                     "gru_sequence_forward", "gru_sequence_backward", "rnn_sequence_forward", "rnn_sequence_backward"):
             getattr(lib, f"{name}_{sfx}").restype = None
     return lib
 

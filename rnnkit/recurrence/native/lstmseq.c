@@ -1,6 +1,10 @@
-/* The LSTM and GRU over a whole sequence in one call each way (rnnkit.recurrence.bptt's LSTMSequence and GRUSequence:
+/* The LSTM, GRU and SimpleRNN over a whole sequence in one call each way (rnnkit.recurrence.bptt's *Sequence:
  * equations and layouts there), for the batch rows cut into n_pieces ranges run at once on torch's OpenMP threads
  * (pieces.h), the recurrent products by gemm.c — the torch-operation loops of bptt.py, no step returning to Python.
+ *
+ * SimpleRNN. HN (T, B, H) holds xw_t on entry; each step adds h_{t-1} W_hhᵀ and applies φ (tanh, or relu) in place,
+ * leaving the candidates h̃_t; Y is HN itself without a mask, else the carried states. Backward: DA (T, B, H) gets
+ * δa_t = m ḣ_t φ'(a_t); ḣ_{t-1} = ∂L/∂y_{t-1} + (1 − m) ḣ_t + δa_t W_hh.
  *
  * LSTM.
  * Forward: ACT (T, B, 4H) holds xw_t in gate order i, f, o, g on entry (the input projection for all steps); each step
@@ -33,7 +37,8 @@ static void lstm_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long
         for (long b = b0; b < b1; b++) {                                                                              \
             T *restrict a = ACT + (t * B + b) * G;                                                                    \
             const T *restrict hp = hp0 + b * H, *restrict cp = cp0 + b * H;                                           \
-            T *restrict c = C + (t * B + b) * H, *restrict tc = TC + (t * B + b) * H, *restrict y = Y + (t * B + b) * H; \
+            T *restrict c = C + (t * B + b) * H, *restrict tc = TC + (t * B + b) * H;                                 \
+            T *restrict y = Y + (t * B + b) * H;                                                                      \
             T m = M ? M[t * B + b] : 1;                                                                               \
             for (long k = 0; k < 3 * H; k++) a[k] = 1 / (1 + exp_(-a[k]));                                           \
             for (long k = 3 * H; k < G; k++) a[k] = tanh_(a[k]);                                                      \
@@ -136,6 +141,58 @@ void gru_sequence_backward_##SFX(long n_pieces, long n_steps, long B, long H, co
                                  const T *h0, const T *Y, const T *M, T *DH, const T *DY, T *DN, T *DGH, T *DXN) {    \
     PIECES(gru_rows_backward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, W, S, N, h0, Y, M, DH,    \
                                    DY, DN, DGH, DXN));                                                                \
+}                                                                                                                     \
+                                                                                                                      \
+static void rnn_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long H, long relu, const T *W_T, T *HN,   \
+                                   const T *h0, const T *M, T *Y) {                                                   \
+    for (long t = 0; t < n_steps; t++) {                                                                              \
+        const T *hp0 = t ? Y + (t - 1) * B * H : h0;                                                                  \
+        gemm_##SFX(b1 - b0, H, H, hp0 + b0 * H, H, 1, W_T, H, HN + (t * B + b0) * H, H, 1);                           \
+        for (long b = b0; b < b1; b++) {                                                                              \
+            T *restrict a = HN + (t * B + b) * H;                                                                     \
+            if (relu)                                                                                                 \
+                for (long j = 0; j < H; j++) a[j] = a[j] > 0 ? a[j] : 0;                                              \
+            else                                                                                                      \
+                for (long j = 0; j < H; j++) a[j] = tanh_(a[j]);                                                      \
+            if (Y != HN) {                                                                                            \
+                const T *restrict hp = hp0 + b * H;                                                                   \
+                T *restrict y = Y + (t * B + b) * H, m = M ? M[t * B + b] : 1;                                        \
+                for (long j = 0; j < H; j++) y[j] = m != 0 ? a[j] : hp[j];                                            \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+}                                                                                                                     \
+                                                                                                                      \
+static void rnn_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long H, long relu, const T *W,           \
+                                    const T *HN, const T *M, T *DH, const T *DY, T *DN, T *DA) {                      \
+    for (long t = n_steps - 1; t >= 0; t--) {                                                                         \
+        for (long b = b0; b < b1; b++) {                                                                              \
+            const T *restrict hn = HN + (t * B + b) * H;                                                              \
+            const T *restrict dy = DY && t ? DY + ((t - 1) * B + b) * H : NULL;                                       \
+            T *restrict dh = DH + b * H, *restrict dn = DN + b * H, *restrict da = DA + (t * B + b) * H;              \
+            T m = M ? M[t * B + b] : 1;                                                                               \
+            for (long j = 0; j < H; j++) {                                                                            \
+                T d = relu ? (hn[j] > 0 ? 1 : 0) : 1 - hn[j] * hn[j];                                                 \
+                da[j] = m * d * dh[j];                                                                                \
+                dn[j] = (dy ? dy[j] : 0) + (1 - m) * dh[j];                                                           \
+            }                                                                                                         \
+        }                                                                                                             \
+        gemm_##SFX(b1 - b0, H, H, DA + (t * B + b0) * H, H, 1, W, H, DN + b0 * H, H, 1);                             \
+        T *swap = DH;                                                                                                 \
+        DH = DN;                                                                                                      \
+        DN = swap;                                                                                                    \
+    }                                                                                                                 \
+}                                                                                                                     \
+                                                                                                                      \
+void rnn_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, long relu, const T *W_T, T *HN,         \
+                                const T *h0, const T *M, T *Y) {                                                      \
+    PIECES(rnn_rows_forward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, relu, W_T, HN, h0, M, Y)); \
+}                                                                                                                     \
+                                                                                                                      \
+void rnn_sequence_backward_##SFX(long n_pieces, long n_steps, long B, long H, long relu, const T *W, const T *HN,     \
+                                 const T *M, T *DH, const T *DY, T *DN, T *DA) {                                      \
+    PIECES(rnn_rows_backward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, relu, W, HN, M, DH, DY,  \
+                                   DN, DA));                                                                          \
 }                                                                                                                     \
                                                                                                                       \
 void lstm_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, const T *W_T, T *ACT, const T *h0,     \
