@@ -64,11 +64,11 @@ def compiled_or_torch(which: str, monkeypatch, kernel_module) -> str:
 
             pytest.skip(f"the compiled steps are not available here: {native.status()}")
         if which == "steps":
-            monkeypatch.setattr(kernel_module, "native_sequence", lambda *a: None)
+            monkeypatch.setattr(kernel_module, "native_sequence", lambda *a, **k: None)
     else:
         for name in ("native_function", "native_sequence"):
             if hasattr(kernel_module, name):
-                monkeypatch.setattr(kernel_module, name, lambda *a: None)
+                monkeypatch.setattr(kernel_module, name, lambda *a, **k: None)
     return which
 
 

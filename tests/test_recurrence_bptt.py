@@ -178,10 +178,10 @@ def test_whole_sequence_equals_the_torch_loop(monkeypatch, kind, threads, Bn, Tn
             loss = y.sin().sum() + (h * h).sum()
         return [y, h, *torch.autograd.grad(loss, ins)]
     found, real = [], bptt.native_sequence
-    monkeypatch.setattr(bptt, "native_sequence", lambda *a: found.append(real(*a)) or found[-1])
+    monkeypatch.setattr(bptt, "native_sequence", lambda *a, **k: found.append(real(*a, **k)) or found[-1])
     whole = run()
     assert len(found) == 2 and all(f is not None and f.pieces == min(threads, Bn) for f in found)
-    monkeypatch.setattr(bptt, "native_sequence", lambda *a: None)
+    monkeypatch.setattr(bptt, "native_sequence", lambda *a, **k: None)
     for a, c in zip(whole, run()):
         torch.testing.assert_close(a, c, atol=1e-12, rtol=1e-12)
 
@@ -217,3 +217,17 @@ def test_second_derivatives_with_lengths_pass_gradgradcheck(cell):
         return (y, *(state if isinstance(state, tuple) else (state,)))
 
     assert torch.autograd.gradgradcheck(f, (x,) + ((h0,) if h0 is not None else ()))
+
+
+def test_large_recurrent_weights_keep_the_per_step_path(monkeypatch):
+    """Above ``WEIGHT_BYTES_MAX`` of recurrent weight the kernels step from Python (oneDNN's packed product passes
+    over the weight once for all rows); the results are the same either way."""
+    from rnnkit.recurrence import native
+
+    seen = []
+    real = bptt.native_sequence
+    monkeypatch.setattr(bptt, "native_sequence", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    monkeypatch.setattr(native, "WEIGHT_BYTES_MAX", 4 * 3 * 8 * 8 - 1)  # a GRU of hidden 8 in float32: just over
+    layer = rnnkit.GRU(3, 8)
+    layer(torch.randn(4, 2, 3))[0].sum().backward()
+    assert seen == [None, None]

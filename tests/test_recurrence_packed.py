@@ -55,7 +55,7 @@ def test_layernorm_kernels_with_packed_products_match_the_torch_path(cls, monkey
     """The compiled steps stepped from Python (the path that multiplies through ``RecurrentProduct``: the
     whole-sequence loops have their own product) with packed products, against the torch-operation path."""
     monkeypatch.setattr(packed, "PACK_FROM", 1)
-    monkeypatch.setattr(bptt_layernorm, "native_sequence", lambda *a: None)
+    monkeypatch.setattr(bptt_layernorm, "native_sequence", lambda *a, **k: None)
     torch.manual_seed(2)
     layer = cls(5, 8, num_layers=2)
     x = torch.randn(9, 3, 5, requires_grad=True)

@@ -21,7 +21,7 @@ COMPILED = "in use" in native.status()
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("transposed", [False, True])
-@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (700, 33, 64), (64, 17, 600), (5, 300, 9)])
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (700, 33, 64), (64, 17, 600), (5, 300, 9), (40, 64, 0)])
 def test_mm_equals_torch_mm(monkeypatch, dtype, threads, transposed, m, n, k):
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     g = torch.Generator().manual_seed(m + n + k)
@@ -35,7 +35,7 @@ def test_mm_equals_torch_mm(monkeypatch, dtype, threads, transposed, m, n, k):
 @pytest.mark.skipif(not COMPILED, reason="the compiled product is not built here")
 def test_mm_takes_the_compiled_product_on_a_cpu_for_results_a_vector_wide(monkeypatch):
     calls, real = [], projection.native_sequence
-    monkeypatch.setattr(projection, "native_sequence", lambda *a: calls.append(a[0]) or real(*a))
+    monkeypatch.setattr(projection, "native_sequence", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     projection.mm(torch.randn(40, 8), torch.randn(8, 16))
     assert calls == ["gemm_pieces"]
     projection.mm(torch.randn(40, 8), torch.randn(8, 15))  # narrower: torch.mm (the compiled one's scalar loop)

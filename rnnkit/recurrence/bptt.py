@@ -57,7 +57,7 @@ from rnnkit.recurrence import bptt_reference as reference
 from rnnkit.recurrence import projection
 from rnnkit.recurrence.bptt_reference import autocast_off, regrad
 from rnnkit.recurrence.hugepages import empty_huge
-from rnnkit.recurrence.native import ptr
+from rnnkit.recurrence.native import nbytes, ptr
 from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.packed import RecurrentProduct
 
@@ -157,7 +157,7 @@ class SimpleRNNSequence(torch.autograd.Function):
                 M: Tensor | None):
         ctx.set_materialize_grads(False)
         HN, x2 = _project(x, W_ih, b)  # a_t, then the candidates h̃_t = φ(a_t) (φ' reads them)
-        whole = native_sequence("rnn_sequence_forward", h0.shape[0], HN, h0, W_hh, M)
+        whole = native_sequence("rnn_sequence_forward", h0.shape[0], HN, h0, W_hh, M, weight_bytes=nbytes(W_hh))
         if whole is not None:  # the same loop in C (``native/lstmseq.c``)
             Y, W_T = HN if M is None else empty_huge(HN.shape, HN), W_hh.t().contiguous()
             h0, M = h0.contiguous(), None if M is None else M.contiguous()
@@ -183,7 +183,7 @@ class SimpleRNNSequence(torch.autograd.Function):
     @_twice_differentiable(reference.simple_rnn)
     def backward(ctx, dY, dh_T):
         x2, W_ih, h0, W_hh, Y, HN, M = ctx.saved_tensors[:ctx.n_kernel]
-        whole = native_sequence("rnn_sequence_backward", HN.shape[1], HN)
+        whole = native_sequence("rnn_sequence_backward", HN.shape[1], HN, weight_bytes=nbytes(W_hh))
         if whole is not None:  # ``native/lstmseq.c``: δa_t for every step, ∂L/∂h_0
             T, B, H = HN.shape
             dY = None if dY is None else dY.contiguous()
@@ -253,7 +253,7 @@ class LSTMSequence(torch.autograd.Function):
         ACT, x2 = _project(x, _ifog(W_ih), None if b is None else _ifog(b))  # pre-activations, then [i f o g]
         T, B, G = ACT.shape
         H = G // 4
-        whole = native_sequence("lstm_sequence_forward", B, ACT, h0, c0, W_hh, M)
+        whole = native_sequence("lstm_sequence_forward", B, ACT, h0, c0, W_hh, M, weight_bytes=nbytes(W_hh))
         if whole is not None:  # the same loop in C (``native/lstmseq.c``)
             C, TC, Y = (empty_huge((T, B, H), ACT) for _ in range(3))
             h0, c0, M = (None if v is None else v.contiguous() for v in (h0, c0, M))
@@ -283,7 +283,7 @@ class LSTMSequence(torch.autograd.Function):
     def backward(ctx, dY, dh_T, dc_T):
         x2, W_ih, h0, c0, W_hh, ACT, C, TC, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = C.shape
-        whole = native_sequence("lstm_sequence_backward", B, ACT)
+        whole = native_sequence("lstm_sequence_backward", B, ACT, weight_bytes=nbytes(W_hh))
         if whole is not None:  # ``native/lstmseq.c``: δa_t for every step, ∂L/∂h_0 and ∂L/∂c_0
             dY = None if dY is None else dY.contiguous()
             dh, dn, dG = _final_gradient(dY, dh_T, h0).contiguous(), torch.empty_like(h0), empty_huge(ACT.shape, ACT)
@@ -356,7 +356,7 @@ class GRUSequence(torch.autograd.Function):
         T, B, _ = S.shape
         N = S[:, :, 2 * H:].clone(memory_format=torch.contiguous_format)  # xw_n, then n_t in place
         S[:, :, 2 * H:] = 0 if b_hh is None else b_hh[2 * H:]
-        whole = native_sequence("gru_sequence_forward", B, S, h0, W_hh, M)
+        whole = native_sequence("gru_sequence_forward", B, S, h0, W_hh, M, weight_bytes=nbytes(W_hh))
         if whole is not None:  # the same loop in C (``native/lstmseq.c``)
             Y, W_T = empty_huge((T, B, H), S), W_hh.t().contiguous()
             h0, M = h0.contiguous(), None if M is None else M.contiguous()
@@ -379,7 +379,7 @@ class GRUSequence(torch.autograd.Function):
     def backward(ctx, dY, dh_T):
         x2, W_ih, h0, W_hh, S, N, Y, M = ctx.saved_tensors[:ctx.n_kernel]
         T, B, H = N.shape
-        whole = native_sequence("gru_sequence_backward", B, S)
+        whole = native_sequence("gru_sequence_backward", B, S, weight_bytes=nbytes(W_hh))
         if whole is not None:  # ``native/lstmseq.c``: δgh_t and δa_n for every step, ∂L/∂h_0
             dY = None if dY is None else dY.contiguous()
             dh, dn = _final_gradient(dY, dh_T, h0).contiguous(), torch.empty_like(h0)

@@ -280,6 +280,11 @@ def _tanh_operands(layer, B: int, gated: bool, backward: bool):
     return first, [None, *joint], (W_g, U_g)
 
 
+def _tanh_weight_bytes(HS: Tensor, L: int, H: int) -> int:
+    """Bytes of the matrices the tanh layers' steps multiply by: ``U^1`` and each ``[W_ih^j | U^j]`` above it."""
+    return (H * L * H + (L - 1) * H * (H + L * H)) * HS.element_size()
+
+
 def _native_tanh_forward(HS, IN, G, layer, M, L, H) -> None:
     """The tanh layers' forward with the compiled elementwise steps (``native/feedback.c``): per layer and step one
     GEMM and two C calls. ``fb_gates`` forms the gates (their two small products as dot products) and the GEMM's left
@@ -288,7 +293,7 @@ def _native_tanh_forward(HS, IN, G, layer, M, L, H) -> None:
     adds the bias, applies tanh and the mask (the candidate kept in ``IN`` under a mask)."""
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
     gated = G is not None
-    whole = native_sequence("fb_tanh_sequence_forward", B, HS)
+    whole = native_sequence("fb_tanh_sequence_forward", B, HS, weight_bytes=_tanh_weight_bytes(HS, L, H))
     if whole is not None:
         mats, W_g, U_g = _tanh_matrices(layer, gated)
         W_F = [W.t().contiguous() for W in mats]
@@ -330,7 +335,7 @@ def _native_tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H) -> None:
     ``fb_gate_back`` (ĝ ⊙ δf̂, δgx and their products with U_g and W_g, into ḣ*_{t-1} and ḣ^{j-1}_t)."""
     T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
     gated = G is not None
-    whole = native_sequence("fb_tanh_sequence_backward", B, HS)
+    whole = native_sequence("fb_tanh_sequence_backward", B, HS, weight_bytes=_tanh_weight_bytes(HS, L, H))
     if whole is not None:
         mats, W_g, U_g = _tanh_matrices(layer, gated)
         M = None if M is None else M.contiguous()

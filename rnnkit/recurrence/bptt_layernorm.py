@@ -47,7 +47,7 @@ from rnnkit.recurrence.bptt import (
 )
 from rnnkit.recurrence.bptt_reference import _masked, _masks
 from rnnkit.recurrence.hugepages import empty_huge
-from rnnkit.recurrence.native import Sequence, ptr
+from rnnkit.recurrence.native import Sequence, nbytes, ptr
 from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.packed import RecurrentProduct, product_dtype
@@ -101,7 +101,9 @@ CHUNK = 32
 def _whole_sequence(name: str, xw: Tensor, W_hh: Tensor, lowp: torch.dtype | None) -> Sequence | None:
     """The whole-sequence loop ``name`` (``native/lnseq.c``) for these tensors, or None where the steps return to
     Python between products (also for products in another precision: autocast's)."""
-    return native_sequence(name, xw.shape[1], xw, W_hh) if lowp in (None, xw.dtype) else None
+    if lowp not in (None, xw.dtype):
+        return None
+    return native_sequence(name, xw.shape[1], xw, W_hh, weight_bytes=nbytes(W_hh))
 
 
 def _piece_buffers(whole, dh: Tensor, W_hh: Tensor, T: int, need_dW: bool) -> tuple:

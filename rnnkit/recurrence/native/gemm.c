@@ -62,6 +62,9 @@ static void tile_1x1_##SFX(long k, const T *A, long ai, long ap, const T *B, lon
  * panel of B (KB × 2 vectors) in L1 when k is long (∂L/∂W over all steps: k = T·B). */                            \
 void gemm_##SFX(long m, long n, long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc,           \
                 int add) {                                                                                            \
+    if (k <= 0 && !add)  /* an empty sum */                                                                           \
+        for (long i = 0; i < m; i++)                                                                                  \
+            memset(C + i * ldc, 0, sizeof(T) * n);                                                                    \
     for (long p0 = 0; p0 < k; p0 += KB) {                                                                             \
         long kb = k - p0 < KB ? k - p0 : KB;                                                                          \
         const T *a = A + p0 * ap, *b = B + p0 * ldb;                                                                  \
