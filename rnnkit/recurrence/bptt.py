@@ -21,6 +21,11 @@ anyway (``φ'``, the gate factors) into the gradients in place instead of alloca
 (the outputs of a Keras layer with ``return_sequences=False``, or the final state) arrives as None rather than a
 T×B×H buffer of zeros to fill and read.
 
+On CPUs (float32/float64, where ``rnnkit.recurrence.native`` is built) the same loops run in C, the whole sequence in
+one call each way (``native/lstmseq.c``: the batch's rows on torch's OpenMP threads, the recurrent products by the
+library's own matrix product) for recurrent weights up to ``native.WEIGHT_BYTES_MAX``; the torch-operation loops below
+are what runs elsewhere, and both are tested against each other.
+
 Notation below: ``xw_t = W_ih x_t + b_ih (+ b_hh where it folds)``, ``δ`` a gradient, ``ḣ_t = ∂L/∂h_t`` summed over
 both of its uses (the output ``y_t`` and the next step). Not twice differentiable.
 

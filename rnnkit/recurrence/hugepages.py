@@ -68,9 +68,12 @@ def _limit() -> int:
     return min(4 << 30, ram // 4)
 
 
+_COUNT = getattr(torch._C, "_storage_Use_Count", None)  # a private torch function: without it, no reuse
+
+
 def _users(buf: Tensor) -> int:
     """How many tensors share ``buf``'s storage (the pool's own included)."""
-    return torch._C._storage_Use_Count(buf.untyped_storage()._cdata) - _BASE
+    return _COUNT(buf.untyped_storage()._cdata) - _BASE
 
 
 class _Pool:
@@ -88,7 +91,7 @@ class _Pool:
         """A tensor on a free cached buffer of nbytes … 2·nbytes bytes, or on a new one kept in the pool (None: over
         the limit). The tensor is made under the lock, so no other thread can see the buffer free in between."""
         limit = _limit()
-        if limit <= 0:
+        if limit <= 0 or _COUNT is None:
             return None
         with self.lock:
             fit = [i for i, b in enumerate(self.bufs) if nbytes <= b.numel() <= 2 * nbytes and _users(b) == 1]
@@ -121,7 +124,8 @@ class _Pool:
 
 _pool = _Pool()
 _BASE = 0
-_BASE = _users(torch.empty(1, dtype=torch.uint8)) - 1  # what a lone tensor's count reads as here
+if _COUNT is not None:
+    _BASE = _users(torch.empty(1, dtype=torch.uint8)) - 1  # what a lone tensor's count reads as here
 
 
 def empty_huge(shape, like: Tensor) -> Tensor:
