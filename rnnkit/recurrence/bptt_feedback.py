@@ -49,15 +49,13 @@ from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
 from rnnkit.recurrence import projection
-from rnnkit.recurrence.bptt import (
+from rnnkit.recurrence.bptt import _ifog, gru_gate_factors, lstm_gate_factors
+from rnnkit.recurrence.bptt_common import (
     _args,
     _float_mask,
-    _ifog,
     _save,
     _steps,
     _twice_differentiable,
-    gru_gate_factors,
-    lstm_gate_factors,
 )
 from rnnkit.recurrence.native import addresses, ptr
 from rnnkit.recurrence.native import function as native_function

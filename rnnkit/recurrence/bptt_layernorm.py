@@ -33,7 +33,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.layernorm import EPS, layernorm_gru_step, layernorm_lstm_step
-from rnnkit.recurrence.bptt import (
+from rnnkit.recurrence.bptt import gru_gate_factors, lstm_gate_factors
+from rnnkit.recurrence.bptt_common import (
     _dh_previous,
     _final_gradient,
     _float_mask,
@@ -42,8 +43,6 @@ from rnnkit.recurrence.bptt import (
     _steps,
     _twice_differentiable,
     _weight_grad,
-    gru_gate_factors,
-    lstm_gate_factors,
 )
 from rnnkit.recurrence.bptt_reference import _masked, _masks
 from rnnkit.recurrence.hugepages import empty_huge
