@@ -33,7 +33,7 @@ from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
 from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster
 
 RECIPES = {
-    "m3": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last", "log": "auto",
+    "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",
            "weighting": "mase", "validation": "none", "ensemble": 6, "batch_size": 256, "lr": 2e-3,
            "group_options": "period12: lookback=1,1.5 weighting=none"},
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
