@@ -4,6 +4,7 @@ the built-in panels."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from rnnkit.data.series import Series, read_series, series_from_values
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
@@ -84,14 +85,32 @@ def test_windows_never_let_a_validation_or_test_value_into_training():
     feats = FeatureMaker.fit([s], False)
     train = SeriesWindows([s], 8, 6, feats, train_cuts([s], 6, validation=True))
     assert len(train) > 0
+    whole = train.batch_of(range(len(train)))  # what training reads: whole batches at once
     for k in range(len(train)):
-        x, mask, _, _, y, y_mask = train[k]
-        assert MARK not in x.numpy() and MARK not in y[y_mask].numpy()
-        if mask.any() and y_mask.any():  # every target comes after every input
-            assert x[mask].max() < y[y_mask].min()
+        for x, mask, _, _, y, y_mask in (train[k], [t[k] for t in whole]):
+            assert MARK not in x.numpy() and MARK not in y.numpy()
+            if mask.any() and y_mask.any():  # every target comes after every input
+                assert x[mask].max() < y[y_mask].min()
     val = SeriesWindows([s], 8, 6, feats, validation_cuts([s]))
-    x, mask, _, _, y, y_mask = val[0]
-    assert (y[y_mask].numpy() == MARK).all() and MARK not in x.numpy() and MARK + 1 not in y.numpy()
+    for x, _, _, _, y, y_mask in (val[0], [t[0] for t in val.batch_of([0])]):
+        assert (y[y_mask].numpy() == MARK).all() and MARK not in x.numpy() and MARK + 1 not in y.numpy()
+
+
+def test_a_batch_of_windows_is_its_windows_collated(tmp_path):
+    # two series of different lengths, a covariate, windows padded on the left and targets cut short by 'avail'
+    # (the last 3 rows of each series: the covariate's known future, no value)
+    body = "id,timestamp,value,price\n" + "".join(
+        f"{i},{2020 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}-01,{v * 10 + m if m <= n else ''},{m % 3}\n"
+        for i, v, n in (("a", 1, 12), ("b", 2, 7)) for m in range(1, n + 4))
+    series = read_series(write(tmp_path, body), freq="MS")
+    feats = FeatureMaker.fit(series, True)
+    cuts = train_cuts(series, 3, validation=False) + [(0, 2, 1), (1, 7, 0)]
+    w = SeriesWindows(series, 5, 3, feats, cuts)
+    order = list(range(len(w)))[::-1]
+    expected = torch.utils.data.default_collate([w[k] for k in order])
+    for got, want in zip(w.batch_of(order), expected):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
 
 
 def test_windows_are_left_padded_with_a_mask():

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from rnnkit.cli import app
@@ -145,6 +146,25 @@ def test_a_resumed_run_ends_byte_for_byte_as_an_uninterrupted_one(tmp_path):
         assert whole == parts
     with pytest.raises(FileExistsError, match="already holds a run"):
         train_forecaster(ForecastOptions(max_steps=10, **common), tmp_path / "whole")
+
+
+def test_members_trained_side_by_side_equal_members_trained_one_after_another(tmp_path):
+    # each parallel member runs on one torch thread: the same thread count in this process gives the same bits
+    data = write_panel(tmp_path / "p.csv", n_series=4, length=60)
+    common = dict(data=str(data), ensemble=3, lookback="1,2", validation="none", max_steps=8, **SMALL)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train_forecaster(ForecastOptions(jobs=1, **common), tmp_path / "serial")
+    finally:
+        torch.set_num_threads(threads)
+    train_forecaster(ForecastOptions(jobs=2, **common), tmp_path / "parallel")
+    for k in range(3):
+        serial, parallel = ((tmp_path / d / f"period12/member{k}/model.safetensors").read_bytes()
+                            for d in ("serial", "parallel"))
+        assert serial == parallel
+    assert (json.loads((tmp_path / "serial" / "config.json").read_text())["results"]
+            == json.loads((tmp_path / "parallel" / "config.json").read_text())["results"])
 
 
 def test_group_options_change_one_groups_members_only(tmp_path):

@@ -9,9 +9,11 @@ seed+1, … and lookbacks cycling through ``lookback``, the window being lookbac
 median). With ``validation="last"`` each series' last h training values are held out: the validation loss, MASE and
 sMAPE go into each member's ``curve.csv``, early stopping and the kept best weights follow ``monitor``. With
 ``"none"`` the members train on every window up to the end for the time budget (better on short series such as
-M3's, at the price of no early stopping). The time budget ``max_minutes`` is shared among the members in proportion
-to their group's number of series. Every member folder is a resumable Trainer run (``resume=True`` continues each
-from its checkpoints, bit for bit)::
+M3's, at the price of no early stopping). On the CPU the members train side by side, ``jobs`` at a time (default:
+one per core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not keep
+two cores busy). The time budget ``max_minutes`` is wall-clock time for the whole run, shared among the members in
+proportion to their group's number of series. Every member folder is a resumable Trainer run (``resume=True``
+continues each from its checkpoints, bit for bit)::
 
     from rnnkit.tasks.forecast import ForecastOptions, train_forecaster, forecast
     train_forecaster(ForecastOptions(data="classic", max_minutes=5), "runs/fc")
@@ -31,12 +33,14 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validat
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
+from rnnkit.tasks.jobs import budgets, cpu_jobs, run_all
 from rnnkit.tasks.options import check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, load_best, resume_key
 from rnnkit.train import Config, LearningCurve, Trainer, seed_everything
 from rnnkit.train.checkpoint import atomic_write_text, save_model
+from rnnkit.train.distributed import resolve_device
 from rnnkit.train.optim import OPTIMIZERS
 
 GROUPINGS = ("period", "frequency", "global")
@@ -52,7 +56,7 @@ def parse_floats(text: str, what: str) -> tuple[float, ...]:
     return values
 
 
-GROUP_KEYS = ("lookback", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip", "weighting",
+GROUP_KEYS = ("lookback", "history", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip", "weighting",
               "ensemble", "lr", "batch_size", "decoder", "head")
 
 
@@ -97,6 +101,9 @@ class ForecastOptions:
     groups: str = option("period", "one model per seasonal period, per frequency, or one for all series",
                          choices=GROUPINGS)
     lookback: str = option("2", "input window = lookback × horizon steps; several (e.g. 2,3) cycle over the members")
+    history: float | None = option(None, "train only on each series' most recent windows: the cuts in its last "
+                                         "history × horizon steps (N-BEATS's L_H; default: every window)", min=0,
+                                   min_open=True)
     cell: str = option("lstm", "the recurrent cell", choices=CELL_NAMES)
     hidden_size: int = option(64, "hidden units", min=1)
     num_layers: int = option(1, "stacked recurrent layers", min=1)
@@ -137,6 +144,8 @@ class ForecastOptions:
     patience: int = option(5, "epochs without improvement before stopping", min=1)
     checkpoint_every: int = option(500, "batches between checkpoints, for --resume (0: epoch ends only)", min=0)
     seed: int = option(0, "random seed (initialisation, batches, sampled paths)")
+    jobs: int | None = option(None, "members trained at once, each in its own process on one CPU thread (default: "
+                                    "the CPU cores torch uses, at most the members; 1 on a GPU)", min=1)
     progress: bool = option(True, "show progress bars (true/false)")
 
     def __post_init__(self) -> None:
@@ -156,7 +165,8 @@ class ForecastOptions:
         return quantile_levels(parse_floats(self.quantiles, "quantiles"))
 
 
-RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples")
+RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples",
+                     "jobs")
 
 
 def load_panel_data(opts: ForecastOptions) -> list[Series]:
@@ -263,7 +273,7 @@ def _train_member(opts, group_series, H, member, features, log, out, minutes, la
     model = RNNForecaster(L, H, features.size, opts.cell, opts.hidden_size, opts.num_layers, opts.decoder,
                           opts.head, opts.quantile_levels(), opts.scaling, log, opts.skip, dropout=opts.dropout,
                           weighting=opts.weighting)
-    cuts = train_cuts(group_series, H, validation)
+    cuts = train_cuts(group_series, H, validation, max_windows=max(1, round(opts.history * H)) if opts.history else 0)
     if not cuts:
         raise ValueError("no training windows: the series are too short for their horizon (pass validation=none, "
                          "a smaller horizon, or longer series)")
@@ -285,6 +295,12 @@ def _train_member(opts, group_series, H, member, features, log, out, minutes, la
     return model.eval()
 
 
+def _train_and_save(opts, group_series, H, member, features, log, folder, minutes, label, resume, meta) -> None:
+    model = _train_member(opts, group_series, H, member, features, log, folder, minutes, label, resume)
+    save_model(folder, model, {"task": "forecast", "model": model.config, "features": features.config(),
+                               "member": member, **meta})
+
+
 def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = False) -> dict:
     """Train every group's members (see the module), then evaluate the ensemble on the test parts."""
     out = check_out_dir(Path(out), resume)
@@ -293,22 +309,25 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
     series = load_panel_data(opts)
     features = FeatureMaker.fit(series, opts.calendar)
     plan = plan_groups(opts, series)
-    total = sum(len(g["series"]) * len(g["members"]) for g in plan)
     n_members = sum(len(g["members"]) for g in plan)
-    done = 0
+    jobs = cpu_jobs(opts.jobs, n_members, resolve_device(opts.device))
+    calls, weights = [], []
     for g in plan:
         group_series = [series[i] for i in g["series"]]
         g_opts = opts.for_group(g["group"])
+        if jobs > 1:
+            g_opts = replace(g_opts, progress=False)  # one bar over the members instead of several garbled ones
         log = use_log(g_opts, group_series)
         for member in g["members"]:
             folder = out / member["folder"]
-            done += 1
-            minutes = None if opts.max_minutes is None else opts.max_minutes * len(g["series"]) / total
-            label = f"{g['group']} member {done}/{n_members}"
-            model = _train_member(g_opts, group_series, g["horizon"], member, features, log, folder, minutes, label,
-                                  resume and (folder / "checkpoints").exists())
-            save_model(folder, model, {"task": "forecast", "model": model.config, "features": features.config(),
-                                       "member": member, "group": g["group"]})
+            label = f"{g['group']} member {len(calls) + 1}/{n_members}"
+            calls.append([g_opts, group_series, g["horizon"], member, features, log, folder, None, label,
+                          resume and (folder / "checkpoints").exists(), {"group": g["group"]}])
+            weights.append(len(g["series"]))  # a member's share of the time: its group's number of series
+    if opts.max_minutes is not None:
+        for call, minutes in zip(calls, budgets(weights, jobs, opts.max_minutes)):
+            call[7] = minutes
+    run_all(_train_and_save, [tuple(c) for c in calls], jobs, weights, progress=opts.progress)
     config = {"task": "forecast", "options": dict(vars(opts)), "features": features.config(),
               "groups": [{k: v for k, v in g.items() if k != "series"} | {"ids": [series[i].id for i in g["series"]]}
                          for g in plan]}

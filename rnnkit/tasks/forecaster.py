@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from rnnkit.data.series import FREQUENCIES, Series, read_series, series_from_values, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, future_stamps
@@ -36,8 +35,8 @@ def window_quantiles(model: RNNForecaster, windows: SeriesWindows, taus, samples
     device = device_of(model)
     g = torch.Generator(device).manual_seed(seed)
     out = []
-    for b in DataLoader(windows, batch_size=batch_size):
-        b = [t.to(device) for t in b[:4]]
+    for start in range(0, len(windows), batch_size):
+        b = [t.to(device) for t in windows.batch_of(range(start, min(start + batch_size, len(windows))))[:4]]
         out.append(model.predict_quantiles(b[0], b[1], b[2], b[3], taus, samples, g).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, windows.H, len(taus)))
 

@@ -6,6 +6,10 @@ batches, each pool sorted by length, and the resulting batches shuffled: batches
 padding (and wasted compute) is small, and the order is still a pure function of (seed, epoch). Under distributed
 training, rank r of W takes ``batch[r::W]`` of every *global* batch, so W processes together see exactly the batches one
 process would — the same global batch, the same gradient.
+
+``fetch_batch`` turns a batch's indices into the batch: ``data.batch_of(indices)`` when the dataset builds whole
+batches at once (array slicing instead of one Python call per example — ``rnnkit.data.windows.SeriesWindows`` does),
+else ``collate([data[i] for i in indices])``.
 """
 
 from __future__ import annotations
@@ -62,3 +66,11 @@ class ResumableBatchSampler:
 
     def __len__(self) -> int:
         return self.batches_per_epoch - self.start_batch
+
+
+def fetch_batch(data, indices, collate):
+    """The batch of ``indices``: ``data.batch_of(indices)`` if the dataset has it, else its items collated."""
+    batch_of = getattr(data, "batch_of", None)
+    if batch_of is not None:
+        return batch_of(indices)
+    return collate([data[i] for i in indices])

@@ -47,7 +47,7 @@ from rnnkit.train.guards import DivergenceGuard, TrainingDiverged, check_finite_
 from rnnkit.train.optim import build_optimizer, build_scheduler
 from rnnkit.train.progress import TrainingBar
 from rnnkit.train.resume import ResumableRun
-from rnnkit.train.sampler import ResumableBatchSampler
+from rnnkit.train.sampler import ResumableBatchSampler, fetch_batch
 
 PRECISIONS = {"32": None, "bf16": torch.bfloat16}  # train.precision → the autocast dtype of the training forward
 
@@ -168,7 +168,7 @@ class Trainer(ResumableRun):
 
     def log(self, message: str) -> None:
         if self.dist.is_main:
-            tqdm.write(message)
+            tqdm.write(f"{self.label}: {message}" if self.label else message)
 
     def stop(self, reason: str) -> None:
         self._stop_reason = reason
@@ -268,7 +268,7 @@ class Trainer(ResumableRun):
         for start in tqdm(starts, desc="evaluating", unit="batch", leave=False,
                           disable=not (self.config.train.progress and self.dist.is_main) or len(starts) < 2):
             idx = list(range(start, min(start + bs, len(data))))
-            batch = self._to_device(self.collate([data[i] for i in idx]))
+            batch = self._to_device(fetch_batch(data, idx, self.collate))
             if stream:
                 out, state, n = self.raw_model.stream_validation_step(batch, state)
             else:
@@ -321,7 +321,7 @@ class Trainer(ResumableRun):
             bar.start_epoch(self.epoch, self.batch, self.sampler.batches_per_epoch)
             for idx in self.sampler:
                 start = self.clock()
-                batch = self._to_device(self.collate([self.train_data[i] for i in idx]))
+                batch = self._to_device(fetch_batch(self.train_data, idx, self.collate))
                 self._train_batch(batch, len(idx) * self.dist.world_size)
                 self._batch_seconds = self.clock() - start
                 if t.max_minutes is not None:  # every rank must agree on when the budget is spent
