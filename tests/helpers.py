@@ -51,11 +51,27 @@ def assert_grads_close(ga: dict, gb: dict, atol, rtol=0.0):
         torch.testing.assert_close(ga[k], gb[k], atol=atol, rtol=rtol, msg=lambda m: f"grad of {k}: {m}")
 
 
-def compiled_or_torch(which: str, monkeypatch, kernel_module) -> str:
+def whole_then_steps(run, monkeypatch, kernel_module, pieces: int):
+    """``run()`` on the compiled whole-sequence loops — checked to run twice (forward and backward), each cut into
+    ``pieces`` row ranges — and again on the compiled steps (``kernel_module.native_sequence`` says none): both
+    results, for the caller to compare."""
+    found, real = [], kernel_module.native_sequence
+    with monkeypatch.context() as m:
+        m.setattr(kernel_module, "native_sequence", lambda *a, **k: found.append(real(*a, **k)) or found[-1])
+        whole = run()
+    assert len(found) == 2 and all(f is not None and f.pieces == pieces for f in found)
+    with monkeypatch.context() as m:
+        m.setattr(kernel_module, "native_sequence", lambda *a, **k: None)
+        steps = run()
+    return whole, steps
+
+
+def compiled_or_torch(which: str, monkeypatch, *kernel_modules) -> str:
     """Run on ``which`` path of a hand-written kernel: "sequence" — the compiled whole-sequence loops of
     ``rnnkit.recurrence.native`` (rows split across threads), "steps" — its compiled steps with Python between them
     (the module's ``native_sequence`` says none; what runs under autocast's lower-precision products), both skipped
-    where the library is not built, or "torch" — the torch-operation path (its ``native_function`` says none)."""
+    where the library is not built, or "torch" — the torch-operation path (its ``native_function`` says none). Every
+    module that holds the kernel's names is patched."""
     from rnnkit.recurrence import native
 
     if which in ("sequence", "steps"):
@@ -64,11 +80,14 @@ def compiled_or_torch(which: str, monkeypatch, kernel_module) -> str:
 
             pytest.skip(f"the compiled steps are not available here: {native.status()}")
         if which == "steps":
-            monkeypatch.setattr(kernel_module, "native_sequence", lambda *a, **k: None)
+            for module in kernel_modules:
+                if hasattr(module, "native_sequence"):
+                    monkeypatch.setattr(module, "native_sequence", lambda *a, **k: None)
     else:
-        for name in ("native_function", "native_sequence"):
-            if hasattr(kernel_module, name):
-                monkeypatch.setattr(kernel_module, name, lambda *a, **k: None)
+        for module in kernel_modules:
+            for name in ("native_function", "native_sequence"):
+                if hasattr(module, name):
+                    monkeypatch.setattr(module, name, lambda *a, **k: None)
     return which
 
 

@@ -14,7 +14,7 @@ import torch
 import rnnkit
 from rnnkit.recurrence import bptt
 from rnnkit.recurrence.native import status as bptt_native_status
-from tests.helpers import compiled_or_torch
+from tests.helpers import compiled_or_torch, whole_then_steps
 
 T, B, H = 5, 3, 4
 
@@ -177,12 +177,7 @@ def test_whole_sequence_equals_the_torch_loop(monkeypatch, kind, threads, Bn, Tn
             y, (h,) = bptt.simple_rnn_sequence(*ins, kind, mask)
             loss = y.sin().sum() + (h * h).sum()
         return [y, h, *torch.autograd.grad(loss, ins)]
-    found, real = [], bptt.native_sequence
-    monkeypatch.setattr(bptt, "native_sequence", lambda *a, **k: found.append(real(*a, **k)) or found[-1])
-    whole = run()
-    assert len(found) == 2 and all(f is not None and f.pieces == min(threads, Bn) for f in found)
-    monkeypatch.setattr(bptt, "native_sequence", lambda *a, **k: None)
-    for a, c in zip(whole, run()):
+    for a, c in zip(*whole_then_steps(run, monkeypatch, bptt, min(threads, Bn))):
         torch.testing.assert_close(a, c, atol=1e-12, rtol=1e-12)
 
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.recurrence import bptt_feedback, native
+from rnnkit.recurrence import bptt_feedback, feedback_native, native
 from rnnkit.recurrence.record import record_steps
-from tests.helpers import compiled_or_torch
+from tests.helpers import compiled_or_torch, whole_then_steps
 
 T, B, H, IN = 5, 3, 4, 2
 MASK = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=torch.bool).unsqueeze(-1)
@@ -54,7 +54,7 @@ def _paths(cells):
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("path,cell,L,gated,bias", _paths(CASES))
 def test_kernel_matches_finite_differences(monkeypatch, path, cell, L, gated, bias, masked, use):
-    compiled_or_torch(path, monkeypatch, bptt_feedback)
+    compiled_or_torch(path, monkeypatch, bptt_feedback, feedback_native)
     torch.manual_seed(L)
     x, h0 = _rand(T, B, IN, scale=1.0), _rand(B, L * H)
     c0 = _rand(B, L * H) if cell == "lstm" else None
@@ -95,7 +95,7 @@ def _loop_and_kernel(m, x, state, lengths=None):
 @pytest.mark.parametrize("gated", [True, False])
 @pytest.mark.parametrize("lengths", [None, [37, 20, 1, 30]])
 def test_layer_kernel_equals_autograd_through_the_steps(monkeypatch, path, cell, gated, lengths):
-    compiled_or_torch(path, monkeypatch, bptt_feedback)
+    compiled_or_torch(path, monkeypatch, bptt_feedback, feedback_native)
     torch.manual_seed(0)
     m = rnnkit.FeedbackRNN(7, 37, num_layers=2, cell=cell, gated=gated)
     x = torch.randn(37, 4, 7)
@@ -122,12 +122,7 @@ def test_whole_sequence_equals_the_steps(monkeypatch, threads, Bn, L, gated, mas
     def run():
         y, h = bptt_feedback.feedback_sequence("tanh", x, h0, None, layers, gated, mask)
         return [y, h, *torch.autograd.grad((y.sin().sum() + (h * h).sum()), (x, h0, *flat))]
-    found, real = [], bptt_feedback.native_sequence
-    monkeypatch.setattr(bptt_feedback, "native_sequence", lambda *a, **k: found.append(real(*a, **k)) or found[-1])
-    whole = run()
-    assert len(found) == 2 and all(f is not None and f.pieces == min(threads, Bn) for f in found)
-    monkeypatch.setattr(bptt_feedback, "native_sequence", lambda *a, **k: None)
-    for a, b in zip(whole, run()):
+    for a, b in zip(*whole_then_steps(run, monkeypatch, feedback_native, min(threads, Bn))):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
 
 
@@ -146,17 +141,17 @@ def test_the_layer_runs_the_kernel(monkeypatch):
 @pytest.mark.skipif(not COMPILED, reason="the compiled steps are not available here")
 def test_tanh_layers_take_the_compiled_steps_on_cpu(monkeypatch):
     calls = []
-    for name in ("_native_tanh_forward", "_native_tanh_backward"):
-        real = getattr(bptt_feedback, name)
-        monkeypatch.setattr(bptt_feedback, name, lambda *a, real=real, name=name: calls.append(name) or real(*a))
+    for name in ("tanh_forward", "tanh_backward"):
+        real = getattr(feedback_native, name)
+        monkeypatch.setattr(feedback_native, name, lambda *a, real=real, name=name: calls.append(name) or real(*a))
     rnnkit.FeedbackRNN(3, 4, num_layers=2)(torch.randn(5, 2, 3, requires_grad=True))[0].sum().backward()
     rnnkit.FeedbackRNN(3, 4, num_layers=2, cell="gru")(torch.randn(5, 2, 3))  # the GRU's: torch operations
-    assert calls == ["_native_tanh_forward", "_native_tanh_backward"]
+    assert calls == ["tanh_forward", "tanh_backward"]
 
 
 @pytest.mark.parametrize("path,cell", _paths([("tanh",), ("lstm",)]))
 def test_double_backward_and_retain_graph(monkeypatch, path, cell):
-    compiled_or_torch(path, monkeypatch, bptt_feedback)
+    compiled_or_torch(path, monkeypatch, bptt_feedback, feedback_native)
     torch.manual_seed(1)
     m = rnnkit.FeedbackRNN(3, 4, num_layers=2, cell=cell).double()
     x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)

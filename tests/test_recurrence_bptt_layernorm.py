@@ -13,7 +13,7 @@ import torch
 
 import rnnkit
 from rnnkit.recurrence import bptt_layernorm, native
-from tests.helpers import compiled_or_torch
+from tests.helpers import compiled_or_torch, whole_then_steps
 
 T, B, H = 5, 3, 4
 MASKS = [None, torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=torch.bool).unsqueeze(-1)]
@@ -115,14 +115,9 @@ def test_whole_sequence_equals_the_steps(kind, threads, Bn, Tn, Hs, monkeypatch)
     give the per-step loop's outputs and gradients: float64 to 1e-12."""
     monkeypatch.setattr(bptt_layernorm, "CHUNK", 3)
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
-    found, real = [], bptt_layernorm.native_sequence
-    monkeypatch.setattr(bptt_layernorm, "native_sequence", lambda *a, **k: found.append(real(*a, **k)) or found[-1])
-    whole = _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
-    assert len(found) == 2 and all(f is not None and f.pieces == min(threads, Bn) for f in found)
-    with monkeypatch.context() as m:
-        m.setattr(bptt_layernorm, "native_sequence", lambda *a, **k: None)
-        steps = _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
-    for a, b in zip(whole, steps):
+    def run():
+        return _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
+    for a, b in zip(*whole_then_steps(run, monkeypatch, bptt_layernorm, min(threads, Bn))):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
 
 

@@ -28,12 +28,8 @@ feedback f) and, for the GRU/LSTM, the own-state terms; then
     ḣ^{j-1}_t += [δxw, δgx] W_in^j
     ∂L/∂U^j = Σ_t δfᵀ (ĝ^j_t ⊙ h*_{t-1}),  ∂L/∂U_g^j = Σ_t δgxᵀ h*_{t-1},  ∂L/∂W_in^j = Σ_t [δxw, δgx]ᵀ h^{j-1}_t
 
-For tanh layers on CPU (float32/float64) the elementwise parts between those GEMMs run as compiled C steps
-(``rnnkit.recurrence.native``, ``feedback.c``: two calls per layer and step each way, in place of ~6 torch operations
-on strided slices of the stacked state), and each layer's step needs one GEMM each way: the gates' small products
-(L rows) run as dot products in C, and above the first layer ``[W_ih^j | U^j]`` multiplies ``[h^{j-1}_t | ĝ ⊙
-h*_{t-1}]`` — the input and the feedback in one product (backward: ``δa [W_ih^j | U^j]`` gives both gradients).
-Elsewhere, and for GRU/LSTM layers, torch operations.
+For tanh layers on CPU (float32/float64) the loops run in compiled C (``feedback_native``: the whole sequence per
+call, or compiled steps with one product per layer between them). Elsewhere, and for GRU/LSTM layers, torch operations.
 
 Ungated (``gated=False``) every g = 1 and the gate terms drop out. Step masks as in ``bptt.py``: a masked step keeps
 every layer's state (the layer above reads the kept state there, which changes nothing the caller sees: that step's
@@ -42,13 +38,11 @@ outputs are masked too); the cell sees ``m_t ḣ*_t`` and ``(1 − m_t) ḣ*_t``
 
 from __future__ import annotations
 
-import ctypes
-
 import torch
 from torch import Tensor
 
 from rnnkit.recurrence import bptt_reference as reference
-from rnnkit.recurrence import projection
+from rnnkit.recurrence import feedback_native, projection
 from rnnkit.recurrence.bptt import _ifog, gru_gate_factors, lstm_gate_factors
 from rnnkit.recurrence.bptt_common import (
     _args,
@@ -57,9 +51,7 @@ from rnnkit.recurrence.bptt_common import (
     _steps,
     _twice_differentiable,
 )
-from rnnkit.recurrence.native import addresses, ptr
 from rnnkit.recurrence.native import function as native_function
-from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.packed import RecurrentProduct
 
 PER_LAYER = 7  # W_ih, b, W_gx, U, U_g, W_hh, b_hn
@@ -115,7 +107,7 @@ class FeedbackSequence(torch.autograd.Function):
         U_g = torch.cat([w[4] for w in layer]).t() if gated and not ctx.native else None  # (L·H, L·L)
         GH = GATES[cell] * H
         if ctx.native:
-            _native_tanh_forward(HS, IN, G, layer, M, L, H)
+            feedback_native.tanh_forward(HS, IN, G, layer, M, L, H)
         for t, m_t in enumerate(_steps(M, T) if not ctx.native else ()):
             hs, out = HS[t], HS[t + 1]
             S = (hs @ U_g).view(B, L, L) if gated else None  # U_g^j h*_{t-1} for every j
@@ -186,7 +178,7 @@ class FeedbackSequence(torch.autograd.Function):
         keep = None if M is None else (1 - M).unbind(0)
         DIN = [x.new_empty(T, B, w.shape[0]) for w in W_in]  # [δxw^j, δgx^j] for every step
         if ctx.native:
-            _native_tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H)
+            feedback_native.tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H)
             return (None, None, None, *_input_grads(ctx, cell, L, gated, x, HS, G, DIN, None, W_in, dHS[0], []))
         times_U = [RecurrentProduct(w[3].t(), B) for w in layer]
         times_W_in = [None] + [RecurrentProduct(w.t(), B) for w in W_in[1:]]
@@ -246,124 +238,6 @@ class FeedbackSequence(torch.autograd.Function):
             if keep is not None and cell != "gru":  # the GRU's Z carries its (1 − m) already
                 dprev.addcmul_(dh, keep[t])
         return (None, None, None, *_input_grads(ctx, cell, L, gated, x, HS, G, DIN, DF, W_in, dHS[0], dc))
-
-
-def _addr(t: Tensor | None) -> int | None:
-    """The address of a (possibly strided) view's first element, for the compiled steps (None: NULL)."""
-    return None if t is None else t.data_ptr()
-
-
-def _steps_of(t: Tensor | None) -> tuple[int, int]:
-    """(address of ``t[0]``, bytes from ``t[i]`` to ``t[i+1]``) of a contiguous buffer — the step loops below call C with
-    raw addresses worked out from these (a view per argument and step cost more than the C work at H = 128); (0, 0)
-    for None, whose address the C side reads as NULL."""
-    return (0, 0) if t is None else (t.data_ptr(), t.stride(0) * t.element_size())
-
-
-def _tanh_matrices(layer, gated: bool) -> tuple[list[Tensor], list[Tensor | None], list[Tensor | None]]:
-    """What the compiled tanh steps multiply by, once per sequence, contiguous for C: ``U^1`` and, above,
-    ``[W_ih^j | U^j]``; the gates' ``W_g^j`` (None for the first layer, whose input product ran for all steps, and
-    ungated) and ``U_g^j`` (None ungated)."""
-    mats = [layer[0][3].contiguous()] + [torch.cat([w[0], w[3]], 1) for w in layer[1:]]
-    W_g = [None] + [w[2].contiguous() if gated else None for w in layer[1:]]
-    U_g = [w[4].contiguous() if gated else None for w in layer]
-    return mats, W_g, U_g
-
-
-def _tanh_operands(layer, B: int, gated: bool, backward: bool):
-    """``_tanh_matrices`` with the products as ``RecurrentProduct`` s (their transposes for backward), for the loops
-    that step from Python — kept alive with the addresses the loop uses."""
-    mats, W_g, U_g = _tanh_matrices(layer, gated)
-    first, *joint = [RecurrentProduct(W.t() if backward else W, B) for W in mats]
-    return first, [None, *joint], (W_g, U_g)
-
-
-def _tanh_weight_bytes(HS: Tensor, L: int, H: int) -> int:
-    """Bytes of the matrices the tanh layers' steps multiply by: ``U^1`` and each ``[W_ih^j | U^j]`` above it."""
-    return (H * L * H + (L - 1) * H * (H + L * H)) * HS.element_size()
-
-
-def _native_tanh_forward(HS, IN, G, layer, M, L, H) -> None:
-    """The tanh layers' forward with the compiled elementwise steps (``native/feedback.c``): per layer and step one
-    GEMM and two C calls. ``fb_gates`` forms the gates (their two small products as dot products) and the GEMM's left
-    operand — ``ĝ ⊙ h*_{t-1}`` for layer 1, whose input product ran for all steps at once, and ``[h^{j-1}_t | ĝ ⊙
-    h*_{t-1}]`` above it, so that ``[W_ih^j | U^j]`` takes the layer's input and its feedback in one product; ``fb_act``
-    adds the bias, applies tanh and the mask (the candidate kept in ``IN`` under a mask)."""
-    T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
-    gated = G is not None
-    whole = native_sequence("fb_tanh_sequence_forward", B, HS, weight_bytes=_tanh_weight_bytes(HS, L, H))
-    if whole is not None:
-        mats, W_g, U_g = _tanh_matrices(layer, gated)
-        W_F = [W.t().contiguous() for W in mats]
-        X0, X, F = HS.new_empty(B, LH), HS.new_empty(B, H + LH), HS.new_empty(B, H)
-        M = None if M is None else M.contiguous()
-        arrays = [addresses(v) for v in (IN, W_F, W_g, U_g, [None] + [w[1] for w in layer[1:]])]
-        whole(T, B, L, H, ptr(HS), ctypes.addressof(arrays[0]), ptr(G), ptr(M),
-              *(ctypes.addressof(a) for a in arrays[1:]), ptr(X0), ptr(X), ptr(F))
-        return
-    gates, act = native_function("fb_gates", HS), native_function("fb_act", HS)
-    first, joint, kept = _tanh_operands(layer, B, gated, backward=False)
-    p_wg, p_ug, p_b = [_addr(w) for w in kept[0]], [_addr(w) for w in kept[1]], [_addr(w[1]) for w in layer]
-    X0, X, F = HS.new_empty(B, LH), HS.new_empty(B, H + LH), HS.new_empty(B, H)
-    p_x0, p_x = X0.data_ptr(), X.data_ptr()
-    M = None if M is None else M.contiguous()  # (kept alive: the loop holds only its address)
-    (hs0, hstep), (m0, mstep) = _steps_of(HS), _steps_of(M)
-    ins, (g0, gstep) = [_steps_of(a) for a in IN], _steps_of(G)
-    rows, size = IN[0].shape[2], HS.element_size()  # rows: H + L (gated) or H
-    gblock, hblock = B * L * size, H * size  # G[t, j] → G[t, j+1]; one layer's block of a state row
-    for t in range(T):
-        hs, out, m = hs0 + t * hstep, hs0 + (t + 1) * hstep, m0 + t * mstep if M is not None else None
-        for j in range(L):
-            a = ins[j][0] + t * ins[j][1]
-            g = g0 + t * gstep + j * gblock if gated else None
-            if j == 0:
-                if gated:
-                    gates(B, L, H, a + hblock, rows, None, None, p_ug[0], hs, g, p_x0, LH)
-                f = first(X0 if gated else HS[t], out=F)
-                act(B, H, LH, a, rows, 1, f.data_ptr(), None, hs, out, m)
-            else:
-                gates(B, L, H, None, 0, p_wg[j], out + (j - 1) * hblock, p_ug[j], hs, g, p_x, H + LH)
-                f = joint[j](X, out=F)
-                act(B, H, LH, a, rows, 0, f.data_ptr(), p_b[j], hs + j * hblock, out + j * hblock, m)
-
-
-def _native_tanh_backward(dHS, HS, IN, G, DIN, layer, M, keep, L, H) -> None:
-    """The tanh layers' backward with the compiled steps: per layer and step ``fb_delta`` (δa), one GEMM — ``δa U^1``,
-    or ``δa [W_ih^j | U^j]`` above, which gives the layer below its gradient and the feedback's in one product — and
-    ``fb_gate_back`` (ĝ ⊙ δf̂, δgx and their products with U_g and W_g, into ḣ*_{t-1} and ḣ^{j-1}_t)."""
-    T, B, LH = HS.shape[0] - 1, HS.shape[1], HS.shape[2]
-    gated = G is not None
-    whole = native_sequence("fb_tanh_sequence_backward", B, HS, weight_bytes=_tanh_weight_bytes(HS, L, H))
-    if whole is not None:
-        mats, W_g, U_g = _tanh_matrices(layer, gated)
-        M = None if M is None else M.contiguous()
-        arrays, DX = [addresses(v) for v in (IN, DIN, mats, W_g, U_g)], HS.new_empty(B, H + LH)
-        whole(T, B, L, H, ptr(HS), ptr(dHS), *(ctypes.addressof(a) for a in arrays[:2]), ptr(G), ptr(M),
-              *(ctypes.addressof(a) for a in arrays[2:]), ptr(DX))
-        return
-    delta, gate_back = native_function("fb_delta", HS), native_function("fb_gate_back", HS)
-    first, joint, kept = _tanh_operands(layer, B, gated, backward=True)
-    p_wg, p_ug = [_addr(w) for w in kept[0]], [_addr(w) for w in kept[1]]
-    M = None if M is None else M.contiguous()
-    (hs0, hstep), (dh0, dstep), (m0, mstep), (g0, gstep) = _steps_of(HS), _steps_of(dHS), _steps_of(M), _steps_of(G)
-    ins, dins = [_steps_of(a) for a in IN], [_steps_of(d) for d in DIN]
-    rows, size = DIN[0].shape[2], HS.element_size()
-    gblock, hblock = B * L * size, H * size
-    for t in range(T - 1, -1, -1):
-        dh, dprev, m = dh0 + (t + 1) * dstep, dh0 + t * dstep, m0 + t * mstep if M is not None else None
-        for j in range(L - 1, -1, -1):
-            d = dins[j][0] + t * dins[j][1]
-            if M is not None:  # the candidate h̃: kept in IN under a mask, else the state itself
-                hc, hc_stride = ins[j][0] + t * ins[j][1], rows
-            else:
-                hc, hc_stride = hs0 + (t + 1) * hstep + j * hblock, LH
-            delta(B, H, dh + j * hblock, LH, hc, hc_stride, m, d, rows)
-            dx = (first if j == 0 else joint[j])(DIN[j][t, :, :H]).contiguous()  # δf̂, or [δh^{j-1} | δf̂]
-            g = g0 + t * gstep + j * gblock if gated else None
-            gate_back(B, L, H, dx.data_ptr(), dx.shape[1], hs0 + t * hstep, g, p_ug[j], p_wg[j], dprev,
-                      dh + (j - 1) * hblock if j else None, d + hblock if gated else None, rows)
-        if keep is not None:
-            dHS[t].addcmul_(dHS[t + 1], keep[t])
 
 
 def _input_grads(ctx, cell, L, gated, x, HS, G, DIN, DF, W_in, dh0, dc) -> list:

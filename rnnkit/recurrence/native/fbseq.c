@@ -1,6 +1,6 @@
 /* The Gated-Feedback RNN's tanh layers over a whole sequence in one call each way: the steps of feedback.c with each
  * layer's product in between (gemm.c), so no step returns to Python — the loops of bptt_feedback's
- * _native_tanh_forward/_native_tanh_backward, written out here for a range of batch rows, n_pieces ranges at once on
+ * feedback_native.tanh_forward/tanh_backward, written out here for a range of batch rows, n_pieces ranges at once on
  * torch's OpenMP threads (pieces.h). Every array is shared by the ranges; each range touches only its own rows.
  *
  * Layout (as bptt_feedback): HS, dHS (T+1, B, L·H) all layers' states side by side; IN[j], DIN[j] (T, B, R) each
