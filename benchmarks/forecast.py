@@ -34,7 +34,7 @@ from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster
 
 RECIPES = {
     "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",
-           "weighting": "mase", "validation": "none", "ensemble": 6, "batch_size": 256, "lr": 2e-3,
+           "weighting": "mase", "validation": "none", "ensemble": 12, "epochs": 1000, "batch_size": 256, "lr": 2e-3,
            "group_options": "period12: lookback=1,1.5 weighting=none"},
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
                 "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "batch_size": 64, "lr": 2e-3,
