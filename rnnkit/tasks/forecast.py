@@ -311,7 +311,9 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
     plan = plan_groups(opts, series)
     n_members = sum(len(g["members"]) for g in plan)
     jobs = cpu_jobs(opts.jobs, n_members, resolve_device(opts.device))
-    calls, weights = [], []
+    weights = [len(g["series"]) for g in plan for _ in g["members"]]  # a member's share of the time: its group's size
+    minutes = iter(budgets(weights, jobs, opts.max_minutes) if opts.max_minutes is not None else [None] * n_members)
+    calls = []
     for g in plan:
         group_series = [series[i] for i in g["series"]]
         g_opts = opts.for_group(g["group"])
@@ -321,13 +323,9 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
         for member in g["members"]:
             folder = out / member["folder"]
             label = f"{g['group']} member {len(calls) + 1}/{n_members}"
-            calls.append([g_opts, group_series, g["horizon"], member, features, log, folder, None, label,
-                          resume and (folder / "checkpoints").exists(), {"group": g["group"]}])
-            weights.append(len(g["series"]))  # a member's share of the time: its group's number of series
-    if opts.max_minutes is not None:
-        for call, minutes in zip(calls, budgets(weights, jobs, opts.max_minutes)):
-            call[7] = minutes
-    run_all(_train_and_save, [tuple(c) for c in calls], jobs, weights, progress=opts.progress)
+            calls.append((g_opts, group_series, g["horizon"], member, features, log, folder, next(minutes), label,
+                          resume and (folder / "checkpoints").exists(), {"group": g["group"]}))
+    run_all(_train_and_save, calls, jobs, weights, progress=opts.progress)
     config = {"task": "forecast", "options": dict(vars(opts)), "features": features.config(),
               "groups": [{k: v for k, v in g.items() if k != "series"} | {"ids": [series[i].id for i in g["series"]]}
                          for g in plan]}

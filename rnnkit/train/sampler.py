@@ -8,13 +8,14 @@ training, rank r of W takes ``batch[r::W]`` of every *global* batch, so W proces
 process would — the same global batch, the same gradient.
 
 ``fetch_batch`` turns a batch's indices into the batch: ``data.batch_of(indices)`` when the dataset builds whole
-batches at once (array slicing instead of one Python call per example — ``rnnkit.data.windows.SeriesWindows`` does),
-else ``collate([data[i] for i in indices])``.
+batches at once (array slicing instead of one Python call per example — ``rnnkit.data.windows.SeriesWindows`` does)
+and the trainer collates with torch's ``default_collate``, else ``collate([data[i] for i in indices])``.
 """
 
 from __future__ import annotations
 
 import torch
+from torch.utils.data import default_collate
 
 
 class ResumableBatchSampler:
@@ -68,9 +69,10 @@ class ResumableBatchSampler:
         return self.batches_per_epoch - self.start_batch
 
 
-def fetch_batch(data, indices, collate):
-    """The batch of ``indices``: ``data.batch_of(indices)`` if the dataset has it, else its items collated."""
+def fetch_batch(data, indices, collate=default_collate):
+    """The batch of ``indices``: its items collated, or ``data.batch_of(indices)`` — which must return what
+    ``default_collate`` makes of the items — when the dataset has it and no other ``collate`` was asked for."""
     batch_of = getattr(data, "batch_of", None)
-    if batch_of is not None:
+    if batch_of is not None and collate is default_collate:
         return batch_of(indices)
     return collate([data[i] for i in indices])
