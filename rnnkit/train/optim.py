@@ -41,7 +41,9 @@ def build_scheduler(cfg: SchedulerConfig, optimizer, horizon: int, progress: Cal
     """``horizon``: how many times the scheduler will be stepped in the run — epochs for ``interval: epoch``, optimizer
     steps for ``interval: step`` (so a cosine schedule reaches its minimum at the end of training either way).
     ``progress``: for a time budget, a function giving the fraction of it spent so far; the cosine schedule then follows
-    that fraction, lr = lr₀ · ½ (1 + cos(π · min(1, progress()))), instead of a step count."""
+    that fraction or the fraction of the ``horizon`` stepped, whichever is further — lr = lr₀ · ½ (1 + cos(π · min(1,
+    max(progress(), n / horizon)))) after n steps — so it anneals by the end of the run whether the time or the
+    epochs/steps run out first."""
     name = cfg.name.lower()
     if cfg.interval not in ("epoch", "step"):
         raise ValueError(f"scheduler.interval must be 'epoch' or 'step', got {cfg.interval!r}")
@@ -50,7 +52,9 @@ def build_scheduler(cfg: SchedulerConfig, optimizer, horizon: int, progress: Cal
     if name == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
     if name == "cosine" and progress is not None:
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 0.5 * (1 + math.cos(math.pi * min(1.0, progress()))))
+        steps = max(1, horizon)
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda n: 0.5 * (1 + math.cos(math.pi * min(1.0, max(progress(), n / steps)))))
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, horizon))
     if name == "plateau":

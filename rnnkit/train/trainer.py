@@ -12,9 +12,9 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
   keeping ``last`` and ``best``; ``fit(resume=True)`` continues so that the final weights are bitwise those of an
   uninterrupted run;
 * stops after ``max_steps`` batches (``trainer.step`` counts batches) or after ``max_minutes`` of training time
-  (evaluation and checkpoints excluded); with a time budget the cosine schedule anneals over the time, not a step
-  count — the run then ends where the machine's speed puts it, so its step count (unlike everything else) is not
-  reproducible;
+  (evaluation and checkpoints excluded); with a time budget the cosine schedule anneals over the time (or over the
+  epochs/steps, if they end first) — the run then ends where the machine's speed puts it, so its step count (unlike
+  everything else) is not reproducible;
 * mixed precision with ``train.precision = "bf16"``: the forward and loss under ``torch.autocast`` in bfloat16 (matmuls
   and torch's fused LSTM; rnnkit's own recurrences stay float32), float32 weights, gradients and optimizer state — about
   1.3–1.8× the speed on CPUs with AVX-512 BF16 and on GPUs, slower on CPUs without it; validation runs in float32;
