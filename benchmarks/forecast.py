@@ -37,7 +37,8 @@ RECIPES = {
            "weighting": "mase", "validation": "none", "ensemble": 12, "epochs": 1000, "batch_size": 256, "lr": 2e-3,
            "group_options": "period12: lookback=1,1.5 weighting=none"},
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
-                "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "batch_size": 64, "lr": 2e-3,
+                "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "epochs": 1000, "batch_size": 64,
+                "lr": 2e-3,
                 "group_options": "period12: lookback=1,1.5 weighting=none"},
 }
 PEERS = {"m3": ("SeasonalNaive", "AutoETS", "AutoTheta"), "classic": ("SeasonalNaive", "AutoETS", "AutoTheta",
