@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.recurrence import bptt_layernorm, native
+from rnnkit.recurrence import bptt_layernorm, layernorm_native, native
 from tests.helpers import compiled_or_torch, whole_then_steps
 
 T, B, H = 5, 3, 4
@@ -25,7 +25,7 @@ COMPILED = "in use" in native.status()
 def path(request, monkeypatch):
     """Run the test on the compiled whole-sequence loops (rows split across threads), on the compiled steps with
     Python between them (what autocast's lower-precision products take) and on the torch-operation path."""
-    return compiled_or_torch(request.param, monkeypatch, bptt_layernorm)
+    return compiled_or_torch(request.param, monkeypatch, bptt_layernorm, layernorm_native)
 
 
 def _rand(*shape, scale=0.5, dtype=torch.float64, requires_grad=True):
@@ -95,7 +95,7 @@ def test_compiled_steps_equal_the_torch_path(kind, Hs, monkeypatch):
     """float32 at sizes off the vector width (1, 5, 37): the C steps and torch's operations agree to float32 rounding
     (a norm over one feature divides by √ε and amplifies it); float64 to 1e-12 — ∂L/∂W_hh formed over several chunks of
     steps."""
-    monkeypatch.setattr(bptt_layernorm, "CHUNK", 3)  # ∂L/∂W_hh in chunks of 3 steps (7 = 1 + 3 + 3)
+    monkeypatch.setattr(layernorm_native, "CHUNK", 3)  # ∂L/∂W_hh in chunks of 3 steps (7 = 1 + 3 + 3)
     for dtype, tol in ((torch.float32, 1e-4), (torch.float64, 1e-12)):
         compiled = _run(kind, dtype, Hs)
         with monkeypatch.context() as m:
@@ -113,11 +113,11 @@ def test_whole_sequence_equals_the_steps(kind, threads, Bn, Tn, Hs, monkeypatch)
     """The whole-sequence loops — rows cut into one piece per thread (fewer when there are fewer rows), each piece
     with its own ∂L/∂W_hh chunks (of 3 steps here) and gain sums, ∂L/∂h_0 in either buffer by the parity of T —
     give the per-step loop's outputs and gradients: float64 to 1e-12."""
-    monkeypatch.setattr(bptt_layernorm, "CHUNK", 3)
+    monkeypatch.setattr(layernorm_native, "CHUNK", 3)
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     def run():
         return _run(kind, torch.float64, Hs, Tn=Tn, Bn=Bn)
-    for a, b in zip(*whole_then_steps(run, monkeypatch, bptt_layernorm, min(threads, Bn))):
+    for a, b in zip(*whole_then_steps(run, monkeypatch, layernorm_native, min(threads, Bn))):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
 
 

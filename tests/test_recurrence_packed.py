@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.recurrence import bptt_layernorm, packed
+from rnnkit.recurrence import bptt_layernorm, layernorm_native, packed
 
 PACKS = torch.backends.mkldnn.is_available() and packed.RecurrentProduct(torch.ones(512, 512), 4).packed is not None
 pytestmark = pytest.mark.skipif(not PACKS, reason="oneDNN's packed linear is not available in this torch build")
@@ -55,7 +55,7 @@ def test_layernorm_kernels_with_packed_products_match_the_torch_path(cls, monkey
     """The compiled steps stepped from Python (the path that multiplies through ``RecurrentProduct``: the
     whole-sequence loops have their own product) with packed products, against the torch-operation path."""
     monkeypatch.setattr(packed, "PACK_FROM", 1)
-    monkeypatch.setattr(bptt_layernorm, "native_sequence", lambda *a, **k: None)
+    monkeypatch.setattr(layernorm_native, "native_sequence", lambda *a, **k: None)
     torch.manual_seed(2)
     layer = cls(5, 8, num_layers=2)
     x = torch.randn(9, 3, 5, requires_grad=True)
