@@ -1,8 +1,15 @@
 """Members side by side (rnnkit.tasks.jobs): the LPT schedule's budgets by hand, how many processes, and run_all
-returning every result in order from other processes on one thread each, and raising a member's error."""
+returning every result in order from other processes on one thread each, raising a member's error, and stopping the
+workers when the caller is terminated."""
 
 import operator
 import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,3 +52,41 @@ def test_run_all_returns_results_in_call_order_from_one_thread_workers():
 def test_a_members_error_reaches_the_caller_with_its_type_and_message():
     with pytest.raises(ValueError, match="invalid literal for int"):
         run_all(int, [("1",), ("x",)], 2)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the workers' state from /proc")
+def test_sigterm_to_the_caller_stops_the_workers_too(tmp_path):
+    # given a script whose two members sleep for a minute, when it gets SIGTERM (kill, timeout, a job scheduler)
+    # it exits with 128 + 15 as the signal's default would, and its worker processes are gone too — not left to
+    # finish their members
+    (tmp_path / "sleeper.py").write_text(textwrap.dedent("""
+        import os, time
+        def sleep(folder, k):
+            open(os.path.join(folder, f"worker{os.getpid()}"), "w").close()
+            time.sleep(60)
+    """))
+    script = f"from rnnkit.tasks.jobs import run_all; import sleeper; run_all(sleeper.sleep, [({str(tmp_path)!r}, k) " \
+             f"for k in range(4)], 2)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).parents[1])])}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("worker*"))) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    workers = [int(f.name[len("worker"):]) for f in tmp_path.glob("worker*")]
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while any(map(_running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [w for w in workers if _running(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    assert not left, f"workers {left} still run after their caller was terminated"

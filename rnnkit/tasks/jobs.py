@@ -8,7 +8,9 @@ on two cores.
 
 The workers are joblib's ``loky`` processes: started fresh (fork + exec), so they work from a script without an
 ``if __name__ == "__main__"`` guard, from a notebook, and after torch's OpenMP threads have started in the parent. An
-exception in a member is raised again in the caller, with its own type and message.
+exception in a member is raised again in the caller, with its own type and message. Ctrl-C, and SIGTERM (what ``kill``,
+``timeout`` and job schedulers send) while the members run, stop the workers too instead of leaving them to finish
+their current member.
 
 A shared time budget (``budgets``) is split so that the members, run longest first on the least-loaded worker (the
 LPT rule, which is also the order in which they are handed out), finish together when the budget is spent.
@@ -17,7 +19,10 @@ LPT rule, which is also the order in which they are handed out), finish together
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 import torch
 from tqdm.auto import tqdm
@@ -63,6 +68,29 @@ def _one_thread(fn: Callable, args: tuple):
     return fn(*args)
 
 
+class Terminated(SystemExit):
+    """SIGTERM arrived while members were training (exit status 128 + 15, as the signal's default would give)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(128 + signum)
+
+
+@contextmanager
+def _sigterm_raises():
+    """SIGTERM raises ``Terminated`` in the main thread (so joblib shuts the workers down, as for Ctrl-C) instead of
+    ending this process at once and leaving them to run; a handler the program set itself is left alone."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run_all(fn: Callable, calls: Sequence[tuple], jobs: int, weights: Sequence[float] | None = None,
             progress: bool = False, desc: str = "members") -> list:
     """``fn(*args)`` for every ``args`` in ``calls``, ``jobs`` at a time (in this process when ``jobs`` is 1), handed
@@ -77,12 +105,13 @@ def run_all(fn: Callable, calls: Sequence[tuple], jobs: int, weights: Sequence[f
     results = [None] * len(calls)
     bar = tqdm(total=len(calls), desc=f"{desc} ({jobs} at a time)", unit="member", disable=not progress)
     try:
-        for k, result in zip(order, run(delayed(_one_thread)(fn, calls[k]) for k in order)):
-            results[k] = result
-            bar.update(1)
+        with _sigterm_raises():
+            for k, result in zip(order, run(delayed(_one_thread)(fn, calls[k]) for k in order)):
+                results[k] = result
+                bar.update(1)
     finally:
         bar.close()
     return results
 
 
-__all__ = ["cpu_jobs", "budgets", "makespan", "lpt_order", "run_all"]
+__all__ = ["cpu_jobs", "budgets", "makespan", "lpt_order", "run_all", "Terminated"]
