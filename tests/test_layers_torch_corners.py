@@ -1,6 +1,7 @@
 """The corners torch.nn users hit, checked against torch.nn itself: constructor type checks, the exception types of bad
 inputs (rnnkit's messages, caught by the same ``except`` as torch's), empty batches, zero-size cells, copies and
-dtypes, ``repr``, ``check_forward_args``, ``torch.compile``, conversion to and from torch.nn, dynamic quantization."""
+dtypes, ``repr``, ``check_forward_args``, ``torch.compile``, conversion to and from torch.nn, dynamic quantization,
+saturated gates."""
 
 from __future__ import annotations
 
@@ -146,6 +147,25 @@ def test_torch_compile_gives_the_eager_outputs_and_gradients(cell):
     (g_ref,) = torch.autograd.grad(y_ref.sum(), x)
     torch.testing.assert_close(y, y_ref, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(g, g_ref, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+@pytest.mark.parametrize("backend", ["auto", "loop", "fused"])
+def test_saturated_gates_give_torchs_numbers(torch_cls, ours, backend):
+    """Unscaled inputs (values in the hundreds, as raw series or counts are) drive float32 gate pre-activations far
+    past ±88, where exp overflows: torch.nn returns the saturated gates' numbers (0, 1, ±1) and so must every rnnkit
+    path — the compiled kernels used to give NaN there (a GRU's 1 / (1 + inf) under -ffast-math)."""
+    torch.manual_seed(0)
+    m = ours(3, 16, 2, backend=backend)
+    t = torch_cls(3, 16, 2)
+    t.load_state_dict(m.state_dict())
+    x = (300 * torch.randn(9, 4, 3)).requires_grad_(True)
+    (y, _), (y_ref, _) = m(x), t(x)
+    assert torch.isfinite(y).all()
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
+    g, g_ref = (torch.autograd.grad(out.sum(), x)[0] for out in (y, y_ref))
+    assert torch.isfinite(g).all()
+    torch.testing.assert_close(g, g_ref, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)

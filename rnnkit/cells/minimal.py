@@ -45,9 +45,11 @@ def mingru_log_coefficients(xw: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def minlstm_coefficients(xw: Tensor) -> tuple[Tensor, Tensor]:
+    """f' = f / (f + i) = σ(−d) and i' = σ(d) with d = log(i / f) = softplus(−k_f) − softplus(−k_i): the same
+    numbers, but finite where both gates underflow (f = i = 0 when k_f, k_i ≪ 0 gave 0 / 0)."""
     kf, ki, v = xw.chunk(3, dim=-1)
-    f, i = torch.sigmoid(kf), torch.sigmoid(ki)
-    return f / (f + i), i / (f + i) * g(v)
+    d = F.softplus(-kf) - F.softplus(-ki)
+    return torch.sigmoid(-d), torch.sigmoid(d) * g(v)
 
 
 def minlstm_log_coefficients(xw: Tensor) -> tuple[Tensor, Tensor]:

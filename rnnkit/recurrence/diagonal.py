@@ -24,6 +24,7 @@ import shutil
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+from torch.nn import functional as F
 
 from rnnkit.recurrence.bptt_reference import autocast_off
 from rnnkit.recurrence.hugepages import empty_huge
@@ -170,7 +171,7 @@ def _backward_math(kind: str, xw: Tensor, G: Tensor, out: Tensor, h0: Tensor, ma
     # ∂a/∂k_i = −a(1 − a)(1 − i)
     kf, ki, v = xw.chunk(3, dim=-1)
     f, i = torch.sigmoid(kf), torch.sigmoid(ki)
-    a = f / (f + i)
+    a = torch.sigmoid(F.softplus(-ki) - F.softplus(-kf))  # f / (f + i), finite when both underflow
     gv, slope = _g_and_slope(v)
     d_a = G * (h_prev - gv) * a * (1 - a)
     return torch.cat([d_a * (1 - f), -d_a * (1 - i), G * (1 - a) * slope], dim=-1)

@@ -36,7 +36,7 @@ import torch
 
 SOURCES = [Path(__file__).with_name(n) for n in ("gemm.c", "lnrnn.c", "lnseq.c", "minimal.c", "feedback.c",
                                                  "fbseq.c", "lstmseq.c")]
-HEADERS = [Path(__file__).with_name("pieces.h")]
+HEADERS = [Path(__file__).with_name(n) for n in ("pieces.h", "activations.h")]
 FLAG_SETS = (["-O3", "-march=native", "-ffast-math", "-fopenmp"], ["-O3", "-march=native", "-ffast-math"],
              ["-O3", "-ffast-math"])
 

@@ -14,12 +14,14 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "activations.h"
+
 #define DEFINE_FB(T, SFX, exp_, tanh_)                                                                                \
-void fb_gates_##SFX(long B, long L, long H, const T *GX, long gx_stride, const T *WG, const T *BELOW, const T *UG,  \
+void fb_gates_##SFX(long B, long L, long H, const T *GX, long gx_stride, const T *WG, const T *BELOW, const T *UG,    \
                     const T *HS, T *G, T *X, long x_stride) {                                                         \
     long LH = L * H, off = BELOW ? H : 0;                                                                             \
     for (long b = 0; b < B; b++) {                                                                                    \
-        const T *restrict hs = HS + b * LH, *restrict below = BELOW ? BELOW + b * LH : NULL;                         \
+        const T *restrict hs = HS + b * LH, *restrict below = BELOW ? BELOW + b * LH : NULL;                          \
         T *restrict x = X + b * x_stride;                                                                             \
         if (below)                                                                                                    \
             for (long k = 0; k < H; k++) x[k] = below[k];                                                             \
@@ -33,7 +35,7 @@ void fb_gates_##SFX(long B, long L, long H, const T *GX, long gx_stride, const T
                     const T *restrict wg = WG + i * H;                                                                \
                     for (long k = 0; k < H; k++) s2 += wg[k] * below[k];                                              \
                 }                                                                                                     \
-                g = 1 / (1 + exp_(-(s + s2)));                                                                        \
+                g = SIGMOID(T, exp_, s + s2);                                                                         \
                 G[b * L + i] = g;                                                                                     \
             }                                                                                                         \
             const T *restrict h = hs + i * H;                                                                         \
@@ -43,7 +45,7 @@ void fb_gates_##SFX(long B, long L, long H, const T *GX, long gx_stride, const T
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-void fb_act_##SFX(long B, long H, long LH, T *A, long a_stride, long a_in, const T *F, const T *BIAS, const T *HP,  \
+void fb_act_##SFX(long B, long H, long LH, T *A, long a_stride, long a_in, const T *F, const T *BIAS, const T *HP,    \
                   T *HO, const T *M) {                                                                                \
     for (long b = 0; b < B; b++) {                                                                                    \
         T *restrict a = A + b * a_stride;                                                                             \
@@ -60,7 +62,7 @@ void fb_act_##SFX(long B, long H, long LH, T *A, long a_stride, long a_in, const
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-void fb_delta_##SFX(long B, long H, const T *DH, long dh_stride, const T *HC, long hc_stride, const T *M, T *DA,    \
+void fb_delta_##SFX(long B, long H, const T *DH, long dh_stride, const T *HC, long hc_stride, const T *M, T *DA,      \
                     long da_stride) {                                                                                 \
     for (long b = 0; b < B; b++) {                                                                                    \
         const T *restrict dh = DH + b * dh_stride, *restrict hc = HC + b * hc_stride;                                 \
@@ -70,7 +72,7 @@ void fb_delta_##SFX(long B, long H, const T *DH, long dh_stride, const T *HC, lo
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-void fb_gate_back_##SFX(long B, long L, long H, const T *DX, long dx_stride, const T *HS, const T *G, const T *UG,  \
+void fb_gate_back_##SFX(long B, long L, long H, const T *DX, long dx_stride, const T *HS, const T *G, const T *UG,    \
                         const T *WG, T *DP, T *DB, T *DGX, long dgx_stride) {                                         \
     long LH = L * H, off = DB ? H : 0;                                                                                \
     for (long b = 0; b < B; b++) {                                                                                    \

@@ -13,7 +13,8 @@
 #include <math.h>
 #include <stddef.h>
 
-#define SIGMOID(exp_, v) (1 / (1 + exp_(-(v))))
+#include "activations.h"
+
 #define IVDEP _Pragma("GCC ivdep")
 
 #define DEFINE(T, SFX, exp_, tanh_, sqrt_)                                                                            \
@@ -45,9 +46,9 @@ static void norm_back_##SFX(const T *restrict d, const T *restrict vh, long n, T
                                                                                                                       \
 /* the LSTM's squashed gates [i f g o] from a = xw + γ_hh ⊙ p̂, in place in a */                                      \
 static void lstm_gates_##SFX(T *restrict a, long H) {                                                                 \
-    IVDEP for (long k = 0; k < 2 * H; k++) a[k] = SIGMOID(exp_, a[k]);                                                \
+    IVDEP for (long k = 0; k < 2 * H; k++) a[k] = SIGMOID(T, exp_, a[k]);                                             \
     IVDEP for (long k = 2 * H; k < 3 * H; k++) a[k] = tanh_(a[k]);                                                    \
-    IVDEP for (long k = 3 * H; k < 4 * H; k++) a[k] = SIGMOID(exp_, a[k]);                                            \
+    IVDEP for (long k = 3 * H; k < 4 * H; k++) a[k] = SIGMOID(T, exp_, a[k]);                                         \
 }                                                                                                                     \
                                                                                                                       \
 /* LSTM forward, step t. PS (B, G): W_hh h_{t-1} on entry (scratch). Writes p̂ PH[t], c̃ CC[t], the carried C[t] (may \
@@ -150,7 +151,8 @@ void lngru_forward_##SFX(long t, long B, long b0, long b1, long H, T eps, const 
             continue;                                                                                                 \
         }                                                                                                             \
         IVDEP for (long j = 0; j < H; j++) {                                                                          \
-            T r = SIGMOID(exp_, xw[j] + p[j]), z = SIGMOID(exp_, xw[H + j] + p[H + j]);                               \
+            T r = SIGMOID(T, exp_, xw[j] + p[j]);                                                                     \
+            T z = SIGMOID(T, exp_, xw[H + j] + p[H + j]);                                                             \
             T n = tanh_(xw[2 * H + j] + r * p[2 * H + j]);                                                            \
             y[j] = n + z * (h_prev[j] - n);                                                                           \
         }                                                                                                             \
@@ -174,7 +176,8 @@ void lngru_backward_##SFX(long t, long B, long b0, long b1, long H, const T *XW,
             T ghr = g_hh[j] * ph[j] + (b_hh ? b_hh[j] : 0);                                                           \
             T ghz = g_hh[H + j] * ph[H + j] + (b_hh ? b_hh[H + j] : 0);                                               \
             T ghn = g_hh[2 * H + j] * ph[2 * H + j] + bn;                                                             \
-            T r = SIGMOID(exp_, xw[j] + ghr), z = SIGMOID(exp_, xw[H + j] + ghz);                                     \
+            T r = SIGMOID(T, exp_, xw[j] + ghr);                                                                      \
+            T z = SIGMOID(T, exp_, xw[H + j] + ghz);                                                                  \
             T n = tanh_(xw[2 * H + j] + r * ghn);                                                                     \
             T hc = m * dh[j];                                                                                         \
             T dan = hc * (1 - z) * (1 - n * n);                                                                       \

@@ -23,12 +23,13 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "activations.h"
 #include "pieces.h"
 
 #define DEFINE(T, SFX, exp_, tanh_)                                                                                   \
 void gemm_##SFX(long, long, long, const T *, long, long, const T *, long, T *, long, int);                            \
                                                                                                                       \
-static void lstm_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W_T, T *ACT,            \
+static void lstm_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W_T, T *ACT,             \
                                     const T *h0, const T *c0, const T *M, T *C, T *TC, T *Y) {                        \
     long G = 4 * H;                                                                                                   \
     for (long t = 0; t < n_steps; t++) {                                                                              \
@@ -40,7 +41,7 @@ static void lstm_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long
             T *restrict c = C + (t * B + b) * H, *restrict tc = TC + (t * B + b) * H;                                 \
             T *restrict y = Y + (t * B + b) * H;                                                                      \
             T m = M ? M[t * B + b] : 1;                                                                               \
-            for (long k = 0; k < 3 * H; k++) a[k] = 1 / (1 + exp_(-a[k]));                                           \
+            for (long k = 0; k < 3 * H; k++) a[k] = SIGMOID(T, exp_, a[k]);                                           \
             for (long k = 3 * H; k < G; k++) a[k] = tanh_(a[k]);                                                      \
             const T *restrict i = a, *restrict f = a + H, *restrict o = a + 2 * H, *restrict g = a + 3 * H;           \
             for (long j = 0; j < H; j++) {                                                                            \
@@ -53,7 +54,7 @@ static void lstm_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-static void lstm_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W, const T *ACT,       \
+static void lstm_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W, const T *ACT,        \
                                      const T *c0, const T *C, const T *TC, const T *M, T *DH, const T *DY, T *DN,     \
                                      T *DC, T *DG) {                                                                  \
     long G = 4 * H;                                                                                                   \
@@ -76,14 +77,14 @@ static void lstm_rows_backward_##SFX(long n_steps, long B, long b0, long b1, lon
                 dn[j] = (dy ? dy[j] : 0) + (1 - m) * dh[j];                                                           \
             }                                                                                                         \
         }                                                                                                             \
-        gemm_##SFX(b1 - b0, H, G, DG + (t * B + b0) * G, G, 1, W, H, DN + b0 * H, H, 1);                             \
+        gemm_##SFX(b1 - b0, H, G, DG + (t * B + b0) * G, G, 1, W, H, DN + b0 * H, H, 1);                              \
         T *swap = DH;                                                                                                 \
         DH = DN;                                                                                                      \
         DN = swap;                                                                                                    \
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-static void gru_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W_T, T *S, T *N,        \
+static void gru_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W_T, T *S, T *N,          \
                                    const T *h0, const T *M, T *Y) {                                                   \
     long G = 3 * H;                                                                                                   \
     for (long t = 0; t < n_steps; t++) {                                                                              \
@@ -93,7 +94,7 @@ static void gru_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long 
             T *restrict s = S + (t * B + b) * G, *restrict nn = N + (t * B + b) * H, *restrict y = Y + (t * B + b) * H; \
             const T *restrict hp = hp0 + b * H;                                                                       \
             T m = M ? M[t * B + b] : 1;                                                                               \
-            for (long k = 0; k < 2 * H; k++) s[k] = 1 / (1 + exp_(-s[k]));                                           \
+            for (long k = 0; k < 2 * H; k++) s[k] = SIGMOID(T, exp_, s[k]);                                           \
             for (long j = 0; j < H; j++) {                                                                            \
                 T n = tanh_(nn[j] + s[j] * s[2 * H + j]);                                                             \
                 nn[j] = n;                                                                                            \
@@ -103,7 +104,7 @@ static void gru_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long 
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-static void gru_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W, const T *S,          \
+static void gru_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long H, const T *W, const T *S,           \
                                     const T *N, const T *h0, const T *Y, const T *M, T *DH, const T *DY, T *DN,       \
                                     T *DGH, T *DXN) {                                                                 \
     long G = 3 * H;                                                                                                   \
@@ -125,14 +126,14 @@ static void gru_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long
                 dn[j] = (dy ? dy[j] : 0) + (m * z[j] + 1 - m) * dh[j];                                                \
             }                                                                                                         \
         }                                                                                                             \
-        gemm_##SFX(b1 - b0, H, G, DGH + (t * B + b0) * G, G, 1, W, H, DN + b0 * H, H, 1);                            \
+        gemm_##SFX(b1 - b0, H, G, DGH + (t * B + b0) * G, G, 1, W, H, DN + b0 * H, H, 1);                             \
         T *swap = DH;                                                                                                 \
         DH = DN;                                                                                                      \
         DN = swap;                                                                                                    \
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-void gru_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, const T *W_T, T *S, T *N, const T *h0,  \
+void gru_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, const T *W_T, T *S, T *N, const T *h0,   \
                                 const T *M, T *Y) {                                                                   \
     PIECES(gru_rows_forward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, W_T, S, N, h0, M, Y));     \
 }                                                                                                                     \
@@ -143,7 +144,7 @@ void gru_sequence_backward_##SFX(long n_pieces, long n_steps, long B, long H, co
                                    DY, DN, DGH, DXN));                                                                \
 }                                                                                                                     \
                                                                                                                       \
-static void rnn_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long H, long relu, const T *W_T, T *HN,   \
+static void rnn_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long H, long relu, const T *W_T, T *HN,    \
                                    const T *h0, const T *M, T *Y) {                                                   \
     for (long t = 0; t < n_steps; t++) {                                                                              \
         const T *hp0 = t ? Y + (t - 1) * B * H : h0;                                                                  \
@@ -163,7 +164,7 @@ static void rnn_rows_forward_##SFX(long n_steps, long B, long b0, long b1, long 
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-static void rnn_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long H, long relu, const T *W,           \
+static void rnn_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long H, long relu, const T *W,            \
                                     const T *HN, const T *M, T *DH, const T *DY, T *DN, T *DA) {                      \
     for (long t = n_steps - 1; t >= 0; t--) {                                                                         \
         for (long b = b0; b < b1; b++) {                                                                              \
@@ -177,25 +178,25 @@ static void rnn_rows_backward_##SFX(long n_steps, long B, long b0, long b1, long
                 dn[j] = (dy ? dy[j] : 0) + (1 - m) * dh[j];                                                           \
             }                                                                                                         \
         }                                                                                                             \
-        gemm_##SFX(b1 - b0, H, H, DA + (t * B + b0) * H, H, 1, W, H, DN + b0 * H, H, 1);                             \
+        gemm_##SFX(b1 - b0, H, H, DA + (t * B + b0) * H, H, 1, W, H, DN + b0 * H, H, 1);                              \
         T *swap = DH;                                                                                                 \
         DH = DN;                                                                                                      \
         DN = swap;                                                                                                    \
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
-void rnn_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, long relu, const T *W_T, T *HN,         \
+void rnn_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, long relu, const T *W_T, T *HN,          \
                                 const T *h0, const T *M, T *Y) {                                                      \
     PIECES(rnn_rows_forward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, relu, W_T, HN, h0, M, Y)); \
 }                                                                                                                     \
                                                                                                                       \
 void rnn_sequence_backward_##SFX(long n_pieces, long n_steps, long B, long H, long relu, const T *W, const T *HN,     \
                                  const T *M, T *DH, const T *DY, T *DN, T *DA) {                                      \
-    PIECES(rnn_rows_backward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, relu, W, HN, M, DH, DY,  \
+    PIECES(rnn_rows_backward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, relu, W, HN, M, DH, DY,   \
                                    DN, DA));                                                                          \
 }                                                                                                                     \
                                                                                                                       \
-void lstm_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, const T *W_T, T *ACT, const T *h0,     \
+void lstm_sequence_forward_##SFX(long n_pieces, long n_steps, long B, long H, const T *W_T, T *ACT, const T *h0,      \
                                  const T *c0, const T *M, T *C, T *TC, T *Y) {                                        \
     PIECES(lstm_rows_forward_##SFX(n_steps, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, W_T, ACT, h0, c0, M, C,   \
                                    TC, Y));                                                                           \

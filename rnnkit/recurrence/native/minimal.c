@@ -3,7 +3,8 @@
  * backward (the coefficients are recomputed from xw there, so only xw, the states and h_0 are kept).
  *
  * kind 0 = minGRU (xw = [k v]: a = σ(−k), b = σ(k) g(v)); kind 1 = minLSTM (xw = [k_f k_i v]: f, i = σ(k_f), σ(k_i),
- * a = f / (f + i), b = (1 − a) g(v)); g(v) = v + ½ for v ≥ 0, σ(v) below. XW (T, B, G·H), states OUT (T, B, H),
+ * a = f / (f + i) = σ(softplus(−k_i) − softplus(−k_f)), b = (1 − a) g(v)); g(v) = v + ½ for v ≥ 0, σ(v) below.
+ * XW (T, B, G·H), states OUT (T, B, H),
  * h0 (B, H), step mask M (T, B) of 0/1 or NULL (a padded step keeps the state: a = 1, b = 0). Only the batch rows
  * b0 ≤ b < b1 are computed: the rows are independent, so the minimal_sequence_* calls run n_pieces ranges of them at
  * once on torch's OpenMP threads (pieces.h).
@@ -11,10 +12,11 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "activations.h"
 #include "pieces.h"
 
-#define DEFINE_MIN(T, SFX, exp_)                                                                                      \
-void minimal_forward_##SFX(long kind, long Tn, long B, long b0, long b1, long H, const T *XW, const T *h0,         \
+#define DEFINE_MIN(T, SFX, exp_, log1p_)                                                                              \
+void minimal_forward_##SFX(long kind, long Tn, long B, long b0, long b1, long H, const T *XW, const T *h0,            \
                            const T *M, T *OUT) {                                                                      \
     long G = (kind ? 3 : 2) * H;                                                                                      \
     for (long t = 0; t < Tn; t++)                                                                                     \
@@ -29,21 +31,22 @@ void minimal_forward_##SFX(long kind, long Tn, long B, long b0, long b1, long H,
             const T *restrict v = xw + (G - H);                                                                       \
             if (kind)                                                                                                 \
                 for (long j = 0; j < H; j++) {                                                                        \
-                    T gv = v[j] >= 0 ? v[j] + (T)0.5 : 1 / (1 + exp_(-v[j]));                                         \
-                    T f = 1 / (1 + exp_(-xw[j])), i = 1 / (1 + exp_(-xw[H + j]));                                     \
-                    T a = f / (f + i);                                                                                \
+                    T gv = v[j] >= 0 ? v[j] + (T)0.5 : SIGMOID(T, exp_, v[j]);                                        \
+                    T f = SIGMOID(T, exp_, xw[j]), i = SIGMOID(T, exp_, xw[H + j]);                                   \
+                    T d = SOFTPLUS(T, exp_, log1p_, -xw[H + j]) - SOFTPLUS(T, exp_, log1p_, -xw[j]);                  \
+                    T a = SIGMOID(T, exp_, d);                                                                        \
                     h[j] = a * hp[j] + (1 - a) * gv;                                                                  \
                 }                                                                                                     \
             else                                                                                                      \
                 for (long j = 0; j < H; j++) {                                                                        \
-                    T gv = v[j] >= 0 ? v[j] + (T)0.5 : 1 / (1 + exp_(-v[j]));                                         \
-                    T a = 1 / (1 + exp_(xw[j]));                                                                      \
+                    T gv = v[j] >= 0 ? v[j] + (T)0.5 : SIGMOID(T, exp_, v[j]);                                        \
+                    T a = SIGMOID(T, exp_, -xw[j]);                                                                   \
                     h[j] = a * hp[j] + (1 - a) * gv;                                                                  \
                 }                                                                                                     \
         }                                                                                                             \
 }                                                                                                                     \
                                                                                                                       \
-void minimal_backward_##SFX(long kind, long Tn, long B, long b0, long b1, long H, const T *XW, const T *h0,        \
+void minimal_backward_##SFX(long kind, long Tn, long B, long b0, long b1, long H, const T *XW, const T *h0,           \
                             const T *OUT, const T *M, const T *GR, T *DXW, T *DH0) {                                  \
     long G = (kind ? 3 : 2) * H;                                                                                      \
     for (long t = Tn - 1; t >= 0; t--)                                                                                \
@@ -62,10 +65,11 @@ void minimal_backward_##SFX(long kind, long Tn, long B, long b0, long b1, long H
             T *restrict dv = dxw + (G - H);                                                                           \
             if (kind)                                                                                                 \
                 _Pragma("GCC ivdep") for (long j = 0; j < H; j++) {                                                   \
-                    T Gt = carry[j], sv = 1 / (1 + exp_(-v[j]));                                                      \
+                    T Gt = carry[j], sv = SIGMOID(T, exp_, v[j]);                                                     \
                     T gv = v[j] >= 0 ? v[j] + (T)0.5 : sv, slope = v[j] >= 0 ? 1 : sv * (1 - sv);                     \
-                    T f = 1 / (1 + exp_(-xw[j])), i = 1 / (1 + exp_(-xw[H + j]));                                     \
-                    T a = f / (f + i);                                                                                \
+                    T f = SIGMOID(T, exp_, xw[j]), i = SIGMOID(T, exp_, xw[H + j]);                                   \
+                    T d = SOFTPLUS(T, exp_, log1p_, -xw[H + j]) - SOFTPLUS(T, exp_, log1p_, -xw[j]);                  \
+                    T a = SIGMOID(T, exp_, d);                                                                        \
                     T da = Gt * (hp[j] - gv) * a * (1 - a);                                                           \
                     dxw[j] = da * (1 - f);                                                                            \
                     dxw[H + j] = -da * (1 - i);                                                                       \
@@ -74,9 +78,9 @@ void minimal_backward_##SFX(long kind, long Tn, long B, long b0, long b1, long H
                 }                                                                                                     \
             else                                                                                                      \
                 _Pragma("GCC ivdep") for (long j = 0; j < H; j++) {                                                   \
-                    T Gt = carry[j], sv = 1 / (1 + exp_(-v[j]));                                                      \
+                    T Gt = carry[j], sv = SIGMOID(T, exp_, v[j]);                                                     \
                     T gv = v[j] >= 0 ? v[j] + (T)0.5 : sv, slope = v[j] >= 0 ? 1 : sv * (1 - sv);                     \
-                    T s = 1 / (1 + exp_(-xw[j]));                                                                     \
+                    T s = SIGMOID(T, exp_, xw[j]);                                                                    \
                     dxw[j] = Gt * (gv - hp[j]) * s * (1 - s);                                                         \
                     dv[j] = Gt * s * slope;                                                                           \
                     carry[j] = (1 - s) * Gt;                                                                          \
@@ -84,16 +88,16 @@ void minimal_backward_##SFX(long kind, long Tn, long B, long b0, long b1, long H
         }                                                                                                             \
 }                                                                                                                     \
                                                                                                                       \
-void minimal_sequence_forward_##SFX(long n_pieces, long kind, long Tn, long B, long H, const T *XW, const T *h0,     \
+void minimal_sequence_forward_##SFX(long n_pieces, long kind, long Tn, long B, long H, const T *XW, const T *h0,      \
                                     const T *M, T *OUT) {                                                             \
     PIECES(minimal_forward_##SFX(kind, Tn, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, XW, h0, M, OUT));          \
 }                                                                                                                     \
                                                                                                                       \
-void minimal_sequence_backward_##SFX(long n_pieces, long kind, long Tn, long B, long H, const T *XW, const T *h0,    \
+void minimal_sequence_backward_##SFX(long n_pieces, long kind, long Tn, long B, long H, const T *XW, const T *h0,     \
                                      const T *OUT, const T *M, const T *GR, T *DXW, T *DH0) {                         \
-    PIECES(minimal_backward_##SFX(kind, Tn, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, XW, h0, OUT, M, GR, DXW, \
+    PIECES(minimal_backward_##SFX(kind, Tn, B, B * k / n_pieces, B * (k + 1) / n_pieces, H, XW, h0, OUT, M, GR, DXW,  \
                                   DH0));                                                                              \
 }
 
-DEFINE_MIN(float, f32, expf)
-DEFINE_MIN(double, f64, exp)
+DEFINE_MIN(float, f32, expf, log1pf)
+DEFINE_MIN(double, f64, exp, log1p)
