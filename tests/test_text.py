@@ -185,6 +185,24 @@ def test_ensemble_averages_member_probabilities_and_round_trips(tmp_path):
         train_classifier(ClassifyOptions(data=opts.data, ensemble=0), tmp_path / "bad")
 
 
+def test_members_trained_side_by_side_equal_members_trained_one_after_another(tmp_path):
+    # each parallel member runs in its own process on one torch thread: serial members on one thread in this process
+    # give the same weights, bit for bit, and so the same scores
+    opts = dict(data=str(FIX / "tiny_sentiment.csv"), tokenizer="word", min_freq=1, hidden_size=8, embedding_dim=8,
+                epochs=2, batch_size=16, patience=5, val_fraction=0.2, progress=False, cell="gru", ensemble=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        serial = train_classifier(ClassifyOptions(jobs=1, **opts), tmp_path / "serial")
+    finally:
+        torch.set_num_threads(threads)
+    parallel = train_classifier(ClassifyOptions(jobs=2, **opts), tmp_path / "parallel")
+    for m in range(2):
+        a, b = ((tmp_path / d / f"member{m}" / "model.safetensors").read_bytes() for d in ("serial", "parallel"))
+        assert a == b
+    assert serial == parallel
+
+
 def test_language_model_memorises_and_generation_carries_state():
     torch.manual_seed(0)
     text = (FIX / "tiny_corpus.txt").read_text()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +27,14 @@ from rnnkit.layers import CELL_NAMES
 from rnnkit.models.device import to_device_of
 from rnnkit.models.text import POOLINGS, ClassifierEnsemble, TextClassifier
 from rnnkit.tasks.graphs import GraphSpec, random_lengths
+from rnnkit.tasks.jobs import cpu_jobs, run_all
 from rnnkit.tasks.options import check, device_option, option, precision_option, regularizer_option, regularizers_of
 from rnnkit.tasks.plots import plot_confusion
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_best, load_text_run, resume_key, save_tokenizer
 from rnnkit.train import Config, Trainer, seed_everything
 from rnnkit.train.checkpoint import atomic_write_text, save_model
+from rnnkit.train.distributed import resolve_device
 
 
 class EncodedTexts(Dataset):
@@ -91,6 +93,8 @@ class ClassifyOptions:
     device: str = device_option()
     patience: int = option(3, "stop after this many epochs without a better validation accuracy", min=1)
     ensemble: int = option(1, "train this many members (seeds seed, seed+1, ...) and average their probabilities", min=1)
+    jobs: int | None = option(None, "members trained at once, each in its own process on one torch thread (default: "
+                                    "one per core on a CPU, at most the members; 1 on a GPU)", min=1)
     val_fraction: float = option(0.1, "share of a user file held out for validation (built-ins have their own split)",
                                  min=0, max=1, min_open=True, max_open=True)
     seed: int = option(0, "random seed (data split, initialisation, batches)")
@@ -100,7 +104,7 @@ class ClassifyOptions:
         check(self)
 
 
-RESUME_MAY_CHANGE = ("device", "epochs", "patience", "progress")
+RESUME_MAY_CHANGE = ("device", "epochs", "patience", "progress", "jobs")
 
 
 def load_labelled(opts: ClassifyOptions) -> tuple[list[TextExample], list[TextExample], list[TextExample] | None]:
@@ -172,6 +176,12 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
     return model
 
 
+def _trained_member(*args) -> tuple[dict, dict]:
+    """``_train_member`` for ``run_all``: the model's config and weights (what crosses back from a worker process)."""
+    model = _train_member(*args)
+    return model.config, model.state_dict()
+
+
 def _scores(model, tok: Tokenizer, part: list[TextExample], index: dict[str, int], n: int) -> dict:
     probs = classify_ids(model, [tok.encode(e.text) or [1] for e in part])
     y_true = np.array([index[e.label] for e in part])
@@ -215,15 +225,21 @@ def train_classifier(opts: ClassifyOptions, out: str | Path, resume: bool = Fals
         return EncodedTexts([tok.encode(e.text) or [1] for e in part], [index[e.label] for e in part])
 
     enc_train, enc_val = encode(train), encode(val)
+    jobs = cpu_jobs(opts.jobs, opts.ensemble, resolve_device(opts.device))
+    m_opts = replace(opts, progress=False) if jobs > 1 else opts  # one bar over the members, not several garbled
+    calls = [(m_opts, len(tok), labels, enc_train, enc_val, out if opts.ensemble == 1 else out / f"member{m}",
+              opts.seed + m, "" if opts.ensemble == 1 else f"member {m + 1}/{opts.ensemble}", resume)
+             for m in range(opts.ensemble)]
     members = []
-    for m in range(opts.ensemble):
-        folder = out if opts.ensemble == 1 else out / f"member{m}"
-        label = "" if opts.ensemble == 1 else f"member {m + 1}/{opts.ensemble}"
-        members.append(_train_member(opts, len(tok), labels, enc_train, enc_val, folder, opts.seed + m, label, resume))
+    for m, (config, state) in enumerate(run_all(_trained_member, calls, jobs, progress=opts.progress)):
+        members.append(build_classifier(dict(config)))
+        members[-1].load_state_dict(state)
+        members[-1].eval()
         if opts.ensemble > 1:  # each member's folder is a run of its own
-            save_model(folder, members[-1], {"task": "classify", "model": members[-1].config,
-                                             "tokenizer": save_tokenizer(folder, tok), "options": dict(vars(opts)),
-                                             "member_seed": opts.seed + m})  # the data split is the options' seed
+            save_model(calls[m][5], members[-1], {"task": "classify", "model": members[-1].config,
+                                                  "tokenizer": save_tokenizer(calls[m][5], tok),
+                                                  "options": dict(vars(opts)),
+                                                  "member_seed": opts.seed + m})  # the data split is the options' seed
     if opts.ensemble == 1:
         model = members[0]
     else:
