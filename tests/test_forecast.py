@@ -117,6 +117,9 @@ def test_the_server_forecasts_a_posted_series_and_refuses_bad_ones(seasonal):
     assert r.status_code == 422 and "no model" in r.json()["error"]
     r = client.post("/v1/models/run/predict", json={"inputs": [{"values": values, "quantiles": [0.9, 0.1]}]})
     assert r.status_code == 422 and "input 0: quantiles must lie in (0, 1) and include 0.5" in r.json()["error"]
+    # the run models log values (log=auto on positive series): a value ≤ 0 where the model reads is refused, named
+    r = client.post("/v1/models/run/predict", json={"inputs": [values[:-1] + [-3.0]]})
+    assert r.status_code == 422 and "value -3 at position 47 is not positive" in r.json()["error"]
 
 
 def test_quantile_intervals_cover_gaussian_noise_at_their_nominal_rate(tmp_path):

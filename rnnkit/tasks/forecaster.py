@@ -41,6 +41,19 @@ def window_quantiles(model: RNNForecaster, windows: SeriesWindows, taus, samples
     return np.concatenate(out) if out else np.zeros((0, windows.H, len(taus)))
 
 
+def _check_positive(series: list[Series], members: list[RNNForecaster], key: str) -> None:
+    """Models of log values (trained with log=true, or log=auto on positive series) read only positive windows: a
+    value ≤ 0 in what they read is refused with the series and position named, not clamped into a forecast."""
+    L = max((m.L for m in members if m.log), default=0)
+    for s in series if L else ():
+        tail = s.values[-L:]
+        if (tail <= 0).any():
+            j = len(s) - len(tail) + int(np.flatnonzero(tail <= 0)[0])
+            raise ValueError(f"series {s.id!r}: value {s.values[j]:g} at position {j} is not positive, but the {key!r} "
+                             "model forecasts log values (it was trained on positive series; retrain with --log false "
+                             "for series that reach zero or below)")
+
+
 def _build(mc: dict) -> RNNForecaster:
     kind = mc.pop("class", None)
     if kind != "RNNForecaster":
@@ -93,6 +106,7 @@ class Forecaster:
                                      f"the {key!r} model was trained for (retrain with --horizon {horizons[i]})")
                 if len(series[i]) < 1:
                     raise ValueError(f"series {series[i].id!r} has no values")
+            _check_positive([series[i] for i in idx], group["members"], key)
             part = [series[i] for i in idx]
             per_member = []
             for m, model in enumerate(group["members"]):
