@@ -41,6 +41,16 @@ def test_cpu_jobs_uses_the_cores_on_a_cpu_and_one_process_elsewhere():
         cpu_jobs(0, 3, cpu)
 
 
+def test_under_torchrun_members_train_one_after_another(monkeypatch):
+    # a loky worker would inherit RANK/WORLD_SIZE and try to join the process group: under torchrun each member
+    # trains across the ranks instead, so the default is 1 and asking for more is refused with why
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert cpu_jobs(None, 4, torch.device("cpu")) == 1
+    assert cpu_jobs(1, 4, torch.device("cpu")) == 1
+    with pytest.raises(ValueError, match="cannot run under torchrun"):
+        cpu_jobs(2, 4, torch.device("cpu"))
+
+
 def test_run_all_returns_results_in_call_order_from_one_thread_workers():
     assert run_all(operator.mul, [(k, 2) for k in range(5)], 2, weights=[1, 5, 2, 4, 3]) == [0, 2, 4, 6, 8]
     pids = run_all(os.getpid, [()] * 4, 2)

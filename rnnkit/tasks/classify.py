@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
 from rnnkit.data.corpora import CORPORA, prepare
 from rnnkit.data.readers import TextExample, read_examples
@@ -152,8 +153,9 @@ def classify_ids(model: TextClassifier, ids: list[list[int]], batch_size: int = 
 
 
 def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], train: EncodedTexts, val: EncodedTexts,
-                  out: Path, seed: int, label: str, resume: bool) -> TextClassifier:
-    """One classifier, early-stopped on validation accuracy, with its best epoch's weights."""
+                  out: Path, seed: int, label: str, resume: bool, announce: bool = True) -> TextClassifier:
+    """One classifier, early-stopped on validation accuracy, with its best epoch's weights (``announce``: say which
+    member starts; members trained side by side are announced by the caller, whose output the user sees)."""
     seed_everything(seed)
     model = TextClassifier(vocab_size, len(labels), opts.embedding_dim, opts.hidden_size, opts.cell, opts.num_layers,
                            opts.bidirectional, opts.pooling, opts.dropout, labels, opts.word_dropout,
@@ -169,7 +171,7 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
     trainer = Trainer(model, train, val, config=cfg, out_dir=out, collate_fn=pad_collate, model_config=model.config,
                       resume_check=resume_key(opts, RESUME_MAY_CHANGE))
     trainer.label = label
-    if label:
+    if label and announce:
         trainer.log(f"training {label} (seed {seed}) in {out}")
     trainer.fit(resume=resume)
     load_best(out, model)
@@ -228,8 +230,12 @@ def train_classifier(opts: ClassifyOptions, out: str | Path, resume: bool = Fals
     jobs = cpu_jobs(opts.jobs, opts.ensemble, resolve_device(opts.device))
     m_opts = replace(opts, progress=False) if jobs > 1 else opts  # one bar over the members, not several garbled
     calls = [(m_opts, len(tok), labels, enc_train, enc_val, out if opts.ensemble == 1 else out / f"member{m}",
-              opts.seed + m, "" if opts.ensemble == 1 else f"member {m + 1}/{opts.ensemble}", resume)
+              opts.seed + m, "" if opts.ensemble == 1 else f"member {m + 1}/{opts.ensemble}", resume, jobs == 1)
              for m in range(opts.ensemble)]
+    if jobs > 1:
+        tqdm.write(f"training {opts.ensemble} members, {jobs} at a time (a process each, one torch thread):")
+        for call in calls:
+            tqdm.write(f"training {call[7]} (seed {call[6]}) in {call[5]}")
     members = []
     for m, (config, state) in enumerate(run_all(_trained_member, calls, jobs, progress=opts.progress)):
         members.append(build_classifier(dict(config)))

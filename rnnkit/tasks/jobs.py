@@ -29,14 +29,21 @@ from tqdm.auto import tqdm
 
 
 def cpu_jobs(requested: int | None, tasks: int, device: torch.device) -> int:
-    """How many members train at once: ``requested`` (at most the members), else 1 off the CPU and, on the CPU,
-    torch's intra-op threads (its count of cores) capped by the members."""
+    """How many members train at once: ``requested`` (at most the members), else 1 off the CPU or under torchrun
+    (each member then trains across the ranks) and, on the CPU, torch's intra-op threads (its count of cores) capped
+    by the members."""
     if tasks < 1:
         return 1
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if requested is not None:
         if requested < 1:
             raise ValueError(f"jobs must be at least 1, got {requested}")
+        if requested > 1 and world > 1:
+            raise ValueError(f"jobs={requested} cannot run under torchrun (WORLD_SIZE={world}): there each member "
+                             "trains across the ranks, one after another; leave jobs unset or 1")
         return min(requested, tasks)
+    if world > 1:
+        return 1
     if device.type != "cpu":
         return 1
     return max(1, min(torch.get_num_threads(), os.cpu_count() or 1, tasks))
