@@ -172,10 +172,14 @@ def _train_member(opts: ClassifyOptions, vocab_size: int, labels: list[str], tra
                       resume_check=resume_key(opts, RESUME_MAY_CHANGE))
     trainer.label = label
     if label and announce:
-        trainer.log(f"training {label} (seed {seed}) in {out}")
+        trainer.log(_starting(label, seed, out))
     trainer.fit(resume=resume)
     load_best(out, model)
     return model
+
+
+def _starting(label: str, seed: int, out: Path) -> str:
+    return f"training {label} (seed {seed}) in {out}"
 
 
 def _trained_member(*args) -> tuple[dict, dict]:
@@ -229,23 +233,24 @@ def train_classifier(opts: ClassifyOptions, out: str | Path, resume: bool = Fals
     enc_train, enc_val = encode(train), encode(val)
     jobs = cpu_jobs(opts.jobs, opts.ensemble, resolve_device(opts.device))
     m_opts = replace(opts, progress=False) if jobs > 1 else opts  # one bar over the members, not several garbled
-    calls = [(m_opts, len(tok), labels, enc_train, enc_val, out if opts.ensemble == 1 else out / f"member{m}",
-              opts.seed + m, "" if opts.ensemble == 1 else f"member {m + 1}/{opts.ensemble}", resume, jobs == 1)
-             for m in range(opts.ensemble)]
-    if jobs > 1:
+    folders = [out] if opts.ensemble == 1 else [out / f"member{m}" for m in range(opts.ensemble)]
+    names = [""] if opts.ensemble == 1 else [f"member {m + 1}/{opts.ensemble}" for m in range(opts.ensemble)]
+    if jobs > 1:  # the workers' own lines would not reach a captured output: the members are announced here
         tqdm.write(f"training {opts.ensemble} members, {jobs} at a time (a process each, one torch thread):")
-        for call in calls:
-            tqdm.write(f"training {call[7]} (seed {call[6]}) in {call[5]}")
+        for m in range(opts.ensemble):
+            tqdm.write(_starting(names[m], opts.seed + m, folders[m]))
+    calls = [(m_opts, len(tok), labels, enc_train, enc_val, folders[m], opts.seed + m, names[m], resume, jobs == 1)
+             for m in range(opts.ensemble)]
     members = []
     for m, (config, state) in enumerate(run_all(_trained_member, calls, jobs, progress=opts.progress)):
         members.append(build_classifier(dict(config)))
         members[-1].load_state_dict(state)
         members[-1].eval()
         if opts.ensemble > 1:  # each member's folder is a run of its own
-            save_model(calls[m][5], members[-1], {"task": "classify", "model": members[-1].config,
-                                                  "tokenizer": save_tokenizer(calls[m][5], tok),
-                                                  "options": dict(vars(opts)),
-                                                  "member_seed": opts.seed + m})  # the data split is the options' seed
+            save_model(folders[m], members[-1], {"task": "classify", "model": members[-1].config,
+                                                 "tokenizer": save_tokenizer(folders[m], tok),
+                                                 "options": dict(vars(opts)),
+                                                 "member_seed": opts.seed + m})  # the data split is the options' seed
     if opts.ensemble == 1:
         model = members[0]
     else:

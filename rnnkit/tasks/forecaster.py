@@ -45,7 +45,9 @@ def _check_positive(series: list[Series], members: list[RNNForecaster], key: str
     """Models of log values (trained with log=true, or log=auto on positive series) read only positive windows: a
     value ≤ 0 in what they read is refused with the series and position named, not clamped into a forecast."""
     L = max((m.L for m in members if m.log), default=0)
-    for s in series if L else ():
+    if not L:
+        return
+    for s in series:
         tail = s.values[-L:]
         if (tail <= 0).any():
             j = len(s) - len(tail) + int(np.flatnonzero(tail <= 0)[0])
