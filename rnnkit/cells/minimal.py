@@ -44,17 +44,21 @@ def mingru_log_coefficients(xw: Tensor) -> tuple[Tensor, Tensor]:
     return -F.softplus(k), -F.softplus(-k) + log_g(v)
 
 
+def minlstm_log_ratio(kf: Tensor, ki: Tensor) -> Tensor:
+    """d = log(i / f) = softplus(−k_f) − softplus(−k_i), finite for any pre-activations: f' = f / (f + i) = σ(−d)
+    and i' = σ(d) without the 0 / 0 of f = i = 0 when both gates underflow (k_f, k_i ≪ 0)."""
+    return F.softplus(-kf) - F.softplus(-ki)
+
+
 def minlstm_coefficients(xw: Tensor) -> tuple[Tensor, Tensor]:
-    """f' = f / (f + i) = σ(−d) and i' = σ(d) with d = log(i / f) = softplus(−k_f) − softplus(−k_i): the same
-    numbers, but finite where both gates underflow (f = i = 0 when k_f, k_i ≪ 0 gave 0 / 0)."""
     kf, ki, v = xw.chunk(3, dim=-1)
-    d = F.softplus(-kf) - F.softplus(-ki)
+    d = minlstm_log_ratio(kf, ki)
     return torch.sigmoid(-d), torch.sigmoid(d) * g(v)
 
 
 def minlstm_log_coefficients(xw: Tensor) -> tuple[Tensor, Tensor]:
     kf, ki, v = xw.chunk(3, dim=-1)
-    d = F.softplus(-kf) - F.softplus(-ki)
+    d = minlstm_log_ratio(kf, ki)
     return -F.softplus(d), -F.softplus(-d) + log_g(v)
 
 
@@ -107,4 +111,4 @@ class MinLSTMCell(_MinimalCell):
     kind = "minlstm"
 
 
-__all__ = ["MinGRUCell", "MinLSTMCell", "MINIMAL_CELLS", "g", "log_g"]
+__all__ = ["MinGRUCell", "MinLSTMCell", "MINIMAL_CELLS", "g", "log_g", "minlstm_log_ratio"]

@@ -24,7 +24,6 @@ import shutil
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
-from torch.nn import functional as F
 
 from rnnkit.recurrence.bptt_reference import autocast_off
 from rnnkit.recurrence.hugepages import empty_huge
@@ -169,9 +168,11 @@ def _backward_math(kind: str, xw: Tensor, G: Tensor, out: Tensor, h0: Tensor, ma
         return torch.cat([G * (gv - h_prev) * s * (1 - s), G * s * slope], dim=-1)
     # minLSTM: a = f / (f + i), b = (1 − a) g(v): ∂h/∂a = h_{t−1} − g(v); ∂a/∂k_f = a(1 − a)(1 − f),
     # ∂a/∂k_i = −a(1 − a)(1 − i)
+    from rnnkit.cells.minimal import minlstm_log_ratio
+
     kf, ki, v = xw.chunk(3, dim=-1)
     f, i = torch.sigmoid(kf), torch.sigmoid(ki)
-    a = torch.sigmoid(F.softplus(-ki) - F.softplus(-kf))  # f / (f + i), finite when both underflow
+    a = torch.sigmoid(-minlstm_log_ratio(kf, ki))  # f / (f + i), finite when both underflow
     gv, slope = _g_and_slope(v)
     d_a = G * (h_prev - gv) * a * (1 - a)
     return torch.cat([d_a * (1 - f), -d_a * (1 - i), G * (1 - a) * slope], dim=-1)
