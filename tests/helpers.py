@@ -98,3 +98,14 @@ def plain_linear(a, b, h):
         h = a[t] * h + b[t]
         out.append(h)
     return torch.stack(out)
+
+
+def on_one_thread(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with torch on one thread (then the thread count as it was): what a member trained side
+    by side in its own worker process runs on, so a serial run this way is its bit-for-bit reference."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        torch.set_num_threads(threads)

@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from rnnkit.cli import app
 from rnnkit.tasks import registry
 from rnnkit.tasks.forecast import ForecastOptions, forecast, train_forecaster
 from rnnkit.tasks.forecaster import Forecaster, backtest, evaluate_forecaster
+from tests.helpers import on_one_thread
 
 SMALL = dict(hidden_size=32, batch_size=64, lr=5e-3, progress=False, checkpoint_every=0)
 
@@ -155,12 +155,7 @@ def test_members_trained_side_by_side_equal_members_trained_one_after_another(tm
     # each parallel member runs on one torch thread: the same thread count in this process gives the same bits
     data = write_panel(tmp_path / "p.csv", n_series=4, length=60)
     common = dict(data=str(data), ensemble=3, lookback="1,2", validation="none", max_steps=8, **SMALL)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train_forecaster(ForecastOptions(jobs=1, **common), tmp_path / "serial")
-    finally:
-        torch.set_num_threads(threads)
+    on_one_thread(train_forecaster, ForecastOptions(jobs=1, **common), tmp_path / "serial")
     train_forecaster(ForecastOptions(jobs=2, **common), tmp_path / "parallel")
     for k in range(3):
         serial, parallel = ((tmp_path / d / f"period12/member{k}/model.safetensors").read_bytes()

@@ -21,6 +21,7 @@ from rnnkit.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer, check_
 from rnnkit.models.text import ClassifierEnsemble, LanguageModel, TextClassifier
 from rnnkit.tasks.text import ClassifyOptions, StreamWindows, load_run, pad_collate, predict, train_classifier
 from rnnkit.train import Config, Trainer
+from tests.helpers import on_one_thread
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -190,12 +191,7 @@ def test_members_trained_side_by_side_equal_members_trained_one_after_another(tm
     # give the same weights, bit for bit, and so the same scores
     opts = dict(data=str(FIX / "tiny_sentiment.csv"), tokenizer="word", min_freq=1, hidden_size=8, embedding_dim=8,
                 epochs=2, batch_size=16, patience=5, val_fraction=0.2, progress=False, cell="gru", ensemble=2)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        serial = train_classifier(ClassifyOptions(jobs=1, **opts), tmp_path / "serial")
-    finally:
-        torch.set_num_threads(threads)
+    serial = on_one_thread(train_classifier, ClassifyOptions(jobs=1, **opts), tmp_path / "serial")
     parallel = train_classifier(ClassifyOptions(jobs=2, **opts), tmp_path / "parallel")
     for m in range(2):
         a, b = ((tmp_path / d / f"member{m}" / "model.safetensors").read_bytes() for d in ("serial", "parallel"))
