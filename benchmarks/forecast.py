@@ -4,7 +4,8 @@
 
 * trains rnnkit's forecaster (``RECIPES[panel]``, overridable with ``--set``) on the panel's training parts for
   ``--minutes`` of training in all, and forecasts each series' test part (M3's official one; the classic panel's
-  last h values);
+  last h values) — the recipe's hybrid (the RNN ensemble averaged with the Theta method and damped-trend exponential
+  smoothing, ``--combine``) and the RNN ensemble alone, from the same run;
 * runs statsforecast's SeasonalNaive, AutoETS and AutoTheta (and AutoARIMA on the classic panel) on the same training
   parts, with 80%/95% intervals (their forecasts are cached in ``DIR`` by panel and statsforecast version, so a rerun
   only retrains rnnkit);
@@ -35,10 +36,10 @@ from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster
 RECIPES = {
     "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",
            "weighting": "mase", "validation": "none", "ensemble": 12, "epochs": 1000, "batch_size": 256, "lr": 2e-3,
-           "group_options": "period12: lookback=1,1.5 weighting=none"},
+           "combine": "theta,damped", "group_options": "period12: lookback=1,1.5 weighting=none"},
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
                 "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "epochs": 1000, "batch_size": 64,
-                "lr": 2e-3,
+                "lr": 2e-3, "combine": "theta,damped",
                 "group_options": "period12: lookback=1,1.5 weighting=none"},
 }
 PEERS = {"m3": ("SeasonalNaive", "AutoETS", "AutoTheta"), "classic": ("SeasonalNaive", "AutoETS", "AutoTheta",
@@ -89,7 +90,7 @@ def scores(series, qs) -> dict:
 
 
 def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> None:
-    head = f"{'method':<30}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
+    head = f"{'method':<36}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
         f"{'80% / 95% coverage':>22}"
     print(head)
     print("-" * len(head))
@@ -97,7 +98,7 @@ def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> No
         cells = "".join(f"{sc[g]['mase']:>12.3f} / {sc[g]['smape']:>6.2f}  " if g in sc else f"{'':>24}"
                         for g in groups)
         cov = f"{sc['all'].get('coverage_80', float('nan')):.1%} / {sc['all'].get('coverage_95', float('nan')):.1%}"
-        print(f"{name:<30}{minutes:>8.1f}{cells}{cov:>22}")
+        print(f"{name:<36}{minutes:>8.1f}{cells}{cov:>22}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -132,9 +133,13 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     train_forecaster(ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe), run)
     f = Forecaster(run)
-    qs = f.forecast_series(series, [len(s.test) for s in series], METRIC_TAUS)
-    results[f"rnnkit {recipe['cell']} ×{recipe['ensemble']}"] = (scores(series, qs),
-                                                                  (time.perf_counter() - start) / 60)
+    rnn = f.rnn_quantiles(series, [len(s.test) for s in series], METRIC_TAUS)
+    name = f"rnnkit {recipe['cell']} ×{recipe['ensemble']}"
+    if f.partners:  # the hybrid, and the RNN ensemble alone from the same run
+        qs = f.with_partners(series, rnn, METRIC_TAUS)
+        results[f"{name} + {', '.join(f.partners)}"] = (scores(series, qs), (time.perf_counter() - start) / 60)
+        name += " alone"
+    results[name] = (scores(series, rnn), (time.perf_counter() - start) / 60)
     if not args.no_peers:
         for name in PEERS[args.panel]:
             qs, minutes = peer_forecasts(series, name, out / f"peers-{args.panel}")

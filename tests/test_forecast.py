@@ -99,6 +99,44 @@ def test_new_data_is_forecast_from_its_own_end(seasonal, tmp_path):
     assert [r["steps"] for r in rows][0] == ["2015-01-01", "2015-02-01", "2015-03-01"]
 
 
+def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path):
+    import shutil
+
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    folder, _ = seasonal
+    alone = Forecaster(folder / "run")  # trained without partners
+    series, taus, hs = alone.history()[:3], (0.1, 0.5, 0.9), [6, 6, 6]
+    a = alone.forecast_series(series, hs, taus)
+    t = Forecaster(folder / "run", combine="theta", combine_weight=0.0).forecast_series(series, hs, taus)
+    h = Forecaster(folder / "run", combine="theta", combine_weight=0.25).forecast_series(series, hs, taus)
+    for k, s in enumerate(series):
+        # weight 0: the median is the Theta method's, as statsmodels' ThetaModel computes it
+        theirs = np.asarray(ThetaModel(s.values, period=12).fit().forecast(6))
+        np.testing.assert_allclose(t[k][:, 1], theirs, rtol=1e-4)
+        # a quarter the RNN's median, three quarters the partner's; the RNN's interval widths
+        np.testing.assert_allclose(h[k][:, 1], 0.25 * a[k][:, 1] + 0.75 * theirs, rtol=1e-4)
+        np.testing.assert_allclose(h[k][:, 2] - h[k][:, 0], a[k][:, 2] - a[k][:, 0], atol=1e-9)
+    hybrid = Forecaster(folder / "run", combine="theta", combine_weight=0.25)
+    no_median = hybrid.forecast_series(series, hs, (0.1, 0.9))  # the median is still what is moved
+    np.testing.assert_allclose(np.stack(no_median), np.stack(h)[..., [0, 2]])
+    # a run trained with --combine: evaluate scores the hybrid and reports the RNN ensemble alone beside it
+    run = tmp_path / "hybrid"
+    shutil.copytree(folder / "run", run)
+    config = json.loads((run / "config.json").read_text())
+    config["options"]["combine"] = "theta,damped"
+    (run / "config.json").write_text(json.dumps(config))
+    metrics, plain = evaluate_forecaster(run), evaluate_forecaster(folder / "run")
+    assert metrics["test_rnn_mase"] == pytest.approx(plain["test_mase"]) and metrics["test_mase"] != plain["test_mase"]
+    runner = CliRunner()
+    r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "a.csv"), "--combine", "none"])
+    assert r.exit_code == 0, r.output
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "a.csv")["forecast"],
+                               [v for row in forecast(folder / "run") for v in row["forecast"]], rtol=1e-5)
+    r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "b.csv"), "--combine", "arima"])
+    assert r.exit_code != 0 and "unknown partner 'arima'" in r.output
+
+
 def test_the_server_forecasts_a_posted_series_and_refuses_bad_ones(seasonal):
     from fastapi.testclient import TestClient
 

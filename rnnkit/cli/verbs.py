@@ -173,7 +173,9 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
              out: Path = typer.Option(..., "--out", help="the forecast CSV to write: id, timestamp (or step), "
                                                          "forecast (the median), one column per quantile"),
              plot: Path = typer.Option(None, "--plot", help="a PNG of the first 12 series: history, forecast, "
-                                                            "intervals")) -> None:
+                                                            "intervals"),
+             combine: str = typer.Option(None, help="statistical partners averaged with the RNN's forecast (none, or "
+                                                    "a list of theta, damped); default: the run's --combine")) -> None:
     """Forecast with a model trained by 'rnnkit train forecast'."""
     from rnnkit.data.series import write_long_csv
     from rnnkit.models.forecast_heads import quantile_levels
@@ -182,7 +184,7 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
 
     try:
         taus = quantile_levels(parse_floats(quantiles, "--quantiles"), "--quantiles")
-        f = Forecaster(run_dir)
+        f = Forecaster(run_dir, combine=combine)
         series = f.history(data)
         rows = f.forecast_rows(series, horizon, taus)
         table = []

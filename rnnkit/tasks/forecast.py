@@ -9,7 +9,9 @@ seed+1, … and lookbacks cycling through ``lookback``, the window being lookbac
 median). With ``validation="last"`` each series' last h training values are held out: the validation loss, MASE and
 sMAPE go into each member's ``curve.csv``, early stopping and the kept best weights follow ``monitor``. With
 ``"none"`` the members train on every window up to the end for the time budget (better on short series such as
-M3's, at the price of no early stopping). On the CPU the members train side by side, ``jobs`` at a time (default:
+M3's, at the price of no early stopping). With ``combine`` (e.g. ``"theta,damped"``) the run is a hybrid: its
+forecasts average the ensemble's median with statistical partners fitted on each series when it is forecast
+(``rnnkit.tasks.forecast_partners``). On the CPU the members train side by side, ``jobs`` at a time (default:
 one per core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not keep
 two cores busy). The time budget ``max_minutes`` is wall-clock time for the whole run, shared among the members in
 proportion to their group's number of series. Every member folder is a resumable Trainer run (``resume=True``
@@ -33,6 +35,7 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validat
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
+from rnnkit.tasks.forecast_partners import parse_partners
 from rnnkit.tasks.jobs import budgets, cpu_jobs, run_all
 from rnnkit.tasks.options import check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
@@ -122,6 +125,11 @@ class ForecastOptions:
     weighting: str = option("none", "weight each window's loss by 1 / its in-sample seasonal-naive error (mase: the "
                                     "loss then averages MASE)", choices=WEIGHTINGS)
     ensemble: int = option(1, "members per group; their forecasts' median is the forecast", min=1)
+    combine: str = option("none", "a hybrid forecast: the ensemble's median averaged with statistical partners fitted "
+                                  "on each series when it is forecast: none, or a list of theta, damped (M3's Theta "
+                                  "method, damped-trend exponential smoothing)")
+    combine_weight: float = option(0.5, "the RNN ensemble's share of a hybrid forecast (the partners share the rest)",
+                                   min=0, max=1)
     group_options: str = option("", "options for one group, e.g. 'period12: lookback=1,1.5; period4: weighting=mase' "
                                     "(the group names: period1/4/12…, a frequency, or all)")
     validation: str = option("last", "hold out each series' last h training values for validation and early "
@@ -151,6 +159,7 @@ class ForecastOptions:
     def __post_init__(self) -> None:
         check(self)
         self.quantile_levels()
+        parse_partners(self.combine)
         for changes in parse_group_options(self.group_options).values():
             replace(self, **changes, group_options="")  # checks the values
         if min(parse_floats(self.lookback, "lookback")) <= 0:
@@ -166,7 +175,7 @@ class ForecastOptions:
 
 
 RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples",
-                     "jobs")
+                     "jobs", "combine", "combine_weight")
 
 
 def load_panel_data(opts: ForecastOptions) -> list[Series]:
@@ -351,11 +360,12 @@ def _evaluate(run_dir: Path, **kwargs) -> dict:
 
 
 def forecast(run_dir: str | Path, data: str | Path | None = None, horizon: int | None = None,
-             quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
-    """Forecasts of every series of ``data`` (default: the run's own, from the end of all their values)."""
+             quantiles=(0.1, 0.5, 0.9), combine: str | None = None) -> list[dict]:
+    """Forecasts of every series of ``data`` (default: the run's own, from the end of all their values);
+    ``combine`` overrides the run's partners ("none": the RNN ensemble alone)."""
     from rnnkit.tasks.forecaster import Forecaster
 
-    return Forecaster(run_dir).forecast_data(data, horizon, quantiles)
+    return Forecaster(run_dir, combine=combine).forecast_data(data, horizon, quantiles)
 
 
 TASK = Task("forecast", "a global RNN forecaster", train_forecaster, _load, _evaluate, options=ForecastOptions,

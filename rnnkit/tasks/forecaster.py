@@ -2,8 +2,10 @@
 
 ``Forecaster(run_dir)`` loads every member of every group. A series is forecast by its group's members (the group of
 its seasonal period or frequency, as in training), each reading its own lookback window; the ensemble's τ-quantile is
-the median of the members' τ-quantiles. Forecasts come back in the series' units, with timestamps where the series
-has them (positions after its end otherwise).
+the median of the members' τ-quantiles. With ``combine`` (a hybrid run, or ``Forecaster(run, combine=...)``) the
+ensemble's median is averaged with statistical partners fitted on each series (``rnnkit.tasks.forecast_partners``).
+Forecasts come back in the series' units, with timestamps where the series has them (positions after its end
+otherwise).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
+from rnnkit.tasks.forecast_partners import combine, parse_partners, partner_forecast
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
 from rnnkit.train.checkpoint import CheckpointError
@@ -66,7 +69,8 @@ def _build(mc: dict) -> RNNForecaster:
 class Forecaster:
     task = "forecast"
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, combine: str | None = None, combine_weight: float | None = None) -> None:
+        """``combine``/``combine_weight`` override the run's (e.g. ``combine="none"`` for the RNN ensemble alone)."""
         from rnnkit.tasks.forecast import ForecastOptions
 
         self.run_dir = Path(run_dir)
@@ -75,7 +79,9 @@ class Forecaster:
         if "groups" not in self.config:
             raise CheckpointError(f"{run_dir} is one member of a forecast run's ensemble (or an unfinished run): "
                                   "load the run folder above it")
-        self.opts = ForecastOptions(**{**self.config["options"], "progress": False, "device": "auto"})
+        overrides = {k: v for k, v in (("combine", combine), ("combine_weight", combine_weight)) if v is not None}
+        self.opts = ForecastOptions(**{**self.config["options"], "progress": False, "device": "auto", **overrides})
+        self.partners = parse_partners(self.opts.combine)
         self.features = FeatureMaker(**{k: v for k, v in self.config["features"].items() if k != "covariates"},
                                      names=self.config["features"]["covariates"])
         self.groups = {}
@@ -94,7 +100,22 @@ class Forecaster:
         return key
 
     def forecast_series(self, series: list[Series], horizons: list[int], taus=METRIC_TAUS) -> list[np.ndarray]:
-        """Quantiles (h_i, len(taus)) for each series, h_i steps after its end."""
+        """Quantiles (h_i, len(taus)) for each series, h_i steps after its end (the hybrid's when the run combines)."""
+        taus = tuple(float(t) for t in taus)
+        if not self.partners:
+            return self.rnn_quantiles(series, horizons, taus)
+        inner = taus if 0.5 in taus else tuple(sorted(taus + (0.5,)))
+        q = self.with_partners(series, self.rnn_quantiles(series, horizons, inner), inner)
+        return [x[:, [inner.index(t) for t in taus]] for x in q]
+
+    def with_partners(self, series: list[Series], qs: list[np.ndarray], taus) -> list[np.ndarray]:
+        """The RNN ensemble's quantiles ``qs`` (levels ``taus``, 0.5 among them) moved to the hybrid's median."""
+        col = list(taus).index(0.5)
+        return [combine(q, col, [partner_forecast(p, s.values, s.period, len(q), s.id) for p in self.partners],
+                        self.opts.combine_weight) for s, q in zip(series, qs)]
+
+    def rnn_quantiles(self, series: list[Series], horizons: list[int], taus=METRIC_TAUS) -> list[np.ndarray]:
+        """The RNN ensemble's quantiles (h_i, len(taus)) for each series, h_i steps after its end."""
         taus = tuple(float(t) for t in taus)
         out: list = [None] * len(series)
         for key, group in self.groups.items():
@@ -239,9 +260,14 @@ def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "
     series = [s for s in load_panel_data(f.opts) if s.test is not None]
     if not series:
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
-    qs = f.forecast_series(series, [len(s.test) for s in series], METRIC_TAUS)
+    rnn = f.rnn_quantiles(series, [len(s.test) for s in series], METRIC_TAUS)
+    qs = f.with_partners(series, rnn, METRIC_TAUS) if f.partners else rnn
     rows = [{**series_scores(s.test, q, METRIC_TAUS, s.values, s.period), "freq": s.freq} for s, q in zip(series, qs)]
-    return flatten(panel_scores(rows, by), "test")
+    result = flatten(panel_scores(rows, by), "test")
+    if f.partners:  # what the RNN ensemble alone scores, for comparison
+        alone = panel_scores([series_scores(s.test, q, METRIC_TAUS, s.values, s.period) for s, q in zip(series, rnn)])
+        result |= {f"test_rnn_{k}": alone["all"][k] for k in ("mase", "smape")}
+    return result
 
 
 def flatten(scores: dict, prefix: str) -> dict:

@@ -1,0 +1,117 @@
+"""Statistical partners for a hybrid forecast: the RNN ensemble's forecast averaged with classical methods.
+
+The M-competitions' steadiest lesson is that a combination of forecasts beats its parts (M3's and M4's best entries
+were combinations, and M4's winner, Smyl's ES-RNN, a hybrid of exponential smoothing and an RNN). ``--combine
+theta,damped`` fits these partners on each series' own history when it is forecast and averages:
+
+    ŷ_t = w · ŷ_t^RNN + (1 − w) · (1/P) Σ_p ŷ_t^p          (w = --combine-weight, the RNN's share)
+    q_τ,t = q_τ,t^RNN + (ŷ_t − ŷ_t^RNN)                    (the RNN's intervals, moved to the combined median)
+
+Each partner works on seasonally adjusted values, as in the M4 competition's benchmarks: a series with at least 3m
+values whose autocorrelation at the seasonal lag m passes the 90% test |r_m| > 1.645 · sqrt((1 + 2 Σ_{k<m} r_k²) / n)
+is divided by (or, unless every value is positive, has subtracted) the seasonal indices s of a classical
+decomposition (statsmodels' ``seasonal_decompose``), and the forecasts are reseasonalised with them.
+
+- ``theta``: the Theta method (Assimakopoulos & Nikolopoulos 2000, M3's best) in Hyndman & Billah's (2003) form —
+  simple exponential smoothing (level ℓ_n, smoothing α) with drift half the slope b of a least-squares line through the
+  series: ŷ_{n+h} = ℓ_n + (b / 2) · (h − 1 + 1/α − (1 − α)^n / α). (statsmodels' ``ThetaModel`` computes the same;
+  it is not used because its state-space smoother breaks down on a constant series.)
+- ``damped``: additive damped-trend exponential smoothing (Gardner & McKenzie 1985), statsmodels' Holt-Winters
+  ``ExponentialSmoothing(trend="add", damped_trend=True)``: ŷ_{n+h} = ℓ_n + (φ + φ² + … + φ^h) · b_n.
+
+A series of fewer than 3 values gets its last value from each partner (nothing can be fitted to it).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+PARTNERS = ("theta", "damped")
+MIN_VALUES = 3
+
+
+def parse_partners(text: str) -> tuple[str, ...]:
+    """``"theta,damped"`` → ("theta", "damped"); ``"none"`` or "" → (); unknown names are refused."""
+    names = tuple(p.strip() for p in (text or "").split(",") if p.strip() and p.strip() != "none")
+    bad = [p for p in names if p not in PARTNERS]
+    if bad:
+        raise ValueError(f"combine: unknown partner {bad[0]!r} (expected 'none' or a comma-separated list of "
+                         f"{', '.join(PARTNERS)})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"combine: {text!r} names a partner twice")
+    return names
+
+
+def is_seasonal(y: np.ndarray, m: int) -> bool:
+    """The M4 benchmarks' 90% autocorrelation test at the seasonal lag m (needs at least 3m values)."""
+    n = len(y)
+    if m <= 1 or n < 3 * m or np.ptp(y) == 0:
+        return False
+    d = y - y.mean()
+    r = np.array([np.dot(d[:n - k], d[k:]) for k in range(m + 1)]) / np.dot(d, d)
+    return bool(abs(r[m]) > 1.645 * np.sqrt((1 + 2 * np.sum(r[1:m] ** 2)) / n))
+
+
+def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
+    """(the m indices s_0…s_{m−1} of positions 0…m−1, multiplicative?) from a classical decomposition, or None when
+    the series is not seasonal by ``is_seasonal``."""
+    if not is_seasonal(y, m):
+        return None
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    multiplicative = bool((y > 0).all())
+    s = seasonal_decompose(y, model="multiplicative" if multiplicative else "additive", period=m).seasonal
+    return np.asarray(s[:m], dtype=np.float64), multiplicative
+
+
+def theta(x: np.ndarray, h: int) -> np.ndarray:
+    """The Theta method's forecast of x for steps 1…h (x seasonally adjusted already)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    n = len(x)
+    b = np.polyfit(np.arange(n, dtype=np.float64), x, 1)[0]
+    fit = ExponentialSmoothing(x, initial_level=x[0], initialization_method="known").fit()
+    alpha = float(fit.params["smoothing_level"])
+    level = float(fit.forecast(1)[0])
+    steps = np.arange(h, dtype=np.float64)
+    if alpha > 0:
+        steps += 1 / alpha - (1 - alpha) ** n / alpha
+    return level + b / 2 * steps
+
+
+def damped(x: np.ndarray, h: int) -> np.ndarray:
+    """Additive damped-trend exponential smoothing's forecast of x for steps 1…h."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    if np.ptp(x) == 0:
+        return np.full(h, x[-1], dtype=np.float64)
+    return np.asarray(ExponentialSmoothing(x, trend="add", damped_trend=True).fit().forecast(h), dtype=np.float64)
+
+
+def partner_forecast(name: str, y: np.ndarray, m: int, h: int, series_id="") -> np.ndarray:
+    """One partner's point forecast (h,) of the series y with seasonal period m."""
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) < MIN_VALUES:
+        return np.full(h, y[-1])
+    season = seasonal_indices(y, m)
+    x = y if season is None else (y / season[0][np.arange(len(y)) % m] if season[1]
+                                  else y - season[0][np.arange(len(y)) % m])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' convergence and start-value warnings: the fit is still used
+        f = {"theta": theta, "damped": damped}[name](x, h)
+    if season is not None:
+        s = season[0][np.arange(len(y), len(y) + h) % m]
+        f = f * s if season[1] else f + s
+    if not np.isfinite(f).all():
+        raise ValueError(f"series {series_id!r}: the {name} partner's fit gave a non-finite forecast "
+                         "(forecast it without --combine)")
+    return f
+
+
+def combine(q: np.ndarray, median_col: int, partners: list[np.ndarray], weight: float) -> np.ndarray:
+    """The RNN's quantiles q (h, levels) moved so their median is w · RNN median + (1 − w) · the partners' mean."""
+    rnn = q[:, median_col]
+    point = weight * rnn + (1 - weight) * np.mean(partners, 0)
+    return q + (point - rnn)[:, None]
