@@ -134,12 +134,13 @@ def main(argv: list[str] | None = None) -> None:
     train_forecaster(ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe), run)
     f = Forecaster(run)
     rnn = f.rnn_quantiles(series, [len(s.test) for s in series], METRIC_TAUS)
+    rnn_minutes = (time.perf_counter() - start) / 60
     name = f"rnnkit {recipe['cell']} ×{recipe['ensemble']}"
     if f.partners:  # the hybrid, and the RNN ensemble alone from the same run
         qs = f.with_partners(series, rnn, METRIC_TAUS)
         results[f"{name} + {', '.join(f.partners)}"] = (scores(series, qs), (time.perf_counter() - start) / 60)
         name += " alone"
-    results[name] = (scores(series, rnn), (time.perf_counter() - start) / 60)
+    results[name] = (scores(series, rnn), rnn_minutes)
     if not args.no_peers:
         for name in PEERS[args.panel]:
             qs, minutes = peer_forecasts(series, name, out / f"peers-{args.panel}")
