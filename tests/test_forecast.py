@@ -133,6 +133,8 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
     assert r.exit_code == 0, r.output
     np.testing.assert_allclose(pd.read_csv(tmp_path / "a.csv")["forecast"],
                                [v for row in forecast(folder / "run") for v in row["forecast"]], rtol=1e-5)
+    assert Forecaster(run).info()["hybrid"] == {"partners": ["theta", "damped"], "rnn_weight": 0.5}
+    assert alone.info()["hybrid"] is None
     r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "b.csv"), "--combine", "arima"])
     assert r.exit_code != 0 and "unknown partner 'arima'" in r.output
 

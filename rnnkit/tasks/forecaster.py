@@ -188,7 +188,9 @@ class Forecaster:
                          "\"quantiles\": [0.1, 0.5, 0.9]}",
                 "output": "the forecast (median) and its quantiles for the next h steps", "streaming": False,
                 "frequencies": self._trained_freqs(), "options": {"horizon": None, "quantiles": [0.1, 0.5, 0.9],
-                                                                  "freq": None}}
+                                                                  "freq": None},
+                "hybrid": {"partners": list(self.partners), "rnn_weight": self.opts.combine_weight}
+                if self.partners else None}
 
     def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
         """Each input: a list of numbers, or {"values": [...], "freq": "monthly", "horizon": 12, "id": "...",
