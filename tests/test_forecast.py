@@ -137,6 +137,8 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
     assert alone.info()["hybrid"] is None
     r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "b.csv"), "--combine", "arima"])
     assert r.exit_code != 0 and "unknown partner 'arima'" in r.output
+    with pytest.raises(ValueError, match="'combine=none' in group 'period1'"):  # one hybrid setting per run
+        ForecastOptions(data="m3", group_options="period1: combine=none")
 
 
 def test_the_server_forecasts_a_posted_series_and_refuses_bad_ones(seasonal):
