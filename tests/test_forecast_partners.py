@@ -66,6 +66,17 @@ def test_short_series_and_series_with_zeros_get_a_forecast():
     assert np.isfinite(f).all() and abs(f[0] - (0 + 2.4)) < 1.0 and abs(f[2] - (10 + 2.6)) < 1.0
 
 
+def test_a_series_a_partner_cannot_fit_is_refused_with_its_name(monkeypatch):
+    from rnnkit.tasks import forecast_partners
+
+    def singular(x, h):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(forecast_partners, "damped", singular)
+    with pytest.raises(ValueError, match=r"series 'big': the damped partner could not be fitted \(Singular matrix\)"):
+        partner_forecast("damped", np.arange(1.0, 9.0), 1, 2, "big")
+
+
 def test_combine_moves_the_rnns_quantiles_to_the_weighted_median():
     q = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]])  # levels 0.1, 0.5, 0.9 for two steps
     out = combine(q, 1, [np.array([6.0, 8.0]), np.array([10.0, 0.0])], 0.5)

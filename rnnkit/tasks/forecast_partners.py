@@ -100,13 +100,17 @@ def partner_forecast(name: str, y: np.ndarray, m: int, h: int, series_id="") -> 
                                   else y - season[0][np.arange(len(y)) % m])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels' convergence and start-value warnings: the fit is still used
-        f = {"theta": theta, "damped": damped}[name](x, h)
+        try:
+            f = {"theta": theta, "damped": damped}[name](x, h)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
+            raise ValueError(f"series {series_id!r}: the {name} partner could not be fitted ({e}); forecast it "
+                             "without --combine") from None
     if season is not None:
         s = season[0][np.arange(len(y), len(y) + h) % m]
         f = f * s if season[1] else f + s
     if not np.isfinite(f).all():
-        raise ValueError(f"series {series_id!r}: the {name} partner's fit gave a non-finite forecast "
-                         "(forecast it without --combine)")
+        raise ValueError(f"series {series_id!r}: the {name} partner's fit gave a non-finite forecast; forecast it "
+                         "without --combine")
     return f
 
 
