@@ -95,9 +95,11 @@ def partner_forecast(name: str, y: np.ndarray, m: int, h: int, series_id="") -> 
     y = np.asarray(y, dtype=np.float64)
     if len(y) < MIN_VALUES:
         return np.full(h, y[-1])
-    season = seasonal_indices(y, m)
-    x = y if season is None else (y / season[0][np.arange(len(y)) % m] if season[1]
-                                  else y - season[0][np.arange(len(y)) % m])
+    n, season = len(y), seasonal_indices(y, m)
+    if season is not None:
+        multiplicative = season[1]
+        s = season[0][np.arange(n + h) % m]  # the index of every position, past and future
+    x = y if season is None else y / s[:n] if multiplicative else y - s[:n]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels' convergence and start-value warnings: the fit is still used
         try:
@@ -106,8 +108,7 @@ def partner_forecast(name: str, y: np.ndarray, m: int, h: int, series_id="") -> 
             raise ValueError(f"series {series_id!r}: the {name} partner could not be fitted ({e}); forecast it "
                              "without --combine") from None
     if season is not None:
-        s = season[0][np.arange(len(y), len(y) + h) % m]
-        f = f * s if season[1] else f + s
+        f = f * s[n:] if multiplicative else f + s[n:]
     if not np.isfinite(f).all():
         raise ValueError(f"series {series_id!r}: the {name} partner's fit gave a non-finite forecast; forecast it "
                          "without --combine")
