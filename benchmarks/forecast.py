@@ -30,8 +30,7 @@ import numpy as np
 from benchmarks.timing import machine_line
 from rnnkit.data.series_builtin import load_panel
 from rnnkit.tasks.forecast import ForecastOptions, train_forecaster
-from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
-from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster
+from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster, score_test_parts
 
 RECIPES = {
     "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",
@@ -84,11 +83,6 @@ def peer_forecasts(series, name: str, cache: Path) -> tuple[list[np.ndarray], fl
     return out, minutes
 
 
-def scores(series, qs) -> dict:
-    rows = [{**series_scores(s.test, q, METRIC_TAUS, s.values, s.period), "freq": s.freq} for s, q in zip(series, qs)]
-    return panel_scores(rows, "freq")
-
-
 def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> None:
     head = f"{'method':<36}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
         f"{'80% / 95% coverage':>22}"
@@ -138,13 +132,13 @@ def main(argv: list[str] | None = None) -> None:
     name = f"rnnkit {recipe['cell']} ×{recipe['ensemble']}"
     if f.partners:  # the hybrid, and the RNN ensemble alone from the same run
         qs = f.with_partners(series, rnn, METRIC_TAUS)
-        results[f"{name} + {', '.join(f.partners)}"] = (scores(series, qs), (time.perf_counter() - start) / 60)
+        results[f"{name} + {', '.join(f.partners)}"] = (score_test_parts(series, qs), (time.perf_counter() - start) / 60)
         name += " alone"
-    results[name] = (scores(series, rnn), rnn_minutes)
+    results[name] = (score_test_parts(series, rnn), rnn_minutes)
     if not args.no_peers:
         for name in PEERS[args.panel]:
             qs, minutes = peer_forecasts(series, name, out / f"peers-{args.panel}")
-            results[f"statsforecast {name}"] = (scores(series, qs), minutes)
+            results[f"statsforecast {name}"] = (score_test_parts(series, qs), minutes)
     print()
     print_table(results, groups)
     print("\nMASE: mean |error| / the in-sample seasonal naive's; sMAPE: mean 200|y−f|/(|y|+|f|); coverage of the "

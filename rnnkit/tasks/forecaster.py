@@ -264,12 +264,18 @@ def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
     rnn = f.rnn_quantiles(series, [len(s.test) for s in series], METRIC_TAUS)
     qs = f.with_partners(series, rnn, METRIC_TAUS) if f.partners else rnn
-    rows = [{**series_scores(s.test, q, METRIC_TAUS, s.values, s.period), "freq": s.freq} for s, q in zip(series, qs)]
-    result = flatten(panel_scores(rows, by), "test")
+    result = flatten(score_test_parts(series, qs, by), "test")
     if f.partners:  # what the RNN ensemble alone scores, for comparison
-        alone = panel_scores([series_scores(s.test, q, METRIC_TAUS, s.values, s.period) for s, q in zip(series, rnn)])
-        result |= {f"test_rnn_{k}": alone["all"][k] for k in ("mase", "smape")}
+        alone = score_test_parts(series, rnn, by)["all"]
+        result |= {f"test_rnn_{k}": alone[k] for k in ("mase", "smape")}
     return result
+
+
+def score_test_parts(series: list[Series], qs: list[np.ndarray], by: str = "freq") -> dict:
+    """Each series' forecast quantiles ``qs`` (levels METRIC_TAUS) scored against its test part, averaged over the
+    series (``"all"``) and per ``by`` group."""
+    rows = [{**series_scores(s.test, q, METRIC_TAUS, s.values, s.period), "freq": s.freq} for s, q in zip(series, qs)]
+    return panel_scores(rows, by)
 
 
 def flatten(scores: dict, prefix: str) -> dict:
@@ -308,4 +314,4 @@ def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
     return result
 
 
-__all__ = ["Forecaster", "evaluate_forecaster", "backtest", "window_quantiles", "METRIC_TAUS"]
+__all__ = ["Forecaster", "evaluate_forecaster", "score_test_parts", "backtest", "window_quantiles", "METRIC_TAUS"]
