@@ -127,14 +127,13 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     train_forecaster(ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe), run)
     f = Forecaster(run)
-    rnn = f.rnn_quantiles(series, [len(s.test) for s in series], METRIC_TAUS)
-    rnn_minutes = (time.perf_counter() - start) / 60
+    qs, rnn = f.forecast_and_rnn(series, [len(s.test) for s in series], METRIC_TAUS)
+    minutes = (time.perf_counter() - start) / 60
     name = f"rnnkit {recipe['cell']} ×{recipe['ensemble']}"
     if f.partners:  # the hybrid, and the RNN ensemble alone from the same run
-        qs = f.with_partners(series, rnn, METRIC_TAUS)
-        results[f"{name} + {', '.join(f.partners)}"] = (score_test_parts(series, qs), (time.perf_counter() - start) / 60)
+        results[f"{name} + {', '.join(f.partners)}"] = (score_test_parts(series, qs), minutes)
         name += " alone"
-    results[name] = (score_test_parts(series, rnn), rnn_minutes)
+    results[name] = (score_test_parts(series, rnn), minutes)
     if not args.no_peers:
         for name in PEERS[args.panel]:
             qs, minutes = peer_forecasts(series, name, out / f"peers-{args.panel}")

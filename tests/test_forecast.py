@@ -104,6 +104,8 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
 
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
+    from rnnkit.tasks.forecast_partners import SPREAD
+
     folder, _ = seasonal
     alone = Forecaster(folder / "run")  # trained without partners
     series, taus, hs = alone.history()[:3], (0.1, 0.5, 0.9), [6, 6, 6]
@@ -114,11 +116,19 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
         # weight 0: the median is the Theta method's, as statsmodels' ThetaModel computes it
         theirs = np.asarray(ThetaModel(s.values, period=12).fit().forecast(6))
         np.testing.assert_allclose(t[k][:, 1], theirs, rtol=1e-4)
-        # a quarter the RNN's median, three quarters the partner's; the RNN's interval widths
+        # weight 0: the mixture is the RNN's distribution re-centred on the partner's forecast (same widths)
+        np.testing.assert_allclose(t[k][:, 2] - t[k][:, 0], a[k][:, 2] - a[k][:, 0], rtol=1e-6)
+        # a quarter the RNN's median, three quarters the partner's
         np.testing.assert_allclose(h[k][:, 1], 0.25 * a[k][:, 1] + 0.75 * theirs, rtol=1e-4)
-        np.testing.assert_allclose(h[k][:, 2] - h[k][:, 0], a[k][:, 2] - a[k][:, 0], atol=1e-9)
+        # a mixture's τ-quantile lies between its components' τ-quantiles: the RNN's and its copy re-centred on the
+        # partner, both with their spread scaled by SPREAD (a spread-adjusted linear pool)
+        for j in (0, 2):
+            rnn_j = a[k][:, 1] + SPREAD * (a[k][:, j] - a[k][:, 1])
+            theta_j = theirs + SPREAD * (a[k][:, j] - a[k][:, 1])
+            lo, hi = np.minimum(rnn_j, theta_j), np.maximum(rnn_j, theta_j)
+            assert (h[k][:, j] >= lo - 1e-6).all() and (h[k][:, j] <= hi + 1e-6).all()
     hybrid = Forecaster(folder / "run", combine="theta", combine_weight=0.25)
-    no_median = hybrid.forecast_series(series, hs, (0.1, 0.9))  # the median is still what is moved
+    no_median = hybrid.forecast_series(series, hs, (0.1, 0.9))  # the same levels, with or without 0.5
     np.testing.assert_allclose(np.stack(no_median), np.stack(h)[..., [0, 2]])
     # a run trained with --combine: evaluate scores the hybrid and reports the RNN ensemble alone beside it
     run = tmp_path / "hybrid"

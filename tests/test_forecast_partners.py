@@ -4,7 +4,15 @@ the combination rule against hand-computed numbers."""
 import numpy as np
 import pytest
 
-from rnnkit.tasks.forecast_partners import combine, damped, is_seasonal, parse_partners, partner_forecast, theta
+from rnnkit.tasks.forecast_partners import (
+    SPREAD,
+    combine,
+    damped,
+    is_seasonal,
+    parse_partners,
+    partner_forecast,
+    theta,
+)
 
 
 def test_theta_continues_a_straight_line_at_half_its_slope():
@@ -77,12 +85,41 @@ def test_a_series_a_partner_cannot_fit_is_refused_with_its_name(monkeypatch):
         partner_forecast("damped", np.arange(1.0, 9.0), 1, 2, "big")
 
 
-def test_combine_moves_the_rnns_quantiles_to_the_weighted_median():
-    q = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]])  # levels 0.1, 0.5, 0.9 for two steps
-    out = combine(q, 1, [np.array([6.0, 8.0]), np.array([10.0, 0.0])], 0.5)
-    # medians: 0.5 · 2 + 0.5 · (6 + 10) / 2 = 5, 0.5 · 4 + 0.5 · (8 + 0) / 2 = 4; widths kept
-    np.testing.assert_allclose(out, [[4.0, 5.0, 6.0], [2.0, 4.0, 7.0]])
-    np.testing.assert_allclose(combine(q, 1, [np.array([6.0, 8.0])], 1.0), q)
+def test_the_hybrid_interval_is_the_mixture_of_the_rnn_and_its_recentred_copy_by_hand():
+    # the RNN's quantiles at 0.1 … 0.9 are those of a uniform on [−1, 1] (F(x) = (x + 1)/2, the outermost pieces
+    # extended to 0 and 1); one partner forecasts 10, weight 0.5 each. Pooled, each component's spread is scaled by
+    # c = SPREAD: uniforms on [−c, c] and [10 − c, 10 + c]. By hand the pool's CDF is (x + c)/(4c) on [−c, c], flat
+    # at 0.5 up to 10 − c, then 0.5 + (x − 10 + c)/(4c): τ = 0.1 → −0.6c, 0.3 → 0.2c, 0.7 → 10 − 0.2c, 0.9 → 10 + 0.6c,
+    # and 0.5 → the point 0.5 · 0 + 0.5 · 10 (not the flat stretch's left end)
+    levels, c = (0.1, 0.3, 0.5, 0.7, 0.9), SPREAD
+    q = np.array([[-0.8, -0.4, 0.0, 0.4, 0.8]])
+    out = combine(q, levels, [np.array([10.0])], 0.5)
+    np.testing.assert_allclose(out, [[-0.6 * c, 0.2 * c, 5.0, 10 - 0.2 * c, 10 + 0.6 * c]], atol=1e-9)
+    # weight 1 or 0: one component, its own spread (the RNN's quantiles; or them re-centred on the partner)
+    np.testing.assert_allclose(combine(q, levels, [np.array([10.0])], 1.0), q, atol=1e-9)
+    np.testing.assert_allclose(combine(q, levels, [np.array([10.0])], 0.0), q + 10, atol=1e-9)
+    # two partners share the rest, and the point is the weighted mean
+    two = combine(q, levels, [np.array([6.0]), np.array([10.0])], 0.5)
+    assert two[0, 2] == pytest.approx(0.5 * 0 + 0.25 * 6 + 0.25 * 10)
+
+
+def test_the_hybrid_quantiles_match_a_gaussian_mixture_solved_with_scipy():
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    from rnnkit.tasks.forecast_partners import mixture_levels
+
+    taus = (0.025, 0.1, 0.5, 0.9, 0.975)
+    levels = mixture_levels(taus)
+    sigma, rnn, partners, w = 2.0, 100.0, [103.0, 97.5], 0.5
+    q = (rnn + sigma * norm.ppf(levels))[None, :]
+    out = combine(q, levels, [np.array([p]) for p in partners], w)[0]
+    centres, shares, s = [rnn, *partners], [w, (1 - w) / 2, (1 - w) / 2], SPREAD * sigma
+    for tau in (0.025, 0.1, 0.9, 0.975):  # the exact pool's quantile, Σ_c a_c Φ((x − c)/(SPREAD · σ)) = τ
+        exact = brentq(lambda x: sum(a * norm.cdf((x - c) / s) for a, c in zip(shares, centres)) - tau, 50, 150)
+        assert out[levels.index(tau)] == pytest.approx(exact, abs=0.05 * sigma)
+    assert out[levels.index(0.5)] == pytest.approx(w * rnn + (1 - w) * np.mean(partners))
+    assert (np.diff(out) >= 0).all()
 
 
 def test_partner_names_are_checked():

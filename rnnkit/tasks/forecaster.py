@@ -3,7 +3,8 @@
 ``Forecaster(run_dir)`` loads every member of every group. A series is forecast by its group's members (the group of
 its seasonal period or frequency, as in training), each reading its own lookback window; the ensemble's τ-quantile is
 the median of the members' τ-quantiles. With ``combine`` (a hybrid run, or ``Forecaster(run, combine=...)``) the
-ensemble's median is averaged with statistical partners fitted on each series (``rnnkit.tasks.forecast_partners``).
+ensemble's median is averaged with statistical partners fitted on each series, and the intervals are the quantiles of
+the mixture of the ensemble's distribution and its copies re-centred on the partners (``rnnkit.tasks.forecast_partners``).
 Forecasts come back in the series' units, with timestamps where the series has them (positions after its end
 otherwise).
 """
@@ -22,7 +23,7 @@ from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
-from rnnkit.tasks.forecast_partners import combine, parse_partners, partner_forecast
+from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecast
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
 from rnnkit.train.checkpoint import CheckpointError
@@ -101,18 +102,22 @@ class Forecaster:
 
     def forecast_series(self, series: list[Series], horizons: list[int], taus=METRIC_TAUS) -> list[np.ndarray]:
         """Quantiles (h_i, len(taus)) for each series, h_i steps after its end (the hybrid's when the run combines)."""
+        return self.forecast_and_rnn(series, horizons, taus)[0]
+
+    def forecast_and_rnn(self, series: list[Series], horizons: list[int],
+                         taus=METRIC_TAUS) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(the forecast's quantiles, the RNN ensemble's alone) for each series — the same when the run has no
+        partners; a hybrid's are ``combine``d from the ensemble's quantiles at ``mixture_levels(taus)``."""
         taus = tuple(float(t) for t in taus)
         if not self.partners:
-            return self.rnn_quantiles(series, horizons, taus)
-        inner = taus if 0.5 in taus else tuple(sorted(taus + (0.5,)))
-        q = self.with_partners(series, self.rnn_quantiles(series, horizons, inner), inner)
-        return [x[:, [inner.index(t) for t in taus]] for x in q]
-
-    def with_partners(self, series: list[Series], qs: list[np.ndarray], taus) -> list[np.ndarray]:
-        """The RNN ensemble's quantiles ``qs`` (levels ``taus``, 0.5 among them) moved to the hybrid's median."""
-        col = list(taus).index(0.5)
-        return [combine(q, col, [partner_forecast(p, s.values, s.period, len(q), s.id) for p in self.partners],
-                        self.opts.combine_weight) for s, q in zip(series, qs)]
+            q = self.rnn_quantiles(series, horizons, taus)
+            return q, q
+        levels = mixture_levels(taus)
+        cols = [levels.index(t) for t in taus]
+        rnn = self.rnn_quantiles(series, horizons, levels)
+        hybrid = [combine(q, levels, [partner_forecast(p, s.values, s.period, len(q), s.id) for p in self.partners],
+                          self.opts.combine_weight)[:, cols] for s, q in zip(series, rnn)]
+        return hybrid, [q[:, cols] for q in rnn]
 
     def rnn_quantiles(self, series: list[Series], horizons: list[int], taus=METRIC_TAUS) -> list[np.ndarray]:
         """The RNN ensemble's quantiles (h_i, len(taus)) for each series, h_i steps after its end."""
@@ -262,8 +267,7 @@ def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "
     series = [s for s in load_panel_data(f.opts) if s.test is not None]
     if not series:
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
-    rnn = f.rnn_quantiles(series, [len(s.test) for s in series], METRIC_TAUS)
-    qs = f.with_partners(series, rnn, METRIC_TAUS) if f.partners else rnn
+    qs, rnn = f.forecast_and_rnn(series, [len(s.test) for s in series], METRIC_TAUS)
     result = flatten(score_test_parts(series, qs, by), "test")
     if f.partners:  # what the RNN ensemble alone scores, for comparison
         alone = score_test_parts(series, rnn, by)["all"]
