@@ -58,6 +58,12 @@ def test_evaluate_recomputes_the_scores_from_the_forecasts(seasonal):
     rows = forecast(folder / "run", quantiles=(0.1, 0.5, 0.9))
     assert rows[0]["steps"][0] == "2018-01-01" and len(rows[0]["forecast"]) == 18
     assert set(rows[0]["quantiles"]) == {"0.1", "0.5", "0.9"}
+    # the point forecast comes back whether or not the median is asked for; levels outside (0, 1) are refused
+    only = forecast(folder / "run", quantiles=(0.9, 0.1))
+    assert set(only[0]["quantiles"]) == {"0.1", "0.9"} and only[0]["forecast"] == rows[0]["forecast"]
+    assert only[0]["quantiles"]["0.9"] == rows[0]["quantiles"]["0.9"]
+    with pytest.raises(ValueError, match=r"quantiles must lie in \(0, 1\), got 0.5, 1.5"):
+        forecast(folder / "run", quantiles=(0.5, 1.5))
     truth = 100 + 0.4 * np.arange(96, 114) + 10 * np.sin(2 * np.pi * np.arange(96, 114) / 12)
     assert np.abs(np.array(rows[0]["forecast"]) - truth).mean() < 2.0
     assert df["id"].nunique() == len(rows)
