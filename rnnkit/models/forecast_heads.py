@@ -22,14 +22,15 @@ DEFAULT_QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 _EPS = 1e-3
 
 
-def quantile_levels(taus, what: str = "quantiles") -> tuple[float, ...]:
-    """Quantile levels, sorted and distinct; each in (0, 1), and 0.5 (the point forecast) among them."""
+def quantile_levels(taus, what: str = "quantiles", median: bool = True) -> tuple[float, ...]:
+    """Quantile levels, sorted and distinct; each in (0, 1), and (with ``median``) 0.5, the point forecast, among them."""
     try:
         levels = tuple(sorted({float(t) for t in taus}))
     except (TypeError, ValueError):
         raise ValueError(f"{what} must be numbers, got {taus!r}") from None
-    if 0.5 not in levels or not all(0 < t < 1 for t in levels):
-        raise ValueError(f"{what} must lie in (0, 1) and include 0.5, got {', '.join(map(str, taus))}")
+    if (median and 0.5 not in levels) or not all(0 < t < 1 for t in levels):
+        raise ValueError(f"{what} must lie in (0, 1){' and include 0.5' if median else ''}, got "
+                         f"{', '.join(map(str, taus))}")
     return levels
 
 

@@ -153,13 +153,8 @@ class Forecaster:
     def forecast_rows(self, series: list[Series], horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
         """Rows (id, steps, forecast, quantiles) for each series, ``horizon`` steps (default: its own) after its end;
         ``forecast`` is the point forecast (the 0.5 level) whether or not ``quantiles`` asks for it."""
-        try:
-            asked = {float(t) for t in quantiles}
-        except (TypeError, ValueError):
-            raise ValueError(f"quantiles must be numbers, got {quantiles!r}") from None
-        if not all(0 < t < 1 for t in asked):
-            raise ValueError(f"quantiles must lie in (0, 1), got {', '.join(f'{t:g}' for t in sorted(asked))}")
-        levels = tuple(sorted(asked | {0.5}))
+        asked = quantile_levels(quantiles, median=False)
+        levels = tuple(sorted(set(asked) | {0.5}))
         hs = [horizon or self._default_horizon(s) for s in series]
         rows = [self._rows(s, q, levels) for s, q in zip(series, self.forecast_series(series, hs, levels))]
         if 0.5 not in asked:
