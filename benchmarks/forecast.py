@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(results, groups)
     print("\nMASE: mean |error| / the in-sample seasonal naive's; sMAPE: mean 200|y−f|/(|y|+|f|); coverage of the "
-          "80% and 95% intervals over all test points. rnnkit's minutes include evaluation; the peers' were timed "
-          "once (cached) with PEER_JOBS processes.")
+          "80% and 95% intervals over all test points. rnnkit's minutes are one run's (training and forecasting, "
+          "shared by its hybrid and 'alone' rows); the peers' were timed once (cached) with PEER_JOBS processes.")
 
 
 if __name__ == "__main__":
