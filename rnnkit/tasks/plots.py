@@ -106,8 +106,8 @@ def plot_ctc(features, log_probs, symbols, step_seconds: float, frame_seconds: f
 
 def plot_forecasts(rows: list[dict], series: list, path: Path, actuals: list | None = None, max_series: int = 12,
                    history: int | None = None) -> Path:
-    """A grid of forecasts: each series' recent history, the median forecast, its widest and narrowest intervals
-    (shaded) and, where known, the actual values that followed."""
+    """A grid of forecasts: each series' recent history, the forecast (the 0.5 level), its intervals (shaded) and,
+    where known, the actual values that followed; against dates where the series has them, positions otherwise."""
     plt = _pyplot()
     n = min(len(rows), max_series)
     cols = 1 if n == 1 else 2 if n <= 4 else 3
@@ -121,20 +121,27 @@ def plot_forecasts(rows: list[dict], series: list, path: Path, actuals: list | N
         row, s = rows[k], series[k]
         h = len(row["forecast"])
         past = history or max(3 * h, 24)
-        x_hist = np.arange(len(s.values))[-past:]
+        dated = s.timestamps is not None and all(isinstance(t, str) for t in row["steps"])
+        if dated:  # dated series are drawn against their dates (the rows' steps continue them)
+            import pandas as pd
+
+            x_hist, x_f = s.timestamps[-past:], pd.to_datetime(row["steps"])
+        else:
+            x_hist, x_f = np.arange(len(s.values))[-past:], np.arange(len(s.values), len(s.values) + h)
         ax.plot(x_hist, s.values[-past:], color="black", lw=1.2, label="history")
-        x_f = np.arange(len(s.values), len(s.values) + h)
         levels = sorted(float(t) for t in row["quantiles"])
         for lo in [t for t in levels if t < 0.5]:
             hi = f"{1 - lo:g}"
             if hi in row["quantiles"]:
                 ax.fill_between(x_f, row["quantiles"][f"{lo:g}"], row["quantiles"][hi], color="tab:blue",
                                 alpha=0.18, lw=0, label=f"{1 - 2 * lo:.0%} interval")
-        ax.plot(x_f, row["forecast"], color="tab:blue", lw=1.6, label="forecast (median)")
+        ax.plot(x_f, row["forecast"], color="tab:blue", lw=1.6, label="forecast")
         if actuals is not None and actuals[k] is not None:
             ax.plot(x_f[:len(actuals[k])], actuals[k][:h], color="tab:red", lw=1.2, ls="--", label="actual")
         ax.set_title(str(row["id"]), fontsize=10)
-        ax.set_xlabel("step" if s.timestamps is None else f"step ({s.freq})")
+        ax.set_xlabel(f"date ({s.freq})" if dated else "step")
+        if dated:
+            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         ax.grid(alpha=0.3)
         if k == 0:
             ax.legend(fontsize=7, loc="upper left", frameon=False)
