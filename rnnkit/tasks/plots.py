@@ -126,6 +126,7 @@ def plot_forecasts(rows: list[dict], series: list, path: Path, actuals: list | N
             import pandas as pd
 
             x_hist, x_f = s.timestamps[-past:], pd.to_datetime(row["steps"])
+            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         else:
             x_hist, x_f = np.arange(len(s.values))[-past:], np.arange(len(s.values), len(s.values) + h)
         ax.plot(x_hist, s.values[-past:], color="black", lw=1.2, label="history")
@@ -140,8 +141,6 @@ def plot_forecasts(rows: list[dict], series: list, path: Path, actuals: list | N
             ax.plot(x_f[:len(actuals[k])], actuals[k][:h], color="tab:red", lw=1.2, ls="--", label="actual")
         ax.set_title(str(row["id"]), fontsize=10)
         ax.set_xlabel(f"date ({s.freq})" if dated else "step")
-        if dated:
-            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         ax.grid(alpha=0.3)
         if k == 0:
             ax.legend(fontsize=7, loc="upper left", frameon=False)
