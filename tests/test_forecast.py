@@ -244,6 +244,24 @@ def test_group_options_change_one_groups_members_only(tmp_path):
         ForecastOptions(data="m3", group_options="period12: seed=3")
 
 
+def test_aggregate_augmentation_gives_the_yearly_group_the_monthly_series_yearly_means(tmp_path):
+    monthly = write_panel(tmp_path / "m.csv", n_series=3, length=60)  # 5 calendar years each (2010-2014)
+    yearly = pd.read_csv(write_panel(tmp_path / "y.csv", n_series=2, length=40))
+    yearly["id"] = "y" + yearly["id"]
+    yearly["timestamp"] = pd.date_range("1900-01-01", periods=40, freq="YS").astype(str).tolist() * 2
+    both = tmp_path / "both.csv"
+    pd.concat([pd.read_csv(monthly), yearly]).to_csv(both, index=False)
+    common = dict(data=str(both), max_steps=2, validation="none", ensemble=1, **SMALL)
+    train_forecaster(ForecastOptions(augment="aggregate", **common), tmp_path / "run")
+    groups = {g["group"]: g for g in json.loads((tmp_path / "run" / "config.json").read_text())["groups"]}
+    assert groups["period1"]["extra_series"] == 3 and groups["period12"]["extra_series"] == 0
+    rows = forecast(tmp_path / "run")  # the extras are training windows only: forecasts are for the data's series
+    assert sorted({r["id"] for r in rows}) == ["s0", "s1", "s2", "ys0", "ys1"]
+    train_forecaster(ForecastOptions(**common, group_options="period1: augment=aggregate"), tmp_path / "one")
+    groups = {g["group"]: g for g in json.loads((tmp_path / "one" / "config.json").read_text())["groups"]}
+    assert groups["period1"]["extra_series"] == 3
+
+
 def test_a_run_of_another_task_is_refused_with_what_it_is(tmp_path):
     (tmp_path / "lm").mkdir()
     (tmp_path / "lm" / "config.json").write_text(json.dumps({"task": "lm"}))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.aggregate import aggregates_for
 from rnnkit.data.series import FILLS, FREQUENCIES, Series, read_series, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
 from rnnkit.layers import CELL_NAMES
@@ -47,6 +48,7 @@ from rnnkit.train.distributed import resolve_device
 from rnnkit.train.optim import OPTIMIZERS
 
 GROUPINGS = ("period", "frequency", "global")
+AUGMENTS = ("none", "aggregate")
 
 
 def parse_floats(text: str, what: str) -> tuple[float, ...]:
@@ -59,7 +61,7 @@ def parse_floats(text: str, what: str) -> tuple[float, ...]:
     return values
 
 
-GROUP_KEYS = ("lookback", "history", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip", "weighting",
+GROUP_KEYS = ("lookback", "history", "augment", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip", "weighting",
               "ensemble", "lr", "batch_size", "decoder", "head")
 
 
@@ -107,6 +109,9 @@ class ForecastOptions:
     history: float | None = option(None, "train only on each series' most recent windows: the cuts in its last "
                                          "history × horizon steps (N-BEATS's L_H; default: every window)", min=0,
                                    min_open=True)
+    augment: str = option("none", "extra training windows: none, or aggregate — the panel's finer series averaged "
+                                  "to each group's frequency (monthly → quarterly and yearly, quarterly → yearly; "
+                                  "rnnkit.data.aggregate)", choices=AUGMENTS)
     cell: str = option("lstm", "the recurrent cell", choices=CELL_NAMES)
     hidden_size: int = option(64, "hidden units", min=1)
     num_layers: int = option(1, "stacked recurrent layers", min=1)
@@ -221,6 +226,15 @@ def use_log(opts: ForecastOptions, series: list[Series]) -> bool:
     return opts.log == "true" or (opts.log == "auto" and positive)
 
 
+def group_extras(opts: ForecastOptions, series: list[Series], group_series: list[Series], log: bool) -> list[Series]:
+    """The training-only series a group's members also learn from: with ``augment="aggregate"``, the panel's finer
+    series averaged to the group's frequencies (positive ones only when the group models logs)."""
+    if opts.augment == "none" or opts.groups == "global":
+        return []
+    extra = aggregates_for(series, {s.freq for s in group_series})
+    return [a for a in extra if not log or (a.values > 0).all()]
+
+
 class ValidationWindows(SeriesWindows):
     """The last h training values of each series; its evaluation also reports the median forecast's MASE and sMAPE."""
 
@@ -275,18 +289,20 @@ def plan_groups(opts: ForecastOptions, series: list[Series]) -> list[dict]:
     return plan
 
 
-def _train_member(opts, group_series, H, member, features, log, out, minutes, label, resume) -> RNNForecaster:
+def _train_member(opts, group_series, H, member, features, log, out, minutes, label, resume,
+                  extra=()) -> RNNForecaster:
     seed_everything(member["seed"])
     validation = opts.validation == "last"
     L = member["input_size"]
     model = RNNForecaster(L, H, features.size, opts.cell, opts.hidden_size, opts.num_layers, opts.decoder,
                           opts.head, opts.quantile_levels(), opts.scaling, log, opts.skip, dropout=opts.dropout,
                           weighting=opts.weighting)
-    cuts = train_cuts(group_series, H, validation, max_windows=max(1, round(opts.history * H)) if opts.history else 0)
+    train_series = list(group_series) + list(extra)
+    cuts = train_cuts(train_series, H, validation, max_windows=max(1, round(opts.history * H)) if opts.history else 0)
     if not cuts:
         raise ValueError("no training windows: the series are too short for their horizon (pass validation=none, "
                          "a smaller horizon, or longer series)")
-    train = SeriesWindows(group_series, L, H, features, cuts)
+    train = SeriesWindows(train_series, L, H, features, cuts)
     val = ValidationWindows(group_series, L, H, features, validation_cuts(group_series)) if validation else None
     curve = LearningCurve(10**12, out / "curve.csv") if validation else None
     trainer = Trainer(model, train, val, config=_config(opts, member["seed"], minutes, validation), out_dir=out,
@@ -304,8 +320,9 @@ def _train_member(opts, group_series, H, member, features, log, out, minutes, la
     return model.eval()
 
 
-def _train_and_save(opts, group_series, H, member, features, log, folder, minutes, label, resume, meta) -> None:
-    model = _train_member(opts, group_series, H, member, features, log, folder, minutes, label, resume)
+def _train_and_save(opts, group_series, H, member, features, log, folder, minutes, label, resume, meta,
+                    extra=()) -> None:
+    model = _train_member(opts, group_series, H, member, features, log, folder, minutes, label, resume, extra)
     save_model(folder, model, {"task": "forecast", "model": model.config, "features": features.config(),
                                "member": member, **meta})
 
@@ -329,11 +346,13 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
         if jobs > 1:
             g_opts = replace(g_opts, progress=False)  # one bar over the members instead of several garbled ones
         log = use_log(g_opts, group_series)
+        extra = group_extras(g_opts, series, group_series, log)
+        g["extra_series"] = len(extra)
         for member in g["members"]:
             folder = out / member["folder"]
             label = f"{g['group']} member {len(calls) + 1}/{n_members}"
             calls.append((g_opts, group_series, g["horizon"], member, features, log, folder, next(minutes), label,
-                          resume and (folder / "checkpoints").exists(), {"group": g["group"]}))
+                          resume and (folder / "checkpoints").exists(), {"group": g["group"]}, extra))
     run_all(_train_and_save, calls, jobs, weights, progress=opts.progress)
     config = {"task": "forecast", "options": dict(vars(opts)), "features": features.config(),
               "groups": [{k: v for k, v in g.items() if k != "series"} | {"ids": [series[i].id for i in g["series"]]}
