@@ -61,8 +61,8 @@ def parse_floats(text: str, what: str) -> tuple[float, ...]:
     return values
 
 
-GROUP_KEYS = ("lookback", "history", "augment", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip", "weighting",
-              "ensemble", "lr", "batch_size", "decoder", "head")
+GROUP_KEYS = ("lookback", "history", "augment", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip",
+              "weighting", "ensemble", "lr", "batch_size", "decoder", "head")
 
 
 def parse_group_options(text: str) -> dict[str, dict]:
