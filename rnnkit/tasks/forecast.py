@@ -6,15 +6,16 @@
 series at once — one model per **group** (by default the series' seasonal period: yearly and other series together,
 quarterly, monthly; or one per frequency, or one for all), each an ensemble of ``ensemble`` members (seeds seed,
 seed+1, … and lookbacks cycling through ``lookback``, the window being lookback × h long; the forecasts are their
-median). With ``validation="last"`` each series' last h training values are held out: the validation loss, MASE and
-sMAPE go into each member's ``curve.csv``, early stopping and the kept best weights follow ``monitor``. With
-``"none"`` the members train on every window up to the end for the time budget (better on short series such as
-M3's, at the price of no early stopping). With ``combine`` (e.g. ``"theta,damped"``) the run is a hybrid: its
-forecasts average the ensemble's median with statistical partners fitted on each series when it is forecast
-(``rnnkit.tasks.forecast_partners``). On the CPU the members train side by side, ``jobs`` at a time (default:
-one per core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not keep
-two cores busy). The time budget ``max_minutes`` is wall-clock time for the whole run, shared among the members in
-proportion to their group's number of series. Every member folder is a resumable Trainer run (``resume=True``
+median). With ``augment="aggregate"`` a group also trains on the panel's finer series averaged to its frequency
+(``rnnkit.data.aggregate``: training windows only). With ``validation="last"`` each series' last h training values are
+held out: the validation loss, MASE and sMAPE go into each member's ``curve.csv``, early stopping and the kept best
+weights follow ``monitor``. With ``"none"`` the members train on every window up to the end for the time budget
+(better on short series such as M3's, at the price of no early stopping). With ``combine`` (e.g. ``"theta,damped"``)
+the run is a hybrid: its forecasts average the ensemble's median with statistical partners fitted on each series when
+it is forecast (``rnnkit.tasks.forecast_partners``). On the CPU the members train side by side, ``jobs`` at a time
+(default: one per core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not
+keep two cores busy). The time budget ``max_minutes`` is wall-clock time for the whole run, shared among the members
+in proportion to their group's number of series. Every member folder is a resumable Trainer run (``resume=True``
 continues each from its checkpoints, bit for bit)::
 
     from rnnkit.tasks.forecast import ForecastOptions, train_forecaster, forecast
