@@ -49,3 +49,16 @@ def test_only_finer_series_are_aggregated_to_the_frequencies_asked():
     assert [a.id for a in out] == ["q@yearly", "m@yearly"]
     assert [a.id for a in aggregates_for([yearly, quarterly, s], {"quarterly"})] == ["m@quarterly"]
     assert aggregate(s, "weekly") is None and aggregate(yearly, "yearly") is None
+
+
+def test_hours_make_days_and_business_days_make_no_weeks():
+    stamps = pd.date_range("2024-01-01 18:00", periods=24 * 4, freq="h")  # 6 hours of Jan 1, Jan 2-4, 18 hours of Jan 5
+    s = Series("h", np.arange(96.0), "hourly", 24, stamps)
+    d = aggregate(s, "daily")
+    np.testing.assert_allclose(d.values, [6 + 11.5, 30 + 11.5, 54 + 11.5])  # the means of hours 6..29, 30..53, 54..77
+    assert [str(x.date()) for x in d.timestamps] == ["2024-01-02", "2024-01-03", "2024-01-04"]
+    business = Series("b", np.arange(60.0), "daily", 7, pd.bdate_range("2024-01-01", periods=60))
+    assert aggregate(business, "weekly") is None  # 5 values a week, not 7: no whole weeks to average
+    daily = Series("d", np.arange(60.0), "daily", 7, pd.date_range("2024-01-03", periods=60))  # a Wednesday
+    w = aggregate(daily, "weekly")  # from Monday Jan 8 (value 5): 7 whole weeks
+    assert len(w) == 7 and w.values[0] == np.mean(range(5, 12)) and all(w.timestamps.dayofweek == 0)

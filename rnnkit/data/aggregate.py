@@ -6,12 +6,14 @@ behaviour. The aggregate of series x at k steps per coarser step is the mean of 
 
     a_j = (1/k) · Σ_{i<k} x_{s + jk + i}        j = 0, 1, … while the block lies inside the series
 
-with blocks starting on a calendar boundary where the series has timestamps (January for a year, the first month of a
-quarter, midnight for a day, Monday for a week) and otherwise ending at the series' last value (so the most recent
-values are always in the last block). The mean rather than the sum keeps the units; the forecaster's window scalings
-(mean, last value, standardisation, each on its own window) make the two the same input. Covariates are averaged
-per block too. Aggregates are built from the values a series trains on (never its test part) and only ever serve as
-training windows (temporal hierarchies: Athanasopoulos et al. 2017; aggregated augmentation in M4 entries).
+with blocks that are whole calendar periods where the series has timestamps (a year of 12 months or 4 quarters, a
+quarter of 3 months, a day of 24 hours, an ISO week of 7 days: the incomplete first and last periods are left out, and
+steps that do not make whole periods, such as business days into weeks, give no aggregate) and otherwise blocks that
+end at the series' last value (so its most recent values are always in the last block). The mean rather than the sum
+keeps the units; the forecaster's window scalings (mean, last value, standardisation, each on its own window) make the
+two the same input. Covariates are averaged per block too. Aggregates are built from the values a series trains on
+(never its test part) and only ever serve as training windows (temporal hierarchies: Athanasopoulos et al. 2017;
+aggregated augmentation in M4 entries).
 """
 
 from __future__ import annotations
@@ -28,16 +30,34 @@ SOURCES = {"quarterly": (("monthly", 3),), "yearly": (("quarterly", 4), ("monthl
 MIN_LENGTH = 3  # values an aggregate needs to be worth a window (one input, one target, an inferable frequency)
 
 
-def _block_start(s: Series, freq: str, k: int) -> int:
-    """Index of the first value that starts a calendar block of the coarser frequency (the end-aligned start
-    without timestamps)."""
-    stamps = s.timestamps
-    if stamps is None:
-        return len(s) % k
-    first = {"quarterly": (stamps.month - 1) % 3 == 0, "yearly": stamps.month == 1 if s.freq == "monthly"
-             else stamps.quarter == 1, "daily": stamps.hour == 0, "weekly": stamps.dayofweek == 0}[freq]
-    hits = np.flatnonzero(np.asarray(first)[:k])
-    return int(hits[0]) if len(hits) else len(s)
+def _period_keys(stamps, freq: str) -> np.ndarray:
+    """The coarser period each timestamp falls in (a year, a quarter, a day, an ISO week) as one integer."""
+    if freq == "yearly":
+        return np.asarray(stamps.year)
+    if freq == "quarterly":
+        return np.asarray(stamps.year * 4 + stamps.quarter)
+    if freq == "daily":
+        return np.asarray(stamps.normalize().asi8)
+    iso = stamps.isocalendar()
+    return np.asarray(iso.year * 100 + iso.week)
+
+
+def _blocks(s: Series, freq: str, k: int) -> tuple[int, int]:
+    """(start, number of blocks): whole calendar periods of k values each where the series has timestamps (none when
+    its steps do not make whole periods, e.g. business days into weeks), else the blocks that end at its last value."""
+    if s.timestamps is None:
+        return len(s) % k, len(s) // k
+    keys = _period_keys(s.timestamps, freq)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(keys)])
+    whole = starts[sizes == k]
+    if len(whole) == 0:
+        return 0, 0
+    start = int(whole[0])
+    n = int(np.sum(whole >= start))
+    if not np.array_equal(whole, start + k * np.arange(n)):  # a short period in between: not regular blocks
+        return 0, 0
+    return start, n
 
 
 def aggregate(s: Series, freq: str) -> Series | None:
@@ -46,8 +66,7 @@ def aggregate(s: Series, freq: str) -> Series | None:
     k = dict(SOURCES.get(freq, ())).get(s.freq)
     if k is None:
         return None
-    start = _block_start(s, freq, k)
-    n = (len(s) - start) // k
+    start, n = _blocks(s, freq, k)
     if n < MIN_LENGTH:
         return None
 
