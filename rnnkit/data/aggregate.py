@@ -12,8 +12,8 @@ steps that do not make whole periods, such as business days into weeks, give no 
 end at the series' last value (so its most recent values are always in the last block). The mean rather than the sum
 keeps the units; the forecaster's window scalings (mean, last value, standardisation, each on its own window) make the
 two the same input. Covariates are averaged per block too. Aggregates are built from the values a series trains on
-(never its test part) and only ever serve as training windows (temporal hierarchies: Athanasopoulos et al. 2017;
-aggregated augmentation in M4 entries).
+(never its test part) and only ever serve as training windows (the aggregation levels of temporal hierarchies,
+Athanasopoulos et al. 2017, used here as data rather than as forecasts to reconcile).
 """
 
 from __future__ import annotations
