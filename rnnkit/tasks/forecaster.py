@@ -198,7 +198,8 @@ class Forecaster:
     def info(self) -> dict:
         return {"input": "a series: a list of numbers, or {\"values\": [...], \"freq\": \"monthly\", \"horizon\": h, "
                          "\"quantiles\": [0.1, 0.5, 0.9]}",
-                "output": "the forecast (median) and its quantiles for the next h steps", "streaming": False,
+                "output": "the point forecast (the RNN ensemble's median, or a hybrid's weighted mean with its "
+                          "partners) and its quantiles for the next h steps", "streaming": False,
                 "frequencies": self._trained_freqs(), "options": {"horizon": None, "quantiles": [0.1, 0.5, 0.9],
                                                                   "freq": None},
                 "hybrid": {"partners": list(self.partners), "rnn_weight": self.opts.combine_weight}
