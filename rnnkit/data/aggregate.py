@@ -53,8 +53,7 @@ def _blocks(s: Series, freq: str, k: int) -> tuple[int, int]:
     whole = starts[sizes == k]
     if len(whole) == 0:
         return 0, 0
-    start = int(whole[0])
-    n = int(np.sum(whole >= start))
+    start, n = int(whole[0]), len(whole)
     if not np.array_equal(whole, start + k * np.arange(n)):  # a short period in between: not regular blocks
         return 0, 0
     return start, n
@@ -80,7 +79,8 @@ def aggregate(s: Series, freq: str) -> Series | None:
 
 
 def aggregates_for(series: list[Series], freqs: set[str]) -> list[Series]:
-    """The aggregates of ``series`` at each of ``freqs`` (in series order, the coarser frequencies' order after)."""
+    """The aggregates of ``series`` at each of ``freqs`` that can have them: frequency by frequency (sorted by
+    name), in the order of ``series`` within each."""
     return [a for freq in sorted(freqs) for s in series if (a := aggregate(s, freq)) is not None]
 
 
