@@ -32,7 +32,8 @@ import numpy as np
 from benchmarks.timing import machine_line
 from rnnkit.data.series_builtin import load_panel
 from rnnkit.tasks.forecast import ForecastOptions, train_forecaster
-from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster, score_test_parts
+from rnnkit.tasks.forecast_partners import parse_partners
+from rnnkit.tasks.forecaster import score_test_parts
 
 RECIPES = {
     "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",
@@ -85,6 +86,20 @@ def peer_forecasts(series, name: str, cache: Path) -> tuple[list[np.ndarray], fl
     return out, minutes
 
 
+TABLE_METRICS = ("mase", "smape", "coverage_80", "coverage_95")
+
+
+def unflatten(scores: dict, prefix: str, groups: list[str]) -> dict:
+    """{group: {metric: value}} from an evaluation's flat keys (``test_mase``, ``test_yearly_mase``, …)."""
+    out = {}
+    for g in groups:
+        head = prefix if g == "all" else f"{prefix}_{g}"
+        values = {m: scores[f"{head}_{m}"] for m in TABLE_METRICS if f"{head}_{m}" in scores}
+        if values:
+            out[g] = values
+    return out
+
+
 def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> None:
     head = f"{'method':<36}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
         f"{'80% / 95% coverage':>22}"
@@ -127,15 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     if run.exists():
         shutil.rmtree(run)
     start = time.perf_counter()
-    train_forecaster(ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe), run)
-    f = Forecaster(run)
-    qs, rnn = f.forecast_and_rnn(series, [len(s.test) for s in series], METRIC_TAUS)
+    scores = train_forecaster(ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe), run)
     minutes = (time.perf_counter() - start) / 60
     name = f"rnnkit {recipe['cell']} ×{recipe['ensemble']}"
-    if f.partners:  # the hybrid, and the RNN ensemble alone from the same run
-        results[f"{name} + {', '.join(f.partners)}"] = (score_test_parts(series, qs), minutes)
+    partners = parse_partners(recipe.get("combine", "none"))
+    if partners:  # the hybrid, and the RNN ensemble alone from the same run (both scored by the run's evaluation)
+        results[f"{name} + {', '.join(partners)}"] = (unflatten(scores, "test", groups), minutes)
         name += " alone"
-    results[name] = (score_test_parts(series, rnn), minutes)
+    results[name] = (unflatten(scores, "test_rnn" if partners else "test", groups), minutes)
     if not args.no_peers:
         for name in PEERS[args.panel]:
             qs, minutes = peer_forecasts(series, name, out / f"peers-{args.panel}")

@@ -277,9 +277,8 @@ def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
     qs, rnn = f.forecast_and_rnn(series, [len(s.test) for s in series], METRIC_TAUS)
     result = flatten(score_test_parts(series, qs, by), "test")
-    if f.partners:  # what the RNN ensemble alone scores, for comparison
-        alone = score_test_parts(series, rnn, by)["all"]
-        result |= {f"test_rnn_{k}": alone[k] for k in ("mase", "smape")}
+    if f.partners:  # what the RNN ensemble alone scores, for comparison (test_rnn_mase, test_rnn_yearly_mase, …)
+        result |= flatten(score_test_parts(series, rnn, by), "test_rnn")
     return result
 
 
