@@ -53,12 +53,14 @@ def test_gru_reset_after_false_differs_from_torch_form_unless_reset_gate_is_open
 
 def test_cell_rejects_bad_input():
     cell = rnnkit.LSTMCell(4, 5)
-    with pytest.raises(ValueError, match="input_size=4"):
-        cell(torch.randn(2, 3))
+    with pytest.raises(ValueError, match=r"input has inconsistent input_size: got 3 expected 4 .*shape \(2, 3\)"):
+        cell(torch.randn(2, 3))  # torch.nn.LSTMCell's words, then the shape
     with pytest.raises(TypeError, match="floating-point"):
         cell(torch.ones(2, 4, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"shape \(3, 5\), expected \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"Input batch size 2 doesn't match hidden0 batch size 3 .*shape \(3, 5\)"):
         cell(torch.randn(2, 4), (torch.randn(3, 5), torch.randn(2, 5)))
+    with pytest.raises(ValueError, match=r"hidden1 has inconsistent hidden_size: got 6, expected 5"):
+        cell(torch.randn(2, 4), (torch.randn(2, 5), torch.randn(2, 6)))
     with pytest.raises(ValueError, match="2 tensor"):
         cell(torch.randn(2, 4), torch.randn(2, 5))
     with pytest.raises(ValueError, match="nonlinearity"):

@@ -141,5 +141,5 @@ def test_parameter_shapes_and_errors():
     assert "weight_gx_l0" not in dict(rnnkit.FeedbackRNN(5, 4, 3, gated=False).named_parameters())
     with pytest.raises(ValueError, match="unknown FeedbackRNN cell"):
         rnnkit.FeedbackRNN(5, 4, cell="transformer")
-    with pytest.raises(ValueError, match=r"expected \(3, 2, 4\)"):
+    with pytest.raises(ValueError, match=r"Expected hidden\[0\] size \(3, 2, 4\), got \[2, 2, 4\]"):
         m(torch.randn(7, 2, 5), (torch.randn(2, 2, 4), torch.randn(3, 2, 4)))

@@ -1,4 +1,5 @@
-"""Bad input to a sequence layer raises ValueError/TypeError that names what was expected and what came."""
+"""Bad input to a sequence layer raises ValueError/TypeError that names what was expected and what came — in torch.nn's
+words where torch refuses the same input (its message is part of rnnkit's: code and tests written for torch match it)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,23 @@ def lstm(request):
     return rnnkit.LSTM(4, 5, num_layers=2, backend=request.param)
 
 
+def torch_message(module, *args) -> str:
+    with pytest.raises(Exception) as raised:
+        module(*args)
+    return str(raised.value)
+
+
 def test_wrong_feature_size(lstm):
-    with pytest.raises(ValueError, match=r"input has 3 features .* expected input_size=4"):
-        lstm(torch.randn(6, 2, 3))
+    x = torch.randn(6, 2, 3)
+    with pytest.raises(ValueError) as raised:
+        lstm(x)
+    assert torch_message(torch.nn.LSTM(4, 5, num_layers=2), x) in str(raised.value)  # "input.size(-1) must be …"
+    assert "input shape (6, 2, 3)" in str(raised.value)
 
 
 def test_wrong_rank():
-    with pytest.raises(ValueError, match=r"3-D input \(seq, batch, feature\).*got shape \(6,\)"):
+    with pytest.raises(ValueError, match=r"Expected input to be 2D or 3D, got 1D.*3-D input \(seq, batch, feature\)"
+                                         r".*got shape \(6,\)"):
         rnnkit.GRU(4, 5)(torch.randn(6))
 
 
@@ -29,13 +40,20 @@ def test_integer_input_is_a_type_error(lstm):
 
 
 def test_wrong_hx_shape(lstm):
-    h, c = torch.zeros(2, 2, 5), torch.zeros(2, 2, 5)
-    with pytest.raises(ValueError, match=r"hx\[0\] has shape \(1, 2, 5\), expected \(2, 2, 5\)"):
-        lstm(torch.randn(6, 2, 4), (h[:1], c))
+    h, c, x = torch.zeros(2, 2, 5), torch.zeros(2, 2, 5), torch.randn(6, 2, 4)
+    with pytest.raises(ValueError) as raised:
+        lstm(x, (h[:1], c))
+    assert torch_message(torch.nn.LSTM(4, 5, num_layers=2), x, (h[:1], c)) in str(raised.value)
+    assert "Expected hidden[0] size (2, 2, 5), got [1, 2, 5]" in str(raised.value)
     with pytest.raises(ValueError, match="tuple of 2 tensors"):
-        lstm(torch.randn(6, 2, 4), h)
-    with pytest.raises(ValueError, match=r"hx has shape \(1, 2, 5\), expected \(1, 3, 5\)"):
-        rnnkit.RNN(4, 5)(torch.randn(6, 3, 4), torch.zeros(1, 2, 5))  # mismatched batch
+        lstm(x, h)
+    x, h = torch.randn(6, 3, 4), torch.zeros(1, 2, 5)  # mismatched batch
+    with pytest.raises(ValueError) as raised:
+        rnnkit.RNN(4, 5)(x, h)
+    assert torch_message(torch.nn.RNN(4, 5), x, h) in str(raised.value)  # "Expected hidden size (1, 3, 5), got …"
+    with pytest.raises(ValueError) as raised:  # a 2-D state for a batched input
+        rnnkit.GRU(4, 5)(x, h[0])
+    assert torch_message(torch.nn.GRU(4, 5), x, h[0]) in str(raised.value)
 
 
 def test_hx_dtype_must_match_input():
@@ -61,7 +79,7 @@ def test_empty_sequence():
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+    with pytest.raises(ValueError, match="hidden_size must be greater than zero"):  # torch's words
         rnnkit.LSTM(4, 0)
     with pytest.raises(ValueError, match="unknown backend 'cuda'"):
         rnnkit.LSTM(4, 5, backend="cuda")

@@ -42,11 +42,12 @@ class DtypeError(TypeError, ValueError, RuntimeError):
 
 
 def check_int(owner: str, name: str, value, minimum: int) -> int:
-    """torch.nn's constructor checks: ``TypeError`` for a non-integer (a bool included), ``ValueError`` below minimum."""
+    """torch.nn's constructor checks, in its words: ``TypeError`` for a non-integer (a bool included), ``ValueError``
+    below minimum."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{owner}: {name} should be of type int, got: {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"{owner}: {name} must be a {'positive' if minimum == 1 else 'non-negative'} integer, "
+        raise ValueError(f"{owner}: {name} must be {'greater than zero' if minimum == 1 else 'non-negative'}, "
                          f"got {value}")
     return value
 
@@ -69,6 +70,18 @@ def check_floating(name: str, tensor: Tensor) -> None:
         )
 
 
+def check_input(owner: str, input: Tensor, input_size: int) -> None:
+    """A cell's input: floating point, 1-D (one unbatched step) or 2-D (batch, input_size), ``input_size`` features —
+    refused otherwise, in torch.nn's words with the shape."""
+    check_floating(f"{owner} input", input)
+    if input.dim() not in (1, 2):
+        raise ShapeError(f"{owner}: Expected input to be 1D or 2D, got {input.dim()}D instead (shape "
+                         f"{tuple(input.shape)}; expected (batch, {input_size}) or ({input_size},))")
+    if input.shape[-1] != input_size:
+        raise ShapeError(f"{owner}: input has inconsistent input_size: got {input.shape[-1]} expected {input_size} "
+                         f"(input shape {tuple(input.shape)})")
+
+
 def init_uniform_(module: nn.Module, hidden_size: int) -> None:
     """torch.nn's recurrent initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
     k = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0  # a zero-size state has no weights to draw
@@ -77,15 +90,28 @@ def init_uniform_(module: nn.Module, hidden_size: int) -> None:
 
 
 def check_dtype(name: str, tensor: Tensor, weight: Tensor) -> None:
-    """torch's check: an input whose dtype differs from the weights' is refused, naming both and the fix."""
+    """torch's check, in its words: an input whose dtype differs from the weights' is refused, naming both and the
+    fix."""
     if tensor.dtype != weight.dtype:
-        raise DtypeError(f"{name} dtype ({tensor.dtype}) does not match weight dtype ({weight.dtype}); convert the "
-                         f"input (e.g. x.to({weight.dtype})) or the module (e.g. module.to({tensor.dtype}))")
+        raise DtypeError(f"{name} dtype ({tensor.dtype}) does not match weight dtype ({weight.dtype}). Convert input: "
+                         f"input.to({weight.dtype}), or convert model: model.to({tensor.dtype})")
 
 
-def check_shape(name: str, tensor: Tensor, expected: tuple[int, ...]) -> None:
-    if tuple(tensor.shape) != tuple(expected):
-        raise ShapeError(f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}")
+def check_cell_state(owner: str, i: int, label: str, h: Tensor, batch: int, size: int, batched: bool) -> None:
+    """A cell's state tensor ``i`` (``hx`` or ``hx[i]``, called ``label``): as many dimensions as the input (1-D
+    unbatched, 2-D batched), ``batch`` rows, ``size`` units — refused otherwise, in torch.nn's words (its tests match
+    them) with the shapes."""
+    if h.dim() not in (1, 2):
+        raise ShapeError(f"{owner}: Expected {label} to be 1D or 2D, got {h.dim()}D instead (shape {tuple(h.shape)})")
+    if h.dim() != (2 if batched else 1):
+        raise ShapeError(f"{owner}: for a {'batched 2-D' if batched else 'unbatched 1-D'} input, {label} should be "
+                         f"{2 if batched else 1}-D too, got shape {tuple(h.shape)}")
+    if batched and h.shape[0] != batch:
+        raise ShapeError(f"{owner}: Input batch size {batch} doesn't match hidden{i} batch size {h.shape[0]} "
+                         f"({label} shape {tuple(h.shape)})")
+    if h.shape[-1] != size:
+        raise ShapeError(f"{owner}: hidden{i} has inconsistent hidden_size: got {h.shape[-1]}, expected {size} "
+                         f"({label} shape {tuple(h.shape)})")
 
 
 class CellBase(nn.Module):
@@ -103,7 +129,7 @@ class CellBase(nn.Module):
         factory = {"device": device, "dtype": dtype}
         self.input_size = check_int(name, "input_size", input_size, 0)  # torch's cells accept 0 (an empty state)
         self.hidden_size = check_int(name, "hidden_size", hidden_size, 0)
-        self.bias = check_bool(name, "bias", bias)
+        self.bias = bias  # as torch.nn's cells: any value, its truth decides (torch's layers insist on a bool)
         gh = self.num_gates * self.hidden_size
         self.weight_ih = nn.Parameter(torch.empty(gh, self.input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(gh, self.hidden_size, **factory))
@@ -138,31 +164,24 @@ class CellBase(nn.Module):
 
     def _prepare(self, input: Tensor, hx) -> tuple[Tensor, State, bool]:
         name = type(self).__name__
-        check_floating(f"{name} input", input)
-        if input.dim() not in (1, 2):
-            raise ShapeError(f"{name}: expected input of shape (batch, {self.input_size}) or ({self.input_size},), "
-                             f"got {tuple(input.shape)}")
-        if input.shape[-1] != self.input_size:
-            raise ShapeError(f"{name}: input has {input.shape[-1]} features (shape {tuple(input.shape)}), "
-                             f"expected input_size={self.input_size}")
-        check_dtype(f"{name} input", input, self.weight_ih)
+        check_input(name, input, self.input_size)
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
         batch = x.shape[0]
         if hx is None:
-            state = tuple(x.new_zeros(batch, n) for n in self._state_sizes())
-        else:
-            parts = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
-            if len(parts) != self.state_size:
-                raise ValueError(f"{name}: hx must hold {self.state_size} tensor(s), got {len(parts)}")
-            state = []
-            for i, (p, n) in enumerate(zip(parts, self._state_sizes())):
-                check_floating(f"{name} hx[{i}]", p)
-                check_dtype(f"{name} hx[{i}]", p, self.weight_ih)
-                check_shape(f"{name} hx[{i}]", p, (batch, n) if batched else (n,))
-                state.append(p if batched else p.unsqueeze(0))
-            state = tuple(state)
-        return x, state, batched
+            check_dtype(f"{name} input", input, self.weight_ih)
+            return x, tuple(x.new_zeros(batch, n) for n in self._state_sizes()), batched
+        parts = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+        if len(parts) != self.state_size:
+            raise ValueError(f"{name}: hx must hold {self.state_size} tensor(s), got {len(parts)}")
+        labels = ["hidden"] if self.state_size == 1 else [f"hx[{i}]" for i in range(self.state_size)]
+        for i, (p, n) in enumerate(zip(parts, self._state_sizes())):  # shapes first, then dtypes, as torch
+            check_floating(f"{name} {labels[i]}", p)
+            check_cell_state(name, i, labels[i], p, batch, n, batched)
+        check_dtype(f"{name} input", input, self.weight_ih)
+        for p, label in zip(parts, labels):
+            check_dtype(f"{name} {label}", p, self.weight_ih)
+        return x, tuple(p if batched else p.unsqueeze(0) for p in parts), batched
 
     def forward(self, input: Tensor, hx=None):
         x, state, batched = self._prepare(input, hx)

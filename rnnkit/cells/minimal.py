@@ -23,7 +23,15 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import check_bool, check_dtype, check_floating, check_int, check_shape, init_uniform_
+from rnnkit.cells.base import (
+    check_bool,
+    check_cell_state,
+    check_dtype,
+    check_floating,
+    check_input,
+    check_int,
+    init_uniform_,
+)
 
 
 def g(v: Tensor) -> Tensor:
@@ -87,13 +95,15 @@ class _MinimalCell(nn.Module):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         """One step: ``h_t`` from ``x_t`` (B, I) or (I,) and ``h_{t−1}`` (zeros when omitted)."""
         name = type(self).__name__
-        check_floating(f"{name} input", input)
-        check_dtype(f"{name} input", input, self.weight_ih)
+        check_input(name, input, self.input_size)
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
-        check_shape(f"{name} input", x, (x.shape[0], self.input_size))
+        if hx is not None:
+            check_floating(f"{name} hidden", hx)
+            check_cell_state(name, 0, "hidden", hx, x.shape[0], self.hidden_size, batched)
+            check_dtype(f"{name} hidden", hx, self.weight_ih)
+        check_dtype(f"{name} input", input, self.weight_ih)
         h = x.new_zeros(x.shape[0], self.hidden_size) if hx is None else (hx if batched else hx.unsqueeze(0))
-        check_shape(f"{name} hx", h, (x.shape[0], self.hidden_size))
         a, b = MINIMAL_CELLS[self.kind][1](F.linear(x, self.weight_ih, self.bias_ih))
         h = torch.addcmul(b, a, h)
         return h if batched else h.squeeze(0)

@@ -77,9 +77,13 @@ class SequenceLayer(nn.Module):
             label = f"{name} hx" if len(parts) == 1 else f"{name} hx[{i}]"
             check_floating(label, p)
             expected = (rows, batch, n) if batched else (rows, n)
+            if p.dim() != len(expected):  # torch.nn's words
+                raise ShapeError(f"{name}: For {'batched 3-D' if batched else 'unbatched 2-D'} input, hx should also "
+                                 f"be {len(expected)}-D but got {p.dim()}-D tensor ({label} shape {tuple(p.shape)})")
             if tuple(p.shape) != expected:
                 what = "(num_layers * num_directions, batch, hidden)" if batched else "(num_layers * num_directions, hidden)"
-                raise ShapeError(f"{label} has shape {tuple(p.shape)}, expected {expected} {what}")
+                hidden = "hidden" if len(parts) == 1 else f"hidden[{i}]"
+                raise ShapeError(f"{name}: Expected {hidden} size {expected}, got {list(p.shape)} {what}")
             if p.dtype != like.dtype and not _autocast_on(like):
                 raise DtypeError(f"{label} has dtype {p.dtype} but the input has dtype {like.dtype}")
             out.append(p if batched else p.unsqueeze(1))
@@ -128,16 +132,16 @@ class SequenceLayer(nn.Module):
             check_floating(f"{name} input", input)
             if input.dim() not in (2, 3):
                 layout = "(batch, seq, feature)" if self.batch_first else "(seq, batch, feature)"
-                raise ValueError(f"{name}: expected a 3-D input {layout} or a 2-D unbatched input (seq, feature), "
-                                 f"got shape {tuple(input.shape)}")
+                raise ShapeError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D instead: a 3-D input "
+                                 f"{layout} or a 2-D unbatched input (seq, feature), got shape {tuple(input.shape)}")
             batched = input.dim() == 3
             if not batched:
                 x = input.unsqueeze(1)
             else:
                 x = input.transpose(0, 1) if self.batch_first else input
         if x.shape[-1] != self.input_size:
-            raise ShapeError(f"{name}: input has {x.shape[-1]} features (shape {tuple(x.shape)} time-major), "
-                             f"expected input_size={self.input_size}")
+            raise ShapeError(f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                             f"{x.shape[-1]} (input shape {tuple(x.shape)} time-major)")
         T, B = x.shape[0], x.shape[1]
         if not torch.compiler.is_exporting() and T == 0:
             raise ShapeError(f"{name}: the input has no time steps (shape {tuple(input.shape)})")
@@ -147,6 +151,6 @@ class SequenceLayer(nn.Module):
             lengths = as_lengths(lengths, B, T)
         weight = next(self.parameters(), None)
         if weight is not None and not _autocast_on(x):
-            check_dtype(f"{name} input", x, weight)
+            check_dtype(f"{name}: RNN input", x, weight)
         state = self._check_state(hx, B, batched, x)
         return x, state, lengths, packed, batched

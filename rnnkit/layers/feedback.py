@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from rnnkit.cells.base import check_bool, check_int, init_uniform_, matmul
 from rnnkit.cells.feedback import FEEDBACK_CELLS, FeedbackLayerWeights, check_feedback_cell, feedback_step
 from rnnkit.layers.base import SequenceLayer
-from rnnkit.recurrence import active_recorder, run_loop_deferred, run_scan, scanning, step_mask
+from rnnkit.recurrence import active_recorder, run_loop_deferred, run_scan, scanning, step_mask, transforming
 from rnnkit.recurrence.bptt_feedback import feedback_sequence
 
 
@@ -114,7 +114,7 @@ class FeedbackRNN(SequenceLayer):
         return layers
 
     def _run(self, x, state, lengths):
-        if x.shape[1] > 0 and active_recorder() is None and not scanning(self):
+        if x.shape[1] > 0 and active_recorder() is None and not scanning(self) and not transforming():
             # the hand-written BPTT kernel (a batch of 0 sequences: autograd's loop does it)
             L, B, H = self.num_layers, x.shape[1], self.hidden_size
             mask = None if lengths is None else step_mask(lengths, x.shape[0], x.device)

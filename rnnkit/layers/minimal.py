@@ -26,7 +26,7 @@ from rnnkit.cells.base import check_bool, check_int, init_uniform_
 from rnnkit.cells.minimal import MINIMAL_CELLS
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, locked_mask
-from rnnkit.recurrence import active_recorder, projection, reverse_padded, run_scan, step_mask
+from rnnkit.recurrence import active_recorder, projection, reverse_padded, run_scan, step_mask, transforming
 from rnnkit.recurrence.diagonal import keep_padded, linear_recurrence, linear_scan_log, minimal_sequence
 
 BACKENDS = ("auto", "loop", "scan")
@@ -110,8 +110,8 @@ class _MinimalRNN(SequenceLayer):
                 return step
             y, final = run_scan(make_step, xw, (h0,), mask)
             return y if mask is None else torch.where(mask, y, final[0].expand_as(y))  # padded rows: the kept state
-        reg, rec = self.regularizers, active_recorder()
-        if rec is not None or reg.in_step(self.training):  # (a, b) through autograd, changed or read step by step
+        reg, rec, plain = self.regularizers, active_recorder(), transforming()
+        if rec is not None or plain or reg.in_step(self.training):  # (a, b) through autograd, changed or read step by step
             a, b = coefficients(xw)
             if reg.in_step(self.training):
                 if reg.recurrent_dropout:
@@ -120,12 +120,13 @@ class _MinimalRNN(SequenceLayer):
                     d = torch.bernoulli(torch.full_like(a, reg.zoneout))
                     a, b = d + (1 - d) * a, (1 - d) * b
             a, b = keep_padded(a, b, mask)
-            if rec is None:
+            if rec is None and not plain:
                 return linear_recurrence(a, b, h0, parallel=self.uses_scan(x.device))
-            h, states = h0, []  # diagnostics: every step's state, the very tensor the next step reads
-            for t in range(a.shape[0]):
+            h, states = h0, []  # every step's state (diagnostics: the very tensor the next step reads; torch.func:
+            for t in range(a.shape[0]):  # plain operations it can transform)
                 h = torch.addcmul(b[t], a[t], h)
-                rec.add(self, sfx[1:], h, reverse=sfx.endswith("_reverse"))
+                if rec is not None:
+                    rec.add(self, sfx[1:], h, reverse=sfx.endswith("_reverse"))
                 states.append(h)
             return torch.stack(states)
         if self.backend == "scan":

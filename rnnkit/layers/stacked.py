@@ -34,6 +34,7 @@ from rnnkit.recurrence import (
     run_scan,
     scanning,
     step_mask,
+    transforming,
     unaliased,
 )
 
@@ -233,7 +234,7 @@ class StackedRNNBase(SequenceLayer):
         packed_backward = lengths is not None and torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for p in self._flat_weights))
         return (self.uses_fused(x.device, packed_backward=packed_backward) and active_recorder() is None
-                and not scanning(self) and not compiling and not in_step)
+                and not scanning(self) and not compiling and not in_step and not transforming())
 
     def _run(self, x, state, lengths):
         if self._runs_fused(x, lengths):
@@ -272,7 +273,7 @@ class StackedRNNBase(SequenceLayer):
                 start = tuple(s[row] for s in state)
                 scan = scanning(self)
                 kernel = rec is None and not scan and x.shape[1] > 0  # a batch of 0 sequences: autograd's loop does it
-                kernel = kernel and not reg.in_step(True)
+                kernel = kernel and not reg.in_step(True) and not transforming()
                 fast = self._sequence(x_dir, W_ih, b_ih, start, params, mask) if kernel else None
                 if reg.in_step(True) and not scan:
                     y, final = self._regularized_loop(reg, params, deferred, x_dir, W_ih, b_ih, sfx, start, mask)

@@ -12,6 +12,7 @@ from torch import Tensor
 from rnnkit.recurrence import projection
 from rnnkit.recurrence.bptt_reference import autocast_off, regrad
 from rnnkit.recurrence.packed import RecurrentProduct
+from rnnkit.recurrence.transforms import batched
 
 
 def _save(ctx, kernel: tuple, args: tuple) -> None:
@@ -29,8 +30,10 @@ def _args(ctx) -> tuple:
 def _twice_differentiable(reference):
     """A kernel's backward, which under ``create_graph=True`` (autograd then runs backward with grad mode on) hands over
     to ``reference`` — the same equations in autograd operations — so the gradient carries a graph (gradient
-    penalties, double backward); otherwise the hand-written loop runs, differentiable once. Either runs with autocast
-    off, as the forward did."""
+    penalties, double backward) — and so does a backward whose incoming gradients are torch.func's batched tensors
+    (``torch.func.vmap`` over ``autograd.grad`` with ``is_grads_batched=True``: Jacobians, gradcheck's batched check),
+    which have no storage for the hand-written loop to read; otherwise the hand-written loop runs, differentiable once.
+    Either runs with autocast off, as the forward did."""
 
     def wrap(backward):
         @functools.wraps(backward)
@@ -38,6 +41,9 @@ def _twice_differentiable(reference):
         def run(ctx, *grads):
             if torch.is_grad_enabled():
                 return regrad(ctx.needs_input_grad, reference, _args(ctx), grads)
+            if any(batched(g) for g in grads):
+                with torch.enable_grad():
+                    return regrad(ctx.needs_input_grad, reference, _args(ctx), grads, create_graph=False)
             return backward(ctx, *grads)
         return run
     return wrap

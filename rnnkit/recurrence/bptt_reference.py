@@ -114,14 +114,14 @@ def autocast_off(backward):
     return run
 
 
-def regrad(needs_input_grad, reference, args: tuple, grads: tuple) -> tuple:
+def regrad(needs_input_grad, reference, args: tuple, grads: tuple, create_graph: bool = True) -> tuple:
     """The kernel's input gradients for ``grads`` (one per output, None where unused), computed by autograd through
-    ``reference(*args)`` with ``create_graph=True``; None for the inputs that need none."""
+    ``reference(*args)`` (with ``create_graph``: a gradient that carries a graph); None for the inputs that need none."""
     wanted = [i for i, (a, need) in enumerate(zip(args, needs_input_grad)) if need and torch.is_tensor(a)]
     outputs = reference(*args)
     pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None]
     got = torch.autograd.grad([o for o, _ in pairs], [args[i] for i in wanted], [g for _, g in pairs],
-                              create_graph=True, allow_unused=True)
+                              create_graph=create_graph, allow_unused=True)
     result = [None] * len(args)
     for i, g in zip(wanted, got):
         result[i] = g if g is not None else torch.zeros_like(args[i])

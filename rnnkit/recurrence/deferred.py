@@ -25,6 +25,7 @@ from rnnkit.cells.base import MatMul, State, Step, matmul
 from rnnkit.recurrence.bptt_reference import autocast_off, regrad
 from rnnkit.recurrence.loop import run_loop
 from rnnkit.recurrence.record import active_recorder
+from rnnkit.recurrence.transforms import transforming
 
 Bind = Callable[[dict[str, Tensor], MatMul], Step]
 
@@ -105,8 +106,9 @@ def run_loop_deferred(bind: Bind, params: dict[str, Tensor | None], deferred: li
     """``run_loop(bind(params, matmul), xw, state, mask)`` with the gradients of ``params[deferred]`` formed after the loop.
 
     ``bind(params, mm)`` must build the step from the given tensors and compute each product with a deferred weight ``W``
-    as ``mm(x, W)``. Falls back to the plain loop when no gradient is needed, and when a ``StepRecorder`` is active (then
-    ``record(output_t, state_t)`` is called after every step, on the tensors of the outer graph).
+    as ``mm(x, W)``. Falls back to the plain loop when no gradient is needed, under ``torch.func`` transforms, and when
+    a ``StepRecorder`` is active (then ``record(output_t, state_t)`` is called after every step, on the tensors of the
+    outer graph).
     """
     if record is not None and active_recorder() is not None:
         step = bind(params, matmul)
@@ -120,7 +122,7 @@ def run_loop_deferred(bind: Bind, params: dict[str, Tensor | None], deferred: li
     present = {k: v for k, v in params.items() if v is not None}
     xs = (xw,) if isinstance(xw, Tensor) else tuple(xw)
     tensors = (*xs, *state, *present.values())
-    if not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors)):
+    if transforming() or not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors)):
         return run_loop(bind(params, matmul), xw, state, mask)
     names = list(present)
     deferred_names = [k for k in deferred if k in present and present[k].requires_grad]

@@ -31,6 +31,7 @@ from rnnkit.recurrence.native import function as native_function
 from rnnkit.recurrence.native import ptr
 from rnnkit.recurrence.native import sequence as native_sequence
 from rnnkit.recurrence.parallel_scan import scan_carry_back, scan_states
+from rnnkit.recurrence.transforms import batched
 
 
 def _recur_in_place(a: Tensor, out: Tensor, h0: Tensor) -> Tensor:
@@ -123,7 +124,7 @@ class _IndRNN(torch.autograd.Function):
         if m is not None:
             slope = slope * m
         T = out.shape[0]
-        delta = torch.empty_like(out)  # ∂L/∂(pre-activation)
+        delta = torch.empty_like(g)  # ∂L/∂(pre-activation) (like g: a batch of gradients under torch.func's vmap)
         G = g[T - 1]
         for t in range(T - 1, -1, -1):
             delta[t] = G * slope[t]
@@ -274,12 +275,17 @@ class _MinimalSequence(torch.autograd.Function):
     @once_differentiable
     @autocast_off
     def backward(ctx, grad: Tensor | None):
-        if ctx.native:
+        if ctx.native and not batched(grad):
             return (*_native_backward(ctx, grad), None, None, None)
         if grad is None:
             return None, None, None, None, None
-        xw, a, out, h0, *rest = ctx.saved_tensors
-        mask = rest[0] if ctx.has_mask else None
+        if ctx.native:  # batched gradients (torch.func) have no memory for the C loop: the same math in torch's ops
+            xw, out, h0, rows = ctx.saved_tensors
+            mask = None if rows is None else rows.bool().unsqueeze(-1)
+            a = _forward_math(ctx.kind, xw, mask)[0]
+        else:
+            xw, a, out, h0, *rest = ctx.saved_tensors
+            mask = rest[0] if ctx.has_mask else None
         grad = grad.contiguous()  # ∂L/∂h_t along all paths:
         G = scan_carry_back(a, grad) if ctx.parallel else _carry_back_in_place(a, grad.clone())
         grad_xw = _call_fused(_backward_math, xw.numel(), ctx.kind, xw, G, out, h0, mask)

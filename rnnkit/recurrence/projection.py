@@ -19,6 +19,7 @@ from torch.nn import functional as F
 from rnnkit.recurrence.hugepages import empty_huge
 from rnnkit.recurrence.native import ptr
 from rnnkit.recurrence.native import sequence as native_sequence
+from rnnkit.recurrence.transforms import batched, transforming
 
 #: the compiled product's vector width (``gemm.c``): results with fewer columns than one vector use torch's product
 VECTOR_BYTES = 64
@@ -75,7 +76,8 @@ class _Linear(torch.autograd.Function):
             g = g.contiguous()
         rows = x.reshape(-1, x.shape[-1])
         need = ctx.needs_input_grad
-        times = torch.mm if torch.is_grad_enabled() else mm  # create_graph: torch's ops, which autograd can follow
+        # create_graph, or batched gradients (torch.func): torch's ops, which autograd and vmap can follow
+        times = torch.mm if torch.is_grad_enabled() or batched(g) else mm
         d_x = times(g, weight).view(x.shape) if need[0] else None
         d_w = times(g.t(), rows) if need[1] else None
         d_b = g.sum(0) if ctx.has_bias and need[2] else None
@@ -84,9 +86,9 @@ class _Linear(torch.autograd.Function):
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``F.linear(x, weight, bias)`` with its products through ``mm`` (and its output on huge pages when large) on
-    CPUs; ``F.linear`` itself elsewhere (GPUs, tracing, autocast, mixed dtypes)."""
+    CPUs; ``F.linear`` itself elsewhere (GPUs, tracing, autocast, mixed dtypes, torch.func transforms)."""
     if (x.device.type != "cpu" or torch.compiler.is_compiling() or torch.is_autocast_enabled("cpu")
-            or x.dtype != weight.dtype or x.dim() < 2):
+            or x.dtype != weight.dtype or x.dim() < 2 or transforming()):
         return F.linear(x, weight, bias)
     return _Linear.apply(x, weight, bias)
 

@@ -18,12 +18,14 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.base import State, Step
+from rnnkit.recurrence.transforms import transforming
 
 
 def scanning(layer) -> bool:
     """Whether ``layer`` runs on the scan backend now: when asked to (``backend="scan"``), and whenever ``torch.export``
-    (or the ONNX exporter) traces it — the other backends' Python loops and in-place kernels do not export."""
-    return layer.backend == "scan" or torch.compiler.is_exporting()
+    (or the ONNX exporter) traces it — the other backends' Python loops and in-place kernels do not export. Not under a
+    torch.func transform, which cannot go through the scan operator (the plain loop runs then)."""
+    return (layer.backend == "scan" and not transforming()) or torch.compiler.is_exporting()
 
 
 def run_scan(make_step: Callable[[], Step], xw: Tensor | tuple[Tensor, ...], state: State, mask: Tensor | None = None
