@@ -168,6 +168,11 @@ class Model(nn.Module):
     def non_trainable_weights(self):
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
+    # Keras 3's names for the same lists (custom training loops read ``trainable_variables``)
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
     def apply_constraints(self) -> None:
         for layer in self.layers:
             layer.apply_constraints()

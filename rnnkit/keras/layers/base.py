@@ -217,6 +217,11 @@ class Layer(nn.Module):
     def non_trainable_weights(self) -> list[nn.Parameter]:
         return [w for w in self.weights if not w.requires_grad] if self.trainable else list(self.weights)
 
+    # Keras 3's names for the same lists (custom training loops read ``trainable_variables``)
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
     def compute_output_shape(self, input_shape):
         """The output shape(s) for an input shape (batch axis first, ``None`` allowed), found by running a copy of the
         layer on a small batch of zeros — the layer itself is left as it was (unbuilt, its states untouched), as in

@@ -52,7 +52,7 @@ class KerasCell(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{type(self).__name__}: units must be a positive integer, got {units!r}")
-        if implementation not in (1, 2):
+        if implementation not in (0, 1, 2):  # 0: a Keras 2 value old configs carry; Keras 3 runs it as 2
             raise ValueError(f"{type(self).__name__}: implementation must be 1 or 2, got {implementation!r}")
         self.units, self.use_bias = units, use_bias
         self.activation, self.recurrent_activation = get_activation(activation), get_activation(recurrent_activation)

@@ -184,32 +184,22 @@ class RepeatVector(Layer):
         return {**super().get_config(), "n": self.n}
 
 
-class TimeDistributed(Layer):
-    """Applies ``layer`` to every time step: (B, T, ...) → layer on (B·T, ...) → (B, T, ...). As in Keras, the mask
-    passes through to the layers after it, and reaches the wrapped layer (per step) when its ``call`` takes one."""
-
-    supports_masking = True
+class Wrapper(Layer):
+    """Keras's base of the layers that wrap another (``TimeDistributed``, yours): holds ``layer``, builds it with the
+    wrapper's input shape, and serializes it inside the wrapper's config."""
 
     def __init__(self, layer: Layer, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed wraps a rnnkit.keras layer, got {type(layer).__name__}")
+            raise ValueError(f"{type(self).__name__} wraps a rnnkit.keras layer, got {type(layer).__name__}")
         self.layer = layer
 
     def _sublayers(self):
         return [self.layer]
 
     def build(self, input_shape):
-        self.layer._maybe_build(torch.zeros((1, *input_shape[2:]),
+        self.layer._maybe_build(torch.zeros((1, *input_shape[1:]),
                                             dtype=torch.long if self.layer.reads_ids else torch.float32))
-
-    def call(self, x, mask=None, training=False):
-        B, T = x.shape[:2]
-        kwargs = {"training": training}
-        if mask is not None and _call_takes(type(self.layer), "mask"):
-            kwargs["mask"] = mask.reshape(B * T, *mask.shape[2:])
-        y = self.layer(x.reshape(B * T, *x.shape[2:]), **kwargs)
-        return y.reshape(B, T, *y.shape[1:])
 
     def get_config(self):
         return {**super().get_config(), "layer": serialize_layer(self.layer)}
@@ -218,3 +208,27 @@ class TimeDistributed(Layer):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         return cls(deserialize_layer(config.pop("layer"), custom_objects), **config)
+
+
+class TimeDistributed(Wrapper):
+    """Applies ``layer`` to every time step: (B, T, ...) → layer on (B·T, ...) → (B, T, ...). As in Keras, the mask
+    passes through to the layers after it, and reaches the wrapped layer (per step) when its ``call`` takes one."""
+
+    supports_masking = True
+
+    def build(self, input_shape):
+        self.layer._maybe_build(torch.zeros((1, *input_shape[2:]),
+                                            dtype=torch.long if self.layer.reads_ids else torch.float32))
+
+    def call(self, x, mask=None, training=False):
+        B, T = x.shape[:2]
+        kwargs = {"training": training}
+        if mask is not None and (mask.dim() < 2 or tuple(mask.shape[:2]) != (B, T)):  # Keras's check, in its words
+            raise ValueError(f"The `mask` passed to the `TimeDistributed` layer has a shape {tuple(mask.shape)} that "
+                             f"is incompatible with the input shape {tuple(x.shape)}. The first two dimensions of the "
+                             "mask (batch size and timesteps) must match the input's first two dimensions. Expected "
+                             f"mask shape prefix: ({B}, {T}).")
+        if mask is not None and _call_takes(type(self.layer), "mask"):
+            kwargs["mask"] = mask.reshape(B * T, *mask.shape[2:])
+        y = self.layer(x.reshape(B * T, *x.shape[2:]), **kwargs)
+        return y.reshape(B, T, *y.shape[1:])

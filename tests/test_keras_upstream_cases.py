@@ -1,0 +1,87 @@
+"""Cases from Keras's own layer tests (``keras/src/layers/rnn/*_test.py``), run on rnnkit.keras: given what Keras's
+tests give a layer, expect what they expect — or what real Keras 3 (PyTorch backend) does with the same input."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import rnnkit.keras as rk  # noqa: E402
+
+
+def constant(value):
+    return {"kernel_initializer": keras.initializers.Constant(value[0]),
+            "recurrent_initializer": keras.initializers.Constant(value[1]),
+            "bias_initializer": keras.initializers.Constant(value[2])}
+
+
+def test_a_legacy_implementation_0_in_a_config_runs_as_keras_runs_it():
+    """gru_test: a config carrying Keras 2's ``implementation=0`` loads and gives Keras 3's outputs."""
+    x = np.arange(72).reshape((3, 6, 4)).astype("float32")
+    config = rk.layers.GRU(3, **constant((0.01, 0.02, 0.03))).get_config()
+    config["implementation"] = 0
+    ours = rk.layers.GRU.from_config(config)
+    theirs = keras.layers.GRU(3, **constant((0.01, 0.02, 0.03)), implementation=0)
+    np.testing.assert_allclose(ours(x).detach().numpy(), keras.ops.convert_to_numpy(theirs(x)), atol=1e-5)
+    with pytest.raises(ValueError, match="implementation must be 1 or 2"):
+        rk.layers.GRU(3, implementation=3)
+
+
+@pytest.mark.parametrize("bad", [(4, 6), (1, 5), (5,)])
+def test_time_distributed_refuses_a_mask_of_another_shape_in_keras_words(bad):
+    """time_distributed_test: a mask whose (batch, time) differ from the input's is a ValueError, Keras's message."""
+    x = np.zeros((4, 5, 3), "float32")
+    layer = rk.layers.TimeDistributed(rk.layers.Dense(5))
+    assert tuple(layer(x, mask=np.ones((4, 5), bool)).shape) == (4, 5, 5)
+    with pytest.raises(ValueError, match=r"The `mask` passed to the `TimeDistributed` layer has a shape") as ours:
+        layer(x, mask=np.ones(bad, bool))
+    with pytest.raises(ValueError) as theirs:
+        keras.layers.TimeDistributed(keras.layers.Dense(5))(x, mask=np.ones(bad, bool))
+    assert "TimeDistributed" in str(theirs.value) and "mask" in str(ours.value)
+
+
+def test_a_user_wrapper_masks_per_step_inside_time_distributed():
+    """time_distributed_test.test_masking: a ``Wrapper`` subclass whose call zeroes masked steps; Keras's expected
+    numbers (Dense(1) with kernel 0.01, no bias, on arange(24): 0.01 × the sum of each step's four values)."""
+
+    class MaskedDense(rk.layers.Wrapper):
+        def __init__(self, units, **kwargs):
+            super().__init__(rk.layers.Dense(units, kernel_initializer=keras.initializers.Constant(0.01),
+                                             use_bias=False), **kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, training=False, mask=None):
+            unmasked = self.layer.call(inputs)
+            return unmasked if mask is None else unmasked * mask.to(inputs.dtype).unsqueeze(-1)
+
+    x = np.arange(24).reshape((3, 2, 4)).astype("float32")
+    mask = np.array([[False, True], [True, False], [True, True]])
+    out = rk.layers.TimeDistributed(MaskedDense(1))(x, mask=mask)
+    np.testing.assert_allclose(out.detach().numpy(), [[[0], [0.22]], [[0.38], [0]], [[0.7], [0.86]]], atol=1e-6)
+    layer = rk.layers.TimeDistributed(rk.layers.Dense(2))
+    layer(x)
+    again = rk.layers.TimeDistributed.from_config(layer.get_config())
+    assert again.layer.get_config()["units"] == 2
+
+
+def test_keras_3_variable_lists_name_the_weights():
+    """Keras 3's ``variables``/``trainable_variables``/``non_trainable_variables`` (what custom training loops read)
+    are the same lists as the ``*_weights`` ones, for layers and models, frozen or not."""
+    layer = rk.layers.LSTM(3)
+    layer(np.zeros((2, 4, 5), "float32"))
+    assert [tuple(w.shape) for w in layer.trainable_variables] == [(5, 12), (3, 12), (12,)]
+    assert layer.variables == layer.weights and layer.non_trainable_variables == []
+    model = rk.models.Sequential([rk.layers.Input((4, 5)), layer, rk.layers.Dense(1)])
+    assert len(model.trainable_variables) == 5 and model.variables == model.weights
+    layer.trainable = False
+    assert len(model.trainable_variables) == 2 and len(model.non_trainable_variables) == 3
+    real = keras.Sequential([keras.Input((4, 5)), keras.layers.LSTM(3), keras.layers.Dense(1)])
+    real.layers[0].trainable = False
+    assert [len(m.trainable_variables) for m in (model, real)] == [2, 2]
+    assert torch.is_tensor(model.trainable_variables[0])
