@@ -3,6 +3,8 @@ tests give a layer, expect what they expect — or what real Keras 3 (PyTorch ba
 
 from __future__ import annotations
 
+import copy
+import io
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -85,3 +87,32 @@ def test_keras_3_variable_lists_name_the_weights():
     real.layers[0].trainable = False
     assert [len(m.trainable_variables) for m in (model, real)] == [2, 2]
     assert torch.is_tensor(model.trainable_variables[0])
+
+
+def test_weights_answer_keras_variable_methods():
+    """bidirectional_test copies weights with ``variable.assign(other.value)``; tutorials print ``kernel.numpy()``:
+    the same calls on rnnkit's weights and on real Keras's give the same arrays and, after ``assign``, the same
+    outputs; optimizers, copies and pickles keep working on them."""
+    x = np.random.default_rng(0).standard_normal((2, 4, 5)).astype("float32")
+    ours, theirs = rk.layers.GRU(3), keras.layers.GRU(3)
+    ours(x), theirs(x)
+    for o, t in zip(ours.weights, theirs.weights):
+        o.assign(t.value.detach().cpu())  # a tensor
+    np.testing.assert_allclose(ours(x).detach().numpy(), keras.ops.convert_to_numpy(theirs(x)), atol=1e-5)
+    kernel = ours.weights[0]
+    kernel.assign(np.ones(kernel.shape))
+    theirs.weights[0].assign(np.ones(kernel.shape))
+    kernel.assign_add(0.5), theirs.weights[0].assign_add(0.5)
+    kernel.assign_sub(0.25), theirs.weights[0].assign_sub(0.25)
+    np.testing.assert_allclose(kernel.numpy(), theirs.weights[0].numpy())
+    np.testing.assert_allclose(ours(x).detach().numpy(), keras.ops.convert_to_numpy(theirs(x)), atol=1e-5)
+    with pytest.raises(ValueError, match=r"shape \(2, 2\) into a variable of shape \(5, 9\)"):
+        kernel.assign(np.zeros((2, 2)))
+    buffer = io.BytesIO()
+    torch.save(ours, buffer)
+    buffer.seek(0)
+    for copied in (copy.deepcopy(ours), torch.load(buffer, weights_only=False)):
+        np.testing.assert_allclose(copied.weights[0].numpy(), kernel.numpy())
+    ours(x).sum().backward()
+    torch.optim.SGD(ours.parameters(), lr=0.1).step()
+    assert not np.allclose(kernel.numpy(), 1.25)

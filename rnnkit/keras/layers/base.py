@@ -102,6 +102,41 @@ def as_tensors(x, ids: bool = False, device: torch.device | None = None):
     return x
 
 
+class Variable(nn.Parameter):
+    """A Keras weight: a torch ``Parameter`` (optimizers, ``state_dict``, autograd and torch.func see no difference)
+    that also answers Keras's variable methods — ``numpy()`` (no ``detach()`` needed), ``assign``/``assign_add``/
+    ``assign_sub`` (in place, without recording gradients; arrays, tensors and numbers) and ``value``."""
+
+    def numpy(self) -> np.ndarray:
+        return self.detach().cpu().numpy()
+
+    @torch.no_grad()
+    def assign(self, value):
+        value = torch.as_tensor(np.asarray(value) if not torch.is_tensor(value) else value)
+        if value.numel() != 1 and tuple(value.shape) != tuple(self.shape):
+            raise ValueError(f"assign: a value of shape {tuple(value.shape)} into a variable of shape "
+                             f"{tuple(self.shape)}")
+        self.copy_(value.to(self.dtype).to(self.device).expand_as(self))
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.detach() + torch.as_tensor(np.asarray(delta) if not torch.is_tensor(delta) else delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self.detach() - torch.as_tensor(np.asarray(delta) if not torch.is_tensor(delta) else delta))
+
+    @property
+    def value(self) -> torch.Tensor:
+        return self
+
+    def __reduce_ex__(self, protocol):  # pickled as what it is (nn.Parameter's own rebuilds a plain Parameter)
+        return _rebuild_variable, (self.detach(), self.requires_grad)
+
+
+def _rebuild_variable(data: torch.Tensor, requires_grad: bool) -> Variable:
+    return Variable(data, requires_grad=requires_grad)
+
+
 def weights_device(module: nn.Module) -> torch.device | None:
     """Where ``module``'s weights are (None when it has none yet)."""
     p = next(module.parameters(), None)
@@ -157,7 +192,7 @@ class Layer(nn.Module):
         check_dtype(dtype, f"{self.name}.add_weight")
         shape = tuple(shape or ())
         data = value if value is not None else initializers.get(initializer or "glorot_uniform")(shape)
-        p = nn.Parameter(torch.as_tensor(data).float().reshape(shape), requires_grad=self.trainable and trainable)
+        p = Variable(torch.as_tensor(data).float().reshape(shape), requires_grad=self.trainable and trainable)
         attr = name or "variable"
         while attr in self._parameters or (attr not in self.__dict__ and hasattr(type(self), attr)):
             attr += "_"
