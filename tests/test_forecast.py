@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 from rnnkit.cli import app
 from rnnkit.tasks import registry
 from rnnkit.tasks.forecast import ForecastOptions, forecast, train_forecaster
+from rnnkit.tasks.forecast_partners import parse_partners
 from rnnkit.tasks.forecaster import Forecaster, backtest, evaluate_forecaster
 from tests.helpers import on_one_thread
 
-SMALL = dict(hidden_size=32, batch_size=64, lr=5e-3, progress=False, checkpoint_every=0)
+SMALL = dict(hidden_size=32, batch_size=64, lr=5e-3, progress=False, checkpoint_every=0, combine="none")  # the RNN alone
 
 
 def write_panel(path, n_series=8, length=96, noise=0.0, seed=0, trend=0.4):
@@ -288,3 +289,23 @@ def test_bad_input_is_refused_with_the_series_named(tmp_path):
     df.to_csv(neg, index=False)
     with pytest.raises(ValueError, match="log=true needs positive values, but series 's0'"):
         train_forecaster(ForecastOptions(data=str(neg), log="true", **SMALL), tmp_path / "r3")
+
+
+def test_by_default_partners_join_unless_covariates_drive_the_forecast(tmp_path):
+    """combine="auto" (the default): a panel of bare series gets the Theta/damped partners (the run records them and
+    evaluate reports the RNN alone beside the hybrid); with a covariate column — known-future inputs the partners
+    cannot read — the RNN alone. An explicit choice is kept either way."""
+    bare = write_panel(tmp_path / "bare.csv", n_series=2, length=60)
+    covs = pd.read_csv(bare)
+    covs["promo"] = (np.arange(len(covs)) % 5 == 0).astype(float)
+    covs.to_csv(tmp_path / "covs.csv", index=False)
+    small = {k: v for k, v in SMALL.items() if k != "combine"}
+    assert ForecastOptions(data="m3").combine == "auto" and ForecastOptions(data="m3").validation == "none"
+    for name, combine, expected in (("bare", "auto", "theta,damped"), ("covs", "auto", "none"),
+                                    ("covs", "theta", "theta"), ("bare", "none", "none")):
+        run = tmp_path / f"{name}-{combine}"
+        results = train_forecaster(ForecastOptions(data=str(tmp_path / f"{name}.csv"), combine=combine, max_steps=2,
+                                                   **small), run)
+        assert json.loads((run / "config.json").read_text())["options"]["combine"] == expected
+        assert ("test_rnn_mase" in results) == (expected != "none")
+        assert Forecaster(run).partners == parse_partners(expected)

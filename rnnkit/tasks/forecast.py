@@ -37,7 +37,7 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validat
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
-from rnnkit.tasks.forecast_partners import parse_partners
+from rnnkit.tasks.forecast_partners import parse_partners, resolve_auto
 from rnnkit.tasks.jobs import budgets, cpu_jobs, run_all
 from rnnkit.tasks.options import check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
@@ -131,15 +131,17 @@ class ForecastOptions:
     weighting: str = option("none", "weight each window's loss by 1 / its in-sample seasonal-naive error (mase: the "
                                     "loss then averages MASE)", choices=WEIGHTINGS)
     ensemble: int = option(1, "members per group; their forecasts' median is the forecast", min=1)
-    combine: str = option("none", "a hybrid forecast: the ensemble's median averaged with statistical partners fitted "
-                                  "on each series when it is forecast: none, or a list of theta, damped (M3's Theta "
-                                  "method, damped-trend exponential smoothing)")
+    combine: str = option("auto", "a hybrid forecast: the ensemble's median averaged with statistical partners fitted "
+                                  "on each series when it is forecast: a list of theta, damped (M3's Theta method, "
+                                  "damped-trend exponential smoothing), none (the RNN ensemble alone), or auto (both, "
+                                  "unless the data has covariates: then none)")
     combine_weight: float = option(0.5, "the RNN ensemble's share of a hybrid forecast (the partners share the rest)",
                                    min=0, max=1)
     group_options: str = option("", "options for one group, e.g. 'period12: lookback=1,1.5; period4: weighting=mase' "
                                     "(the group names: period1/4/12…, a frequency, or all)")
-    validation: str = option("last", "hold out each series' last h training values for validation and early "
-                                     "stopping, or train on everything", choices=("last", "none"))
+    validation: str = option("none", "train on every window up to each series' end (none), or hold out each series' "
+                                     "last h training values for validation and early stopping (last)",
+                             choices=("last", "none"))
     samples: int = option(200, "sampled paths per series (autoregressive decoder)", min=10)
     batch_size: int = option(256, "windows per batch", min=1)
     epochs: int = option(100, "passes over the training windows (at most)", min=1)
@@ -335,6 +337,7 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
     seed_everything(opts.seed)
     series = load_panel_data(opts)
     features = FeatureMaker.fit(series, opts.calendar)
+    opts = replace(opts, combine=resolve_auto(opts.combine, features.names))  # the run's config holds the choice
     plan = plan_groups(opts, series)
     n_members = sum(len(g["members"]) for g in plan)
     jobs = cpu_jobs(opts.jobs, n_members, resolve_device(opts.device))

@@ -45,8 +45,21 @@ SPREAD = 0.9
 MIXTURE_LEVELS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99)
 
 
+def resolve_auto(text: str, covariates) -> str:
+    """``combine="auto"`` (the default) for a run whose data has the covariate names ``covariates``: the partners
+    (theta, damped) where the series are all there is to forecast from — they read only a series' own history, so
+    averaged into a forecast that known-future covariates drive they would dilute it — and none with covariates.
+    Anything else unchanged."""
+    if text != "auto":
+        return text
+    return "none" if list(covariates) else ",".join(PARTNERS)
+
+
 def parse_partners(text: str) -> tuple[str, ...]:
-    """``"theta,damped"`` → ("theta", "damped"); ``"none"`` or "" → (); unknown names are refused."""
+    """``"theta,damped"`` → ("theta", "damped"); ``"none"`` or "" → (); ``"auto"`` → both (for data without covariates:
+    ``resolve_auto``); unknown names are refused."""
+    if text == "auto":
+        return PARTNERS
     names = tuple(p.strip() for p in (text or "").split(",") if p.strip() and p.strip() != "none")
     bad = [p for p in names if p not in PARTNERS]
     if bad:

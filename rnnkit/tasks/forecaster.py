@@ -23,7 +23,7 @@ from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
-from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecast
+from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecast, resolve_auto
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
 from rnnkit.train.checkpoint import CheckpointError
@@ -82,6 +82,7 @@ class Forecaster:
                                   "load the run folder above it")
         overrides = {k: v for k, v in (("combine", combine), ("combine_weight", combine_weight)) if v is not None}
         self.opts = ForecastOptions(**{**self.config["options"], "progress": False, "device": "auto", **overrides})
+        self.opts = replace(self.opts, combine=resolve_auto(self.opts.combine, self.config["features"]["covariates"]))
         self.partners = parse_partners(self.opts.combine)
         self.features = FeatureMaker(**{k: v for k, v in self.config["features"].items() if k != "covariates"},
                                      names=self.config["features"]["covariates"])
