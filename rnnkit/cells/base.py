@@ -168,11 +168,8 @@ class CellBase(nn.Module):
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
         batch = x.shape[0]
-        if hx is None:
-            check_dtype(f"{name} input", input, self.weight_ih)
-            return x, tuple(x.new_zeros(batch, n) for n in self._state_sizes()), batched
-        parts = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
-        if len(parts) != self.state_size:
+        parts = () if hx is None else tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+        if hx is not None and len(parts) != self.state_size:
             raise ValueError(f"{name}: hx must hold {self.state_size} tensor(s), got {len(parts)}")
         labels = ["hidden"] if self.state_size == 1 else [f"hx[{i}]" for i in range(self.state_size)]
         for i, (p, n) in enumerate(zip(parts, self._state_sizes())):  # shapes first, then dtypes, as torch
@@ -181,6 +178,8 @@ class CellBase(nn.Module):
         check_dtype(f"{name} input", input, self.weight_ih)
         for p, label in zip(parts, labels):
             check_dtype(f"{name} {label}", p, self.weight_ih)
+        if hx is None:
+            return x, tuple(x.new_zeros(batch, n) for n in self._state_sizes()), batched
         return x, tuple(p if batched else p.unsqueeze(0) for p in parts), batched
 
     def forward(self, input: Tensor, hx=None):

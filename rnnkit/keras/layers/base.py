@@ -112,7 +112,7 @@ class Variable(nn.Parameter):
 
     @torch.no_grad()
     def assign(self, value):
-        value = torch.as_tensor(np.asarray(value) if not torch.is_tensor(value) else value)
+        value = _tensor(value)
         if value.numel() != 1 and tuple(value.shape) != tuple(self.shape):
             raise ValueError(f"assign: a value of shape {tuple(value.shape)} into a variable of shape "
                              f"{tuple(self.shape)}")
@@ -120,10 +120,10 @@ class Variable(nn.Parameter):
         return self
 
     def assign_add(self, delta):
-        return self.assign(self.detach() + torch.as_tensor(np.asarray(delta) if not torch.is_tensor(delta) else delta))
+        return self.assign(self.detach() + _tensor(delta))
 
     def assign_sub(self, delta):
-        return self.assign(self.detach() - torch.as_tensor(np.asarray(delta) if not torch.is_tensor(delta) else delta))
+        return self.assign(self.detach() - _tensor(delta))
 
     @property
     def value(self) -> torch.Tensor:
@@ -131,6 +131,11 @@ class Variable(nn.Parameter):
 
     def __reduce_ex__(self, protocol):  # pickled as what it is (nn.Parameter's own rebuilds a plain Parameter)
         return _rebuild_variable, (self.detach(), self.requires_grad)
+
+
+def _tensor(value) -> torch.Tensor:
+    """An array, a number or a tensor (any device) as a tensor."""
+    return value if torch.is_tensor(value) else torch.as_tensor(np.asarray(value))
 
 
 def _rebuild_variable(data: torch.Tensor, requires_grad: bool) -> Variable:

@@ -198,8 +198,11 @@ class Wrapper(Layer):
         return [self.layer]
 
     def build(self, input_shape):
-        self.layer._maybe_build(torch.zeros((1, *input_shape[1:]),
-                                            dtype=torch.long if self.layer.reads_ids else torch.float32))
+        self._build_layer(input_shape[1:])
+
+    def _build_layer(self, shape) -> None:
+        """Build the wrapped layer for inputs of ``shape`` (batch axis left out)."""
+        self.layer._maybe_build(torch.zeros((1, *shape), dtype=torch.long if self.layer.reads_ids else torch.float32))
 
     def get_config(self):
         return {**super().get_config(), "layer": serialize_layer(self.layer)}
@@ -217,8 +220,7 @@ class TimeDistributed(Wrapper):
     supports_masking = True
 
     def build(self, input_shape):
-        self.layer._maybe_build(torch.zeros((1, *input_shape[2:]),
-                                            dtype=torch.long if self.layer.reads_ids else torch.float32))
+        self._build_layer(input_shape[2:])  # one time step
 
     def call(self, x, mask=None, training=False):
         B, T = x.shape[:2]
