@@ -81,8 +81,9 @@ class Forecaster:
             raise CheckpointError(f"{run_dir} is one member of a forecast run's ensemble (or an unfinished run): "
                                   "load the run folder above it")
         overrides = {k: v for k, v in (("combine", combine), ("combine_weight", combine_weight)) if v is not None}
-        self.opts = ForecastOptions(**{**self.config["options"], "progress": False, "device": "auto", **overrides})
-        self.opts = replace(self.opts, combine=resolve_auto(self.opts.combine, self.config["features"]["covariates"]))
+        options = {**self.config["options"], "progress": False, "device": "auto", **overrides}
+        options["combine"] = resolve_auto(options["combine"], self.config["features"]["covariates"])
+        self.opts = ForecastOptions(**options)
         self.partners = parse_partners(self.opts.combine)
         self.features = FeatureMaker(**{k: v for k, v in self.config["features"].items() if k != "covariates"},
                                      names=self.config["features"]["covariates"])
