@@ -109,9 +109,10 @@ def test_new_data_is_forecast_from_its_own_end(seasonal, tmp_path):
 def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path):
     import shutil
 
+    from scipy.stats import norm
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
-    from rnnkit.tasks.forecast_partners import SPREAD
+    from rnnkit.tasks.forecast_partners import partner_forecast
 
     folder, _ = seasonal
     alone = Forecaster(folder / "run")  # trained without partners
@@ -123,15 +124,14 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
         # weight 0: the median is the Theta method's, as statsmodels' ThetaModel computes it
         theirs = np.asarray(ThetaModel(s.values, period=12).fit().forecast(6))
         np.testing.assert_allclose(t[k][:, 1], theirs, rtol=1e-4)
-        # weight 0: the mixture is the RNN's distribution re-centred on the partner's forecast (same widths)
-        np.testing.assert_allclose(t[k][:, 2] - t[k][:, 0], a[k][:, 2] - a[k][:, 0], rtol=1e-6)
+        # weight 0: the interval is the partner's own, a Gaussian with its in-sample k-step error spread
+        z, sigma = norm.ppf(0.9), partner_forecast("theta", s.values, s.period, 6).sigma
+        np.testing.assert_allclose(t[k][:, [0, 2]], np.stack([theirs - z * sigma, theirs + z * sigma], 1), rtol=1e-4)
         # a quarter the RNN's median, three quarters the partner's
         np.testing.assert_allclose(h[k][:, 1], 0.25 * a[k][:, 1] + 0.75 * theirs, rtol=1e-4)
-        # a mixture's τ-quantile lies between its components' τ-quantiles: the RNN's and its copy re-centred on the
-        # partner, both with their spread scaled by SPREAD (a spread-adjusted linear pool)
+        # a mixture's τ-quantile lies between its components' τ-quantiles: the RNN's and the partner's
         for j in (0, 2):
-            rnn_j = a[k][:, 1] + SPREAD * (a[k][:, j] - a[k][:, 1])
-            theta_j = theirs + SPREAD * (a[k][:, j] - a[k][:, 1])
+            rnn_j, theta_j = a[k][:, j], t[k][:, j]
             lo, hi = np.minimum(rnn_j, theta_j), np.maximum(rnn_j, theta_j)
             assert (h[k][:, j] >= lo - 1e-6).all() and (h[k][:, j] <= hi + 1e-6).all()
     hybrid = Forecaster(folder / "run", combine="theta", combine_weight=0.25)

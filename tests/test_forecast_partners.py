@@ -1,17 +1,17 @@
-"""The hybrid forecast's statistical partners, against the published formulas and statsmodels' own Theta model, and
-the combination rule against hand-computed numbers."""
+"""The hybrid forecast's statistical partners, against the published formulas, statsmodels' own Theta model and
+statsmodels' fitted states, their error spreads against random walks' known ones, and the combination rule against
+hand-computed numbers and scipy."""
 
 import numpy as np
 import pytest
 
 from rnnkit.tasks.forecast_partners import (
-    SPREAD,
+    PartnerForecast,
     combine,
-    damped,
     is_seasonal,
+    mixture_levels,
     parse_partners,
     partner_forecast,
-    theta,
 )
 
 
@@ -19,7 +19,7 @@ def test_theta_continues_a_straight_line_at_half_its_slope():
     # Hyndman & Billah (2003): the Theta method is SES with drift b/2; on a straight line SES follows the last value
     # (α → 1), so the forecast h steps on is y_n + h · b / 2
     y = 3.0 + 2.0 * np.arange(20)
-    np.testing.assert_allclose(theta(y, 6), y[-1] + np.arange(1, 7), atol=1e-3)
+    np.testing.assert_allclose(partner_forecast("theta", y, 1, 6).point, y[-1] + np.arange(1, 7), atol=1e-3)
 
 
 def test_theta_agrees_with_statsmodels_theta_model_on_a_noisy_trend():
@@ -27,7 +27,7 @@ def test_theta_agrees_with_statsmodels_theta_model_on_a_noisy_trend():
 
     rng = np.random.default_rng(0)
     y = 50 + 0.8 * np.arange(40) + np.cumsum(rng.normal(0, 2, 40))
-    ours = partner_forecast("theta", y, 1, 8)
+    ours = partner_forecast("theta", y, 1, 8).point
     theirs = np.asarray(ThetaModel(y, deseasonalize=False).fit().forecast(8))
     np.testing.assert_allclose(ours, theirs, rtol=1e-4)
 
@@ -40,7 +40,7 @@ def test_a_seasonal_series_is_forecast_in_its_season_like_statsmodels_theta_mode
     y = (100 + 0.5 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 1, 72)
     assert is_seasonal(y, 12)
     theirs = np.asarray(ThetaModel(y, period=12, method="multiplicative").fit().forecast(18))
-    np.testing.assert_allclose(partner_forecast("theta", y, 12, 18), theirs, rtol=1e-4)
+    np.testing.assert_allclose(partner_forecast("theta", y, 12, 18).point, theirs, rtol=1e-4)
 
 
 def test_the_seasonality_test_is_the_m4_benchmarks_rule():
@@ -61,23 +61,76 @@ def test_the_seasonality_test_is_the_m4_benchmarks_rule():
 def test_damped_trend_rises_by_less_each_step_and_keeps_a_constant():
     rng = np.random.default_rng(3)
     y = 20 + 1.5 * np.arange(30) + rng.normal(0, 0.5, 30)
-    steps = np.diff(np.concatenate([[y[-1]], damped(y, 12)]))
+    f = partner_forecast("damped", y, 1, 12).point
+    steps = np.diff(np.concatenate([[y[-1]], f]))
     assert (steps > 0).all() and (np.diff(steps[1:]) <= 1e-9).all() and steps[-1] < 1.5
-    for name in ("theta", "damped"):
-        np.testing.assert_allclose(partner_forecast(name, np.full(24, 7.0), 12, 5), 7.0)
+    for name in ("theta", "damped"):  # a constant: forecast exactly, with no error
+        p = partner_forecast(name, np.full(24, 7.0), 12, 5)
+        np.testing.assert_allclose(p.point, 7.0)
+        np.testing.assert_allclose(p.sigma, 0.0, atol=1e-9)
+
+
+def test_damped_trend_agrees_with_statsmodels_forecast_from_every_origin():
+    # ŷ_{t+k|t} = ℓ_t + (φ + … + φ^k) b_t: from the last origin it is statsmodels' own forecast; from an earlier origin
+    # t it reads statsmodels' fitted states ℓ_t, b_t, and one step ahead it is statsmodels' fitted value
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    from rnnkit.tasks.forecast_partners import damped
+
+    rng = np.random.default_rng(3)
+    y = 20 + 1.5 * np.arange(30) + rng.normal(0, 0.5, 30)
+    fit = ExponentialSmoothing(y, trend="add", damped_trend=True).fit()
+    np.testing.assert_allclose(partner_forecast("damped", y, 1, 12).point, fit.forecast(12), rtol=1e-9)
+    ahead = damped(y)
+    level, trend, phi = fit.level, fit.trend, fit.params["damping_trend"]
+    for t, k in ((5, 1), (19, 3), (28, 1)):
+        expected = level[t] + sum(phi ** j for j in range(1, k + 1)) * trend[t]
+        assert ahead(np.array([t]), k)[0] == pytest.approx(expected)
+        if k == 1:  # one step ahead is statsmodels' fitted value
+            assert ahead(np.array([t]), 1)[0] == pytest.approx(fit.fittedvalues[t + 1])
+
+
+@pytest.mark.parametrize("name", ["theta", "damped"])
+def test_a_partners_error_spread_on_a_random_walk_grows_like_the_square_root_of_the_step(name):
+    # a Gaussian random walk's k-step change has standard deviation σ √k, and both partners forecast a random walk
+    # (nearly) by its last value: the root mean square of their in-sample k-step errors is σ √k
+    rng = np.random.default_rng(4)
+    sigma = 2.0
+    y = 500 + np.cumsum(rng.normal(0, sigma, 3000))
+    p = partner_forecast(name, y, 1, 8)
+    np.testing.assert_allclose(p.sigma, sigma * np.sqrt(np.arange(1, 9)), rtol=0.12)
+
+
+def test_the_partners_intervals_cover_a_random_walk_at_their_nominal_rate():
+    # 400 random walks of 60 values, the next 6 held out; each partner alone (the RNN's weight 0, its quantiles never
+    # read): its 80% and 95% intervals hold about 80% and 95% of the held-out values
+    rng = np.random.default_rng(5)
+    levels = mixture_levels((0.025, 0.1, 0.5, 0.9, 0.975))
+    hits = {name: {0.8: [], 0.95: []} for name in ("theta", "damped")}
+    for _ in range(400):
+        y = 100 + np.cumsum(rng.normal(0, 1, 66))
+        for name in hits:
+            q = combine(np.zeros((6, len(levels))), levels, [partner_forecast(name, y[:60], 1, 6)], 0.0)
+            for cover, lo in ((0.8, 0.1), (0.95, 0.025)):
+                inside = (y[60:] >= q[:, levels.index(lo)]) & (y[60:] <= q[:, levels.index(1 - lo)])
+                hits[name][cover].append(inside)
+    for name, by_cover in hits.items():
+        for cover, inside in by_cover.items():
+            assert abs(np.mean(inside) - cover) < 0.05, (name, cover, np.mean(inside))
 
 
 def test_short_series_and_series_with_zeros_get_a_forecast():
-    assert partner_forecast("theta", np.array([4.0, 6.0]), 1, 3).tolist() == [6.0, 6.0, 6.0]  # too short: its last
+    short = partner_forecast("theta", np.array([4.0, 6.0]), 1, 3)  # too short: its last value, no spread measured
+    assert short.point.tolist() == [6.0, 6.0, 6.0] and np.isnan(short.sigma).all()
     y = np.tile([0.0, 5.0, 10.0, 5.0], 6) + np.arange(24) * 0.1  # seasonal with zeros: additive adjustment
-    f = partner_forecast("damped", y, 4, 4)
+    f = partner_forecast("damped", y, 4, 4).point
     assert np.isfinite(f).all() and abs(f[0] - (0 + 2.4)) < 1.0 and abs(f[2] - (10 + 2.6)) < 1.0
 
 
 def test_a_series_a_partner_cannot_fit_is_refused_with_its_name(monkeypatch):
     from rnnkit.tasks import forecast_partners
 
-    def singular(x, h):
+    def singular(x):
         raise np.linalg.LinAlgError("Singular matrix")
 
     monkeypatch.setattr(forecast_partners, "damped", singular)
@@ -85,40 +138,46 @@ def test_a_series_a_partner_cannot_fit_is_refused_with_its_name(monkeypatch):
         partner_forecast("damped", np.arange(1.0, 9.0), 1, 2, "big")
 
 
-def test_the_hybrid_interval_is_the_mixture_of_the_rnn_and_its_recentred_copy_by_hand():
+def test_the_hybrid_interval_is_the_mixture_of_the_rnn_and_the_partners_by_hand():
     # the RNN's quantiles at 0.1 … 0.9 are those of a uniform on [−1, 1] (F(x) = (x + 1)/2, the outermost pieces
-    # extended to 0 and 1); one partner forecasts 10, weight 0.5 each. Pooled, each component's spread is scaled by
-    # c = SPREAD: uniforms on [−c, c] and [10 − c, 10 + c]. By hand the pool's CDF is (x + c)/(4c) on [−c, c], flat
-    # at 0.5 up to 10 − c, then 0.5 + (x − 10 + c)/(4c): τ = 0.1 → −0.6c, 0.3 → 0.2c, 0.7 → 10 − 0.2c, 0.9 → 10 + 0.6c,
-    # and 0.5 → the point 0.5 · 0 + 0.5 · 10 (not the flat stretch's left end)
-    levels, c = (0.1, 0.3, 0.5, 0.7, 0.9), SPREAD
-    q = np.array([[-0.8, -0.4, 0.0, 0.4, 0.8]])
-    out = combine(q, levels, [np.array([10.0])], 0.5)
-    np.testing.assert_allclose(out, [[-0.6 * c, 0.2 * c, 5.0, 10 - 0.2 * c, 10 + 0.6 * c]], atol=1e-9)
-    # weight 1 or 0: one component, its own spread (the RNN's quantiles; or them re-centred on the partner)
-    np.testing.assert_allclose(combine(q, levels, [np.array([10.0])], 1.0), q, atol=1e-9)
-    np.testing.assert_allclose(combine(q, levels, [np.array([10.0])], 0.0), q + 10, atol=1e-9)
+    # extended to 0 and 1); one partner forecasts 10 with σ = 2, weight 0.5 each. By hand the pool's CDF is (x + 1)/4 on
+    # [−1, 1] and 0.5 + Φ((x − 10)/2)/2 far above it: τ = 0.1 → −0.6, 0.2 → −0.2, …, 0.6 → 10 + 2 Φ⁻¹(0.2),
+    # 0.8 → 10 + 2 Φ⁻¹(0.6), 0.9 → 10 + 2 Φ⁻¹(0.8) (the partner's CDF is read through its own quantiles at the same
+    # levels, which hold 0.2, 0.6 and 0.8), and 0.5 → the point 0.5 · 0 + 0.5 · 10 (not the flat stretch's left end)
+    from scipy.stats import norm
+
+    levels = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9)
+    q = np.array([[-0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.6, 0.8]])
+    partner = PartnerForecast(np.array([10.0]), np.array([2.0]))
+    out = combine(q, levels, [partner], 0.5)
+    np.testing.assert_allclose(out, [[-0.6, -0.2, 0.2, 0.6, 5.0, 10 + 2 * norm.ppf(0.2), 10 + 2 * norm.ppf(0.6),
+                                      10 + 2 * norm.ppf(0.8)]], atol=1e-9)
+    # weight 1 or 0: one component — the RNN's quantiles, or the partner's Gaussian
+    np.testing.assert_allclose(combine(q, levels, [partner], 1.0), q, atol=1e-9)
+    np.testing.assert_allclose(combine(q, levels, [partner], 0.0), [10 + 2 * norm.ppf(levels)], atol=1e-9)
+    # a partner with no measured spread takes the RNN's, re-centred on its forecast
+    unmeasured = PartnerForecast(np.array([10.0]), np.array([np.nan]))
+    np.testing.assert_allclose(combine(q, levels, [unmeasured], 0.0), q + 10, atol=1e-9)
     # two partners share the rest, and the point is the weighted mean
-    two = combine(q, levels, [np.array([6.0]), np.array([10.0])], 0.5)
-    assert two[0, 2] == pytest.approx(0.5 * 0 + 0.25 * 6 + 0.25 * 10)
+    two = combine(q, levels, [PartnerForecast(np.array([6.0]), np.array([1.0])), partner], 0.5)
+    assert two[0, 4] == pytest.approx(0.5 * 0 + 0.25 * 6 + 0.25 * 10)
 
 
 def test_the_hybrid_quantiles_match_a_gaussian_mixture_solved_with_scipy():
     from scipy.optimize import brentq
     from scipy.stats import norm
 
-    from rnnkit.tasks.forecast_partners import mixture_levels
-
     taus = (0.025, 0.1, 0.5, 0.9, 0.975)
     levels = mixture_levels(taus)
-    sigma, rnn, partners, w = 2.0, 100.0, [103.0, 97.5], 0.5
+    sigma, rnn, w = 2.0, 100.0, 0.5
+    partners = [PartnerForecast(np.array([103.0]), np.array([3.0])), PartnerForecast(np.array([97.5]), np.array([1.5]))]
     q = (rnn + sigma * norm.ppf(levels))[None, :]
-    out = combine(q, levels, [np.array([p]) for p in partners], w)[0]
-    centres, shares, s = [rnn, *partners], [w, (1 - w) / 2, (1 - w) / 2], SPREAD * sigma
-    for tau in (0.025, 0.1, 0.9, 0.975):  # the exact pool's quantile, Σ_c a_c Φ((x − c)/(SPREAD · σ)) = τ
-        exact = brentq(lambda x: sum(a * norm.cdf((x - c) / s) for a, c in zip(shares, centres)) - tau, 50, 150)
+    out = combine(q, levels, partners, w)[0]
+    parts = [(w, rnn, sigma)] + [((1 - w) / 2, p.point[0], p.sigma[0]) for p in partners]
+    for tau in (0.025, 0.1, 0.9, 0.975):  # the exact pool's quantile, Σ_c a_c Φ((x − μ_c) / σ_c) = τ
+        exact = brentq(lambda x: sum(a * norm.cdf((x - mu) / s) for a, mu, s in parts) - tau, 50, 150)
         assert out[levels.index(tau)] == pytest.approx(exact, abs=0.05 * sigma)
-    assert out[levels.index(0.5)] == pytest.approx(w * rnn + (1 - w) * np.mean(partners))
+    assert out[levels.index(0.5)] == pytest.approx(w * rnn + (1 - w) * np.mean([p.point[0] for p in partners]))
     assert (np.diff(out) >= 0).all()
 
 

@@ -4,7 +4,7 @@
 its seasonal period or frequency, as in training), each reading its own lookback window; the ensemble's τ-quantile is
 the median of the members' τ-quantiles. With ``combine`` (a hybrid run, or ``Forecaster(run, combine=...)``) the
 ensemble's median is averaged with statistical partners fitted on each series, and the intervals are the quantiles of
-the mixture of the ensemble's distribution and its copies re-centred on the partners (``rnnkit.tasks.forecast_partners``).
+the mixture of the ensemble's distribution and the partners' own (``rnnkit.tasks.forecast_partners``).
 Forecasts come back in the series' units, with timestamps where the series has them (positions after its end
 otherwise).
 """
