@@ -59,6 +59,25 @@ def test_a_missing_column_names_the_columns_found(tmp_path):
         read_series(write(tmp_path, "id,date,value\na,2020-01-01,1\n"))
 
 
+def test_the_peers_long_formats_read_as_they_are(tmp_path):
+    # a data frame made by statsforecast's own generator (unique_id, ds, y), written as it is, reads as the same series;
+    # and GluonTS's/AutoGluon's item_id, timestamp, target columns too
+    from statsforecast.utils import generate_series
+
+    df = generate_series(3, freq="D", min_length=30, max_length=40, seed=1)
+    df.to_csv(tmp_path / "nixtla.csv", index=False)
+    got = read_series(tmp_path / "nixtla.csv")
+    assert [s.id for s in got] == ["0", "1", "2"] and {s.freq for s in got} == {"daily"}
+    for s in got:
+        np.testing.assert_allclose(s.values, df[df["unique_id"].astype(str) == s.id]["y"].to_numpy())
+    df.rename(columns={"unique_id": "item_id", "ds": "timestamp", "y": "target"}).to_csv(tmp_path / "gluon.csv",
+                                                                                          index=False)
+    assert [s.values.tolist() for s in read_series(tmp_path / "gluon.csv")] == [s.values.tolist() for s in got]
+    # columns named explicitly are read as named, with no guessing
+    with pytest.raises(ValueError, match="no 'when' column"):
+        read_series(tmp_path / "nixtla.csv", time_col="when")
+
+
 @pytest.mark.parametrize("fill, expected", [("ffill", [1, 2, 2, 4, 5]), ("interpolate", [1, 2, 3, 4, 5]),
                                             ("zero", [1, 2, 0, 4, 5])])
 def test_fill_policies_fill_gaps_and_nan_as_named(tmp_path, fill, expected):

@@ -10,6 +10,11 @@ ones to be forecast when given to ``rnnkit forecast --data``)::
 
 Wide format: a ``timestamp`` column and one column per series. A file without an id column is read as wide.
 
+The column names are options (``id_col``, ``time_col``, ``value_col``). Left at their defaults, a file without an
+``id``/``timestamp``/``value`` column but with all three columns of another library's long format is read with those:
+statsforecast's and Nixtla's ``unique_id``, ``ds``, ``y``, or GluonTS's and AutoGluon's ``item_id``, ``timestamp``,
+``target`` — so a data frame written for the peers reads as it is.
+
 Nothing is filled silently: a missing timestamp (a gap in the inferred frequency), a NaN or empty value, a duplicate
 timestamp or a non-numeric value is an error naming the file, line and series — unless ``fill`` says what to do with
 gaps and NaN (``ffill``: carry the last value; ``interpolate``: linear; ``zero``). Duplicates and non-numbers are
@@ -29,6 +34,9 @@ import numpy as np
 from rnnkit.models.forecaster import PERIODS
 
 FILLS = ("error", "ffill", "interpolate", "zero")
+DEFAULT_COLUMNS = ("id", "timestamp", "value")
+# (id, time, value) columns of other libraries' long formats, recognised when the defaults are not in a file
+CONVENTIONS = (("unique_id", "ds", "y"), ("item_id", "timestamp", "target"))
 # frequency → (seasonal period m, horizon h); the M-competition convention
 HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 18, "weekly": 8, "daily": 14, "hourly": 48, "other": 8}
 FREQUENCIES = {f: (PERIODS[f], h) for f, h in HORIZONS.items()}
@@ -203,6 +211,7 @@ def read_series(path: str | Path, *, id_col: str = "id", time_col: str = "timest
     df, offset = _read_table(path)
     if len(df) == 0:
         raise ValueError(f"{path}: no rows")
+    id_col, time_col, value_col = _columns(df.columns, (id_col, time_col, value_col))
     if time_col not in df.columns:
         raise ValueError(f"{path}: no {time_col!r} column (columns: {', '.join(map(str, df.columns))}); name the "
                          "time column with time_col (--time-col)")
@@ -240,6 +249,14 @@ def read_series(path: str | Path, *, id_col: str = "id", time_col: str = "timest
             out.append(_make(str(c), pd.DatetimeIndex(stamps_all.values), vals, lines, freq, fill, period, where,
                              str(path)))
     return out
+
+
+def _columns(columns, asked: tuple[str, str, str]) -> tuple[str, str, str]:
+    """The (id, time, value) column names to read: the asked ones, or — when they are the defaults and the file lacks
+    one of them — the first of ``CONVENTIONS`` whose three columns the file has."""
+    if asked != DEFAULT_COLUMNS or set(DEFAULT_COLUMNS) <= set(columns):
+        return asked
+    return next((c for c in CONVENTIONS if set(c) <= set(columns)), asked)
 
 
 def _make(sid, stamps, vals, lines, freq, fill, period, where, source) -> Series:
