@@ -4,24 +4,21 @@ The M-competitions' steadiest lesson is that a combination of forecasts beats it
 were combinations, and M4's winner, Smyl's ES-RNN, a hybrid of exponential smoothing and an RNN). ``--combine
 theta,damped`` fits these partners on each series' own history when it is forecast and averages:
 
-    ŷ_t = w · ŷ_t^RNN + (1 − w) · (1/P) Σ_p ŷ_t^p          (w = --combine-weight, the RNN's share)
-    G_t(x) = F_t^RNN(ŷ_t^RNN + (x − ŷ_t^RNN) / c)          (the RNN's distribution, its spread scaled by c)
-    F_t(x) = w · G_t(x) + (1 − w) · (1/P) Σ_p G_t(x − ŷ_t^p + ŷ_t^RNN)
-    q_τ,t = F_t⁻¹(τ), kept on its side of ŷ_t; q_0.5,t = ŷ_t
+    ŷ_k = w · ŷ_k^RNN + (1 − w) · (1/P) Σ_p ŷ_k^p          (step k; w = --combine-weight, the RNN's share)
 
 The point forecast ŷ (reported as the 0.5 level) is the weighted mean; the intervals are the quantiles of a mixture
 (a linear pool) of the forecasts' own predictive distributions, weighted like the point forecast, so they widen where
 the methods disagree — as an honest forecast should when two reasonable methods do:
 
-    F_t(x) = w · F_t^RNN(x) + (1 − w) · (1/P) Σ_p Φ((x − ŷ_t^p) / σ_t^p)
-    q_τ,t = F_t⁻¹(τ), kept on its side of ŷ_t; q_0.5,t = ŷ_t
+    F_k(x) = w · F_k^RNN(x) + (1 − w) · (1/P) Σ_p Φ((x − ŷ_k^p) / σ_k^p)
+    q_τ,k = F_k⁻¹(τ), kept on its side of ŷ_k; q_0.5,k = ŷ_k
 
 F^RNN is the piecewise-linear CDF through the ensemble's quantiles at ``MIXTURE_LEVELS`` (and the asked levels), its
 outermost pieces extended to 0 and 1; each partner's is a Gaussian around its forecast whose spread σ_k^p at step k is
 the root mean square of its **own in-sample k-step errors**: the fitted method run from every origin t inside the
 history, e_{t,k} = y_{t+k} − ŷ_{t+k|t}, as in the empirical prediction intervals of Williams & Goodman (1971). Unlike
 the model-based formulas (e.g. σ²(1 + (k − 1)α²) for simple exponential smoothing), those errors include the trend the
-method gets wrong, and the model-based intervals are the ones the M-competitions found too narrow. (Until session 25
+method gets wrong (in the M4 competition most methods' model-based 95% intervals covered too little). (Until session 25
 each partner borrowed the RNN's spread, re-centred on its forecast, with every component's spread scaled by 0.9: on
 M3 and the classic panel the partners' own spreads scored a lower quantile loss, and the 95% interval went from 94.3%
 / 85.3% to 95.8% / 90.8% coverage — see the README.) A partner whose history has no k-step errors to measure (fewer
