@@ -76,6 +76,13 @@ def test_the_peers_long_formats_read_as_they_are(tmp_path):
     # columns named explicitly are read as named, with no guessing
     with pytest.raises(ValueError, match="no 'when' column"):
         read_series(tmp_path / "nixtla.csv", time_col="when")
+    # the data frame itself reads the same (its categorical ids, datetime stamps and float values as they are), and a
+    # bad value is named by its row's position
+    assert [s.values.tolist() for s in read_series(df)] == [s.values.tolist() for s in got]
+    bad = df.astype({"y": object})
+    bad.loc[7, "y"] = "n/a"
+    with pytest.raises(ValueError, match=r"DataFrame:7: y: 'n/a' is not a number"):
+        read_series(bad)
 
 
 @pytest.mark.parametrize("fill, expected", [("ffill", [1, 2, 2, 4, 5]), ("interpolate", [1, 2, 3, 4, 5]),

@@ -104,6 +104,12 @@ def test_new_data_is_forecast_from_its_own_end(seasonal, tmp_path):
     data = write_panel(tmp_path / "new.csv", n_series=2, length=60)
     rows = Forecaster(folder / "run").forecast_data(data, horizon=3)
     assert [r["steps"] for r in rows][0] == ["2015-01-01", "2015-02-01", "2015-03-01"]
+    # the same series as a pandas DataFrame in statsforecast's layout (unique_id, ds, y): the same forecasts
+    import pandas as pd
+
+    frame = pd.read_csv(data).rename(columns={"id": "unique_id", "timestamp": "ds", "value": "y"})
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    assert forecast(folder / "run", data=frame, horizon=3) == rows
 
 
 def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path):

@@ -279,6 +279,11 @@ def test_python_options_check_the_same_rules():
         ClassifyOptions(data="x.csv", bidirectional="false")
     with pytest.raises(OptionError, match="data is required"):
         LMOptions()
+    # a whole data frame where a path belongs is named by its type, not printed row by row
+    import pandas as pd
+
+    with pytest.raises(OptionError, match=r"^data must be a string, got a pandas\.core\.frame\.DataFrame$"):
+        ClassifyOptions(data=pd.DataFrame({"text": ["a"] * 50, "label": [0] * 50}))
 
 
 @pytest.mark.parametrize("verb, cls", [("classify", ClassifyOptions), ("lm", LMOptions)])

@@ -200,22 +200,27 @@ def _regular(stamps, vals: dict[str, np.ndarray], lines: np.ndarray, freq: str |
     return grid, out, out_lines, freq
 
 
-def read_series(path: str | Path, *, id_col: str = "id", time_col: str = "timestamp", value_col: str = "value",
+def read_series(path, *, id_col: str = "id", time_col: str = "timestamp", value_col: str = "value",
                 freq: str | None = None, fill: str = "error", period: int | None = None) -> list[Series]:
-    """Every series in a long- or wide-format CSV/TSV/Parquet file, on a regular time grid, checked (see the module)."""
+    """Every series in a long- or wide-format CSV/TSV/Parquet file — or a pandas DataFrame laid out the same way, whose
+    rows errors name by position (``DataFrame:5`` is ``df.iloc[5]``) — on a regular time grid, checked (see the
+    module)."""
     import pandas as pd
 
     if fill not in FILLS:
         raise ValueError(f"unknown fill {fill!r}; expected one of {', '.join(FILLS)}")
-    path = Path(path)
-    df, offset = _read_table(path)
+    if isinstance(path, pd.DataFrame):
+        df, offset, path = path.reset_index(drop=True), 0, "DataFrame"
+    else:
+        path = Path(path)
+        df, offset = _read_table(path)
     if len(df) == 0:
         raise ValueError(f"{path}: no rows")
     id_col, time_col, value_col = _columns(df.columns, (id_col, time_col, value_col))
     if time_col not in df.columns:
         raise ValueError(f"{path}: no {time_col!r} column (columns: {', '.join(map(str, df.columns))}); name the "
                          "time column with time_col (--time-col)")
-    lines = np.arange(len(df)) + offset if offset else np.arange(len(df)) + 1
+    lines = np.arange(len(df)) + offset if offset or path == "DataFrame" else np.arange(len(df)) + 1
     try:
         stamps_all = pd.to_datetime(df[time_col], format="mixed") if df[time_col].dtype == object else \
             pd.to_datetime(df[time_col])
@@ -232,7 +237,7 @@ def read_series(path: str | Path, *, id_col: str = "id", time_col: str = "timest
             raise ValueError(f"{path}: no {value_col!r} column (columns: {', '.join(map(str, df.columns))}); name "
                              "the value column with value_col (--value-col)")
         covs = [c for c in df.columns if c not in (id_col, time_col, value_col)]
-        for sid, rows in df.groupby(id_col, sort=False).indices.items():
+        for sid, rows in df.groupby(id_col, sort=False, observed=True).indices.items():
             where = f"{path}: series {sid!r}"
             vals = {"value": _numbers(df[value_col].values[rows], path, lines[rows], value_col)}
             for c in covs:

@@ -382,10 +382,11 @@ def _evaluate(run_dir: Path, **kwargs) -> dict:
     return evaluate_forecaster(run_dir, **kwargs)
 
 
-def forecast(run_dir: str | Path, data: str | Path | None = None, horizon: int | None = None,
+def forecast(run_dir: str | Path, data=None, horizon: int | None = None,
              quantiles=(0.1, 0.5, 0.9), combine: str | None = None) -> list[dict]:
-    """Forecasts of every series of ``data`` (default: the run's own, from the end of all their values);
-    ``combine`` overrides the run's partners ("none": the RNN ensemble alone)."""
+    """Forecasts of every series of ``data`` — a file or a pandas DataFrame in the long or wide layout (default: the
+    run's own series, from the end of all their values); ``combine`` overrides the run's partners ("none": the RNN
+    ensemble alone)."""
     from rnnkit.tasks.forecaster import Forecaster
 
     return Forecaster(run_dir, combine=combine).forecast_data(data, horizon, quantiles)

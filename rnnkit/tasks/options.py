@@ -92,6 +92,12 @@ def range_text(meta: dict) -> str:
     return ""
 
 
+def _shown(value: Any) -> str:
+    """A wrong value as an error shows it: its repr, or only its type when the repr is long (a whole data frame)."""
+    text = repr(value)
+    return text if len(text) <= 80 and "\n" not in text else f"a {type(value).__module__}.{type(value).__qualname__}"
+
+
 def check_value(f: dataclasses.Field, value: Any) -> None:
     meta, (kind, optional) = f.metadata, base_type(f)
     if value is None:
@@ -102,7 +108,7 @@ def check_value(f: dataclasses.Field, value: Any) -> None:
     if expected is not None and (not isinstance(value, expected) or (kind != "bool" and isinstance(value, bool))):
         raise OptionError(f.name, f"must be {'an' if kind == 'int' else 'a'} "
                                   f"{ {'bool': 'boolean', 'int': 'integer', 'float': 'number', 'str': 'string'}[kind]}, "
-                                  f"got {value!r}")
+                                  f"got {_shown(value)}")
     if kind in ("int", "float"):
         lo, hi = meta.get("min"), meta.get("max")
         bad = (not math.isfinite(value)
