@@ -93,16 +93,17 @@ def season_period(freq: str) -> int:
 
 
 def _read_table(path: Path):
+    """(the table, the number errors give its first row: its line in a text file, 1 in a Parquet file)."""
     import pandas as pd
 
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return pd.read_parquet(path), 0
+        return pd.read_parquet(path), 1  # rows counted from 1
     sep = "\t" if suffix in (".tsv", ".tab") else ","
     try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8"), 2  # line = row + 2
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8"), 2  # after the header
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except pd.errors.ParserError as e:
@@ -210,17 +211,17 @@ def read_series(path, *, id_col: str = "id", time_col: str = "timestamp", value_
     if fill not in FILLS:
         raise ValueError(f"unknown fill {fill!r}; expected one of {', '.join(FILLS)}")
     if isinstance(path, pd.DataFrame):
-        df, offset, path = path.reset_index(drop=True), 0, "DataFrame"
+        df, first, path = path.reset_index(drop=True), 0, "DataFrame"
     else:
         path = Path(path)
-        df, offset = _read_table(path)
+        df, first = _read_table(path)
     if len(df) == 0:
         raise ValueError(f"{path}: no rows")
     id_col, time_col, value_col = _columns(df.columns, (id_col, time_col, value_col))
     if time_col not in df.columns:
         raise ValueError(f"{path}: no {time_col!r} column (columns: {', '.join(map(str, df.columns))}); name the "
                          "time column with time_col (--time-col)")
-    lines = np.arange(len(df)) + offset if offset or path == "DataFrame" else np.arange(len(df)) + 1
+    lines = np.arange(len(df)) + first  # what errors call each row: its file line, Parquet row or DataFrame position
     try:
         stamps_all = pd.to_datetime(df[time_col], format="mixed") if df[time_col].dtype == object else \
             pd.to_datetime(df[time_col])
