@@ -116,3 +116,56 @@ def test_weights_answer_keras_variable_methods():
     ours(x).sum().backward()
     torch.optim.SGD(ours.parameters(), lr=0.1).step()
     assert not np.allclose(kernel.numpy(), 1.25)
+
+
+def one_state_cell(base):
+    """rnn_test's OneStateRNNCell, written against ``base`` (Keras's Layer or rnnkit.keras's): no get_config of its
+    own, all-ones weights, h_t = x_t·1 + h_{t−1}·1."""
+
+    class OneStateRNNCell(base):
+        def __init__(self, units, state_size=None, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = state_size if state_size else units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="ones", name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(self.units, self.units), initializer="ones",
+                                                    name="recurrent_kernel")
+
+        def call(self, inputs, states):
+            output = keras.ops.matmul(inputs, self.kernel) + keras.ops.matmul(states[0], self.recurrent_kernel)
+            return output, [output]
+
+    return OneStateRNNCell
+
+
+OneStateRNNCell = one_state_cell(rk.layers.Layer)  # a module-level name, as a user's class has
+KerasCell = one_state_cell(keras.layers.Layer)
+
+
+def test_a_cell_without_get_config_is_configured_by_its_arguments_as_in_keras():
+    """rnn_test.test_serialization: a user's cell that writes no get_config round-trips inside an RNN's config; its
+    config holds the arguments it was made with, as Keras 3's does."""
+    ours, theirs = OneStateRNNCell(5, state_size=5).get_config(), KerasCell(5, state_size=5).get_config()
+    assert {k: ours[k] for k in ("units", "state_size", "trainable")} == \
+        {k: theirs[k] for k in ("units", "state_size", "trainable")}
+    assert "units" not in rk.layers.Layer(name="plain").get_config()  # no arguments of its own, none in its config
+    layer = rk.layers.RNN(OneStateRNNCell(2), return_sequences=True)
+    revived = rk.layers.RNN.from_config(layer.get_config())  # the cell's class found by its (imported) module
+    assert type(revived.cell) is OneStateRNNCell and revived.cell.units == 2 and revived.return_sequences
+    x = np.arange(24).reshape((2, 3, 4)).astype("float32")
+    np.testing.assert_allclose(revived(x).detach().numpy(), keras.ops.convert_to_numpy(
+        keras.layers.RNN(KerasCell(2), return_sequences=True)(x)))
+
+
+def test_keras_own_cells_run_in_a_stack_with_the_numbers_keras_tests_expect():
+    """stacked_rnn_cells_test.test_correctness_single_state_stack, with Keras's own cells in rnnkit's RNN: the RNN
+    builds them (Keras's ``if not cell.built: cell.build(shape)``) and gives the numbers Keras's test expects."""
+    x = np.arange(24).reshape((2, 3, 4)).astype("float32")
+    out = rk.layers.RNN([KerasCell(3), KerasCell(2)], return_sequences=True)(x)
+    np.testing.assert_allclose(out.detach().numpy(), [[[18, 18], [156, 156], [786, 786]],
+                                                     [[162, 162], [1020, 1020], [4386, 4386]]])
+    out, state_1, state_2 = rk.layers.RNN([OneStateRNNCell(3), OneStateRNNCell(2)], return_state=True)(x)
+    np.testing.assert_allclose(state_1.detach().numpy(), [[158, 158, 158], [782, 782, 782]])
+    np.testing.assert_allclose(out.detach().numpy(), [[786, 786], [4386, 4386]])

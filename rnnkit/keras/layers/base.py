@@ -18,6 +18,8 @@ from torch import nn
 
 from rnnkit.keras import constraints, initializers, regularizers
 from rnnkit.keras.backend import snake, unique_name
+from rnnkit.keras.layers.autoconfig import constructor_config
+from rnnkit.keras.layers.variable import Variable, _rebuild_variable  # noqa: F401 (pickles name base's)
 
 
 class KerasTensor:
@@ -102,46 +104,6 @@ def as_tensors(x, ids: bool = False, device: torch.device | None = None):
     return x
 
 
-class Variable(nn.Parameter):
-    """A Keras weight: a torch ``Parameter`` (optimizers, ``state_dict``, autograd and torch.func see no difference)
-    that also answers Keras's variable methods — ``numpy()`` (no ``detach()`` needed), ``assign``/``assign_add``/
-    ``assign_sub`` (in place, without recording gradients; arrays, tensors and numbers) and ``value``."""
-
-    def numpy(self) -> np.ndarray:
-        return self.detach().cpu().numpy()
-
-    @torch.no_grad()
-    def assign(self, value):
-        value = _tensor(value)
-        if value.numel() != 1 and tuple(value.shape) != tuple(self.shape):
-            raise ValueError(f"assign: a value of shape {tuple(value.shape)} into a variable of shape "
-                             f"{tuple(self.shape)}")
-        self.copy_(value.to(self.dtype).to(self.device).expand_as(self))
-        return self
-
-    def assign_add(self, delta):
-        return self.assign(self.detach() + _tensor(delta))
-
-    def assign_sub(self, delta):
-        return self.assign(self.detach() - _tensor(delta))
-
-    @property
-    def value(self) -> torch.Tensor:
-        return self
-
-    def __reduce_ex__(self, protocol):  # pickled as what it is (nn.Parameter's own rebuilds a plain Parameter)
-        return _rebuild_variable, (self.detach(), self.requires_grad)
-
-
-def _tensor(value) -> torch.Tensor:
-    """An array, a number or a tensor (any device) as a tensor."""
-    return value if torch.is_tensor(value) else torch.as_tensor(np.asarray(value))
-
-
-def _rebuild_variable(data: torch.Tensor, requires_grad: bool) -> Variable:
-    return Variable(data, requires_grad=requires_grad)
-
-
 def weights_device(module: nn.Module) -> torch.device | None:
     """Where ``module``'s weights are (None when it has none yet)."""
     p = next(module.parameters(), None)
@@ -165,6 +127,11 @@ class Layer(nn.Module):
                 self.built = True
 
             cls.build = build
+
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        object.__setattr__(layer, "_auto_config", constructor_config(cls, args, kwargs))  # see autoconfig
+        return layer
 
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True, dtype=None,
                  activity_regularizer=None, **kwargs) -> None:
@@ -342,6 +309,9 @@ class Layer(nn.Module):
     def get_config(self) -> dict:
         """Keras's config: JSON only (initializers, regularizers, constraints and wrapped layers serialized)."""
         cfg = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
+        auto = getattr(self, "_auto_config", None)
+        if type(self).get_config is Layer.get_config and auto is not None:  # a class that writes no config of its own
+            cfg = {**auto, **cfg}
         if self.activity_regularizer is not None:
             cfg["activity_regularizer"] = regularizers.serialize_regularizer(self.activity_regularizer)
         return cfg

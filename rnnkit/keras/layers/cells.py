@@ -30,8 +30,9 @@ def state_sizes(cell) -> list[int]:
 
 
 def build_with_shape(layer, shape) -> None:
-    """Keras's ``if not layer.built: layer.build(shape)`` for a cell given as any Layer."""
-    if isinstance(layer, Layer) and not layer.built:
+    """Keras's ``if not layer.built: layer.build(shape)`` for a cell given as any layer with ``build`` and ``built`` —
+    rnnkit.keras's, or Keras's own (a ``keras.Layer`` cell in an rnnkit ``RNN``, with Keras's torch backend)."""
+    if getattr(layer, "built", True) is False and callable(getattr(layer, "build", None)):
         layer.build(tuple(shape))
         layer.built = True
 

@@ -1,7 +1,8 @@
 """Layers to and from Keras's serialized form (``{"module", "class_name", "config", "registered_name"}``).
 
-Built-in layers are found by class name; a user's own layer or cell by ``custom_objects={"MyCell": MyCell}`` or by
-registering it once with ``@rnnkit.keras.saving.register_keras_serializable(package="my")`` — as in Keras.
+Built-in layers are found by class name; a user's own layer or cell by ``custom_objects={"MyCell": MyCell}``, by
+registering it once with ``@rnnkit.keras.saving.register_keras_serializable(package="my")`` — as in Keras — or, when its
+module is already imported (a layer serialized and rebuilt in the same program), by its module and class name.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def deserialize_layer(d: dict, custom_objects: dict | None = None):
         raise ValueError(f"expected a serialized layer (a dict with class_name and config), got {d!r}")
     custom = custom_objects or {}
     name, registered = d["class_name"], d.get("registered_name")
-    cls = custom.get(registered) or custom.get(name) or REGISTRY.get(registered) or builtin_layers().get(name)
+    cls = (custom.get(registered) or custom.get(name) or REGISTRY.get(registered) or builtin_layers().get(name)
+           or _loaded_class(d.get("module"), name))
     if cls is None and str(d.get("module", "")).startswith("keras"):
         raise ValueError(f"layer {d.get('config', {}).get('name')!r} of type {name!r} is not supported by rnnkit.keras "
                          f"(supported: {', '.join(sorted(builtin_layers()))})")
@@ -51,6 +53,18 @@ def deserialize_layer(d: dict, custom_objects: dict | None = None):
         return cls.from_config(config, custom_objects) if _takes_custom(cls) else cls.from_config(config)
     except TypeError as e:
         raise ValueError(f"cannot rebuild layer {config.get('name')!r} ({name}) from its config: {e}") from None
+
+
+def _loaded_class(module, name: str):
+    """The class ``name`` of an already imported module (a user's layer serialized from the same program, as Keras
+    finds its own classes by module) — never importing anything a file names, and never Keras's built-in namespace,
+    whose layers rnnkit.keras either has (found by name) or does not support."""
+    import sys
+
+    if not isinstance(module, str) or module == "keras.layers" or module not in sys.modules:
+        return None
+    cls = getattr(sys.modules[module], name, None)
+    return cls if isinstance(cls, type) and callable(getattr(cls, "from_config", None)) else None
 
 
 def _takes_custom(cls) -> bool:
