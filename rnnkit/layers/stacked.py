@@ -233,6 +233,8 @@ class StackedRNNBase(SequenceLayer):
         in_step = self.regularizers.in_step(self.training)  # recurrent dropout, zoneout: inside the step, the loop's
         packed_backward = lengths is not None and torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for p in self._flat_weights))
+        if torch.jit.is_tracing() and self._fused_mode() is not None and not in_step and active_recorder() is None:
+            return True  # a trace records torch's own op: any length, savable (the hand kernels' Functions are not)
         return (self.uses_fused(x.device, packed_backward=packed_backward) and active_recorder() is None
                 and not scanning(self) and not compiling and not in_step and not transforming())
 
