@@ -87,3 +87,29 @@ def test_bad_constructor_arguments():
         rnnkit.LSTM(4, 5, proj_size=5)
     with pytest.raises(ValueError, match="dropout"):
         rnnkit.GRU(4, 5, dropout=1.5)
+
+
+@pytest.mark.parametrize("name, kwargs", [("GRU", {"dropout": 1.5}), ("RNN", {"dropout": True}),
+                                          ("LSTM", {"proj_size": -1}), ("LSTM", {"proj_size": 5})])
+def test_constructor_errors_carry_torch_nn_messages(name, kwargs):
+    # the same arguments to torch.nn's layer: its message is part of rnnkit's, with the same exception type
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.nn, name)(4, 5, **kwargs)
+    with pytest.raises(ValueError) as ours:
+        getattr(rnnkit, name)(4, 5, **kwargs)
+    assert str(theirs.value) in str(ours.value)
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM", "MinGRU"])
+def test_dropout_on_one_layer_warns_as_torch_nn_does(name):
+    # torch.nn warns that dropout acts between stacked layers only; so does every rnnkit layer with that argument
+    import warnings
+
+    with pytest.warns(UserWarning) as theirs:
+        torch.nn.GRU(4, 5, dropout=0.5, num_layers=1)
+    with pytest.warns(UserWarning, match="dropout option adds dropout after all but last recurrent layer") as ours:
+        getattr(rnnkit, name)(4, 5, dropout=0.5, num_layers=1)
+    assert str(theirs[0].message) in str(ours[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(rnnkit, name)(4, 5, dropout=0.5, num_layers=2)  # two layers: dropout between them, no warning

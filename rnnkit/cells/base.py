@@ -12,6 +12,7 @@ A cell is one time step. Its computation is split in two so that the loop over t
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -57,6 +58,19 @@ def check_bool(owner: str, name: str, value) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{owner}: {name} should be of type bool, got: {type(value).__name__}")
     return value
+
+
+def check_dropout(owner: str, dropout, num_layers: int) -> float:
+    """torch.nn's rule for a layer's ``dropout`` (between stacked layers): a number in [0, 1] (``ValueError`` in torch's
+    words), and a warning, as torch gives, when there is only one layer for it to act after."""
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        raise ValueError(f"{owner}: dropout should be a number in range [0, 1] representing the probability of an "
+                         f"element being zeroed, got {dropout!r}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(f"{owner}: dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                      f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                      stacklevel=3)
+    return float(dropout)
 
 
 def check_floating(name: str, tensor: Tensor) -> None:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import check_bool, check_int, init_uniform_
+from rnnkit.cells.base import check_bool, check_dropout, check_int, init_uniform_
 from rnnkit.cells.minimal import MINIMAL_CELLS
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, locked_mask
@@ -50,8 +50,7 @@ class _MinimalRNN(SequenceLayer):
             check_int(name, arg, value, 1)
         for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
             check_bool(name, arg, value)
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        check_dropout(name, dropout, num_layers)
         if backend not in BACKENDS:
             raise ValueError(f"{name}: backend must be one of {BACKENDS}, got {backend!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.cells.base import MatMul, Step, check_bool, check_int, init_uniform_, matmul
+from rnnkit.cells.base import MatMul, Step, check_bool, check_dropout, check_int, init_uniform_, matmul
 from rnnkit.layers.base import SequenceLayer
 from rnnkit.layers.regularizers import Regularizers, drop_weights, locked_mask, regularized_step, zoneout_draws
 from rnnkit.recurrence import (
@@ -66,10 +66,13 @@ class StackedRNNBase(SequenceLayer):
             check_int(name, arg, value, 1)
         check_bool(name, "bias", bias)
         check_bool(name, "batch_first", batch_first)
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
-        if proj_size < 0 or proj_size >= hidden_size and proj_size != 0:
-            raise ValueError(f"{name}: proj_size must be 0 or in [1, hidden_size={hidden_size}), got {proj_size}")
+        check_dropout(name, dropout, num_layers)
+        if proj_size < 0:  # torch's words, then the values
+            raise ValueError(f"{name}: proj_size should be a positive integer or zero to disable projections, got "
+                             f"{proj_size}")
+        if proj_size >= hidden_size and proj_size != 0:
+            raise ValueError(f"{name}: proj_size has to be smaller than hidden_size, got proj_size={proj_size} and "
+                             f"hidden_size={hidden_size}")
         if backend not in BACKENDS:
             raise ValueError(f"{name}: unknown backend {backend!r}; expected one of {BACKENDS}")
         self.input_size = input_size
