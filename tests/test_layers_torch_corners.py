@@ -216,3 +216,32 @@ def test_config_counts_out_of_range_are_refused_with_the_field_name():
     cfg.data.batch_size = 0
     with pytest.raises(ValueError, match=r"data.batch_size must be at least 1, got 0"):
         Trainer(nn.Linear(2, 2), torch.utils.data.TensorDataset(torch.zeros(4, 2)), config=cfg)
+
+
+@pytest.mark.parametrize("layer", ["torch.nn", "auto", "loop", "fused"])
+@pytest.mark.parametrize("p", [0, 0.276, 0.731, 1])
+@pytest.mark.parametrize("train", [True, False])
+def test_dropout_between_layers_as_torchs_test_rnn_dropout_checks_it(layer, p, train):
+    # torch's test_nn.test_RNN_dropout: all-ones weights and input, 1000 ReLU units. Layer 1 gives 10 everywhere; the
+    # dropout between the layers keeps each unit (scaled by 1 / (1 − p)) or zeroes it; layer 2's units all see the same
+    # sum, kept · 10 / (1 − p): 10000 without dropout (or in eval mode), 0 at p = 1, else near 10000 and a whole
+    # multiple of 10 once multiplied back by 1 − p. torch.nn itself is run through the same checks.
+    make = (lambda: nn.RNN(10, 1000, 2, bias=False, dropout=p, nonlinearity="relu")) if layer == "torch.nn" else \
+        (lambda: rnnkit.RNN(10, 1000, 2, bias=False, dropout=p, nonlinearity="relu", backend=layer))
+    torch.manual_seed(0)
+    rnn = make().train(train)
+    with torch.no_grad():
+        for w in rnn.parameters():
+            w.fill_(1)
+        output, hy = rnn(torch.ones(1, 1, 10), torch.zeros(2, 1, 1000))
+    assert output.min() == output.max() and hy[0].min() == hy[0].max() and hy[1].min() == hy[1].max()
+    value = output[0, 0, 0].item()
+    if p == 0 or not train:
+        assert value == 10000
+    elif p == 1:
+        assert value == 0
+    else:
+        assert 8000 < value < 12000
+        rest = value * (1 - p) % 10
+        assert min(rest, 10 - rest) < 1e-2
+    assert hy[0, 0, 0].item() == 10 and hy[1, 0, 0].item() == value

@@ -43,3 +43,21 @@ def test_gemm_leaves_other_columns_of_a_wider_C_alone():
     native.function("gemm", A)(9, 20, 4, ptr(A), 4, 1, ptr(B), 20, ptr(C), 24, 0)
     torch.testing.assert_close(C[:, :20], A @ B, atol=1e-12, rtol=1e-12)
     assert torch.equal(C[:, 20:], torch.full((9, 4), 7.0, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("n", [1, 5, 17, 40, 1000])
+@pytest.mark.parametrize("add", [False, True])
+def test_equal_columns_of_b_give_equal_columns_of_c(dtype, n, add):
+    """Every column's sum is formed alike — the leftover columns past the last full vector too — so equal inputs give
+    bit-equal outputs, as torch's BLAS gives (torch's own test_RNN_dropout relies on it: all-ones weights, every unit
+    of a layer equal)."""
+    m, k = 9, 300
+    A = torch.full((m, k), 10 / 0.724, dtype=dtype)
+    A[:, ::3] = 0
+    B = torch.ones(k, n, dtype=dtype)
+    C = torch.full((m, n), 0.5, dtype=dtype)
+    native.function("gemm", A)(m, n, k, ptr(A), k, 1, ptr(B), n, ptr(C), n, int(add))
+    assert (C == C[:, :1]).all()
+    rtol = 1e-12 if dtype == torch.float64 else 1e-5  # a sum of 300 float32 terms
+    torch.testing.assert_close(C[:, 0], ((0.5 if add else 0) + A.double().sum(1)).to(dtype), rtol=rtol, atol=0)

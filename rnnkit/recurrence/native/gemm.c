@@ -7,7 +7,8 @@
  * 64 bytes (16 accumulators, one broadcast of A and two loads of B per 16 multiply-adds), over columns in the outer
  * loop so that a panel of B stays in L1 while the rows go by. Vectors are GCC vector extensions: 512-bit instructions
  * with -march=native on AVX-512 machines, split into narrower ones elsewhere. Leftover rows take 1-row tiles,
- * leftover columns 1-vector tiles and then a plain loop.
+ * leftover columns 1-vector tiles and then one zero-padded vector (not a scalar loop, whose multiply-adds the compiler
+ * may round differently from the vectors' fused ones).
  */
 #include <string.h>
 
@@ -28,7 +29,7 @@ static inline __attribute__((always_inline)) void tile_##SFX(long rows, long nv,
     vec_##SFX c[MR][2];                                                                                               \
     for (long i = 0; i < rows; i++)                                                                                   \
         for (long v = 0; v < nv; v++)                                                                                 \
-            c[i][v] = add ? *(const uvec_##SFX *)(C + i * ldc + v * L_##SFX) : (vec_##SFX){0};                        \
+            c[i][v] = (vec_##SFX){0};                                                                                 \
     for (long p = 0; p < k; p++) {                                                                                    \
         vec_##SFX b[2];                                                                                               \
         for (long v = 0; v < nv; v++)                                                                                 \
@@ -40,8 +41,10 @@ static inline __attribute__((always_inline)) void tile_##SFX(long rows, long nv,
         }                                                                                                             \
     }                                                                                                                 \
     for (long i = 0; i < rows; i++)                                                                                   \
-        for (long v = 0; v < nv; v++)                                                                                 \
-            *(uvec_##SFX *)(C + i * ldc + v * L_##SFX) = c[i][v];                                                     \
+        for (long v = 0; v < nv; v++) {                                                                               \
+            uvec_##SFX *out = (uvec_##SFX *)(C + i * ldc + v * L_##SFX);                                              \
+            *out = add ? *out + c[i][v] : c[i][v];                                                                    \
+        }                                                                                                             \
 }                                                                                                                     \
                                                                                                                       \
 /* the four shapes of tile, each with constant sizes (so the accumulators live in registers) */                      \
@@ -58,8 +61,27 @@ static void tile_1x1_##SFX(long k, const T *A, long ai, long ap, const T *B, lon
     tile_##SFX(1, 1, k, A, ai, ap, B, ldb, C, ldc, add);                                                              \
 }                                                                                                                     \
                                                                                                                       \
+/* the last w < L columns: the same vector arithmetic on zero-padded copies of their strips of B and C, so that    \
+ * every column's sum is formed alike (equal columns of B give equal columns of C, as in a BLAS) */                 \
+static void tail_##SFX(long m, long w, long kb, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc,   \
+                       int add) {                                                                                     \
+    T bp[KB * L_##SFX], cp[L_##SFX];                                                                                  \
+    for (long p = 0; p < kb; p++) {                                                                                   \
+        memcpy(bp + p * L_##SFX, B + p * ldb, sizeof(T) * w);                                                         \
+        memset(bp + p * L_##SFX + w, 0, sizeof(T) * (L_##SFX - w));                                                  \
+    }                                                                                                                 \
+    for (long i = 0; i < m; i++) {                                                                                    \
+        memset(cp, 0, sizeof cp);                                                                                     \
+        if (add)                                                                                                      \
+            memcpy(cp, C + i * ldc, sizeof(T) * w);                                                                   \
+        tile_1x1_##SFX(kb, A + i * ai, ai, ap, bp, L_##SFX, cp, L_##SFX, add);                                        \
+        memcpy(C + i * ldc, cp, sizeof(T) * w);                                                                       \
+    }                                                                                                                 \
+}                                                                                                                     \
+                                                                                                                      \
 /* C (m × n, ldc) = A B, or C + A B if add; A(i, p) = A[i·ai + p·ap]; B (k × n, ldb). Blocks of KB terms keep a    \
- * panel of B (KB × 2 vectors) in L1 when k is long (∂L/∂W over all steps: k = T·B). */                            \
+ * panel of B (KB × 2 vectors) in L1 when k is long (∂L/∂W over all steps: k = T·B); each block's terms are summed  \
+ * from zero and then added to C, so a long sum's rounding error grows with KB, not with k (as a BLAS's blocks do). */\
 void gemm_##SFX(long m, long n, long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc,           \
                 int add) {                                                                                            \
     if (k <= 0 && !add)  /* an empty sum */                                                                           \
@@ -84,13 +106,8 @@ void gemm_##SFX(long m, long n, long k, const T *A, long ai, long ap, const T *B
             for (; i < m; i++)                                                                                        \
                 tile_1x1_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
         }                                                                                                             \
-        for (; j < n; j++)                                                                                            \
-            for (long i = 0; i < m; i++) {                                                                            \
-                T s = acc ? C[i * ldc + j] : 0;                                                                       \
-                for (long p = 0; p < kb; p++)                                                                         \
-                    s += a[i * ai + p * ap] * b[p * ldb + j];                                                         \
-                C[i * ldc + j] = s;                                                                                   \
-            }                                                                                                         \
+        if (j < n)                                                                                                    \
+            tail_##SFX(m, n - j, kb, a, ai, ap, b + j, ldb, C + j, ldc, acc);                                         \
     }                                                                                                                 \
 }                                                                                                                     \
                                                                                                                       \
