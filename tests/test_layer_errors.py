@@ -113,3 +113,15 @@ def test_dropout_on_one_layer_warns_as_torch_nn_does(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         getattr(rnnkit, name)(4, 5, dropout=0.5, num_layers=2)  # two layers: dropout between them, no warning
+
+
+def test_an_unknown_nonlinearity_is_refused_in_torch_nn_words():
+    # torch's test_RNN_nonlinearity: assertRaisesRegex(ValueError, "Unknown nonlinearity")
+    with pytest.raises(ValueError) as theirs:
+        torch.nn.RNN(1, 10, nonlinearity="garbage")
+    for make in (lambda: rnnkit.RNN(1, 10, nonlinearity="garbage"), lambda: rnnkit.IndRNN(1, 10, nonlinearity="garbage"),
+                 lambda: rnnkit.SimpleRNNCell(1, 10, nonlinearity="garbage")):
+        with pytest.raises(ValueError, match="Unknown nonlinearity") as ours:
+            make()
+        assert str(theirs.value) in str(ours.value)
+    assert rnnkit.RNN(1, 10, 1, "relu").nonlinearity == "relu"  # positional, as torch.nn takes it

@@ -19,7 +19,7 @@ NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
 
 def check_nonlinearity(nonlinearity: str) -> str:
     if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"unknown nonlinearity {nonlinearity!r}; expected one of {sorted(NONLINEARITIES)}")
+        raise ValueError(f"Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")  # torch.nn's words
     return nonlinearity
 
 

@@ -27,7 +27,7 @@ class IndRNN(StackedRNNBase):
                  proj_size: int = 0, **regularizers) -> None:
         check_no_projection(proj_size)
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"IndRNN: unknown nonlinearity {nonlinearity!r}; expected one of {sorted(NONLINEARITIES)}")
+            raise ValueError(f"IndRNN: Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")
         if recurrent_max is not None and (isinstance(recurrent_max, bool) or not isinstance(recurrent_max, (int, float))
                                           or not recurrent_max > 0):
             raise ValueError(f"IndRNN: recurrent_max must be a positive number or None, got {recurrent_max!r}")

@@ -23,7 +23,7 @@ def activation(name: str):
         return np.tanh, lambda y, a: 1.0 - y * y
     if name == "relu":
         return (lambda a: np.maximum(a, 0.0)), (lambda y, a: (a > 0).astype(a.dtype))
-    raise ValueError(f"unknown nonlinearity {name!r}; expected 'tanh' or 'relu'")
+    raise ValueError(f"Unknown nonlinearity {name!r}. Select from 'tanh' or 'relu'.")
 
 
 def add_grad(grads: dict[str, Array], name: str, value: Array) -> None:
