@@ -169,3 +169,12 @@ def test_keras_own_cells_run_in_a_stack_with_the_numbers_keras_tests_expect():
     out, state_1, state_2 = rk.layers.RNN([OneStateRNNCell(3), OneStateRNNCell(2)], return_state=True)(x)
     np.testing.assert_allclose(state_1.detach().numpy(), [[158, 158, 158], [782, 782, 782]])
     np.testing.assert_allclose(out.detach().numpy(), [[786, 786], [4386, 4386]])
+
+
+def test_a_config_cannot_name_any_loaded_class_but_a_layer():
+    """Found by module only when it is a layer class: a config naming another loaded class (here collections'
+    OrderedDict, in an imported module) is refused, not constructed."""
+    config = rk.layers.RNN(OneStateRNNCell(2)).get_config()
+    config["cell"] = {**config["cell"], "module": "collections", "class_name": "OrderedDict"}
+    with pytest.raises(ValueError, match="'OrderedDict' is not known to rnnkit.keras"):
+        rk.layers.RNN.from_config(config)

@@ -56,15 +56,20 @@ def deserialize_layer(d: dict, custom_objects: dict | None = None):
 
 
 def _loaded_class(module, name: str):
-    """The class ``name`` of an already imported module (a user's layer serialized from the same program, as Keras
-    finds its own classes by module) — never importing anything a file names, and never Keras's built-in namespace,
-    whose layers rnnkit.keras either has (found by name) or does not support."""
+    """The layer class ``name`` of an already imported module (a user's layer serialized from the same program, as
+    Keras finds its own classes by module) — never importing anything a file names, only a subclass of rnnkit.keras's
+    ``Layer`` or of Keras's own (a Keras cell), and never from Keras's built-in namespace, whose layers rnnkit.keras
+    either has (found by name) or does not support."""
     import sys
+
+    from rnnkit.keras.layers.base import Layer
 
     if not isinstance(module, str) or module == "keras.layers" or module not in sys.modules:
         return None
     cls = getattr(sys.modules[module], name, None)
-    return cls if isinstance(cls, type) and callable(getattr(cls, "from_config", None)) else None
+    keras = sys.modules.get("keras")
+    bases = (Layer,) + ((keras.Layer,) if isinstance(getattr(keras, "Layer", None), type) else ())
+    return cls if isinstance(cls, type) and issubclass(cls, bases) else None
 
 
 def _takes_custom(cls) -> bool:
