@@ -9,6 +9,9 @@ import torch
 
 import rnnkit.layers as rl
 
+# TorchScript is deprecated upstream (still what TorchServe and LibTorch load); the trace's shape checks are constants
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+
 
 @pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
 def test_a_saved_trace_runs_other_lengths_like_torch_nn(name):
