@@ -178,3 +178,15 @@ def test_a_config_cannot_name_any_loaded_class_but_a_layer():
     config["cell"] = {**config["cell"], "module": "collections", "class_name": "OrderedDict"}
     with pytest.raises(ValueError, match="'OrderedDict' is not known to rnnkit.keras"):
         rk.layers.RNN.from_config(config)
+
+
+def test_bidirectional_keeps_use_cudnn_only_where_keras_layers_have_it():
+    """bidirectional_test.test_keeps_use_cudnn: LSTM and GRU pass use_cudnn to both directions; SimpleRNN, which has
+    no such argument in Keras, gets no such attribute."""
+    for cls in (rk.layers.GRU, rk.layers.LSTM):
+        for use_cudnn in (True, False, "auto"):
+            bidi = rk.layers.Bidirectional(cls(1, use_cudnn=use_cudnn))
+            assert bidi.forward_layer.use_cudnn == use_cudnn and bidi.backward_layer.use_cudnn == use_cudnn
+    bidi = rk.layers.Bidirectional(rk.layers.SimpleRNN(1))
+    assert not hasattr(bidi.forward_layer, "use_cudnn") and not hasattr(bidi.backward_layer, "use_cudnn")
+    assert not hasattr(keras.layers.SimpleRNN(1), "use_cudnn")

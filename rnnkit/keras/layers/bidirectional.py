@@ -38,7 +38,8 @@ class Bidirectional(Layer):
         self.backward_layer = backward_layer if backward_layer is not None else \
             self._copy(layer, "backward_", {"go_backwards": True})
         for lyr in (self.forward_layer, self.backward_layer):
-            lyr.use_cudnn = layer.use_cudnn
+            if hasattr(layer, "use_cudnn"):  # LSTM, GRU (Keras's SimpleRNN has no such argument)
+                lyr.use_cudnn = layer.use_cudnn
             lyr.zero_output_for_mask = lyr.return_sequences
         self.stateful = layer.stateful
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state

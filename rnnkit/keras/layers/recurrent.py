@@ -50,7 +50,6 @@ class RNN(Layer):
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.stateful, self.unroll = go_backwards, stateful, unroll
         self.zero_output_for_mask = zero_output_for_mask
-        self.use_cudnn = "auto"
         self.states: list[Tensor] | None = None  # a stateful layer's carried states (flat), fixed batch size
         self._expected_batch_size: int | None = None
 
@@ -213,13 +212,14 @@ class RNN(Layer):
         cell = self.cell
         dropout_active = training and any(c.dropout > 0 or c.recurrent_dropout > 0 for c in _cells(cell))
         whole = None
-        if self.use_cudnn is not False and isinstance(cell, KerasCell):
+        use_cudnn = getattr(self, "use_cudnn", "auto")  # LSTM and GRU have the argument, as in Keras; the others: auto
+        if use_cudnn is not False and isinstance(cell, KerasCell):
             if not dropout_active:
                 whole = self._whole_sequence(x, states, mask)
             elif not cell.recurrent_dropout and cell.mask_count == 1:  # input dropout: one mask per sequence on x
                 dp = cell.dropout_masks(x[:, 0], states[0], True)[0]
                 whole = self._whole_sequence(x * dp[0].unsqueeze(1), states, mask)
-        if whole is None and self.use_cudnn is True:
+        if whole is None and use_cudnn is True:
             raise ValueError(f"{self.name!r}: use_cudnn=True was specified, but the fused kernel does not support this "
                              "configuration (it needs the default activations, no recurrent dropout, implementation 2"
                              ", GRU reset_after=True, and on GPU no mask). Pass use_cudnn='auto' to fall back to the "
