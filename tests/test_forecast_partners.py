@@ -187,3 +187,18 @@ def test_partner_names_are_checked():
         parse_partners("theta,arima")
     with pytest.raises(ValueError, match="twice"):
         parse_partners("theta,theta")
+
+
+def test_a_constant_seasonal_swing_on_a_trend_is_subtracted_and_a_growing_one_divided():
+    # a noiseless sine of fixed amplitude on a line (every value positive): the additive decomposition is exact, so
+    # the damped partner continues it almost exactly (dividing by multiplicative indices left MASE 1.41); a swing that
+    # grows with the level keeps the multiplicative adjustment (statsmodels' multiplicative ThetaModel agrees, above)
+    from rnnkit.tasks.forecast_metrics import mase
+    from rnnkit.tasks.forecast_partners import seasonal_indices
+
+    t = np.arange(138)
+    y = 50 + 10 * np.sin(2 * np.pi * t / 12) + 0.5 * t
+    assert seasonal_indices(y[:120], 12)[1] is False
+    assert mase(y[120:], partner_forecast("damped", y[:120], 12, 18).point, y[:120], 12) < 0.05
+    growing = (100 + 0.5 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    assert seasonal_indices(growing, 12)[1] is True

@@ -26,8 +26,12 @@ than 3 values) takes the RNN's distribution re-centred on its forecast.
 
 Each partner works on seasonally adjusted values, as in the M4 competition's benchmarks: a series with at least 3m
 values whose autocorrelation at the seasonal lag m passes the 90% test |r_m| > 1.645 · sqrt((1 + 2 Σ_{k<m} r_k²) / n)
-is divided by (or, unless every value is positive, has subtracted) the seasonal indices s of a classical
-decomposition (statsmodels' ``seasonal_decompose``), and the forecasts are reseasonalised with them.
+is divided by (or has subtracted) the seasonal indices s of a classical decomposition (statsmodels'
+``seasonal_decompose``), and the forecasts are reseasonalised with them. The M4 benchmarks always divide a positive
+series; here a positive series is divided only where the multiplicative decomposition leaves the smaller remainder
+(``seasonal_indices``: a swing that grows with the level), so a seasonal swing of constant size on a trend is
+subtracted — dividing it left the damped partner's forecast of a noiseless sine on a line at MASE 1.41, subtracting
+it at 0.03 (on the benchmark panels the choice moved MASE by at most 0.004).
 
 - ``theta``: the Theta method (Assimakopoulos & Nikolopoulos 2000, M3's best) in Hyndman & Billah's (2003) form —
   simple exponential smoothing (level ℓ_t after the values y_0…y_t, smoothing α) with drift half the slope b of a
@@ -93,14 +97,20 @@ def is_seasonal(y: np.ndarray, m: int) -> bool:
 
 def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
     """(the m indices s_0…s_{m−1} of positions 0…m−1, multiplicative?) from a classical decomposition, or None when
-    the series is not seasonal by ``is_seasonal``."""
+    the series is not seasonal by ``is_seasonal``. A positive series gets the decomposition whose remainder is smaller
+    in the series' units — multiplicative (y = T·S·R, remainder T·S·(R − 1)) where the seasonal swing grows with the
+    level, additive (y = T + S + R) where it does not; a series with a value ≤ 0, additive."""
     if not is_seasonal(y, m):
         return None
     from statsmodels.tsa.seasonal import seasonal_decompose
 
-    multiplicative = bool((y > 0).all())
-    s = seasonal_decompose(y, model="multiplicative" if multiplicative else "additive", period=m).seasonal
-    return np.asarray(s[:m], dtype=np.float64), multiplicative
+    additive = seasonal_decompose(y, model="additive", period=m)
+    if not (y > 0).all():
+        return np.asarray(additive.seasonal[:m], dtype=np.float64), False
+    multiplicative = seasonal_decompose(y, model="multiplicative", period=m)
+    remainder = (np.asarray(multiplicative.resid) - 1) * multiplicative.trend * multiplicative.seasonal
+    chosen = multiplicative if np.nanmean(remainder ** 2) <= np.nanmean(np.asarray(additive.resid) ** 2) else additive
+    return np.asarray(chosen.seasonal[:m], dtype=np.float64), chosen is multiplicative
 
 
 class PartnerForecast(NamedTuple):
