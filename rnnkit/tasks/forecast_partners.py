@@ -159,32 +159,41 @@ def in_sample_sigma(x: np.ndarray, ahead: Callable[[np.ndarray, int], np.ndarray
     return np.fmax.accumulate(out)
 
 
-def partner_forecast(name: str, y: np.ndarray, m: int, h: int, series_id="") -> PartnerForecast:
-    """One partner's forecast (h steps) of the series y with seasonal period m, with its in-sample error spread."""
+def partner_forecasts(names, y: np.ndarray, m: int, h: int, series_id="") -> list[PartnerForecast]:
+    """The forecasts (h steps) of the series y with seasonal period m by each partner in ``names``, with their
+    in-sample error spreads — the series seasonally adjusted once for all of them."""
     y = np.asarray(y, dtype=np.float64)
     if len(y) < MIN_VALUES:
-        return PartnerForecast(np.full(h, y[-1]), np.full(h, np.nan))
+        return [PartnerForecast(np.full(h, y[-1]), np.full(h, np.nan)) for _ in names]
     n, season = len(y), seasonal_indices(y, m)
     if season is not None:
         multiplicative = season[1]
         s = season[0][np.arange(n + h) % m]  # the index of every position, past and future
     x = y if season is None else y / s[:n] if multiplicative else y - s[:n]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # statsmodels' convergence and start-value warnings: the fit is still used
-        try:
-            ahead = {"theta": theta, "damped": damped}[name](x)
-            f = np.array([ahead(np.array([n - 1]), k)[0] for k in range(1, h + 1)], dtype=np.float64)
-            sigma = in_sample_sigma(x, ahead, h)
-        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
-            raise ValueError(f"series {series_id!r}: the {name} partner could not be fitted ({e}); forecast it "
-                             "without --combine") from None
-    if season is not None:
-        f = f * s[n:] if multiplicative else f + s[n:]
-        sigma = sigma * s[n:] if multiplicative else sigma
-    if not np.isfinite(f).all():
-        raise ValueError(f"series {series_id!r}: the {name} partner's fit gave a non-finite forecast; forecast it "
-                         "without --combine")
-    return PartnerForecast(f, sigma)
+    out = []
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # statsmodels' convergence and start-value warnings: the fit is still used
+            try:
+                ahead = {"theta": theta, "damped": damped}[name](x)
+                f = np.array([ahead(np.array([n - 1]), k)[0] for k in range(1, h + 1)], dtype=np.float64)
+                sigma = in_sample_sigma(x, ahead, h)
+            except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
+                raise ValueError(f"series {series_id!r}: the {name} partner could not be fitted ({e}); forecast it "
+                                 "without --combine") from None
+        if season is not None:
+            f = f * s[n:] if multiplicative else f + s[n:]
+            sigma = sigma * s[n:] if multiplicative else sigma
+        if not np.isfinite(f).all():
+            raise ValueError(f"series {series_id!r}: the {name} partner's fit gave a non-finite forecast; forecast it "
+                             "without --combine")
+        out.append(PartnerForecast(f, sigma))
+    return out
+
+
+def partner_forecast(name: str, y: np.ndarray, m: int, h: int, series_id="") -> PartnerForecast:
+    """One partner's forecast (h steps) of the series y with seasonal period m, with its in-sample error spread."""
+    return partner_forecasts((name,), y, m, h, series_id)[0]
 
 
 def mixture_levels(taus) -> tuple[float, ...]:

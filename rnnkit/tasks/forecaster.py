@@ -23,7 +23,7 @@ from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
-from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecast, resolve_auto
+from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecasts, resolve_auto
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
 from rnnkit.train.checkpoint import CheckpointError
@@ -117,7 +117,7 @@ class Forecaster:
         levels = mixture_levels(taus)
         cols = [levels.index(t) for t in taus]
         rnn = self.rnn_quantiles(series, horizons, levels)
-        hybrid = [combine(q, levels, [partner_forecast(p, s.values, s.period, len(q), s.id) for p in self.partners],
+        hybrid = [combine(q, levels, partner_forecasts(self.partners, s.values, s.period, len(q), s.id),
                           self.opts.combine_weight)[:, cols] for s, q in zip(series, rnn)]
         return hybrid, [q[:, cols] for q in rnn]
 
