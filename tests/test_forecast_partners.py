@@ -33,14 +33,18 @@ def test_theta_agrees_with_statsmodels_theta_model_on_a_noisy_trend():
 
 
 def test_a_seasonal_series_is_forecast_in_its_season_like_statsmodels_theta_model():
+    # a swing that grows with the level: the partners work on log values, where the swing is additive — the
+    # forecast is exp of statsmodels' additive ThetaModel fitted to the logs
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
     rng = np.random.default_rng(1)
     t = np.arange(72)
     y = (100 + 0.5 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 1, 72)
     assert is_seasonal(y, 12)
-    theirs = np.asarray(ThetaModel(y, period=12, method="multiplicative").fit().forecast(18))
-    np.testing.assert_allclose(partner_forecast("theta", y, 12, 18).point, theirs, rtol=1e-4)
+    theirs = np.exp(np.asarray(ThetaModel(np.log(y), period=12, method="additive").fit().forecast(18)))
+    ours = partner_forecast("theta", y, 12, 18)
+    assert ours.log
+    np.testing.assert_allclose(ours.point, theirs, rtol=1e-4)
 
 
 def test_the_seasonality_test_is_the_m4_benchmarks_rule():
@@ -202,3 +206,48 @@ def test_a_constant_seasonal_swing_on_a_trend_is_subtracted_and_a_growing_one_di
     assert mase(y[120:], partner_forecast("damped", y[:120], 12, 18).point, y[:120], 12) < 0.05
     growing = (100 + 0.5 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
     assert seasonal_indices(growing, 12)[1] is True
+
+
+def test_exponential_growth_with_a_growing_swing_is_continued_on_logs():
+    # AirPassengers' shape, noiseless: 1%-a-month growth times a ±20% seasonal factor. On logs it is a line plus a
+    # fixed swing, which damped trend continues almost exactly (on the original values, divided by multiplicative
+    # indices, the linear trend falls behind the growth: MASE 0.086 before session 26, against 0.054)
+    from rnnkit.tasks.forecast_metrics import mase
+
+    t = np.arange(138)
+    y = 100 * 1.01 ** t * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    p = partner_forecast("damped", y[:120], 12, 18)
+    assert p.log and mase(y[120:], p.point, y[:120], 12) < 0.06
+
+
+def test_a_partner_on_logs_has_a_log_normal_interval():
+    # its τ-quantile is ŷ · exp(z_τ σ) with σ the spread of log errors (weight 0: the partner alone)
+    from scipy.stats import lognorm
+
+    levels = (0.1, 0.5, 0.9)
+    partner = PartnerForecast(np.array([50.0, 80.0]), np.array([0.1, 0.3]), log=True)
+    out = combine(np.zeros((2, 3)), levels, [partner], 0.0)
+    for k in range(2):
+        theirs = lognorm.ppf(levels, s=partner.sigma[k], scale=partner.point[k])
+        np.testing.assert_allclose(out[k], theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["theta", "damped"])
+def test_partners_on_logs_cover_geometric_random_walks_at_the_nominal_rate(name):
+    # 400 geometric random walks (log y a Gaussian random walk) times a ±30% monthly swing, 10 years each, the next 6
+    # values held out: the partner alone, on logs, with its log-normal interval from its in-sample log errors, holds
+    # about 80% and 95% of them. (The in-sample errors do not include the error of the estimated seasonal indices:
+    # with 5 years of history the same walks are covered 66% / 84%.)
+    rng = np.random.default_rng(5)
+    levels = mixture_levels((0.025, 0.1, 0.5, 0.9, 0.975))
+    inside, on_logs = {0.8: [], 0.95: []}, []
+    for _ in range(400):
+        y = np.exp(4 + np.cumsum(rng.normal(0, 0.05, 126))) * (1 + 0.3 * np.sin(2 * np.pi * np.arange(126) / 12))
+        p = partner_forecast(name, y[:120], 12, 6)
+        on_logs.append(p.log)
+        q = combine(np.zeros((6, len(levels))), levels, [p], 0.0)
+        for cover, lo in ((0.8, 0.1), (0.95, 0.025)):
+            inside[cover] += list((y[120:] >= q[:, levels.index(lo)]) & (y[120:] <= q[:, levels.index(1 - lo)]))
+    assert np.mean(on_logs) > 0.9  # the swing is judged multiplicative (a walk that wanders flat can look additive)
+    for nominal, hits in inside.items():
+        assert abs(np.mean(hits) - nominal) < 0.05, (nominal, np.mean(hits))
