@@ -28,6 +28,14 @@ def test_a_long_file_gives_one_series_per_id_with_its_inferred_frequency(tmp_pat
     assert str(a.timestamps[0].date()) == "2020-01-01"
 
 
+def test_default_periods_and_horizons_are_the_m_competitions():
+    # M3's monthly/quarterly/yearly/other and M4's weekly/daily/hourly (period m, horizon h), as published
+    from rnnkit.data.series import FREQUENCIES
+
+    assert FREQUENCIES == {"yearly": (1, 6), "quarterly": (4, 8), "monthly": (12, 18), "weekly": (52, 13),
+                           "daily": (7, 14), "hourly": (24, 48), "other": (1, 8)}
+
+
 def test_a_wide_file_and_a_parquet_file_read_the_same(tmp_path):
     pytest.importorskip("pyarrow")
     wide = "timestamp,x,y\n" + "".join(f"2020-01-{d:02d},{d},{2 * d}\n" for d in range(1, 11))

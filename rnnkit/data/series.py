@@ -20,8 +20,9 @@ timestamp or a non-numeric value is an error naming the file, line and series �
 gaps and NaN (``ffill``: carry the last value; ``interpolate``: linear; ``zero``). Duplicates and non-numbers are
 always errors.
 
-The seasonal period ``m`` and the default horizon ``h`` follow the M-competition convention: monthly m = 12, h = 18;
-quarterly m = 4, h = 8; yearly m = 1, h = 6; others h = 8 (weekly m = 52, daily m = 7, hourly m = 24).
+The seasonal period ``m`` and the default horizon ``h`` follow the M-competitions' convention (M3; M4 for the finer
+frequencies): monthly m = 12, h = 18; quarterly m = 4, h = 8; yearly m = 1, h = 6; weekly m = 52, h = 13; daily
+m = 7, h = 14; hourly m = 24, h = 48; other m = 1, h = 8.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ FILLS = ("error", "ffill", "interpolate", "zero")
 DEFAULT_COLUMNS = ("id", "timestamp", "value")
 # (id, time, value) columns of other libraries' long formats, recognised when the defaults are not in a file
 CONVENTIONS = (("unique_id", "ds", "y"), ("item_id", "timestamp", "target"))
-# frequency → (seasonal period m, horizon h); the M-competition convention
-HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 18, "weekly": 8, "daily": 14, "hourly": 48, "other": 8}
+# frequency → (seasonal period m, horizon h); the M-competitions' convention (M3, and M4 for weekly/daily/hourly)
+HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 18, "weekly": 13, "daily": 14, "hourly": 48, "other": 8}
 FREQUENCIES = {f: (PERIODS[f], h) for f, h in HORIZONS.items()}
 _PANDAS_FREQ = {"Y": "yearly", "A": "yearly", "Q": "quarterly", "M": "monthly", "W": "weekly", "D": "daily",
                 "B": "daily", "H": "hourly", "h": "hourly"}

@@ -96,7 +96,8 @@ def parse_group_options(text: str) -> dict[str, dict]:
 class ForecastOptions:
     data: str = option(None, "a built-in panel (m3, classic) or a long/wide CSV, TSV or Parquet file", required=True)
     horizon: int | None = option(None, "steps to forecast (default: the M-competition convention per frequency — "
-                                       "monthly 18, quarterly 8, yearly 6, other 8; M3's official horizons)", min=1)
+                                       "monthly 18, quarterly 8, yearly 6, other 8 as in M3; weekly 13, daily 14, "
+                                       "hourly 48 as in M4)", min=1)
     freq: str | None = option(None, "the pandas frequency of the file's timestamps (default: inferred), e.g. MS, D, h")
     fill: str = option("error", "what to do with gaps and NaN in a file", choices=FILLS)
     id_col: str = option("id", "the series id column (long format)")
