@@ -4,10 +4,10 @@
 
 * trains rnnkit's forecaster (``RECIPES[panel]``, overridable with ``--set``) on the panel's training parts for
   ``--minutes`` of training in all, and forecasts each series' test part (M3's official one; the classic panel's
-  last h values) — the recipe's hybrid (the RNN ensemble averaged with the Theta method and damped-trend exponential
-  smoothing, ``--combine``) and the RNN ensemble alone, from the same run (the classic recipe also trains its few
-  yearly series' group on the panel's monthly and quarterly series averaged to years, ``augment="aggregate"``; on M3
-  that made no difference and is left out);
+  last h values) — the recipe's hybrid (the RNN ensemble averaged with the Theta method, damped-trend exponential
+  smoothing and, for series of 60 values or more, an autoregression: ``--combine``) and the RNN ensemble alone,
+  from the same run (the classic recipe also trains its few yearly series' group on the panel's monthly and
+  quarterly series averaged to years, ``augment="aggregate"``; on M3 that made no difference and is left out);
 * runs statsforecast's SeasonalNaive, AutoETS and AutoTheta (and AutoARIMA on the classic panel) on the same training
   parts, with 80%/95% intervals (their forecasts are cached in ``DIR`` by panel and statsforecast version, so a rerun
   only retrains rnnkit);
@@ -38,10 +38,10 @@ from rnnkit.tasks.forecaster import score_test_parts
 RECIPES = {
     "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",
            "weighting": "mase", "validation": "none", "ensemble": 12, "epochs": 1000, "batch_size": 256, "lr": 2e-3,
-           "combine": "theta,damped", "group_options": "period12: lookback=1,1.5 weighting=none"},
+           "combine": "theta,damped,ar", "group_options": "period12: lookback=1,1.5 weighting=none"},
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
                 "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "epochs": 1000, "batch_size": 64,
-                "lr": 2e-3, "combine": "theta,damped", "augment": "aggregate",
+                "lr": 2e-3, "combine": "theta,damped,ar", "augment": "aggregate",
                 "group_options": "period12: lookback=1,1.5 weighting=none"},
 }
 PEERS = {"m3": ("SeasonalNaive", "AutoETS", "AutoTheta"), "classic": ("SeasonalNaive", "AutoETS", "AutoTheta",

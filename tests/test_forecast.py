@@ -300,7 +300,7 @@ def test_bad_input_is_refused_with_the_series_named(tmp_path):
 
 
 def test_by_default_partners_join_unless_covariates_drive_the_forecast(tmp_path):
-    """combine="auto" (the default): a panel of bare series gets the Theta/damped partners (the run records them and
+    """combine="auto" (the default): a panel of bare series gets the theta, damped and ar partners (the run records them and
     evaluate reports the RNN alone beside the hybrid); with a covariate column — known-future inputs the partners
     cannot read — the RNN alone. An explicit choice is kept either way."""
     bare = write_panel(tmp_path / "bare.csv", n_series=2, length=60)
@@ -309,7 +309,7 @@ def test_by_default_partners_join_unless_covariates_drive_the_forecast(tmp_path)
     covs.to_csv(tmp_path / "covs.csv", index=False)
     small = {k: v for k, v in SMALL.items() if k != "combine"}
     assert ForecastOptions(data="m3").combine == "auto" and ForecastOptions(data="m3").validation == "none"
-    for name, combine, expected in (("bare", "auto", "theta,damped"), ("covs", "auto", "none"),
+    for name, combine, expected in (("bare", "auto", "theta,damped,ar"), ("covs", "auto", "none"),
                                     ("covs", "theta", "theta"), ("bare", "none", "none")):
         run = tmp_path / f"{name}-{combine}"
         results = train_forecaster(ForecastOptions(data=str(tmp_path / f"{name}.csv"), combine=combine, max_steps=2,

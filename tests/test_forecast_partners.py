@@ -251,3 +251,66 @@ def test_partners_on_logs_cover_geometric_random_walks_at_the_nominal_rate(name)
     assert np.mean(on_logs) > 0.9  # the swing is judged multiplicative (a walk that wanders flat can look additive)
     for nominal, hits in inside.items():
         assert abs(np.mean(hits) - nominal) < 0.05, (nominal, np.mean(hits))
+
+
+def _ar2_cycle(n, seed=0):
+    # y_t = 5 + 1.3 y_{t−1} − 0.6 y_{t−2} + ε_t: a damped cycle of period ~11 around the mean 5 / (1 − 1.3 + 0.6)
+    rng = np.random.default_rng(seed)
+    y = np.full(n, 5 / 0.3)
+    for t in range(2, n):
+        y[t] = 5 + 1.3 * y[t - 1] - 0.6 * y[t - 2] + rng.normal()
+    return y
+
+
+def test_the_ar_partner_is_statsmodels_autoregression_with_its_order_by_aic():
+    from statsmodels.tsa.ar_model import ar_select_order
+
+    from rnnkit.tasks.forecast_partners import ar
+
+    y = _ar2_cycle(200)
+    theirs = ar_select_order(y, 12, ic="aic", trend="c").model.fit()
+    assert len(theirs.params) == 3  # the constant and the two lags that generated it
+    np.testing.assert_allclose(partner_forecast("ar", y, 1, 10).point, theirs.predict(start=200, end=209), rtol=1e-9)
+    # from every origin: one step ahead is statsmodels' fitted value (which starts after the 2 lags)
+    t = np.arange(2, 150)
+    np.testing.assert_allclose(ar(y)(t, 1), theirs.fittedvalues[t - 1], rtol=1e-9)
+
+
+def test_the_ar_partners_error_spread_is_the_k_step_spread_of_an_ar1():
+    # y_t = 0.8 y_{t−1} + ε_t, σ = 1: the k-step forecast error has variance (1 − 0.8^{2k}) / (1 − 0.8²)
+    rng = np.random.default_rng(6)
+    y = np.zeros(4000)
+    for t in range(1, 4000):
+        y[t] = 0.8 * y[t - 1] + rng.normal()
+    k = np.arange(1, 9)
+    np.testing.assert_allclose(partner_forecast("ar", y, 1, 8).sigma, np.sqrt((1 - 0.64 ** k) / 0.36), rtol=0.06)
+
+
+def test_the_ar_partner_forecasts_only_series_of_60_values_or_more():
+    from rnnkit.tasks.forecast_partners import AR_MIN_VALUES, partner_forecasts
+
+    y = _ar2_cycle(AR_MIN_VALUES)
+    assert len(partner_forecasts(("theta", "damped", "ar"), y, 1, 6)) == 3
+    short = partner_forecasts(("theta", "damped", "ar"), y[1:], 1, 6)
+    assert len(short) == 2  # the hybrid of a shorter series averages the other two
+    with pytest.raises(ValueError, match="the ar partner needs at least 60 values, got 59"):
+        partner_forecast("ar", y[1:], 1, 6, "s")
+    # a series too short for every asked partner keeps the RNN's own quantiles
+    q = np.array([[1.0, 2.0, 4.0]])
+    np.testing.assert_array_equal(combine(q, (0.1, 0.5, 0.9), partner_forecasts(("ar",), y[:10], 1, 1), 0.5), q)
+
+
+def test_the_ar_partner_continues_a_cycle_that_trend_methods_miss():
+    # y_t = 3 + 1.6 y_{t−1} − 0.9 y_{t−2} + ε_t, a cycle of period ~11 (lynx-like), 20 series of 120 values: the ar
+    # partner's 6-step forecast follows the cycle, theta's and damped trend's extrapolate its last swing as a trend
+    from rnnkit.tasks.forecast_metrics import mase
+
+    errors = {name: [] for name in ("theta", "damped", "ar")}
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        y = np.full(126, 10.0)
+        for t in range(2, 126):
+            y[t] = 3 + 1.6 * y[t - 1] - 0.9 * y[t - 2] + rng.normal()
+        for name in errors:
+            errors[name].append(mase(y[120:], partner_forecast(name, y[:120], 1, 6).point, y[:120], 1))
+    assert np.mean(errors["ar"]) < 0.5 * min(np.mean(errors["theta"]), np.mean(errors["damped"]))  # 0.91 vs 2.49

@@ -10,7 +10,7 @@ median). With ``augment="aggregate"`` a group also trains on the panel's finer s
 (``rnnkit.data.aggregate``: training windows only). With ``validation="last"`` each series' last h training values are
 held out: the validation loss, MASE and sMAPE go into each member's ``curve.csv``, early stopping and the kept best
 weights follow ``monitor``. With ``"none"`` the members train on every window up to the end for the time budget
-(better on short series such as M3's, at the price of no early stopping). With ``combine`` (e.g. ``"theta,damped"``)
+(better on short series such as M3's, at the price of no early stopping). With ``combine`` (e.g. ``"theta,damped,ar"``)
 the run is a hybrid: its forecasts average the ensemble's median with statistical partners fitted on each series when
 it is forecast (``rnnkit.tasks.forecast_partners``). On the CPU the members train side by side, ``jobs`` at a time
 (default: one per core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not
@@ -133,9 +133,10 @@ class ForecastOptions:
                                     "loss then averages MASE)", choices=WEIGHTINGS)
     ensemble: int = option(1, "members per group; their forecasts' median is the forecast", min=1)
     combine: str = option("auto", "a hybrid forecast: the ensemble's median averaged with statistical partners fitted "
-                                  "on each series when it is forecast: a list of theta, damped (M3's Theta method, "
-                                  "damped-trend exponential smoothing), none (the RNN ensemble alone), or auto (both, "
-                                  "unless the data has covariates: then none)")
+                                  "on each series when it is forecast: a list of theta, damped, ar (M3's Theta method, "
+                                  "damped-trend exponential smoothing, an autoregression for series of 60 values or "
+                                  "more), none (the RNN ensemble alone), or auto (all three, unless the data has "
+                                  "covariates: then none)")
     combine_weight: float = option(0.5, "the RNN ensemble's share of a hybrid forecast (the partners share the rest)",
                                    min=0, max=1)
     group_options: str = option("", "options for one group, e.g. 'period12: lookback=1,1.5; period4: weighting=mase' "
