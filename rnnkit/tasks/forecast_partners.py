@@ -115,6 +115,12 @@ def is_seasonal(y: np.ndarray, m: int) -> bool:
     return bool(abs(r[m]) > 1.645 * np.sqrt((1 + 2 * np.sum(r[1:m] ** 2)) / n))
 
 
+def _additive_indices(v: np.ndarray, m: int) -> np.ndarray:
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    return np.asarray(seasonal_decompose(v, model="additive", period=m).seasonal[:m], dtype=np.float64)
+
+
 def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
     """(the m indices s_0…s_{m−1} of positions 0…m−1, multiplicative?) from a classical decomposition, or None when
     the series is not seasonal by ``is_seasonal``. A positive series gets the decomposition whose remainder is smaller
@@ -131,6 +137,22 @@ def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
     remainder = (np.asarray(multiplicative.resid) - 1) * multiplicative.trend * multiplicative.seasonal
     chosen = multiplicative if np.nanmean(remainder ** 2) <= np.nanmean(np.asarray(additive.resid) ** 2) else additive
     return np.asarray(chosen.seasonal[:m], dtype=np.float64), chosen is multiplicative
+
+
+def seasonal_adjustment(y: np.ndarray, m: int, h: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """(x, s, log): the values the partners fit — y, or log y where the seasonal swing grows with the level, less
+    the additive seasonal indices where ``seasonal_indices`` finds the series seasonal — the indices s of the n past
+    and h future positions (None where it is not seasonal), and whether x is on logs (where the multiplicative
+    decomposition was the better one, on logs the swing is a fixed one)."""
+    season = seasonal_indices(y, m)
+    if season is None:
+        return y, None, False
+    indices, log = season
+    v = np.log(y) if log else y
+    if log:
+        indices = _additive_indices(v, m)
+    s = indices[np.arange(len(y) + h) % m]  # the index of every position, past and future
+    return v - s[:len(y)], s, log
 
 
 class PartnerForecast(NamedTuple):
@@ -214,16 +236,8 @@ def partner_forecasts(names, y: np.ndarray, m: int, h: int, series_id="") -> lis
     names = [name for name in names if name != "ar" or len(y) >= AR_MIN_VALUES]
     if len(y) < MIN_VALUES:
         return [PartnerForecast(np.full(h, y[-1]), np.full(h, np.nan)) for _ in names]
-    n, season = len(y), seasonal_indices(y, m)
-    log = season is not None and season[1]  # a swing that grows with the level: on logs it is a fixed one
-    v = np.log(y) if log else y
-    if log:
-        from statsmodels.tsa.seasonal import seasonal_decompose
-
-        season = np.asarray(seasonal_decompose(v, model="additive", period=m).seasonal[:m], dtype=np.float64), False
-    if season is not None:
-        s = season[0][np.arange(n + h) % m]  # the index of every position, past and future
-    x = v if season is None else v - s[:n]
+    n = len(y)
+    x, s, log = seasonal_adjustment(y, m, h)
     out = []
     for name in names:
         with warnings.catch_warnings():
@@ -235,7 +249,7 @@ def partner_forecasts(names, y: np.ndarray, m: int, h: int, series_id="") -> lis
             except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
                 raise ValueError(f"series {series_id!r}: the {name} partner could not be fitted ({e}); forecast it "
                                  "without --combine") from None
-        if season is not None:
+        if s is not None:
             f = f + s[n:]
         if log:
             f = np.exp(np.clip(f, None, 700.0))
