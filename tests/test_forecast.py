@@ -317,3 +317,39 @@ def test_by_default_partners_join_unless_covariates_drive_the_forecast(tmp_path)
         assert json.loads((run / "config.json").read_text())["options"]["combine"] == expected
         assert ("test_rnn_mase" in results) == (expected != "none")
         assert Forecaster(run).partners == parse_partners(expected)
+
+
+def test_a_run_trained_on_every_value_trains_forecasts_after_the_end_and_backtests(tmp_path):
+    # test=false (`--test false`): nothing is held out, so training ends without test scores (it used to end in the
+    # evaluation's error, exit status 2, after saving the model); forecasts start after each series' last value;
+    # evaluate says there is no test part; a rolling-origin backtest still scores it
+    data = write_panel(tmp_path / "all.csv", n_series=2, length=60)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["train", "forecast", "--data", str(data), "--out", str(run), "--test", "false",
+                                 "--max-steps", "2", "--hidden-size", "16", "--progress", "false"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((run / "config.json").read_text())["results"] == {"test_series": 0}
+    rows = forecast(run, combine="none")
+    assert [row["steps"][0] for row in rows] == ["2015-01-01", "2015-01-01"]  # 60 months from January 2010
+    assert all(len(row["forecast"]) == 18 for row in rows)
+    with pytest.raises(ValueError, match="holds out no test part"):
+        evaluate_forecaster(run)
+    assert backtest(run, origins=1)["backtest_origins"] == 1
+
+
+def test_a_run_trained_before_weekly_horizons_became_13_still_forecasts_its_8(tmp_path):
+    # weekly series default to M4's horizon, 13; a run trained when it was 8 (no --horizon) forecasts the 8 steps
+    # its model has instead of refusing the new default
+    rng = np.random.default_rng(0)
+    stamps = pd.date_range("2020-01-06", periods=80, freq="W-MON")
+    pd.DataFrame({"id": "w", "timestamp": stamps.strftime("%Y-%m-%d"), "value": 50 + rng.normal(0, 1, 80)}).to_csv(
+        tmp_path / "weekly.csv", index=False)
+    run = tmp_path / "run"
+    train_forecaster(ForecastOptions(data=str(tmp_path / "weekly.csv"), **dict(SMALL, max_steps=2)), tmp_path / "new")
+    assert len(forecast(tmp_path / "new")[0]["forecast"]) == 13
+    train_forecaster(ForecastOptions(data=str(tmp_path / "weekly.csv"), horizon=8, **dict(SMALL, max_steps=2)), run)
+    config = json.loads((run / "config.json").read_text())
+    config["options"]["horizon"] = None  # as an old run's config reads: the horizon was the convention's
+    (run / "config.json").write_text(json.dumps(config))
+    assert len(forecast(run)[0]["forecast"]) == 8
+    assert len(forecast(run, horizon=5)[0]["forecast"]) == 5

@@ -165,9 +165,16 @@ class Forecaster:
         return rows
 
     def _default_horizon(self, s: Series) -> int:
+        """The run's --horizon, else its frequency's convention — capped by the steps its model was trained for (a
+        run trained under an older convention keeps forecasting what it can: weekly runs before session 26 had 8)."""
         if s.test is not None:
             return len(s.test)
-        return self.opts.horizon or FREQUENCIES.get(s.freq, (1, 8))[1]
+        if self.opts.horizon:
+            return self.opts.horizon
+        from rnnkit.tasks.forecast import group_key
+
+        h, group = FREQUENCIES.get(s.freq, (1, 8))[1], self.groups.get(group_key(s, self.opts.groups))
+        return min(h, group["horizon"]) if group else h
 
     def history(self, data=None) -> list[Series]:
         from rnnkit.tasks.forecast import load_panel_data
