@@ -333,7 +333,7 @@ def _train_and_save(opts, group_series, H, member, features, log, folder, minute
 
 
 def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = False) -> dict:
-    """Train every group's members (see the module), then evaluate the ensemble on the test parts."""
+    """Train every group's members (see the module), then score the ensemble on the test parts (none if test=false)."""
     out = check_out_dir(Path(out), resume)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(opts.seed)
@@ -366,7 +366,6 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
     atomic_write_text(out / "config.json", json.dumps(config, indent=1, ensure_ascii=False))
     from rnnkit.tasks.forecaster import evaluate_forecaster
 
-    # scored on the held-out test parts; a run trained on every value (test=false) has none to score
     results = evaluate_forecaster(out) if any(s.test is not None for s in series) else {"test_series": 0}
     config["results"] = results
     atomic_write_text(out / "config.json", json.dumps(config, indent=1, ensure_ascii=False))
