@@ -165,15 +165,14 @@ class Forecaster:
         return rows
 
     def _default_horizon(self, s: Series) -> int:
-        """The run's --horizon, else its frequency's convention — capped by the steps its model was trained for (a
-        run trained under an older convention keeps forecasting what it can: weekly runs before session 26 had 8)."""
-        if s.test is not None:
-            return len(s.test)
-        if self.opts.horizon:
-            return self.opts.horizon
-        from rnnkit.tasks.forecast import group_key
+        """``series_horizon`` (the test part's length, the run's --horizon, else the frequency's convention), the
+        convention capped by the steps the model was trained for (weekly runs trained before session 26 had 8)."""
+        from rnnkit.tasks.forecast import group_key, series_horizon
 
-        h, group = FREQUENCIES.get(s.freq, (1, 8))[1], self.groups.get(group_key(s, self.opts.groups))
+        h = series_horizon(s, self.opts.horizon)
+        if s.test is not None or self.opts.horizon:
+            return h
+        group = self.groups.get(group_key(s, self.opts.groups))
         return min(h, group["horizon"]) if group else h
 
     def history(self, data=None) -> list[Series]:
