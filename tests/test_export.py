@@ -107,3 +107,60 @@ def test_export_refuses_a_folder_that_holds_files_and_unknown_formats(tmp_path):
     assert r.exit_code == 2 and "is not empty" in r.output and (tmp_path / "busy" / "x.txt").read_text() == "mine"
     r = cli("export", tmp_path / "a", "--format", "tflite", "--out", tmp_path / "t")
     assert r.exit_code == 2 and "the only export format is 'onnx'" in r.output
+
+
+@pytest.mark.parametrize("head", ["quantile", "gaussian"])
+def test_a_forecast_run_exports_its_ensembles_and_onnxruntime_forecasts_as_rnnkit_does(head, tmp_path):
+    """One graph per group (monthly and quarterly series), each the group's 3 members (lookbacks 1, 2, 3 × h, log
+    values, calendar features): run in onnxruntime on the windows at each series' end, the ensemble's median
+    quantiles equal ``Forecaster.rnn_quantiles`` — the Python forecast — within 1e-4 (relative)."""
+    import pandas as pd
+
+    from rnnkit.data.windows import SeriesWindows, forecast_cuts
+    from rnnkit.tasks.forecast import ForecastOptions, train_forecaster
+    from rnnkit.tasks.forecaster import Forecaster
+
+    rows = []
+    for k, (freq, n) in enumerate((("MS", 60), ("MS", 50), ("QS", 40))):
+        stamps = pd.date_range("2010-01-01", periods=n, freq=freq)
+        t = np.arange(n)
+        rows += [{"id": f"s{k}", "timestamp": str(d.date()), "value": float(v)}
+                 for d, v in zip(stamps, 100 + 2 * k + 0.5 * t + 8 * np.sin(2 * np.pi * t / (12 if k < 2 else 4)))]
+    pd.DataFrame(rows).to_csv(tmp_path / "panel.csv", index=False)
+    run = tmp_path / "run"
+    train_forecaster(ForecastOptions(data=str(tmp_path / "panel.csv"), head=head, lookback="1,2,3", ensemble=3,
+                                     hidden_size=8, max_steps=3, combine="none", progress=False, checkpoint_every=0),
+                     run)
+    out = tmp_path / "onnx"
+    result = cli("export", run, "--format", "onnx", "--out", out)
+    assert result.exit_code == 0, result.output
+    f = Forecaster(run)
+    series = f.history()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(manifest["graphs"]) == ["forecast_period12", "forecast_period4"]
+    for key, group in f.groups.items():
+        sess, _ = session(out, f"forecast_{key}")
+        notes = manifest["graphs"][f"forecast_{key}"]
+        part = [s for s in series if s.id in group["ids"]]
+        windows = SeriesWindows(part, notes["lookback"], notes["horizon"], f.features, forecast_cuts(part))
+        x, mask, freq, feats = windows.batch_of(range(len(windows)))[:4]
+        got = sess.run(["quantiles"], {"x": x.numpy(), "mask": mask.numpy(), "freq": freq.numpy(),
+                                       "feats": feats.numpy()})[0]
+        expected = f.rnn_quantiles(part, [notes["horizon"]] * len(part), notes["levels"])
+        np.testing.assert_allclose(got, np.stack(expected), rtol=1e-4, atol=1e-4)
+        h = notes["horizon"]
+        assert notes["members_lookback"] == [h, 2 * h, 3 * h] and notes["lookback"] == 3 * h  # each reads its own tail
+
+
+def test_a_forecast_run_with_the_autoregressive_decoder_is_refused_with_a_message(tmp_path):
+    # its forecast samples paths (random draws fed back): not a graph of plain tensors; the message says what exports
+    from rnnkit.tasks.forecast import ForecastOptions, train_forecaster
+
+    data = tmp_path / "s.csv"
+    data.write_text("id,timestamp,value\n" + "".join(f"a,{2000 + k}-01-01,{10 + k % 3}\n" for k in range(30)))
+    run = tmp_path / "run"
+    train_forecaster(ForecastOptions(data=str(data), decoder="autoregressive", hidden_size=4, max_steps=1,
+                                     combine="none", progress=False, checkpoint_every=0), run)
+    result = cli("export", run, "--format", "onnx", "--out", tmp_path / "onnx")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "autoregressive decoder" in result.output and "direct decoder" in result.output

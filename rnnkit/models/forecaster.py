@@ -126,8 +126,8 @@ class RNNForecaster(nn.Module):
         y, _ = self._steps(z, mask, feats[:, :self.L] if self.F else None, e)
         head_in = [y[:, -1], e]
         if self.F:
-            head_in.append(feats[:, self.L:].reshape(len(z), -1))
-        raw = self.out(torch.cat(head_in, -1)).view(len(z), self.H, self.P)
+            head_in.append(feats[:, self.L:].reshape(z.shape[0], -1))
+        raw = self.out(torch.cat(head_in, -1)).view(z.shape[0], self.H, self.P)
         if self.skip is not None:
             raw = torch.cat([raw[..., :1] + self.skip(z).unsqueeze(-1), raw[..., 1:]], -1)
         return heads.params(self.head, raw)

@@ -175,6 +175,13 @@ class Forecaster:
         group = self.groups.get(group_key(s, self.opts.groups))
         return min(h, group["horizon"]) if group else h
 
+    def graphs(self) -> list:
+        """One ONNX-exportable graph per group: its RNN ensemble from raw windows to quantiles
+        (``rnnkit.tasks.forecast_graphs``)."""
+        from rnnkit.tasks.forecast_graphs import forecast_graphs
+
+        return forecast_graphs(self.groups, self.config["features"])
+
     def history(self, data=None) -> list[Series]:
         from rnnkit.tasks.forecast import load_panel_data
 
