@@ -42,6 +42,12 @@ def runs(tmp_path_factory):
         "2", "--bptt", "10", "--max-steps", "3", "--eval-every", "1", "--progress", "false", "--out", root / "story")
     cli("train", Path(__file__).parent.parent / "examples" / "digits.yaml", "--epochs", "1", "--progress", "false",
         "--out", root / "digits")
+    months = [f"{2015 + m // 12}-{m % 12 + 1:02d}-01" for m in range(48)]
+    (root / "sales.csv").write_text("id,timestamp,value\n" + "".join(
+        f"{name},{d},{100 + 10 * k + m + 8 * ((m % 12) < 6)}\n" for k, name in enumerate("ab")
+        for m, d in enumerate(months)))
+    cli("train", "forecast", "--data", root / "sales.csv", "--hidden-size", "8", "--max-steps", "2", "--progress",
+        "false", "--out", root / "sales")
     return root
 
 
@@ -241,7 +247,7 @@ def test_web_page_in_headless_chromium(runs):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with LiveServer(create_app([runs / "sentiment", runs / "story"])) as url, sync_playwright() as p:
+    with LiveServer(create_app([runs / "sentiment", runs / "story", runs / "sales"])) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
         try:
@@ -268,6 +274,26 @@ def test_web_page_in_headless_chromium(runs):
             lm.locator("button").click()
             lm.locator(".error").wait_for(state="visible", timeout=30000)
             assert "length must be in [1, 5000]" in lm.locator(".error").inner_text()
+            # a forecast card: numbers typed as text, a chart of the history, forecast and interval, and a table of
+            # the steps whose numbers are the run's own forecast (Forecaster.predict_json, the API's code path)
+            sales = page.locator("section.card[data-model=sales]")
+            values = [float(100 + m + 8 * ((m % 12) < 6)) for m in range(36)]
+            sales.locator("textarea").fill(", ".join(f"{v:g}" for v in values))
+            sales.locator("input[name=horizon]").fill("6")
+            sales.locator("button").click()
+            sales.locator("[data-testid=forecast-row]").nth(5).wait_for(timeout=30000)
+            expected = load(runs / "sales").predict_json([values], {"horizon": 6})[0]
+            rows = [[cell.inner_text() for cell in row.locator("td").all()]
+                    for row in sales.locator("[data-testid=forecast-row]").all()]
+            assert [r[0] for r in rows] == [str(k) for k in expected["steps"]]
+            assert [float(r[1]) for r in rows] == pytest.approx(expected["forecast"], rel=1e-5)
+            assert [float(r[2]) for r in rows] == pytest.approx(expected["quantiles"]["0.1"], rel=1e-5)
+            assert sales.locator("svg[data-testid=forecast-chart] polyline.history").count() == 1
+            assert sales.locator("svg[data-testid=forecast-chart] polygon.band").count() == 1
+            sales.locator("textarea").fill("1, 2, x")
+            sales.locator("button").click()
+            sales.locator(".error").wait_for(state="visible", timeout=30000)
+            assert "value 3: 'x' is not a number" in sales.locator(".error").inner_text()
             page.screenshot(path=str(ARTIFACTS / "web_page.png"), full_page=True)
         finally:
             browser.close()

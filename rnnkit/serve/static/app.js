@@ -5,7 +5,10 @@ const INPUT_LABELS = {
   classify: "Text to classify",
   lm: "Prompt to continue",
   sequence: "A sequence as JSON: a list of time steps, each a list of numbers",
+  forecast: "A series: its values in order, separated by commas or spaces (or JSON: {\"values\": [...], \"freq\": \"monthly\"})",
+  translate: "Text to translate",
 };
+const SVG = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs = {}, text = "") {
   const e = document.createElement(tag);
@@ -70,7 +73,85 @@ async function streamGeneration(model, prompt, options, out) {
   }
 }
 
+// A forecast card's input: numbers separated by commas, spaces or semicolons, or JSON (a list, or an object with
+// "values" and optionally "freq", "horizon", "quantiles").
+function parseSeries(text) {
+  const t = text.trim();
+  if (t.startsWith("[") || t.startsWith("{")) {
+    try { return JSON.parse(t); } catch (e) { throw new Error(`not valid JSON: ${e.message}`); }
+  }
+  const parts = t.split(/[\s,;]+/).filter(Boolean);
+  const values = parts.map(Number);
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`value ${bad + 1}: '${parts[bad]}' is not a number`);
+  return values;
+}
+
+function svgEl(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+// The history (its last 60 values), the point forecast and the band between the outermost quantiles, as an SVG
+// chart, then a table of the forecast steps.
+function showForecast(container, history, output) {
+  container.replaceChildren();
+  const levels = Object.keys(output.quantiles || {}).sort((a, b) => Number(a) - Number(b));
+  const past = history.slice(-60);
+  const h = output.forecast.length;
+  const low = levels.length ? output.quantiles[levels[0]] : output.forecast;
+  const high = levels.length ? output.quantiles[levels[levels.length - 1]] : output.forecast;
+  const all = past.concat(output.forecast, low, high).filter(Number.isFinite);
+  let lo = Math.min(...all), hi = Math.max(...all);
+  if (hi === lo) { hi += 1; lo -= 1; }
+  const W = 640, H = 220, pad = 8, n = past.length + h;
+  const x = (i) => pad + (W - 2 * pad) * (n > 1 ? i / (n - 1) : 0.5);
+  const y = (v) => pad + (H - 2 * pad) * (1 - (v - lo) / (hi - lo));
+  const line = (vals, start) => vals.map((v, i) => `${x(start + i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "forecast-chart", "data-testid": "forecast-chart",
+                             role: "img", "aria-label": `history and a ${h}-step forecast` });
+  const lowBack = low.map((v, i) => `${x(past.length + i).toFixed(1)},${y(v).toFixed(1)}`).reverse().join(" ");
+  if (levels.length) svg.append(svgEl("polygon", { points: `${line(high, past.length)} ${lowBack}`, class: "band" }));
+  if (past.length) svg.append(svgEl("polyline", { points: line(past, 0), class: "history" }));
+  const joined = past.length ? [past[past.length - 1]].concat(output.forecast) : output.forecast;
+  svg.append(svgEl("polyline", { points: line(joined, past.length ? past.length - 1 : 0), class: "forecast" }));
+  container.append(svg);
+  const table = el("table", { class: "forecast-table" });
+  const head = el("tr");
+  for (const name of ["step", "forecast", ...levels.map((l) => `q${l}`)]) head.append(el("th", {}, name));
+  table.append(head);
+  output.forecast.forEach((v, i) => {
+    const row = el("tr", { "data-testid": "forecast-row" });
+    row.append(el("td", {}, String(output.steps[i])), el("td", {}, v.toPrecision(6)));
+    for (const l of levels) row.append(el("td", {}, output.quantiles[l][i].toPrecision(6)));
+    table.append(row);
+  });
+  container.append(table);
+}
+
 function optionInputs(model, container) {
+  if (model.task === "forecast") {
+    const horizon = el("input", { type: "number", name: "horizon", min: "1", step: "1", placeholder: "default" });
+    const hl = el("label", {}, "horizon ");
+    hl.append(horizon);
+    container.append(hl);
+    const freqs = model.frequencies || [];
+    let freq = null;
+    if (freqs.length > 1) {
+      freq = el("select", { name: "freq" });
+      for (const f of freqs) freq.append(el("option", { value: f }, f));
+      const fl = el("label", {}, "frequency ");
+      fl.append(freq);
+      container.append(fl);
+    }
+    return () => {
+      const o = {};
+      if (horizon.value !== "") o.horizon = Number(horizon.value);
+      if (freq) o.freq = freq.value;
+      return o;
+    };
+  }
   if (model.task !== "lm") return () => ({});
   const fields = [["length", 200, "1"], ["temperature", 0.8, "0.1"], ["seed", 0, "1"]];
   const inputs = {};
@@ -94,11 +175,13 @@ function renderCard(model) {
   card.querySelector(".input-label").textContent = INPUT_LABELS[model.task] || "Input";
   const textarea = card.querySelector("textarea");
   if (model.task === "sequence") textarea.placeholder = "[[0.1, 0.2], [0.3, 0.4]]";
+  if (model.task === "forecast") textarea.placeholder = "112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118";
   const options = optionInputs(model, card.querySelector(".options"));
   const error = card.querySelector(".error");
   const result = card.querySelector(".result");
   const button = card.querySelector("button");
-  button.textContent = { classify: "Classify", lm: "Generate", sequence: "Predict" }[model.task] || "Run";
+  button.textContent = { classify: "Classify", lm: "Generate", sequence: "Predict", forecast: "Forecast",
+                         translate: "Translate" }[model.task] || "Run";
 
   card.querySelector("form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -111,6 +194,8 @@ function renderCard(model) {
         let input = textarea.value;
         if (model.task === "sequence") {
           try { input = JSON.parse(input); } catch (e) { throw new Error(`not valid JSON: ${e.message}`); }
+        } else if (model.task === "forecast") {
+          input = parseSeries(input);
         }
         const response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/predict`, {
           method: "POST", headers: { "Content-Type": "application/json" },
@@ -118,7 +203,9 @@ function renderCard(model) {
         });
         if (!response.ok) throw new Error(await errorText(response));
         const output = (await response.json()).outputs[0];
-        if (output.probabilities) {
+        if (model.task === "forecast" && Array.isArray(output.forecast)) {
+          showForecast(result, Array.isArray(input) ? input : input.values || [], output);
+        } else if (output.probabilities) {
           const labels = model.labels || output.probabilities.map((_, i) => i);
           const probs = Array.isArray(output.probabilities) ? output.probabilities
             : labels.map((l) => output.probabilities[l]);
