@@ -298,3 +298,43 @@ def test_web_page_in_headless_chromium(runs):
         finally:
             browser.close()
     assert (ARTIFACTS / "web_page.png").stat().st_size > 10000
+
+
+def test_web_page_transcribes_a_chosen_recording_in_headless_chromium(tmp_path):
+    # a speech run's card takes a file, not text: the recording goes to the API as base64 and the transcript shown is
+    # the run's own transcription of that file
+    chromium = shutil.which("chromium")
+    if chromium is None or shutil.which("espeak-ng") is None:
+        pytest.skip("Debian's chromium and espeak-ng are needed")
+    import soundfile
+    from playwright.sync_api import sync_playwright
+
+    from rnnkit.data.speech_synth import Utterance, synthesize
+    from rnnkit.tasks.speech import ASROptions, train_asr
+
+    rows = []
+    for i, word in enumerate(("yes", "no", "go left")):
+        soundfile.write(tmp_path / f"{i}.wav", synthesize(Utterance(word, "en-us+m3", 150, 50, 120, 1)), 22050)
+        rows.append(json.dumps({"audio": f"{i}.wav", "text": word}) + "\n")
+    (tmp_path / "m.jsonl").write_text("".join(rows))
+    manifest = str(tmp_path / "m.jsonl")
+    train_asr(ASROptions(data=manifest, validation=manifest, test=manifest, n_mels=20, hidden_size=16, max_steps=5,
+                         epochs=100, batch_size=3, progress=False), tmp_path / "asr")
+    expected = load(tmp_path / "asr").transcribe([tmp_path / "0.wav"])[0]["text"]
+    with LiveServer(create_app([tmp_path / "asr"])) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-ready=true]", timeout=30000)
+            card = page.locator("section.card[data-model=asr]")
+            assert card.locator("textarea").is_hidden()
+            card.locator("button").click()  # nothing chosen yet
+            card.locator(".error").wait_for(state="visible", timeout=30000)
+            assert "choose a recording" in card.locator(".error").inner_text()
+            card.locator("input[type=file]").set_input_files(str(tmp_path / "0.wav"))
+            card.locator("button").click()
+            card.locator("pre[data-testid=text]").wait_for(state="attached", timeout=30000)
+            assert card.locator("pre[data-testid=text]").text_content() == expected
+        finally:
+            browser.close()

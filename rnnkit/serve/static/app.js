@@ -7,6 +7,7 @@ const INPUT_LABELS = {
   sequence: "A sequence as JSON: a list of time steps, each a list of numbers",
   forecast: "A series: its values in order, separated by commas or spaces (or JSON: {\"values\": [...], \"freq\": \"monthly\"})",
   translate: "Text to translate",
+  asr: "A recording to transcribe (WAV, FLAC or OGG)",
 };
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -85,6 +86,14 @@ function parseSeries(text) {
   const bad = values.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new Error(`value ${bad + 1}: '${parts[bad]}' is not a number`);
   return values;
+}
+
+// A file's bytes as base64, the way the API takes audio.
+async function fileBase64(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }
 
 function svgEl(tag, attrs) {
@@ -176,12 +185,19 @@ function renderCard(model) {
   const textarea = card.querySelector("textarea");
   if (model.task === "sequence") textarea.placeholder = "[[0.1, 0.2], [0.3, 0.4]]";
   if (model.task === "forecast") textarea.placeholder = "112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118";
+  let audio = null;
+  if (model.task === "asr") {  // a recording instead of text
+    textarea.hidden = true;
+    textarea.required = false;
+    audio = el("input", { type: "file", name: "audio", accept: "audio/*,.wav,.flac,.ogg" });
+    textarea.after(audio);
+  }
   const options = optionInputs(model, card.querySelector(".options"));
   const error = card.querySelector(".error");
   const result = card.querySelector(".result");
   const button = card.querySelector("button");
   button.textContent = { classify: "Classify", lm: "Generate", sequence: "Predict", forecast: "Forecast",
-                         translate: "Translate" }[model.task] || "Run";
+                         translate: "Translate", asr: "Transcribe" }[model.task] || "Run";
 
   card.querySelector("form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -196,6 +212,9 @@ function renderCard(model) {
           try { input = JSON.parse(input); } catch (e) { throw new Error(`not valid JSON: ${e.message}`); }
         } else if (model.task === "forecast") {
           input = parseSeries(input);
+        } else if (audio) {
+          if (!audio.files.length) throw new Error("choose a recording (WAV, FLAC or OGG)");
+          input = await fileBase64(audio.files[0]);
         }
         const response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/predict`, {
           method: "POST", headers: { "Content-Type": "application/json" },
@@ -205,6 +224,9 @@ function renderCard(model) {
         const output = (await response.json()).outputs[0];
         if (model.task === "forecast" && Array.isArray(output.forecast)) {
           showForecast(result, Array.isArray(input) ? input : input.values || [], output);
+        } else if (typeof output.text === "string" || Array.isArray(output.translations)) {  // a transcript, a translation
+          const text = typeof output.text === "string" ? output.text : output.translations[0].text;
+          result.replaceChildren(el("pre", { class: "generated", "data-testid": "text" }, text));
         } else if (output.probabilities) {
           const labels = model.labels || output.probabilities.map((_, i) => i);
           const probs = Array.isArray(output.probabilities) ? output.probabilities
