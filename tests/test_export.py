@@ -164,3 +164,59 @@ def test_a_forecast_run_with_the_autoregressive_decoder_is_refused_with_a_messag
     result = cli("export", run, "--format", "onnx", "--out", tmp_path / "onnx")
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "autoregressive decoder" in result.output and "direct decoder" in result.output
+
+
+@pytest.mark.parametrize("variant", [dict(decoder_cell="lstm", attention="general", input_feeding=True),
+                                     dict(decoder_cell="gru", attention="none", bidirectional=False)])
+def test_a_translation_run_exports_encode_and_step_and_onnxruntime_translates_as_rnnkit_does(variant, tmp_path):
+    """``encode`` once, then ``step`` per token with the state fed back, greedy (pad and bos never chosen, eos or
+    a·|x| + b ends): onnxruntime's translations of sentences it never saw equal ``Translator.translate(beam=1)``."""
+    import random
+
+    from rnnkit.tasks.translate import TranslateOptions, train_translator
+    from rnnkit.tasks.translator import Translator
+
+    words = {"one": "uno", "two": "dos", "red": "rojo", "dog": "perro", "cat": "gato", "sees": "ve", "big": "grande"}
+    rng = random.Random(0)
+    rows = []
+    for _ in range(300):
+        en = [rng.choice(list(words)) for _ in range(rng.randint(2, 5))]
+        rows.append(f"{' '.join(en)}\t{' '.join(words[w] for w in reversed(en))}\n")
+    (tmp_path / "pairs.tsv").write_text("en\tes\n" + "".join(rows), encoding="utf-8")
+    run = tmp_path / "run"
+    train_translator(TranslateOptions(data=str(tmp_path / "pairs.tsv"), src_col="en", tgt_col="es", tokenizer="word",
+                                      min_freq=1, embedding_dim=16, hidden_size=32, dropout=0.0, batch_size=32,
+                                      max_steps=40, epochs=100, bleu_sentences=5, progress=False, **variant), run)
+    out = tmp_path / "onnx"
+    result = cli("export", run, "--format", "onnx", "--out", out)
+    assert result.exit_code == 0, result.output
+    encode, manifest = session(out, "encode")
+    step, _ = session(out, "step")
+    assert {"tokenizer_source", "tokenizer_target"} <= set(manifest["files"])
+    t = Translator(run)
+    names_in = [i.name for i in step.get_inputs()]
+    names_out = [o.name for o in step.get_outputs()]
+    notes = manifest["graphs"]["step"]
+    texts = ["the big dog sees one cat", "two red cats", "one dog"]
+    expected = [r[0]["text"] for r in t.translate(texts, beam=1)]
+    for text, want in zip(texts, expected):
+        ids = t.encode_source(text)
+        enc = dict(zip([o.name for o in encode.get_outputs()],
+                       encode.run(None, {"src": np.array([ids], dtype=np.int64),
+                                         "lengths": np.array([len(ids)], dtype=np.int64)})))
+        feed = {n: enc[n] for n in ("memory", "mask", "keys") if n in names_in}
+        state = {n: enc[n[:-1]] for n in names_in if n.endswith("0")}
+        token, got = notes["bos"], []
+        limit = int(np.floor(len(ids) * 1.5 + 10))
+        for k in range(limit):
+            outs = dict(zip(names_out, step.run(None, {"token": np.array([token], dtype=np.int64), **feed, **state})))
+            logp = outs["log_probs"][0].copy()
+            logp[[notes["pad"], notes["bos"]]] = -np.inf
+            if k + 1 >= limit:
+                logp[np.arange(len(logp)) != notes["eos"]] = -np.inf
+            token = int(logp.argmax())
+            if token == notes["eos"]:
+                break
+            got.append(token)
+            state = {n: outs[n[:-1]] for n in state}
+        assert t.target_tokenizer.decode(got) == want

@@ -101,7 +101,8 @@ def check_graph(path: Path, spec, reference: torch.nn.Module, shapes=CHECK_SHAPE
             if tuple(o.shape) != tuple(e.shape):
                 raise ExportError(f"{path.name}: output {name!r} has shape {o.shape} in onnxruntime but "
                                   f"{tuple(e.shape)} in torch (batch {batch}, time {steps})")
-            worst = max(worst, float(np.abs(o - e.numpy()).max()) if o.size else 0.0)
+            diff = np.abs(o.astype(np.float64) - e.numpy().astype(np.float64))  # as numbers: masks are bool
+            worst = max(worst, float(diff.max()) if o.size else 0.0)
     return worst
 
 
@@ -147,8 +148,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, atol: float = 1e-4, 
             "outputs": _describe(spec.outputs, outputs, _output_dynamic(spec, outputs)),
             "max_abs_error_vs_torch": error, **spec.notes}
         say(f"  {path.name}: checked against torch, max |difference| {error:.2e}")
-    for name in ("tokenizer.json",):
-        if (run_dir / name).is_file():
+    for name in ("tokenizer.json", *getattr(predictor, "export_files", list)()):
+        if name and (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out / name)
             manifest["files"][name.split(".")[0]] = name
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2))

@@ -200,8 +200,15 @@ class Translator:
         return result["translations"][0]["text"]
 
     def graphs(self) -> list:
-        raise ValueError("exporting a translation run is not supported yet (its encoder and decoder step would be two "
-                         "graphs); serve it with 'rnnkit serve' instead")
+        """``encode`` and ``step``: the encoder once, then one decoder step per output token
+        (``rnnkit.tasks.translate_graphs``)."""
+        from rnnkit.tasks.translate_graphs import translator_graphs
+
+        return translator_graphs(self.model)
+
+    def export_files(self) -> list[str]:
+        """The files that travel with the exported graphs: both tokenizers."""
+        return [self.config[key].get("file") for key in ("source_tokenizer", "target_tokenizer")]
 
 
 def translate(run_dir: str | Path, texts: list[str] | str, **search) -> list[str] | str:
