@@ -220,3 +220,43 @@ def test_a_translation_run_exports_encode_and_step_and_onnxruntime_translates_as
             got.append(token)
             state = {n: outs[n[:-1]] for n in state}
         assert t.target_tokenizer.decode(got) == want
+
+
+@pytest.mark.parametrize("variant", [dict(subsample=2), dict(subsample=1, bidirectional=False, cell="lstm")])
+def test_a_speech_run_exports_its_posteriors_and_greedy_ctc_over_them_transcribes_as_rnnkit_does(variant, tmp_path):
+    """``posteriors``: the run's features of a recording it never saw → onnxruntime's log-probabilities, decoded
+    greedily here by hand (best label per frame, repeats merged, blanks dropped), give ``rnnkit transcribe``'s text."""
+    import shutil
+
+    import soundfile
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("Debian's espeak-ng is not installed")
+    from rnnkit.data.speech_synth import Utterance, synthesize
+    from rnnkit.tasks.speech import ASROptions, train_asr
+    from rnnkit.tasks.transcriber import Transcriber
+
+    rows = []
+    for i, word in enumerate(("yes", "no", "go left", "up down")):
+        soundfile.write(tmp_path / f"{i}.wav", synthesize(Utterance(word, "en-us+m3", 150, 50, 120, 1)), 22050)
+        rows.append(json.dumps({"audio": f"{i}.wav", "text": word}) + "\n")
+    (tmp_path / "m.jsonl").write_text("".join(rows))
+    soundfile.write(tmp_path / "new.wav", synthesize(Utterance("go down", "en-gb+f2", 150, 50, 120, 1)), 22050)
+    manifest = str(tmp_path / "m.jsonl")
+    run = tmp_path / "asr"
+    train_asr(ASROptions(data=manifest, validation=manifest, test=manifest, n_mels=20, hidden_size=16, max_steps=8,
+                         epochs=100, batch_size=4, progress=False, **variant), run)
+    out = tmp_path / "onnx"
+    result = cli("export", run, "--format", "onnx", "--out", out)
+    assert result.exit_code == 0, result.output
+    sess, manifest_json = session(out, "posteriors")
+    notes = manifest_json["graphs"]["posteriors"]
+    t = Transcriber(run)
+    wave, rate = soundfile.read(tmp_path / "new.wav", dtype="float32")
+    from rnnkit.data.audio import resample
+
+    feats, frames = t.featurizer([resample(wave, rate, notes["features"]["sample_rate"])])
+    log_probs, n = sess.run(None, {"feats": feats.numpy(), "frames": frames.numpy()})
+    best = log_probs[0, :int(n[0])].argmax(-1)
+    labels = [int(b) for k, b in enumerate(best) if b != notes["blank"] and (k == 0 or b != best[k - 1])]
+    assert "".join(notes["alphabet"][i] for i in labels) == t.transcribe([tmp_path / "new.wav"])[0]["text"]

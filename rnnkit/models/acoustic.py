@@ -69,10 +69,8 @@ class CTCAcousticModel(nn.Module):
             return self.conv(feats.transpose(1, 2)).transpose(1, 2)
         if k == 1:
             return feats
-        pad = (-T) % k
-        if pad:
-            feats = F.pad(feats, (0, 0, 0, pad))
-        return feats.reshape(B, (T + pad) // k, k * Fdim)
+        feats = F.pad(feats, (0, 0, 0, (k - T % k) % k))  # no test of the pad: one graph for any length (export)
+        return feats.reshape(B, -1, k * Fdim)
 
     def forward(self, feats: Tensor, frames: Tensor, state=None):
         """(B, T, F) features with their valid frame counts → log-probabilities (B, T', V), valid counts (B,), state."""

@@ -307,7 +307,10 @@ class Transcriber:
         return result["text"]
 
     def graphs(self) -> list:
-        raise ValueError("exporting a speech run is not supported yet; use 'rnnkit transcribe' or 'rnnkit serve'")
+        """``posteriors``: features → CTC log-probabilities (``rnnkit.tasks.speech_graphs``)."""
+        from rnnkit.tasks.speech_graphs import speech_graphs
+
+        return speech_graphs(self.model, self.featurizer.config(), list(self.alphabet.symbols))
 
 
 def transcribe(run_dir: str | Path, paths: list[str | Path], **kwargs) -> list[str]:
