@@ -66,7 +66,7 @@ def forecast_graphs(groups: dict, features: dict) -> list[GraphSpec]:
                                  "or Gaussian head); forecast it with 'rnnkit forecast' or 'rnnkit serve'")
         graph = EnsembleGraph(members).eval()
         positive = any(m.log for m in members)
-        freqs = sorted({FREQS.index(f) for f in FREQS if f in _group_freqs(key)} or {FREQS.index("other")})
+        freqs = [FREQS.index(f) for f in _group_freqs(key)] or [FREQS.index("other")]
 
         def sample(batch, steps, g, graph=graph, positive=positive, freqs=freqs):
             L, H, F = graph.L, graph.H, graph.F

@@ -8,8 +8,8 @@ precomputed keys (with attention), and the decoder's first state (from the bridg
 target token (B,) (``<bos>`` first) and the state to log p(y_t | y_<t, x) over the target vocabulary (B, V), the new
 state and the attention weights over the source (B, S). A caller runs ``encode`` once, then ``step`` per output token,
 feeding the state back — as ``rnnkit.decoding``'s greedy and beam searches call ``Seq2Seq.start`` and ``Seq2Seq.step``
-(they also never emit ``<pad>``/``<bos>`` and stop at ``<eos>`` or a · |x| + b tokens; ids in the manifest). The
-tokenizers travel with the graphs (``source_tokenizer.json``, ``target_tokenizer.json``).
+(they also never emit ``<pad>``/``<bos>`` and stop at ``<eos>`` or a · |x| + b tokens; ids in the manifest). Both
+tokenizer files travel with the graphs (``Translator.export_files``: the manifest's ``files``).
 """
 
 from __future__ import annotations
