@@ -74,13 +74,15 @@ async function streamGeneration(model, prompt, options, out) {
   }
 }
 
+function parseJSON(text) {
+  try { return JSON.parse(text); } catch (e) { throw new Error(`not valid JSON: ${e.message}`); }
+}
+
 // A forecast card's input: numbers separated by commas, spaces or semicolons, or JSON (a list, or an object with
 // "values" and optionally "freq", "horizon", "quantiles").
 function parseSeries(text) {
   const t = text.trim();
-  if (t.startsWith("[") || t.startsWith("{")) {
-    try { return JSON.parse(t); } catch (e) { throw new Error(`not valid JSON: ${e.message}`); }
-  }
+  if (t.startsWith("[") || t.startsWith("{")) return parseJSON(t);
   const parts = t.split(/[\s,;]+/).filter(Boolean);
   const values = parts.map(Number);
   const bad = values.findIndex((v) => !Number.isFinite(v));
@@ -209,7 +211,7 @@ function renderCard(model) {
       } else {
         let input = textarea.value;
         if (model.task === "sequence") {
-          try { input = JSON.parse(input); } catch (e) { throw new Error(`not valid JSON: ${e.message}`); }
+          input = parseJSON(input);
         } else if (model.task === "forecast") {
           input = parseSeries(input);
         } else if (audio) {
