@@ -97,6 +97,28 @@ def test_the_cli_trains_forecasts_plots_and_backtests(seasonal, tmp_path):
     assert registry.task_of(folder / "run").name == "forecast"
     r = runner.invoke(app, ["forecast", str(folder / "run" / "period12" / "member0"), "--out", str(out)])
     assert r.exit_code != 0 and "one member of a forecast run" in r.output
+    # an interval without its median: the forecast column (the median) is written anyway, equal to the first table's
+    r = runner.invoke(app, ["forecast", str(folder / "run"), "--out", str(tmp_path / "q.csv"), "--quantiles",
+                            "0.05,0.95", "--horizon", "6"])
+    assert r.exit_code == 0, r.output
+    q = pd.read_csv(tmp_path / "q.csv")
+    assert list(q.columns) == ["id", "timestamp", "forecast", "q0.05", "q0.95"]
+    np.testing.assert_allclose(q[["forecast", "q0.05", "q0.95"]], table[["forecast", "q0.05", "q0.95"]], rtol=1e-5)
+
+
+def test_predict_reads_a_series_typed_as_numbers_or_json(seasonal):
+    # `rnnkit predict RUN "1 2 3"`: numbers separated by spaces or commas read as the JSON list would
+    folder, _ = seasonal
+    values = [100 + 10 * np.sin(2 * np.pi * t / 12) for t in range(36)]
+    outputs = []
+    for text in (" ".join(f"{v:.6f}" for v in values), ", ".join(f"{v:.6f}" for v in values),
+                 json.dumps([round(v, 6) for v in values])):
+        r = CliRunner().invoke(app, ["predict", str(folder / "run"), text])
+        assert r.exit_code == 0, r.output
+        outputs.append(r.output)
+    assert outputs[0] == outputs[1] == outputs[2]
+    r = CliRunner().invoke(app, ["predict", str(folder / "run"), "1 2 x"])
+    assert r.exit_code != 0 and "expected numbers separated by commas or spaces" in r.output
 
 
 def test_new_data_is_forecast_from_its_own_end(seasonal, tmp_path):

@@ -169,7 +169,8 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
                                                             "run's column names); default: the run's own, from "
                                                             "the end of all their values"),
              horizon: int = typer.Option(None, min=1, help="steps ahead (default: the run's horizon per series)"),
-             quantiles: str = typer.Option("0.1,0.5,0.9", help="quantile levels to write (must include 0.5)"),
+             quantiles: str = typer.Option("0.1,0.5,0.9", help="quantile levels to write, each in (0, 1) (the "
+                                                              "forecast column, the median, is always written)"),
              out: Path = typer.Option(..., "--out", help="the forecast CSV to write: id, timestamp (or step), "
                                                          "forecast (the median), one column per quantile"),
              plot: Path = typer.Option(None, "--plot", help="a PNG of the first 12 series: history, forecast, "
@@ -184,7 +185,7 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
     from rnnkit.tasks.forecaster import Forecaster
 
     try:
-        taus = quantile_levels(parse_floats(quantiles, "--quantiles"), "--quantiles")
+        taus = quantile_levels(parse_floats(quantiles, "--quantiles"), "--quantiles", median=False)  # 0.5: forecast
         f = Forecaster(run_dir, combine=combine)
         series = f.history(data)
         rows = f.forecast_rows(series, horizon, taus)

@@ -263,12 +263,18 @@ class Forecaster:
                 in self.groups]
 
     def parse_cli(self, text: str):
+        """A series as JSON (a list, or an object with "values") or as numbers separated by commas or spaces."""
         import json
+        import re
 
+        text = text.strip()
         try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            raise ValueError(f"expected a JSON list of numbers or object, got {text[:60]!r}") from None
+            if text[:1] in ("[", "{"):
+                return json.loads(text)
+            return [float(v) for v in re.split(r"[\s,;]+", text) if v]
+        except ValueError:
+            raise ValueError(f"expected numbers separated by commas or spaces, or JSON (a list of numbers or an "
+                             f"object with 'values'), got {text[:60]!r}") from None
 
     @staticmethod
     def format_cli(text: str, result: dict) -> str:
