@@ -375,3 +375,20 @@ def test_a_run_trained_before_weekly_horizons_became_13_still_forecasts_its_8(tm
     (run / "config.json").write_text(json.dumps(config))
     assert len(forecast(run)[0]["forecast"]) == 8
     assert len(forecast(run, horizon=5)[0]["forecast"]) == 5
+
+
+def test_missing_values_sent_to_a_run_are_filled_as_a_files_would_be_or_refused(seasonal):
+    # null in a request: refused by a run trained with fill="error" (naming the position), filled with fill=... —
+    # linear interpolation gives exactly the forecast of the interpolated series
+    folder, _ = seasonal
+    f = Forecaster(folder / "run")
+    values = [100 + 10 * np.sin(2 * np.pi * t / 12) for t in range(36)]
+    gapped = values[:10] + [None] + values[11:]
+    with pytest.raises(ValueError, match="input 0: series 'series0': 1 missing value.*position 10"):
+        f.predict_json([gapped])
+    filled = values[:10] + [(values[9] + values[11]) / 2] + values[11:]
+    got = f.predict_json([gapped], {"fill": "interpolate", "horizon": 6})[0]
+    want = f.predict_json([filled], {"horizon": 6})[0]
+    np.testing.assert_allclose(got["forecast"], want["forecast"], rtol=1e-9)
+    with pytest.raises(ValueError, match="unknown fill 'bogus'"):
+        f.predict_json([values], {"fill": "bogus"})

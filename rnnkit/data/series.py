@@ -289,11 +289,16 @@ def _make(sid, stamps, vals, lines, freq, fill, period, where, source) -> Series
 
 
 def series_from_values(values, sid: str = "series", freq: str = "other", period: int | None = None,
-                       test=None) -> Series:
-    """A ``Series`` from a plain sequence of numbers (positions instead of timestamps)."""
-    arr = np.asarray(values, dtype=np.float64)
+                       test=None, fill: str = "error") -> Series:
+    """A ``Series`` from a plain sequence of numbers (positions instead of timestamps); missing values (None, NaN)
+    are filled by ``fill`` as a file's are (``"error"``: refused, naming the first position)."""
+    if fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; expected one of {', '.join(FILLS)}")
+    arr = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"series {sid!r}: expected a 1-D sequence of values, got shape {arr.shape}")
+    if len(arr):
+        arr = _fill(arr, fill, f"series {sid!r}", None)
     if not np.isfinite(arr).all():
         raise ValueError(f"series {sid!r}: value at position {int(np.flatnonzero(~np.isfinite(arr))[0])} is not finite")
     return Series(sid, arr, freq, period or season_period(freq),

@@ -216,17 +216,18 @@ class Forecaster:
                 "output": "the point forecast (the RNN ensemble's median, or a hybrid's weighted mean with its "
                           "partners) and its quantiles for the next h steps", "streaming": False,
                 "frequencies": self._trained_freqs(), "options": {"horizon": None, "quantiles": [0.1, 0.5, 0.9],
-                                                                  "freq": None},
+                                                                  "freq": None, "fill": self.opts.fill},
                 "hybrid": {"partners": list(self.partners), "rnn_weight": self.opts.combine_weight}
                 if self.partners else None}
 
     def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
-        """Each input: a list of numbers, or {"values": [...], "freq": "monthly", "horizon": 12, "id": "...",
-        "quantiles": [0.1, 0.5, 0.9]}; ``options`` gives defaults for all inputs (horizon, quantiles, freq)."""
+        """Each input: a list of numbers (null: missing), or {"values": [...], "freq": "monthly", "horizon": 12,
+        "id": "...", "quantiles": [0.1, 0.5, 0.9], "fill": "interpolate"}; ``options`` gives defaults for all inputs
+        (horizon, quantiles, freq, fill — missing values filled as a file's are, by default as the run's --fill)."""
         options = dict(options or {})
-        unknown = set(options) - {"horizon", "quantiles", "freq"}
+        unknown = set(options) - {"horizon", "quantiles", "freq", "fill"}
         if unknown:
-            raise ValueError(f"unknown option(s) {sorted(unknown)}; expected horizon, quantiles, freq")
+            raise ValueError(f"unknown option(s) {sorted(unknown)}; expected horizon, quantiles, freq, fill")
         out = []
         for k, item in enumerate(inputs):
             item = {"values": item} if isinstance(item, list) else item
@@ -239,7 +240,9 @@ class Forecaster:
             if freq not in FREQUENCIES:
                 raise ValueError(f"input {k}: unknown freq {freq!r}; expected one of {', '.join(FREQUENCIES)}")
             try:
-                s = series_from_values([float(v) for v in item["values"]], str(item.get("id", f"series{k}")), freq)
+                values = [None if v is None else float(v) for v in item["values"]]  # None: missing, as NaN
+                s = series_from_values(values, str(item.get("id", f"series{k}")), freq,
+                                       fill=item.get("fill") or self.opts.fill)
                 taus = quantile_levels(item.get("quantiles") or (0.1, 0.5, 0.9))
                 h = int(item["horizon"]) if item.get("horizon") is not None else self._default_horizon(s)
             except (TypeError, ValueError) as e:
