@@ -372,6 +372,11 @@ def test_predict_works_for_every_task(classifier_run, lm_run, tmp_path):
     r = cli("predict", lm_run, "the cat")
     g = cli("generate", lm_run, "--prompt", "the cat")
     assert r.exit_code == 0 and g.exit_code == 0 and r.stdout == g.stdout and r.stdout.startswith("the cat")
+    positional = cli("generate", lm_run, "the cat")  # the prompt as an argument, like predict's inputs
+    assert positional.exit_code == 0 and positional.stdout == g.stdout
+    for twice_or_none in ((lm_run, "a", "--prompt", "b"), (lm_run,)):
+        r = cli("generate", *twice_or_none)
+        assert r.exit_code != 0 and "give the prompt once" in r.output
     cfg = Path(__file__).parent.parent / "examples" / "digits.yaml"
     assert cli("train", cfg, "--out", tmp_path / "d", "--epochs", "1", "--progress", "false").exit_code == 0
     seqs = [torch.rand(8, 8), torch.rand(5, 8)]

@@ -50,7 +50,8 @@ def predict(run_dir: Path = typer.Argument(..., help="a run folder written by 'r
 
 
 def generate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train lm'"),
-             prompt: str = typer.Option(..., "--prompt", help="the text to continue (read once, state carried)"),
+             text: str = typer.Argument(None, metavar="[PROMPT]", help="the text to continue (or --prompt)"),
+             prompt: str = typer.Option(None, "--prompt", help="the text to continue (read once, state carried)"),
              length: int = typer.Option(200, min=1, help="tokens to generate"),
              temperature: float = typer.Option(0.8, min=0.0, help="sampling temperature; 0 = greedy (most likely token)"),
              top_k: int = typer.Option(None, "--top-k", min=1, help="sample among the k most likely tokens only"),
@@ -60,6 +61,10 @@ def generate(run_dir: Path = typer.Argument(..., help="a run folder written by '
     """Generate text from a language model trained by 'rnnkit train lm', streamed token by token."""
     from rnnkit.tasks.lm import LMPredictor
 
+    if (text is None) == (prompt is None):
+        raise typer.BadParameter("give the prompt once: 'rnnkit generate RUN \"text\"' or --prompt \"text\"",
+                                 param_hint="PROMPT")
+    prompt = prompt if text is None else text
     try:
         predictor = LMPredictor(run_dir)
         unknown = predictor.unknown(prompt)
