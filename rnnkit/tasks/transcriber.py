@@ -292,7 +292,8 @@ class Transcriber:
                 data, rate = soundfile.read(io.BytesIO(base64.b64decode(item, validate=True)), dtype="float32",
                                             always_2d=True)
             except Exception:  # noqa: BLE001 - any undecodable input is the client's error
-                raise ValueError(f"input {i + 1}: not base64-encoded audio (WAV, FLAC or OGG)") from None
+                raise ValueError(f"input {i + 1}: not audio the model can read (a WAV, FLAC or OGG file; in a "
+                                 "request, its bytes base64-encoded)") from None
             if len(data) == 0:
                 raise ValueError(f"input {i + 1}: the audio holds no samples")
             waves.append(resample(to_mono(data), rate, self.featurizer.sample_rate))
