@@ -128,6 +128,11 @@ def _numbers(raw, path: Path, lines: np.ndarray, what: str) -> np.ndarray:
     return out
 
 
+def _check_fill(fill: str) -> None:
+    if fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; expected one of {', '.join(FILLS)}")
+
+
 def _fill(values: np.ndarray, fill: str, where: str, lines, stamps=None) -> np.ndarray:
     bad = np.isnan(values)
     if not bad.any():
@@ -209,8 +214,7 @@ def read_series(path, *, id_col: str = "id", time_col: str = "timestamp", value_
     module)."""
     import pandas as pd
 
-    if fill not in FILLS:
-        raise ValueError(f"unknown fill {fill!r}; expected one of {', '.join(FILLS)}")
+    _check_fill(fill)
     if isinstance(path, pd.DataFrame):
         df, first, path = path.reset_index(drop=True), 0, "DataFrame"
     else:
@@ -292,13 +296,11 @@ def series_from_values(values, sid: str = "series", freq: str = "other", period:
                        test=None, fill: str = "error") -> Series:
     """A ``Series`` from a plain sequence of numbers (positions instead of timestamps); missing values (None, NaN)
     are filled by ``fill`` as a file's are (``"error"``: refused, naming the first position)."""
-    if fill not in FILLS:
-        raise ValueError(f"unknown fill {fill!r}; expected one of {', '.join(FILLS)}")
+    _check_fill(fill)
     arr = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"series {sid!r}: expected a 1-D sequence of values, got shape {arr.shape}")
-    if len(arr):
-        arr = _fill(arr, fill, f"series {sid!r}", None)
+    arr = _fill(arr, fill, f"series {sid!r}", None)
     if not np.isfinite(arr).all():
         raise ValueError(f"series {sid!r}: value at position {int(np.flatnonzero(~np.isfinite(arr))[0])} is not finite")
     return Series(sid, arr, freq, period or season_period(freq),

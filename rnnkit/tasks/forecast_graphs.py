@@ -53,9 +53,10 @@ class EnsembleGraph(nn.Module):
         return torch.sort(median, dim=-1).values
 
 
-def forecast_graphs(groups: dict, features: dict) -> list[GraphSpec]:
-    """A ``GraphSpec`` per group of a loaded forecast run (``Forecaster.groups``; ``features``: the run's
-    ``FeatureMaker`` config, copied into the manifest so a caller can make the same feature columns)."""
+def forecast_graphs(groups: dict, group_freqs: dict[str, list[str]], features: dict) -> list[GraphSpec]:
+    """A ``GraphSpec`` per group of a loaded forecast run (``Forecaster.groups``; ``group_freqs``: each group's
+    frequencies, whose indices the check's inputs take; ``features``: the run's ``FeatureMaker`` config, copied into
+    the manifest so a caller can make the same feature columns)."""
     specs = []
     for key, group in groups.items():
         members = group["members"]
@@ -66,7 +67,7 @@ def forecast_graphs(groups: dict, features: dict) -> list[GraphSpec]:
                                  "or Gaussian head); forecast it with 'rnnkit forecast' or 'rnnkit serve'")
         graph = EnsembleGraph(members).eval()
         positive = any(m.log for m in members)
-        freqs = [FREQS.index(f) for f in _group_freqs(key)] or [FREQS.index("other")]
+        freqs = [FREQS.index(f) for f in group_freqs.get(key, ())] or [FREQS.index("other")]
 
         def sample(batch, steps, g, graph=graph, positive=positive, freqs=freqs):
             L, H, F = graph.L, graph.H, graph.F
@@ -92,15 +93,6 @@ def forecast_graphs(groups: dict, features: dict) -> list[GraphSpec]:
              "partners": "not in the graph: a hybrid run's statistical partners are fitted on each series' history "
                          "in Python ('rnnkit forecast')"}))
     return specs
-
-
-def _group_freqs(key: str) -> list[str]:
-    """The frequencies a group's name tells (``period12`` → monthly, ``monthly`` → monthly, ``all`` → every one)."""
-    from rnnkit.models.forecaster import PERIODS
-
-    if key.startswith("period"):
-        return [f for f in FREQS if str(PERIODS[f]) == key[len("period"):]]
-    return [key] if key in FREQS else list(FREQS)
 
 
 __all__ = ["EnsembleGraph", "forecast_graphs"]

@@ -180,7 +180,7 @@ class Forecaster:
         (``rnnkit.tasks.forecast_graphs``)."""
         from rnnkit.tasks.forecast_graphs import forecast_graphs
 
-        return forecast_graphs(self.groups, self.config["features"])
+        return forecast_graphs(self.groups, self._group_freqs(), self.config["features"])
 
     def history(self, data=None) -> list[Series]:
         from rnnkit.tasks.forecast import load_panel_data
@@ -259,11 +259,20 @@ class Forecaster:
             return freqs.pop()
         raise ValueError(f"this run has models for several frequencies ({', '.join(sorted(freqs))}): give 'freq'")
 
-    def _trained_freqs(self) -> list[str]:
+    def _group_freqs(self) -> dict[str, list[str]]:
+        """Each trained group's frequencies: those ``group_key`` sends to it."""
         from rnnkit.tasks.forecast import group_key
 
-        return [f for f in FREQUENCIES if group_key(Series("x", np.zeros(1), f, FREQUENCIES[f][0]), self.opts.groups)
-                in self.groups]
+        out = {key: [] for key in self.groups}
+        for f in FREQUENCIES:
+            key = group_key(Series("x", np.zeros(1), f, FREQUENCIES[f][0]), self.opts.groups)
+            if key in out:
+                out[key].append(f)
+        return out
+
+    def _trained_freqs(self) -> list[str]:
+        trained = {f for freqs in self._group_freqs().values() for f in freqs}
+        return [f for f in FREQUENCIES if f in trained]
 
     def parse_cli(self, text: str):
         """A series as JSON (a list, or an object with "values") or as numbers separated by commas or spaces."""
