@@ -314,3 +314,49 @@ def test_the_ar_partner_continues_a_cycle_that_trend_methods_miss():
         for name in errors:
             errors[name].append(mase(y[120:], partner_forecast(name, y[:120], 1, 6).point, y[:120], 1))
     assert np.mean(errors["ar"]) < 0.5 * min(np.mean(errors["theta"]), np.mean(errors["damped"]))  # 0.91 vs 2.49
+
+
+def test_the_pool_keeps_the_partners_within_1_5_times_the_best_in_sample_error_by_hand():
+    from rnnkit.tasks.forecast_partners import pool
+
+    best = PartnerForecast(np.zeros(2), np.array([1.0, 1.0]))  # error sqrt(mean σ²) = 1
+    edge = PartnerForecast(np.zeros(2), np.array([1.5, 1.5]))  # 1.5: exactly the ratio, kept
+    over = PartnerForecast(np.zeros(2), np.array([1.4, 1.6]))  # sqrt((1.96 + 2.56) / 2) = 1.503: left out
+    assert [p.pooled for p in pool([over, best, edge], 60)] == [False, True, True]
+    assert [p.pooled for p in pool([over, best, edge], 59)] == [True, True, True]  # too few origins to tell
+    unmeasured = PartnerForecast(np.zeros(2), np.full(2, np.nan))
+    assert all(p.pooled for p in pool([over, best, unmeasured], 60))
+
+
+def test_a_partner_out_of_the_pool_leaves_the_point_forecast_but_widens_the_interval():
+    # point: w · RNN + (1 − w) · the pooled partner alone; interval: the exact three-component Gaussian mixture
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    taus = (0.025, 0.1, 0.5, 0.9, 0.975)
+    levels = mixture_levels(taus)
+    q = (100.0 + 2.0 * norm.ppf(levels))[None, :]
+    kept = PartnerForecast(np.array([103.0]), np.array([2.0]))
+    out_of_pool = PartnerForecast(np.array([90.0]), np.array([4.0]), pooled=False)
+    out = combine(q, levels, [kept, out_of_pool], 0.5)[0]
+    assert out[levels.index(0.5)] == pytest.approx(0.5 * 100.0 + 0.5 * 103.0)
+    parts = [(0.5, 100.0, 2.0), (0.25, 103.0, 2.0), (0.25, 90.0, 4.0)]
+    exact = brentq(lambda x: sum(a * norm.cdf((x - mu) / s) for a, mu, s in parts) - 0.025, 50, 150)
+    assert out[levels.index(0.025)] == pytest.approx(exact, abs=0.1)
+    assert out[levels.index(0.025)] < combine(q, levels, [kept], 0.5)[0][levels.index(0.025)] - 3
+
+
+def test_on_a_cycle_the_pool_leaves_out_the_trend_methods():
+    # the AR(2) cycle above: theta's and damped trend's in-sample errors are 2-5 times the autoregression's, so the
+    # hybrid's point forecast averages the RNN with ar alone
+    from rnnkit.tasks.forecast_partners import partner_forecasts
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        y = np.full(120, 10.0)
+        for t in range(2, 120):
+            y[t] = 3 + 1.6 * y[t - 1] - 0.9 * y[t - 2] + rng.normal()
+        assert [p.pooled for p in partner_forecasts(("theta", "damped", "ar"), y, 1, 6)] == [False, False, True]
+        # a random walk: no method has an edge (in-sample errors within 15% of each other) and all stay in
+        walk = 50 + np.cumsum(rng.normal(size=120))
+        assert all(p.pooled for p in partner_forecasts(("theta", "damped", "ar"), walk, 1, 6))
