@@ -220,6 +220,13 @@ def test_a_translation_run_exports_encode_and_step_and_onnxruntime_translates_as
             got.append(token)
             state = {n: outs[n[:-1]] for n in state}
         assert t.target_tokenizer.decode(got) == want
+        # the manifest's shapes are the ones onnxruntime returns: 'batch' 1 and 'time' the source's length (not the
+        # export example's 5 — the mask and the attention weights were listed as (batch, 5))
+        for graph, outs in (("encode", enc), ("step", dict(zip(names_out, step.run(None, {
+                "token": np.array([token], dtype=np.int64), **feed, **state}))))):
+            for o in manifest["graphs"][graph]["outputs"]:
+                size = {"batch": 1, "time": len(ids)}
+                assert list(outs[o["name"]].shape) == [size.get(d, d) for d in o["shape"]], (graph, o)
 
 
 @pytest.mark.parametrize("variant", [dict(subsample=2), dict(subsample=1, bidirectional=False, cell="lstm")])

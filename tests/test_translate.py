@@ -83,12 +83,14 @@ def test_n_best_attention_and_long_inputs(run, tmp_path):
 
 def test_the_command_line(run, tmp_path):
     folder, _, test = run
-    (tmp_path / "in.txt").write_text("\n".join(a for a, _ in test[:3]) + "\n")
+    # a blank line in the file is answered by a blank line, so that output line i is input line i's translation
+    sources = [a for a, _ in test[:3]]
+    (tmp_path / "in.txt").write_text(f"{sources[0]}\n\n{sources[1]}\n   \n{sources[2]}\n")
     r = CliRunner().invoke(app, ["translate", str(folder / "run"), "--file", str(tmp_path / "in.txt"), "--beam", "2",
                                  "--attention", str(tmp_path / "a.png")])
     assert r.exit_code == 0, r.output
-    lines = [x for x in r.stdout.splitlines() if x.strip()]
-    assert lines[:3] == translate(folder / "run", [a for a, _ in test[:3]], beam=2)
+    want = translate(folder / "run", sources, beam=2)
+    assert r.stdout.splitlines() == [want[0], "", want[1], "", want[2]]
     assert (tmp_path / "a.png").is_file()
     r = CliRunner().invoke(app, ["train", "translate", "--help"])
     assert r.exit_code == 0 and "--attention" in r.output and "--target-file" in r.output

@@ -105,20 +105,24 @@ def translate(run_dir: Path = typer.Argument(..., help="a run folder written by 
         if file is not None:
             from rnnkit.data.readers import read_utf8
 
-            sentences += [line.strip() for line in read_utf8(file).splitlines() if line.strip()]
-        if not sentences:
+            sentences += [line.strip() for line in read_utf8(file).splitlines()]
+        todo = [s for s in sentences if s]  # a blank line is answered by a blank line: output lines match input lines
+        if not todo:
             raise ValueError("nothing to translate: give sentences as arguments or --file")
         search = {"beam": beam, "n_best": n_best, "length_penalty": length_penalty, "alpha": alpha,
                   "no_repeat_ngram": no_repeat_ngram}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            results = translator.translate(sentences, progress=file is not None, **search)
+            done = iter(translator.translate(todo, progress=file is not None, **search))
+            results = [next(done) if s else None for s in sentences]
             if attention is not None:
-                translator.plot_attention(sentences[0], attention, **search)
+                translator.plot_attention(todo[0], attention, **search)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
         for found in results:
-            for r in found:
+            if found is None:
+                typer.echo("")
+            for r in found or ():
                 typer.echo(f"{r['score']:.4f}\t{r['text']}" if n_best > 1 else r["text"])
         if attention is not None:
             typer.echo(f"attention heatmap written to {attention}", err=True)
