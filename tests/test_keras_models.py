@@ -139,3 +139,72 @@ def test_bad_input(tmp_path):
     (tmp_path / "junk.keras").write_text("not a zip")
     with pytest.raises(ValueError, match="not a readable .keras archive"):
         rk.models.load_model(tmp_path / "junk.keras")
+
+
+def _variable_length_text_model(L, M):
+    inp = L.Input(shape=(None,), dtype="int32")
+    x = L.Embedding(50, 8, mask_zero=True)(inp)
+    seq, h, c = L.LSTM(6, return_sequences=True, return_state=True)(x)
+    return M(inp, [L.TimeDistributed(L.Dense(3))(seq), L.Dense(2)(h)])
+
+
+def test_an_input_of_any_length_shape_none_works_as_in_keras():
+    """keras.Input(shape=(None,)) — sequences of any length, the usual text model — builds (it failed building the
+    layers on a None-sized dummy), keeps None on the axes that follow the time axis, and gives Keras's outputs with
+    Keras's weights for batches of two different lengths, padding masked."""
+    k, r = _variable_length_text_model(keras.layers, keras.Model), _variable_length_text_model(rk.layers, rk.Model)
+    r.set_weights(k.get_weights())
+    assert [tuple(o.shape) for o in r.outputs] == [(None, 3), (2,)]  # rnnkit's KerasTensor shapes omit the batch
+    assert r.input is r.inputs[0] and r.inputs[0].shape == (None,) and r.output == r.outputs  # Keras's attributes
+    rng = np.random.default_rng(0)
+    for steps in (5, 11):
+        x = rng.integers(1, 50, size=(3, steps)).astype("int32")
+        x[1, steps - 2:] = 0  # padding
+        for ours, theirs in zip(r.predict(x, verbose=0), k.predict(x, verbose=0)):
+            np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    seq = rk.Sequential([rk.layers.Input(shape=(None,), dtype="int32"), rk.layers.Embedding(50, 8, mask_zero=True),
+                         rk.layers.Bidirectional(rk.layers.GRU(4)), rk.layers.Dense(1, activation="sigmoid")])
+    seq.compile(optimizer="adam", loss="binary_crossentropy")
+    x = rng.integers(1, 50, size=(64, 12)).astype("int32")
+    seq.fit(x, (x[:, 0] > 25).astype("float32"), epochs=1, batch_size=16, verbose=0)
+    assert seq.predict(x[:2, :7], verbose=0).shape == (2, 1)  # a length never seen in training
+    with pytest.raises(ValueError, match="needs its input's size on every axis it has weights for"):
+        rk.layers.Dense(4)(rk.layers.Input(shape=(10, None)))  # Keras refuses it too (None in the kernel's shape)
+
+
+def _subclassed(L, M):
+    class Stack(M):  # Keras's subclassing guide's pattern: layers as attributes (one list), call without `training`
+        def __init__(self):
+            super().__init__()
+            self.rnn = L.LSTM(5)
+            self.blocks = [L.Dense(4, activation="tanh"), L.Dense(4)]
+            self.head = L.Dense(1)
+
+        def call(self, x):
+            x = self.rnn(x)
+            for block in self.blocks:
+                x = block(x)
+            return self.head(x)
+
+    return Stack()
+
+
+def test_a_subclassed_model_tracks_its_layers_and_fits_as_in_keras():
+    """A subclassed Model whose ``call`` takes no ``training`` and keeps layers in a list: Keras lists the four
+    layers, trains every weight (those in the list too) and predicts; rnnkit did not (``call`` was given
+    ``training``, ``layers`` and ``fit`` failed)."""
+    x = np.random.default_rng(0).normal(size=(32, 7, 3)).astype("float32")
+    y = x[:, -1, :1] * 0.5
+    k, r = _subclassed(keras.layers, keras.Model), _subclassed(rk.layers, rk.Model)
+    k(x[:2]), r(x[:2])
+    assert [type(layer).__name__ for layer in r.layers] == [type(layer).__name__ for layer in k.layers]
+    assert len(r.trainable_weights) == len(k.trainable_weights) == 9
+    r.set_weights(k.get_weights())
+    np.testing.assert_allclose(r.predict(x, verbose=0), k.predict(x, verbose=0), atol=1e-5)
+    lines = []
+    r.summary(print_fn=lines.append)
+    assert lines[-1] == f"Total params: {k.count_params():,}"
+    before = r.get_weights()
+    r.compile(optimizer="adam", loss="mse")
+    r.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(before, r.get_weights()))

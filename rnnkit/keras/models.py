@@ -1,41 +1,14 @@
-"""``Sequential`` and the functional ``Model(inputs, outputs)``, with compile / fit / evaluate / predict / save.
-
-``fit`` runs on rnnkit's training engine (``rnnkit.train.Trainer``): the compiled model becomes a module whose
-``training_step`` computes Keras's loss and metrics; epochs, batches, shuffling, validation and Keras callbacks map onto
-the trainer. ``validation_split`` takes the *last* fraction of the data, before shuffling, as Keras does.
-"""
+"""``Sequential``, the functional ``Model(inputs, outputs)`` and subclassed models: the graph, weights, summary and
+saving; compile / fit / evaluate / predict come from ``rnnkit.keras.trainer``."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
-from rnnkit.keras import losses as L
-from rnnkit.keras import optimizers
 from rnnkit.keras.backend import unique_name
-from rnnkit.keras.callbacks import History, KerasCallbacks
-from rnnkit.keras.layers.base import KerasTensor, Layer, _flatten_tensors, as_tensors, weights_device
-
-
-def _to_tensor(a, name="x") -> torch.Tensor:
-    if isinstance(a, torch.Tensor):
-        t = a
-    else:
-        arr = np.asarray(a)
-        if arr.dtype.kind not in "fiub":
-            raise TypeError(f"{name}: expected numeric data, got dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.is_floating_point():
-        t = t.float()
-    elif t.dtype != torch.bool:
-        t = t.long()
-    return t
-
-
-def _as_list(v):
-    return list(v) if isinstance(v, (list, tuple)) else [v]
+from rnnkit.keras.layers.base import KerasTensor, Layer, _call_takes, _flatten_tensors, as_tensors, weights_device
+from rnnkit.keras.trainer import Trainer, _as_list
 
 
 def _model_inputs(model, inputs):
@@ -54,7 +27,15 @@ def _model_inputs(model, inputs):
     return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)), device=dev)
 
 
-class Model(nn.Module):
+def _tracked(module: nn.Module):
+    for child in module.children():
+        if isinstance(child, (Layer, Model)):
+            yield child
+        elif isinstance(child, (nn.ModuleList, nn.ModuleDict, nn.Sequential)):
+            yield from _tracked(child)
+
+
+class Model(Trainer, nn.Module):
     """The functional API: ``Model(inputs=Input(...), outputs=layer(...)(...))``."""
 
     def __init__(self, inputs=None, outputs=None, name: str | None = None) -> None:
@@ -95,7 +76,43 @@ class Model(nn.Module):
 
     @property
     def layers(self) -> list[Layer]:
-        return list(self.model_layers)
+        """The model's layers: a functional model's in graph order; a subclassed model's as Keras tracks them — the
+        layers (and models) kept as its attributes, directly or in a list, in the order they were set."""
+        if "model_layers" in self._modules:
+            return list(self.model_layers)
+        return list(_tracked(self))
+
+    def __setattr__(self, name: str, value) -> None:
+        # Keras tracks layers kept in a list attribute (self.blocks = [Dense(8), Dense(8)]); torch registers a list's
+        # modules only in a ModuleList — without it their weights would be missing from training and saving
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, nn.Module) for v in value):
+            value = nn.ModuleList(value)
+        super().__setattr__(name, value)
+
+    def _graph(self, what: str) -> list[KerasTensor]:
+        if "graph_inputs" not in self.__dict__:
+            raise AttributeError(f"model {self.name!r} has no {what}: it was not built from Inputs (a subclassed or "
+                                 "not yet built model)")
+        return list(self.graph_inputs if what == "inputs" else self.graph_outputs)
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """Keras's ``model.inputs``: the symbolic Input tensors (``model.input``: the one, or the list)."""
+        return self._graph("inputs")
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return self._graph("outputs")
+
+    @property
+    def input(self):
+        xs = self.inputs
+        return xs[0] if len(xs) == 1 else xs
+
+    @property
+    def output(self):
+        xs = self.outputs
+        return xs if self.multi_output else xs[0]
 
     def call(self, inputs, training=False):
         xs = _as_list(inputs)
@@ -103,7 +120,7 @@ class Model(nn.Module):
             raise ValueError(f"model {self.name!r} takes {len(self.graph_inputs)} input(s), got {len(xs)}")
         env: dict[int, tuple] = {}
         for kt, x in zip(self.graph_inputs, xs):
-            if tuple(x.shape[1:]) != kt.shape:
+            if x.dim() != len(kt.shape) + 1 or any(d is not None and d != n for d, n in zip(kt.shape, x.shape[1:])):
                 raise ValueError(f"model {self.name!r}: input of shape {tuple(x.shape)} does not fit Input shape "
                                  f"(None, {', '.join(map(str, kt.shape))})")
             env[id(kt)] = (x, None)
@@ -129,11 +146,16 @@ class Model(nn.Module):
         results = [env[id(t)][0] for t in self.graph_outputs]
         return results if self.multi_output else results[0]
 
+    def _run(self, inputs, training: bool):
+        """``call``, given ``training`` where its signature takes it (Keras's rule: a subclass's ``call(self, x)``
+        works)."""
+        return self.call(inputs, training=training) if _call_takes(type(self), "training") else self.call(inputs)
+
     def forward(self, inputs, training=False):
-        return self.call(inputs, training=training)
+        return self._run(inputs, training)
 
     def __call__(self, inputs, training=False):
-        return self.call(_model_inputs(self, inputs), training=training)
+        return self._run(_model_inputs(self, inputs), training)
 
     # --- weights ------------------------------------------------------------------------------------------------
     @property
@@ -178,146 +200,33 @@ class Model(nn.Module):
             layer.apply_constraints()
 
     def summary(self, print_fn=print) -> None:
-        rows = [(f"{layer.name} ({type(layer).__name__})", layer.count_params()) for layer in self.layers]
+        """Keras's table: each layer's name (type), output shape (batch axis first: None unless the Input fixed it;
+        None on an axis of any size; ? for a model not built from Inputs) and parameter count, then the totals."""
+        shapes: dict[int, str] = {}
+        for node in self.__dict__.get("nodes", ()):
+            if id(node.layer) not in shapes:
+                outs = [str((t.batch_size, *t.shape)) for t in node.outputs]
+                shapes[id(node.layer)] = outs[0] if len(outs) == 1 else f"[{', '.join(outs)}]"
+        rows = [(f"{layer.name} ({type(layer).__name__})", shapes.get(id(layer), "?"), layer.count_params())
+                for layer in self.layers]
         width = max([len(r[0]) for r in rows] + [20])
+        shape_width = max([len(r[1]) for r in rows] + [12])
         print_fn(f'Model: "{self.name}"')
-        print_fn(f"{'Layer (type)':<{width}}  {'Param #':>10}")
-        print_fn("=" * (width + 12))
-        for name, n in rows:
-            print_fn(f"{name:<{width}}  {n:>10,}")
-        print_fn("=" * (width + 12))
+        print_fn(f"{'Layer (type)':<{width}}  {'Output Shape':<{shape_width}}  {'Param #':>10}")
+        print_fn("=" * (width + shape_width + 14))
+        for name, shape, n in rows:
+            print_fn(f"{name:<{width}}  {shape:<{shape_width}}  {n:>10,}")
+        print_fn("=" * (width + shape_width + 14))
+        print_fn(f"Trainable params: {sum(w.numel() for w in self.trainable_weights):,}")
+        print_fn(f"Non-trainable params: {sum(w.numel() for w in self.non_trainable_weights):,}")
         print_fn(f"Total params: {self.count_params():,}")
 
-    # --- compile / fit / evaluate / predict -------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs) -> None:
-        if loss is None:
-            raise ValueError("compile() needs a loss")
-        self.optim_config = optimizers.get(optimizer)
-        self.loss_names = _as_list(loss)
-        self.loss_fns = [L.get_loss(x) for x in self.loss_names]
-        first = self.loss_names[0] if isinstance(self.loss_names[0], str) else None
-        self.metric_fns = [L.get_metric(m, first) for m in (metrics or [])]
-        self.compiled = True
-
-    def _split_batch(self, batch):
-        n_in = len(self.graph_inputs) if hasattr(self, "graph_inputs") else 1
-        xs, ys = list(batch[:n_in]), list(batch[n_in:])
-        return (xs if n_in > 1 else xs[0]), ys
-
-    def _loss_and_metrics(self, batch, training):
-        x, ys = self._split_batch(batch)
-        preds = _as_list(self.call(x, training=training))
-        if len(ys) != len(preds):
-            raise ValueError(f"the model has {len(preds)} output(s) but {len(ys)} target array(s) were given")
-        fns = self.loss_fns if len(self.loss_fns) == len(preds) else self.loss_fns * len(preds)
-        loss = sum(fn(y, p) for fn, y, p in zip(fns, ys, preds))
-        extra = self.losses
-        if extra:  # regularizers and add_loss, as Keras's compute_loss
-            loss = loss + torch.stack([torch.as_tensor(v, dtype=loss.dtype).sum() for v in extra]).sum()
-        out = {"loss": loss}
+    def _build_on(self, xs: list[torch.Tensor]) -> None:
+        """Build before training on data ``xs``: a subclassed model's layers build on a first call (their weights
+        must exist before the optimizer is made)."""
         with torch.no_grad():
-            for name, fn in self.metric_fns:
-                out[name] = float(fn(ys[0], preds[0].detach()))
-        return out
-
-    def training_step(self, batch):
-        return self._loss_and_metrics(batch, training=True)
-
-    @torch.no_grad()
-    def validation_step(self, batch):
-        out = self._loss_and_metrics(batch, training=False)
-        out["loss"] = float(out["loss"])
-        return out
-
-    def _dataset(self, x, y):
-        xs = [_to_tensor(a, "x") for a in _as_list(x)]
-        ys = [_to_tensor(a, "y") for a in _as_list(y)] if y is not None else []
-        n = xs[0].shape[0]
-        for t in xs + ys:
-            if t.shape[0] != n:
-                raise ValueError(f"all inputs and targets need the same number of samples; got {[a.shape[0] for a in xs + ys]}")
-        return xs, ys
-
-    def _ensure_built(self, xs):
-        if not hasattr(self, "graph_inputs"):
-            self.build_from(xs[0])
-
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, seed: int = 0):
-        if not self.compiled:
-            raise RuntimeError("call compile() before fit()")
-        from rnnkit.train import Config, Trainer
-
-        xs, ys = self._dataset(x, y)
-        self._ensure_built(xs)
-        if validation_data is not None:
-            vx, vy = validation_data[0], validation_data[1]
-            vxs, vys = self._dataset(vx, vy)
-            val = TensorDataset(*vxs, *vys)
-        elif validation_split:
-            if not 0 < validation_split < 1:
-                raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
-            n = xs[0].shape[0]
-            cut = int(n * (1 - validation_split))
-            val = TensorDataset(*[t[cut:] for t in xs + ys])
-            xs, ys = [t[:cut] for t in xs], [t[:cut] for t in ys]
-        else:
-            val = None
-        train = TensorDataset(*xs, *ys)
-        cfg = Config()
-        cfg.optim = self.optim_config
-        cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
-        cfg.train.epochs, cfg.train.seed = epochs, seed
-        cfg.train.progress = verbose not in (0, False)
-        cfg.train.checkpoint_every = 0  # device: auto — the GPU when torch sees one, as Keras's torch backend
-        history = History()
-        adapter = KerasCallbacks(self, [history, *(callbacks or [])])
-        trainer = Trainer(self, train, val, config=cfg, callbacks=[adapter])
-        if not cfg.train.progress:
-            trainer.log = lambda message: None
-        trainer.epoch = initial_epoch
-        if getattr(self, "_trainer_state", None) is not None:  # keep the optimizer state across fit() calls
-            trainer.optimizer.load_state_dict(self._trainer_state)
-        if any(layer._constraints for top in self.layers for layer in top._all_layers()):
-            trainer.optimizer.register_step_post_hook(lambda *_: self.apply_constraints())
-        trainer.fit()
-        self._trainer_state = trainer.optimizer.state_dict()
-        self.history = history
-        return history
-
-    @torch.no_grad()
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
-        if not self.compiled:
-            raise RuntimeError("call compile() before evaluate()")
-        xs, ys = self._dataset(x, y)
-        self._ensure_built(xs)
-        self.eval()
-        n, bs = xs[0].shape[0], batch_size or 32
-        totals: dict[str, float] = {}
-        dev = weights_device(self)
-        for s in range(0, n, bs):
-            out = self.validation_step([t[s:s + bs].to(dev) if dev is not None else t[s:s + bs] for t in xs + ys])
-            m = min(bs, n - s)
-            for k, v in out.items():
-                totals[k] = totals.get(k, 0.0) + float(v) * m
-        result = {k: v / n for k, v in totals.items()}
-        if return_dict:
-            return result
-        return result["loss"] if len(result) == 1 else list(result.values())
-
-    @torch.no_grad()
-    def predict(self, x, batch_size=None, verbose="auto"):
-        xs, _ = self._dataset(x, None)
-        self._ensure_built(xs)
-        self.eval()
-        n, bs = xs[0].shape[0], batch_size or 32
-        chunks = []
-        dev = weights_device(self)
-        for s in range(0, n, bs):
-            batch = [t[s:s + bs].to(dev) if dev is not None else t[s:s + bs] for t in xs]
-            chunks.append(_as_list(self.call(batch if len(batch) > 1 else batch[0], training=False)))
-        outs = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
-        return outs if len(outs) > 1 else outs[0]
+            sample = [t[:2] for t in xs]
+            self._run(sample if len(sample) > 1 else sample[0], False)
 
     # --- saving ----------------------------------------------------------------------------------------------------
     def save(self, filepath) -> None:
@@ -372,6 +281,9 @@ class Sequential(Model):
                 raise ValueError(f"layer {layer.name!r} returns several tensors; Sequential needs one per layer "
                                  "(use the functional Model)")
         self._init_graph([self._input], t)
+
+    def _build_on(self, xs: list[torch.Tensor]) -> None:
+        self.build_from(xs[0])
 
     def build_from(self, x: torch.Tensor) -> None:
         from rnnkit.keras.layers.base import Input

@@ -330,8 +330,34 @@ class Node:
         self.outputs: list[KerasTensor] = []
 
 
-def _dummy(kt: KerasTensor) -> torch.Tensor:
-    return torch.zeros((kt.batch_size or 2, *kt.shape), dtype=kt.dtype)
+def _dummy(kt: KerasTensor, free: int = 3) -> torch.Tensor:
+    """Zeros of the symbolic shape: the Input's batch size (or 2), and ``free`` steps on an axis left free (None)."""
+    return torch.zeros((kt.batch_size or 2, *(free if d is None else d for d in kt.shape)), dtype=kt.dtype)
+
+
+def _has_free_axis(x) -> bool:
+    if isinstance(x, KerasTensor):
+        return None in x.shape
+    return isinstance(x, (list, tuple, dict)) and any(_has_free_axis(v) for v in (x.values() if isinstance(x, dict)
+                                                                                   else x))
+
+
+def _concrete(x, free: int):
+    if isinstance(x, KerasTensor):
+        return _dummy(x, free)
+    if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
+        return [_dummy(t, free) for t in x]
+    return x
+
+
+def _flat_shapes(o) -> list[tuple]:
+    return [s for v in o for s in _flat_shapes(v)] if isinstance(o, (list, tuple)) else [tuple(o.shape)]
+
+
+def _shape_text(x) -> str:
+    if isinstance(x, KerasTensor):
+        return str((None, *x.shape))
+    return ", ".join(_shape_text(t) for t in x)
 
 
 def _stateful(layer) -> bool:
@@ -347,12 +373,17 @@ def symbolic_call(layer: Layer, inputs, kwargs: dict):
         raise ValueError(f"When using `stateful=True` in a RNN ({layer.name!r}), the batch size must be static: give "
                          "the model's Input a batch_size (keras.Input(shape, batch_size=...)) or the first layer "
                          "batch_input_shape")
-    concrete = [_dummy(t) for t in inputs] if isinstance(inputs, (list, tuple)) else _dummy(inputs)
-    sym_kwargs = {k: (_dummy(v) if isinstance(v, KerasTensor) else [_dummy(t) for t in v]
-                      if isinstance(v, (list, tuple)) and v and isinstance(v[0], KerasTensor) else v)
-                  for k, v in kwargs.items()}
     with torch.no_grad():
-        out = layer(concrete, **sym_kwargs)
+        out = layer(_concrete(inputs, 3), **{k: _concrete(v, 3) for k, v in kwargs.items()})
+        free = []  # output axes that follow an input axis left free (None, e.g. time): they change with its length
+        if _has_free_axis(inputs) or _has_free_axis(kwargs):
+            try:
+                again = layer(_concrete(inputs, 4), **{k: _concrete(v, 4) for k, v in kwargs.items()})
+            except (ValueError, RuntimeError) as e:
+                raise ValueError(f"layer {layer.name!r} needs its input's size on every axis it has weights for; got "
+                                 f"shape {_shape_text(inputs)} (None: any size) — {e}") from None
+            free = [tuple(i for i, (a, b) in enumerate(zip(s1, s2)) if a != b)
+                    for s1, s2 in zip(_flat_shapes(out), _flat_shapes(again))]
     if _stateful(layer):
         layer.reset_states()
     layer._losses = []
@@ -361,6 +392,8 @@ def symbolic_call(layer: Layer, inputs, kwargs: dict):
     def symbolic(o):  # the output's structure (nested lists for stacked cells' states), KerasTensors numbered flat
         if isinstance(o, (list, tuple)):
             return [symbolic(v) for v in o]
-        node.outputs.append(KerasTensor(tuple(o.shape[1:]), o.dtype, node, len(node.outputs), batch_size=batch))
+        axes = free[len(node.outputs)] if free else ()
+        shape = tuple(None if i in axes else n for i, n in enumerate(o.shape))[1:]
+        node.outputs.append(KerasTensor(shape, o.dtype, node, len(node.outputs), batch_size=batch))
         return node.outputs[-1]
     return symbolic(out)
