@@ -208,3 +208,22 @@ def test_a_subclassed_model_tracks_its_layers_and_fits_as_in_keras():
     r.compile(optimizer="adam", loss="mse")
     r.fit(x, y, epochs=2, batch_size=8, verbose=0)
     assert all(np.abs(a - b).max() > 0 for a, b in zip(before, r.get_weights()))
+
+
+def test_input_and_output_shapes_and_get_layer_as_in_keras():
+    def models(mod):
+        L = mod.layers
+        seq = mod.Sequential([L.Input((10, 3)), L.LSTM(8, return_sequences=True, name="first"), L.LSTM(4), L.Dense(1)])
+        inp = L.Input((None, 3))
+        seqs, h = L.GRU(5, return_sequences=True, return_state=True)(inp)
+        return seq, mod.Model(inp, [seqs, L.Dense(2)(h)])
+
+    (kseq, kfun), (rseq, rfun) = models(keras), models(rk)
+    for k, r in ((kseq, rseq), (kfun, rfun)):
+        assert r.input_shape == k.input_shape and r.output_shape == k.output_shape
+        assert r.get_layer(index=-1).count_params() == k.get_layer(index=-1).count_params()
+    assert rseq.get_layer("first") is rseq.layers[0] and kseq.get_layer("first") is kseq.layers[0]
+    for kwargs, message in (({"name": "nope"}, "No such layer: nope"), ({"index": 9}, "layer at index 9")):
+        for m in (kseq, rseq):
+            with pytest.raises(ValueError, match=message):
+                m.get_layer(**kwargs)

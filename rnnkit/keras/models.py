@@ -114,6 +114,31 @@ class Model(Trainer, nn.Module):
         xs = self.outputs
         return xs if self.multi_output else xs[0]
 
+    @property
+    def input_shape(self):
+        """Keras's shapes, batch axis first (None unless the Input fixed it); a list for several inputs/outputs."""
+        shapes = [(t.batch_size, *t.shape) for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [(t.batch_size, *t.shape) for t in self.outputs]
+        return shapes if self.multi_output else shapes[0]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by ``name`` or by ``index`` in ``layers`` (Keras's ``get_layer``)."""
+        if (name is None) == (index is None):
+            raise ValueError("Provide only a layer name or a layer index: give one of name= or index=")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}.")
+
     def call(self, inputs, training=False):
         xs = _as_list(inputs)
         if len(xs) != len(self.graph_inputs):
