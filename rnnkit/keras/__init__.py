@@ -3,12 +3,13 @@
 Mirrors the ``keras`` namespace for recurrent models: ``from rnnkit.keras.models import Sequential``,
 ``from rnnkit.keras.layers import SimpleRNN, Dense`` — the tutorial's Keras code runs with its imports changed, with
 Keras 3's numbers (same weights → same outputs, tested against real Keras) and rnnkit's speed. ``initializers``,
-``regularizers``, ``constraints`` and ``saving.register_keras_serializable`` are there under Keras's names too.
+``regularizers``, ``constraints``, ``utils.pad_sequences``/``to_categorical`` and
+``saving.register_keras_serializable`` are there under Keras's names too.
 """
 
-from rnnkit.keras import callbacks, constraints, initializers, layers, models, optimizers, regularizers, saving
+from rnnkit.keras import callbacks, constraints, initializers, layers, models, optimizers, regularizers, saving, utils
 from rnnkit.keras.layers import Input
 from rnnkit.keras.models import Model, Sequential, load_model
 
 __all__ = ["layers", "callbacks", "optimizers", "models", "initializers", "regularizers", "constraints", "saving",
-           "Input", "Model", "Sequential", "load_model"]
+           "utils", "Input", "Model", "Sequential", "load_model"]
