@@ -37,8 +37,9 @@ _COUNTS: defaultdict[str, int] = defaultdict(int)
 
 
 def snake(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    """Keras's ``to_snake_case``: SimpleRNN → simple_rnn, SpatialDropout1D → spatial_dropout1d."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def unique_name(base: str) -> str:

@@ -152,8 +152,9 @@ class Model(Trainer, nn.Module):
         for node in self.nodes:
             ins = node.inputs
             if isinstance(ins, (list, tuple)):
-                args = [env[id(t)][0] for t in ins]
-                mask = None
+                args, masks = [env[id(t)][0] for t in ins], [env[id(t)][1] for t in ins]
+                merges = getattr(node.layer, "merges_masks", False) and any(m is not None for m in masks)
+                mask = masks if merges else None  # a merge layer joins its inputs' masks
             else:
                 args, mask = env[id(ins)]
             if any(isinstance(v, KerasTensor) or (isinstance(v, (list, tuple)) and v and isinstance(v[0], KerasTensor))

@@ -132,8 +132,8 @@ def _functional_config(model) -> dict:
               for t in model.graph_inputs]
     for node in model.nodes:
         entry = layer_config(node.layer)
-        args = [_tensor_ref(t) for t in node.inputs] if isinstance(node.inputs, (list, tuple)) else \
-            [_tensor_ref(node.inputs)]
+        args = [[_tensor_ref(t) for t in node.inputs]] if isinstance(node.inputs, (list, tuple)) else \
+            [_tensor_ref(node.inputs)]  # a layer called on a list (a merge) has that list as its one argument
         kwargs = {k: ([_tensor_ref(t) for t in v] if isinstance(v, (list, tuple)) else _tensor_ref(v))
                   for k, v in node.kwargs.items()}
         entry["name"] = node.layer.name

@@ -388,7 +388,8 @@ def symbolic_call(layer: Layer, inputs, kwargs: dict):
         layer.reset_states()
     layer._losses = []
     node = Node(layer, inputs, kwargs)
-    layer.build_input_shape = (None, *(inputs[0].shape if isinstance(inputs, (list, tuple)) else inputs.shape))
+    layer.build_input_shape = [(None, *t.shape) for t in inputs] if isinstance(inputs, (list, tuple)) \
+        else (None, *inputs.shape)  # a merge layer's: one shape per input, as Keras's build_config
     def symbolic(o):  # the output's structure (nested lists for stacked cells' states), KerasTensors numbered flat
         if isinstance(o, (list, tuple)):
             return [symbolic(v) for v in o]

@@ -1,0 +1,165 @@
+"""Keras's pooling over time, normalization and reshaping layers that recurrent models use between their RNNs:
+``GlobalAveragePooling1D`` (over the unmasked steps), ``GlobalMaxPooling1D``, ``LayerNormalization``, ``Flatten``,
+``Reshape``, ``Permute`` and ``SpatialDropout1D`` (whole feature channels dropped for every step)."""
+
+from __future__ import annotations
+
+import torch
+
+from rnnkit.keras import initializers
+from rnnkit.keras.layers.base import Layer
+from rnnkit.keras.layers.core import Dropout
+
+
+class _GlobalPooling1D(Layer):
+    def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"{type(self).__name__}: only data_format='channels_last' (batch, steps, features) is "
+                             f"supported, got {data_format!r}")
+        self.data_format, self.keepdims = "channels_last", keepdims
+
+    def compute_mask(self, x, mask):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """The mean over time of (batch, steps, features); with a mask, over the valid steps only: Σ_t m_t x_t / Σ_t m_t."""
+
+    supports_masking = True
+
+    def call(self, x, mask=None, training=False):
+        if mask is None:
+            return x.mean(1, keepdim=self.keepdims)
+        m = mask.to(x.dtype).unsqueeze(-1)
+        return (x * m).sum(1, keepdim=self.keepdims) / m.sum(1, keepdim=self.keepdims)
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """The maximum over time of (batch, steps, features) (every step, as Keras: the mask is not read)."""
+
+    supports_masking = True
+
+    def call(self, x, mask=None, training=False):
+        return x.amax(1, keepdim=self.keepdims)
+
+
+class LayerNormalization(Layer):
+    """y = γ · (x − mean) / sqrt(var + ε) + β over the last axis (``axis=-1``), γ (``gamma``) and β (``beta``) learnt,
+    as Keras (ε = 1e-3 by default)."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 rms_scaling: bool = False, beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        for key in ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"):
+            if kwargs.pop(key, None) is not None:
+                raise ValueError(f"LayerNormalization: {key} is not supported by rnnkit.keras")
+        super().__init__(**kwargs)
+        if axis not in (-1, [-1], (-1,)):
+            raise ValueError(f"LayerNormalization: only axis=-1 is supported by rnnkit.keras, got {axis!r}")
+        if rms_scaling:
+            raise ValueError("LayerNormalization: rms_scaling is not supported by rnnkit.keras")
+        self.axis, self.epsilon, self.center, self.scale = -1, float(epsilon), center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+
+    def build(self, input_shape):
+        if self.scale:
+            self.add_weight((input_shape[-1],), self.gamma_initializer, name="gamma")
+        if self.center:
+            self.add_weight((input_shape[-1],), self.beta_initializer, name="beta")
+
+    def call(self, x, mask=None, training=False):
+        mean = x.mean(-1, keepdim=True)
+        var = x.var(-1, keepdim=True, unbiased=False)
+        y = (x - mean) * torch.rsqrt(var + self.epsilon)
+        if self.scale:
+            y = y * self.gamma
+        if self.center:
+            y = y + self.beta
+        return y
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale,
+                "beta_initializer": initializers.serialize_initializer(self.beta_initializer),
+                "gamma_initializer": initializers.serialize_initializer(self.gamma_initializer)}
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, …) → (batch, d1·d2·…)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def call(self, x, mask=None, training=False):
+        return x.reshape(x.shape[0], -1)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """(batch, …) → (batch, *target_shape); one entry may be -1 (inferred)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, x, mask=None, training=False):
+        try:
+            return x.reshape(x.shape[0], *self.target_shape)
+        except RuntimeError:
+            raise ValueError(f"Reshape {self.name!r}: the input of shape {tuple(x.shape)} does not hold "
+                             f"{self.target_shape} per sample") from None
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Permute(Layer):
+    """The non-batch axes reordered: ``dims`` (1-based, as Keras), e.g. (2, 1) swaps steps and features."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` "
+                             f"must be consecutive and start from 1. Received dims={self.dims}")
+
+    def call(self, x, mask=None, training=False):
+        return x.permute(0, *self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole feature channels: one mask per (sample, feature), shared by every step of (batch, steps,
+    features) — Keras's ``noise_shape=(batch, 1, features)``."""
+
+    def __init__(self, rate: float, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+
+    def call(self, x, mask=None, training=False):
+        if x.dim() != 3:
+            raise ValueError(f"SpatialDropout1D {self.name!r}: expected (batch, steps, features), got "
+                             f"{tuple(x.shape)}")
+        self.noise_shape = (x.shape[0], 1, x.shape[2])
+        try:
+            return super().call(x, mask, training)
+        finally:
+            self.noise_shape = None
+
+    def get_config(self):  # Keras's SpatialDropout1D takes exactly these (no trainable, no noise_shape)
+        cfg = super().get_config()
+        return {k: cfg[k] for k in ("rate", "seed", "name", "dtype")}
+
+
+__all__ = ["GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
+           "SpatialDropout1D"]

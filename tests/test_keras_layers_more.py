@@ -1,0 +1,125 @@
+"""The pooling, merging, normalization and reshaping layers that sit between recurrent layers, against real Keras 3
+(PyTorch backend): same weights and inputs — masks from ``Embedding(mask_zero=True)`` included — same outputs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import rnnkit.keras as rk  # noqa: E402
+
+RNG = np.random.default_rng(0)
+IDS = RNG.integers(1, 30, size=(4, 7)).astype("int32")
+IDS[1, 4:] = 0  # padding
+IDS[3, 2:] = 0
+
+
+def both(build):
+    """The same model built from Keras's layers and from rnnkit's, rnnkit's given Keras's weights."""
+    k, r = build(keras.layers, keras.Model), build(rk.layers, rk.Model)
+    r.set_weights(k.get_weights())
+    return k, r
+
+
+def assert_same(k, r, x):
+    theirs, ours = k.predict(x, verbose=0), r.predict(x, verbose=0)
+    for a, b in zip(ours if isinstance(ours, list) else [ours], theirs if isinstance(theirs, list) else [theirs]):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("pool", ["GlobalAveragePooling1D", "GlobalMaxPooling1D"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_pooling_over_time_after_a_masked_lstm(pool, keepdims):
+    # GlobalAveragePooling1D averages only the valid steps (the LSTM repeats its last output on masked ones)
+    def build(L, M):
+        inp = L.Input((None,), dtype="int32")
+        seq = L.LSTM(5, return_sequences=True)(L.Embedding(30, 4, mask_zero=True)(inp))
+        return M(inp, L.Dense(2)(getattr(L, pool)(keepdims=keepdims)(seq)))
+
+    assert_same(*both(build), IDS)
+
+
+@pytest.mark.parametrize("merge", ["Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"])
+def test_merging_two_recurrent_branches_keeps_keras_masks(merge):
+    # two GRUs over the same masked ids, merged step by step, then an LSTM that reads the merged mask
+    def build(L, M):
+        inp = L.Input((None,), dtype="int32")
+        emb = L.Embedding(30, 4, mask_zero=True)(inp)
+        a = L.GRU(3, return_sequences=True)(emb)
+        b = L.GRU(3, return_sequences=True, go_backwards=False)(emb)
+        return M(inp, L.LSTM(2)(getattr(L, merge)()([a, b])))
+
+    assert_same(*both(build), IDS)
+
+
+def test_concatenate_on_features_of_two_inputs_and_its_errors():
+    def build(L, M):
+        a, b = L.Input((6, 3)), L.Input((6, 2))
+        return M([a, b], L.SimpleRNN(4)(L.Concatenate()([a, b])))
+
+    k, r = both(build)
+    assert_same(k, r, [RNG.normal(size=(2, 6, 3)).astype("float32"), RNG.normal(size=(2, 6, 2)).astype("float32")])
+    with pytest.raises(ValueError, match="matching shapes except for the concatenation axis"):
+        rk.layers.Concatenate(axis=1)([np.zeros((2, 6, 3), "float32"), np.zeros((2, 6, 2), "float32")])
+    with pytest.raises(ValueError, match="at least 2 inputs"):
+        rk.layers.Add()([np.zeros((2, 3), "float32")])
+
+
+def test_layer_normalization_between_stacked_lstms():
+    def build(L, M):
+        inp = L.Input((8, 3))
+        x = L.LayerNormalization(epsilon=1e-5)(L.LSTM(6, return_sequences=True)(inp))
+        return M(inp, L.LSTM(3)(x))
+
+    k, r = both(build)
+    norm = [layer for layer in k.layers if isinstance(layer, keras.layers.LayerNormalization)][0]
+    norm.set_weights([RNG.normal(size=6).astype("float32"), RNG.normal(size=6).astype("float32")])
+    r.set_weights(k.get_weights())
+    ours = [layer for layer in r.layers if isinstance(layer, rk.layers.LayerNormalization)][0]
+    np.testing.assert_array_equal(ours.gamma.detach().numpy(), keras.ops.convert_to_numpy(norm.gamma))  # γ, then β
+    assert_same(k, r, RNG.normal(size=(3, 8, 3)).astype("float32"))
+
+
+def test_flatten_reshape_and_permute_around_recurrent_layers():
+    def build(L, M):
+        inp = L.Input((4, 6))
+        x = L.Permute((2, 1))(inp)                      # (6, 4): steps and features swapped
+        seq = L.GRU(2, return_sequences=True)(x)        # (6, 2)
+        x = L.Reshape((3, 4))(seq)                      # (3, 4)
+        return M(inp, L.Dense(1)(L.Flatten()(L.SimpleRNN(3, return_sequences=True)(x))))
+
+    assert_same(*both(build), RNG.normal(size=(2, 4, 6)).astype("float32"))
+
+
+def test_spatial_dropout_drops_whole_channels_in_training_only():
+    layer = rk.layers.SpatialDropout1D(0.5, seed=3)
+    x = np.ones((8, 10, 6), "float32")
+    y = layer(x, training=True).numpy()
+    assert ((y == 0).all(axis=1) | (y == 2).all(axis=1)).all()  # each (sample, channel): all steps kept ×2 or dropped
+    assert 0.2 < (y[:, 0] == 0).mean() < 0.8
+    np.testing.assert_array_equal(layer(x).numpy(), x)
+    assert keras.layers.SpatialDropout1D(0.5)(x).shape == y.shape  # Keras's shape at inference too
+
+
+def test_a_model_of_the_new_layers_moves_between_keras_and_rnnkit_files(tmp_path):
+    def build(L, M):
+        inp = L.Input((None,), dtype="int32")
+        emb = L.Embedding(30, 4, mask_zero=True)(inp)
+        # (a Concatenate named "concatenate" joining masked sequences does not reload in Keras 3.15 from a file
+        # without Keras's own mask ops: Keras names its mask operation "concatenate" too)
+        x = L.Concatenate(name="join")([L.GRU(3, return_sequences=True)(emb), L.LSTM(3, return_sequences=True)(emb)])
+        x = L.SpatialDropout1D(0.2)(L.LayerNormalization()(x))
+        return M(inp, L.Dense(2)(L.GlobalAveragePooling1D()(x)))
+
+    k, r = both(build)
+    r.save(tmp_path / "ours.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "ours.keras").predict(IDS, verbose=0),
+                               r.predict(IDS, verbose=0), atol=1e-5)
+    k.save(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(IDS, verbose=0),
+                               k.predict(IDS, verbose=0), atol=1e-5)
