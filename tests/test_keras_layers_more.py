@@ -123,3 +123,56 @@ def test_a_model_of_the_new_layers_moves_between_keras_and_rnnkit_files(tmp_path
     k.save(tmp_path / "theirs.keras")
     np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(IDS, verbose=0),
                                k.predict(IDS, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("attention, kwargs", [("Attention", {}), ("Attention", {"use_scale": True}),
+                                               ("Attention", {"score_mode": "concat", "use_scale": True}),
+                                               ("AdditiveAttention", {}), ("AdditiveAttention", {"use_scale": False})])
+def test_attention_between_a_masked_encoder_and_decoder_as_in_keras(attention, kwargs):
+    # Keras's seq2seq-with-attention pattern: the decoder's outputs attend over the encoder's (padding masked on
+    # both sides), joined with the decoder's outputs, then a softmax per step
+    def build(L, M):
+        src, tgt = L.Input((None,), dtype="int32"), L.Input((None,), dtype="int32")
+        enc = L.LSTM(6, return_sequences=True)(L.Embedding(30, 5, mask_zero=True)(src))
+        dec = L.LSTM(6, return_sequences=True)(L.Embedding(30, 5, mask_zero=True)(tgt))
+        context, weights = getattr(L, attention)(**kwargs)([dec, enc], return_attention_scores=True)
+        out = L.TimeDistributed(L.Dense(30, activation="softmax"))(L.Concatenate(name="join")([dec, context]))
+        return M([src, tgt], [out, weights])
+
+    k, r = both(build)
+    for layer in k.layers:  # make the learnt scales differ from their initial ones
+        if "ttention" in type(layer).__name__ and layer.weights:
+            layer.set_weights([RNG.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    r.set_weights(k.get_weights())
+    tgt = RNG.integers(1, 30, size=(4, 5)).astype("int32")
+    tgt[0, 3:] = 0
+    assert_same(k, r, [IDS, tgt])
+
+
+def test_causal_self_attention_and_the_attention_errors():
+    def build(L, M):
+        inp = L.Input((None, 4))
+        seq = L.GRU(4, return_sequences=True)(inp)
+        return M(inp, L.Attention()([seq, seq], use_causal_mask=True))
+
+    assert_same(*both(build), RNG.normal(size=(2, 6, 4)).astype("float32"))
+    with pytest.raises(ValueError, match=r"namely \[query, value\]"):
+        rk.layers.Attention()(np.zeros((2, 3, 4), "float32"))
+    with pytest.raises(ValueError, match="score_mode"):
+        rk.layers.Attention(score_mode="general")
+
+
+def test_a_two_branch_models_layers_and_weights_are_in_keras_order():
+    # Keras lists a functional model's layers by decreasing depth (ties: as a walk from the outputs meets them), and
+    # get_weights follows that order — so Keras's weights fit rnnkit's model array for array (InputLayers apart)
+    def build(L, M):
+        src, tgt = L.Input((None,), dtype="int32", name="src"), L.Input((None,), dtype="int32", name="tgt")
+        enc = L.LSTM(6, return_sequences=True, name="enc")(L.Embedding(30, 5, mask_zero=True, name="e1")(src))
+        dec = L.GRU(6, return_sequences=True, name="dec")(L.Embedding(30, 7, mask_zero=True, name="e2")(tgt))
+        joined = L.Concatenate(name="join")([dec, L.Attention(name="att")([dec, enc])])
+        return M([src, tgt], L.Dense(3, name="out")(joined))
+
+    k, r = build(keras.layers, keras.Model), build(rk.layers, rk.Model)
+    assert [layer.name for layer in r.layers] == [layer.name for layer in k.layers
+                                                   if not isinstance(layer, keras.layers.InputLayer)]
+    assert [w.shape for w in r.get_weights()] == [w.shape for w in k.get_weights()]

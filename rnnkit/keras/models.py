@@ -52,26 +52,41 @@ class Model(Trainer, nn.Module):
         self.graph_inputs = inputs
         self.multi_output = isinstance(outputs, (list, tuple))
         self.graph_outputs = _as_list(outputs)
-        order: list = []
-        seen: set[int] = set()
+        # Keras's order (its map_graph): each node's depth is its longest path to an output; layers run and are
+        # listed (weights too: get_weights/set_weights) by decreasing depth, ties in the order a depth-first walk
+        # from the outputs first meets them
+        order: list = []  # post-order: every node after the nodes it reads
+        found: dict[int, int] = {}  # id(layer) → when the walk first met it
+        parents: dict[int, list] = {}
 
         def visit(t: KerasTensor):
             node = t.node
-            if node is None or id(node) in seen:
+            if node is None or id(node) in parents:
                 return
-            for parent in _as_list(node.inputs) + [v for k in node.kwargs.values() for v in _as_list(k)
-                                                   if isinstance(v, KerasTensor)]:
+            found.setdefault(id(node.layer), len(found))
+            ins = _as_list(node.inputs) + [v for k in node.kwargs.values() for v in _as_list(k)
+                                           if isinstance(v, KerasTensor)]
+            parents[id(node)] = [p.node for p in ins if p.node is not None]
+            for parent in ins:
                 visit(parent)
-            seen.add(id(node))
             order.append(node)
 
         for t in self.graph_outputs:
             visit(t)
-        self.nodes = order
+        depth: dict[int, int] = {}
+        for node in reversed(order):  # consumers before the nodes they read
+            d = depth.setdefault(id(node), 0)
+            for parent in parents[id(node)]:
+                depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
+        layer_depth: dict[int, int] = {}
+        for node in order:
+            layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0), depth[id(node)])
+        self.nodes = sorted(order, key=lambda n: (-depth[id(n)], found[id(n.layer)]))
         unique = []
-        for n in order:
+        for n in self.nodes:
             if all(n.layer is not u for u in unique):
                 unique.append(n.layer)
+        unique.sort(key=lambda layer: (-layer_depth[id(layer)], found[id(layer)]))
         self.model_layers = nn.ModuleList(unique)
 
     @property

@@ -1,5 +1,6 @@
 """``rnnkit.keras.layers``: the Keras layers the tutorial's models use, on rnnkit's engine."""
 
+from rnnkit.keras.layers.attention import AdditiveAttention, Attention
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
 from rnnkit.keras.layers.bidirectional import Bidirectional
 from rnnkit.keras.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
@@ -30,4 +31,4 @@ __all__ = ["Input", "KerasTensor", "Layer", "Bidirectional", "SimpleRNNCell", "L
            "Activation", "Dense", "Dropout", "Embedding", "Masking", "RepeatVector", "TimeDistributed", "RNN", "SimpleRNN",
            "LSTM", "GRU", "Wrapper", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
-           "SpatialDropout1D"]
+           "SpatialDropout1D", "Attention", "AdditiveAttention"]
