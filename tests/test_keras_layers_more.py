@@ -176,3 +176,19 @@ def test_a_two_branch_models_layers_and_weights_are_in_keras_order():
     assert [layer.name for layer in r.layers] == [layer.name for layer in k.layers
                                                    if not isinstance(layer, keras.layers.InputLayer)]
     assert [w.shape for w in r.get_weights()] == [w.shape for w in k.get_weights()]
+
+
+def test_a_keras_file_of_a_two_branch_model_with_two_lstms_loads_each_lstms_weights(tmp_path):
+    # Keras's .keras file names the weights by class in its layer order (lstm, lstm_1): rnnkit reads them into the
+    # same layers only when its order is Keras's
+    def build(L, M):
+        src, tgt = L.Input((None,), dtype="int32"), L.Input((None,), dtype="int32")
+        enc = L.LSTM(6, return_sequences=True)(L.Embedding(30, 5, mask_zero=True)(src))
+        dec = L.LSTM(6, return_sequences=True)(L.Embedding(30, 7, mask_zero=True)(tgt))  # kernels (5|7, 24)
+        return M([src, tgt], L.Dense(3)(L.Concatenate(name="join")([dec, L.Attention(name="att")([dec, enc])])))
+
+    k = build(keras.layers, keras.Model)
+    k.save(tmp_path / "two.keras")
+    r = rk.models.load_model(tmp_path / "two.keras")
+    tgt = RNG.integers(1, 30, size=(4, 3)).astype("int32")
+    np.testing.assert_allclose(r.predict([IDS, tgt], verbose=0), k.predict([IDS, tgt], verbose=0), atol=1e-5)
