@@ -192,3 +192,20 @@ def test_a_keras_file_of_a_two_branch_model_with_two_lstms_loads_each_lstms_weig
     r = rk.models.load_model(tmp_path / "two.keras")
     tgt = RNG.integers(1, 30, size=(4, 3)).astype("int32")
     np.testing.assert_allclose(r.predict([IDS, tgt], verbose=0), k.predict([IDS, tgt], verbose=0), atol=1e-5)
+
+
+def test_a_lambda_layer_runs_in_memory_and_is_refused_in_files(tmp_path):
+    # Keras's pattern of taking the last step of a sequence; saved, it would be Python bytecode (Keras itself refuses
+    # to load it in safe mode)
+    def build(L, M):
+        inp = L.Input((None, 3))
+        seq = L.LSTM(4, return_sequences=True)(inp)
+        return M(inp, L.Dense(1)(L.Lambda(lambda s: s[:, -1] * 2.0)(seq)))
+
+    k, r = both(build)
+    assert_same(k, r, RNG.normal(size=(2, 5, 3)).astype("float32"))
+    with pytest.raises(ValueError, match="holds Python code"):
+        r.save(tmp_path / "lambda.keras")
+    k.save(tmp_path / "theirs.keras")
+    with pytest.raises(ValueError, match="Python bytecode, which rnnkit does not load"):
+        rk.models.load_model(tmp_path / "theirs.keras")

@@ -20,6 +20,7 @@ from rnnkit.keras.layers.shaping import (
     Flatten,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
+    Lambda,
     LayerNormalization,
     Permute,
     Reshape,
@@ -31,4 +32,4 @@ __all__ = ["Input", "KerasTensor", "Layer", "Bidirectional", "SimpleRNNCell", "L
            "Activation", "Dense", "Dropout", "Embedding", "Masking", "RepeatVector", "TimeDistributed", "RNN", "SimpleRNN",
            "LSTM", "GRU", "Wrapper", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
-           "SpatialDropout1D", "Attention", "AdditiveAttention"]
+           "SpatialDropout1D", "Attention", "AdditiveAttention", "Lambda"]

@@ -161,5 +161,39 @@ class SpatialDropout1D(Dropout):
         return {k: cfg[k] for k in ("rate", "seed", "name", "dtype")}
 
 
-__all__ = ["GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
+class Lambda(Layer):
+    """Keras's ``Lambda(function, output_shape=None, mask=None, arguments=None)``: ``function(x, **arguments)`` as a
+    layer (``x[:, -1]``, a sum over time, …); ``mask`` a function (x, mask) → the mask to pass on, or a fixed one. It
+    holds Python code, so it is not saved: Keras stores it as bytecode, which is unsafe to load (rnnkit refuses both
+    ways) — write a ``Layer`` subclass registered with ``register_keras_serializable`` to save one."""
+
+    supports_masking = True
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise ValueError(f"Lambda: function must be callable, got {type(function).__name__}")
+        self.function, self.output_shape, self.mask, self.arguments = function, output_shape, mask, arguments or {}
+
+    def call(self, x, mask=None, training=False):
+        return self.function(x, **self.arguments)
+
+    def compute_mask(self, x, mask):
+        if callable(self.mask):
+            return self.mask(x, mask)
+        return self.mask
+
+    def get_config(self):
+        raise ValueError(f"Lambda layer {self.name!r} holds Python code, which rnnkit does not save (Keras saves it as "
+                         "bytecode, unsafe to load): write a Layer subclass and register it with "
+                         "@rnnkit.keras.saving.register_keras_serializable() instead")
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        raise ValueError(f"Lambda layer {config.get('name')!r}: its function is Python bytecode, which rnnkit does not "
+                         "load (unsafe: it runs whatever the file holds); rebuild the model in code and load its "
+                         "weights instead")
+
+
+__all__ = ["Lambda", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
            "SpatialDropout1D"]
