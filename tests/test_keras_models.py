@@ -227,3 +227,28 @@ def test_input_and_output_shapes_and_get_layer_as_in_keras():
         for m in (kseq, rseq):
             with pytest.raises(ValueError, match=message):
                 m.get_layer(**kwargs)
+
+
+def test_schedules_batch_hooks_and_terminate_on_nan_as_in_keras():
+    """LearningRateScheduler sets each epoch's rate and logs it; a LambdaCallback sees every epoch and batch begin
+    and end, with Keras's indices; TerminateOnNaN stops inside the first epoch whose loss is not finite — in Keras
+    and in rnnkit alike (before, on_epoch_begin and the batch hooks were never called)."""
+    x = np.random.default_rng(0).normal(size=(40, 6, 3)).astype("float32")
+    y = x[:, -1, :1]
+    for mod in (keras, rk):
+        m = mod.Sequential([mod.layers.Input((6, 3)), mod.layers.LSTM(4), mod.layers.Dense(1)])
+        m.compile(optimizer=mod.optimizers.SGD(0.1), loss="mse")
+        events = []
+        log = mod.callbacks.LambdaCallback(
+            on_epoch_begin=lambda e, logs: events.append(("epoch", e)),
+            on_train_batch_begin=lambda b, logs: events.append(("begin", b)),
+            on_train_batch_end=lambda b, logs: events.append(("end", b, np.isfinite(logs["loss"]))))
+        sched = mod.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+        h = m.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[sched, log])
+        assert h.history["learning_rate"] == pytest.approx([0.1, 0.05]), mod.__name__
+        batches = [("begin", 0), ("end", 0, True), ("begin", 1), ("end", 1, True), ("begin", 2), ("end", 2, True)]
+        assert events == [("epoch", 0), *batches, ("epoch", 1), *batches], mod.__name__
+        bad = y.copy()
+        bad[20] = np.nan  # the second batch's loss is NaN
+        h = m.fit(x, bad, batch_size=16, epochs=3, shuffle=False, verbose=0, callbacks=[mod.callbacks.TerminateOnNaN()])
+        assert len(h.history.get("loss", [])) <= 1, mod.__name__  # Keras logs the stopped epoch; rnnkit does not

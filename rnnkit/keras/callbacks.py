@@ -1,5 +1,7 @@
-"""Keras callbacks (``on_epoch_end(epoch, logs)``) — EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger —
-run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy, val_loss, val_accuracy, lr."""
+"""Keras callbacks — EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger, LearningRateScheduler,
+TerminateOnNaN, LambdaCallback and yours (``on_train_begin/end``, ``on_epoch_begin/end``, ``on_train_batch_begin/end``)
+— run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy, val_loss, val_accuracy,
+learning_rate (a batch's logs: the epoch's running mean loss so far)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,14 @@ class Callback:
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
     def on_train_end(self, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):  # Keras: the train-batch hooks default to the batch ones
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
 
 
 def _better(mode, monitor):
@@ -126,6 +136,55 @@ class CSVLogger(Callback):
                 w.writerow({k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in r.items()})
 
 
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at each epoch's start to ``schedule(epoch, lr)`` (or ``schedule(epoch)``)."""
+
+    def __init__(self, schedule, verbose: int = 0):
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        groups = self.model.optimizer.param_groups
+        try:
+            lr = self.schedule(epoch, float(groups[0]["lr"]))
+        except TypeError:  # a schedule of the epoch alone, as Keras 1's
+            lr = self.schedule(epoch)
+        lr = float(lr)
+        if not math.isfinite(lr):
+            raise ValueError(f'The output of the "schedule" function should be a float. Got: {lr}')
+        for group in groups:
+            group["lr"] = lr
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
+
+
+class TerminateOnNaN(Callback):
+    """Stops training at the first batch whose loss is NaN or infinite."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback of plain functions: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_batch_begin/end(batch, logs)`` (or ``on_batch_begin/end``), ``on_train_begin(logs)``, ``on_train_end(logs)``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, on_batch_begin=None, on_batch_end=None, **kwargs):
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+                 "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin or on_batch_begin,
+                 "on_train_batch_end": on_train_batch_end or on_batch_end, **kwargs}
+        for name, fn in hooks.items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
 KEY_MAP = {"train_loss": "loss", "lr": "learning_rate"}
 
 
@@ -141,6 +200,29 @@ class KerasCallbacks(EngineCallback):
         for cb in self.callbacks:
             cb.set_model(self.model)
             cb.on_train_begin({})
+
+    def on_epoch_start(self, trainer):
+        for cb in self.callbacks:
+            cb.on_epoch_begin(trainer.epoch, {})
+        self._batch = trainer.batch
+        self._batch_begin(trainer)
+
+    def _batch_begin(self, trainer):  # the engine has no hook before a batch: called after the one before it
+        if self._batch < trainer.sampler.batches_per_epoch:
+            for cb in self.callbacks:
+                cb.on_train_batch_begin(self._batch, {})
+
+    def on_batch_end(self, trainer, info):
+        acc, last = trainer._acc, trainer.last_loss
+        # the epoch's running mean, as Keras logs it — a non-finite batch loss as it is (the engine skips that step)
+        logs = {"loss": acc["loss"] / max(acc["samples"], 1) if math.isfinite(last) else last}
+        for cb in self.callbacks:
+            cb.on_train_batch_end(self._batch, logs)
+        self._batch += 1
+        if self.model.stop_training:
+            trainer.stop(f"stopped by a callback at batch {self._batch}")
+        else:
+            self._batch_begin(trainer)
 
     def on_epoch_end(self, trainer, record):
         logs = {}

@@ -148,7 +148,7 @@ class Trainer:
         cfg.train.progress = verbose not in (0, False)
         cfg.train.checkpoint_every = 0  # device: auto — the GPU when torch sees one, as Keras's torch backend
         history = History()
-        adapter = KerasCallbacks(self, [history, *(callbacks or [])])
+        adapter = KerasCallbacks(self, [*(callbacks or []), history])  # History last, as Keras: it sees their logs
         trainer = Engine(self, train, val, config=cfg, callbacks=[adapter])
         if not cfg.train.progress:
             trainer.log = lambda message: None

@@ -133,6 +133,7 @@ class Trainer(ResumableRun):
         self.best: float | None = None
         self.nonfinite_in_row = 0
         self.last_grad_norm = float("nan")  # pre-clip norm of the latest step (read it in on_batch_end)
+        self.last_loss = float("nan")  # the latest batch's loss, finite or not (read it in on_batch_end)
         self._carried = None  # the recurrent state carried between batches (train.carry_state)
         self._acc = self._new_acc()
         self._stop_reason: str | None = None
@@ -232,8 +233,9 @@ class Trainer(ResumableRun):
         if k is None:
             out = self.steps("train", batch)
             loss = out["loss"]
-            if self._backward_and_step(loss):
-                self._acc["loss"] += loss.item() * n
+            stepped, self.last_loss = self._backward_and_step(loss), loss.item()  # last_loss: finite or not
+            if stepped:
+                self._acc["loss"] += self.last_loss * n
                 self._acc["samples"] += n
                 for k, v in out.items():  # other metrics the model reports, averaged like the loss
                     if k != "loss":
@@ -246,7 +248,7 @@ class Trainer(ResumableRun):
             state = _detach(state)  # truncate: no gradient flows into the previous chunk
             if out is not None and self._backward_and_step(out["loss"]):
                 losses.append(out["loss"].item())
-        self._carried = state
+        self._carried, self.last_loss = state, sum(losses) / len(losses) if losses else float("nan")
         if losses:
             self._acc["loss"] += sum(losses) / len(losses) * n
             self._acc["samples"] += n
@@ -336,7 +338,7 @@ class Trainer(ResumableRun):
                     cb.on_batch_end(self, {"step": self.step})
                 if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                     self.save_checkpoint("last")
-                if self._budget_spent():
+                if self._budget_spent() or self._stop_reason is not None:  # a callback may stop inside an epoch
                     break
             bar.end_epoch()
             if self.batch < self.sampler.batches_per_epoch:  # stopped by max_steps/max_minutes inside the epoch
