@@ -126,8 +126,8 @@ def test_fit_applies_constraints_after_every_step_as_keras():
     np.testing.assert_allclose(hr.history["loss"], hk.history["loss"], rtol=1e-4)
     for a, b in zip(r.get_weights(), k.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    kernel = r.layers[0].cell.kernel.detach()
-    assert float(kernel.norm(dim=0).max()) <= 0.5 + 1e-5 and float(r.layers[1].kernel.detach().min()) >= 0
+    kernel = r.layers[1].cell.kernel.detach()  # layers[0]: the InputLayer, as in Keras
+    assert float(kernel.norm(dim=0).max()) <= 0.5 + 1e-5 and float(r.layers[2].kernel.detach().min()) >= 0
 
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])

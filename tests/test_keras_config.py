@@ -130,4 +130,4 @@ def test_a_model_with_regularizers_and_seeded_initializers_loads_in_real_keras(t
     assert isinstance(k.layers[1].cell.kernel_regularizer, keras.regularizers.L2)
     assert isinstance(k.layers[2].kernel_constraint, keras.constraints.NonNeg)
     back = rk.models.load_model(tmp_path / "m.keras")
-    assert isinstance(back.layers[0].cell.kernel_regularizer, rk.regularizers.L2)
+    assert isinstance(back.layers[1].cell.kernel_regularizer, rk.regularizers.L2)  # layers[0]: InputLayer, as Keras

@@ -163,8 +163,8 @@ def test_causal_self_attention_and_the_attention_errors():
 
 
 def test_a_two_branch_models_layers_and_weights_are_in_keras_order():
-    # Keras lists a functional model's layers by decreasing depth (ties: as a walk from the outputs meets them), and
-    # get_weights follows that order — so Keras's weights fit rnnkit's model array for array (InputLayers apart)
+    # Keras lists a functional model's layers by decreasing depth (ties: as a walk from the outputs meets them), its
+    # InputLayers among them, and get_weights follows that order — so Keras's weights fit rnnkit's array for array
     def build(L, M):
         src, tgt = L.Input((None,), dtype="int32", name="src"), L.Input((None,), dtype="int32", name="tgt")
         enc = L.LSTM(6, return_sequences=True, name="enc")(L.Embedding(30, 5, mask_zero=True, name="e1")(src))
@@ -173,8 +173,9 @@ def test_a_two_branch_models_layers_and_weights_are_in_keras_order():
         return M([src, tgt], L.Dense(3, name="out")(joined))
 
     k, r = build(keras.layers, keras.Model), build(rk.layers, rk.Model)
-    assert [layer.name for layer in r.layers] == [layer.name for layer in k.layers
-                                                   if not isinstance(layer, keras.layers.InputLayer)]
+    assert [(layer.name, type(layer).__name__) for layer in r.layers] == \
+        [(layer.name, type(layer).__name__) for layer in k.layers]  # tgt, src, e2, e1, dec, enc, att, join, out
+    assert r.get_layer(index=0).output is r.inputs[1] and r.layers[0].get_weights() == []
     assert [w.shape for w in r.get_weights()] == [w.shape for w in k.get_weights()]
 
 
@@ -209,3 +210,16 @@ def test_a_lambda_layer_runs_in_memory_and_is_refused_in_files(tmp_path):
     k.save(tmp_path / "theirs.keras")
     with pytest.raises(ValueError, match="Python bytecode, which rnnkit does not load"):
         rk.models.load_model(tmp_path / "theirs.keras")
+
+
+def test_an_auxiliary_input_joining_late_is_listed_where_keras_lists_it():
+    def build(L, M):
+        seq, aux = L.Input((5, 3), name="seq"), L.Input((2,), name="aux")
+        h = L.LSTM(4, name="rnn")(L.LayerNormalization(name="norm")(seq))
+        return M([seq, aux], L.Dense(1, name="out")(L.Concatenate(name="join")([h, aux])))
+
+    k, r = build(keras.layers, keras.Model), build(rk.layers, rk.Model)
+    assert [layer.name for layer in r.layers] == [layer.name for layer in k.layers]
+    lines = []
+    r.summary(print_fn=lines.append)
+    assert any(line.startswith("aux (InputLayer)") and "(None, 2)" in line for line in lines)

@@ -8,6 +8,7 @@ from torch import nn
 
 from rnnkit.keras.backend import unique_name
 from rnnkit.keras.layers.base import KerasTensor, Layer, _call_takes, _flatten_tensors, as_tensors, weights_device
+from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.trainer import Trainer, _as_list
 
 
@@ -61,6 +62,8 @@ class Model(Trainer, nn.Module):
 
         def visit(t: KerasTensor):
             node = t.node
+            if node is None:  # an Input: its InputLayer is listed by the same rule
+                found.setdefault(id(t), len(found))
             if node is None or id(node) in parents:
                 return
             found.setdefault(id(node.layer), len(found))
@@ -81,12 +84,18 @@ class Model(Trainer, nn.Module):
         layer_depth: dict[int, int] = {}
         for node in order:
             layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0), depth[id(node)])
+            for t in _as_list(node.inputs) + [v for k in node.kwargs.values() for v in _as_list(k)
+                                              if isinstance(v, KerasTensor)]:
+                if t.node is None:  # an Input read by this node: one deeper than its deepest reader
+                    layer_depth[id(t)] = max(layer_depth.get(id(t), 0), depth[id(node)] + 1)
         self.nodes = sorted(order, key=lambda n: (-depth[id(n)], found[id(n.layer)]))
         unique = []
         for n in self.nodes:
             if all(n.layer is not u for u in unique):
                 unique.append(n.layer)
-        unique.sort(key=lambda layer: (-layer_depth[id(layer)], found[id(layer)]))
+        entries = [(layer, id(layer)) for layer in unique] + [(InputLayer(t), id(t)) for t in inputs]
+        entries.sort(key=lambda e: (-layer_depth.get(e[1], 0), found.get(e[1], len(found))))
+        unique = [layer for layer, _ in entries]
         self.model_layers = nn.ModuleList(unique)
 
     @property
@@ -248,6 +257,9 @@ class Model(Trainer, nn.Module):
             if id(node.layer) not in shapes:
                 outs = [str((t.batch_size, *t.shape)) for t in node.outputs]
                 shapes[id(node.layer)] = outs[0] if len(outs) == 1 else f"[{', '.join(outs)}]"
+        for layer in self.layers:
+            if isinstance(layer, InputLayer):
+                shapes[id(layer)] = str(layer.batch_shape)
         rows = [(f"{layer.name} ({type(layer).__name__})", shapes.get(id(layer), "?"), layer.count_params())
                 for layer in self.layers]
         width = max([len(r[0]) for r in rows] + [20])

@@ -14,6 +14,7 @@ from rnnkit.keras.layers.core import (
     TimeDistributed,
     Wrapper,
 )
+from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from rnnkit.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.keras.layers.shaping import (
@@ -28,7 +29,8 @@ from rnnkit.keras.layers.shaping import (
 )
 from rnnkit.keras.layers.stacked import StackedRNNCells
 
-__all__ = ["Input", "KerasTensor", "Layer", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
+__all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell",
+           "StackedRNNCells",
            "Activation", "Dense", "Dropout", "Embedding", "Masking", "RepeatVector", "TimeDistributed", "RNN", "SimpleRNN",
            "LSTM", "GRU", "Wrapper", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
