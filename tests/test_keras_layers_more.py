@@ -223,3 +223,18 @@ def test_an_auxiliary_input_joining_late_is_listed_where_keras_lists_it():
     lines = []
     r.summary(print_fn=lines.append)
     assert any(line.startswith("aux (InputLayer)") and "(None, 2)" in line for line in lines)
+
+
+@pytest.mark.parametrize("merge", ["Concatenate", "Add"])
+def test_two_inputs_padded_differently_merge_their_masks_as_keras(merge):
+    # both keep a step valid where either input's is (Keras's OR of the masks)
+    def build(L, M):
+        a, b = L.Input((None,), dtype="int32"), L.Input((None,), dtype="int32")
+        ea = L.Embedding(30, 4, mask_zero=True)(a)
+        eb = L.Embedding(30, 4, mask_zero=True)(b)
+        return M([a, b], L.LSTM(3, return_sequences=True)(getattr(L, merge)()([ea, eb])))
+
+    other = IDS.copy()
+    other[0, 5:] = 0
+    other[2, 1:] = 0
+    assert_same(*both(build), [IDS, other])

@@ -1,6 +1,7 @@
 """Keras's merging layers — ``Concatenate``, ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``,
-``Minimum`` — on a list of tensors, with Keras's masks: a merged sequence is masked where any input's step is
-(``Concatenate`` on the last axis; the others step by step), an input without a mask counting as all valid."""
+``Minimum`` — on a list of tensors, with Keras's masks: a step stays valid where any input's is (element-wise merges:
+no mask at all if an input has none; ``Concatenate`` on the features: an input without one counts as all valid; along
+time or batch it joins the masks)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,9 @@ class Merge(Layer):
         return self._merge(self._check(xs))
 
     def compute_mask(self, xs, mask=None):
-        if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+        if not isinstance(mask, (list, tuple)) or any(m is None for m in mask):
             return None
-        valid = [torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if m is None else m.bool()
-                 for x, m in zip(xs, mask)]
-        return functools.reduce(torch.logical_and, valid)
+        return functools.reduce(torch.logical_or, [m.bool() for m in mask])
 
 
 def _elementwise(name: str, op, doc: str):
@@ -83,10 +82,11 @@ class Concatenate(Merge):
     def compute_mask(self, xs, mask=None):
         if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
             return None
+        valid = [torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if m is None else m.bool()
+                 for x, m in zip(xs, mask)]
         if self.axis % xs[0].dim() in (0, 1):  # joined along the batch or the time axis: the masks are joined too
-            return torch.cat([torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if m is None else m.bool()
-                              for x, m in zip(xs, mask)], dim=self.axis % xs[0].dim())
-        return super().compute_mask(xs, mask)
+            return torch.cat(valid, dim=self.axis % xs[0].dim())
+        return functools.reduce(torch.logical_or, valid)  # features joined: a step is valid where any input's is
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
