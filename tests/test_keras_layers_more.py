@@ -238,3 +238,34 @@ def test_two_inputs_padded_differently_merge_their_masks_as_keras(merge):
     other[0, 5:] = 0
     other[2, 1:] = 0
     assert_same(*both(build), [IDS, other])
+
+
+@pytest.mark.parametrize("padding, strides, dilation", [("valid", 1, 1), ("same", 1, 1), ("same", 2, 1),
+                                                        ("causal", 1, 2), ("valid", 2, 1), ("same", 3, 1)])
+@pytest.mark.parametrize("pool_padding", ["valid", "same"])
+def test_a_cnn_lstm_gives_keras_outputs_and_files(padding, strides, dilation, pool_padding, tmp_path):
+    def build(L, M):
+        inp = L.Input((19, 3))
+        x = L.Conv1D(6, 3, strides=strides, padding=padding, dilation_rate=dilation, activation="relu")(inp)
+        x = L.MaxPooling1D(2, padding=pool_padding)(x)
+        return M(inp, L.Dense(1)(L.LSTM(5)(x)))
+
+    k, r = both(build)
+    x = RNG.normal(size=(3, 19, 3)).astype("float32")
+    assert_same(k, r, x)
+    r.save(tmp_path / "cnn.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "cnn.keras").predict(x, verbose=0),
+                               r.predict(x, verbose=0), atol=1e-5)
+    k.save(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(x, verbose=0),
+                               k.predict(x, verbose=0), atol=1e-5)
+
+
+def test_conv1d_shapes_and_errors_as_keras():
+    for kwargs in ({"padding": "same", "strides": 2}, {"padding": "causal", "dilation_rate": 3}, {"groups": 3}):
+        x = np.zeros((2, 11, 6), "float32")
+        assert tuple(rk.layers.Conv1D(9, 4, **kwargs)(x).shape) == tuple(keras.layers.Conv1D(9, 4, **kwargs)(x).shape)
+    with pytest.raises(ValueError, match="divisible by the number of groups"):
+        rk.layers.Conv1D(5, 3, groups=2)
+    with pytest.raises(ValueError, match="padding"):
+        rk.layers.Conv1D(5, 3, padding="full")

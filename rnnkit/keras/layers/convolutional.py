@@ -1,0 +1,128 @@
+"""Keras's ``Conv1D`` and ``MaxPooling1D`` on (batch, steps, channels) — the convolutional front of a CNN-LSTM:
+short local patterns first, the recurrent layer over the shorter sequence of their features.
+
+    y_t,f = activation(b_f + Σ_{j<k} Σ_c x_{t·s + j·d, c} · kernel_{j, c, f})    (kernel: (k, channels, filters))
+
+``padding``: "valid" (no padding), "same" (⌈T/s⌉ outputs; the padding split with the extra step at the end, as
+Keras) or "causal" ((k − 1)·d zeros before the first step: y_t reads no step after t).
+"""
+
+from __future__ import annotations
+
+from torch.nn import functional as F
+
+from rnnkit.keras import constraints, initializers, regularizers
+from rnnkit.keras.backend import activation_name, get_activation
+from rnnkit.keras.layers.base import Layer
+
+
+def _one(value, name: str) -> int:
+    v = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise ValueError(f"{name} must be a positive integer (or a 1-tuple of one), got {value!r}")
+    return v
+
+
+def _same_padding(length: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """Keras's "same": ⌈length / stride⌉ outputs; the total padding split floor-left, the rest right."""
+    span = (k - 1) * dilation + 1
+    total = span - 1 if stride == 1 else max(0, (-(-length // stride) - 1) * stride + span - length)
+    return total // 2, total - total // 2
+
+
+def _check_format(data_format, name):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{name}: only data_format='channels_last' (batch, steps, channels) is supported, got "
+                         f"{data_format!r}")
+
+
+class Conv1D(Layer):
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format=None,
+                 dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        _check_format(data_format, "Conv1D")
+        self.filters, self.kernel_size = _one(filters, "filters"), _one(kernel_size, "kernel_size")
+        self.strides, self.dilation_rate = _one(strides, "strides"), _one(dilation_rate, "dilation_rate")
+        self.groups, self.padding = _one(groups, "groups"), str(padding).lower()
+        if self.padding not in ("valid", "same", "causal"):
+            raise ValueError(f"Conv1D: padding must be 'valid', 'same' or 'causal', got {padding!r}")
+        if self.filters % self.groups:
+            raise ValueError(f"The number of filters must be evenly divisible by the number of groups. Received: "
+                             f"groups={self.groups}, filters={self.filters}.")
+        self.use_bias, self.activation = use_bias, get_activation(activation)
+        self._activation_name = activation_name(activation) if activation is not None else "linear"
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None or channels % self.groups:
+            raise ValueError(f"Conv1D {self.name!r}: the input's channels ({channels}) must be known and divisible by "
+                             f"groups ({self.groups})")
+        self.add_weight((self.kernel_size, channels // self.groups, self.filters), self.kernel_initializer,
+                        name="kernel", regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.add_weight((self.filters,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
+
+    def call(self, x, mask=None, training=False):
+        if x.dim() != 3:
+            raise ValueError(f"Conv1D {self.name!r}: expected (batch, steps, channels), got {tuple(x.shape)}")
+        z = x.transpose(1, 2)  # torch's (batch, channels, steps)
+        if self.padding == "causal":
+            z = F.pad(z, ((self.kernel_size - 1) * self.dilation_rate, 0))
+        elif self.padding == "same":
+            z = F.pad(z, _same_padding(z.shape[-1], self.kernel_size, self.strides, self.dilation_rate))
+        y = F.conv1d(z, self.kernel.permute(2, 1, 0), self.bias if self.use_bias else None, stride=self.strides,
+                     dilation=self.dilation_rate, groups=self.groups)
+        return self.activation(y.transpose(1, 2))
+
+    def compute_mask(self, x, mask):
+        return None  # the steps no longer line up with the input's
+
+    def get_config(self):
+        ser_i, ser_r, ser_c = (initializers.serialize_initializer, regularizers.serialize_regularizer,
+                               constraints.serialize_constraint)
+        return {**super().get_config(), "filters": self.filters, "kernel_size": [self.kernel_size],
+                "strides": [self.strides], "padding": self.padding, "data_format": "channels_last",
+                "dilation_rate": [self.dilation_rate], "groups": self.groups, "activation": self._activation_name,
+                "use_bias": self.use_bias, "kernel_initializer": ser_i(self.kernel_initializer),
+                "bias_initializer": ser_i(self.bias_initializer), "kernel_regularizer": ser_r(self.kernel_regularizer),
+                "bias_regularizer": ser_r(self.bias_regularizer), "kernel_constraint": ser_c(self.kernel_constraint),
+                "bias_constraint": ser_c(self.bias_constraint)}
+
+
+class MaxPooling1D(Layer):
+    """The maximum of each window of ``pool_size`` steps, every ``strides`` (default ``pool_size``) steps."""
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_format(data_format, "MaxPooling1D")
+        self.pool_size = _one(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else _one(strides, "strides")
+        self.padding = str(padding).lower()
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"MaxPooling1D: padding must be 'valid' or 'same', got {padding!r}")
+
+    def call(self, x, mask=None, training=False):
+        z = x.transpose(1, 2)
+        if self.padding == "same":  # padded steps never win: the edge value repeated (as Keras's torch backend)
+            z = F.pad(z, _same_padding(z.shape[-1], self.pool_size, self.strides), mode="replicate")
+        return F.max_pool1d(z, self.pool_size, self.strides).transpose(1, 2)
+
+    def compute_mask(self, x, mask):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": [self.pool_size], "strides": [self.strides],
+                "padding": self.padding, "data_format": "channels_last"}
+
+
+__all__ = ["Conv1D", "MaxPooling1D"]
