@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from torch.nn import functional as F
 
-from rnnkit.keras import constraints, initializers, regularizers
-from rnnkit.keras.backend import activation_name, get_activation
 from rnnkit.keras.layers.base import Layer
+from rnnkit.keras.layers.core import KernelBiasLayer
 
 
 def _one(value, name: str) -> int:
@@ -36,7 +35,7 @@ def _check_format(data_format, name):
                          f"{data_format!r}")
 
 
-class Conv1D(Layer):
+class Conv1D(KernelBiasLayer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format=None,
                  dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
@@ -52,25 +51,15 @@ class Conv1D(Layer):
         if self.filters % self.groups:
             raise ValueError(f"The number of filters must be evenly divisible by the number of groups. Received: "
                              f"groups={self.groups}, filters={self.filters}.")
-        self.use_bias, self.activation = use_bias, get_activation(activation)
-        self._activation_name = activation_name(activation) if activation is not None else "linear"
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                          bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None or channels % self.groups:
             raise ValueError(f"Conv1D {self.name!r}: the input's channels ({channels}) must be known and divisible by "
                              f"groups ({self.groups})")
-        self.add_weight((self.kernel_size, channels // self.groups, self.filters), self.kernel_initializer,
-                        name="kernel", regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight((self.filters,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer,
-                            constraint=self.bias_constraint)
+        self._add_kernel_bias((self.kernel_size, channels // self.groups, self.filters), self.filters)
 
     def call(self, x, mask=None, training=False):
         if x.dim() != 3:
@@ -88,15 +77,9 @@ class Conv1D(Layer):
         return None  # the steps no longer line up with the input's
 
     def get_config(self):
-        ser_i, ser_r, ser_c = (initializers.serialize_initializer, regularizers.serialize_regularizer,
-                               constraints.serialize_constraint)
         return {**super().get_config(), "filters": self.filters, "kernel_size": [self.kernel_size],
                 "strides": [self.strides], "padding": self.padding, "data_format": "channels_last",
-                "dilation_rate": [self.dilation_rate], "groups": self.groups, "activation": self._activation_name,
-                "use_bias": self.use_bias, "kernel_initializer": ser_i(self.kernel_initializer),
-                "bias_initializer": ser_i(self.bias_initializer), "kernel_regularizer": ser_r(self.kernel_regularizer),
-                "bias_regularizer": ser_r(self.bias_regularizer), "kernel_constraint": ser_c(self.kernel_constraint),
-                "bias_constraint": ser_c(self.bias_constraint)}
+                "dilation_rate": [self.dilation_rate], "groups": self.groups, **self._kernel_bias_config()}
 
 
 class MaxPooling1D(Layer):

@@ -14,7 +14,37 @@ _ser_i, _ser_r, _ser_c = (initializers.serialize_initializer, regularizers.seria
                           constraints.serialize_constraint)
 
 
-class Dense(Layer):
+class KernelBiasLayer(Layer):
+    """A layer with a ``kernel``, an optional ``bias`` and an activation (``Dense``, ``Conv1D``): Keras's arguments
+    for them — initializers, regularizers, constraints — set, built and written to the config in one place."""
+
+    def _kernel_bias(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                     bias_regularizer, kernel_constraint, bias_constraint) -> None:
+        self.use_bias = use_bias
+        self.activation = get_activation(activation)
+        self._activation_name = activation_name(activation) if activation is not None else "linear"
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def _add_kernel_bias(self, kernel_shape: tuple, bias_size: int) -> None:
+        self.add_weight(kernel_shape, self.kernel_initializer, name="kernel", regularizer=self.kernel_regularizer,
+                        constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.add_weight((bias_size,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
+
+    def _kernel_bias_config(self) -> dict:
+        return {"activation": self._activation_name, "use_bias": self.use_bias,
+                "kernel_initializer": _ser_i(self.kernel_initializer), "bias_initializer": _ser_i(self.bias_initializer),
+                "kernel_regularizer": _ser_r(self.kernel_regularizer), "bias_regularizer": _ser_r(self.bias_regularizer),
+                "kernel_constraint": _ser_c(self.kernel_constraint), "bias_constraint": _ser_c(self.bias_constraint)}
+
+
+class Dense(KernelBiasLayer):
     """``y = activation(x · kernel + bias)`` on the last axis; ``kernel`` is (input_dim, units) as in Keras."""
 
     supports_masking = True
@@ -28,22 +58,12 @@ class Dense(Layer):
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         if lora_rank or quantization_config:
             raise ValueError("Dense: LoRA and quantization are not supported by rnnkit.keras")
-        self.units, self.use_bias = units, use_bias
-        self.activation = get_activation(activation)
-        self._activation_name = activation_name(activation) if activation is not None else "linear"
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.units = units
+        self._kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                          bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
-        self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel",
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight((self.units,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer,
-                            constraint=self.bias_constraint)
+        self._add_kernel_bias((input_shape[-1], self.units), self.units)
 
     def call(self, x, mask=None, training=False):
         if x.shape[-1] != self.kernel.shape[0]:
@@ -55,11 +75,7 @@ class Dense(Layer):
         return self.activation(y)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self._activation_name,
-                "use_bias": self.use_bias, "kernel_initializer": _ser_i(self.kernel_initializer),
-                "bias_initializer": _ser_i(self.bias_initializer), "kernel_regularizer": _ser_r(self.kernel_regularizer),
-                "bias_regularizer": _ser_r(self.bias_regularizer), "kernel_constraint": _ser_c(self.kernel_constraint),
-                "bias_constraint": _ser_c(self.bias_constraint), "quantization_config": None}
+        return {**super().get_config(), "units": self.units, **self._kernel_bias_config(), "quantization_config": None}
 
 
 class Activation(Layer):
