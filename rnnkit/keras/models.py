@@ -57,44 +57,38 @@ class Model(Trainer, nn.Module):
         # listed (weights too: get_weights/set_weights) by decreasing depth, ties in the order a depth-first walk
         # from the outputs first meets them
         order: list = []  # post-order: every node after the nodes it reads
-        found: dict[int, int] = {}  # id(layer) → when the walk first met it
-        parents: dict[int, list] = {}
+        found: dict[int, int] = {}  # id(layer), or id(Input) for its InputLayer → when the walk first met it
+        reads: dict[int, list[KerasTensor]] = {}  # id(node) → the tensors it reads (keyword ones too)
 
         def visit(t: KerasTensor):
             node = t.node
-            if node is None:  # an Input: its InputLayer is listed by the same rule
-                found.setdefault(id(t), len(found))
-            if node is None or id(node) in parents:
+            found.setdefault(id(t) if node is None else id(node.layer), len(found))
+            if node is None or id(node) in reads:
                 return
-            found.setdefault(id(node.layer), len(found))
-            ins = _as_list(node.inputs) + [v for k in node.kwargs.values() for v in _as_list(k)
-                                           if isinstance(v, KerasTensor)]
-            parents[id(node)] = [p.node for p in ins if p.node is not None]
-            for parent in ins:
+            reads[id(node)] = _as_list(node.inputs) + [v for k in node.kwargs.values() for v in _as_list(k)
+                                                       if isinstance(v, KerasTensor)]
+            for parent in reads[id(node)]:
                 visit(parent)
             order.append(node)
 
         for t in self.graph_outputs:
             visit(t)
-        depth: dict[int, int] = {}
-        for node in reversed(order):  # consumers before the nodes they read
+        depth: dict[int, int] = {}  # id(node), or id(Input): one more than its deepest reader's; outputs' 0
+        for node in reversed(order):  # readers before the nodes they read
             d = depth.setdefault(id(node), 0)
-            for parent in parents[id(node)]:
-                depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
-        layer_depth: dict[int, int] = {}
+            for t in reads[id(node)]:
+                key = id(t) if t.node is None else id(t.node)
+                depth[key] = max(depth.get(key, 0), d + 1)
+        layer_depth = {id(t): depth.get(id(t), 0) for t in inputs}
         for node in order:
             layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0), depth[id(node)])
-            for t in _as_list(node.inputs) + [v for k in node.kwargs.values() for v in _as_list(k)
-                                              if isinstance(v, KerasTensor)]:
-                if t.node is None:  # an Input read by this node: one deeper than its deepest reader
-                    layer_depth[id(t)] = max(layer_depth.get(id(t), 0), depth[id(node)] + 1)
         self.nodes = sorted(order, key=lambda n: (-depth[id(n)], found[id(n.layer)]))
         unique = []
         for n in self.nodes:
             if all(n.layer is not u for u in unique):
                 unique.append(n.layer)
         entries = [(layer, id(layer)) for layer in unique] + [(InputLayer(t), id(t)) for t in inputs]
-        entries.sort(key=lambda e: (-layer_depth.get(e[1], 0), found.get(e[1], len(found))))
+        entries.sort(key=lambda e: (-layer_depth[e[1]], found.get(e[1], len(found))))
         unique = [layer for layer, _ in entries]
         self.model_layers = nn.ModuleList(unique)
 
