@@ -242,12 +242,13 @@ def test_two_inputs_padded_differently_merge_their_masks_as_keras(merge):
 
 @pytest.mark.parametrize("padding, strides, dilation", [("valid", 1, 1), ("same", 1, 1), ("same", 2, 1),
                                                         ("causal", 1, 2), ("valid", 2, 1), ("same", 3, 1)])
-@pytest.mark.parametrize("pool_padding", ["valid", "same"])
-def test_a_cnn_lstm_gives_keras_outputs_and_files(padding, strides, dilation, pool_padding, tmp_path):
+@pytest.mark.parametrize("pool, pool_padding", [("MaxPooling1D", "valid"), ("MaxPooling1D", "same"),
+                                                ("AveragePooling1D", "valid"), ("AveragePooling1D", "same")])
+def test_a_cnn_lstm_gives_keras_outputs_and_files(padding, strides, dilation, pool, pool_padding, tmp_path):
     def build(L, M):
         inp = L.Input((19, 3))
         x = L.Conv1D(6, 3, strides=strides, padding=padding, dilation_rate=dilation, activation="relu")(inp)
-        x = L.MaxPooling1D(2, padding=pool_padding)(x)
+        x = getattr(L, pool)(2, padding=pool_padding)(x)
         return M(inp, L.Dense(1)(L.LSTM(5)(x)))
 
     k, r = both(build)
@@ -259,6 +260,16 @@ def test_a_cnn_lstm_gives_keras_outputs_and_files(padding, strides, dilation, po
     k.save(tmp_path / "theirs.keras")
     np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(x, verbose=0),
                                k.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("size, strides", [(3, 1), (3, 2), (2, 1), (4, 3)])
+def test_pooling_windows_with_same_padding_as_keras(size, strides):
+    # even and uneven padding splits (Keras's torch backend: torch's padding, or the edge steps repeated)
+    x = RNG.normal(size=(2, 10, 4)).astype("float32")
+    for pool in ("MaxPooling1D", "AveragePooling1D"):
+        ours = getattr(rk.layers, pool)(size, strides=strides, padding="same")(x).numpy()
+        theirs = keras.ops.convert_to_numpy(getattr(keras.layers, pool)(size, strides=strides, padding="same")(x))
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
 def test_conv1d_shapes_and_errors_as_keras():

@@ -4,7 +4,7 @@ from rnnkit.keras.layers.attention import AdditiveAttention, Attention
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
 from rnnkit.keras.layers.bidirectional import Bidirectional
 from rnnkit.keras.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
-from rnnkit.keras.layers.convolutional import Conv1D, MaxPooling1D
+from rnnkit.keras.layers.convolutional import AveragePooling1D, Conv1D, MaxPooling1D
 from rnnkit.keras.layers.core import (
     Activation,
     Dense,
@@ -36,4 +36,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "LSTM", "GRU", "Wrapper", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
            "SpatialDropout1D", "Attention", "AdditiveAttention", "Lambda", "Conv1D",
-           "MaxPooling1D"]
+           "MaxPooling1D", "AveragePooling1D"]

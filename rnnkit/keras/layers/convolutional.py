@@ -1,5 +1,5 @@
-"""Keras's ``Conv1D`` and ``MaxPooling1D`` on (batch, steps, channels) — the convolutional front of a CNN-LSTM:
-short local patterns first, the recurrent layer over the shorter sequence of their features.
+"""Keras's ``Conv1D``, ``MaxPooling1D`` and ``AveragePooling1D`` on (batch, steps, channels) — the convolutional
+front of a CNN-LSTM: short local patterns first, the recurrent layer over the shorter sequence of their features.
 
     y_t,f = activation(b_f + Σ_{j<k} Σ_c x_{t·s + j·d, c} · kernel_{j, c, f})    (kernel: (k, channels, filters))
 
@@ -82,23 +82,25 @@ class Conv1D(KernelBiasLayer):
                 "dilation_rate": [self.dilation_rate], "groups": self.groups, **self._kernel_bias_config()}
 
 
-class MaxPooling1D(Layer):
-    """The maximum of each window of ``pool_size`` steps, every ``strides`` (default ``pool_size``) steps."""
+class _Pooling1D(Layer):
+    """Windows of ``pool_size`` steps, every ``strides`` (default ``pool_size``) steps; "same" padding as Keras's
+    torch backend: split evenly, passed to torch; split unevenly, the edge steps repeated."""
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
-        _check_format(data_format, "MaxPooling1D")
+        _check_format(data_format, type(self).__name__)
         self.pool_size = _one(pool_size, "pool_size")
         self.strides = self.pool_size if strides is None else _one(strides, "strides")
         self.padding = str(padding).lower()
         if self.padding not in ("valid", "same"):
-            raise ValueError(f"MaxPooling1D: padding must be 'valid' or 'same', got {padding!r}")
+            raise ValueError(f"{type(self).__name__}: padding must be 'valid' or 'same', got {padding!r}")
 
     def call(self, x, mask=None, training=False):
-        z = x.transpose(1, 2)
-        if self.padding == "same":  # padded steps never win: the edge value repeated (as Keras's torch backend)
-            z = F.pad(z, _same_padding(z.shape[-1], self.pool_size, self.strides), mode="replicate")
-        return F.max_pool1d(z, self.pool_size, self.strides).transpose(1, 2)
+        z, pad = x.transpose(1, 2), 0
+        if self.padding == "same":
+            left, right = _same_padding(z.shape[-1], self.pool_size, self.strides)
+            z, pad = (z, left) if left == right else (F.pad(z, (left, right), mode="replicate"), 0)
+        return self._pool(z, pad).transpose(1, 2)
 
     def compute_mask(self, x, mask):
         return None
@@ -108,4 +110,18 @@ class MaxPooling1D(Layer):
                 "padding": self.padding, "data_format": "channels_last"}
 
 
-__all__ = ["Conv1D", "MaxPooling1D"]
+class MaxPooling1D(_Pooling1D):
+    """The maximum of each window."""
+
+    def _pool(self, z, pad):
+        return F.max_pool1d(z, self.pool_size, self.strides, padding=pad)
+
+
+class AveragePooling1D(_Pooling1D):
+    """The mean of each window (of its steps inside the sequence, where "same" pads it evenly)."""
+
+    def _pool(self, z, pad):
+        return F.avg_pool1d(z, self.pool_size, self.strides, padding=pad, count_include_pad=False)
+
+
+__all__ = ["Conv1D", "MaxPooling1D", "AveragePooling1D"]
