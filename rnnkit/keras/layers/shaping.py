@@ -4,19 +4,20 @@
 
 from __future__ import annotations
 
-import torch
+from torch.nn import functional as F
 
 from rnnkit.keras import initializers
 from rnnkit.keras.layers.base import Layer
+from rnnkit.keras.layers.convolutional import _check_format
 from rnnkit.keras.layers.core import Dropout
 
 
 class _GlobalPooling1D(Layer):
+    supports_masking = True
+
     def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"{type(self).__name__}: only data_format='channels_last' (batch, steps, features) is "
-                             f"supported, got {data_format!r}")
+        _check_format(data_format, type(self).__name__)
         self.data_format, self.keepdims = "channels_last", keepdims
 
     def compute_mask(self, x, mask):
@@ -29,8 +30,6 @@ class _GlobalPooling1D(Layer):
 class GlobalAveragePooling1D(_GlobalPooling1D):
     """The mean over time of (batch, steps, features); with a mask, over the valid steps only: Σ_t m_t x_t / Σ_t m_t."""
 
-    supports_masking = True
-
     def call(self, x, mask=None, training=False):
         if mask is None:
             return x.mean(1, keepdim=self.keepdims)
@@ -40,8 +39,6 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
     """The maximum over time of (batch, steps, features) (every step, as Keras: the mask is not read)."""
-
-    supports_masking = True
 
     def call(self, x, mask=None, training=False):
         return x.amax(1, keepdim=self.keepdims)
@@ -74,14 +71,8 @@ class LayerNormalization(Layer):
             self.add_weight((input_shape[-1],), self.beta_initializer, name="beta")
 
     def call(self, x, mask=None, training=False):
-        mean = x.mean(-1, keepdim=True)
-        var = x.var(-1, keepdim=True, unbiased=False)
-        y = (x - mean) * torch.rsqrt(var + self.epsilon)
-        if self.scale:
-            y = y * self.gamma
-        if self.center:
-            y = y + self.beta
-        return y
+        return F.layer_norm(x, x.shape[-1:], self.gamma if self.scale else None, self.beta if self.center else None,
+                            self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
