@@ -7,7 +7,15 @@ import torch
 from torch import nn
 
 from rnnkit.keras.backend import unique_name
-from rnnkit.keras.layers.base import KerasTensor, Layer, _call_takes, _flatten_tensors, as_tensors, weights_device
+from rnnkit.keras.layers.base import (
+    KerasTensor,
+    Layer,
+    _call_takes,
+    _flatten_tensors,
+    as_tensors,
+    inbound_nodes,
+    weights_device,
+)
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.trainer import Trainer, _as_list
 
@@ -321,6 +329,8 @@ class Sequential(Model):
             self._build_graph()
 
     def _build_graph(self):
+        for node in self.__dict__.get("nodes", ()):  # the last build's calls: each layer's output is this build's
+            inbound_nodes(node.layer).remove(node)
         t = self._input
         for layer in self._pending:
             t = layer(t)

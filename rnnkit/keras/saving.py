@@ -115,33 +115,41 @@ def _dtype_name(dt) -> str:
     return "float32" if dt.is_floating_point else "int64"
 
 
-def _history(t: KerasTensor) -> list:
-    if t.node is None:
-        return [t.name, 0, 0]
-    return [t.node.layer.name, 0, t.index]
-
-
-def _tensor_ref(t: KerasTensor) -> dict:
+def _tensor_ref(t: KerasTensor, numbers: dict[int, int]) -> dict:
+    """A tensor as Keras writes it: the layer that made it, which of that layer's calls in this model (``numbers``:
+    id(node) → 0, 1, … in call order) and which of the call's outputs."""
+    history = [t.name, 0, 0] if t.node is None else [t.node.layer.name, numbers[id(t.node)], t.index]
     return {"class_name": "__keras_tensor__", "config": {"shape": [None, *t.shape], "dtype": _dtype_name(t.dtype),
-                                                          "keras_history": _history(t)}}
+                                                          "keras_history": history}}
 
 
 def _functional_config(model) -> dict:
-    layers = [{**_wrap("InputLayer", {"batch_shape": [t.batch_size, *t.shape], "dtype": _dtype_name(t.dtype), "sparse": False,
-                                      "name": t.name}), "name": t.name, "inbound_nodes": []}
-              for t in model.graph_inputs]
-    for node in model.nodes:
-        entry = layer_config(node.layer)
-        args = [[_tensor_ref(t) for t in node.inputs]] if isinstance(node.inputs, (list, tuple)) else \
-            [_tensor_ref(node.inputs)]  # a layer called on a list (a merge) has that list as its one argument
-        kwargs = {k: ([_tensor_ref(t) for t in v] if isinstance(v, (list, tuple)) else _tensor_ref(v))
-                  for k, v in node.kwargs.items()}
-        entry["name"] = node.layer.name
-        entry["inbound_nodes"] = [{"args": args,
-                                   "kwargs": kwargs}]
+    """Each layer once, in ``model.layers`` order (Keras's), its calls in this model as its inbound nodes — a layer
+    called on two inputs (shared weights) has two."""
+    calls: dict[int, list] = {}
+    for node in sorted(model.nodes, key=lambda n: n.serial):
+        calls.setdefault(id(node.layer), []).append(node)
+    numbers = {id(n): i for nodes in calls.values() for i, n in enumerate(nodes)}
+
+    def node_data(node) -> dict:
+        def ref(v):
+            return [ref(t) for t in v] if isinstance(v, (list, tuple)) else _tensor_ref(v, numbers)
+        # a layer called on a list (a merge) has that list as its one argument
+        return {"args": [ref(node.inputs)], "kwargs": {k: ref(v) for k, v in node.kwargs.items()}}
+
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, L.InputLayer):
+            t = layer.output
+            layers.append({**_wrap("InputLayer", {"batch_shape": [t.batch_size, *t.shape], "dtype": _dtype_name(t.dtype),
+                                                  "sparse": False, "name": t.name}), "name": t.name, "inbound_nodes": []})
+            continue
+        entry = layer_config(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [node_data(n) for n in calls[id(layer)]]
         layers.append(entry)
     ins = [[t.name, 0, 0] for t in model.graph_inputs]
-    outs = [_history(t) for t in model.graph_outputs]
+    outs = [_tensor_ref(t, numbers)["config"]["keras_history"] for t in model.graph_outputs]
     return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
             "config": {"name": model.name, "trainable": True, "layers": layers,
                        "input_layers": ins if len(ins) > 1 else ins[0],
@@ -183,36 +191,51 @@ def model_from_config(d: dict, custom_objects: dict | None = None):
         return model
     if cls in ("Functional", "Model"):
         tensors: dict[tuple, KerasTensor] = {}
-        inputs = {}
+        pending: dict[str, tuple[Layer, list]] = {}  # layer name → (layer, its calls not yet made)
         for ld in cfg["layers"]:
             if ld["class_name"] == "InputLayer":
-                t = _input_from(ld["config"])
-                inputs[ld["name"]] = t
-                tensors[(ld["name"], 0, 0)] = t
-        for ld in cfg["layers"]:
-            if ld["class_name"] == "InputLayer":
-                continue
-            if str(ld.get("module", "")).startswith("keras.src.ops"):
+                tensors[(ld["name"], 0, 0)] = _input_from(ld["config"])
+            elif str(ld.get("module", "")).startswith("keras.src.ops"):
                 continue  # Keras records mask computations (NotEqual, Any) as op nodes; rnnkit propagates masks itself
-            layer = layer_from_config(ld, custom_objects)
+            else:
+                pending[ld["name"]] = (layer_from_config(ld, custom_objects), list(ld.get("inbound_nodes", [])))
+        made = {name: 0 for name in pending}
+        ops = {ld["name"] for ld in cfg["layers"] if str(ld.get("module", "")).startswith("keras.src.ops")}
 
-            def resolve(a, owner=ld["name"]):
-                if isinstance(a, dict) and a.get("class_name") == "__keras_tensor__":
-                    key = tuple(a["config"]["keras_history"])
-                    if key not in tensors:
-                        raise ValueError(f"layer {owner!r} reads the output of {key[0]!r}, an operation rnnkit.keras "
-                                         "does not support")
-                    return tensors[key]
-                if isinstance(a, list):
-                    return [resolve(x) for x in a]
-                return a
-            for i, node in enumerate(ld.get("inbound_nodes", [])):
-                args = [resolve(a) for a in node.get("args", [])]
-                kwargs = {k: resolve(v) for k, v in node.get("kwargs", {}).items()
-                          if k not in ("training", "mask") and v is not None}
-                out = layer(args[0] if len(args) == 1 else args, **kwargs)
-                for j, o in enumerate(out if isinstance(out, list) else [out]):
-                    tensors[(ld["name"], i, j)] = o
+        def resolve(a, owner: str):
+            if isinstance(a, dict) and a.get("class_name") == "__keras_tensor__":
+                key = tuple(a["config"]["keras_history"])
+                if key[0] in ops or key[0] not in pending and key not in tensors:
+                    raise ValueError(f"layer {owner!r} reads the output of {key[0]!r}, an operation rnnkit.keras "
+                                     "does not support")
+                if key not in tensors:
+                    raise LookupError(key)  # made by a call not yet replayed
+                return tensors[key]
+            if isinstance(a, list):
+                return [resolve(x, owner) for x in a]
+            return a
+
+        # Keras's replay: walk the layers in order, each making the calls it can, until every call is made (a shared
+        # layer's second call may read a layer listed after it)
+        while any(nodes for _, nodes in pending.values()):
+            progress = False
+            for name, (layer, nodes) in pending.items():
+                while nodes:
+                    try:
+                        args = [resolve(a, name) for a in nodes[0].get("args", [])]
+                        kwargs = {k: resolve(v, name) for k, v in nodes[0].get("kwargs", {}).items()
+                                  if k not in ("training", "mask") and v is not None}
+                    except LookupError:
+                        break
+                    out = layer(args[0] if len(args) == 1 else args, **kwargs)
+                    for j, o in enumerate(out if isinstance(out, list) else [out]):
+                        tensors[(name, made[name], j)] = o
+                    made[name] += 1
+                    nodes.pop(0)
+                    progress = True
+            if not progress:
+                stuck = sorted(name for name, (_, nodes) in pending.items() if nodes)
+                raise ValueError(f"the model's graph has calls that read tensors no call makes (layers {stuck})")
 
         def refs(x):
             return [x] if x and isinstance(x[0], str) else x

@@ -19,42 +19,15 @@ from torch import nn
 from rnnkit.keras import constraints, initializers, regularizers
 from rnnkit.keras.backend import snake, unique_name
 from rnnkit.keras.layers.autoconfig import constructor_config
+from rnnkit.keras.layers.symbolic import (  # noqa: F401 (Input, Node: their home)
+    Input,
+    KerasTensor,
+    Node,
+    inbound_nodes,
+    node_attribute,
+    symbolic_call,
+)
 from rnnkit.keras.layers.variable import Variable, _rebuild_variable  # noqa: F401 (pickles name base's)
-
-
-class KerasTensor:
-    """A symbolic tensor: a shape without the batch axis (``batch_size`` apart: None unless the Input fixed it), and
-    the (layer, inputs, kwargs) that produced it."""
-
-    def __init__(self, shape: tuple, dtype=torch.float32, node=None, index: int = 0, name: str | None = None,
-                 batch_size: int | None = None) -> None:
-        self.shape, self.dtype, self.node, self.index, self.name = tuple(shape), dtype, node, index, name
-        self.batch_size = batch_size
-
-    def __repr__(self) -> str:
-        return f"<KerasTensor shape=({self.batch_size}, {', '.join(map(str, self.shape))})>"
-
-
-def Input(shape=None, batch_size: int | None = None, dtype="float32", name: str | None = None,  # noqa: N802
-          batch_shape=None, **kwargs) -> KerasTensor:
-    """``keras.Input(shape, batch_size=None, dtype, name, batch_shape=None)``: the model's entry point; ``shape``
-    excludes the batch axis. A fixed ``batch_size`` is what a ``stateful`` recurrent layer after it needs."""
-    unknown = set(kwargs) - {"sparse", "tensor", "optional", "ragged"}
-    if unknown:
-        raise TypeError(f"Input: unexpected argument(s) {sorted(unknown)}")
-    if batch_shape is not None:
-        if shape is not None or batch_size is not None:
-            raise ValueError("Input: give either shape (and batch_size) or batch_shape, not both")
-        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
-    if shape is None:
-        raise ValueError("Input needs a shape (without the batch axis) or a batch_shape")
-    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
-        raise ValueError(f"Input: batch_size must be a positive integer or None, got {batch_size!r}")
-    dt = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int64, "int64": torch.int64}.get(dtype)
-    if dt is None:
-        raise ValueError(f"unsupported Input dtype {dtype!r}")
-    return KerasTensor(tuple(shape), dt, node=None, name=name or unique_name("input_layer"), batch_size=batch_size)
-
 
 DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
 
@@ -235,11 +208,24 @@ class Layer(nn.Module):
         Keras."""
         shape = tuple(input_shape)
         with torch.no_grad():
-            out = copy.deepcopy(self)(torch.zeros((2, *shape[1:]), dtype=torch.long if self.reads_ids else torch.float32))
+            alone = {id(inbound_nodes(self)): []}  # a copy without the graphs it was called in
+            dtype = torch.long if self.reads_ids else torch.float32
+            out = copy.deepcopy(self, alone)(torch.zeros((2, *shape[1:]), dtype=dtype))
         batch = shape[0]
         if isinstance(out, (list, tuple)):
             return [(batch, *o.shape[1:]) for o in out]
         return (batch, *out.shape[1:])
+
+    @property
+    def input(self):
+        """Keras's ``layer.input``: the symbolic tensor(s) of the layer's first call (``initial_state`` ones too)."""
+        return node_attribute(self, "input")
+
+    @property
+    def output(self):
+        """Keras's ``layer.output``: the symbolic tensor(s) its first call returned — ``Model(model.inputs,
+        model.layers[1].output)`` is the model up to that layer (e.g. to read its features)."""
+        return node_attribute(self, "output")
 
     def get_weights(self) -> list[np.ndarray]:
         return [w.detach().cpu().numpy().copy() for w in self.weights]
@@ -322,79 +308,3 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return self.name
-
-
-class Node:
-    def __init__(self, layer: Layer, inputs, kwargs: dict) -> None:
-        self.layer, self.inputs, self.kwargs = layer, inputs, kwargs
-        self.outputs: list[KerasTensor] = []
-
-
-def _dummy(kt: KerasTensor, free: int = 3) -> torch.Tensor:
-    """Zeros of the symbolic shape: the Input's batch size (or 2), and ``free`` steps on an axis left free (None)."""
-    return torch.zeros((kt.batch_size or 2, *(free if d is None else d for d in kt.shape)), dtype=kt.dtype)
-
-
-def _has_free_axis(x) -> bool:
-    if isinstance(x, KerasTensor):
-        return None in x.shape
-    return isinstance(x, (list, tuple, dict)) and any(_has_free_axis(v) for v in (x.values() if isinstance(x, dict)
-                                                                                   else x))
-
-
-def _concrete(x, free: int):
-    if isinstance(x, KerasTensor):
-        return _dummy(x, free)
-    if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
-        return [_dummy(t, free) for t in x]
-    return x
-
-
-def _flat_shapes(o) -> list[tuple]:
-    return [s for v in o for s in _flat_shapes(v)] if isinstance(o, (list, tuple)) else [tuple(o.shape)]
-
-
-def _shape_text(x) -> str:
-    if isinstance(x, KerasTensor):
-        return str((None, *x.shape))
-    return ", ".join(_shape_text(t) for t in x)
-
-
-def _stateful(layer) -> bool:
-    return bool(getattr(layer, "stateful", False) or getattr(getattr(layer, "forward_layer", None), "stateful", False))
-
-
-def symbolic_call(layer: Layer, inputs, kwargs: dict):
-    """Build ``layer`` on zeros of the symbolic shape (the Input's batch size, or 2) and return KerasTensor(s) for its
-    output(s). A stateful layer needs a fixed batch size (``Input(batch_size=...)``), as in Keras, and starts from zeros."""
-    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-    batch = first.batch_size
-    if _stateful(layer) and batch is None:
-        raise ValueError(f"When using `stateful=True` in a RNN ({layer.name!r}), the batch size must be static: give "
-                         "the model's Input a batch_size (keras.Input(shape, batch_size=...)) or the first layer "
-                         "batch_input_shape")
-    with torch.no_grad():
-        out = layer(_concrete(inputs, 3), **{k: _concrete(v, 3) for k, v in kwargs.items()})
-        free = []  # output axes that follow an input axis left free (None, e.g. time): they change with its length
-        if _has_free_axis(inputs) or _has_free_axis(kwargs):
-            try:
-                again = layer(_concrete(inputs, 4), **{k: _concrete(v, 4) for k, v in kwargs.items()})
-            except (ValueError, RuntimeError) as e:
-                raise ValueError(f"layer {layer.name!r} needs its input's size on every axis it has weights for; got "
-                                 f"shape {_shape_text(inputs)} (None: any size) — {e}") from None
-            free = [tuple(i for i, (a, b) in enumerate(zip(s1, s2)) if a != b)
-                    for s1, s2 in zip(_flat_shapes(out), _flat_shapes(again))]
-    if _stateful(layer):
-        layer.reset_states()
-    layer._losses = []
-    node = Node(layer, inputs, kwargs)
-    layer.build_input_shape = [(None, *t.shape) for t in inputs] if isinstance(inputs, (list, tuple)) \
-        else (None, *inputs.shape)  # a merge layer's: one shape per input, as Keras's build_config
-    def symbolic(o):  # the output's structure (nested lists for stacked cells' states), KerasTensors numbered flat
-        if isinstance(o, (list, tuple)):
-            return [symbolic(v) for v in o]
-        axes = free[len(node.outputs)] if free else ()
-        shape = tuple(None if i in axes else n for i, n in enumerate(o.shape))[1:]
-        node.outputs.append(KerasTensor(shape, o.dtype, node, len(node.outputs), batch_size=batch))
-        return node.outputs[-1]
-    return symbolic(out)

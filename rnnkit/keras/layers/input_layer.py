@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from rnnkit.keras.layers.base import KerasTensor, Layer
+from rnnkit.keras.layers.base import KerasTensor, Layer, Node, inbound_nodes
 
 
 class InputLayer(Layer):
     def __init__(self, tensor: KerasTensor) -> None:
         super().__init__(name=tensor.name)
-        self.output = tensor
+        node = Node(self, [], {})  # as Keras's: no inputs (``input`` is []), the Input's tensor its output
+        node.outputs.append(tensor)
+        inbound_nodes(self).append(node)
         self.batch_shape = (tensor.batch_size, *tensor.shape)
         self.built = True
 

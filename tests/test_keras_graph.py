@@ -1,0 +1,171 @@
+"""rnnkit.keras's functional graph as Keras 3 keeps it: ``layer.input`` / ``layer.output``, layers called more than
+once (shared weights), models rebuilt from a trained model's layers (keras.io's character-level seq2seq example), and
+``.keras`` files with shared layers in both directions — each against real Keras 3 (PyTorch backend), same weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import rnnkit.keras as rk  # noqa: E402
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(4, 6, 3)).astype("float32")
+
+
+def stacked(K):
+    model = K.Sequential()
+    model.add(K.Input((6, 3)))
+    model.add(K.layers.LSTM(5, return_sequences=True))
+    model.add(K.layers.GRU(4))
+    model.add(K.layers.Dense(1))
+    return model
+
+
+def test_a_layers_output_cuts_the_model_there_as_in_keras():
+    """keras.io's feature extraction: ``Model(model.inputs, model.layers[i].output)`` is the model up to layer i —
+    the same activations as Keras's for every layer; ``layer.input`` is the tensor the layer read."""
+    theirs, ours = stacked(keras), stacked(rk)
+    ours.set_weights(theirs.get_weights())
+    k = keras.Model(theirs.inputs, [layer.output for layer in theirs.layers]).predict(X, verbose=0)
+    r = rk.Model(ours.inputs, [layer.output for layer in ours.layers]).predict(X, verbose=0)
+    assert [a.shape for a in r] == [a.shape for a in k] == [(4, 6, 5), (4, 4), (4, 1)]
+    for a, b in zip(k, r):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+    assert ours.layers[1].input is ours.layers[0].output
+    assert tuple(ours.layers[1].input.shape) == tuple(theirs.layers[1].input.shape)[1:] == (6, 5)
+
+
+def test_a_layer_never_called_has_no_output_and_an_input_layer_no_input():
+    """Keras: an uncalled layer has no ``input``/``output`` (AttributeError); an InputLayer's output is its Input and
+    its input an empty list."""
+    with pytest.raises(AttributeError):
+        rk.layers.Dense(3).output
+    with pytest.raises(AttributeError):
+        keras.layers.Dense(3).output
+    i = rk.Input((6, 3))
+    model = rk.Model(i, rk.layers.LSTM(2)(i))
+    assert model.layers[0].output is i and model.layers[0].input == [] == keras.Model(
+        ki := keras.Input((6, 3)), keras.layers.LSTM(2)(ki)).layers[0].input
+
+
+def test_a_layer_called_with_initial_state_lists_every_tensor_it_read():
+    """Keras's ``layer.input`` is every KerasTensor of the call, ``initial_state``'s too; ``output`` all returned."""
+    x, h, c = rk.Input((5, 3)), rk.Input((4,)), rk.Input((4,))
+    lstm = rk.layers.LSTM(4, return_state=True)
+    outs = lstm(x, initial_state=[h, c])
+    assert lstm.input == [x, h, c] and lstm.output == outs and len(outs) == 3
+
+
+def siamese(K):
+    a, b = K.Input(shape=(None,), dtype="int32"), K.Input(shape=(None,), dtype="int32")
+    embed, lstm = K.layers.Embedding(20, 4, mask_zero=True), K.layers.LSTM(5)
+    distance = K.layers.Subtract()([lstm(embed(a)), lstm(embed(b))])
+    return K.Model([a, b], K.layers.Dense(1, activation="sigmoid")(distance))
+
+
+XA = np.array([[1, 2, 3, 0], [4, 5, 0, 0]])
+XB = np.array([[3, 2, 1, 0], [7, 7, 7, 7]])
+
+
+def test_shared_layers_run_and_save_both_ways_as_keras(tmp_path):
+    """A siamese model (one Embedding and one LSTM called on two inputs): the same layers, outputs and files as Keras
+    — each shared layer saved once with two inbound nodes, the second call's tensors numbered 1."""
+    theirs, ours = siamese(keras), siamese(rk)
+    assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
+    assert len(ours.weights) == len(theirs.weights) == 6  # each shared layer's weights once
+    ours.set_weights(theirs.get_weights())
+    expected = theirs.predict([XA, XB], verbose=0)
+    np.testing.assert_allclose(ours.predict([XA, XB], verbose=0), expected, atol=1e-6)
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "ours.keras").read("config.json"))["config"]
+    entries = {d["class_name"]: d for d in config["layers"]}
+    lstm = ours.layers[3].name
+    assert len(config["layers"]) == 6 and len(entries["LSTM"]["inbound_nodes"]) == 2
+    assert entries["Subtract"]["inbound_nodes"][0]["args"][0][1]["config"]["keras_history"] == [lstm, 1, 0]
+    back = keras.models.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(back.predict([XA, XB], verbose=0), expected, atol=1e-6)
+    for path in ("ours.keras", "theirs.keras"):
+        np.testing.assert_allclose(rk.models.load_model(tmp_path / path).predict([XA, XB], verbose=0), expected,
+                                   atol=1e-6)
+
+
+def test_a_shared_layers_later_call_may_read_a_layer_listed_after_it(tmp_path):
+    """A Dense applied, then an LSTM, then the same Dense again on the LSTM's output: in Keras's file the Dense comes
+    first with a second call that reads the LSTM — loading replays calls as their inputs appear, as Keras does."""
+    i = keras.Input((5, 3))
+    dense = keras.layers.Dense(3)
+    theirs = keras.Model(i, dense(keras.layers.LSTM(3, return_sequences=True)(dense(i))))
+    theirs.save(tmp_path / "theirs.keras")
+    ours = rk.models.load_model(tmp_path / "theirs.keras")
+    X5 = RNG.normal(size=(2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(ours.predict(X5, verbose=0), theirs.predict(X5, verbose=0), atol=1e-6)
+    ours.save(tmp_path / "ours.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "ours.keras").predict(X5, verbose=0),
+                               theirs.predict(X5, verbose=0), atol=1e-6)
+
+
+def seq2seq(K, encoder_tokens=7, decoder_tokens=9, latent=16):
+    """keras.io's "Character-level recurrent sequence-to-sequence model", its training model."""
+    encoder_inputs = K.Input(shape=(None, encoder_tokens))
+    _, state_h, state_c = K.layers.LSTM(latent, return_state=True)(encoder_inputs)
+    decoder_inputs = K.Input(shape=(None, decoder_tokens))
+    decoder_outputs, _, _ = K.layers.LSTM(latent, return_sequences=True, return_state=True)(
+        decoder_inputs, initial_state=[state_h, state_c])
+    outputs = K.layers.Dense(decoder_tokens, activation="softmax")(decoder_outputs)
+    return K.Model([encoder_inputs, decoder_inputs], outputs)
+
+
+def inference_models(K, model, latent=16):
+    """The example's inference set-up, verbatim but for ``K``: an encoder and a one-step decoder rebuilt from the
+    (loaded) training model's layers — ``model.input``, ``layers[2].output``, the decoder LSTM called again on new
+    Inputs."""
+    encoder_inputs = model.input[0]
+    encoder_outputs, state_h_enc, state_c_enc = model.layers[2].output
+    encoder_model = K.Model(encoder_inputs, [state_h_enc, state_c_enc])
+    decoder_inputs = model.input[1]
+    decoder_states_inputs = [K.Input(shape=(latent,)), K.Input(shape=(latent,))]
+    decoder_outputs, state_h_dec, state_c_dec = model.layers[3](decoder_inputs, initial_state=decoder_states_inputs)
+    decoder_outputs = model.layers[4](decoder_outputs)
+    decoder_model = K.Model([decoder_inputs] + decoder_states_inputs, [decoder_outputs, state_h_dec, state_c_dec])
+    return encoder_model, decoder_model
+
+
+def test_the_seq2seq_examples_inference_models_decode_as_keras(tmp_path):
+    """Train, save, load, rebuild the encoder and the one-step decoder from the loaded model's layers, decode three
+    steps greedily: the same states and character probabilities as Keras's, from rnnkit's file and Keras's. (Keras
+    loads its own file here: an Input it names afresh could take a name from rnnkit's counter in the same process.)"""
+    theirs, ours = seq2seq(keras), seq2seq(rk)
+    assert [type(layer).__name__ for layer in ours.layers] == ["InputLayer", "InputLayer", "LSTM", "LSTM", "Dense"]
+    enc = np.eye(7, dtype="float32")[RNG.integers(0, 7, (32, 5))]
+    dec = np.eye(9, dtype="float32")[RNG.integers(0, 9, (32, 6))]
+    ours.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+    ours.fit([enc, dec], np.roll(dec, -1, axis=1), batch_size=8, epochs=2, verbose=0)
+    theirs.set_weights(ours.get_weights())
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    decoded = {}
+    for name, K, model in (("keras", keras, keras.models.load_model(tmp_path / "theirs.keras")),
+                           ("rnnkit", rk, rk.models.load_model(tmp_path / "ours.keras")),
+                           ("rnnkit from keras's file", rk, rk.models.load_model(tmp_path / "theirs.keras"))):
+        encoder_model, decoder_model = inference_models(K, model)
+        states = encoder_model.predict(enc[:2], verbose=0)
+        target, steps = np.zeros((2, 1, 9), "float32"), []
+        target[:, 0, 0] = 1
+        for _ in range(3):
+            probs, h, c = decoder_model.predict([target] + list(states), verbose=0)
+            steps.append(probs)
+            target = np.eye(9, dtype="float32")[probs.argmax(-1)]
+            states = [h, c]
+        decoded[name] = np.concatenate(steps, axis=1)
+    assert decoded["rnnkit"].shape == (2, 3, 9)
+    np.testing.assert_allclose(decoded["rnnkit"], decoded["keras"], atol=1e-5)
+    np.testing.assert_allclose(decoded["rnnkit from keras's file"], decoded["keras"], atol=1e-5)
