@@ -169,3 +169,70 @@ def test_the_seq2seq_examples_inference_models_decode_as_keras(tmp_path):
     assert decoded["rnnkit"].shape == (2, 3, 9)
     np.testing.assert_allclose(decoded["rnnkit"], decoded["keras"], atol=1e-5)
     np.testing.assert_allclose(decoded["rnnkit from keras's file"], decoded["keras"], atol=1e-5)
+
+
+def nested(K):
+    """A functional encoder and a Sequential one used as layers of a two-output model."""
+    i = K.Input((6, 3))
+    encoder = K.Model(i, K.layers.LSTM(4)(i), name="enc")
+    j = K.Input((6, 3))
+    branch = K.Sequential([K.Input((6, 3)), K.layers.GRU(2)], name="sq")
+    return K.Model(j, [K.layers.Dense(1)(encoder(j)), K.layers.Dense(1)(branch(j))])
+
+
+def test_models_used_as_layers_run_and_save_both_ways_as_keras(tmp_path):
+    """Keras's nesting: a model called on a KerasTensor is one layer of the outer model — the same layers, weights
+    (nested models' variables under their own "layers" group in the h5 file), outputs and files as Keras."""
+    theirs, ours = nested(keras), nested(rk)
+    assert [layer.name for layer in ours.layers][1:3] == ["enc", "sq"]
+    assert [type(layer).__name__ for layer in ours.layers][2:] == ["Sequential", "Dense", "Dense"]
+    ours.set_weights(theirs.get_weights())
+    expected = theirs.predict(X, verbose=0)
+    for a, b in zip(ours.predict(X, verbose=0), expected):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    ours.save(tmp_path / "folder")
+    for loaded in (keras.models.load_model(tmp_path / "ours.keras"), rk.models.load_model(tmp_path / "theirs.keras"),
+                   rk.models.load_model(tmp_path / "folder")):
+        for a, b in zip(loaded.predict(X, verbose=0), expected):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    lines = []
+    ours.summary(print_fn=lines.append)
+    assert any("enc (Functional)" in line and "(None, 4)" in line for line in lines)
+
+
+def test_a_sequential_model_in_a_sequential_model():
+    """``Sequential([inner, Dense(2)])`` takes its Input from the built inner model, as Keras."""
+    def build(K):
+        return K.Sequential([K.Sequential([K.Input((6, 3)), K.layers.SimpleRNN(3)]), K.layers.Dense(2)])
+    theirs, ours = build(keras), build(rk)
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("K", [keras, rk], ids=["keras", "rnnkit"])
+def test_frozen_layers_keep_their_weights_through_fit_and_train_after_unfreezing(K):
+    """Keras's fine-tuning recipe: ``trainable = False`` (set on the layer, its wrapped layer or a whole nested
+    model) keeps those weights through ``fit``; set back to True and compiled again, they train. Both libraries
+    give the same counts and the same frozen/changed pattern."""
+    x, y = RNG.normal(size=(16, 6, 3)).astype("float32"), np.ones((16, 1), "float32")
+    i = K.Input((6, 3))
+    encoder = K.Model(i, K.layers.Bidirectional(K.layers.LSTM(4, trainable=False))(i))
+    j = K.Input((6, 3))
+    model = K.Model(j, K.layers.Dense(1)(K.layers.Dense(3)(encoder(j))))
+    assert (len(model.trainable_weights), len(model.non_trainable_weights)) == (4, 6)
+    model.layers[2].trainable = False  # the first Dense
+    before = [w.copy() for w in model.get_weights()]
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    changed = [not np.allclose(a, b) for a, b in zip(before, model.get_weights())]
+    assert changed == [False] * 8 + [True, True]
+    encoder.trainable = False
+    assert len(model.trainable_weights) == 2
+    encoder.trainable = True
+    model.layers[2].trainable = True
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+    assert len(model.trainable_weights) == 10

@@ -14,6 +14,7 @@ from rnnkit.keras.layers.base import (
     _flatten_tensors,
     as_tensors,
     inbound_nodes,
+    symbolic_call,
     weights_device,
 )
 from rnnkit.keras.layers.input_layer import InputLayer
@@ -206,8 +207,16 @@ class Model(Trainer, nn.Module):
     def forward(self, inputs, training=False):
         return self._run(inputs, training)
 
-    def __call__(self, inputs, training=False):
+    def __call__(self, inputs, training=False, mask=None):
+        """On data: the model's outputs. On KerasTensors: the model used as a layer of another model (Keras's
+        nesting — a pretrained encoder inside a new model), one node of that model's graph."""
+        if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs
+                                               and isinstance(inputs[0], KerasTensor)):
+            return symbolic_call(self, inputs, {})
         return self._run(_model_inputs(self, inputs), training)
+
+    def compute_mask(self, inputs, mask):
+        return None
 
     # --- weights ------------------------------------------------------------------------------------------------
     @property
@@ -235,6 +244,17 @@ class Model(Trainer, nn.Module):
         return [loss for layer in self.layers for loss in layer.losses]
 
     @property
+    def trainable(self) -> bool:
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """``model.trainable = False`` freezes every layer (a pretrained encoder inside a new model), as Keras."""
+        self.__dict__["_trainable"] = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    @property
     def trainable_weights(self):
         return [w for layer in self.layers for w in layer.trainable_weights]
 
@@ -251,6 +271,9 @@ class Model(Trainer, nn.Module):
         for layer in self.layers:
             layer.apply_constraints()
 
+    def _all_layers(self) -> list:
+        return [sub for layer in self.layers for sub in layer._all_layers()]
+
     def summary(self, print_fn=print) -> None:
         """Keras's table: each layer's name (type), output shape (batch axis first: None unless the Input fixed it;
         None on an axis of any size; ? for a model not built from Inputs) and parameter count, then the totals."""
@@ -262,7 +285,10 @@ class Model(Trainer, nn.Module):
         for layer in self.layers:
             if isinstance(layer, InputLayer):
                 shapes[id(layer)] = str(layer.batch_shape)
-        rows = [(f"{layer.name} ({type(layer).__name__})", shapes.get(id(layer), "?"), layer.count_params())
+        def kind(layer) -> str:
+            plain_model = type(layer) is Model and "graph_inputs" in layer.__dict__
+            return "Functional" if plain_model else type(layer).__name__
+        rows = [(f"{layer.name} ({kind(layer)})", shapes.get(id(layer), "?"), layer.count_params())
                 for layer in self.layers]
         width = max([len(r[0]) for r in rows] + [20])
         shape_width = max([len(r[1]) for r in rows] + [12])
@@ -316,15 +342,20 @@ class Sequential(Model):
                 raise ValueError("an Input must come first in a Sequential model")
             self._input = layer
             return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add expects a rnnkit.keras layer, got {type(layer).__name__}")
+        if not isinstance(layer, (Layer, Model)):
+            raise TypeError(f"Sequential.add expects a rnnkit.keras layer or model, got {type(layer).__name__}")
         self._pending.append(layer)
         if hasattr(self, "graph_inputs"):
             del self.graph_inputs
-        if self._input is None and len(self._pending) == 1 and layer.input_shape_arg is not None:
+        if self._input is None and len(self._pending) == 1:
             from rnnkit.keras.layers.base import Input
 
-            self._input = Input(layer.input_shape_arg, batch_size=layer.batch_size_arg)
+            if isinstance(layer, Model) and "graph_inputs" in layer.__dict__:  # a built model: its Input's shape
+                first = layer.graph_inputs[0]
+                self._input = Input(first.shape, batch_size=first.batch_size,
+                                    dtype="float32" if first.dtype.is_floating_point else "int64")
+            elif getattr(layer, "input_shape_arg", None) is not None:
+                self._input = Input(layer.input_shape_arg, batch_size=layer.batch_size_arg)
         if self._input is not None:
             self._build_graph()
 

@@ -36,10 +36,14 @@ KERAS_VERSION = "3.15.1"
 # --- variable paths ----------------------------------------------------------------------------------------------
 def container_names(items) -> list[str]:
     """Keras names the items of a list in its weights file by class, not by layer name: dense, dense_1, lstm, ..."""
+    from rnnkit.keras.models import Model, Sequential
+
     seen: dict[str, int] = {}
     names = []
     for item in items:
         base = snake(type(item).__name__)
+        if isinstance(item, Model) and not isinstance(item, Sequential):
+            base = "functional"  # Keras's class for a model built from Inputs
         n = seen.get(base, 0)
         seen[base] = n + 1
         names.append(base if n == 0 else f"{base}_{n}")
@@ -48,6 +52,9 @@ def container_names(items) -> list[str]:
 
 def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Parameter]]:
     """(Keras h5 path, parameter) for every variable of ``layer``, in Keras's order."""
+    if not isinstance(layer, Layer):  # a model used as a layer: its layers under its own "layers" group
+        return [p for sub, n in zip(layer.layers, container_names(layer.layers))
+                for p in weight_paths(sub, f"{prefix}/layers/{n}")]
     if isinstance(layer, L.Bidirectional):
         return weight_paths(layer.forward_layer, f"{prefix}/forward_layer") + \
             weight_paths(layer.backward_layer, f"{prefix}/backward_layer")
@@ -63,7 +70,10 @@ def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Paramete
 def group_paths(layer: Layer, prefix: str) -> list[str]:
     """Every group Keras's loader visits for ``layer`` (each has a ``vars`` subgroup, possibly empty)."""
     out = [prefix]
-    if isinstance(layer, L.Bidirectional):
+    if not isinstance(layer, Layer):
+        out += [p for sub, n in zip(layer.layers, container_names(layer.layers))
+                for p in group_paths(sub, f"{prefix}/layers/{n}")]
+    elif isinstance(layer, L.Bidirectional):
         out += group_paths(layer.forward_layer, f"{prefix}/forward_layer")
         out += group_paths(layer.backward_layer, f"{prefix}/backward_layer")
     elif isinstance(layer, L.RNN):
@@ -90,7 +100,7 @@ def _wrap(class_name: str, config: dict, build_shape=None) -> dict:
 
 def layer_config(layer: Layer) -> dict:
     """A layer's entry in Keras's model config: its serialized form plus the shape it was built for."""
-    d = serialize_layer(layer)
+    d = serialize_layer(layer) if isinstance(layer, Layer) else model_config(layer)
     shape = getattr(layer, "build_input_shape", None)
     if shape is not None:
         d["build_config"] = {"input_shape": list(shape)}
@@ -160,6 +170,8 @@ IGNORED_KEYS = {"time_major", "synchronized", "lora_alpha", "sparse"}  # written
 
 
 def layer_from_config(d: dict, custom_objects: dict | None = None) -> Layer:
+    if d.get("class_name") in ("Functional", "Sequential", "Model"):  # a model used as a layer
+        return model_from_config(d, custom_objects)
     d = {**d, "config": {k: v for k, v in d.get("config", {}).items() if k not in IGNORED_KEYS}}
     layer = deserialize_layer(d, custom_objects)
     if "build_config" in d and d["build_config"].get("input_shape"):

@@ -49,6 +49,7 @@ class Trainer:
         self.loss_fns = [L.get_loss(x) for x in self.loss_names]
         self.metric_fns = [L.get_metric(m, L.loss_kind(self.loss_names[0])) for m in (metrics or [])]
         self.compiled = True
+        self._trainer_state = None  # a new optimizer, as Keras's compile makes (e.g. after unfreezing layers)
 
     def _split_batch(self, batch):
         """(x, targets, sample weights): the dataset's last tensor holds the weights (``_dataset``)."""

@@ -98,6 +98,8 @@ class Layer(nn.Module):
             def build(self, input_shape, _original=original):
                 _original(self, input_shape)
                 self.built = True
+                if not self.trainable:  # a frozen layer's weights (its sublayers' too) exist only now
+                    self.trainable = False
 
             cls.build = build
 
@@ -120,10 +122,11 @@ class Layer(nn.Module):
         if input_shape is None and kwargs.get("batch_input_shape") is not None:
             self.batch_size_arg, input_shape = kwargs["batch_input_shape"][0], kwargs["batch_input_shape"][1:]
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
-        self.trainable = trainable
+        self._weight_names: list[str] = []
+        self._fixed_weights: set[str] = set()  # made with add_weight(trainable=False): never trained
+        self.__dict__["_trainable"] = bool(trainable)  # weights and sublayers follow it when built
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
-        self._weight_names: list[str] = []
         self._regularizers: dict[str, object] = {}
         self._constraints: dict[str, object] = {}
         self._losses: list[torch.Tensor] = []
@@ -143,11 +146,27 @@ class Layer(nn.Module):
             attr += "_"
         self.register_parameter(attr, p)
         self._weight_names.append(attr)
+        if not trainable:
+            self._fixed_weights.add(attr)
         if regularizer is not None:
             self._regularizers[attr] = regularizers.get(regularizer)
         if constraint is not None:
             self._constraints[attr] = constraints.get(constraint)
         return p
+
+    @property
+    def trainable(self) -> bool:
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Keras's freezing: ``layer.trainable = False`` keeps its weights (and its sublayers') out of training from
+        the next ``fit`` — as Keras's, which applies it at the next ``compile``."""
+        self.__dict__["_trainable"] = bool(value)
+        for attr in getattr(self, "_weight_names", ()):
+            getattr(self, attr).requires_grad_(bool(value) and attr not in self._fixed_weights)
+        for sub in self._sublayers():
+            sub.trainable = value
 
     @property
     def weights(self) -> list[nn.Parameter]:
