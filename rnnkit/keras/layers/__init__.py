@@ -17,13 +17,13 @@ from rnnkit.keras.layers.core import (
 )
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from rnnkit.keras.layers.normalization import BatchNormalization, LayerNormalization
 from rnnkit.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.keras.layers.shaping import (
     Flatten,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     Lambda,
-    LayerNormalization,
     Permute,
     Reshape,
     SpatialDropout1D,
@@ -36,4 +36,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "LSTM", "GRU", "Wrapper", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
            "SpatialDropout1D", "Attention", "AdditiveAttention", "Lambda", "Conv1D",
-           "MaxPooling1D", "AveragePooling1D"]
+           "MaxPooling1D", "AveragePooling1D", "BatchNormalization"]

@@ -1,12 +1,9 @@
-"""Keras's pooling over time, normalization and reshaping layers that recurrent models use between their RNNs:
-``GlobalAveragePooling1D`` (over the unmasked steps), ``GlobalMaxPooling1D``, ``LayerNormalization``, ``Flatten``,
-``Reshape``, ``Permute`` and ``SpatialDropout1D`` (whole feature channels dropped for every step)."""
+"""Keras's pooling over time and reshaping layers that recurrent models use between their RNNs:
+``GlobalAveragePooling1D`` (over the unmasked steps), ``GlobalMaxPooling1D``, ``Flatten``, ``Reshape``, ``Permute`` and
+``SpatialDropout1D`` (whole feature channels dropped for every step)."""
 
 from __future__ import annotations
 
-from torch.nn import functional as F
-
-from rnnkit.keras import initializers
 from rnnkit.keras.layers.base import Layer
 from rnnkit.keras.layers.convolutional import _check_format
 from rnnkit.keras.layers.core import Dropout
@@ -42,43 +39,6 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
     def call(self, x, mask=None, training=False):
         return x.amax(1, keepdim=self.keepdims)
-
-
-class LayerNormalization(Layer):
-    """y = γ · (x − mean) / sqrt(var + ε) + β over the last axis (``axis=-1``), γ (``gamma``) and β (``beta``) learnt,
-    as Keras (ε = 1e-3 by default)."""
-
-    supports_masking = True
-
-    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
-                 rms_scaling: bool = False, beta_initializer="zeros", gamma_initializer="ones", **kwargs):
-        for key in ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"):
-            if kwargs.pop(key, None) is not None:
-                raise ValueError(f"LayerNormalization: {key} is not supported by rnnkit.keras")
-        super().__init__(**kwargs)
-        if axis not in (-1, [-1], (-1,)):
-            raise ValueError(f"LayerNormalization: only axis=-1 is supported by rnnkit.keras, got {axis!r}")
-        if rms_scaling:
-            raise ValueError("LayerNormalization: rms_scaling is not supported by rnnkit.keras")
-        self.axis, self.epsilon, self.center, self.scale = -1, float(epsilon), center, scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-
-    def build(self, input_shape):
-        if self.scale:
-            self.add_weight((input_shape[-1],), self.gamma_initializer, name="gamma")
-        if self.center:
-            self.add_weight((input_shape[-1],), self.beta_initializer, name="beta")
-
-    def call(self, x, mask=None, training=False):
-        return F.layer_norm(x, x.shape[-1:], self.gamma if self.scale else None, self.beta if self.center else None,
-                            self.epsilon)
-
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale,
-                "beta_initializer": initializers.serialize_initializer(self.beta_initializer),
-                "gamma_initializer": initializers.serialize_initializer(self.gamma_initializer)}
 
 
 class Flatten(Layer):
@@ -186,5 +146,5 @@ class Lambda(Layer):
                          "weights instead")
 
 
-__all__ = ["Lambda", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
+__all__ = ["Lambda", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Flatten", "Reshape", "Permute",
            "SpatialDropout1D"]

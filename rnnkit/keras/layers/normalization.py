@@ -1,0 +1,156 @@
+"""Keras's normalization layers: ``LayerNormalization`` (each step over its features) and ``BatchNormalization``
+(each feature over the batch — and the time steps — with moving statistics for inference), as Keras 3 computes them.
+
+BatchNormalization, for a feature j, with γ (``gamma``), β (``beta``) learnt and μ̂, σ̂² (``moving_mean``,
+``moving_variance``) kept but not trained:
+
+    training (``fit``):  μ_j = mean of x_·j over the batch (and steps),  σ²_j = the mean of (x_·j − μ_j)² (biased)
+                         y = γ_j · (x − μ_j) / sqrt(σ²_j + ε) + β_j
+                         μ̂_j ← m · μ̂_j + (1 − m) · μ_j,  σ̂²_j ← m · σ̂²_j + (1 − m) · σ²_j    (m = ``momentum``)
+    inference (``predict``, ``evaluate``; and a frozen layer, ``trainable=False``, even in ``fit``):
+                         y = γ_j · (x − μ̂_j) / sqrt(σ̂²_j + ε) + β_j
+
+With a mask (after ``Embedding(mask_zero=True)`` or ``Masking``) the batch moments count only the unmasked steps, their
+sums divided by (count + 1e-7) as Keras's.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from rnnkit.keras import constraints, initializers, regularizers
+from rnnkit.keras.layers.base import Layer
+
+MASK_EPSILON = 1e-7  # Keras's backend.epsilon(), added to the masked moments' counts
+
+
+def _refuse_penalties(owner: str, kwargs: dict) -> None:
+    for key in ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"):
+        if kwargs.pop(key, None) is not None:
+            raise ValueError(f"{owner}: {key} is not supported by rnnkit.keras")
+
+
+class LayerNormalization(Layer):
+    """y = γ · (x − mean) / sqrt(var + ε) + β over the last axis (``axis=-1``), γ (``gamma``) and β (``beta``) learnt,
+    as Keras (ε = 1e-3 by default)."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 rms_scaling: bool = False, beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        _refuse_penalties("LayerNormalization", kwargs)
+        super().__init__(**kwargs)
+        if axis not in (-1, [-1], (-1,)):
+            raise ValueError(f"LayerNormalization: only axis=-1 is supported by rnnkit.keras, got {axis!r}")
+        if rms_scaling:
+            raise ValueError("LayerNormalization: rms_scaling is not supported by rnnkit.keras")
+        self.axis, self.epsilon, self.center, self.scale = -1, float(epsilon), center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+
+    def build(self, input_shape):
+        if self.scale:
+            self.add_weight((input_shape[-1],), self.gamma_initializer, name="gamma")
+        if self.center:
+            self.add_weight((input_shape[-1],), self.beta_initializer, name="beta")
+
+    def call(self, x, mask=None, training=False):
+        return F.layer_norm(x, x.shape[-1:], self.gamma if self.scale else None, self.beta if self.center else None,
+                            self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale,
+                "beta_initializer": initializers.serialize_initializer(self.beta_initializer),
+                "gamma_initializer": initializers.serialize_initializer(self.gamma_initializer)}
+
+
+class BatchNormalization(Layer):
+    """Keras's ``BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, ...)`` — the
+    equations above; weights in Keras's order (gamma, beta, moving_mean, moving_variance: the last two non-trainable).
+    Batch renormalization (``renorm``) and ``synchronized`` (TensorFlow only in Keras too) are refused."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, renorm: bool = False,
+                 renorm_clipping=None, renorm_momentum: float = 0.99, synchronized: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if renorm:
+            raise ValueError("BatchNormalization: renorm=True (batch renormalization) is not supported by rnnkit.keras")
+        if synchronized:
+            raise ValueError("BatchNormalization: synchronized=True is only supported with Keras's TensorFlow backend")
+        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
+        self.center, self.scale = center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer, self.gamma_regularizer = regularizers.get(beta_regularizer), regularizers.get(
+            gamma_regularizer)
+        self.beta_constraint, self.gamma_constraint = constraints.get(beta_constraint), constraints.get(
+            gamma_constraint)
+
+    def build(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape):
+            raise ValueError(f"Axis {self.axis} is out of bounds for input shape {tuple(input_shape)}. "
+                             f"Received: axis={self.axis}")
+        shape = (input_shape[self.axis],)
+        if self.scale:
+            self.add_weight(shape, self.gamma_initializer, name="gamma", regularizer=self.gamma_regularizer,
+                            constraint=self.gamma_constraint)
+        if self.center:
+            self.add_weight(shape, self.beta_initializer, name="beta", regularizer=self.beta_regularizer,
+                            constraint=self.beta_constraint)
+        self.add_weight(shape, self.moving_mean_initializer, name="moving_mean", trainable=False)
+        self.add_weight(shape, self.moving_variance_initializer, name="moving_variance", trainable=False)
+
+    def _moments(self, x: torch.Tensor, mask, axes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        if mask is None:
+            return x.mean(axes), x.var(axes, unbiased=False)
+        w = mask.unsqueeze(-1).expand_as(x).to(x.dtype)
+        count = w.sum(axes, keepdim=True) + MASK_EPSILON
+        mean = (x * w).sum(axes, keepdim=True) / count
+        var = (((x - mean) * w) ** 2).sum(axes, keepdim=True) / count
+        return mean.flatten(), var.flatten()
+
+    def call(self, x, mask=None, training=False):
+        if mask is not None and mask.dim() != x.dim() - 1:
+            raise ValueError("The mask provided should be one dimension less than the inputs. Received: "
+                             f"mask.shape={tuple(mask.shape)}, inputs.shape={tuple(x.shape)}")
+        axis = self.axis % x.dim()
+        axes = [d for d in range(x.dim()) if d != axis]
+        if training and self.trainable:
+            mean, var = self._moments(x, mask, axes)
+            with torch.no_grad():
+                m = self.momentum
+                self.moving_mean.copy_(self.moving_mean * m + mean.detach() * (1 - m))
+                self.moving_variance.copy_(self.moving_variance * m + var.detach() * (1 - m))
+        else:
+            mean, var = self.moving_mean, self.moving_variance
+        shape = [1] * x.dim()
+        shape[axis] = -1
+        y = (x - mean.reshape(shape)) * torch.rsqrt(var.reshape(shape) + self.epsilon)
+        if self.scale:
+            y = y * self.gamma.reshape(shape)
+        if self.center:
+            y = y + self.beta.reshape(shape)
+        return y
+
+    def get_config(self):
+        ser_i, ser_r, ser_c = (initializers.serialize_initializer, regularizers.serialize_regularizer,
+                               constraints.serialize_constraint)
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": ser_i(self.beta_initializer), "gamma_initializer": ser_i(self.gamma_initializer),
+                "moving_mean_initializer": ser_i(self.moving_mean_initializer),
+                "moving_variance_initializer": ser_i(self.moving_variance_initializer),
+                "beta_regularizer": ser_r(self.beta_regularizer), "gamma_regularizer": ser_r(self.gamma_regularizer),
+                "beta_constraint": ser_c(self.beta_constraint), "gamma_constraint": ser_c(self.gamma_constraint),
+                "synchronized": False, "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
+
+
+__all__ = ["LayerNormalization", "BatchNormalization"]
