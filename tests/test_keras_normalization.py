@@ -54,16 +54,18 @@ def test_training_moves_the_statistics_and_weights_as_keras(tmp_path):
 
 
 def test_the_batch_moments_count_only_unmasked_steps():
-    """After ``Embedding(mask_zero=True)``, a training call's output and moving variance equal Keras's, whose moments
-    skip padded steps (three sequences padded from step 3)."""
-    ids = RNG.integers(1, 9, (8, 5))
+    """With a mask (as ``Embedding(mask_zero=True)`` passes one), a training call's output and moving statistics
+    equal Keras's, whose moments skip the padded steps — here three sequences padded from step 3 with values far
+    from the rest, which would move the moments if they counted."""
+    ids = np.random.default_rng(1).integers(1, 9, (8, 5))
     ids[:3, 3:] = 0
-    embed = keras.layers.Embedding(10, 4)
-    e = kn(embed(ids))
+    e = np.random.default_rng(2).normal(size=(8, 5, 4)).astype("float32")
+    e[ids == 0] = 10.0
     theirs, ours = keras.layers.BatchNormalization(), rk.layers.BatchNormalization()
     out_k = kn(theirs(e, training=True, mask=ids != 0))
     out_r = ours(e, training=True, mask=ids != 0).detach().numpy()
     np.testing.assert_allclose(out_r, out_k, atol=1e-5)
+    np.testing.assert_allclose(ours.moving_mean.numpy(), kn(theirs.moving_mean), atol=1e-6)
     np.testing.assert_allclose(ours.moving_variance.numpy(), kn(theirs.moving_variance), atol=1e-6)
     all_steps = rk.layers.BatchNormalization()(e, training=True).detach().numpy()
     assert np.abs(all_steps - out_r)[ids != 0].max() > 0.1  # the padded steps would have moved the moments

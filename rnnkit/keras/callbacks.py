@@ -105,6 +105,8 @@ class ReduceLROnPlateau(Callback):
         self.best, self.wait, self.cooldown_counter = None, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # Keras logs the rate the epoch ran with
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
         value = (logs or {}).get(self.monitor)
         if value is None:
             return
@@ -116,8 +118,9 @@ class ReduceLROnPlateau(Callback):
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                for group in self.model.optimizer.param_groups:
-                    group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+                old = float(self.model.optimizer.learning_rate)
+                if old > self.min_lr:
+                    self.model.optimizer.learning_rate = max(old * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 
@@ -143,22 +146,20 @@ class LearningRateScheduler(Callback):
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, logs=None):
-        groups = self.model.optimizer.param_groups
         try:
-            lr = self.schedule(epoch, float(groups[0]["lr"]))
+            lr = self.schedule(epoch, float(self.model.optimizer.learning_rate))
         except TypeError:  # a schedule of the epoch alone, as Keras 1's
             lr = self.schedule(epoch)
         lr = float(lr)
         if not math.isfinite(lr):
             raise ValueError(f'The output of the "schedule" function should be a float. Got: {lr}')
-        for group in groups:
-            group["lr"] = lr
+        self.model.optimizer.learning_rate = lr
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.param_groups[0]["lr"])
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
 
 
 class TerminateOnNaN(Callback):
@@ -195,7 +196,6 @@ class KerasCallbacks(EngineCallback):
         self.model, self.callbacks = model, callbacks
 
     def on_train_start(self, trainer):
-        self.model.optimizer = trainer.optimizer
         self.model.stop_training = False
         for cb in self.callbacks:
             cb.set_model(self.model)

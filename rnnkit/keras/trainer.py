@@ -44,7 +44,7 @@ class Trainer:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs) -> None:
         if loss is None:
             raise ValueError("compile() needs a loss")
-        self.optim_config = optimizers.get(optimizer)
+        self.optimizer = optimizers.get(optimizer)
         self.loss_names = _as_list(loss)
         self.loss_fns = [L.get_loss(x) for x in self.loss_names]
         self.metric_fns = [L.get_metric(m, L.loss_kind(self.loss_names[0])) for m in (metrics or [])]
@@ -143,19 +143,19 @@ class Trainer:
             val = None
         train = TensorDataset(*self._flat(xs, ys, w))
         cfg = Config()
-        cfg.optim = self.optim_config
         cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
         cfg.train.epochs, cfg.train.seed = epochs, seed
         cfg.train.progress = verbose not in (0, False)
         cfg.train.checkpoint_every = 0  # device: auto — the GPU when torch sees one, as Keras's torch backend
         history = History()
         adapter = KerasCallbacks(self, [*(callbacks or []), history])  # History last, as Keras: it sees their logs
-        trainer = Engine(self, train, val, config=cfg, callbacks=[adapter])
+        trainer = Engine(self, train, val, config=cfg, callbacks=[adapter], make_optimizer=self.optimizer.build)
         if not cfg.train.progress:
             trainer.log = lambda message: None
         trainer.epoch = initial_epoch
         if getattr(self, "_trainer_state", None) is not None:  # keep the optimizer state across fit() calls
             trainer.optimizer.load_state_dict(self._trainer_state)
+        self.optimizer.bind(trainer.optimizer)
         if any(layer._constraints for top in self.layers for layer in top._all_layers()):
             trainer.optimizer.register_step_post_hook(lambda *_: self.apply_constraints())
         trainer.fit()

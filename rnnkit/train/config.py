@@ -51,6 +51,9 @@ class OptimConfig:
     beta1: float = 0.9  # Adam/AdamW's moment decays (torch's betas; Keras's beta_1, beta_2)
     beta2: float = 0.999
     rho: float = 0.99  # RMSprop's smoothing constant (torch's alpha; Keras's rho)
+    amsgrad: bool = False  # Adam/AdamW: the maximum of past second moments (Reddi et al. 2018)
+    nesterov: bool = False  # SGD with momentum: Nesterov's look-ahead
+    centered: bool = False  # RMSprop: normalise by the gradient's estimated variance, not its second moment
 
 
 @dataclass

@@ -28,12 +28,16 @@ def build_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
             if not 0.0 <= getattr(cfg, key) < 1.0:
                 raise ValueError(f"optim.{key} must be in [0, 1), got {getattr(cfg, key)}")
         cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        return cls(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, eps=cfg.eps)
+        return cls(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, eps=cfg.eps,
+                   amsgrad=cfg.amsgrad)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        if cfg.nesterov and not cfg.momentum > 0:
+            raise ValueError("optim.nesterov needs a positive optim.momentum")
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                               nesterov=cfg.nesterov)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                                   alpha=cfg.rho, eps=cfg.eps)
+                                   alpha=cfg.rho, eps=cfg.eps, centered=cfg.centered)
     raise ValueError(f"unknown optimizer {cfg.name!r}; expected one of {OPTIMIZERS}")
 
 

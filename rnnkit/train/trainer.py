@@ -81,9 +81,11 @@ class Trainer(ResumableRun):
     def __init__(self, model: nn.Module, train_data, val_data=None, *, config: Config | None = None,
                  out_dir: str | Path | None = None, callbacks: list[Callback] | tuple = (), collate_fn=None,
                  model_config: dict[str, Any] | None = None, run_info: dict[str, Any] | None = None,
-                 resume_check: dict[str, Any] | None = None) -> None:
+                 resume_check: dict[str, Any] | None = None, make_optimizer=None) -> None:
         """``run_info`` goes into the run's ``config.json`` (e.g. the task that made it); ``resume_check`` (e.g. a task's
-        options) rides in the checkpoints and must be equal to resume from them, like the config's sections."""
+        options) rides in the checkpoints and must be equal to resume from them, like the config's sections;
+        ``make_optimizer(params)``, when given, makes the optimizer instead of the config's ``optim`` section (the Keras
+        front end's own update rules)."""
         self.config = config or Config()
         self.config.check()
         t = self.config.train
@@ -112,7 +114,8 @@ class Trainer(ResumableRun):
         self.collate = collate_fn or default_collate
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.model_config = model_config or getattr(model, "config", {})
-        self.optimizer = build_optimizer(self.config.optim, self.raw_model.parameters())
+        make = make_optimizer or (lambda params: build_optimizer(self.config.optim, params))
+        self.optimizer = make(self.raw_model.parameters())
         self.sampler = ResumableBatchSampler(len(train_data), self.config.data.batch_size, seed=t.seed,
                                              shuffle=self.config.data.shuffle, rank=self.dist.rank,
                                              world_size=self.dist.world_size,
