@@ -233,6 +233,7 @@ class KerasCallbacks(EngineCallback):
                 logs[k[len("train_"):]] = v
             elif k.startswith("val_"):
                 logs[k] = v
+        logs = self.model._weighted_logs(self.model._weighted_logs(logs), "val_")
         epoch = record["epoch"] - 1
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)

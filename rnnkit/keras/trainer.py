@@ -15,6 +15,7 @@ from torch.utils.data import TensorDataset
 from rnnkit.keras import losses as L
 from rnnkit.keras import optimizers
 from rnnkit.keras.callbacks import History, KerasCallbacks
+from rnnkit.keras.data_adapters import BatchDataset, Batches, is_stream, unpack
 from rnnkit.keras.layers.base import weights_device
 
 
@@ -37,17 +38,32 @@ def _as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
+WEIGHT_SUM = "_weight_sum"  # per-sample mean of the sample weights, logged beside the weighted metrics' sums
+
+
 class Trainer:
     """The training half of a Keras model; the model supplies ``_run(x, training)``, ``_build_on(xs)``, ``layers``,
     ``losses`` and ``apply_constraints``."""
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs) -> None:
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True) -> None:
+        """Keras's ``compile``: ``metrics`` are averaged over samples unweighted, ``weighted_metrics`` weighted by the
+        ``sample_weight``/``class_weight`` given to ``fit``/``evaluate`` (named ``weighted_<name>`` when the same
+        metric is also in ``metrics``, as Keras names it). ``run_eagerly``, ``jit_compile``, ``steps_per_execution``
+        and ``auto_scale_loss`` are accepted for compatibility (rnnkit always runs eagerly, one step at a time)."""
         if loss is None:
             raise ValueError("compile() needs a loss")
+        if loss_weights is not None:
+            raise ValueError("compile(loss_weights=...) is not supported by rnnkit.keras (one loss per output, equal "
+                             "weights)")
         self.optimizer = optimizers.get(optimizer)
         self.loss_names = _as_list(loss)
         self.loss_fns = [L.get_loss(x) for x in self.loss_names]
-        self.metric_fns = [L.get_metric(m, L.loss_kind(self.loss_names[0])) for m in (metrics or [])]
+        kind = L.loss_kind(self.loss_names[0])
+        self.metric_fns = [L.get_metric(m, kind) for m in (metrics or [])]
+        plain = {name for name, _ in self.metric_fns}
+        self.weighted_metric_fns = [(f"weighted_{name}" if name in plain else name, fn)
+                                    for name, fn in (L.get_metric(m, kind) for m in (weighted_metrics or []))]
         self.compiled = True
         self._trainer_state = None  # a new optimizer, as Keras's compile makes (e.g. after unfreezing layers)
 
@@ -78,7 +94,20 @@ class Trainer:
         with torch.no_grad():
             for name, fn in self.metric_fns:
                 out[name] = float(torch.as_tensor(fn(ys[0], preds[0].detach())).float().mean())  # unweighted, as Keras
+            if self.weighted_metric_fns:  # Keras's Σ w·m / Σ w over the epoch: both sums per sample, divided last
+                out[WEIGHT_SUM] = float(w.sum()) / len(w)
+            for name, fn in self.weighted_metric_fns:
+                values = torch.as_tensor(fn(ys[0], preds[0].detach())).float().reshape(len(w), -1).mean(1)
+                out[name] = float((values * w).sum()) / len(w)
         return out
+
+    def _weighted_logs(self, logs: dict, prefix: str = "") -> dict:
+        """The epoch's (or evaluation's) logs with each weighted metric's two sums divided (``_loss_and_metrics``)."""
+        total = logs.pop(prefix + WEIGHT_SUM, None)
+        for name, _ in self.weighted_metric_fns:
+            if prefix + name in logs:
+                logs[prefix + name] = logs[prefix + name] / total if total else float("nan")
+        return logs
 
     def training_step(self, batch):
         return self._loss_and_metrics(batch, training=True)
@@ -122,28 +151,68 @@ class Trainer:
         if "graph_inputs" not in self.__dict__:
             self._build_on(xs)
 
+    def _batch(self, batch, class_weight=None):
+        """A stream's batch (x / (x, y) / (x, y, sample_weight)) as tensors: (xs, ys, w)."""
+        x, y, w = unpack(batch)
+        return self._dataset(x, y, w, class_weight)
+
+    def _streamed(self, source, steps, what: str):
+        """Every batch of a stream (``steps`` of them, or all), joined into one (xs, ys, w)."""
+        parts = [self._batch(b) for b in Batches(source, steps, what).epoch()]
+        return tuple([torch.cat([p[i][j] for p in parts]) for j in range(len(parts[0][i]))] for i in range(2)) + \
+            (torch.cat([p[2] for p in parts]),)
+
+    def _validation(self, validation_data, validation_steps):
+        """The validation set as tensors: (x, y[, sample_weight]) arrays, or a stream read once."""
+        if is_stream(validation_data):
+            xs, ys, w = self._streamed(validation_data, validation_steps, "validation_data")
+        else:
+            xs, ys, w = self._dataset(*validation_data[:3])
+        data = TensorDataset(*self._flat(xs, ys, w))
+        data.eval_batch_size = None
+        return data
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0, seed: int = 0):
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            seed: int = 0):
+        """Keras's ``fit`` on arrays, or on a DataLoader / generator of batches (``data_adapters``)."""
         if not self.compiled:
             raise RuntimeError("call compile() before fit()")
+        if validation_freq != 1:
+            raise ValueError("fit(validation_freq=...) other than 1 is not supported by rnnkit.keras")
         from rnnkit.train import Config
         from rnnkit.train import Trainer as Engine
 
-        xs, ys, w = self._dataset(x, y, sample_weight, class_weight)
-        self._ensure_built(xs)
-        if validation_data is not None:  # (x, y) or (x, y, sample_weight), as Keras takes it
-            val = TensorDataset(*self._flat(*self._dataset(*validation_data[:3])))
-        elif validation_split:
-            if not 0 < validation_split < 1:
-                raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
-            cut = int(xs[0].shape[0] * (1 - validation_split))
-            val = TensorDataset(*[t[cut:] for t in self._flat(xs, ys, w)])
-            xs, ys, w = [t[:cut] for t in xs], [t[:cut] for t in ys], w[:cut]
-        else:
-            val = None
-        train = TensorDataset(*self._flat(xs, ys, w))
         cfg = Config()
-        cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
+        if is_stream(x):
+            if y is not None or sample_weight is not None or validation_split:
+                raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
+                                 "batches: give them there (and validation_data for validation)")
+            batches = Batches(x, steps_per_epoch, "x")
+            self._ensure_built(self._batch(batches.first())[0])
+            train = BatchDataset(batches, lambda b: self._flat(*self._batch(b, class_weight)))
+            cfg.data.batch_size, cfg.data.shuffle = 1, False
+            val = None if validation_data is None else self._validation(validation_data, validation_steps)
+        else:
+            xs, ys, w = self._dataset(x, y, sample_weight, class_weight)
+            self._ensure_built(xs)
+            if steps_per_epoch is not None:
+                raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")
+            if validation_data is not None:  # (x, y) or (x, y, sample_weight), as Keras takes it
+                val = self._validation(validation_data, validation_steps)
+            elif validation_split:
+                if not 0 < validation_split < 1:
+                    raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
+                cut = int(xs[0].shape[0] * (1 - validation_split))
+                val = TensorDataset(*[t[cut:] for t in self._flat(xs, ys, w)])
+                xs, ys, w = [t[:cut] for t in xs], [t[:cut] for t in ys], w[:cut]
+            else:
+                val = None
+            train = TensorDataset(*self._flat(xs, ys, w))
+            cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
+        if val is not None:
+            val.eval_batch_size = validation_batch_size or batch_size or 32
         cfg.train.epochs, cfg.train.seed = epochs, seed
         cfg.train.progress = verbose not in (0, False)
         cfg.train.checkpoint_every = 0  # device: auto — the GPU when torch sees one, as Keras's torch backend
@@ -153,47 +222,104 @@ class Trainer:
         if not cfg.train.progress:
             trainer.log = lambda message: None
         trainer.epoch = initial_epoch
-        if getattr(self, "_trainer_state", None) is not None:  # keep the optimizer state across fit() calls
-            trainer.optimizer.load_state_dict(self._trainer_state)
-        self.optimizer.bind(trainer.optimizer)
-        if any(layer._constraints for top in self.layers for layer in top._all_layers()):
-            trainer.optimizer.register_step_post_hook(lambda *_: self.apply_constraints())
+        self._torch_optimizer(trainer.optimizer)
         trainer.fit()
         self._trainer_state = trainer.optimizer.state_dict()
         self.history = history
         return history
 
+    def _torch_optimizer(self, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """``opt`` continuing where the last ``fit``/``train_on_batch`` left the optimizer (its state), driven by
+        the Keras optimizer, projecting constrained weights after each step."""
+        if getattr(self, "_trainer_state", None) is not None:  # keep the optimizer state across fit() calls
+            opt.load_state_dict(self._trainer_state)
+        self.optimizer.bind(opt)
+        if any(layer._constraints for top in self.layers for layer in top._all_layers()):
+            opt.register_step_post_hook(lambda *_: self.apply_constraints())
+        return opt
+
+    def _chunks(self, x, y, sample_weight, batch_size, steps, what: str):
+        """(xs, ys, w) batch by batch: slices of arrays, or a stream's batches (``steps`` of them, or all)."""
+        if is_stream(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError(f"with a DataLoader or generator, {what}'s targets and weights come from its batches")
+            yield from (self._batch(b) for b in Batches(x, steps, "x").epoch())
+            return
+        xs, ys, w = self._dataset(x, y, sample_weight)
+        n, bs = xs[0].shape[0], batch_size or 32
+        for s in range(0, n, bs):
+            yield [t[s:s + bs] for t in xs], [t[s:s + bs] for t in ys], w[s:s + bs]
+
+    def _on_device(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        dev = weights_device(self)
+        return [t.to(dev) for t in tensors] if dev is not None else tensors
+
     @torch.no_grad()
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
         if not self.compiled:
             raise RuntimeError("call compile() before evaluate()")
-        xs, ys, w = self._dataset(x, y, sample_weight)
-        self._ensure_built(xs)
-        self.eval()
-        n, bs = xs[0].shape[0], batch_size or 32
         totals: dict[str, float] = {}
-        dev = weights_device(self)
-        for s in range(0, n, bs):
-            out = self.validation_step([t[s:s + bs].to(dev) if dev is not None else t[s:s + bs]
-                                        for t in self._flat(xs, ys, w)])
-            m = min(bs, n - s)
+        n = 0
+        for xs, ys, w in self._chunks(x, y, sample_weight, batch_size, steps, "evaluate"):
+            self._ensure_built(xs)
+            self.eval()
+            out = self.validation_step(self._on_device(self._flat(xs, ys, w)))
+            m = xs[0].shape[0]
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + float(v) * m
-        result = {k: v / n for k, v in totals.items()}
+            n += m
+        result = self._weighted_logs({k: v / n for k, v in totals.items()})
         if return_dict:
             return result
         return result["loss"] if len(result) == 1 else list(result.values())
 
     @torch.no_grad()
-    def predict(self, x, batch_size=None, verbose="auto"):
-        xs, _, _ = self._dataset(x, None)
-        self._ensure_built(xs)
-        self.eval()
-        n, bs = xs[0].shape[0], batch_size or 32
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         chunks = []
-        dev = weights_device(self)
-        for s in range(0, n, bs):
-            batch = [t[s:s + bs].to(dev) if dev is not None else t[s:s + bs] for t in xs]
+        for xs, _, _ in self._chunks(x, None, None, batch_size, steps, "predict"):
+            self._ensure_built(xs)
+            self.eval()
+            batch = self._on_device(xs)
             chunks.append(_as_list(self._run(batch if len(batch) > 1 else batch[0], False)))
         outs = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
         return outs if len(outs) > 1 else outs[0]
+
+    # --- one batch at a time (Keras's custom loops) ------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on this batch (the optimizer's state carried between calls and into ``fit``); the
+        batch's loss and metrics, before the step, as Keras returns them."""
+        if not self.compiled:
+            raise RuntimeError("call compile() before train_on_batch()")
+        xs, ys, w = self._dataset(x, y, sample_weight, class_weight)
+        self._ensure_built(xs)
+        opt = getattr(self, "_batch_optimizer", None)
+        if opt is None or opt is not self.optimizer._torch:
+            opt = self._batch_optimizer = self._torch_optimizer(self.optimizer.build(self.parameters()))
+        self.train()
+        opt.zero_grad(set_to_none=True)
+        out = self.training_step(self._on_device(self._flat(xs, ys, w)))
+        out["loss"].backward()
+        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        if torch.isfinite(out["loss"]) and all(bool(torch.isfinite(g).all()) for g in grads):
+            opt.step()  # as fit: a non-finite loss or gradient leaves the weights as they were
+        self._trainer_state = opt.state_dict()
+        return self._batch_logs(out, return_dict)
+
+    @torch.no_grad()
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        if not self.compiled:
+            raise RuntimeError("call compile() before test_on_batch()")
+        xs, ys, w = self._dataset(x, y, sample_weight)
+        self._ensure_built(xs)
+        self.eval()
+        return self._batch_logs(self.validation_step(self._on_device(self._flat(xs, ys, w))), return_dict)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(_as_list(x)[0]))
+
+    def _batch_logs(self, out: dict, return_dict: bool):
+        logs = self._weighted_logs({k: float(v) for k, v in out.items()})
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())

@@ -268,7 +268,7 @@ class Trainer(ResumableRun):
         stream = self.config.train.carry_state and hasattr(self.raw_model, "stream_validation_step")
         totals: dict[str, float] = {}
         n_total, state = 0, None
-        bs = self.config.data.batch_size
+        bs = getattr(data, "eval_batch_size", None) or self.config.data.batch_size  # a dataset may name its own
         starts = range(0, len(data), bs)
         for start in tqdm(starts, desc="evaluating", unit="batch", leave=False,
                           disable=not (self.config.train.progress and self.dist.is_main) or len(starts) < 2):

@@ -1,0 +1,151 @@
+"""The rest of Keras's training API on rnnkit.keras, against real Keras 3 (PyTorch backend), same weights and data in
+both: ``fit``/``evaluate``/``predict`` on a torch DataLoader and on a generator (``steps_per_epoch``),
+``weighted_metrics``, ``train_on_batch``/``test_on_batch``/``predict_on_batch``, ``build``, configs and JSON,
+``clone_model``."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+import rnnkit.keras as rk  # noqa: E402
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(48, 6, 3)).astype("float32")
+Y = RNG.integers(0, 3, 48)
+W = np.linspace(0.1, 2.0, 48).astype("float32")
+
+
+def classifier(K):
+    return K.Sequential([K.Input((6, 3)), K.layers.GRU(5), K.layers.Dense(3, activation="softmax")])
+
+
+def pair(**compile_args):
+    theirs, ours = classifier(keras), classifier(rk)
+    ours.set_weights(theirs.get_weights())
+    for K, model in ((keras, theirs), (rk, ours)):
+        model.compile(optimizer=K.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy", **compile_args)
+    return theirs, ours
+
+
+def assert_same_weights(ours, theirs, atol=1e-5):
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=atol)
+
+
+def loader():
+    return DataLoader(TensorDataset(torch.tensor(X), torch.tensor(Y)), batch_size=8, shuffle=False)
+
+
+def test_fit_evaluate_predict_on_a_dataloader_as_keras():
+    """Keras 3 on the PyTorch backend takes a DataLoader of (x, y) batches; so does rnnkit: the same losses epoch by
+    epoch, the same weights after, the same evaluation and predictions read from loaders."""
+    theirs, ours = pair(metrics=["accuracy"])
+    hk = theirs.fit(loader(), epochs=3, validation_data=loader(), verbose=0)
+    hr = ours.fit(loader(), epochs=3, validation_data=loader(), verbose=0)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(hr.history[key], hk.history[key], rtol=1e-4, atol=1e-6)
+    assert_same_weights(ours, theirs)
+    np.testing.assert_allclose(ours.evaluate(loader(), verbose=0), theirs.evaluate(loader(), verbose=0), rtol=1e-5)
+    x_only = DataLoader(TensorDataset(torch.tensor(X)), batch_size=16)
+    np.testing.assert_allclose(ours.predict(x_only, verbose=0), theirs.predict(x_only, verbose=0), atol=1e-6)
+
+
+def batches(repeat: bool):
+    while True:
+        for start in range(0, 48, 12):
+            yield X[start:start + 12], Y[start:start + 12], W[start:start + 12]
+        if not repeat:
+            return
+
+
+def test_a_generator_with_steps_per_epoch_reads_on_across_epochs_as_keras():
+    """An endless generator of (x, y, sample_weight), 2 steps per epoch for 4 epochs: each epoch continues where the
+    last stopped (batches 1–2, 3–4, 1–2, 3–4), as Keras reads it; ``evaluate(steps=)`` reads that many batches."""
+    theirs, ours = pair()
+    hk = theirs.fit(batches(True), steps_per_epoch=2, epochs=4, verbose=0)
+    hr = ours.fit(batches(True), steps_per_epoch=2, epochs=4, verbose=0)
+    np.testing.assert_allclose(hr.history["loss"], hk.history["loss"], rtol=1e-4)
+    assert_same_weights(ours, theirs)
+    assert ours.evaluate(batches(True), steps=3, verbose=0) == pytest.approx(
+        theirs.evaluate(batches(True), steps=3, verbose=0), rel=1e-5)
+    once = ours.fit(batches(False), epochs=2, verbose=0)  # a finite generator without steps: read once, reused
+    assert len(once.history["loss"]) == 2
+
+
+def test_weighted_metrics_weigh_by_the_sample_weights_as_keras():
+    """``weighted_metrics`` are Σ w·m / Σ w over the data (named ``weighted_<name>`` beside the same unweighted metric),
+    in ``fit``'s logs and in ``evaluate`` — Keras's numbers."""
+    theirs, ours = pair(metrics=["accuracy"], weighted_metrics=["accuracy"])
+    hk = theirs.fit(X, Y, sample_weight=W, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    hr = ours.fit(X, Y, sample_weight=W, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    assert set(hr.history) == set(hk.history) == {"loss", "accuracy", "weighted_accuracy"}
+    for key in hk.history:
+        np.testing.assert_allclose(hr.history[key], hk.history[key], rtol=1e-4)
+    ek = theirs.evaluate(X, Y, sample_weight=W, batch_size=20, verbose=0, return_dict=True)
+    er = ours.evaluate(X, Y, sample_weight=W, batch_size=20, verbose=0, return_dict=True)
+    assert er.keys() == ek.keys()
+    for key in ek:
+        assert er[key] == pytest.approx(ek[key], rel=1e-5)
+    assert er["weighted_accuracy"] != pytest.approx(er["accuracy"])
+
+
+def test_train_on_batch_steps_like_keras_and_carries_into_fit():
+    """Three ``train_on_batch`` calls return Keras's losses (computed before each step) and end at Keras's weights;
+    ``test_on_batch`` and ``predict_on_batch`` agree too; a ``fit`` after them continues the same optimizer."""
+    theirs, ours = pair(metrics=["accuracy"])
+    for start in (0, 16, 32):
+        xb, yb = X[start:start + 16], Y[start:start + 16]
+        np.testing.assert_allclose(ours.train_on_batch(xb, yb), theirs.train_on_batch(xb, yb), rtol=1e-5)
+    assert_same_weights(ours, theirs)
+    np.testing.assert_allclose(ours.test_on_batch(X[:8], Y[:8]), theirs.test_on_batch(X[:8], Y[:8]), rtol=1e-5)
+    np.testing.assert_allclose(ours.predict_on_batch(X[:5]), keras.ops.convert_to_numpy(theirs.predict_on_batch(X[:5])),
+                               atol=1e-6)
+    assert ours.optimizer.iterations == 3
+    ours.fit(X, Y, epochs=1, batch_size=16, verbose=0)
+    assert ours.optimizer.iterations == 6
+
+
+def test_build_configs_json_and_clone_as_keras():
+    """``build`` makes the weights from an input shape; ``to_json`` is read by Keras's ``model_from_json`` and Keras's
+    by rnnkit's; ``from_config`` round-trips; ``clone_model`` has the architecture with new weights."""
+    built = rk.Sequential([rk.layers.Embedding(50, 4), rk.layers.LSTM(6), rk.layers.Dense(2)])
+    built.build((None, 7))
+    theirs = keras.Sequential([keras.layers.Embedding(50, 4), keras.layers.LSTM(6), keras.layers.Dense(2)])
+    theirs.build((None, 7))
+    assert built.count_params() == theirs.count_params() == 50 * 4 + 4 * 6 * (4 + 6 + 1) + 6 * 2 + 2
+    ids = RNG.integers(0, 50, (3, 7))
+    from_keras = rk.models.model_from_json(theirs.to_json())
+    from_keras.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(from_keras.predict(ids, verbose=0), theirs.predict(ids, verbose=0), atol=1e-6)
+    to_keras = keras.models.model_from_json(built.to_json())
+    to_keras.set_weights(built.get_weights())
+    np.testing.assert_allclose(to_keras.predict(ids, verbose=0), built.predict(ids, verbose=0), atol=1e-6)
+    again = rk.Sequential.from_config(built.get_config())
+    assert [type(layer).__name__ for layer in again.layers] == ["Embedding", "LSTM", "Dense"]
+    clone = rk.models.clone_model(built)
+    assert [w.shape for w in clone.get_weights()] == [w.shape for w in built.get_weights()]
+    assert not np.allclose(clone.get_weights()[0], built.get_weights()[0])
+    i = rk.Input((6, 3))
+    functional = rk.Model(i, rk.layers.Dense(2)(rk.layers.LSTM(4)(i)))
+    copy = rk.Model.from_config(functional.get_config())
+    copy.set_weights(functional.get_weights())
+    np.testing.assert_allclose(copy.predict(X[:4], verbose=0), functional.predict(X[:4], verbose=0), atol=1e-6)
+
+
+def test_compile_refuses_what_it_cannot_honour():
+    model = classifier(rk)
+    with pytest.raises(ValueError, match="loss_weights"):
+        model.compile("adam", "mse", loss_weights=[1.0])
+    with pytest.raises(TypeError):
+        model.compile("adam", "mse", jit_compilation=True)  # a misspelt argument is not swallowed
+    model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True, jit_compile=False)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(X, Y, steps_per_epoch=2, verbose=0)
