@@ -149,3 +149,29 @@ def test_compile_refuses_what_it_cannot_honour():
     model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True, jit_compile=False)
     with pytest.raises(ValueError, match="steps_per_epoch"):
         model.fit(X, Y, steps_per_epoch=2, verbose=0)
+
+
+def test_a_compiled_model_loads_compiled_both_ways(tmp_path):
+    """Keras writes a ``compile_config`` (optimizer, loss, metrics) and ``load_model`` compiles the model again; rnnkit
+    reads Keras's and writes its own for Keras: a loaded model can ``fit`` at once, with the saved optimizer
+    settings. A loss that is the user's own function is not written (the model loads uncompiled)."""
+    theirs = classifier(keras)
+    theirs.compile(keras.optimizers.Adam(0.01, clipnorm=1.0), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    theirs.save(tmp_path / "theirs.keras")
+    loaded = rk.models.load_model(tmp_path / "theirs.keras")
+    assert isinstance(loaded.optimizer, rk.optimizers.Adam) and loaded.optimizer.clipnorm == 1.0
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(0.01)
+    assert set(loaded.fit(X, Y, epochs=1, verbose=0).history) == {"loss", "accuracy"}
+    assert not rk.models.load_model(tmp_path / "theirs.keras", compile=False).compiled
+    ours = classifier(rk)
+    ours.compile(rk.optimizers.RMSprop(0.002), rk.losses.SparseCategoricalCrossentropy(from_logits=True),
+                 metrics=["accuracy"])
+    ours.save(tmp_path / "ours.keras")
+    back = keras.models.load_model(tmp_path / "ours.keras")
+    assert isinstance(back.optimizer, keras.optimizers.RMSprop)
+    assert float(keras.ops.convert_to_numpy(back.optimizer.learning_rate)) == pytest.approx(0.002)
+    again = rk.models.load_model(tmp_path / "ours.keras")
+    assert again.compiled and again.compile_args["loss"].from_logits and again.compile_args["metrics"] == ["accuracy"]
+    ours.compile("adam", lambda y_true, y_pred: (y_true - y_pred).mean())
+    ours.save(tmp_path / "own_loss")
+    assert not rk.models.load_model(tmp_path / "own_loss").compiled

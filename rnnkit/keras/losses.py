@@ -127,6 +127,34 @@ _KIND = {MeanSquaredError: "mse", MeanAbsoluteError: "mae", BinaryCrossentropy: 
          SparseCategoricalCrossentropy: "sparse_categorical_crossentropy"}
 
 
+CLASSES = {cls.__name__: cls for cls in _KIND}
+
+
+def serialize_loss(loss):
+    """A loss as Keras's compile_config writes it (a name, or a loss object's config); None for a user's function."""
+    if isinstance(loss, str):
+        return loss
+    if type(loss) in _KIND:
+        return {"module": "keras.losses", "class_name": type(loss).__name__, "config": loss.get_config(),
+                "registered_name": None}
+    return next((name for name, fn in LOSSES.items() if fn is loss), None)
+
+
+def deserialize_loss(d):
+    """What ``serialize_loss`` (or Keras) wrote back as a loss; Keras options rnnkit does not have are refused."""
+    if isinstance(d, str) or d is None:
+        return d
+    if not isinstance(d, dict) or d.get("class_name") not in CLASSES:
+        raise ValueError(f"unsupported loss in the saved compile config: {d!r}")
+    config = dict(d.get("config", {}))
+    if config.pop("label_smoothing", 0.0) or config.pop("ignore_class", None) is not None:
+        raise ValueError(f"the saved {d['class_name']} uses label_smoothing or ignore_class, which rnnkit.keras "
+                         "does not support")
+    config.pop("axis", None)
+    config.pop("dtype", None)
+    return CLASSES[d["class_name"]](**config)
+
+
 def get_loss(loss):
     if callable(loss):
         return loss

@@ -11,10 +11,13 @@ from rnnkit.keras.sequential import Sequential
 
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):
     """A ``.keras`` archive written by real Keras (or by ``save``), or an rnnkit.keras model folder; a user's own
-    layers and cells by ``custom_objects={"Name": cls}`` or registered with ``register_keras_serializable``."""
+    layers and cells by ``custom_objects={"Name": cls}`` or registered with ``register_keras_serializable``; compiled
+    as it was saved (``compile=False``: not). ``safe_mode`` is always on: a file's Lambda layers are refused."""
     from rnnkit.keras.saving import load_model as _load
 
-    return _load(filepath, custom_objects)
+    if not safe_mode:
+        raise ValueError("load_model(safe_mode=False) is not supported: rnnkit.keras never runs code from a file")
+    return _load(filepath, custom_objects, compile)
 
 
 def model_from_json(json_string: str, custom_objects: dict | None = None):

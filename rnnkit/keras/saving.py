@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -24,9 +25,11 @@ import numpy as np
 import torch
 
 from rnnkit.keras import layers as L
+from rnnkit.keras import optimizers
 from rnnkit.keras.backend import snake
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
 from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
+from rnnkit.keras.losses import deserialize_loss, serialize_loss
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable"]
 
@@ -105,6 +108,39 @@ def layer_config(layer: Layer) -> dict:
     if shape is not None:
         d["build_config"] = {"input_shape": list(shape)}
     return d
+
+
+def compile_config(model) -> dict | None:
+    """Keras's ``compile_config`` of a compiled model (optimizer, loss, metrics), or None when it has none a file can
+    hold (not compiled, or a loss/metric that is the user's own function)."""
+    args = getattr(model, "compile_args", None)
+    if not getattr(model, "compiled", False) or args is None:
+        return None
+    losses = [serialize_loss(x) for x in _as_list(args["loss"])]
+    metrics = [m for key in ("metrics", "weighted_metrics") for m in (args[key] or [])]
+    if any(x is None for x in losses) or not all(isinstance(m, str) for m in metrics):
+        return None
+    return {"optimizer": optimizers.serialize(args["optimizer"]),
+            "loss": losses if isinstance(args["loss"], (list, tuple)) else losses[0], "loss_weights": None,
+            "metrics": args["metrics"], "weighted_metrics": args["weighted_metrics"], "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False}
+
+
+def compile_from_config(model, config: dict, source: str) -> None:
+    """Compile a loaded model as it was saved (Keras's ``load_model(compile=True)``); what rnnkit cannot rebuild is
+    named in a warning and the model left uncompiled."""
+    try:
+        loss = config["loss"]
+        loss = [deserialize_loss(x) for x in loss] if isinstance(loss, list) else deserialize_loss(loss)
+        model.compile(optimizer=optimizers.get(config["optimizer"]), loss=loss, metrics=config.get("metrics"),
+                      weighted_metrics=config.get("weighted_metrics"), loss_weights=config.get("loss_weights"))
+    except (ValueError, TypeError, KeyError) as e:
+        warnings.warn(f"{source}: the model was saved compiled, but rnnkit.keras cannot compile it the same way "
+                      f"({e}); call compile() before fit()", stacklevel=3)
+
+
+def _as_list(v):
+    return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
 def model_config(model) -> dict:
@@ -293,13 +329,16 @@ def save_model(model, filepath) -> None:
     path = Path(filepath)
     if not hasattr(model, "graph_inputs"):
         raise ValueError("the model is not built yet: call it on data (or give its first layer input_shape) first")
+    config = model_config(model)
+    if compile_config(model) is not None:
+        config["compile_config"] = compile_config(model)
     if path.suffix == ".keras":
         buf = io.BytesIO()
         _write_h5(model, buf)
         meta = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("metadata.json", json.dumps(meta))
-            z.writestr("config.json", json.dumps(model_config(model)))
+            z.writestr("config.json", json.dumps(config))
             z.writestr("model.weights.h5", buf.getvalue())
         return
     from safetensors.torch import save_file
@@ -309,11 +348,20 @@ def save_model(model, filepath) -> None:
     path.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model_weights(model).items()}
     atomic_write(path / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"format": "rnnkit-keras-1"}))
-    atomic_write_text(path / "config.json", json.dumps(model_config(model), indent=1))
+    atomic_write_text(path / "config.json", json.dumps(config, indent=1))
 
 
-def load_model(filepath, custom_objects: dict | None = None):
-    path = Path(filepath)
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True):
+    """The model of a ``.keras`` archive or an rnnkit.keras folder, its weights, and — with ``compile`` and a
+    ``compile_config`` in the file — compiled as it was saved (the optimizer's settings; its state starts afresh)."""
+    model = _load_model(Path(filepath), custom_objects)
+    if compile and "compile_config" in model.saved_config:
+        compile_from_config(model, model.saved_config["compile_config"], str(filepath))
+    del model.saved_config
+    return model
+
+
+def _load_model(path: Path, custom_objects: dict | None):
     if path.suffix == ".keras":
         try:
             z = zipfile.ZipFile(path)
@@ -323,12 +371,15 @@ def load_model(filepath, custom_objects: dict | None = None):
             raise ValueError(f"{path} is not a readable .keras archive: {e}") from None
         model = model_from_config(config, custom_objects)
         _read_h5_into(model, io.BytesIO(weights), str(path))
+        model.saved_config = config
         return model
     if not (path / "config.json").is_file():
         raise ValueError(f"{path} is neither a .keras file nor an rnnkit.keras model folder (no config.json)")
     from safetensors.torch import load_file
 
-    model = model_from_config(json.loads((path / "config.json").read_text(encoding="utf-8")), custom_objects)
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    model = model_from_config(config, custom_objects)
+    model.saved_config = config
     tensors = load_file(str(path / "model.safetensors"))
     params = model_weights(model)
     missing = sorted(set(params) - set(tensors))

@@ -65,6 +65,8 @@ class Trainer:
         self.weighted_metric_fns = [(f"weighted_{name}" if name in plain else name, fn)
                                     for name, fn in (L.get_metric(m, kind) for m in (weighted_metrics or []))]
         self.compiled = True
+        self.compile_args = {"optimizer": self.optimizer, "loss": loss, "metrics": metrics,
+                             "weighted_metrics": weighted_metrics}  # what a saved file's compile_config records
         self._trainer_state = None  # a new optimizer, as Keras's compile makes (e.g. after unfreezing layers)
 
     def _split_batch(self, batch):
