@@ -116,14 +116,28 @@ def compile_config(model) -> dict | None:
     args = getattr(model, "compile_args", None)
     if not getattr(model, "compiled", False) or args is None:
         return None
-    losses = [serialize_loss(x) for x in _as_list(args["loss"])]
-    metrics = [m for key in ("metrics", "weighted_metrics") for m in (args[key] or [])]
-    if any(x is None for x in losses) or not all(isinstance(m, str) for m in metrics):
+    loss = args["loss"]
+    if isinstance(loss, dict):
+        loss = {k: serialize_loss(v) for k, v in loss.items()}
+        leaves = list(loss.values())
+    else:
+        leaves = [serialize_loss(x) for x in _as_list(loss)]
+        loss = leaves if isinstance(loss, (list, tuple)) else leaves[0]
+    metrics = [m for key in ("metrics", "weighted_metrics") for m in _leaves(args[key])]
+    if any(x is None for x in leaves) or not all(isinstance(m, str) for m in metrics):
         return None
-    return {"optimizer": optimizers.serialize(args["optimizer"]),
-            "loss": losses if isinstance(args["loss"], (list, tuple)) else losses[0], "loss_weights": None,
+    return {"optimizer": optimizers.serialize(args["optimizer"]), "loss": loss, "loss_weights": args["loss_weights"],
             "metrics": args["metrics"], "weighted_metrics": args["weighted_metrics"], "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
+
+
+def _leaves(spec) -> list:
+    """The metrics of a compile argument: a list, a list of lists, or a dict by output of either."""
+    if isinstance(spec, dict):
+        return [m for v in spec.values() for m in _leaves(v)]
+    if isinstance(spec, (list, tuple)):
+        return [m for v in spec for m in _leaves(v)]
+    return [] if spec is None else [spec]
 
 
 def compile_from_config(model, config: dict, source: str) -> None:
@@ -131,7 +145,10 @@ def compile_from_config(model, config: dict, source: str) -> None:
     named in a warning and the model left uncompiled."""
     try:
         loss = config["loss"]
-        loss = [deserialize_loss(x) for x in loss] if isinstance(loss, list) else deserialize_loss(loss)
+        if isinstance(loss, dict) and "class_name" not in loss:  # by output name
+            loss = {k: deserialize_loss(v) for k, v in loss.items()}
+        else:
+            loss = [deserialize_loss(x) for x in loss] if isinstance(loss, list) else deserialize_loss(loss)
         model.compile(optimizer=optimizers.get(config["optimizer"]), loss=loss, metrics=config.get("metrics"),
                       weighted_metrics=config.get("weighted_metrics"), loss_weights=config.get("loss_weights"))
     except (ValueError, TypeError, KeyError) as e:

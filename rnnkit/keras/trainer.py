@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from rnnkit.keras import losses as L
 from rnnkit.keras import optimizers
 from rnnkit.keras.callbacks import History, KerasCallbacks
+from rnnkit.keras.compile_utils import CompileSpec
 from rnnkit.keras.data_adapters import BatchDataset, Batches, is_stream, unpack
 from rnnkit.keras.layers.base import weights_device
 
@@ -38,36 +38,30 @@ def _as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
-WEIGHT_SUM = "_weight_sum"  # per-sample mean of the sample weights, logged beside the weighted metrics' sums
-
-
 class Trainer:
     """The training half of a Keras model; the model supplies ``_run(x, training)``, ``_build_on(xs)``, ``layers``,
     ``losses`` and ``apply_constraints``."""
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True) -> None:
-        """Keras's ``compile``: ``metrics`` are averaged over samples unweighted, ``weighted_metrics`` weighted by the
-        ``sample_weight``/``class_weight`` given to ``fit``/``evaluate`` (named ``weighted_<name>`` when the same
-        metric is also in ``metrics``, as Keras names it). ``run_eagerly``, ``jit_compile``, ``steps_per_execution``
-        and ``auto_scale_loss`` are accepted for compatibility (rnnkit always runs eagerly, one step at a time)."""
-        if loss is None:
-            raise ValueError("compile() needs a loss")
-        if loss_weights is not None:
-            raise ValueError("compile(loss_weights=...) is not supported by rnnkit.keras (one loss per output, equal "
-                             "weights)")
+        """Keras's ``compile`` (losses, weights and metrics per output: ``compile_utils``). ``metrics`` are averaged
+        over samples unweighted, ``weighted_metrics`` weighted by the ``sample_weight``/``class_weight`` given to
+        ``fit``/``evaluate``. ``run_eagerly``, ``jit_compile``, ``steps_per_execution`` and ``auto_scale_loss`` are
+        accepted for compatibility (rnnkit always runs eagerly, one step at a time)."""
+        self.spec = CompileSpec(loss, loss_weights, metrics, weighted_metrics)
         self.optimizer = optimizers.get(optimizer)
-        self.loss_names = _as_list(loss)
-        self.loss_fns = [L.get_loss(x) for x in self.loss_names]
-        kind = L.loss_kind(self.loss_names[0])
-        self.metric_fns = [L.get_metric(m, kind) for m in (metrics or [])]
-        plain = {name for name, _ in self.metric_fns}
-        self.weighted_metric_fns = [(f"weighted_{name}" if name in plain else name, fn)
-                                    for name, fn in (L.get_metric(m, kind) for m in (weighted_metrics or []))]
         self.compiled = True
         self.compile_args = {"optimizer": self.optimizer, "loss": loss, "metrics": metrics,
-                             "weighted_metrics": weighted_metrics}  # what a saved file's compile_config records
+                             "weighted_metrics": weighted_metrics, "loss_weights": loss_weights}  # for files
         self._trainer_state = None  # a new optimizer, as Keras's compile makes (e.g. after unfreezing layers)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Keras's output names: the layers that make the outputs (``output_<i>`` for a model without a graph)."""
+        outs = self.__dict__.get("graph_outputs")
+        if not outs:
+            return ["output_0"]
+        return [t.name if t.node is None else t.node.layer.name for t in outs]
 
     def _split_batch(self, batch):
         """(x, targets, sample weights): the dataset's last tensor holds the weights (``_dataset``)."""
@@ -75,41 +69,13 @@ class Trainer:
         xs, ys = list(batch[:n_in]), list(batch[n_in:-1])
         return (xs if n_in > 1 else xs[0]), ys, batch[-1]
 
-    @staticmethod
-    def _loss(fn, y, p, w) -> torch.Tensor:
-        if isinstance(fn, L.Loss):
-            return fn(y, p, sample_weight=w)
-        value = fn(y, p)  # Keras's function forms and a user's fn(y_true, y_pred): per-sample losses, reduced here
-        return L.reduce(value, w) if torch.as_tensor(value).dim() > 0 else value
-
     def _loss_and_metrics(self, batch, training):
         x, ys, w = self._split_batch(batch)
         preds = _as_list(self._run(x, training))
-        if len(ys) != len(preds):
-            raise ValueError(f"the model has {len(preds)} output(s) but {len(ys)} target array(s) were given")
-        fns = self.loss_fns if len(self.loss_fns) == len(preds) else self.loss_fns * len(preds)
-        loss = sum(self._loss(fn, y, p, w) for fn, y, p in zip(fns, ys, preds))
-        extra = self.losses
-        if extra:  # regularizers and add_loss, as Keras's compute_loss
-            loss = loss + torch.stack([torch.as_tensor(v, dtype=loss.dtype).sum() for v in extra]).sum()
-        out = {"loss": loss}
-        with torch.no_grad():
-            for name, fn in self.metric_fns:
-                out[name] = float(torch.as_tensor(fn(ys[0], preds[0].detach())).float().mean())  # unweighted, as Keras
-            if self.weighted_metric_fns:  # Keras's Σ w·m / Σ w over the epoch: both sums per sample, divided last
-                out[WEIGHT_SUM] = float(w.sum()) / len(w)
-            for name, fn in self.weighted_metric_fns:
-                values = torch.as_tensor(fn(ys[0], preds[0].detach())).float().reshape(len(w), -1).mean(1)
-                out[name] = float((values * w).sum()) / len(w)
-        return out
-
-    def _weighted_logs(self, logs: dict, prefix: str = "") -> dict:
-        """The epoch's (or evaluation's) logs with each weighted metric's two sums divided (``_loss_and_metrics``)."""
-        total = logs.pop(prefix + WEIGHT_SUM, None)
-        for name, _ in self.weighted_metric_fns:
-            if prefix + name in logs:
-                logs[prefix + name] = logs[prefix + name] / total if total else float("nan")
-        return logs
+        names = self.output_names if len(preds) == len(self.output_names) else [f"output_{i}" for i in
+                                                                                 range(len(preds))]
+        self.spec.resolve(names)
+        return self.spec.compute(ys, preds, w, self.losses)
 
     def training_step(self, batch):
         return self._loss_and_metrics(batch, training=True)
@@ -120,9 +86,27 @@ class Trainer:
         out["loss"] = float(out["loss"])
         return out
 
+    def _weighted_logs(self, logs: dict, prefix: str = "") -> dict:
+        return self.spec.finish(logs, prefix)
+
+    def _by_name(self, data, names: list[str], what: str):
+        """Keras's dict form: arrays keyed by input (or output) name, in the model's order."""
+        if not isinstance(data, dict):
+            return data
+        missing = [n for n in names if n not in data]
+        if missing or len(data) != len(names):
+            raise ValueError(f"{what}: a dict must hold exactly the model's {what == 'x' and 'inputs' or 'outputs'} "
+                             f"{names}; got keys {sorted(data)}")
+        return [data[n] for n in names]
+
     def _dataset(self, x, y, sample_weight=None, class_weight=None):
         """Tensors of the inputs, the targets and the sample weights (ones where none are given; ``class_weight``
         {class: weight} gives each sample its class's weight, read from a sparse or one-hot first target)."""
+        if isinstance(x, dict):
+            x = self._by_name(x, [t.name for t in self.__dict__.get("graph_inputs", [])], "x")
+        y = self._by_name(y, self.output_names, "y")
+        if isinstance(sample_weight, dict):
+            raise ValueError("sample_weight as a dict per output is not supported by rnnkit.keras: give one array")
         xs = [_to_tensor(a, "x") for a in _as_list(x)]
         ys = [_to_tensor(a, "y") for a in _as_list(y)] if y is not None else []
         n = xs[0].shape[0]

@@ -1,0 +1,133 @@
+"""What ``compile`` was given — losses, loss weights, metrics — resolved per model output, and a batch's loss and logs
+computed from it, as Keras 3 does:
+
+    loss = Σ_i λ_i · ℓ_i(y_i, ŷ_i; w) + the layers' penalties        (ℓ_i: output i's loss, λ_i its loss weight)
+
+* ``loss``: one for every output, a list (one per output, in order) or a dict by output name (the names of the
+  layers that make the outputs); an output left out of a dict has no loss;
+* ``loss_weights``: a list or a dict, 1 where not given;
+* ``metrics`` / ``weighted_metrics``: a list for a one-output model; a list of lists or a dict by output name for
+  several. Logs: ``loss``, and for several outputs ``<output>_loss`` (ℓ_i, unweighted) and ``<output>_<metric>``.
+  ``evaluate``'s list: ``loss``, the outputs' losses in output order, the metrics by output name sorted (as
+  Keras). A weighted metric is Σ w·m / Σ w over all samples — both sums kept per sample and divided at the end
+  (``finish``); it is named ``weighted_<metric>`` when the same metric is also unweighted, as Keras names it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rnnkit.keras import losses as L
+
+WEIGHT_SUM = "_weight_sum"  # per-sample mean of the sample weights, logged beside the weighted metrics' sums
+
+
+def _as_list(v):
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _per_output(spec, names: list[str], what: str, default=None) -> list:
+    """``spec`` (one value, a list or a dict by output name) as one entry per output."""
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - set(names))
+        if unknown:
+            raise ValueError(f"compile: {what} names output(s) {unknown} the model does not have (its outputs: "
+                             f"{names})")
+        return [spec.get(n, default) for n in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != len(names):
+            raise ValueError(f"compile: {what} has {len(spec)} entries for a model with {len(names)} output(s) "
+                             f"{names}")
+        return list(spec)
+    return [spec] * len(names)
+
+
+def reduce_loss(fn, y, p, w) -> torch.Tensor:
+    if isinstance(fn, L.Loss):
+        return fn(y, p, sample_weight=w)
+    value = fn(y, p)  # Keras's function forms and a user's fn(y_true, y_pred): per-sample losses, reduced here
+    return L.reduce(value, w) if torch.as_tensor(value).dim() > 0 else value
+
+
+class CompileSpec:
+    def __init__(self, loss, loss_weights=None, metrics=None, weighted_metrics=None) -> None:
+        if loss is None:
+            raise ValueError("compile() needs a loss")
+        for leaf in (loss.values() if isinstance(loss, dict) else _as_list(loss)):
+            if leaf is not None:
+                L.get_loss(leaf)  # an unknown loss name is refused at compile, as Keras does
+        self.loss, self.loss_weights, self.metrics, self.weighted_metrics = loss, loss_weights, metrics, weighted_metrics
+        self.names: list[str] | None = None
+
+    def resolve(self, names: list[str]) -> None:
+        """Per-output losses, weights and metrics for outputs ``names`` (done once, when the outputs are known)."""
+        if self.names == names:
+            return
+        losses = _per_output(self.loss, names, "loss")
+        self.loss_fns = [None if x is None else L.get_loss(x) for x in losses]
+        self.lambdas = [1.0 if x is None else float(x) for x in _per_output(self.loss_weights, names, "loss_weights")]
+        kinds = [L.loss_kind(x) for x in losses]
+        self.metric_fns = self._metrics(self.metrics, names, kinds, "metrics")
+        plain = {name for name, _, _ in self.metric_fns}
+        weighted = self._metrics(self.weighted_metrics, names, kinds, "weighted_metrics")
+        self.weighted_fns = [(name if name not in plain else self._weighted_name(name, names), i, fn)
+                             for name, i, fn in weighted]
+        self.names = names
+
+    @staticmethod
+    def _weighted_name(name: str, names: list[str]) -> str:
+        for out in names:
+            if len(names) > 1 and name.startswith(out + "_"):
+                return f"{out}_weighted_{name[len(out) + 1:]}"
+        return f"weighted_{name}"
+
+    @staticmethod
+    def _metrics(spec, names: list[str], kinds: list, what: str) -> list[tuple[str, int, object]]:
+        if not spec:
+            return []
+        if len(names) == 1:
+            per_output = [spec[names[0]] if isinstance(spec, dict) else spec]
+        elif isinstance(spec, dict) or (isinstance(spec, (list, tuple)) and all(
+                isinstance(m, (list, tuple)) or m is None for m in spec)):
+            per_output = _per_output(spec, names, what, default=[])
+        else:
+            raise ValueError(f"compile: for a model with several outputs {names}, give {what} as a dict by output "
+                             "name or a list of lists (one per output), as Keras requires")
+        out = []
+        for i in sorted(range(len(names)), key=lambda i: names[i]):  # Keras lists them by output name, sorted
+            for m in _as_list(per_output[i] or []):
+                name, fn = L.get_metric(m, kinds[i])
+                out.append((name if len(names) == 1 else f"{names[i]}_{name}", i, fn))
+        return out
+
+    def compute(self, ys: list, preds: list, w: torch.Tensor, extra: list) -> dict:
+        """``{"loss": tensor, ...}`` for a batch: the total to train on, per-output losses and metrics as floats."""
+        if len(ys) != len(preds):
+            raise ValueError(f"the model has {len(preds)} output(s) but {len(ys)} target array(s) were given")
+        parts = [(i, reduce_loss(fn, ys[i], preds[i], w)) for i, fn in enumerate(self.loss_fns) if fn is not None]
+        loss = sum(self.lambdas[i] * part for i, part in parts)
+        if extra:  # regularizers and add_loss, as Keras's compute_loss
+            loss = loss + torch.stack([torch.as_tensor(v, dtype=loss.dtype).sum() for v in extra]).sum()
+        out = {"loss": loss}
+        if len(self.names) > 1:
+            out.update({f"{self.names[i]}_loss": float(part.detach()) for i, part in parts})
+        with torch.no_grad():
+            for name, i, fn in self.metric_fns:  # unweighted, as Keras's metrics
+                out[name] = float(torch.as_tensor(fn(ys[i], preds[i].detach())).float().mean())
+            if self.weighted_fns:
+                out[WEIGHT_SUM] = float(w.sum()) / len(w)
+            for name, i, fn in self.weighted_fns:
+                values = torch.as_tensor(fn(ys[i], preds[i].detach())).float().reshape(len(w), -1).mean(1)
+                out[name] = float((values * w).sum()) / len(w)
+        return out
+
+    def finish(self, logs: dict, prefix: str = "") -> dict:
+        """The epoch's (or evaluation's) logs with each weighted metric's two sums divided."""
+        total = logs.pop(prefix + WEIGHT_SUM, None)
+        for name, _, _ in getattr(self, "weighted_fns", ()):
+            if prefix + name in logs:
+                logs[prefix + name] = logs[prefix + name] / total if total else float("nan")
+        return logs
+
+
+__all__ = ["CompileSpec", "reduce_loss", "WEIGHT_SUM"]
