@@ -228,3 +228,42 @@ def test_several_outputs_refuse_a_flat_metric_list_and_unknown_names():
     model.compile("sgd", loss={"level": "mse", "kinds": "mse"})
     with pytest.raises(ValueError, match=r"\['kinds'\]"):
         model.evaluate(X, [Y.astype("float32"), Y], verbose=0)
+
+
+def indexed(base):
+    """A PyDataset of four batches of 12 that records the indices asked for."""
+    class Batches(base):
+        def __init__(self):
+            super().__init__()
+            self.asked, self.ends = [], 0
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            self.asked.append(i)
+            return X[i * 12:(i + 1) * 12], Y[i * 12:(i + 1) * 12]
+
+        def on_epoch_end(self):
+            self.ends += 1
+    return Batches()
+
+
+@pytest.mark.parametrize("base", [keras.utils.PyDataset, rk.utils.PyDataset], ids=["keras's", "rnnkit's"])
+def test_a_py_dataset_trains_batch_by_index_as_keras(base):
+    """Keras 3's ``PyDataset`` (its own class or rnnkit's): unshuffled, the same losses and weights as Keras's fit on
+    the same batches; ``on_epoch_end`` after every epoch; ``shuffle=True`` visits the batches in a new order each
+    epoch, every batch once."""
+    theirs, ours = pair()
+    hk = theirs.fit(indexed(keras.utils.PyDataset), epochs=3, shuffle=False, verbose=0)
+    data = indexed(base)
+    hr = ours.fit(data, epochs=3, shuffle=False, verbose=0)
+    np.testing.assert_allclose(hr.history["loss"], hk.history["loss"], rtol=1e-5)
+    assert_same_weights(ours, theirs)
+    assert data.ends == 3
+    assert ours.evaluate(indexed(base), verbose=0) == pytest.approx(
+        theirs.evaluate(indexed(keras.utils.PyDataset), verbose=0), rel=1e-5)
+    shuffled = indexed(base)
+    ours.fit(shuffled, epochs=3, verbose=0)
+    epochs = [shuffled.asked[-12:][k:k + 4] for k in (0, 4, 8)]
+    assert all(sorted(e) == [0, 1, 2, 3] for e in epochs) and len({tuple(e) for e in epochs}) > 1

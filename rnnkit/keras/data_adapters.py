@@ -1,8 +1,10 @@
 """What ``fit`` / ``evaluate`` / ``predict`` take besides arrays, as Keras 3 with the PyTorch backend does: a
-``torch.utils.data.DataLoader`` or a Python generator/iterator whose batches are ``x``, ``(x,)``, ``(x, y)`` or
-``(x, y, sample_weight)`` (``x`` and ``y`` a tensor/array or a list of them, one per model input/output).
+``torch.utils.data.DataLoader``, a ``PyDataset`` (Keras's, or ``rnnkit.keras.utils.PyDataset``: batches by index) or
+a Python generator/iterator, whose batches are ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (``x`` and
+``y`` a tensor/array or a list of them, one per model input/output).
 
 * a DataLoader is read afresh every epoch (its own batching and shuffling), ``steps_per_epoch`` of its batches or all;
+  a PyDataset likewise, batch 0 to ``len - 1``, its ``on_epoch_end()`` called after each epoch;
 * a generator is read on across epochs, ``steps_per_epoch`` batches each; without ``steps_per_epoch`` its batches are
   read to the end once and each epoch goes over them again (Keras would stop after the first epoch: "ran out of data");
 * validation data of either kind is read once (``validation_steps`` batches, or all) and kept as arrays.
@@ -22,11 +24,38 @@ def _as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
+def is_py_dataset(x) -> bool:
+    """A Keras ``PyDataset``/``Sequence`` (rnnkit's or Keras's): batches by index, with ``on_epoch_end``."""
+    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and callable(getattr(x, "on_epoch_end", None)) \
+        and not isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict, str))
+
+
 def is_stream(x) -> bool:
-    """Batches to iterate (a DataLoader, generator or iterator), not arrays."""
+    """Batches to iterate (a DataLoader, PyDataset, generator or iterator), not arrays."""
     if isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict, str)) or x is None:
         return False
-    return isinstance(x, DataLoader) or isinstance(x, Iterator)
+    return isinstance(x, (DataLoader, Iterator)) or is_py_dataset(x)
+
+
+class _IndexedBatches:
+    """A PyDataset read as a loader is: each pass goes over its batches by index — in a new order each pass with
+    ``shuffle`` (as Keras's ``fit(shuffle=True)`` does; seeded by (seed, pass)) — and ``Batches.epoch`` then calls its
+    ``on_epoch_end``."""
+
+    def __init__(self, data, shuffle: bool = False, seed: int = 0) -> None:
+        self.data, self.shuffle, self.seed, self.passes = data, shuffle, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self):
+        order = list(range(len(self.data)))
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 100_003 + self.passes)
+            order = torch.randperm(len(order), generator=g).tolist()
+        self.passes += 1
+        for i in order:
+            yield self.data[i]
 
 
 def unpack(batch) -> tuple:
@@ -48,18 +77,26 @@ class Batches:
     """The batches of a DataLoader or generator: ``epoch()`` iterates one epoch's worth (``steps`` batches, or the
     loader's / the cached generator's all); ``first()`` a batch to build the model on, without losing it."""
 
-    def __init__(self, source, steps: int | None = None, what: str = "x") -> None:
+    def __init__(self, source, steps: int | None = None, what: str = "x", shuffle: bool = False,
+                 seed: int = 0) -> None:
         if steps is not None and steps < 1:
             raise ValueError(f"steps must be a positive number of batches, got {steps}")
+        if is_py_dataset(source):
+            source = _IndexedBatches(source, shuffle, seed)
         self.source, self.steps, self.what = source, steps, what
         self.cached: list | None = None
-        if not isinstance(source, DataLoader):
+        if not self._reiterable:
             self.source = iter(source)
             if steps is None:  # a generator without a step count: read it to its end once
                 self.cached = list(self.source)
                 if not self.cached:
                     raise ValueError(f"{what}: the generator gave no batches")
         self._iter: Iterator | None = None
+
+    @property
+    def _reiterable(self) -> bool:
+        """A source read afresh each pass (a loader or a PyDataset), not a one-pass generator."""
+        return isinstance(self.source, (DataLoader, _IndexedBatches))
 
     def __len__(self) -> int:
         if self.steps is not None:
@@ -71,6 +108,8 @@ class Batches:
             return self.cached[0]
         if isinstance(self.source, DataLoader):
             return next(iter(self.source))
+        if isinstance(self.source, _IndexedBatches):
+            return self.source.data[0]
         head = next(self.source)
         self.source = itertools.chain([head], self.source)
         return head
@@ -81,17 +120,19 @@ class Batches:
         try:
             return next(self._iter)
         except StopIteration:
-            if self.cached is None and not isinstance(self.source, DataLoader):
+            if self.cached is None and not self._reiterable:
                 raise ValueError(f"{self.what}: the generator ran out of data after fewer batches than "
                                  f"steps_per_epoch × epochs ({self.steps} per epoch)") from None
             self._iter = iter(self.cached if self.cached is not None else self.source)
             return next(self._iter)
 
     def epoch(self):
-        if isinstance(self.source, DataLoader) and self.steps is None or self.cached is not None:
+        if self._reiterable and self.steps is None or self.cached is not None:
             self._iter = None  # a loader starts each epoch afresh; the cached generator's batches too
         for _ in range(len(self)):
             yield self._next()
+        if isinstance(self.source, _IndexedBatches):
+            self.source.data.on_epoch_end()
 
 
 class BatchDataset(torch.utils.data.Dataset):
@@ -109,7 +150,10 @@ class BatchDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int):
         if i == 0 or self._epoch is None:
             self._epoch = self.batches.epoch()
-        return self.flat(next(self._epoch))
+        batch = next(self._epoch)
+        if i == len(self) - 1:
+            next(self._epoch, None)  # the epoch's end (a PyDataset's on_epoch_end)
+        return self.flat(batch)
 
     def batch_of(self, indices: list[int]):
         """The engine's fetch (``rnnkit.train.sampler.fetch_batch``): one index, one whole batch."""

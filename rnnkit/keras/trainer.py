@@ -175,7 +175,7 @@ class Trainer:
             if y is not None or sample_weight is not None or validation_split:
                 raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
                                  "batches: give them there (and validation_data for validation)")
-            batches = Batches(x, steps_per_epoch, "x")
+            batches = Batches(x, steps_per_epoch, "x", shuffle=bool(shuffle), seed=seed)  # shuffle: a PyDataset's
             self._ensure_built(self._batch(batches.first())[0])
             train = BatchDataset(batches, lambda b: self._flat(*self._batch(b, class_weight)))
             cfg.data.batch_size, cfg.data.shuffle = 1, False

@@ -1,5 +1,6 @@
 """``keras.utils``' data helpers that recurrent models' code calls: ``pad_sequences`` (lists of token ids of any length
-→ one array, for an ``Embedding(mask_zero=True)``) and ``to_categorical`` (class ids → one-hot rows)."""
+→ one array, for an ``Embedding(mask_zero=True)``), ``to_categorical`` (class ids → one-hot rows) and ``PyDataset``
+(``Sequence``: batches by index, for data that does not fit in memory)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,25 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
 
 
 __all__ = ["pad_sequences", "to_categorical"]
+
+
+class PyDataset:
+    """Keras 3's ``PyDataset``: subclass it with ``__len__`` (batches per epoch) and ``__getitem__(index)`` returning a
+    batch — ``x``, ``(x, y)`` or ``(x, y, sample_weight)`` — and pass it to ``fit``/``evaluate``/``predict``;
+    ``on_epoch_end`` runs after each epoch (e.g. to reshuffle). ``workers``/``use_multiprocessing``/``max_queue_size``
+    are accepted; batches are read in the training process, one at a time."""
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10) -> None:
+        self.workers, self.use_multiprocessing, self.max_queue_size = workers, use_multiprocessing, max_queue_size
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+Sequence = PyDataset  # Keras 2's name
