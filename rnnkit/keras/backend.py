@@ -65,3 +65,11 @@ class SeedStream:
         g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.draws) & 0xFFFFFFFF)
         self.draws += 1
         return (torch.bernoulli(torch.full(tuple(shape), keep), generator=g) / keep).to(like.device, like.dtype)
+
+    def normal(self, shape, like: torch.Tensor) -> torch.Tensor:
+        """Standard normal noise of ``shape`` (GaussianNoise, GaussianDropout), from the same seeded stream."""
+        if self.seed is None:
+            return torch.randn(tuple(shape), device=like.device, dtype=like.dtype)
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.draws) & 0xFFFFFFFF)
+        self.draws += 1
+        return torch.randn(tuple(shape), generator=g).to(like.device, like.dtype)

@@ -1,5 +1,6 @@
 """``rnnkit.keras.layers``: the Keras layers the tutorial's models use, on rnnkit's engine."""
 
+from rnnkit.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.keras.layers.attention import AdditiveAttention, Attention
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
 from rnnkit.keras.layers.bidirectional import Bidirectional
@@ -10,14 +11,33 @@ from rnnkit.keras.layers.core import (
     Dense,
     Dropout,
     Embedding,
+    Identity,
     Masking,
     RepeatVector,
     TimeDistributed,
     Wrapper,
 )
 from rnnkit.keras.layers.input_layer import InputLayer
-from rnnkit.keras.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
-from rnnkit.keras.layers.normalization import BatchNormalization, LayerNormalization
+from rnnkit.keras.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from rnnkit.keras.layers.noise import ActivityRegularization, GaussianDropout, GaussianNoise
+from rnnkit.keras.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
 from rnnkit.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.keras.layers.shaping import (
     Flatten,
@@ -29,6 +49,11 @@ from rnnkit.keras.layers.shaping import (
     SpatialDropout1D,
 )
 from rnnkit.keras.layers.stacked import StackedRNNCells
+from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
+
+# Keras's other names for the same layers
+GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, AvgPool1D, Convolution1D = (GlobalAveragePooling1D, GlobalMaxPooling1D,
+                                                                        MaxPooling1D, AveragePooling1D, Conv1D)
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "StackedRNNCells",
@@ -36,4 +61,7 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "LSTM", "GRU", "Wrapper", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
            "SpatialDropout1D", "Attention", "AdditiveAttention", "Lambda", "Conv1D",
-           "MaxPooling1D", "AveragePooling1D", "BatchNormalization"]
+           "MaxPooling1D", "AveragePooling1D", "BatchNormalization", "UnitNormalization", "Identity", "Dot", "ReLU",
+           "LeakyReLU", "ELU", "PReLU", "Softmax", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
+           "ZeroPadding1D", "Cropping1D", "UpSampling1D", "concatenate", "add", "subtract", "multiply", "average",
+           "maximum", "minimum", "dot"]

@@ -92,6 +92,15 @@ class Activation(Layer):
         return {**super().get_config(), "activation": self._activation_name}
 
 
+class Identity(Layer):
+    """Keras's ``Identity``: the input unchanged (its mask too)."""
+
+    supports_masking = True
+
+    def call(self, x, mask=None, training=False):
+        return x
+
+
 class Dropout(Layer):
     supports_masking = True
 

@@ -1,7 +1,8 @@
 """Keras's merging layers — ``Concatenate``, ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``,
-``Minimum`` — on a list of tensors, with Keras's masks: a step stays valid where any input's is (element-wise merges:
-no mask at all if an input has none; ``Concatenate`` on the features: an input without one counts as all valid; along
-time or batch it joins the masks)."""
+``Minimum``, ``Dot`` — on a list of tensors, with Keras's masks: a step stays valid where any input's is (element-wise
+merges: no mask at all if an input has none; ``Concatenate`` on the features: an input without one counts as all
+valid; along time or batch it joins the masks; ``Dot``: none). Keras's functional forms too: ``concatenate(inputs,
+axis)``, ``add``, ``subtract``, ``multiply``, ``average``, ``maximum``, ``minimum``, ``dot(inputs, axes)``."""
 
 from __future__ import annotations
 
@@ -92,4 +93,72 @@ class Concatenate(Merge):
         return {**super().get_config(), "axis": self.axis}
 
 
-__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
+def l2_normalize(x: torch.Tensor, axis: int, epsilon: float = 1e-7) -> torch.Tensor:
+    """Keras's ``ops.normalize`` (order 2): x · min(1 / sqrt(Σ x²), 1 / ε) along ``axis``."""
+    return x * torch.clamp(torch.rsqrt((x * x).sum(axis, keepdim=True)), max=1.0 / epsilon)
+
+
+def batch_dot(x: torch.Tensor, y: torch.Tensor, axes: tuple[int, int]) -> torch.Tensor:
+    """Keras's ``batch_dot``: for each sample, x's axis ``axes[0]`` contracted with y's ``axes[1]``; the result keeps
+    x's other axes then y's ((b, t1, d) · (b, t2, d) on (2, 2) → (b, t1, t2)); a result of one number per sample is
+    (b, 1)."""
+    a, b = axes
+    xm, ym = x.movedim(a, -1), y.movedim(b, 1)
+    k, batch = xm.shape[-1], x.shape[0]
+    out = torch.bmm(xm.reshape(batch, -1, k), ym.reshape(batch, k, -1)).reshape(batch, *xm.shape[1:-1], *ym.shape[2:])
+    return out.unsqueeze(1) if out.dim() == 1 else out
+
+
+class Dot(Merge):
+    """Keras's ``Dot(axes, normalize=False)``: the per-sample dot product of two inputs along ``axes`` (one axis for
+    both, or one each; the batch axis is not counted out: axis 1 is the first after it); ``normalize``: cosine
+    similarity (each input L2-normalized along its axis first). Luong attention's scores are ``Dot(axes=(2, 2))``
+    on the decoder's and the encoder's sequences."""
+
+    def __init__(self, axes, normalize: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axes, int) and not (isinstance(axes, (list, tuple)) and len(axes) == 2
+                                              and all(isinstance(a, int) for a in axes)):
+            raise TypeError(f"Invalid format for argument `axes`: list of two integers or an integer. Received: "
+                            f"axes={axes}")
+        self.axes, self.normalize = axes, normalize
+
+    def _merge(self, xs):
+        if len(xs) != 2:
+            raise ValueError(f"A `Dot` layer should be called on exactly 2 inputs. Received: inputs={len(xs)}")
+        pair = [self.axes, self.axes] if isinstance(self.axes, int) else list(self.axes)
+        axes = tuple(a % x.dim() if a < 0 else a for a, x in zip(pair, xs))
+        x1, x2 = xs
+        if self.normalize:
+            x1, x2 = l2_normalize(x1, axes[0]), l2_normalize(x2, axes[1])
+        if x1.shape[axes[0]] != x2.shape[axes[1]]:
+            raise ValueError(f"Incompatible input shapes: axis values {x1.shape[axes[0]]} (at axis {axes[0]}) != "
+                             f"{x2.shape[axes[1]]} (at axis {axes[1]}). Full input shapes: {tuple(x1.shape)}, "
+                             f"{tuple(x2.shape)}")
+        return batch_dot(x1, x2, axes)
+
+    def compute_mask(self, xs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def _functional(cls, doc: str):
+    def merge(inputs, **kwargs):
+        return cls(**kwargs)(inputs)
+    merge.__doc__ = doc
+    return merge
+
+
+concatenate = _functional(Concatenate, "Keras's ``concatenate(inputs, axis=-1)``: ``Concatenate(axis)(inputs)``.")
+add = _functional(Add, "``Add()(inputs)``.")
+subtract = _functional(Subtract, "``Subtract()(inputs)``.")
+multiply = _functional(Multiply, "``Multiply()(inputs)``.")
+average = _functional(Average, "``Average()(inputs)``.")
+maximum = _functional(Maximum, "``Maximum()(inputs)``.")
+minimum = _functional(Minimum, "``Minimum()(inputs)``.")
+dot = _functional(Dot, "Keras's ``dot(inputs, axes, normalize=False)``: ``Dot(axes, normalize)(inputs)``.")
+
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "concatenate", "add",
+           "subtract", "multiply", "average", "maximum", "minimum", "dot", "batch_dot"]

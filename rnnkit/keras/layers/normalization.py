@@ -153,4 +153,21 @@ class BatchNormalization(Layer):
                 "synchronized": False, "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
 
 
-__all__ = ["LayerNormalization", "BatchNormalization"]
+class UnitNormalization(Layer):
+    """Keras's ``UnitNormalization(axis=-1)``: each vector scaled to length 1 along ``axis`` — x · min(1 / ‖x‖, 1e12)."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+
+    def call(self, x, mask=None, training=False):
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        return x * torch.clamp(torch.rsqrt((x * x).sum(axes, keepdim=True)), max=1e12)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+__all__ = ["LayerNormalization", "BatchNormalization", "UnitNormalization"]
