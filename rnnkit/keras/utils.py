@@ -1,6 +1,7 @@
 """``keras.utils``' data helpers that recurrent models' code calls: ``pad_sequences`` (lists of token ids of any length
-→ one array, for an ``Embedding(mask_zero=True)``), ``to_categorical`` (class ids → one-hot rows) and ``PyDataset``
-(``Sequence``: batches by index, for data that does not fit in memory)."""
+→ one array, for an ``Embedding(mask_zero=True)``), ``to_categorical`` (class ids → one-hot rows), ``PyDataset``
+(``Sequence``: batches by index, for data that does not fit in memory), ``timeseries_dataset_from_array`` (windows of
+a series and their targets, as a PyDataset) and ``set_random_seed``."""
 
 from __future__ import annotations
 
@@ -81,3 +82,91 @@ class PyDataset:
 
 
 Sequence = PyDataset  # Keras 2's name
+
+
+def set_random_seed(seed: int) -> None:
+    """Keras's ``utils.set_random_seed``: Python's, NumPy's and torch's generators seeded at once (a run repeats)."""
+    import random
+
+    import torch
+
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"Expected `seed` argument to be an integer. Received: seed={seed} (of type {type(seed)})")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class TimeseriesDataset(PyDataset):
+    """What ``timeseries_dataset_from_array`` returns: a ``PyDataset`` of batches of windows (and their targets) —
+    ``fit``/``evaluate``/``predict`` take it, ``for x, y in dataset`` iterates it, ``len`` counts its batches.
+
+    Window j starts at data index p_j = start_index + j · sequence_stride and holds data[p_j + k · sampling_rate] for
+    k < sequence_length; its target is targets[p_j] (the caller aligns targets with window starts, as in Keras)."""
+
+    def __init__(self, data, targets, sequence_length: int, sequence_stride: int = 1, sampling_rate: int = 1,
+                 batch_size: int | None = 128, shuffle: bool = False, seed: int | None = None,
+                 start_index: int | None = None, end_index: int | None = None) -> None:
+        super().__init__()
+        n = len(data)
+        for name, value in (("sequence_stride", sequence_stride), ("sampling_rate", sampling_rate)):
+            if value <= 0:
+                raise ValueError(f"`{name}` must be higher than 0. Received: {name}={value}")
+            if value >= n:
+                raise ValueError(f"`{name}` must be lower than the length of the data. Received: {name}={value}, "
+                                 f"for data of length {n}")
+        if start_index and not 0 <= start_index < n:
+            raise ValueError(f"`start_index` must be 0 or greater and lower than the length of the data. Received: "
+                             f"start_index={start_index}, for data of length {n}")
+        if end_index and not (0 < end_index < n and (not start_index or end_index > start_index)):
+            raise ValueError(f"`end_index` must be higher than 0 and `start_index`, and lower than the length of the "
+                             f"data. Received: start_index={start_index}, end_index={end_index}, for data of "
+                             f"length {n}")
+        start, end = start_index or 0, end_index or n
+        count = end - start - (sequence_length - 1) * sampling_rate
+        if targets is not None:
+            count = min(count, len(targets))
+        self.positions = np.arange(0, max(count, 0), sequence_stride)
+        self.shuffle, self.rng = shuffle, np.random.RandomState(np.random.randint(1e6) if seed is None else seed)
+        if shuffle:
+            self.rng.shuffle(self.positions)
+        self.data = np.asarray(data)[start:end]
+        self.targets = None if targets is None else np.asarray(targets)[start:]
+        self.offsets = np.arange(0, sequence_length * sampling_rate, sampling_rate)
+        self.batch_size = batch_size
+
+    def __len__(self) -> int:
+        if self.batch_size is None:
+            return len(self.positions)
+        return -(-len(self.positions) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} of a dataset of {len(self)}")
+        single = self.batch_size is None
+        at = self.positions[index:index + 1] if single else \
+            self.positions[index * self.batch_size:(index + 1) * self.batch_size]
+        x = self.data[at[:, None] + self.offsets]
+        if self.targets is None:
+            return x[0] if single else x
+        y = self.targets[at]
+        return (x[0], y[0]) if single else (x, y)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:  # a new order of the windows for the next epoch (tf.data reshuffles each one)
+            self.rng.shuffle(self.positions)
+
+
+def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_stride: int = 1,
+                                  sampling_rate: int = 1, batch_size: int | None = 128, shuffle: bool = False,
+                                  seed: int | None = None, start_index: int | None = None,
+                                  end_index: int | None = None) -> TimeseriesDataset:
+    """Keras's ``utils.timeseries_dataset_from_array`` — the same windows, targets, batches and order (shuffled by
+    NumPy's RandomState(seed) as Keras's) — as a ``PyDataset`` instead of a ``tf.data.Dataset`` (rnnkit needs no
+    TensorFlow; Keras's own needs it, or grain)."""
+    return TimeseriesDataset(data, targets, sequence_length, sequence_stride, sampling_rate, batch_size, shuffle, seed,
+                             start_index, end_index)
