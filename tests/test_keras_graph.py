@@ -234,3 +234,16 @@ def test_frozen_layers_keep_their_weights_through_fit_and_train_after_unfreezing
     model.fit(x, y, epochs=1, verbose=0)
     assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
     assert len(model.trainable_weights) == 10
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", "sgd"])
+def test_a_wholly_frozen_model_fits_without_changing(optimizer):
+    """Keras fits a model with nothing to train (every layer frozen) without complaint; so does rnnkit, whatever
+    the optimizer, and the weights stay as they were."""
+    model = rk.Sequential([rk.Input((6, 3)), rk.layers.LSTM(4), rk.layers.Dense(1)])
+    model.trainable = False
+    before = [w.copy() for w in model.get_weights()]
+    model.compile(optimizer, "mse")
+    model.fit(X, np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -267,3 +267,50 @@ def test_a_py_dataset_trains_batch_by_index_as_keras(base):
     ours.fit(shuffled, epochs=3, verbose=0)
     epochs = [shuffled.asked[-12:][k:k + 4] for k in (0, 4, 8)]
     assert all(sorted(e) == [0, 1, 2, 3] for e in epochs) and len({tuple(e) for e in epochs}) > 1
+
+
+def shown_lines(text: str) -> list[str]:
+    """What a terminal shows of a progress output: each line's text after its last carriage return, without ANSI
+    colours or backspaces."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*[mK]", "", text).replace("\b", "")
+    lines = [line.split("\r")[-1].strip() for line in text.splitlines() if line.split("\r")[-1].strip()]
+    # a bar's last state (steps k/k); Keras writes its intermediate states on lines of their own off a terminal (its
+    # last one twice: before and after the validation logs)
+    kept = [line for line in lines if line.startswith("Epoch") or len(set(line.split()[0].split("/"))) == 1]
+    return [line for i, line in enumerate(kept) if i + 1 == len(kept) or line.startswith("Epoch")
+            or kept[i + 1].split()[0] != line.split()[0]]
+
+
+def parsed(line: str):
+    """(steps, the logs shown) of a progress line; the bar and the timings left out."""
+    head, *logs = line.split(" - ")
+    return head.split()[0], {k: float(v) for k, v in (item.split(": ") for item in logs if ": " in item)}
+
+
+@pytest.mark.parametrize("verbose", [1, 2, 0])
+def test_fit_evaluate_predict_print_what_keras_prints(verbose, capsys):
+    """Keras's display: ``Epoch e/E`` then ``steps/steps`` with the epoch's logs sorted by name (verbose 1: a bar;
+    2: one line per epoch), the same lines for evaluate and predict; verbose 0 prints nothing. Same weights, same
+    data: the same lines and numbers as Keras's (timings aside)."""
+    outputs = {}
+    theirs, ours = pair(metrics=["accuracy"])
+    for name, model in (("keras", theirs), ("rnnkit", ours)):
+        capsys.readouterr()
+        model.fit(X, Y, batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=verbose)
+        model.evaluate(X, Y, verbose=verbose)
+        model.predict(X[:5], verbose=verbose)
+        outputs[name] = shown_lines(capsys.readouterr().out)
+    if verbose == 0:
+        assert outputs["rnnkit"] == []
+        return
+    assert len(outputs["rnnkit"]) == len(outputs["keras"])
+    for ours_line, theirs_line in zip(outputs["rnnkit"], outputs["keras"]):
+        if theirs_line.startswith("Epoch"):
+            assert ours_line == theirs_line
+            continue
+        (our_steps, our_logs), (their_steps, their_logs) = parsed(ours_line), parsed(theirs_line)
+        assert our_steps == their_steps and list(our_logs) == list(their_logs)
+        for key in their_logs:
+            assert our_logs[key] == pytest.approx(their_logs[key], abs=2e-4)

@@ -1,7 +1,8 @@
 """Keras callbacks — EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger, LearningRateScheduler,
-TerminateOnNaN, LambdaCallback and yours (``on_train_begin/end``, ``on_epoch_begin/end``, ``on_train_batch_begin/end``)
+TerminateOnNaN, LambdaCallback, ProgbarLogger (``progbar.py``) and yours (``on_train_begin/end``,
+``on_epoch_begin/end``, ``on_train_batch_begin/end``)
 — run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy, val_loss, val_accuracy,
-learning_rate (a batch's logs: the epoch's running mean loss so far)."""
+learning_rate (a batch's logs: the epoch's running means so far)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ from rnnkit.train.callbacks import Callback as EngineCallback
 
 class Callback:
     model = None
+    params: dict = {}
 
     def set_model(self, model):
         self.model = model
+
+    def set_params(self, params):
+        """Keras's ``params``: {"verbose", "epochs", "steps"} of the ``fit`` running it."""
+        self.params = params
 
     def on_train_begin(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
@@ -192,13 +198,17 @@ KEY_MAP = {"train_loss": "loss", "lr": "learning_rate"}
 class KerasCallbacks(EngineCallback):
     """Adapter: rnnkit's trainer calls this; it translates the epoch record to Keras's logs and calls the callbacks."""
 
-    def __init__(self, model, callbacks):
-        self.model, self.callbacks = model, callbacks
+    def __init__(self, model, callbacks, verbose: int = 0):
+        self.model, self.callbacks, self.verbose = model, callbacks, verbose
 
     def on_train_start(self, trainer):
         self.model.stop_training = False
+        params = {"verbose": self.verbose, "epochs": trainer.config.train.epochs,
+                  "steps": trainer.sampler.batches_per_epoch}
         for cb in self.callbacks:
             cb.set_model(self.model)
+            if hasattr(cb, "set_params"):
+                cb.set_params(params)
             cb.on_train_begin({})
 
     def on_epoch_start(self, trainer):
@@ -214,8 +224,11 @@ class KerasCallbacks(EngineCallback):
 
     def on_batch_end(self, trainer, info):
         acc, last = trainer._acc, trainer.last_loss
-        # the epoch's running mean, as Keras logs it — a non-finite batch loss as it is (the engine skips that step)
-        logs = {"loss": acc["loss"] / max(acc["samples"], 1) if math.isfinite(last) else last}
+        # the epoch's running means, as Keras logs them — a non-finite batch loss as it is (the engine skips that step)
+        seen = max(acc["samples"], 1)
+        logs = {"loss": acc["loss"] / seen if math.isfinite(last) else last,
+                **{k[len("metric."):]: v / seen for k, v in acc.items() if k.startswith("metric.")}}
+        logs = self.model._weighted_logs(logs)
         for cb in self.callbacks:
             cb.on_train_batch_end(self._batch, logs)
         self._batch += 1
@@ -243,3 +256,6 @@ class KerasCallbacks(EngineCallback):
     def on_train_end(self, trainer):
         for cb in self.callbacks:
             cb.on_train_end({})
+
+
+from rnnkit.keras.progbar import ProgbarLogger  # noqa: E402, F401  (here under Keras's name; it subclasses Callback)

@@ -3,7 +3,9 @@ Keras's ``Model`` inherits its ``Trainer``).
 
 ``fit`` runs on rnnkit's training engine (``rnnkit.train.Trainer``): the compiled model becomes a module whose
 ``training_step`` computes Keras's loss and metrics; epochs, batches, shuffling, validation and Keras callbacks map onto
-the trainer. ``validation_split`` takes the *last* fraction of the data, before shuffling, as Keras does.
+the trainer. ``validation_split`` takes the *last* fraction of the data, before shuffling, as Keras does. Besides
+arrays, ``fit``/``evaluate``/``predict`` read DataLoaders, PyDatasets and generators (``data_adapters``);
+``train_on_batch`` steps the same optimizer one batch at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rnnkit.keras.callbacks import History, KerasCallbacks
 from rnnkit.keras.compile_utils import CompileSpec
 from rnnkit.keras.data_adapters import BatchDataset, Batches, is_stream, unpack
 from rnnkit.keras.layers.base import weights_device
+from rnnkit.keras.progbar import Progbar, ProgbarLogger, verbosity
 
 
 def _to_tensor(a, name="x") -> torch.Tensor:
@@ -154,9 +157,7 @@ class Trainer:
             xs, ys, w = self._streamed(validation_data, validation_steps, "validation_data")
         else:
             xs, ys, w = self._dataset(*validation_data[:3])
-        data = TensorDataset(*self._flat(xs, ys, w))
-        data.eval_batch_size = None
-        return data
+        return TensorDataset(*self._flat(xs, ys, w))
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
@@ -176,7 +177,8 @@ class Trainer:
                 raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
                                  "batches: give them there (and validation_data for validation)")
             batches = Batches(x, steps_per_epoch, "x", shuffle=bool(shuffle), seed=seed)  # shuffle: a PyDataset's
-            self._ensure_built(self._batch(batches.first())[0])
+            if "graph_inputs" not in self.__dict__:  # a first batch to build on (peeked only when needed)
+                self._ensure_built(self._batch(batches.first())[0])
             train = BatchDataset(batches, lambda b: self._flat(*self._batch(b, class_weight)))
             cfg.data.batch_size, cfg.data.shuffle = 1, False
             val = None if validation_data is None else self._validation(validation_data, validation_steps)
@@ -200,13 +202,15 @@ class Trainer:
         if val is not None:
             val.eval_batch_size = validation_batch_size or batch_size or 32
         cfg.train.epochs, cfg.train.seed = epochs, seed
-        cfg.train.progress = verbose not in (0, False)
+        cfg.train.progress = False  # Keras's own display instead (ProgbarLogger)
         cfg.train.checkpoint_every = 0  # device: auto — the GPU when torch sees one, as Keras's torch backend
-        history = History()
-        adapter = KerasCallbacks(self, [*(callbacks or []), history])  # History last, as Keras: it sees their logs
+        history, shown = History(), verbosity(verbose)
+        own = [ProgbarLogger(shown)] if shown and not any(isinstance(c, ProgbarLogger) for c in callbacks or []) \
+            else []
+        # History last, as Keras: it sees the others' logs
+        adapter = KerasCallbacks(self, [*(callbacks or []), *own, history], shown)
         trainer = Engine(self, train, val, config=cfg, callbacks=[adapter], make_optimizer=self.optimizer.build)
-        if not cfg.train.progress:
-            trainer.log = lambda message: None
+        trainer.log = lambda message: None
         trainer.epoch = initial_epoch
         self._torch_optimizer(trainer.optimizer)
         trainer.fit()
@@ -236,6 +240,16 @@ class Trainer:
         for s in range(0, n, bs):
             yield [t[s:s + bs] for t in xs], [t[s:s + bs] for t in ys], w[s:s + bs]
 
+    @staticmethod
+    def _steps(x, batch_size, steps) -> int | None:
+        """How many batches ``_chunks`` will give (for the progress bar), when it is known in advance."""
+        if steps is not None:
+            return steps
+        if is_stream(x):
+            return len(x) if hasattr(x, "__len__") else None
+        first = x[0] if isinstance(x, (list, tuple)) else next(iter(x.values())) if isinstance(x, dict) else x
+        return -(-len(first) // (batch_size or 32))
+
     def _on_device(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         dev = weights_device(self)
         return [t.to(dev) for t in tensors] if dev is not None else tensors
@@ -246,7 +260,8 @@ class Trainer:
         if not self.compiled:
             raise RuntimeError("call compile() before evaluate()")
         totals: dict[str, float] = {}
-        n = 0
+        n = step = 0
+        bar = Progbar(self._steps(x, batch_size, steps), verbosity(verbose))
         for xs, ys, w in self._chunks(x, y, sample_weight, batch_size, steps, "evaluate"):
             self._ensure_built(xs)
             self.eval()
@@ -254,8 +269,10 @@ class Trainer:
             m = xs[0].shape[0]
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + float(v) * m
-            n += m
+            n, step = n + m, step + 1
+            bar.update(step, self._weighted_logs({k: v / n for k, v in totals.items()}))
         result = self._weighted_logs({k: v / n for k, v in totals.items()})
+        bar.finish(step, result)
         if return_dict:
             return result
         return result["loss"] if len(result) == 1 else list(result.values())
@@ -263,11 +280,14 @@ class Trainer:
     @torch.no_grad()
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         chunks = []
+        bar = Progbar(self._steps(x, batch_size, steps), verbosity(verbose))
         for xs, _, _ in self._chunks(x, None, None, batch_size, steps, "predict"):
             self._ensure_built(xs)
             self.eval()
             batch = self._on_device(xs)
             chunks.append(_as_list(self._run(batch if len(batch) > 1 else batch[0], False)))
+            bar.update(len(chunks))
+        bar.finish(len(chunks))
         outs = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
         return outs if len(outs) > 1 else outs[0]
 

@@ -165,7 +165,11 @@ class Layer(nn.Module):
         self.__dict__["_trainable"] = bool(value)
         for attr in getattr(self, "_weight_names", ()):
             getattr(self, attr).requires_grad_(bool(value) and attr not in self._fixed_weights)
-        for sub in self._sublayers():
+        try:
+            subs = self._sublayers()
+        except AttributeError:  # set inside a subclass's __init__ before its sublayers exist: build() applies it
+            subs = []
+        for sub in subs:
             sub.trainable = value
 
     @property

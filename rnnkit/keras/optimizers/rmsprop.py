@@ -19,8 +19,7 @@ class KerasRMSprop(torch.optim.Optimizer):
                  centered: bool = False) -> None:
         if not 0.0 <= rho < 1.0:
             raise ValueError(f"RMSprop: rho must be in [0, 1), got {rho}")
-        super().__init__([p for p in params if p.requires_grad],
-                         {"lr": lr, "rho": rho, "momentum": momentum, "eps": eps, "centered": centered})
+        super().__init__(params, {"lr": lr, "rho": rho, "momentum": momentum, "eps": eps, "centered": centered})
 
     @torch.no_grad()
     def step(self, closure=None):
