@@ -197,7 +197,8 @@ class Trainer(ResumableRun):
         self.optimizer.zero_grad(set_to_none=True)
         if self.guard.start is None:
             self.guard.first_loss(loss.item())
-        loss.backward()
+        if loss.requires_grad:  # else nothing is trained (every weight frozen): a step that changes nothing
+            loss.backward()
         grads = [p.grad for p in self._params() if p.grad is not None]
         norm = torch.nn.utils.get_total_norm(grads) if grads else torch.tensor(0.0)
         finite = bool(torch.isfinite(loss.detach()).all()) and bool(torch.isfinite(norm))
