@@ -247,3 +247,32 @@ def test_a_wholly_frozen_model_fits_without_changing(optimizer):
     model.fit(X, np.ones((4, 1), "float32"), epochs=1, verbose=0)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def flat(a):
+    return [y for b in a for y in flat(b)] if isinstance(a, (list, tuple)) else [a]
+
+
+def shape_tree(a):
+    return [shape_tree(b) for b in a] if isinstance(a, (list, tuple)) else tuple(a.shape)
+
+
+def test_a_model_whose_outputs_nest_predicts_keras_structure(tmp_path):
+    """Stacked cells' states come back nested ([out, h1, [h2, c2]]); a model with those outputs predicts the same
+    structure and numbers as Keras's (a nested one-element list — a GRU cell's state — as its element, as Keras
+    returns it); saved, it reloads with the outputs flat in both libraries."""
+    def build(K):
+        i = K.Input((6, 3))
+        return K.Model(i, K.layers.RNN([K.layers.GRUCell(3), K.layers.LSTMCell(2)], return_sequences=True,
+                                       return_state=True)(i))
+    theirs, ours = build(keras), build(rk)
+    ours.set_weights(theirs.get_weights())
+    expected = theirs.predict(X, verbose=0)
+    got = ours.predict(X, verbose=0)
+    assert shape_tree(got) == shape_tree(expected) == [(4, 6, 2), (4, 3), [(4, 2), (4, 2)]]
+    for a, b in zip(flat(got), flat(expected)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    ours.save(tmp_path / "nested.keras")
+    for loaded in (rk.models.load_model(tmp_path / "nested.keras"), keras.models.load_model(tmp_path / "nested.keras")):
+        for a, b in zip(flat(loaded.predict(X, verbose=0)), flat(expected)):
+            np.testing.assert_allclose(a, b, atol=1e-6)

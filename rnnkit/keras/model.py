@@ -14,6 +14,7 @@ from rnnkit.keras.layers.base import (
     _call_takes,
     _flatten_tensors,
     as_tensors,
+    flatten,
     symbolic_call,
     weights_device,
 )
@@ -35,6 +36,24 @@ def _model_inputs(model, inputs):
         return as_tensors(inputs, ids=not graph_inputs[0].dtype.is_floating_point, device=dev)
     layers = getattr(model, "layers", None) or [None]
     return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)), device=dev)
+
+
+def _nesting(outputs, counter=None):
+    """The nested structure of ``outputs`` with each leaf replaced by its index in the flat list."""
+    top = counter is None
+    counter = counter if counter is not None else iter(range(10**9))
+    if isinstance(outputs, (list, tuple)):
+        if len(outputs) == 1 and not top:  # Keras returns a nested one-element list as its element (a GRU's state)
+            return _nesting(outputs[0], counter)
+        return [_nesting(o, counter) for o in outputs]
+    return next(counter)
+
+
+def _nest(flat: list, nesting):
+    """``flat`` put back into ``nesting``'s structure (as Keras returns a model's nested outputs)."""
+    if isinstance(nesting, list):
+        return [_nest(flat, n) for n in nesting]
+    return flat[nesting]
 
 
 def _tracked(module: nn.Module):
@@ -61,7 +80,9 @@ class Model(Trainer, nn.Module):
     def _init_graph(self, inputs: list[KerasTensor], outputs) -> None:
         self.graph_inputs = inputs
         self.multi_output = isinstance(outputs, (list, tuple))
-        self.graph_outputs = _as_list(outputs)
+        self.graph_outputs = flatten(outputs)  # nested outputs (stacked cells' states) are run flat, predicted nested
+        self.output_nesting = _nesting(outputs) if any(isinstance(o, (list, tuple)) for o in _as_list(outputs)) \
+            else None
         # Keras's order (its map_graph): each node's depth is its longest path to an output; layers run and are
         # listed (weights too: get_weights/set_weights) by decreasing depth, ties in the order a depth-first walk
         # from the outputs first meets them
@@ -139,6 +160,8 @@ class Model(Trainer, nn.Module):
     @property
     def output(self):
         xs = self.outputs
+        if self.output_nesting is not None:
+            return _nest(xs, self.output_nesting)
         return xs if self.multi_output else xs[0]
 
     @property

@@ -27,7 +27,7 @@ import torch
 from rnnkit.keras import layers as L
 from rnnkit.keras import optimizers
 from rnnkit.keras.backend import snake
-from rnnkit.keras.layers.base import Input, KerasTensor, Layer
+from rnnkit.keras.layers.base import Input, KerasTensor, Layer, flatten
 from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
 from rnnkit.keras.losses import deserialize_loss, serialize_loss
 
@@ -293,7 +293,7 @@ def model_from_config(d: dict, custom_objects: dict | None = None):
                     except LookupError:
                         break
                     out = layer(args[0] if len(args) == 1 else args, **kwargs)
-                    for j, o in enumerate(out if isinstance(out, list) else [out]):
+                    for j, o in enumerate(flatten(out)):  # numbered flat, as Keras numbers a call's outputs
                         tensors[(name, made[name], j)] = o
                     made[name] += 1
                     nodes.pop(0)

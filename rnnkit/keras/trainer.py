@@ -289,6 +289,11 @@ class Trainer:
             bar.update(len(chunks))
         bar.finish(len(chunks))
         outs = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
+        nesting = self.__dict__.get("output_nesting")
+        if nesting is not None:  # a model whose outputs nest (stacked cells' states): Keras's structure
+            from rnnkit.keras.model import _nest
+
+            return _nest(outs, nesting)
         return outs if len(outs) > 1 else outs[0]
 
     # --- one batch at a time (Keras's custom loops) ------------------------------------------------------------
