@@ -95,8 +95,7 @@ class Model(Trainer, nn.Module):
             found.setdefault(id(t) if node is None else id(node.layer), len(found))
             if node is None or id(node) in reads:
                 return
-            reads[id(node)] = _as_list(node.inputs) + [v for k in node.kwargs.values() for v in _as_list(k)
-                                                       if isinstance(v, KerasTensor)]
+            reads[id(node)] = node.input_tensors
             for parent in reads[id(node)]:
                 visit(parent)
             order.append(node)
@@ -210,10 +209,15 @@ class Model(Trainer, nn.Module):
             if any(isinstance(v, KerasTensor) or (isinstance(v, (list, tuple)) and v and isinstance(v[0], KerasTensor))
                    for v in node.kwargs.values()):
                 mask = None  # as Keras 3: a layer called with tensor keyword arguments (initial_state) gets no mask
-            kwargs = {k: ([env[id(t)][0] for t in v] if isinstance(v, (list, tuple)) and v and
-                          isinstance(v[0], KerasTensor) else env[id(v)][0] if isinstance(v, KerasTensor) else v)
-                      for k, v in node.kwargs.items()}
-            out = node.layer(args, mask=mask, training=training, **kwargs)
+            def value(v):  # a recorded argument: the tensor computed for it (lists of them too), or as it was
+                if isinstance(v, (list, tuple)) and v and isinstance(v[0], KerasTensor):
+                    return [env[id(t)][0] for t in v]
+                return env[id(v)][0] if isinstance(v, KerasTensor) else v
+            kwargs = {k: value(v) for k, v in node.kwargs.items()}
+            for name, t in zip(getattr(node.layer, "argument_masks", ()), node.args):  # e.g. a value's mask
+                if isinstance(t, KerasTensor) and env[id(t)][1] is not None and name not in kwargs:
+                    kwargs[name] = env[id(t)][1]
+            out = node.layer(args, *[value(a) for a in node.args], mask=mask, training=training, **kwargs)
             out_mask = node.layer.compute_mask(args, mask)
             outs = _flatten_tensors(out)
             masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs)

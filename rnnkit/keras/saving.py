@@ -67,7 +67,12 @@ def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Paramete
         return [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in weight_paths(c, f"{prefix}/cells/{n}")]
     if isinstance(layer, L.TimeDistributed):
         return weight_paths(layer.layer, f"{prefix}/layer")
+    if isinstance(layer, L.MultiHeadAttention):
+        return [p for sub, n in zip(layer._sublayers(), MHA_GROUPS) for p in weight_paths(sub, f"{prefix}/{n}")]
     return [(f"{prefix}/vars/{i}", getattr(layer, n)) for i, n in enumerate(layer._weight_names)]
+
+
+MHA_GROUPS = ("query_dense", "key_dense", "value_dense", "output_dense")  # Keras's h5 groups of its sublayers
 
 
 def group_paths(layer: Layer, prefix: str) -> list[str]:
@@ -85,6 +90,8 @@ def group_paths(layer: Layer, prefix: str) -> list[str]:
         out += [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in group_paths(c, f"{prefix}/cells/{n}")]
     elif isinstance(layer, L.TimeDistributed):
         out += group_paths(layer.layer, f"{prefix}/layer")
+    elif isinstance(layer, L.MultiHeadAttention):  # its softmax and dropout are (empty) layers of their own in Keras
+        out += [f"{prefix}/{n}" for n in (*MHA_GROUPS, "_softmax", "_dropout_layer")]
     return out
 
 
@@ -105,7 +112,9 @@ def layer_config(layer: Layer) -> dict:
     """A layer's entry in Keras's model config: its serialized form plus the shape it was built for."""
     d = serialize_layer(layer) if isinstance(layer, Layer) else model_config(layer)
     shape = getattr(layer, "build_input_shape", None)
-    if shape is not None:
+    if callable(getattr(layer, "build_config", None)):  # a layer built from several shapes (MultiHeadAttention)
+        d["build_config"] = layer.build_config()
+    elif shape is not None:
         d["build_config"] = {"input_shape": list(shape)}
     return d
 
@@ -143,6 +152,8 @@ def _leaves(spec) -> list:
 def compile_from_config(model, config: dict, source: str) -> None:
     """Compile a loaded model as it was saved (Keras's ``load_model(compile=True)``); what rnnkit cannot rebuild is
     named in a warning and the model left uncompiled."""
+    if config.get("loss") is None:  # Keras records a compile_config without a loss for a model it compiled itself
+        return
     try:
         loss = config["loss"]
         if isinstance(loss, dict) and "class_name" not in loss:  # by output name
@@ -196,9 +207,12 @@ def _functional_config(model) -> dict:
 
     def node_data(node) -> dict:
         def ref(v):
-            return [ref(t) for t in v] if isinstance(v, (list, tuple)) else _tensor_ref(v, numbers)
+            if isinstance(v, (list, tuple)):
+                return [ref(t) for t in v]
+            return _tensor_ref(v, numbers) if isinstance(v, KerasTensor) else v
         # a layer called on a list (a merge) has that list as its one argument
-        return {"args": [ref(node.inputs)], "kwargs": {k: ref(v) for k, v in node.kwargs.items()}}
+        return {"args": [ref(node.inputs), *[ref(a) for a in node.args]],
+                "kwargs": {k: ref(v) for k, v in node.kwargs.items()}}
 
     layers = []
     for layer in model.layers:
@@ -292,7 +306,7 @@ def model_from_config(d: dict, custom_objects: dict | None = None):
                                   if k not in ("training", "mask") and v is not None}
                     except LookupError:
                         break
-                    out = layer(args[0] if len(args) == 1 else args, **kwargs)
+                    out = layer(*args, **kwargs)  # a merge's one argument is its list of inputs
                     for j, o in enumerate(flatten(out)):  # numbered flat, as Keras numbers a call's outputs
                         tensors[(name, made[name], j)] = o
                     made[name] += 1

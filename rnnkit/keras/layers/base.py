@@ -288,7 +288,7 @@ class Layer(nn.Module):
         """Keras's call protocol: builds on first use; ``mask``/``training`` reach ``call`` when its signature takes
         them (so a user's ``call(self, inputs, states)`` works); the activity regularizer's penalty joins ``losses``."""
         if isinstance(x, KerasTensor) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], KerasTensor)):
-            return symbolic_call(self, x, kwargs)
+            return symbolic_call(self, x, kwargs, args)
         dev = weights_device(self)
 
         def arrays_in(v):  # arrays (and lists of them) as tensors; every tensor where the weights are

@@ -54,16 +54,17 @@ class Node:
     """One call of ``layer`` on symbolic ``inputs`` (and keyword arguments, e.g. ``initial_state``); ``serial`` orders
     every node ever made (a layer's nodes in the order it was called, as Keras numbers them in a saved model)."""
 
-    def __init__(self, layer, inputs, kwargs: dict) -> None:
-        self.layer, self.inputs, self.kwargs = layer, inputs, kwargs
+    def __init__(self, layer, inputs, kwargs: dict, args: tuple = ()) -> None:
+        self.layer, self.inputs, self.kwargs, self.args = layer, inputs, kwargs, tuple(args)
         self.outputs: list[KerasTensor] = []
         self.serial = next(_serials)
 
     @property
     def input_tensors(self) -> list[KerasTensor]:
-        """Every KerasTensor the call read, keyword arguments' too (Keras's ``node.input_tensors``)."""
-        return [t for v in (self.inputs, *self.kwargs.values()) for t in (v if isinstance(v, (list, tuple)) else [v])
-                if isinstance(t, KerasTensor)]
+        """Every KerasTensor the call read — its further positional arguments' (a MultiHeadAttention's value) and
+        keyword arguments' too (Keras's ``node.input_tensors``)."""
+        return [t for v in (self.inputs, *self.args, *self.kwargs.values())
+                for t in (v if isinstance(v, (list, tuple)) else [v]) if isinstance(t, KerasTensor)]
 
 
 def inbound_nodes(layer) -> list[Node]:
@@ -114,9 +115,10 @@ def _stateful(layer) -> bool:
     return bool(getattr(layer, "stateful", False) or getattr(getattr(layer, "forward_layer", None), "stateful", False))
 
 
-def symbolic_call(layer, inputs, kwargs: dict):
+def symbolic_call(layer, inputs, kwargs: dict, args: tuple = ()):
     """Build ``layer`` on zeros of the symbolic shape (the Input's batch size, or 2) and return KerasTensor(s) for its
-    output(s). A stateful layer needs a fixed batch size (``Input(batch_size=...)``), as in Keras, and starts from zeros."""
+    output(s); ``args``: further positional inputs (``MultiHeadAttention(query, value)``). A stateful layer needs a
+    fixed batch size (``Input(batch_size=...)``), as in Keras, and starts from zeros."""
     first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
     batch = first.batch_size
     if _stateful(layer) and batch is None:
@@ -124,11 +126,13 @@ def symbolic_call(layer, inputs, kwargs: dict):
                          "the model's Input a batch_size (keras.Input(shape, batch_size=...)) or the first layer "
                          "batch_input_shape")
     with torch.no_grad():
-        out = layer(_concrete(inputs, 3), **{k: _concrete(v, 3) for k, v in kwargs.items()})
+        out = layer(_concrete(inputs, 3), *[_concrete(a, 3) for a in args], **{k: _concrete(v, 3) for k, v in
+                                                                                 kwargs.items()})
         free = []  # output axes that follow an input axis left free (None, e.g. time): they change with its length
-        if _has_free_axis(inputs) or _has_free_axis(kwargs):
+        if _has_free_axis(inputs) or _has_free_axis(kwargs) or _has_free_axis(list(args)):
             try:
-                again = layer(_concrete(inputs, 4), **{k: _concrete(v, 4) for k, v in kwargs.items()})
+                again = layer(_concrete(inputs, 4), *[_concrete(a, 4) for a in args],
+                              **{k: _concrete(v, 4) for k, v in kwargs.items()})
             except (ValueError, RuntimeError) as e:
                 raise ValueError(f"layer {layer.name!r} needs its input's size on every axis it has weights for; got "
                                  f"shape {_shape_text(inputs)} (None: any size) — {e}") from None
@@ -137,7 +141,7 @@ def symbolic_call(layer, inputs, kwargs: dict):
     if _stateful(layer):
         layer.reset_states()
     layer._losses = []
-    node = Node(layer, inputs, kwargs)
+    node = Node(layer, inputs, kwargs, args)
     inbound_nodes(layer).append(node)
     layer.build_input_shape = [(None, *t.shape) for t in inputs] if isinstance(inputs, (list, tuple)) \
         else (None, *inputs.shape)  # a merge layer's: one shape per input, as Keras's build_config
