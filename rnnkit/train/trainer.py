@@ -48,31 +48,7 @@ from rnnkit.train.optim import build_optimizer, build_scheduler
 from rnnkit.train.progress import TrainingBar
 from rnnkit.train.resume import ResumableRun
 from rnnkit.train.sampler import ResumableBatchSampler, fetch_batch
-
-PRECISIONS = {"32": None, "bf16": torch.bfloat16}  # train.precision → the autocast dtype of the training forward
-
-
-class _Steps(nn.Module):
-    """Routes the model's step methods through ``forward`` so that DistributedDataParallel sees (and syncs) them; with
-    a mixed precision they run under ``torch.autocast`` (backward then follows the dtypes autocast chose)."""
-
-    def __init__(self, model: nn.Module, device_type: str, precision: str = "32") -> None:
-        super().__init__()
-        self.model, self.device_type, self.dtype = model, device_type, PRECISIONS[precision]
-
-    def forward(self, kind: str, batch, state=None):
-        with torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None):
-            if kind == "tbptt":
-                return self.model.tbptt_step(batch, state)
-            return self.model.training_step(batch)
-
-
-def _detach(state):
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
+from rnnkit.train.steps import PRECISIONS, Steps, detach
 
 
 class Trainer(ResumableRun):
@@ -105,7 +81,7 @@ class Trainer(ResumableRun):
         self.run_info, self.resume_check = dict(run_info or {}), resume_check
         self.dist = DistContext.from_env(t.device)
         self.raw_model = model.to(self.dist.device)
-        steps = _Steps(self.raw_model, self.dist.device.type, t.precision)
+        steps = Steps(self.raw_model, self.dist.device.type, t.precision)
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.dist.device.type == "cuda" else None
             steps = nn.parallel.DistributedDataParallel(steps, device_ids=ids)
@@ -249,7 +225,7 @@ class Trainer(ResumableRun):
         losses = []
         for chunk in self.raw_model.split_for_tbptt(batch, k):
             out, state = self.steps("tbptt", chunk, state)
-            state = _detach(state)  # truncate: no gradient flows into the previous chunk
+            state = detach(state)  # truncate: no gradient flows into the previous chunk
             if out is not None and self._backward_and_step(out["loss"]):
                 losses.append(out["loss"].item())
         self._carried, self.last_loss = state, sum(losses) / len(losses) if losses else float("nan")

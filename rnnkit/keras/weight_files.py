@@ -1,0 +1,120 @@
+"""Keras's weights by variable path: where each weight of a model sits in a Keras ``.weights.h5`` file (Keras names a
+list's items by class — ``layers/lstm/cell/vars/0`` — and groups a layer's sublayers' weights under them), and
+reading and writing those files (``model.save_weights("m.weights.h5")``, ``load_weights``; inside ``.keras``
+archives too)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rnnkit.keras import layers as L
+from rnnkit.keras.backend import snake
+from rnnkit.keras.layers.base import Layer
+
+
+def container_names(items) -> list[str]:
+    """Keras names the items of a list in its weights file by class, not by layer name: dense, dense_1, lstm, ..."""
+    from rnnkit.keras.models import Model, Sequential
+
+    seen: dict[str, int] = {}
+    names = []
+    for item in items:
+        base = snake(type(item).__name__)
+        if isinstance(item, Model) and not isinstance(item, Sequential):
+            base = "functional"  # Keras's class for a model built from Inputs
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        names.append(base if n == 0 else f"{base}_{n}")
+    return names
+
+
+def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Parameter]]:
+    """(Keras h5 path, parameter) for every variable of ``layer``, in Keras's order."""
+    if not isinstance(layer, Layer):  # a model used as a layer: its layers under its own "layers" group
+        return [p for sub, n in zip(layer.layers, container_names(layer.layers))
+                for p in weight_paths(sub, f"{prefix}/layers/{n}")]
+    if isinstance(layer, L.Bidirectional):
+        return weight_paths(layer.forward_layer, f"{prefix}/forward_layer") + \
+            weight_paths(layer.backward_layer, f"{prefix}/backward_layer")
+    if isinstance(layer, L.RNN):
+        return weight_paths(layer.cell, f"{prefix}/cell")
+    if isinstance(layer, L.StackedRNNCells):
+        return [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in weight_paths(c, f"{prefix}/cells/{n}")]
+    if isinstance(layer, L.TimeDistributed):
+        return weight_paths(layer.layer, f"{prefix}/layer")
+    if isinstance(layer, L.MultiHeadAttention):
+        return [p for sub, n in zip(layer._sublayers(), MHA_GROUPS) for p in weight_paths(sub, f"{prefix}/{n}")]
+    return [(f"{prefix}/vars/{i}", getattr(layer, n)) for i, n in enumerate(layer._weight_names)]
+
+
+MHA_GROUPS = ("query_dense", "key_dense", "value_dense", "output_dense")  # Keras's h5 groups of its sublayers
+
+
+def group_paths(layer: Layer, prefix: str) -> list[str]:
+    """Every group Keras's loader visits for ``layer`` (each has a ``vars`` subgroup, possibly empty)."""
+    out = [prefix]
+    if not isinstance(layer, Layer):
+        out += [p for sub, n in zip(layer.layers, container_names(layer.layers))
+                for p in group_paths(sub, f"{prefix}/layers/{n}")]
+    elif isinstance(layer, L.Bidirectional):
+        out += group_paths(layer.forward_layer, f"{prefix}/forward_layer")
+        out += group_paths(layer.backward_layer, f"{prefix}/backward_layer")
+    elif isinstance(layer, L.RNN):
+        out += group_paths(layer.cell, f"{prefix}/cell")
+    elif isinstance(layer, L.StackedRNNCells):
+        out += [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in group_paths(c, f"{prefix}/cells/{n}")]
+    elif isinstance(layer, L.TimeDistributed):
+        out += group_paths(layer.layer, f"{prefix}/layer")
+    elif isinstance(layer, L.MultiHeadAttention):  # its softmax and dropout are (empty) layers of their own in Keras
+        out += [f"{prefix}/{n}" for n in (*MHA_GROUPS, "_softmax", "_dropout_layer")]
+    return out
+
+
+def model_weights(model) -> dict[str, torch.nn.Parameter]:
+    layers = model.layers
+    return {path: p for layer, n in zip(layers, container_names(layers)) for path, p in weight_paths(layer, f"layers/{n}")}
+
+
+
+def write_h5(model, fileobj) -> None:
+    import h5py
+
+    params = model_weights(model)
+    with h5py.File(fileobj, "w") as f:
+        f.create_group("vars")
+        f.create_group("layers")
+        for layer, n in zip(model.layers, container_names(model.layers)):
+            for g in group_paths(layer, f"layers/{n}"):
+                f.require_group(g).require_group("vars")
+        for path, p in params.items():
+            f.create_dataset(path, data=p.detach().cpu().numpy())
+
+
+def read_h5_into(model, fileobj, source: str) -> None:
+    import h5py
+
+    params = model_weights(model)
+    with h5py.File(fileobj, "r") as f:
+        for path, p in params.items():
+            if path not in f:
+                raise ValueError(f"{source}: no weights for {path} (layer names must match the saved model's)")
+            arr = np.asarray(f[path])
+            if tuple(arr.shape) != tuple(p.shape):
+                raise ValueError(f"{source}: {path} has shape {arr.shape}, the model expects {tuple(p.shape)}")
+            with torch.no_grad():
+                p.copy_(torch.from_numpy(arr).to(p.dtype))
+
+
+def save_weights(model, filepath) -> None:
+    if not str(filepath).endswith(".weights.h5"):
+        raise ValueError(f"save_weights writes Keras's '.weights.h5' files; got {filepath}")
+    with open(filepath, "wb") as f:
+        write_h5(model, f)
+
+
+def load_weights(model, filepath) -> None:
+    if not str(filepath).endswith(".weights.h5"):
+        raise ValueError(f"load_weights reads Keras's '.weights.h5' files; got {filepath}")
+    with open(filepath, "rb") as f:
+        read_h5_into(model, f, str(filepath))
