@@ -18,12 +18,10 @@ from __future__ import annotations
 import torch
 
 from rnnkit.keras import losses as L
+from rnnkit.keras.layers.base import as_list
 
 WEIGHT_SUM = "_weight_sum"  # per-sample mean of the sample weights, logged beside the weighted metrics' sums
 
-
-def _as_list(v):
-    return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
 def _per_output(spec, names: list[str], what: str, default=None) -> list:
@@ -53,7 +51,7 @@ class CompileSpec:
     def __init__(self, loss, loss_weights=None, metrics=None, weighted_metrics=None) -> None:
         if loss is None:
             raise ValueError("compile() needs a loss")
-        for leaf in (loss.values() if isinstance(loss, dict) else _as_list(loss)):
+        for leaf in (loss.values() if isinstance(loss, dict) else as_list(loss)):
             if leaf is not None:
                 L.get_loss(leaf)  # an unknown loss name is refused at compile, as Keras does
         self.loss, self.loss_weights, self.metrics, self.weighted_metrics = loss, loss_weights, metrics, weighted_metrics
@@ -95,7 +93,7 @@ class CompileSpec:
                              "name or a list of lists (one per output), as Keras requires")
         out = []
         for i in sorted(range(len(names)), key=lambda i: names[i]):  # Keras lists them by output name, sorted
-            for m in _as_list(per_output[i] or []):
+            for m in as_list(per_output[i] or []):
                 name, fn = L.get_metric(m, kinds[i])
                 out.append((name if len(names) == 1 else f"{names[i]}_{name}", i, fn))
         return out

@@ -20,10 +20,6 @@ import torch
 from torch.utils.data import DataLoader
 
 
-def _as_list(v):
-    return list(v) if isinstance(v, (list, tuple)) else [v]
-
-
 def is_py_dataset(x) -> bool:
     """A Keras ``PyDataset``/``Sequence`` (rnnkit's or Keras's): batches by index, with ``on_epoch_end``."""
     return hasattr(x, "__getitem__") and hasattr(x, "__len__") and callable(getattr(x, "on_epoch_end", None)) \

@@ -13,13 +13,14 @@ from rnnkit.keras.layers.base import (
     Layer,
     _call_takes,
     _flatten_tensors,
+    as_list,
     as_tensors,
     flatten,
     symbolic_call,
     weights_device,
 )
 from rnnkit.keras.layers.input_layer import InputLayer
-from rnnkit.keras.trainer import Trainer, _as_list
+from rnnkit.keras.trainer import Trainer
 
 
 def _model_inputs(model, inputs):
@@ -74,14 +75,14 @@ class Model(Trainer, nn.Module):
         self.stop_training = False
         self.optimizer = None
         if inputs is not None:
-            self._init_graph(_as_list(inputs), outputs)
+            self._init_graph(as_list(inputs), outputs)
 
     # --- the graph -------------------------------------------------------------------------------------------------
     def _init_graph(self, inputs: list[KerasTensor], outputs) -> None:
         self.graph_inputs = inputs
         self.multi_output = isinstance(outputs, (list, tuple))
         self.graph_outputs = flatten(outputs)  # nested outputs (stacked cells' states) are run flat, predicted nested
-        self.output_nesting = _nesting(outputs) if any(isinstance(o, (list, tuple)) for o in _as_list(outputs)) \
+        self.output_nesting = _nesting(outputs) if any(isinstance(o, (list, tuple)) for o in as_list(outputs)) \
             else None
         # Keras's order (its map_graph): each node's depth is its longest path to an output; layers run and are
         # listed (weights too: get_weights/set_weights) by decreasing depth, ties in the order a depth-first walk
@@ -189,7 +190,7 @@ class Model(Trainer, nn.Module):
         raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}.")
 
     def call(self, inputs, training=False):
-        xs = _as_list(inputs)
+        xs = as_list(inputs)
         if len(xs) != len(self.graph_inputs):
             raise ValueError(f"model {self.name!r} takes {len(self.graph_inputs)} input(s), got {len(xs)}")
         env: dict[int, tuple] = {}

@@ -26,7 +26,7 @@ import torch
 
 from rnnkit.keras import layers as L
 from rnnkit.keras import optimizers
-from rnnkit.keras.layers.base import Input, KerasTensor, Layer, flatten
+from rnnkit.keras.layers.base import Input, KerasTensor, Layer, as_list, flatten
 from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
 from rnnkit.keras.losses import deserialize_loss, serialize_loss
 from rnnkit.keras.weight_files import load_weights, model_weights, read_h5_into, save_weights, write_h5  # noqa: F401
@@ -66,7 +66,7 @@ def compile_config(model) -> dict | None:
         loss = {k: serialize_loss(v) for k, v in loss.items()}
         leaves = list(loss.values())
     else:
-        leaves = [serialize_loss(x) for x in _as_list(loss)]
+        leaves = [serialize_loss(x) for x in as_list(loss)]
         loss = leaves if isinstance(loss, (list, tuple)) else leaves[0]
     metrics = [m for key in ("metrics", "weighted_metrics") for m in _leaves(args[key])]
     if any(x is None for x in leaves) or not all(isinstance(m, str) for m in metrics):
@@ -102,9 +102,6 @@ def compile_from_config(model, config: dict, source: str) -> None:
         warnings.warn(f"{source}: the model was saved compiled, but rnnkit.keras cannot compile it the same way "
                       f"({e}); call compile() before fit()", stacklevel=3)
 
-
-def _as_list(v):
-    return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
 def model_config(model) -> dict:

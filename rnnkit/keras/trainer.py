@@ -18,7 +18,7 @@ from rnnkit.keras import optimizers
 from rnnkit.keras.callbacks import History, KerasCallbacks
 from rnnkit.keras.compile_utils import CompileSpec
 from rnnkit.keras.data_adapters import BatchDataset, Batches, is_stream, unpack
-from rnnkit.keras.layers.base import weights_device
+from rnnkit.keras.layers.base import as_list, weights_device
 from rnnkit.keras.progbar import Progbar, ProgbarLogger, verbosity
 
 
@@ -36,9 +36,6 @@ def _to_tensor(a, name="x") -> torch.Tensor:
         t = t.long()
     return t
 
-
-def _as_list(v):
-    return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
 class Trainer:
@@ -74,7 +71,7 @@ class Trainer:
 
     def _loss_and_metrics(self, batch, training):
         x, ys, w = self._split_batch(batch)
-        preds = _as_list(self._run(x, training))
+        preds = as_list(self._run(x, training))
         names = self.output_names if len(preds) == len(self.output_names) else [f"output_{i}" for i in
                                                                                  range(len(preds))]
         self.spec.resolve(names)
@@ -110,8 +107,8 @@ class Trainer:
         y = self._by_name(y, self.output_names, "y")
         if isinstance(sample_weight, dict):
             raise ValueError("sample_weight as a dict per output is not supported by rnnkit.keras: give one array")
-        xs = [_to_tensor(a, "x") for a in _as_list(x)]
-        ys = [_to_tensor(a, "y") for a in _as_list(y)] if y is not None else []
+        xs = [_to_tensor(a, "x") for a in as_list(x)]
+        ys = [_to_tensor(a, "y") for a in as_list(y)] if y is not None else []
         n = xs[0].shape[0]
         for t in xs + ys:
             if t.shape[0] != n:
@@ -285,7 +282,7 @@ class Trainer:
             self._ensure_built(xs)
             self.eval()
             batch = self._on_device(xs)
-            chunks.append(_as_list(self._run(batch if len(batch) > 1 else batch[0], False)))
+            chunks.append(as_list(self._run(batch if len(batch) > 1 else batch[0], False)))
             bar.update(len(chunks))
         bar.finish(len(chunks))
         outs = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
@@ -327,7 +324,7 @@ class Trainer:
         return self._batch_logs(self.validation_step(self._on_device(self._flat(xs, ys, w))), return_dict)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(_as_list(x)[0]))
+        return self.predict(x, batch_size=len(as_list(x)[0]))
 
     def _batch_logs(self, out: dict, return_dict: bool):
         logs = self._weighted_logs({k: float(v) for k, v in out.items()})

@@ -45,6 +45,11 @@ def _call_takes(cls, arg: str) -> bool:
     return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+def as_list(v) -> list:
+    """One value or several (a list or tuple) as a list: Keras's arguments that take either."""
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
 def flatten(nested) -> list:
     """The leaves of nested lists/tuples, in order (``[out, [h1, c1], h2]`` → ``[out, h1, c1, h2]``)."""
     if isinstance(nested, (list, tuple)):
