@@ -314,3 +314,29 @@ def test_fit_evaluate_predict_print_what_keras_prints(verbose, capsys):
         assert our_steps == their_steps and list(our_logs) == list(their_logs)
         for key in their_logs:
             assert our_logs[key] == pytest.approx(their_logs[key], abs=2e-4)
+
+
+@pytest.mark.parametrize("args", [dict(patience=10), dict(patience=1), dict(patience=2, baseline=0.0)],
+                         ids=["no-stop", "stops", "baseline"])
+def test_early_stopping_and_checkpoints_behave_and_speak_as_keras(args, tmp_path, capsys):
+    """Keras 3's EarlyStopping restores the best epoch's weights when training ends, stopped early or not; a baseline
+    nobody beats keeps the wait running; ModelCheckpoint saves on improvement. Same weights, data and (oscillating,
+    lr 2.0) training: the same epochs run, the same final weights, the same messages printed."""
+    messages, weights, epochs_run = {}, {}, {}
+    theirs, ours = pair()
+    for name, K, model in (("keras", keras, theirs), ("rnnkit", rk, ours)):
+        (tmp_path / name).mkdir()
+        model.compile(K.optimizers.SGD(2.0), "sparse_categorical_crossentropy")
+        capsys.readouterr()
+        history = model.fit(X, Y, batch_size=16, epochs=6, shuffle=False, validation_data=(X[:16], Y[:16]), verbose=0,
+                            callbacks=[K.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True,
+                                                                 verbose=1, **args),
+                                       K.callbacks.ModelCheckpoint(str(tmp_path / name / "best.weights.h5"), verbose=1,
+                                                                   save_best_only=True, save_weights_only=True)])
+        messages[name] = [line.replace(str(tmp_path / name), "DIR") for line in capsys.readouterr().out.splitlines()
+                          if line.strip()]
+        weights[name], epochs_run[name] = model.get_weights(), len(history.history["loss"])
+    assert epochs_run["rnnkit"] == epochs_run["keras"]
+    assert messages["rnnkit"] == messages["keras"] and any("improved from" in m for m in messages["rnnkit"])
+    for a, b in zip(weights["rnnkit"], weights["keras"]):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -57,55 +57,98 @@ class History(Callback):
 
 
 class EarlyStopping(Callback):
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", restore_best_weights=False,
-                 start_from_epoch=0):
-        self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
+    """Keras 3's ``EarlyStopping``: stops when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs
+    (never after the first); ``baseline`` must be beaten too for the wait to restart; ``restore_best_weights`` puts
+    the best epoch's weights back when training ends — stopped early or not, as Keras 3 does."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
+        self.monitor, self.min_delta, self.patience, self.verbose = monitor, abs(min_delta), patience, verbose
         self.better = _better(mode, monitor)
         self.sign = 1 if self.better(0, 1) else -1  # min mode: value + δ < best; max: value - δ > best
-        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
-        self.best, self.wait, self.best_weights, self.stopped_epoch = None, 0, None, 0
+        self.baseline, self.restore_best_weights, self.start_from_epoch = baseline, restore_best_weights, \
+            start_from_epoch
+        self.best, self.wait, self.best_weights, self.stopped_epoch, self.best_epoch = None, 0, None, 0, 0
+
+    def _improves(self, value, reference) -> bool:
+        return reference is None or self.better(value + self.sign * self.min_delta, reference)
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.best_weights, self.stopped_epoch, self.best_epoch = None, 0, None, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None or epoch < self.start_from_epoch:
             return
-        if self.best is None or self.better(value + self.sign * self.min_delta, self.best):
-            self.best, self.wait = value, 0
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = copy.deepcopy(self.model.state_dict()), epoch
+        self.wait += 1
+        if self._improves(value, self.best):
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = copy.deepcopy(self.model.state_dict())
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.stopped_epoch = epoch
-                self.model.stop_training = True
-                if self.restore_best_weights and self.best_weights is not None:
-                    self.model.load_state_dict(self.best_weights)
+            if self.baseline is None or self._improves(value, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.load_state_dict(self.best_weights)
 
 
 class ModelCheckpoint(Callback):
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", save_weights_only=False):
+    """Keras's ``ModelCheckpoint``: the model (or its weights) saved after each epoch, or only when ``monitor``
+    improves (``save_best_only``; from ``initial_value_threshold`` if given); ``filepath`` may name the epoch and logs
+    (``"w{epoch:02d}-{val_loss:.2f}.weights.h5"``); ``verbose`` prints Keras's messages."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+        if save_freq != "epoch":
+            raise ValueError(f"ModelCheckpoint: save_freq={save_freq!r} is not supported by rnnkit.keras (only "
+                             "'epoch')")
         self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
-        self.better, self.best, self.save_weights_only = _better(mode, monitor), None, save_weights_only
+        self.better, self.best, self.save_weights_only = _better(mode, monitor), initial_value_threshold, \
+            save_weights_only
+        self.verbose = verbose
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        value = logs.get(self.monitor)
-        if self.save_best_only:
-            if value is None or (self.best is not None and not self.better(value, self.best)):
-                return
-            self.best = value
         path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                return
+            best = "None" if self.best is None else f"{self.best:.5f}"
+            if self.best is not None and not self.better(value, self.best):
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+                return
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to {value:.5f}, saving model to {path}")
+            self.best = value
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
+        if self.verbose > 0:
+            print(f"Epoch {epoch + 1}: finished saving model to {path}")
 
 
 class ReduceLROnPlateau(Callback):
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0, min_lr=0.0):
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4, cooldown=0,
+                 min_lr=0.0):
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
-        self.monitor, self.factor, self.patience, self.min_lr = monitor, factor, patience, min_lr
+        self.monitor, self.factor, self.patience, self.min_lr, self.verbose = monitor, factor, patience, min_lr, verbose
         self.better, self.min_delta, self.cooldown = _better(mode, monitor), min_delta, cooldown
         self.sign = 1 if self.better(0, 1) else -1  # min mode: value + δ < best; max: value - δ > best
         self.best, self.wait, self.cooldown_counter = None, 0, 0
@@ -127,6 +170,9 @@ class ReduceLROnPlateau(Callback):
                 old = float(self.model.optimizer.learning_rate)
                 if old > self.min_lr:
                     self.model.optimizer.learning_rate = max(old * self.factor, self.min_lr)
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                              f"{float(self.model.optimizer.learning_rate)}.")
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 

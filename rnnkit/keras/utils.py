@@ -6,6 +6,7 @@ a series and their targets, as a PyDataset) and ``set_random_seed``."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def pad_sequences(sequences, maxlen: int | None = None, dtype="int32", padding: str = "pre", truncating: str = "pre",
@@ -88,8 +89,6 @@ def set_random_seed(seed: int) -> None:
     """Keras's ``utils.set_random_seed``: Python's, NumPy's and torch's generators seeded at once (a run repeats)."""
     import random
 
-    import torch
-
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"Expected `seed` argument to be an integer. Received: seed={seed} (of type {type(seed)})")
     random.seed(seed)
@@ -98,8 +97,9 @@ def set_random_seed(seed: int) -> None:
 
 
 class TimeseriesDataset(PyDataset):
-    """What ``timeseries_dataset_from_array`` returns: a ``PyDataset`` of batches of windows (and their targets) —
-    ``fit``/``evaluate``/``predict`` take it, ``for x, y in dataset`` iterates it, ``len`` counts its batches.
+    """What ``timeseries_dataset_from_array`` returns: a ``PyDataset`` of batches of windows (and their targets), as
+    torch tensors (``.numpy()``, ``.shape`` as tf's) — ``fit``/``evaluate``/``predict`` take it, ``for x, y in
+    dataset`` iterates it, ``take(n)`` gives its first batches, ``len`` counts them.
 
     Window j starts at data index p_j = start_index + j · sequence_stride and holds data[p_j + k · sampling_rate] for
     k < sequence_length; its target is targets[p_j] (the caller aligns targets with window starts, as in Keras)."""
@@ -146,15 +146,19 @@ class TimeseriesDataset(PyDataset):
         single = self.batch_size is None
         at = self.positions[index:index + 1] if single else \
             self.positions[index * self.batch_size:(index + 1) * self.batch_size]
-        x = self.data[at[:, None] + self.offsets]
+        x = torch.from_numpy(self.data[at[:, None] + self.offsets])
         if self.targets is None:
             return x[0] if single else x
-        y = self.targets[at]
+        y = torch.from_numpy(np.asarray(self.targets[at]))
         return (x[0], y[0]) if single else (x, y)
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+    def take(self, count: int) -> list:
+        """The first ``count`` batches (``tf.data``'s ``take``, which Keras's examples call on these datasets)."""
+        return [self[i] for i in range(min(count, len(self)))]
 
     def on_epoch_end(self) -> None:
         if self.shuffle:  # a new order of the windows for the next epoch (tf.data reshuffles each one)
