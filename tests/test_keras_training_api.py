@@ -340,3 +340,35 @@ def test_early_stopping_and_checkpoints_behave_and_speak_as_keras(args, tmp_path
     assert messages["rnnkit"] == messages["keras"] and any("improved from" in m for m in messages["rnnkit"])
     for a, b in zip(weights["rnnkit"], weights["keras"]):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+METRIC_CASES = {
+    "sparse": (lambda K: K.layers.Dense(3, activation="softmax"), "sparse_categorical_crossentropy",
+               lambda K: ["sparse_categorical_accuracy", K.metrics.SparseTopKCategoricalAccuracy(k=2), "acc",
+                          K.metrics.SparseCategoricalAccuracy()], Y),
+    "regression": (lambda K: K.layers.Dense(1), "mse",
+                   lambda K: ["mean_absolute_error", "mae", K.metrics.RootMeanSquaredError(), "mape",
+                              K.metrics.MeanSquaredError(name="m2")], RNG.random((48, 1)).astype("float32") + 0.5),
+    "binary": (lambda K: K.layers.Dense(1, activation="sigmoid"), "binary_crossentropy",
+               lambda K: ["binary_accuracy", K.metrics.BinaryAccuracy(threshold=0.6), "accuracy"],
+               (RNG.random((48, 1)) > 0.5).astype("float32")),
+}
+
+
+@pytest.mark.parametrize("case", list(METRIC_CASES))
+def test_keras_metrics_by_name_and_object_log_keras_names_and_values(case):
+    """Metrics by string keep the string as their name ("acc", "mean_absolute_error"), objects their own name, a
+    repeated name gets _1; RootMeanSquaredError is the root of the epoch's mean square; values as Keras's."""
+    head, loss, metrics, y = METRIC_CASES[case]
+    hists = {}
+    for name, K in (("keras", keras), ("rnnkit", rk)):
+        model = K.Sequential([K.Input((6, 3)), K.layers.GRU(5), head(K)])
+        if name == "keras":
+            weights = model.get_weights()
+        else:
+            model.set_weights(weights)
+        model.compile(K.optimizers.SGD(0.1), loss, metrics=metrics(K))
+        hists[name] = model.fit(X, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert set(hists["rnnkit"]) == set(hists["keras"])
+    for key in hists["keras"]:
+        np.testing.assert_allclose(hists["rnnkit"][key], hists["keras"][key], rtol=1e-4, err_msg=key)

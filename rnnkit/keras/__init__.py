@@ -7,9 +7,20 @@ Keras 3's numbers (same weights → same outputs, tested against real Keras) and
 ``saving.register_keras_serializable`` are there under Keras's names too.
 """
 
-from rnnkit.keras import callbacks, constraints, initializers, layers, models, optimizers, regularizers, saving, utils
+from rnnkit.keras import (
+    callbacks,
+    constraints,
+    initializers,
+    layers,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    saving,
+    utils,
+)
 from rnnkit.keras.layers import Input
 from rnnkit.keras.models import Model, Sequential, load_model
 
-__all__ = ["layers", "callbacks", "optimizers", "models", "initializers", "regularizers", "constraints", "saving",
+__all__ = ["layers", "callbacks", "optimizers", "metrics", "models", "initializers", "regularizers", "constraints", "saving",
            "utils", "Input", "Model", "Sequential", "load_model"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from rnnkit.keras import losses as L
+from rnnkit.keras import metrics as M
 from rnnkit.keras.layers.base import as_list
 
 WEIGHT_SUM = "_weight_sum"  # per-sample mean of the sample weights, logged beside the weighted metrics' sums
@@ -40,6 +41,15 @@ def _per_output(spec, names: list[str], what: str, default=None) -> list:
     return [spec] * len(names)
 
 
+def metric_leaves(spec) -> list:
+    """The metrics of a compile argument: a list, a list of lists, or a dict by output of either."""
+    if isinstance(spec, dict):
+        return [m for v in spec.values() for m in metric_leaves(v)]
+    if isinstance(spec, (list, tuple)):
+        return [m for v in spec for m in metric_leaves(v)]
+    return [] if spec is None else [spec]
+
+
 def reduce_loss(fn, y, p, w) -> torch.Tensor:
     if isinstance(fn, L.Loss):
         return fn(y, p, sample_weight=w)
@@ -54,6 +64,8 @@ class CompileSpec:
         for leaf in (loss.values() if isinstance(loss, dict) else as_list(loss)):
             if leaf is not None:
                 L.get_loss(leaf)  # an unknown loss name is refused at compile, as Keras does
+        for leaf in metric_leaves(metrics) + metric_leaves(weighted_metrics):
+            M.get(leaf, None)  # and an unknown metric
         self.loss, self.loss_weights, self.metrics, self.weighted_metrics = loss, loss_weights, metrics, weighted_metrics
         self.names: list[str] | None = None
 
@@ -65,11 +77,16 @@ class CompileSpec:
         self.loss_fns = [None if x is None else L.get_loss(x) for x in losses]
         self.lambdas = [1.0 if x is None else float(x) for x in _per_output(self.loss_weights, names, "loss_weights")]
         kinds = [L.loss_kind(x) for x in losses]
+        self.finishers: dict[str, object] = {}
         self.metric_fns = self._metrics(self.metrics, names, kinds, "metrics")
         plain = {name for name, _, _ in self.metric_fns}
         weighted = self._metrics(self.weighted_metrics, names, kinds, "weighted_metrics")
-        self.weighted_fns = [(name if name not in plain else self._weighted_name(name, names), i, fn)
-                             for name, i, fn in weighted]
+        self.weighted_fns = []
+        for name, i, fn in weighted:
+            if name in plain:
+                self.finishers[self._weighted_name(name, names)] = self.finishers[name]
+                name = self._weighted_name(name, names)
+            self.weighted_fns.append((name, i, fn))
         self.names = names
 
     @staticmethod
@@ -79,8 +96,7 @@ class CompileSpec:
                 return f"{out}_weighted_{name[len(out) + 1:]}"
         return f"weighted_{name}"
 
-    @staticmethod
-    def _metrics(spec, names: list[str], kinds: list, what: str) -> list[tuple[str, int, object]]:
+    def _metrics(self, spec, names: list[str], kinds: list, what: str) -> list[tuple[str, int, object]]:
         if not spec:
             return []
         if len(names) == 1:
@@ -91,11 +107,18 @@ class CompileSpec:
         else:
             raise ValueError(f"compile: for a model with several outputs {names}, give {what} as a dict by output "
                              "name or a list of lists (one per output), as Keras requires")
-        out = []
+        out, taken = [], set()
         for i in sorted(range(len(names)), key=lambda i: names[i]):  # Keras lists them by output name, sorted
             for m in as_list(per_output[i] or []):
-                name, fn = L.get_metric(m, kinds[i])
-                out.append((name if len(names) == 1 else f"{names[i]}_{name}", i, fn))
+                name, fn, finish = M.get(m, kinds[i])
+                name = name if len(names) == 1 else f"{names[i]}_{name}"
+                base, k = name, 0
+                while name in taken:  # a repeated name gets _1, _2, as Keras names them
+                    k += 1
+                    name = f"{base}_{k}"
+                taken.add(name)
+                self.finishers[name] = finish
+                out.append((name, i, fn))
         return out
 
     def compute(self, ys: list, preds: list, w: torch.Tensor, extra: list) -> dict:
@@ -125,7 +148,10 @@ class CompileSpec:
         for name, _, _ in getattr(self, "weighted_fns", ()):
             if prefix + name in logs:
                 logs[prefix + name] = logs[prefix + name] / total if total else float("nan")
+        for name, finish in getattr(self, "finishers", {}).items():  # e.g. RMSE: the root of the epoch's mean
+            if prefix + name in logs:
+                logs[prefix + name] = finish(logs[prefix + name])
         return logs
 
 
-__all__ = ["CompileSpec", "reduce_loss", "WEIGHT_SUM"]
+__all__ = ["CompileSpec", "reduce_loss", "metric_leaves", "WEIGHT_SUM"]

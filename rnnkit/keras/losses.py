@@ -167,33 +167,3 @@ def get_loss(loss):
 def loss_kind(loss) -> str | None:
     """The loss's name as Keras's 'accuracy' reads it (a loss object's by its class), or None."""
     return loss if isinstance(loss, str) else _KIND.get(type(loss))
-
-
-def accuracy_for(loss_name):
-    """Keras's 'accuracy' means what the loss implies (per sample; ``fit``/``evaluate`` average over the batch)."""
-    def sparse(y_true, y_pred):
-        return (y_pred.argmax(-1) == y_true.long().reshape(y_pred.shape[:-1])).float()
-
-    def categorical(y_true, y_pred):
-        return (y_pred.argmax(-1) == y_true.argmax(-1)).float()
-
-    def binary(y_true, y_pred):
-        return ((y_pred > 0.5).float() == y_true.float().reshape(y_pred.shape)).float().mean(-1)
-
-    def exact(y_true, y_pred):
-        return (y_pred == y_true.reshape(y_pred.shape)).float()
-
-    return {"sparse_categorical_crossentropy": sparse, "categorical_crossentropy": categorical,
-            "binary_crossentropy": binary}.get(loss_name, exact)
-
-
-def get_metric(name, loss_name):
-    if callable(name):
-        return getattr(name, "__name__", "metric"), name
-    if name in ("accuracy", "acc"):
-        return "accuracy", accuracy_for(loss_name)
-    if name in ("mae", "mean_absolute_error"):
-        return "mae", mean_absolute_error
-    if name in ("mse", "mean_squared_error"):
-        return "mse", mean_squared_error
-    raise ValueError(f"unknown metric {name!r}; expected accuracy, mae, mse or a callable")

@@ -26,6 +26,7 @@ import torch
 
 from rnnkit.keras import layers as L
 from rnnkit.keras import optimizers
+from rnnkit.keras.compile_utils import metric_leaves
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer, as_list, flatten
 from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
 from rnnkit.keras.losses import deserialize_loss, serialize_loss
@@ -68,21 +69,12 @@ def compile_config(model) -> dict | None:
     else:
         leaves = [serialize_loss(x) for x in as_list(loss)]
         loss = leaves if isinstance(loss, (list, tuple)) else leaves[0]
-    metrics = [m for key in ("metrics", "weighted_metrics") for m in _leaves(args[key])]
+    metrics = [m for key in ("metrics", "weighted_metrics") for m in metric_leaves(args[key])]
     if any(x is None for x in leaves) or not all(isinstance(m, str) for m in metrics):
         return None
     return {"optimizer": optimizers.serialize(args["optimizer"]), "loss": loss, "loss_weights": args["loss_weights"],
             "metrics": args["metrics"], "weighted_metrics": args["weighted_metrics"], "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
-
-
-def _leaves(spec) -> list:
-    """The metrics of a compile argument: a list, a list of lists, or a dict by output of either."""
-    if isinstance(spec, dict):
-        return [m for v in spec.values() for m in _leaves(v)]
-    if isinstance(spec, (list, tuple)):
-        return [m for v in spec for m in _leaves(v)]
-    return [] if spec is None else [spec]
 
 
 def compile_from_config(model, config: dict, source: str) -> None:

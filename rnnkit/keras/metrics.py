@@ -1,0 +1,154 @@
+"""Keras's metrics, by name (``metrics=["sparse_categorical_accuracy", "mae"]``) or as objects
+(``rnnkit.keras.metrics.SparseTopKCategoricalAccuracy(k=2)``), logged under Keras's names (the string given, or the
+object's ``name``; a repeated name gets ``_1``, ``_2`` as in Keras).
+
+Each is a per-sample value m_i averaged over the epoch's samples (Σ w_i m_i / Σ w_i for ``weighted_metrics``) and then
+``finish``-ed: the identity, except RootMeanSquaredError = sqrt(mean of the squared errors). "accuracy"/"acc" mean what
+the loss implies, as in Keras: sparse categorical for sparse_categorical_crossentropy, categorical for
+categorical_crossentropy, binary (threshold 0.5) for binary_crossentropy, exact equality otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+EPSILON = 1e-7  # Keras's backend.epsilon(): MAPE's floor on |y|
+
+
+def _identity(value: float) -> float:
+    return value
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    return (y_pred.argmax(-1) == y_true.long().reshape(y_pred.shape[:-1])).float()
+
+
+def categorical_accuracy(y_true, y_pred):
+    return (y_pred.argmax(-1) == y_true.argmax(-1)).float()
+
+
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
+    return ((y_pred > threshold).float() == y_true.float().reshape(y_pred.shape)).float().mean(-1)
+
+
+def accuracy(y_true, y_pred):
+    """Keras's ``Accuracy``: the share of exactly equal entries."""
+    return (y_pred == y_true.reshape(y_pred.shape)).float().reshape(len(y_pred), -1).mean(-1)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
+    top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
+    return (top == y_true.argmax(-1, keepdim=True)).any(-1).float()
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
+    top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
+    return (top == y_true.long().reshape(*y_pred.shape[:-1], 1)).any(-1).float()
+
+
+def _per_sample(values: torch.Tensor) -> torch.Tensor:
+    return values.reshape(len(values), -1).mean(-1)
+
+
+def mean_squared_error(y_true, y_pred):
+    return _per_sample((y_pred - y_true.reshape(y_pred.shape).float()) ** 2)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return _per_sample((y_pred - y_true.reshape(y_pred.shape).float()).abs())
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    y = y_true.reshape(y_pred.shape).float()
+    return 100.0 * _per_sample((y - y_pred).abs() / y.abs().clamp_min(EPSILON))
+
+
+FUNCTIONS = {
+    "binary_accuracy": binary_accuracy, "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "top_k_categorical_accuracy": top_k_categorical_accuracy,
+    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
+    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
+    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
+    "mape": mean_absolute_percentage_error, "mean_absolute_percentage_error": mean_absolute_percentage_error,
+}
+ACCURACY_FOR = {"sparse_categorical_crossentropy": sparse_categorical_accuracy,
+                "categorical_crossentropy": categorical_accuracy, "binary_crossentropy": binary_accuracy}
+
+
+class Metric:
+    """A Keras metric object: its ``name``, the per-sample values (``per_sample``) and the epoch's ``finish``."""
+
+    default_name = "metric"
+    finish = staticmethod(_identity)
+
+    def __init__(self, name: str | None = None, dtype=None) -> None:
+        self.name = name or self.default_name
+
+    def per_sample(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+
+def _metric_class(class_name: str, fn, default_name: str, **options):
+    def __init__(self, name=None, dtype=None, **kwargs):
+        Metric.__init__(self, name, dtype)
+        unknown = set(kwargs) - set(options)
+        if unknown:
+            raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unknown)}")
+        self.options = {**options, **kwargs}
+
+    def per_sample(self, y_true, y_pred):
+        return fn(y_true, y_pred, **self.options)
+
+    def get_config(self):
+        return {"name": self.name, **self.options}
+
+    return type(class_name, (Metric,), {"__init__": __init__, "per_sample": per_sample, "get_config": get_config,
+                                        "default_name": default_name, "__doc__": f"Keras's ``{class_name}``."})
+
+
+Accuracy = _metric_class("Accuracy", accuracy, "accuracy")
+BinaryAccuracy = _metric_class("BinaryAccuracy", binary_accuracy, "binary_accuracy", threshold=0.5)
+CategoricalAccuracy = _metric_class("CategoricalAccuracy", categorical_accuracy, "categorical_accuracy")
+SparseCategoricalAccuracy = _metric_class("SparseCategoricalAccuracy", sparse_categorical_accuracy,
+                                          "sparse_categorical_accuracy")
+TopKCategoricalAccuracy = _metric_class("TopKCategoricalAccuracy", top_k_categorical_accuracy,
+                                        "top_k_categorical_accuracy", k=5)
+SparseTopKCategoricalAccuracy = _metric_class("SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
+                                              "sparse_top_k_categorical_accuracy", k=5)
+MeanSquaredError = _metric_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
+MeanAbsoluteError = _metric_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
+MeanAbsolutePercentageError = _metric_class("MeanAbsolutePercentageError", mean_absolute_percentage_error,
+                                            "mean_absolute_percentage_error")
+
+
+RootMeanSquaredError = _metric_class("RootMeanSquaredError", mean_squared_error, "root_mean_squared_error")
+RootMeanSquaredError.finish = staticmethod(math.sqrt)  # sqrt of the epoch's mean squared error, not a mean of roots
+
+
+def get(metric, loss_kind: str | None):
+    """(log name, per-sample function, finish) for a metric given to ``compile``."""
+    if isinstance(metric, Metric):
+        return metric.name, metric.per_sample, metric.finish
+    if isinstance(metric, str):
+        if metric in ("accuracy", "acc"):
+            return metric, ACCURACY_FOR.get(loss_kind, accuracy), _identity
+        if metric in FUNCTIONS:
+            return metric, FUNCTIONS[metric], _identity
+    elif callable(metric):
+        return getattr(metric, "__name__", "metric"), metric, _identity
+    raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(['accuracy', 'acc', *FUNCTIONS])}, a "
+                     "rnnkit.keras.metrics object or a callable(y_true, y_pred)")
+
+
+__all__ = ["Metric", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+           "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
+           "MeanAbsolutePercentageError", "RootMeanSquaredError", "get", "accuracy", "binary_accuracy",
+           "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
+           "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error",
+           "mean_absolute_percentage_error"]
