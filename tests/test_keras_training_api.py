@@ -151,6 +151,10 @@ def test_compile_refuses_what_it_cannot_honour():
         model.fit(X, Y, steps_per_epoch=2, verbose=0)
     with pytest.raises(ValueError, match="sample_weight as a dict"):
         model.fit(X, Y, sample_weight={"dense": W}, verbose=0)
+    with pytest.raises(ValueError, match="rnnkit.keras.metrics.SparseCategoricalAccuracy"):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    with pytest.raises(ValueError, match="unknown metric 'f1'"):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["f1"])
 
 
 def test_a_compiled_model_loads_compiled_both_ways(tmp_path):

@@ -100,7 +100,7 @@ class CompileSpec:
         if not spec:
             return []
         if len(names) == 1:
-            per_output = [spec[names[0]] if isinstance(spec, dict) else spec]
+            per_output = _per_output(spec, names, what, default=[]) if isinstance(spec, dict) else [spec]
         elif isinstance(spec, dict) or (isinstance(spec, (list, tuple)) and all(
                 isinstance(m, (list, tuple)) or m is None for m in spec)):
             per_output = _per_output(spec, names, what, default=[])

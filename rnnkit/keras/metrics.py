@@ -140,6 +140,9 @@ def get(metric, loss_kind: str | None):
             return metric, ACCURACY_FOR.get(loss_kind, accuracy), _identity
         if metric in FUNCTIONS:
             return metric, FUNCTIONS[metric], _identity
+    elif type(metric).__module__.startswith("keras"):  # a Keras metric object keeps state across calls: not ours
+        raise ValueError(f"{type(metric).__name__} is a Keras metric object; use rnnkit.keras.metrics."
+                         f"{type(metric).__name__} (or its name) with rnnkit.keras models")
     elif callable(metric):
         return getattr(metric, "__name__", "metric"), metric, _identity
     raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(['accuracy', 'acc', *FUNCTIONS])}, a "
