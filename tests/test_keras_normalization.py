@@ -125,3 +125,53 @@ def test_the_keras_rnn_guides_model_with_batch_normalization():
     theirs(x[:1])
     theirs.set_weights(model.get_weights())
     np.testing.assert_allclose(theirs.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0), atol=1e-5)
+
+
+SERIES = (RNG.normal(size=(40, 6, 3)) * [1, 5, 0.1] + [0, 3, -1]).astype("float32")
+
+
+@pytest.mark.parametrize("args", [{}, {"axis": (1, 2)}, {"invert": True}, {"mean": 2.0, "variance": 4.0},
+                                  {"mean": [1, 2, 3], "variance": [1, 4, 9]}],
+                         ids=["adapt", "adapt-two-axes", "invert", "scalar", "given"])
+def test_normalization_adapts_and_standardizes_as_keras(args):
+    """Keras's Normalization: adapt() learns each kept feature's mean and (biased) variance; the call standardizes
+    (or, inverted, puts back); given mean/variance broadcast over the kept axes — Keras's numbers and weights."""
+    theirs, ours = keras.layers.Normalization(**args), rk.layers.Normalization(**args)
+    if "mean" not in args:
+        theirs.adapt(SERIES)
+        ours.adapt(SERIES)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours(SERIES).detach().numpy(), kn(theirs(SERIES)), rtol=1e-5, atol=3e-5)
+
+
+def test_normalization_adapts_on_batches_to_the_whole_data_moments(tmp_path):
+    """Batches (a list, or a DataLoader of (x, y)) are merged exactly: the moments of all the data (NumPy's); in a
+    model before an LSTM, files go both ways. (Keras's own adapt on a list of batches needs TensorFlow.)"""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    for data in ([SERIES[i:i + 7] for i in range(0, 40, 7)],
+                 DataLoader(TensorDataset(torch.tensor(SERIES), torch.zeros(40)), batch_size=9)):
+        layer = rk.layers.Normalization()
+        layer.adapt(data)
+        mean, var, _ = layer.get_weights()
+        np.testing.assert_allclose(mean, SERIES.mean((0, 1)), atol=1e-5)
+        np.testing.assert_allclose(var, SERIES.var((0, 1)), rtol=1e-5)
+    norm = keras.layers.Normalization()
+    norm.adapt(SERIES)
+    i = keras.Input((6, 3))
+    theirs = keras.Model(i, keras.layers.Dense(1)(keras.layers.LSTM(4)(norm(i))))
+    ours_norm = rk.layers.Normalization()
+    ours_norm.adapt(SERIES)
+    j = rk.Input((6, 3))
+    ours = rk.Model(j, rk.layers.Dense(1)(rk.layers.LSTM(4)(ours_norm(j))))
+    ours.set_weights(theirs.get_weights())
+    expected = theirs.predict(SERIES, verbose=0)
+    np.testing.assert_allclose(ours.predict(SERIES, verbose=0), expected, atol=1e-5)
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "ours.keras").predict(SERIES, verbose=0), expected,
+                               atol=1e-5)
+    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(SERIES, verbose=0), expected,
+                               atol=1e-5)

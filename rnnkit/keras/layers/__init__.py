@@ -38,7 +38,7 @@ from rnnkit.keras.layers.merging import (
 )
 from rnnkit.keras.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.keras.layers.noise import ActivityRegularization, GaussianDropout, GaussianNoise
-from rnnkit.keras.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from rnnkit.keras.layers.normalization import BatchNormalization, LayerNormalization, Normalization, UnitNormalization
 from rnnkit.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.keras.layers.shaping import (
     Flatten,
@@ -65,4 +65,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "MaxPooling1D", "AveragePooling1D", "BatchNormalization", "UnitNormalization", "Identity", "Dot", "ReLU",
            "LeakyReLU", "ELU", "PReLU", "Softmax", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "concatenate", "add", "subtract", "multiply", "average",
-           "maximum", "minimum", "dot", "MultiHeadAttention"]
+           "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization"]

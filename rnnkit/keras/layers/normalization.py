@@ -16,13 +16,14 @@ sums divided by (count + 1e-7) as Keras's.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
 from rnnkit.keras import constraints, initializers, regularizers
 from rnnkit.keras.layers.base import Layer
 
-MASK_EPSILON = 1e-7  # Keras's backend.epsilon(), added to the masked moments' counts
+EPSILON = 1e-7  # Keras's backend.epsilon(): added to the masked moments' counts, Normalization's floor on √σ²
 
 
 def _refuse_penalties(owner: str, kwargs: dict) -> None:
@@ -112,7 +113,7 @@ class BatchNormalization(Layer):
         if mask is None:
             return x.mean(axes), x.var(axes, unbiased=False)
         w = mask.unsqueeze(-1).expand_as(x).to(x.dtype)
-        count = w.sum(axes, keepdim=True) + MASK_EPSILON
+        count = w.sum(axes, keepdim=True) + EPSILON
         mean = (x * w).sum(axes, keepdim=True) / count
         var = (((x - mean) * w) ** 2).sum(axes, keepdim=True) / count
         return mean.flatten(), var.flatten()
@@ -170,4 +171,91 @@ class UnitNormalization(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-__all__ = ["LayerNormalization", "BatchNormalization", "UnitNormalization"]
+class Normalization(Layer):
+    """Keras's ``Normalization(axis=-1, mean=None, variance=None, invert=False)``: each feature of the kept ``axis``
+    standardized, y = (x − μ) / max(√σ², 1e-7), or — ``invert`` — put back, x · max(√σ², 1e-7) + μ. μ and σ² are
+    given, or learnt from data by ``adapt(data)`` (an array, a tensor, or an iterable of batches — a list, a generator,
+    a DataLoader or PyDataset, whose ``(x, y)`` batches give their x — merged batch by batch as Keras merges them,
+    biased variance). The learnt μ, σ² (and a count Keras keeps at 0 for old files) are its weights, not trained."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = () if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+        if (mean is None) != (variance is None):
+            raise ValueError("When setting values directly, both `mean` and `variance` must be set. Received: "
+                             f"mean={mean} and variance={variance}")
+        if mean is not None and np.shape(mean) != np.shape(variance):
+            raise ValueError(f"When setting values directly, `mean` and `variance` must have the same shape. "
+                             f"Received: mean shape {np.shape(mean)} and variance shape {np.shape(variance)}")
+        self.input_mean, self.input_variance, self.invert = mean, variance, invert
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        if any(not -ndim <= a < ndim for a in self.axis):
+            raise ValueError(f"All `axis` values must be in the range [-ndim, ndim). Received inputs with "
+                             f"ndim={ndim}, while axis={self.axis}")
+        self._keep = tuple(sorted(a % ndim for a in self.axis))
+        self._reduce = tuple(d for d in range(ndim) if d not in self._keep)
+        self._broadcast = [input_shape[d] if d in self._keep else 1 for d in range(ndim)]
+        if self.input_mean is None:
+            shape = tuple(input_shape[d] for d in self._keep)
+            self.add_weight(shape, "zeros", name="mean", trainable=False)
+            self.add_weight(shape, "ones", name="variance", trainable=False)
+            self.add_weight((), "zeros", name="count", trainable=False)
+
+    @torch.no_grad()
+    def adapt(self, data) -> None:
+        from rnnkit.keras.data_adapters import Batches, is_stream, unpack
+
+        if isinstance(data, (np.ndarray, torch.Tensor)):  # as Keras: an array is the data; any other iterable, batches
+            batches = [torch.as_tensor(np.asarray(data), dtype=torch.float32)]
+        else:
+            batches = [torch.as_tensor(np.asarray(unpack(b)[0]), dtype=torch.float32) for b in
+                       (Batches(data).epoch() if is_stream(data) else data)]
+        if not batches:
+            raise ValueError("adapt() received an empty iterable (no batches)")
+        if not self.built:
+            self.build(tuple(batches[0].shape))
+            self.built = True
+        mean = var = None
+        seen = 0
+        for b in batches:  # Keras's running merge of the batches' moments
+            b_mean, b_var = b.mean(self._reduce), b.var(self._reduce, unbiased=False)
+            n = int(np.prod([b.shape[d] for d in self._reduce])) if self._reduce else 1
+            seen += n
+            w = n / seen
+            if mean is None:
+                mean, var = b_mean, b_var
+                continue
+            new_mean = mean * (1 - w) + b_mean * w
+            var = (var + (mean - new_mean) ** 2) * (1 - w) + (b_var + (b_mean - new_mean) ** 2) * w
+            mean = new_mean
+        self.mean.copy_(mean.reshape(self.mean.shape))
+        self.variance.copy_(var.reshape(self.variance.shape))  # count stays 0: Keras keeps it for old files only
+
+    def _moments(self, x: torch.Tensor):
+        if self.input_mean is None:
+            return self.mean.reshape(self._broadcast), self.variance.reshape(self._broadcast)
+        mean, var = (torch.as_tensor(np.asarray(v), dtype=x.dtype) for v in (self.input_mean, self.input_variance))
+        if mean.dim() > 0:  # aligned with the kept axes from the right, as Keras
+            shape = [1] * x.dim()
+            for i in range(1, mean.dim() + 1):
+                shape[self._keep[-i]] = mean.shape[-i]
+            mean, var = mean.reshape(shape), var.reshape(shape)
+        return mean, var
+
+    def call(self, x, mask=None, training=False):
+        mean, var = self._moments(x)
+        scale = torch.clamp(torch.sqrt(var), min=EPSILON)
+        return mean + x * scale if self.invert else (x - mean) / scale
+
+    def get_config(self):
+        def plain(v):
+            return np.array(v).tolist() if v is not None else None
+        return {**super().get_config(), "axis": list(self.axis), "invert": self.invert,
+                "mean": plain(self.input_mean), "variance": plain(self.input_variance)}
+
+
+__all__ = ["LayerNormalization", "BatchNormalization", "UnitNormalization", "Normalization"]
