@@ -21,6 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from rnnkit.keras import constraints, initializers, regularizers
+from rnnkit.keras.data_adapters import Batches, is_stream, unpack
 from rnnkit.keras.layers.base import Layer
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): added to the masked moments' counts, Normalization's floor on √σ²
@@ -207,8 +208,6 @@ class Normalization(Layer):
 
     @torch.no_grad()
     def adapt(self, data) -> None:
-        from rnnkit.keras.data_adapters import Batches, is_stream, unpack
-
         if isinstance(data, (np.ndarray, torch.Tensor)):  # as Keras: an array is the data; any other iterable, batches
             batches = [torch.as_tensor(np.asarray(data), dtype=torch.float32)]
         else:
