@@ -29,46 +29,37 @@ def container_names(items) -> list[str]:
     return names
 
 
-def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Parameter]]:
-    """(Keras h5 path, parameter) for every variable of ``layer``, in Keras's order."""
+def _groups(layer) -> list[tuple[str, object]]:
+    """The h5 groups Keras nests under ``layer``'s own: (path below it, the sublayer whose weights it holds — None for
+    a group Keras writes empty), in Keras's order."""
     if not isinstance(layer, Layer):  # a model used as a layer: its layers under its own "layers" group
-        return [p for sub, n in zip(layer.layers, container_names(layer.layers))
-                for p in weight_paths(sub, f"{prefix}/layers/{n}")]
+        return [(f"layers/{n}", sub) for sub, n in zip(layer.layers, container_names(layer.layers))]
     if isinstance(layer, L.Bidirectional):
-        return weight_paths(layer.forward_layer, f"{prefix}/forward_layer") + \
-            weight_paths(layer.backward_layer, f"{prefix}/backward_layer")
+        return [("forward_layer", layer.forward_layer), ("backward_layer", layer.backward_layer)]
     if isinstance(layer, L.RNN):
-        return weight_paths(layer.cell, f"{prefix}/cell")
+        return [("cell", layer.cell)]
     if isinstance(layer, L.StackedRNNCells):
-        return [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in weight_paths(c, f"{prefix}/cells/{n}")]
+        return [(f"cells/{n}", c) for c, n in zip(layer.cells, container_names(layer.cells))]
     if isinstance(layer, L.TimeDistributed):
-        return weight_paths(layer.layer, f"{prefix}/layer")
-    if isinstance(layer, L.MultiHeadAttention):
-        return [p for sub, n in zip(layer._sublayers(), MHA_GROUPS) for p in weight_paths(sub, f"{prefix}/{n}")]
-    return [(f"{prefix}/vars/{i}", getattr(layer, n)) for i, n in enumerate(layer._weight_names)]
+        return [("layer", layer.layer)]
+    if isinstance(layer, L.MultiHeadAttention):  # its softmax and dropout are (empty) layers of their own in Keras
+        return [*zip(MHA_GROUPS, layer._sublayers()), ("_softmax", None), ("_dropout_layer", None)]
+    return []
 
 
 MHA_GROUPS = ("query_dense", "key_dense", "value_dense", "output_dense")  # Keras's h5 groups of its sublayers
 
 
+def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Parameter]]:
+    """(Keras h5 path, parameter) for every variable of ``layer``, in Keras's order."""
+    own = [(f"{prefix}/vars/{i}", getattr(layer, n)) for i, n in enumerate(getattr(layer, "_weight_names", []))]
+    return own + [p for name, sub in _groups(layer) if sub is not None for p in weight_paths(sub, f"{prefix}/{name}")]
+
+
 def group_paths(layer: Layer, prefix: str) -> list[str]:
     """Every group Keras's loader visits for ``layer`` (each has a ``vars`` subgroup, possibly empty)."""
-    out = [prefix]
-    if not isinstance(layer, Layer):
-        out += [p for sub, n in zip(layer.layers, container_names(layer.layers))
-                for p in group_paths(sub, f"{prefix}/layers/{n}")]
-    elif isinstance(layer, L.Bidirectional):
-        out += group_paths(layer.forward_layer, f"{prefix}/forward_layer")
-        out += group_paths(layer.backward_layer, f"{prefix}/backward_layer")
-    elif isinstance(layer, L.RNN):
-        out += group_paths(layer.cell, f"{prefix}/cell")
-    elif isinstance(layer, L.StackedRNNCells):
-        out += [p for c, n in zip(layer.cells, container_names(layer.cells)) for p in group_paths(c, f"{prefix}/cells/{n}")]
-    elif isinstance(layer, L.TimeDistributed):
-        out += group_paths(layer.layer, f"{prefix}/layer")
-    elif isinstance(layer, L.MultiHeadAttention):  # its softmax and dropout are (empty) layers of their own in Keras
-        out += [f"{prefix}/{n}" for n in (*MHA_GROUPS, "_softmax", "_dropout_layer")]
-    return out
+    return [prefix] + [p for name, sub in _groups(layer)
+                       for p in (group_paths(sub, f"{prefix}/{name}") if sub is not None else [f"{prefix}/{name}"])]
 
 
 def model_weights(model) -> dict[str, torch.nn.Parameter]:
