@@ -40,7 +40,7 @@ def test_a_layers_output_cuts_the_model_there_as_in_keras():
     for a, b in zip(k, r):
         np.testing.assert_allclose(b, a, atol=1e-6)
     assert ours.layers[1].input is ours.layers[0].output
-    assert tuple(ours.layers[1].input.shape) == tuple(theirs.layers[1].input.shape)[1:] == (6, 5)
+    assert tuple(ours.layers[1].input.shape) == tuple(theirs.layers[1].input.shape) == (None, 6, 5)
 
 
 def test_a_layer_never_called_has_no_output_and_an_input_layer_no_input():

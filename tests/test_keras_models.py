@@ -154,8 +154,8 @@ def test_an_input_of_any_length_shape_none_works_as_in_keras():
     Keras's weights for batches of two different lengths, padding masked."""
     k, r = _variable_length_text_model(keras.layers, keras.Model), _variable_length_text_model(rk.layers, rk.Model)
     r.set_weights(k.get_weights())
-    assert [tuple(o.shape) for o in r.outputs] == [(None, 3), (2,)]  # rnnkit's KerasTensor shapes omit the batch
-    assert r.input is r.inputs[0] and r.inputs[0].shape == (None,) and r.output == r.outputs  # Keras's attributes
+    assert [tuple(o.shape) for o in r.outputs] == [tuple(o.shape) for o in k.outputs] == [(None, None, 3), (None, 2)]
+    assert r.input is r.inputs[0] and r.inputs[0].shape == (None, None) and r.output == r.outputs  # Keras's
     rng = np.random.default_rng(0)
     for steps in (5, 11):
         x = rng.integers(1, 50, size=(3, steps)).astype("int32")

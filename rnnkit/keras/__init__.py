@@ -4,16 +4,19 @@ Mirrors the ``keras`` namespace for recurrent models: ``from rnnkit.keras.models
 ``from rnnkit.keras.layers import SimpleRNN, Dense`` — the tutorial's Keras code runs with its imports changed, with
 Keras 3's numbers (same weights → same outputs, tested against real Keras) and rnnkit's speed. ``initializers``,
 ``regularizers``, ``constraints``, ``utils.pad_sequences``/``to_categorical`` and
-``saving.register_keras_serializable`` are there under Keras's names too.
+``saving.register_keras_serializable`` are there under Keras's names too, and ``ops`` (Keras's ``keras.ops``, for a
+custom layer or cell, and on a functional model's symbolic tensors).
 """
 
 from rnnkit.keras import (
+    backend,
     callbacks,
     constraints,
     initializers,
     layers,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     saving,
@@ -22,5 +25,5 @@ from rnnkit.keras import (
 from rnnkit.keras.layers import Input
 from rnnkit.keras.models import Model, Sequential, load_model
 
-__all__ = ["layers", "callbacks", "optimizers", "metrics", "models", "initializers", "regularizers", "constraints", "saving",
-           "utils", "Input", "Model", "Sequential", "load_model"]
+__all__ = ["backend", "layers", "callbacks", "ops", "optimizers", "metrics", "models", "initializers", "regularizers",
+           "constraints", "saving", "utils", "Input", "Model", "Sequential", "load_model"]

@@ -42,6 +42,11 @@ def snake(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
+def clear_session(free_memory: bool = True) -> None:
+    """Keras's ``clear_session``: layer and model names count from zero again (``dense``, ``dense_1``, …)."""
+    _COUNTS.clear()
+
+
 def unique_name(base: str) -> str:
     n = _COUNTS[base]
     _COUNTS[base] += 1

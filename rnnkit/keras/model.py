@@ -20,6 +20,7 @@ from rnnkit.keras.layers.base import (
     weights_device,
 )
 from rnnkit.keras.layers.input_layer import InputLayer
+from rnnkit.keras.layers.symbolic import flat_tensors
 from rnnkit.keras.trainer import Trainer
 
 
@@ -127,8 +128,14 @@ class Model(Trainer, nn.Module):
         """The model's layers: a functional model's in graph order; a subclassed model's as Keras tracks them — the
         layers (and models) kept as its attributes, directly or in a list, in the order they were set."""
         if "model_layers" in self._modules:
-            return list(self.model_layers)
+            return [op for op in self.model_layers if not getattr(op, "keras_operation", False)]
         return list(_tracked(self))
+
+    @property
+    def operations(self) -> list:
+        """Keras's ``model.operations``: the layers and the operations (``x[:, -1]``, ``ops.mean``) of a functional
+        model, in graph order — ``layers`` leaves the operations out, as Keras's does."""
+        return list(self.model_layers) if "model_layers" in self._modules else self.layers
 
     def __setattr__(self, name: str, value) -> None:
         # Keras tracks layers kept in a list attribute (self.blocks = [Dense(8), Dense(8)]); torch registers a list's
@@ -167,12 +174,12 @@ class Model(Trainer, nn.Module):
     @property
     def input_shape(self):
         """Keras's shapes, batch axis first (None unless the Input fixed it); a list for several inputs/outputs."""
-        shapes = [(t.batch_size, *t.shape) for t in self.inputs]
+        shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self):
-        shapes = [(t.batch_size, *t.shape) for t in self.outputs]
+        shapes = [t.shape for t in self.outputs]
         return shapes if self.multi_output else shapes[0]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -195,25 +202,30 @@ class Model(Trainer, nn.Module):
             raise ValueError(f"model {self.name!r} takes {len(self.graph_inputs)} input(s), got {len(xs)}")
         env: dict[int, tuple] = {}
         for kt, x in zip(self.graph_inputs, xs):
-            if x.dim() != len(kt.shape) + 1 or any(d is not None and d != n for d, n in zip(kt.shape, x.shape[1:])):
+            if x.dim() != kt.ndim or any(d is not None and d != n for d, n in zip(kt.feature_shape, x.shape[1:])):
                 raise ValueError(f"model {self.name!r}: input of shape {tuple(x.shape)} does not fit Input shape "
-                                 f"(None, {', '.join(map(str, kt.shape))})")
+                                 f"(None, {', '.join(map(str, kt.feature_shape))})")
             env[id(kt)] = (x, None)
+        def value(v):  # a recorded argument: the tensor computed for it (in lists too), or as it was (a number)
+            if isinstance(v, KerasTensor):
+                return env[id(v)][0]
+            if isinstance(v, (list, tuple)) and flat_tensors(v):
+                return [value(t) for t in v] if all(isinstance(t, KerasTensor) for t in v) else type(v)(
+                    value(t) for t in v)
+            return v
         for node in self.nodes:
             ins = node.inputs
-            if isinstance(ins, (list, tuple)):
+            if isinstance(ins, KerasTensor):
+                args, mask = env[id(ins)]
+            elif isinstance(ins, (list, tuple)) and ins and all(isinstance(t, KerasTensor) for t in ins):
                 args, masks = [env[id(t)][0] for t in ins], [env[id(t)][1] for t in ins]
                 merges = getattr(node.layer, "merges_masks", False) and any(m is not None for m in masks)
                 mask = masks if merges else None  # a merge layer joins its inputs' masks
-            else:
-                args, mask = env[id(ins)]
+            else:  # an operation's first argument: a number, or tensors mixed with numbers
+                args, mask = value(ins), None
             if any(isinstance(v, KerasTensor) or (isinstance(v, (list, tuple)) and v and isinstance(v[0], KerasTensor))
                    for v in node.kwargs.values()):
                 mask = None  # as Keras 3: a layer called with tensor keyword arguments (initial_state) gets no mask
-            def value(v):  # a recorded argument: the tensor computed for it (lists of them too), or as it was
-                if isinstance(v, (list, tuple)) and v and isinstance(v[0], KerasTensor):
-                    return [env[id(t)][0] for t in v]
-                return env[id(v)][0] if isinstance(v, KerasTensor) else v
             kwargs = {k: value(v) for k, v in node.kwargs.items()}
             for name, t in zip(getattr(node.layer, "argument_masks", ()), node.args):  # e.g. a value's mask
                 if isinstance(t, KerasTensor) and env[id(t)][1] is not None and name not in kwargs:
@@ -308,16 +320,16 @@ class Model(Trainer, nn.Module):
         shapes: dict[int, str] = {}
         for node in self.__dict__.get("nodes", ()):
             if id(node.layer) not in shapes:
-                outs = [str((t.batch_size, *t.shape)) for t in node.outputs]
+                outs = [str(t.shape) for t in node.outputs]
                 shapes[id(node.layer)] = outs[0] if len(outs) == 1 else f"[{', '.join(outs)}]"
         for layer in self.layers:
             if isinstance(layer, InputLayer):
                 shapes[id(layer)] = str(layer.batch_shape)
         def kind(layer) -> str:
             plain_model = type(layer) is Model and "graph_inputs" in layer.__dict__
-            return "Functional" if plain_model else type(layer).__name__
+            return "Functional" if plain_model else getattr(layer, "class_name", type(layer).__name__)
         rows = [(f"{layer.name} ({kind(layer)})", shapes.get(id(layer), "?"), layer.count_params())
-                for layer in self.layers]
+                for layer in self.operations]
         width = max([len(r[0]) for r in rows] + [20])
         shape_width = max([len(r[1]) for r in rows] + [12])
         print_fn(f'Model: "{self.name}"')

@@ -30,6 +30,8 @@ from rnnkit.keras.compile_utils import metric_leaves
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer, as_list, flatten
 from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
 from rnnkit.keras.losses import deserialize_loss, serialize_loss
+from rnnkit.keras.ops.operation import OPERATIONS, Operation, decode_argument, encode_argument
+from rnnkit.keras.ops.operation import from_config as operation_from_config
 from rnnkit.keras.weight_files import load_weights, model_weights, read_h5_into, save_weights, write_h5  # noqa: F401
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable"]
@@ -47,6 +49,8 @@ def _wrap(class_name: str, config: dict, build_shape=None) -> dict:
 
 def layer_config(layer: Layer) -> dict:
     """A layer's entry in Keras's model config: its serialized form plus the shape it was built for."""
+    if isinstance(layer, Operation):
+        return layer.serialize()
     d = serialize_layer(layer) if isinstance(layer, Layer) else model_config(layer)
     shape = getattr(layer, "build_input_shape", None)
     if callable(getattr(layer, "build_config", None)):  # a layer built from several shapes (MultiHeadAttention)
@@ -101,12 +105,12 @@ def model_config(model) -> dict:
 
     if isinstance(model, Sequential):
         inp = model.graph_inputs[0]
-        layers = [_wrap("InputLayer", {"batch_shape": [inp.batch_size, *inp.shape], "dtype": _dtype_name(inp.dtype),
+        layers = [_wrap("InputLayer", {"batch_shape": list(inp.shape), "dtype": _dtype_name(inp.dtype),
                                        "sparse": False, "name": inp.name or "input_layer"})]
         layers += [layer_config(layer) for layer in model.layers]
         return {"module": "keras", "class_name": "Sequential", "registered_name": None,
                 "config": {"name": model.name, "trainable": True, "layers": layers},
-                "build_config": {"input_shape": [inp.batch_size, *inp.shape]}}
+                "build_config": {"input_shape": list(inp.shape)}}
     return _functional_config(model)
 
 
@@ -118,7 +122,7 @@ def _tensor_ref(t: KerasTensor, numbers: dict[int, int]) -> dict:
     """A tensor as Keras writes it: the layer that made it, which of that layer's calls in this model (``numbers``:
     id(node) → 0, 1, … in call order) and which of the call's outputs."""
     history = [t.name, 0, 0] if t.node is None else [t.node.layer.name, numbers[id(t.node)], t.index]
-    return {"class_name": "__keras_tensor__", "config": {"shape": [None, *t.shape], "dtype": _dtype_name(t.dtype),
+    return {"class_name": "__keras_tensor__", "config": {"shape": [None, *t.feature_shape], "dtype": _dtype_name(t.dtype),
                                                           "keras_history": history}}
 
 
@@ -134,16 +138,16 @@ def _functional_config(model) -> dict:
         def ref(v):
             if isinstance(v, (list, tuple)):
                 return [ref(t) for t in v]
-            return _tensor_ref(v, numbers) if isinstance(v, KerasTensor) else v
+            return _tensor_ref(v, numbers) if isinstance(v, KerasTensor) else encode_argument(v)
         # a layer called on a list (a merge) has that list as its one argument
         return {"args": [ref(node.inputs), *[ref(a) for a in node.args]],
                 "kwargs": {k: ref(v) for k, v in node.kwargs.items()}}
 
     layers = []
-    for layer in model.layers:
+    for layer in model.operations:
         if isinstance(layer, L.InputLayer):
             t = layer.output
-            layers.append({**_wrap("InputLayer", {"batch_shape": [t.batch_size, *t.shape], "dtype": _dtype_name(t.dtype),
+            layers.append({**_wrap("InputLayer", {"batch_shape": list(t.shape), "dtype": _dtype_name(t.dtype),
                                                   "sparse": False, "name": t.name}), "name": t.name, "inbound_nodes": []})
             continue
         entry = layer_config(layer)
@@ -200,24 +204,28 @@ def model_from_config(d: dict, custom_objects: dict | None = None):
             if ld["class_name"] == "InputLayer":
                 tensors[(ld["name"], 0, 0)] = _input_from(ld["config"])
             elif str(ld.get("module", "")).startswith("keras.src.ops"):
-                continue  # Keras records mask computations (NotEqual, Any) as op nodes; rnnkit propagates masks itself
+                # x[:, -1], x + y, ops.mean(x, axis=1), …; Keras's own mask operations too, which no layer reads
+                # (and which may share a layer's name: the layer wins)
+                if ld["class_name"] in OPERATIONS and ld["name"] not in pending:
+                    pending[ld["name"]] = (operation_from_config(ld), list(ld.get("inbound_nodes", [])))
             else:
                 pending[ld["name"]] = (layer_from_config(ld, custom_objects), list(ld.get("inbound_nodes", [])))
         made = {name: 0 for name in pending}
-        ops = {ld["name"] for ld in cfg["layers"] if str(ld.get("module", "")).startswith("keras.src.ops")}
+        ops = {ld["name"]: ld["class_name"] for ld in cfg["layers"]
+               if str(ld.get("module", "")).startswith("keras.src.ops") and ld["class_name"] not in OPERATIONS}
 
         def resolve(a, owner: str):
             if isinstance(a, dict) and a.get("class_name") == "__keras_tensor__":
                 key = tuple(a["config"]["keras_history"])
                 if key[0] in ops or key[0] not in pending and key not in tensors:
                     raise ValueError(f"layer {owner!r} reads the output of {key[0]!r}, an operation rnnkit.keras "
-                                     "does not support")
+                                     f"does not support ({ops.get(key[0], 'unknown')})")
                 if key not in tensors:
                     raise LookupError(key)  # made by a call not yet replayed
                 return tensors[key]
             if isinstance(a, list):
                 return [resolve(x, owner) for x in a]
-            return a
+            return decode_argument(a)
 
         # Keras's replay: walk the layers in order, each making the calls it can, until every call is made (a shared
         # layer's second call may read a layer listed after it)

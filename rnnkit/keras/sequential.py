@@ -34,7 +34,7 @@ class Sequential(Model):
         if self._input is None and len(self._pending) == 1:
             if isinstance(layer, Model) and "graph_inputs" in layer.__dict__:  # a built model: its Input's shape
                 first = layer.graph_inputs[0]
-                self._input = Input(first.shape, batch_size=first.batch_size,
+                self._input = Input(first.feature_shape, batch_size=first.batch_size,
                                     dtype="float32" if first.dtype.is_floating_point else "int64")
             elif getattr(layer, "input_shape_arg", None) is not None:
                 self._input = Input(layer.input_shape_arg, batch_size=layer.batch_size_arg)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnnkit.keras.backend import clear_session  # noqa: F401 (keras.utils.clear_session)
+
 
 def pad_sequences(sequences, maxlen: int | None = None, dtype="int32", padding: str = "pre", truncating: str = "pre",
                   value=0.0) -> np.ndarray:

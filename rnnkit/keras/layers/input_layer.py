@@ -12,7 +12,7 @@ class InputLayer(Layer):
         node = Node(self, [], {})  # as Keras's: no inputs (``input`` is []), the Input's tensor its output
         node.outputs.append(tensor)
         inbound_nodes(self).append(node)
-        self.batch_shape = (tensor.batch_size, *tensor.shape)
+        self.batch_shape = tensor.shape
         self.built = True
 
     def call(self, x, mask=None, training=False):

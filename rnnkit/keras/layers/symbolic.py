@@ -14,16 +14,111 @@ from rnnkit.keras.backend import unique_name
 
 
 class KerasTensor:
-    """A symbolic tensor: a shape without the batch axis (``batch_size`` apart: None unless the Input fixed it), and
-    the (layer, inputs, kwargs) that produced it."""
+    """A symbolic tensor: its ``shape`` batch axis first, as Keras's (the batch size None unless the Input fixed it;
+    ``feature_shape`` without it), and the node (layer, inputs, kwargs) that produced it."""
 
     def __init__(self, shape: tuple, dtype=torch.float32, node=None, index: int = 0, name: str | None = None,
                  batch_size: int | None = None) -> None:
-        self.shape, self.dtype, self.node, self.index, self.name = tuple(shape), dtype, node, index, name
+        self.feature_shape, self.dtype, self.node, self.index, self.name = tuple(shape), dtype, node, index, name
         self.batch_size = batch_size
 
     def __repr__(self) -> str:
-        return f"<KerasTensor shape=({self.batch_size}, {', '.join(map(str, self.shape))})>"
+        return f"<KerasTensor shape={self.shape}>"
+
+    @property
+    def shape(self) -> tuple:
+        return (self.batch_size, *self.feature_shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.feature_shape) + 1
+
+    # Python's operators record Keras's operations (``x[:, -1]`` is GetItem, ``x + 1`` Add), as on Keras's
+    # KerasTensor; ``==`` stays identity (Keras's has no ``__eq__`` either)
+    def _op(self, name: str, *args):
+        from rnnkit.keras import ops
+
+        return getattr(ops, name)(*args)
+
+    def __getitem__(self, key):
+        return self._op("get_item", self, key)
+
+    def __add__(self, other):
+        return self._op("add", self, other)
+
+    def __radd__(self, other):
+        return self._op("add", other, self)
+
+    def __sub__(self, other):
+        return self._op("subtract", self, other)
+
+    def __rsub__(self, other):
+        return self._op("subtract", other, self)
+
+    def __mul__(self, other):
+        return self._op("multiply", self, other)
+
+    def __rmul__(self, other):
+        return self._op("multiply", other, self)
+
+    def __truediv__(self, other):
+        return self._op("true_divide", self, other)
+
+    def __rtruediv__(self, other):
+        return self._op("true_divide", other, self)
+
+    def __floordiv__(self, other):
+        return self._op("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return self._op("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return self._op("mod", self, other)
+
+    def __pow__(self, other):
+        return self._op("power", self, other)
+
+    def __rpow__(self, other):
+        return self._op("power", other, self)
+
+    def __matmul__(self, other):
+        return self._op("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return self._op("matmul", other, self)
+
+    def __neg__(self):
+        return self._op("negative", self)
+
+    def __abs__(self):
+        return self._op("absolute", self)
+
+    def __lt__(self, other):
+        return self._op("less", self, other)
+
+    def __le__(self, other):
+        return self._op("less_equal", self, other)
+
+    def __gt__(self, other):
+        return self._op("greater", self, other)
+
+    def __ge__(self, other):
+        return self._op("greater_equal", self, other)
+
+    def __ne__(self, other):
+        return self._op("not_equal", self, other)
+
+    __hash__ = object.__hash__
+
+    def __and__(self, other):
+        return self._op("logical_and", self, other)
+
+    def __or__(self, other):
+        return self._op("logical_or", self, other)
+
+    def __invert__(self):
+        return self._op("logical_not", self)
 
 
 def Input(shape=None, batch_size: int | None = None, dtype="float32", name: str | None = None,  # noqa: N802
@@ -83,12 +178,12 @@ def node_attribute(layer, attr: str):
 
 def _dummy(kt: KerasTensor, free: int = 3) -> torch.Tensor:
     """Zeros of the symbolic shape: the Input's batch size (or 2), and ``free`` steps on an axis left free (None)."""
-    return torch.zeros((kt.batch_size or 2, *(free if d is None else d for d in kt.shape)), dtype=kt.dtype)
+    return torch.zeros((kt.batch_size or 2, *(free if d is None else d for d in kt.feature_shape)), dtype=kt.dtype)
 
 
 def _has_free_axis(x) -> bool:
     if isinstance(x, KerasTensor):
-        return None in x.shape
+        return None in x.feature_shape
     return isinstance(x, (list, tuple, dict)) and any(_has_free_axis(v) for v in (x.values() if isinstance(x, dict)
                                                                                    else x))
 
@@ -98,7 +193,18 @@ def _concrete(x, free: int):
         return _dummy(x, free)
     if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
         return [_dummy(t, free) for t in x]
+    if isinstance(x, (list, tuple)) and any(isinstance(t, KerasTensor) for t in flat_tensors(x)):
+        return type(x)(_concrete(t, free) for t in x)  # an operation's mixed arguments ([tensor, 1.0])
     return x
+
+
+def flat_tensors(x) -> list[KerasTensor]:
+    """The KerasTensors in an argument (nested lists, tuples and dicts searched)."""
+    if isinstance(x, KerasTensor):
+        return [x]
+    if isinstance(x, dict):
+        x = list(x.values())
+    return [t for v in x for t in flat_tensors(v)] if isinstance(x, (list, tuple)) else []
 
 
 def _flat_shapes(o) -> list[tuple]:
@@ -107,7 +213,7 @@ def _flat_shapes(o) -> list[tuple]:
 
 def _shape_text(x) -> str:
     if isinstance(x, KerasTensor):
-        return str((None, *x.shape))
+        return str((None, *x.feature_shape))
     return ", ".join(_shape_text(t) for t in x)
 
 
@@ -119,8 +225,7 @@ def symbolic_call(layer, inputs, kwargs: dict, args: tuple = ()):
     """Build ``layer`` on zeros of the symbolic shape (the Input's batch size, or 2) and return KerasTensor(s) for its
     output(s); ``args``: further positional inputs (``MultiHeadAttention(query, value)``). A stateful layer needs a
     fixed batch size (``Input(batch_size=...)``), as in Keras, and starts from zeros."""
-    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-    batch = first.batch_size
+    batch = flat_tensors([inputs, list(args), kwargs])[0].batch_size
     if _stateful(layer) and batch is None:
         raise ValueError(f"When using `stateful=True` in a RNN ({layer.name!r}), the batch size must be static: give "
                          "the model's Input a batch_size (keras.Input(shape, batch_size=...)) or the first layer "
@@ -143,8 +248,12 @@ def symbolic_call(layer, inputs, kwargs: dict, args: tuple = ()):
     layer._losses = []
     node = Node(layer, inputs, kwargs, args)
     inbound_nodes(layer).append(node)
-    layer.build_input_shape = [(None, *t.shape) for t in inputs] if isinstance(inputs, (list, tuple)) \
-        else (None, *inputs.shape)  # a merge layer's: one shape per input, as Keras's build_config
+    if getattr(layer, "keras_operation", False):
+        pass  # an operation: nothing built
+    elif isinstance(inputs, (list, tuple)):  # a merge layer's: one shape per input, as Keras's build_config
+        layer.build_input_shape = [(None, *t.feature_shape) for t in inputs]
+    else:
+        layer.build_input_shape = (None, *inputs.feature_shape)
     def symbolic(o):  # the output's structure (nested lists for stacked cells' states), KerasTensors numbered flat
         if isinstance(o, (list, tuple)):
             return [symbolic(v) for v in o]

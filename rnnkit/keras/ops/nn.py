@@ -1,0 +1,169 @@
+"""``keras.ops.nn``: activations (Keras's defaults — ``gelu`` approximate, ``leaky_relu`` slope 0.2, ``hard_sigmoid``
+as ``relu6(x + 3) / 6``), ``softmax``/``log_softmax`` over an axis, ``one_hot``/``multi_hot``, ``moments``,
+``normalize``, the three cross-entropies (on probabilities or logits, Keras's clipping) and scaled dot-product
+attention."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+from rnnkit.keras.ops.core import convert_to_tensor as _t
+from rnnkit.keras.ops.core import torch_dtype
+from rnnkit.keras.ops.operation import operation
+
+EPSILON = 1e-7  # Keras's backend epsilon: probabilities are clipped to [ε, 1 − ε] before a log
+
+
+def _float(x):
+    x = _t(x)
+    return x if x.is_floating_point() else x.to(torch.float32)
+
+
+def _activation(class_name: str, fn):
+    @operation(class_name, module="nn")
+    def op(x):
+        return fn(_float(x))
+    op.__doc__ = f"Keras's ``ops.{class_name.lower()}``, element-wise."
+    return op
+
+
+relu = _activation("Relu", torch.relu)
+relu6 = _activation("Relu6", lambda x: torch.clamp(x, 0.0, 6.0))
+sigmoid = _activation("Sigmoid", torch.sigmoid)
+softplus = _activation("Softplus", F.softplus)
+softsign = _activation("Softsign", F.softsign)
+silu = _activation("Silu", F.silu)
+swish = silu
+log_sigmoid = _activation("LogSigmoid", F.logsigmoid)
+hard_sigmoid = _activation("HardSigmoid", lambda x: torch.clamp(x + 3.0, 0.0, 6.0) / 6.0)
+hard_silu = _activation("HardSilu", lambda x: x * torch.clamp(x + 3.0, 0.0, 6.0) / 6.0)
+hard_swish = hard_silu
+selu = _activation("Selu", F.selu)
+mish = _activation("Mish", F.mish)
+tanh_shrink = _activation("TanhShrink", lambda x: x - torch.tanh(x))
+
+
+@operation("LeakyRelu", static=("negative_slope",), module="nn")
+def leaky_relu(x, negative_slope=0.2):
+    return F.leaky_relu(_float(x), negative_slope)
+
+
+@operation("Elu", static=("alpha",), module="nn")
+def elu(x, alpha=1.0):
+    return F.elu(_float(x), alpha)
+
+
+@operation("Celu", static=("alpha",), module="nn")
+def celu(x, alpha=1.0):
+    return F.celu(_float(x), alpha)
+
+
+@operation("Gelu", static=("approximate",), module="nn")
+def gelu(x, approximate=True):
+    return F.gelu(_float(x), approximate="tanh" if approximate else "none")
+
+
+@operation("Glu", static=("axis",), module="nn")
+def glu(x, axis=-1):
+    return F.glu(_float(x), dim=axis)
+
+
+@operation("Softmax", static=("axis",), module="nn")
+def softmax(x, axis=-1):
+    x = _float(x)
+    if isinstance(axis, (list, tuple)):  # over several axes at once
+        m = x.amax(dim=tuple(axis), keepdim=True)
+        e = torch.exp(x - m)
+        return e / e.sum(dim=tuple(axis), keepdim=True)
+    return torch.softmax(x, dim=-1 if axis is None else axis)
+
+
+@operation("LogSoftmax", static=("axis",), module="nn")
+def log_softmax(x, axis=-1):
+    return torch.log_softmax(_float(x), dim=-1 if axis is None else axis)
+
+
+@operation("OneHot", static=("num_classes", "axis", "dtype", "sparse"), module="nn")
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """Class ids → one-hot vectors on a new ``axis`` (default last); an id outside [0, num_classes) gives zeros."""
+    ids = _t(x).long()
+    valid = (ids >= 0) & (ids < num_classes)
+    out = F.one_hot(torch.where(valid, ids, torch.zeros_like(ids)), num_classes) * valid.unsqueeze(-1)
+    out = out.to(torch_dtype(dtype) or torch.float32)
+    return out if axis == -1 else out.movedim(-1, axis)
+
+
+@operation("MultiHot", static=("num_classes", "axis", "dtype", "sparse"), module="nn")
+def multi_hot(inputs, num_classes, axis=-1, dtype=None, sparse=False):
+    """Each row of ids → one vector with a 1 at every id it holds."""
+    hot = one_hot(inputs, num_classes, axis=-1, dtype=dtype)
+    out = hot.amax(dim=-2) if hot.dim() > 1 else hot
+    return out if axis == -1 else out.movedim(-1, axis)
+
+
+@operation("Moments", static=("axes", "keepdims", "synchronized"), module="nn")
+def moments(x, axes, keepdims=False, synchronized=False):
+    """The mean and (population) variance over ``axes``."""
+    x = _float(x)
+    dims = tuple(axes) if isinstance(axes, (list, tuple)) else (axes,)
+    return x.mean(dim=dims, keepdim=keepdims), x.var(dim=dims, keepdim=keepdims, correction=0)
+
+
+@operation("Normalize", static=("axis", "order", "epsilon"), module="nn")
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """``x / max(‖x‖_order, ε)`` along ``axis``."""
+    x = _float(x)
+    return x / torch.clamp(torch.linalg.vector_norm(x, ord=order, dim=axis, keepdim=True),
+                           min=EPSILON if epsilon is None else epsilon)
+
+
+@operation("BinaryCrossentropy", static=("from_logits",), module="nn")
+def binary_crossentropy(target, output, from_logits=False):
+    """Element-wise: ``−(y log p + (1 − y) log(1 − p))``, p clipped to [ε, 1 − ε] (or from logits, stably)."""
+    y, p = _float(target), _float(output)
+    if from_logits:
+        return F.binary_cross_entropy_with_logits(p, y.to(p.dtype), reduction="none")
+    p = torch.clamp(p, EPSILON, 1.0 - EPSILON)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+
+
+@operation("CategoricalCrossentropy", static=("from_logits", "axis"), module="nn")
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """``−Σ y log p`` over ``axis``; probabilities are first rescaled to sum to 1 and clipped, as Keras does."""
+    y, p = _float(target), _float(output)
+    if from_logits:
+        return -(y * torch.log_softmax(p, dim=axis)).sum(dim=axis)
+    p = p / p.sum(dim=axis, keepdim=True)
+    return -(y * torch.log(torch.clamp(p, EPSILON, 1.0 - EPSILON))).sum(dim=axis)
+
+
+@operation("SparseCategoricalCrossentropy", static=("from_logits", "axis"), module="nn")
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    ids = _t(target).long()
+    p = _float(output)
+    if ids.dim() == p.dim():
+        ids = ids.squeeze(axis)
+    return categorical_crossentropy(one_hot(ids, p.shape[axis], axis=axis, dtype=p.dtype), p, from_logits, axis)
+
+
+@operation("DotProductAttention", static=("is_causal", "flash_attention", "attn_logits_soft_cap"), module="nn")
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """Keras's layout (batch, length, heads, head_dim): ``softmax(q kᵀ · scale + bias, masked) v``; scale defaults to
+    1/√head_dim; ``mask`` true where a query may attend."""
+    q, k, v = _float(query), _float(key), _float(value)
+    s = torch.einsum("bthd,bshd->bhts", q, k) * (1.0 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    if attn_logits_soft_cap is not None:
+        s = attn_logits_soft_cap * torch.tanh(s / attn_logits_soft_cap)
+    if bias is not None:
+        s = s + _float(bias)
+    allowed = None if mask is None else _t(mask).bool()
+    if is_causal:
+        causal = torch.ones(s.shape[-2], s.shape[-1], dtype=torch.bool, device=s.device).tril()
+        allowed = causal if allowed is None else allowed & causal
+    if allowed is not None:
+        s = s.masked_fill(~allowed, torch.finfo(s.dtype).min)
+    return torch.einsum("bhts,bshd->bthd", torch.softmax(s, dim=-1), v)
