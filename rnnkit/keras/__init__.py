@@ -9,6 +9,7 @@ custom layer or cell, and on a functional model's symbolic tensors).
 """
 
 from rnnkit.keras import (
+    activations,
     backend,
     callbacks,
     constraints,
@@ -18,6 +19,7 @@ from rnnkit.keras import (
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     saving,
     utils,
@@ -25,5 +27,6 @@ from rnnkit.keras import (
 from rnnkit.keras.layers import Input
 from rnnkit.keras.models import Model, Sequential, load_model
 
-__all__ = ["backend", "layers", "callbacks", "ops", "optimizers", "metrics", "models", "initializers", "regularizers",
-           "constraints", "saving", "utils", "Input", "Model", "Sequential", "load_model"]
+__all__ = ["activations", "backend", "random", "layers", "callbacks", "ops", "optimizers", "metrics", "models",
+           "initializers", "regularizers", "constraints", "saving", "utils", "Input", "Model", "Sequential",
+           "load_model"]

@@ -30,6 +30,9 @@ def activation_name(fn_or_name) -> str:
     for k, v in ACTIVATIONS.items():
         if v is fn_or_name and k:
             return k
+    name = getattr(fn_or_name, "__name__", None)  # rnnkit.keras.activations.relu and the like: their Keras name
+    if name in ACTIVATIONS and getattr(fn_or_name, "__module__", "").startswith("rnnkit.keras."):
+        return name
     raise ValueError(f"activation {fn_or_name!r} has no Keras name; pass a string")
 
 

@@ -123,14 +123,18 @@ class CompileSpec:
 
     def compute(self, ys: list, preds: list, w: torch.Tensor, extra: list) -> dict:
         """``{"loss": tensor, ...}`` for a batch: the total to train on, per-output losses and metrics as floats."""
+        active = [i for i, fn in enumerate(self.loss_fns) if fn is not None]
+        if len(ys) != len(preds) and len(ys) == len(active) and not self.metric_fns + self.weighted_fns:
+            # Keras: targets for the outputs that have a loss only (loss=[fn, None] and one y)
+            ys = [ys[active.index(i)] if i in active else None for i in range(len(preds))]
         if len(ys) != len(preds):
             raise ValueError(f"the model has {len(preds)} output(s) but {len(ys)} target array(s) were given")
-        parts = [(i, reduce_loss(fn, ys[i], preds[i], w)) for i, fn in enumerate(self.loss_fns) if fn is not None]
+        parts = [(i, reduce_loss(self.loss_fns[i], ys[i], preds[i], w)) for i in active]
         loss = sum(self.lambdas[i] * part for i, part in parts)
         if extra:  # regularizers and add_loss, as Keras's compute_loss
             loss = loss + torch.stack([torch.as_tensor(v, dtype=loss.dtype).sum() for v in extra]).sum()
         out = {"loss": loss}
-        if len(self.names) > 1:
+        if len(self.names) > 1 and len(active) == len(preds):  # Keras logs each output's loss when all have one
             out.update({f"{self.names[i]}_loss": float(part.detach()) for i, part in parts})
         with torch.no_grad():
             for name, i, fn in self.metric_fns:  # unweighted, as Keras's metrics

@@ -88,6 +88,11 @@ def weights_device(module: nn.Module) -> torch.device | None:
     return None if p is None else p.device
 
 
+def _is_layer(module: nn.Module) -> bool:
+    """A layer, or a model (a ``Sequential`` kept in a custom layer — Keras tracks it as one of the layer's)."""
+    return isinstance(module, Layer) or callable(getattr(module, "_all_layers", None))
+
+
 class Layer(nn.Module):
     supports_masking = False
     reads_ids = False  # Embedding: integer inputs stay integer
@@ -185,7 +190,7 @@ class Layer(nn.Module):
         """The layers this one holds (Keras tracks them): direct children, a list of layers in order."""
         out = []
         for child in self.children():
-            out += [child] if isinstance(child, Layer) else [c for c in child.children() if isinstance(c, Layer)]
+            out += [child] if _is_layer(child) else [c for c in child.children() if _is_layer(c)]
         return out
 
     def _all_layers(self) -> list[Layer]:

@@ -17,10 +17,19 @@ def _dtype(dtype, default=torch.float32):
     return torch_dtype(dtype) if dtype is not None else default
 
 
+def _ints(v) -> tuple:
+    """A shape or repeat counts given as an int, a list/tuple (of ints or 0-d tensors) or a tensor, as ints."""
+    if isinstance(v, torch.Tensor):
+        return tuple(int(n) for n in v.reshape(-1).tolist())
+    if isinstance(v, (list, tuple)):
+        return tuple(int(n) for n in v)
+    return (int(v),)
+
+
 # --- shapes ------------------------------------------------------------------------------------------------------
 @operation("Reshape", static=("newshape",))
 def reshape(x, newshape):
-    return _t(x).reshape(tuple(newshape) if isinstance(newshape, (list, tuple)) else (newshape,))
+    return _t(x).reshape(_ints(newshape))
 
 
 @operation("Transpose", static=("axes",))
@@ -107,7 +116,7 @@ def array_split(x, indices_or_sections, axis=0):
 
 @operation("Tile", static=("repeats",))
 def tile(x, repeats):
-    return torch.tile(_t(x), tuple(repeats) if isinstance(repeats, (list, tuple)) else (repeats,))
+    return torch.tile(_t(x), _ints(repeats))
 
 
 @operation("Repeat", static=("repeats", "axis"))
@@ -119,7 +128,7 @@ def repeat(x, repeats, axis=None):
 
 @operation("BroadcastTo", static=("shape",))
 def broadcast_to(x, shape):
-    return torch.broadcast_to(_t(x), tuple(shape))
+    return torch.broadcast_to(_t(x), _ints(shape))
 
 
 @operation("Flip", static=("axis",))
@@ -233,8 +242,7 @@ def top_k(x, k, sorted=True):  # noqa: A002 (Keras's argument name)
 
 
 # --- new arrays --------------------------------------------------------------------------------------------------
-def _shape(shape):
-    return tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+_shape = _ints
 
 
 def zeros(shape, dtype=None):
