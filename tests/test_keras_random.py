@@ -21,7 +21,8 @@ DRAWS = [("normal", ((3, 4),), {"mean": 1.0, "stddev": 2.0}),
          ("uniform", ((5,),), {"minval": -1.0, "maxval": 3.0}),
          ("uniform", ((),), {}), ("truncated_normal", ((200,),), {"stddev": 0.5}),
          ("randint", ((6,), 0, 10), {}), ("categorical", (X, 4), {}), ("dropout", (torch.from_numpy(X), 0.4), {}),
-         ("dropout", (torch.from_numpy(X), 0.5), {"noise_shape": (None, 1)}), ("shuffle", (X,), {}), ("shuffle", (X,), {"axis": 1})]
+         ("dropout", (torch.from_numpy(X), 0.5), {"noise_shape": (None, 1)}), ("shuffle", (X,), {}),
+         ("shuffle", (X,), {"axis": 1})]
 
 
 def _np(x):
