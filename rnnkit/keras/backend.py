@@ -56,28 +56,38 @@ def unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
+def keras_generator(seed: int, draws: int) -> torch.Generator:
+    """The generator of Keras 3's PyTorch backend for a ``SeedGenerator(seed)`` after ``draws`` draws (an int seed:
+    draws 0): a CPU ``torch.Generator`` seeded ``seed + draws``."""
+    return torch.Generator().manual_seed(int(seed + draws) & 0xFFFFFFFF)
+
+
 class SeedStream:
-    """Keras's ``SeedGenerator`` for dropout: with a ``seed`` every mask comes from a generator seeded by (seed, n-th
-    draw) — the same masks for the same seed whatever else uses torch's global RNG; without one, the global RNG."""
+    """A layer's ``SeedGenerator`` for its masks and noise: with a ``seed``, the n-th draw comes from
+    ``keras_generator(seed, n)`` — Keras's own masks (a seeded Dropout, SpatialDropout1D, GaussianNoise, recurrent
+    dropout or attention dropout trains to Keras's weights), whatever else uses torch's global generator; without a
+    seed, the global generator."""
 
     def __init__(self, seed: int | None) -> None:
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
         self.seed, self.draws = seed, 0
 
+    def _next(self) -> torch.Generator:
+        g = keras_generator(self.seed, self.draws)
+        self.draws += 1
+        return g
+
     def dropout_mask(self, shape, rate: float, like: torch.Tensor) -> torch.Tensor:
         """Inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)``."""
         keep = 1.0 - rate
         if self.seed is None:
             return torch.bernoulli(torch.full(tuple(shape), keep, device=like.device, dtype=like.dtype)) / keep
-        g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.draws) & 0xFFFFFFFF)
-        self.draws += 1
-        return (torch.bernoulli(torch.full(tuple(shape), keep), generator=g) / keep).to(like.device, like.dtype)
+        mask = torch.bernoulli(torch.full(tuple(shape), keep), generator=self._next()) / keep
+        return mask.to(like.device, like.dtype)
 
     def normal(self, shape, like: torch.Tensor) -> torch.Tensor:
         """Standard normal noise of ``shape`` (GaussianNoise, GaussianDropout), from the same seeded stream."""
         if self.seed is None:
             return torch.randn(tuple(shape), device=like.device, dtype=like.dtype)
-        g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.draws) & 0xFFFFFFFF)
-        self.draws += 1
-        return torch.randn(tuple(shape), generator=g).to(like.device, like.dtype)
+        return torch.randn(tuple(shape), generator=self._next()).to(like.device, like.dtype)

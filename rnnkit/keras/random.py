@@ -10,6 +10,7 @@ import random as python_random
 
 import torch
 
+from rnnkit.keras.backend import keras_generator
 from rnnkit.keras.ops.core import convert_to_tensor, torch_dtype
 
 
@@ -46,7 +47,7 @@ def _generator(seed) -> torch.Generator | None:
         first, second = seed, 0
     else:
         raise ValueError(f"seed must be an int, a SeedGenerator or None, got {seed!r}")
-    return torch.Generator().manual_seed(int(first + second) & 0xFFFFFFFF)
+    return keras_generator(first, second)
 
 
 def _float(dtype):

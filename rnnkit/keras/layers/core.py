@@ -105,7 +105,7 @@ class Dropout(Layer):
     supports_masking = True
 
     """Inverted dropout; ``noise_shape`` (None entries = the input's) shares a mask along axes; ``seed`` makes the
-    masks repeatable whatever else draws from torch's global generator."""
+    masks repeatable whatever else draws from torch's global generator — and Keras's own masks for that seed."""
 
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
