@@ -138,10 +138,16 @@ class CompileSpec:
             out.update({f"{self.names[i]}_loss": float(part.detach()) for i, part in parts})
         with torch.no_grad():
             for name, i, fn in self.metric_fns:  # unweighted, as Keras's metrics
+                if isinstance(fn, M.Parts):  # counts (Precision, AUC): each part's mean, divided at the end
+                    out.update(_parts(name, fn(ys[i], preds[i].detach()).mean(0)))
+                    continue
                 out[name] = float(torch.as_tensor(fn(ys[i], preds[i].detach())).float().mean())
             if self.weighted_fns:
                 out[WEIGHT_SUM] = float(w.sum()) / len(w)
             for name, i, fn in self.weighted_fns:
+                if isinstance(fn, M.Parts):
+                    out.update(_parts(name, (fn(ys[i], preds[i].detach()) * w.reshape(-1, 1)).sum(0) / len(w)))
+                    continue
                 values = torch.as_tensor(fn(ys[i], preds[i].detach())).float().reshape(len(w), -1).mean(1)
                 out[name] = float((values * w).sum()) / len(w)
         return out
@@ -155,7 +161,17 @@ class CompileSpec:
         for name, finish in getattr(self, "finishers", {}).items():  # e.g. RMSE: the root of the epoch's mean
             if prefix + name in logs:
                 logs[prefix + name] = finish(logs[prefix + name])
+            elif f"{prefix}{name}{PART}0" in logs:  # Precision, AUC: from the epoch's mean counts
+                keys = [k for k in logs if k.startswith(f"{prefix}{name}{PART}")]
+                logs[prefix + name] = finish([logs.pop(k) for k in keys])
         return logs
+
+
+PART = "#"  # a confusion metric's counts are logged as name#0, name#1, … until the epoch's end
+
+
+def _parts(name: str, means: torch.Tensor) -> dict[str, float]:
+    return {f"{name}{PART}{j}": v for j, v in enumerate(means.tolist())}
 
 
 __all__ = ["CompileSpec", "reduce_loss", "metric_leaves", "WEIGHT_SUM"]

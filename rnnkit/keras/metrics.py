@@ -91,7 +91,7 @@ class Metric:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        return {"name": self.name}
+        return {"name": self.name, "dtype": "float32"}
 
 
 def _metric_class(class_name: str, fn, default_name: str, **options):
@@ -106,7 +106,7 @@ def _metric_class(class_name: str, fn, default_name: str, **options):
         return fn(y_true, y_pred, **self.options)
 
     def get_config(self):
-        return {"name": self.name, **self.options}
+        return {"name": self.name, "dtype": "float32", **self.options}
 
     return type(class_name, (Metric,), {"__init__": __init__, "per_sample": per_sample, "get_config": get_config,
                                         "default_name": default_name, "__doc__": f"Keras's ``{class_name}``."})
@@ -132,7 +132,10 @@ RootMeanSquaredError.finish = staticmethod(math.sqrt)  # sqrt of the epoch's mea
 
 
 def get(metric, loss_kind: str | None):
-    """(log name, per-sample function, finish) for a metric given to ``compile``."""
+    """(log name, per-sample function, finish) for a metric given to ``compile``; a confusion metric (Precision,
+    Recall, AUC) gives its per-sample counts (``confusion_metrics.Parts``) and its ``from_parts``."""
+    if isinstance(metric, ConfusionMetric):
+        return metric.name, Parts(metric), metric.from_parts
     if isinstance(metric, Metric):
         return metric.name, metric.per_sample, metric.finish
     if isinstance(metric, str):
@@ -140,16 +143,56 @@ def get(metric, loss_kind: str | None):
             return metric, ACCURACY_FOR.get(loss_kind, accuracy), _identity
         if metric in FUNCTIONS:
             return metric, FUNCTIONS[metric], _identity
+        if metric in CONFUSION:
+            return metric, Parts(CONFUSION[metric]()), CONFUSION[metric]().from_parts
     elif type(metric).__module__.startswith("keras"):  # a Keras metric object keeps state across calls: not ours
         raise ValueError(f"{type(metric).__name__} is a Keras metric object; use rnnkit.keras.metrics."
                          f"{type(metric).__name__} (or its name) with rnnkit.keras models")
     elif callable(metric):
         return getattr(metric, "__name__", "metric"), metric, _identity
-    raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(['accuracy', 'acc', *FUNCTIONS])}, a "
+    raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(['accuracy', 'acc', *FUNCTIONS, *CONFUSION])}, a "
                      "rnnkit.keras.metrics object or a callable(y_true, y_pred)")
 
 
-__all__ = ["Metric", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+def map_metrics(spec, fn):
+    """``spec`` (a compile argument: a metric, a list, a list of lists, a dict by output) with ``fn`` applied to each
+    metric."""
+    if isinstance(spec, dict) and "class_name" not in spec:  # by output (a serialized metric is one metric)
+        return {k: map_metrics(v, fn) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [map_metrics(v, fn) for v in spec]
+    return None if spec is None else fn(spec)
+
+
+def serialize(metric):
+    """A metric as Keras's compile_config writes it: a name stays a name, an object becomes
+    ``{"module": "keras.metrics", "class_name", "config"}``; None for a user's function (a file cannot hold it)."""
+    if isinstance(metric, str):
+        return metric
+    if isinstance(metric, Metric) and type(metric).__name__ in __all__:
+        return {"module": "keras.metrics", "class_name": type(metric).__name__, "config": metric.get_config(),
+                "registered_name": None}
+    return None
+
+
+def deserialize(d):
+    """A metric from Keras's compile_config (a name, or a serialized Keras metric rnnkit has)."""
+    if isinstance(d, dict):
+        name = d.get("class_name")
+        cls = globals().get(name) if name in __all__ else None
+        if not (isinstance(cls, type) and issubclass(cls, Metric)):
+            raise ValueError(f"metric {name!r} is not supported by rnnkit.keras")
+        config = {k: v for k, v in (d.get("config") or {}).items() if k != "dtype"}
+        return cls(**config)
+    return d
+
+
+# the confusion metrics subclass Metric: imported once it exists
+from rnnkit.keras.confusion_metrics import AUC, ConfusionMetric, Parts, Precision, Recall  # noqa: E402
+from rnnkit.keras.confusion_metrics import BY_NAME as CONFUSION  # noqa: E402
+
+__all__ = ["Metric", "Precision", "Recall", "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+           "SparseCategoricalAccuracy",
            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
            "MeanAbsolutePercentageError", "RootMeanSquaredError", "get", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",

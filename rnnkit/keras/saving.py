@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.keras import layers as L
+from rnnkit.keras import metrics as M
 from rnnkit.keras import optimizers
 from rnnkit.keras.compile_utils import metric_leaves
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer, as_list, flatten
@@ -73,11 +74,11 @@ def compile_config(model) -> dict | None:
     else:
         leaves = [serialize_loss(x) for x in as_list(loss)]
         loss = leaves if isinstance(loss, (list, tuple)) else leaves[0]
-    metrics = [m for key in ("metrics", "weighted_metrics") for m in metric_leaves(args[key])]
-    if any(x is None for x in leaves) or not all(isinstance(m, str) for m in metrics):
+    metrics = {key: M.map_metrics(args[key], M.serialize) for key in ("metrics", "weighted_metrics")}
+    if any(x is None for x in leaves) or any(m is None for key in metrics for m in metric_leaves(metrics[key])):
         return None
     return {"optimizer": optimizers.serialize(args["optimizer"]), "loss": loss, "loss_weights": args["loss_weights"],
-            "metrics": args["metrics"], "weighted_metrics": args["weighted_metrics"], "run_eagerly": False,
+            "metrics": metrics["metrics"], "weighted_metrics": metrics["weighted_metrics"], "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
 
 
@@ -92,8 +93,10 @@ def compile_from_config(model, config: dict, source: str) -> None:
             loss = {k: deserialize_loss(v) for k, v in loss.items()}
         else:
             loss = [deserialize_loss(x) for x in loss] if isinstance(loss, list) else deserialize_loss(loss)
-        model.compile(optimizer=optimizers.get(config["optimizer"]), loss=loss, metrics=config.get("metrics"),
-                      weighted_metrics=config.get("weighted_metrics"), loss_weights=config.get("loss_weights"))
+        model.compile(optimizer=optimizers.get(config["optimizer"]), loss=loss,
+                      metrics=M.map_metrics(config.get("metrics"), M.deserialize),
+                      weighted_metrics=M.map_metrics(config.get("weighted_metrics"), M.deserialize),
+                      loss_weights=config.get("loss_weights"))
     except (ValueError, TypeError, KeyError) as e:
         warnings.warn(f"{source}: the model was saved compiled, but rnnkit.keras cannot compile it the same way "
                       f"({e}); call compile() before fit()", stacklevel=3)

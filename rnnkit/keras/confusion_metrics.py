@@ -1,0 +1,172 @@
+"""Keras's confusion-matrix metrics: ``Precision``, ``Recall`` and ``AUC`` (ROC or PR). They are ratios of counts over
+the whole epoch, not means of per-batch values, so each gives its per-sample contributions to its counts (``parts``:
+a (batch, P) tensor); the engine averages those over the epoch's samples like any metric, and ``from_parts`` turns
+the epoch's averages into the value — a ratio of averages is the ratio of the sums.
+
+A prediction is positive when it is above the threshold (Keras: 0.5 for Precision/Recall; AUC's ``num_thresholds``
+evenly spaced in [0, 1], the ends moved out by ε). AUC sums the curve's segments as Keras does: the trapezoid
+(``"interpolation"``) for ROC, Davis & Goadrich's interpolation for PR, or ``"minoring"``/``"majoring"``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from rnnkit.keras.metrics import EPSILON, Metric
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0  # Keras's divide_no_nan
+
+
+class ConfusionMetric(Metric):
+    """A metric computed from confusion counts: ``parts`` per sample, ``from_parts`` at the end of the epoch."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None) -> None:
+        super().__init__(name, dtype)
+        if isinstance(thresholds, (list, tuple)):
+            if len(thresholds) != 1:
+                raise ValueError(f"{type(self).__name__}: rnnkit.keras takes one threshold, got {thresholds!r}")
+            thresholds = thresholds[0]
+        if thresholds is not None and not 0.0 <= float(thresholds) <= 1.0:
+            raise ValueError(f"{type(self).__name__}: threshold must be in [0, 1], got {thresholds!r}")
+        self.thresholds, self.top_k, self.class_id = thresholds, top_k, class_id
+
+    def _scores(self, y_true, y_pred) -> tuple[torch.Tensor, torch.Tensor]:
+        """(labels, scores), each (batch, k): a class column, or every entry; top_k keeps each row's k largest."""
+        y = y_true.reshape(y_pred.shape).float()
+        p = y_pred.float()
+        if self.top_k is not None:
+            kth = p.topk(self.top_k, dim=-1).values[..., -1:]
+            p = torch.where(p >= kth, p, torch.full_like(p, -math.inf))
+        if self.class_id is not None:
+            y, p = y[..., self.class_id], p[..., self.class_id]
+        return y.reshape(len(y), -1), p.reshape(len(p), -1)
+
+    def counts(self, y_true, y_pred, thresholds: torch.Tensor) -> torch.Tensor:
+        """Per sample and threshold: (batch, 4, T) of TP, FP, TN, FN."""
+        y, p = self._scores(y_true, y_pred)
+        above = p.unsqueeze(-1) > thresholds.to(p.device)  # (B, k, T)
+        pos = (y > 0.5).unsqueeze(-1)
+        return torch.stack([(above & pos).sum(1), (above & ~pos).sum(1), (~above & ~pos).sum(1),
+                            (~above & pos).sum(1)], dim=1).float()
+
+    def threshold(self) -> torch.Tensor:
+        """Keras's default: 0.5, or with ``top_k`` every one of the top k (a threshold of −∞)."""
+        if self.thresholds is None:
+            return torch.tensor([0.5 if self.top_k is None else -math.inf])
+        return torch.tensor([float(self.thresholds)])
+
+    def parts(self, y_true, y_pred) -> torch.Tensor:
+        return self.counts(y_true, y_pred, self.threshold()).reshape(len(y_pred), -1)
+
+    def per_sample(self, y_true, y_pred):
+        raise TypeError(f"{type(self).__name__} is a ratio over the epoch: it has no per-sample value")
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": "float32", "thresholds": self.thresholds, "top_k": self.top_k,
+                "class_id": self.class_id}
+
+
+class Precision(ConfusionMetric):
+    """TP / (TP + FP)."""
+
+    default_name = "precision"
+
+    def from_parts(self, v) -> float:
+        tp, fp = v[0], v[1]
+        return _ratio(tp, tp + fp)
+
+
+class Recall(ConfusionMetric):
+    """TP / (TP + FN)."""
+
+    default_name = "recall"
+
+    def from_parts(self, v) -> float:
+        tp, fn = v[0], v[3]
+        return _ratio(tp, tp + fn)
+
+
+class AUC(ConfusionMetric):
+    """The area under the ROC (recall against false-positive rate) or PR (precision against recall) curve, from
+    counts at ``num_thresholds`` thresholds."""
+
+    default_name = "auc"
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC", summation_method: str = "interpolation",
+                 name=None, dtype=None, thresholds=None, multi_label: bool = False, num_labels=None,
+                 label_weights=None, from_logits: bool = False) -> None:
+        Metric.__init__(self, name, dtype)
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f"AUC: summation_method must be interpolation, minoring or majoring, got "
+                             f"{summation_method!r}")
+        if multi_label or label_weights is not None:
+            raise ValueError("AUC: multi_label and label_weights are not supported by rnnkit.keras")
+        if num_thresholds < 2 and thresholds is None:
+            raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
+        inner = sorted(float(t) for t in thresholds) if thresholds is not None else \
+            [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.grid = torch.tensor([0.0 - EPSILON, *inner, 1.0 + EPSILON], dtype=torch.float64)
+        self.num_thresholds, self.curve, self.summation_method = len(self.grid), curve, summation_method
+        self.from_logits, self.top_k, self.class_id = from_logits, None, None
+        self.custom_thresholds = thresholds
+
+    def parts(self, y_true, y_pred) -> torch.Tensor:
+        p = torch.sigmoid(y_pred) if self.from_logits else y_pred
+        return self.counts(y_true, p.double(), self.grid).reshape(len(y_pred), -1)
+
+    def from_parts(self, v) -> float:
+        tp, fp, tn, fn = torch.as_tensor(v, dtype=torch.float64).reshape(4, -1)
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolated_pr(tp, fp, fn)
+
+        def div(a, b):
+            return torch.where(b > 0, a / torch.where(b > 0, b, torch.ones_like(b)), torch.zeros_like(a))
+        recall = div(tp, tp + fn)
+        x, y = (div(fp, fp + tn), recall) if self.curve == "ROC" else (recall, div(tp, tp + fp))
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2
+        elif self.summation_method == "minoring":
+            heights = torch.minimum(y[:-1], y[1:])
+        else:
+            heights = torch.maximum(y[:-1], y[1:])
+        return float(((x[:-1] - x[1:]) * heights).sum())
+
+    @staticmethod
+    def _interpolated_pr(tp, fp, fn) -> float:
+        """Davis & Goadrich (2006): between two thresholds TP and the predicted positives P move linearly, and the
+        precision's integral over recall has a closed form."""
+        p = tp + fp
+        dtp, dp = tp[:-1] - tp[1:], p[:-1] - p[1:]
+        slope = torch.where(dp > 0, dtp / torch.where(dp > 0, dp, torch.ones_like(dp)), torch.zeros_like(dp))
+        intercept = tp[1:] - slope * p[1:]
+        ratio = torch.where((p[:-1] > 0) & (p[1:] > 0), p[:-1] / torch.where(p[1:] > 0, p[1:], torch.ones_like(p)[1:]),
+                            torch.ones_like(p[1:]))
+        positives = tp[1:] + fn[1:]
+        terms = slope * (dtp + intercept * torch.log(ratio))
+        return float(torch.where(positives > 0, terms / torch.where(positives > 0, positives,
+                                                                       torch.ones_like(positives)),
+                                 torch.zeros_like(terms)).sum())
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": "float32", "num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method, "multi_label": False, "num_labels": None,
+                "label_weights": None, "from_logits": self.from_logits}
+
+
+BY_NAME = {"precision": Precision, "recall": Recall, "auc": AUC}
+
+
+class Parts:
+    """A confusion metric as the engine calls it: (y_true, y_pred) → its per-sample counts, (batch, P)."""
+
+    def __init__(self, metric: ConfusionMetric) -> None:
+        self.metric = metric
+
+    def __call__(self, y_true, y_pred) -> torch.Tensor:
+        return self.metric.parts(y_true, y_pred)
