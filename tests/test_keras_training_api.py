@@ -380,3 +380,20 @@ def test_keras_metrics_by_name_and_object_log_keras_names_and_values(case):
     assert set(hists["rnnkit"]) == set(hists["keras"])
     for key in hists["keras"]:
         np.testing.assert_allclose(hists["rnnkit"][key], hists["keras"][key], rtol=1e-4, err_msg=key)
+
+
+@pytest.mark.parametrize("freq", [2, [1, 4]])
+def test_validation_freq_validates_at_keras_epochs(freq):
+    """validation_freq=2 validates after epochs 2 and 4; [1, 4] after epochs 1 and 4 — the same val_loss values as
+    Keras's (same weights, no shuffling)."""
+    x = np.random.default_rng(0).standard_normal((20, 4, 3)).astype("float32")
+    y = x[:, -1, :1]
+    models = {lib: lib.Sequential([lib.Input((4, 3)), lib.layers.GRU(3), lib.layers.Dense(1)]) for lib in (keras, rk)}
+    models[rk].set_weights(models[keras].get_weights())
+    hist = {}
+    for lib, m in models.items():
+        m.compile(lib.optimizers.SGD(0.05), "mse")
+        hist[lib] = m.fit(x, y, epochs=5, verbose=0, validation_split=0.25, validation_freq=freq, shuffle=False).history
+    assert len(hist[rk]["val_loss"]) == len(hist[keras]["val_loss"]) == 2
+    np.testing.assert_allclose(hist[rk]["val_loss"], hist[keras]["val_loss"], atol=1e-5)
+    np.testing.assert_allclose(hist[rk]["loss"], hist[keras]["loss"], atol=1e-5)

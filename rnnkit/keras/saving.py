@@ -26,14 +26,21 @@ import torch
 
 from rnnkit.keras import layers as L
 from rnnkit.keras import metrics as M
-from rnnkit.keras import optimizers
+from rnnkit.keras import optimizer_state, optimizers
 from rnnkit.keras.compile_utils import metric_leaves
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer, as_list, flatten
 from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
 from rnnkit.keras.losses import deserialize_loss, serialize_loss
 from rnnkit.keras.ops.operation import OPERATIONS, Operation, decode_argument, encode_argument
 from rnnkit.keras.ops.operation import from_config as operation_from_config
-from rnnkit.keras.weight_files import load_weights, model_weights, read_h5_into, save_weights, write_h5  # noqa: F401
+from rnnkit.keras.weight_files import (  # noqa: F401 (load_weights, save_weights: their home is here too)
+    load_weights,
+    model_weights,
+    read_h5_into,
+    read_optimizer_variables,
+    save_weights,
+    write_h5,
+)
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable"]
 
@@ -272,7 +279,7 @@ def save_model(model, filepath) -> None:
         config["compile_config"] = compile_config(model)
     if path.suffix == ".keras":
         buf = io.BytesIO()
-        write_h5(model, buf)
+        write_h5(model, buf, optimizer_state.keras_variables(model) if "compile_config" in config else ())
         meta = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("metadata.json", json.dumps(meta))
@@ -285,17 +292,23 @@ def save_model(model, filepath) -> None:
 
     path.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model_weights(model).items()}
+    if "compile_config" in config:
+        tensors.update({f"optimizer/vars/{i}": torch.as_tensor(a).contiguous()
+                        for i, a in enumerate(optimizer_state.keras_variables(model))})
     atomic_write(path / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"format": "rnnkit-keras-1"}))
     atomic_write_text(path / "config.json", json.dumps(config, indent=1))
 
 
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True):
     """The model of a ``.keras`` archive or an rnnkit.keras folder, its weights, and — with ``compile`` and a
-    ``compile_config`` in the file — compiled as it was saved (the optimizer's settings; its state starts afresh)."""
+    ``compile_config`` in the file — compiled as it was saved, its optimizer's state too (the next ``fit`` goes on
+    where the saved model's training stopped, as Keras's)."""
     model = _load_model(Path(filepath), custom_objects)
     if compile and "compile_config" in model.saved_config:
         compile_from_config(model, model.saved_config["compile_config"], str(filepath))
-    del model.saved_config
+        if getattr(model, "compiled", False) and model.saved_optimizer:
+            optimizer_state.restore(model, model.saved_optimizer, str(filepath))
+    del model.saved_config, model.saved_optimizer
     return model
 
 
@@ -309,7 +322,7 @@ def _load_model(path: Path, custom_objects: dict | None):
             raise ValueError(f"{path} is not a readable .keras archive: {e}") from None
         model = model_from_config(config, custom_objects)
         read_h5_into(model, io.BytesIO(weights), str(path))
-        model.saved_config = config
+        model.saved_config, model.saved_optimizer = config, read_optimizer_variables(io.BytesIO(weights))
         return model
     if not (path / "config.json").is_file():
         raise ValueError(f"{path} is neither a .keras file nor an rnnkit.keras model folder (no config.json)")
@@ -319,6 +332,8 @@ def _load_model(path: Path, custom_objects: dict | None):
     model = model_from_config(config, custom_objects)
     model.saved_config = config
     tensors = load_file(str(path / "model.safetensors"))
+    model.saved_optimizer = [tensors[f"optimizer/vars/{i}"].numpy() for i in range(len(tensors))
+                             if f"optimizer/vars/{i}" in tensors]
     params = model_weights(model)
     missing = sorted(set(params) - set(tensors))
     if missing:

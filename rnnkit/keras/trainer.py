@@ -38,6 +38,25 @@ def _to_tensor(a, name="x") -> torch.Tensor:
 
 
 
+class EveryNthEpoch:
+    """Validation data seen only at Keras's ``validation_freq`` epochs (every n-th, or the 1-based epochs listed):
+    empty to the engine at the others, which then log no ``val_`` values."""
+
+    def __init__(self, data, freq) -> None:
+        self.data, self.freq, self.engine = data, freq, None
+        self.eval_batch_size = data.eval_batch_size
+
+    def _due(self) -> bool:
+        epoch = self.engine.epoch + 1 if self.engine is not None else 1
+        return epoch % self.freq == 0 if isinstance(self.freq, int) else epoch in self.freq
+
+    def __len__(self) -> int:
+        return len(self.data) if self._due() else 0
+
+    def __getitem__(self, i):
+        return self.data[i]
+
+
 class Trainer:
     """The training half of a Keras model; the model supplies ``_run(x, training)``, ``_build_on(xs)``, ``layers``,
     ``losses`` and ``apply_constraints``."""
@@ -163,8 +182,11 @@ class Trainer:
         """Keras's ``fit`` on arrays, or on a DataLoader / generator of batches (``data_adapters``)."""
         if not self.compiled:
             raise RuntimeError("call compile() before fit()")
-        if validation_freq != 1:
-            raise ValueError("fit(validation_freq=...) other than 1 is not supported by rnnkit.keras")
+        if not (isinstance(validation_freq, int) and validation_freq >= 1) and not (
+                isinstance(validation_freq, (list, tuple, set, range)) and all(isinstance(e, int) for e in
+                                                                              validation_freq)):
+            raise ValueError(f"validation_freq must be a positive integer or a collection of epochs, got "
+                             f"{validation_freq!r}")
         from rnnkit.train import Config
         from rnnkit.train import Trainer as Engine
 
@@ -198,6 +220,8 @@ class Trainer:
             cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
         if val is not None:
             val.eval_batch_size = validation_batch_size or batch_size or 32
+            if validation_freq != 1:
+                val = EveryNthEpoch(val, validation_freq)
         cfg.train.epochs, cfg.train.seed = epochs, seed
         cfg.train.progress = False  # Keras's own display instead (ProgbarLogger)
         cfg.train.checkpoint_every = 0  # device: auto — the GPU when torch sees one, as Keras's torch backend
@@ -209,6 +233,8 @@ class Trainer:
         trainer = Engine(self, train, val, config=cfg, callbacks=[adapter], make_optimizer=self.optimizer.build)
         trainer.log = lambda message: None
         trainer.epoch = initial_epoch
+        if isinstance(val, EveryNthEpoch):
+            val.engine = trainer
         self._torch_optimizer(trainer.optimizer)
         trainer.fit()
         self._trainer_state = trainer.optimizer.state_dict()

@@ -68,11 +68,14 @@ def model_weights(model) -> dict[str, torch.nn.Parameter]:
 
 
 
-def write_h5(model, fileobj) -> None:
+def write_h5(model, fileobj, optimizer_variables=()) -> None:
+    """The model's weights — and, in a ``.keras`` archive, its optimizer's variables (``optimizer/vars/i``)."""
     import h5py
 
     params = model_weights(model)
     with h5py.File(fileobj, "w") as f:
+        for i, arr in enumerate(optimizer_variables):
+            f.create_dataset(f"optimizer/vars/{i}", data=arr)
         f.create_group("vars")
         f.create_group("layers")
         for layer, n in zip(model.layers, container_names(model.layers)):
@@ -95,6 +98,17 @@ def read_h5_into(model, fileobj, source: str) -> None:
                 raise ValueError(f"{source}: {path} has shape {arr.shape}, the model expects {tuple(p.shape)}")
             with torch.no_grad():
                 p.copy_(torch.from_numpy(arr).to(p.dtype))
+
+
+def read_optimizer_variables(fileobj) -> list[np.ndarray]:
+    """``optimizer/vars/0``, ``1``, … of a Keras weights file, in order (empty when it has none)."""
+    import h5py
+
+    with h5py.File(fileobj, "r") as f:
+        group = f.get("optimizer/vars")
+        if group is None:
+            return []
+        return [np.asarray(group[k]) for k in sorted(group, key=int)]
 
 
 def save_weights(model, filepath) -> None:

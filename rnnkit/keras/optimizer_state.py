@@ -1,0 +1,98 @@
+"""The optimizer's state in a saved model, in Keras's layout: ``optimizer/vars/0`` the iteration count,
+``optimizer/vars/1`` the learning rate, then the optimizer's slots for each trainable weight (``model.trainable_weights``
+order) — Adam: momentum and velocity per weight, then (``amsgrad``) every weight's velocity_hat; SGD with momentum: its
+momentum; RMSprop: every velocity, then every momentum (momentum > 0), then every average gradient (``centered``).
+
+So a model saved after training and loaded again — by rnnkit or by Keras — goes on training where it stopped, as
+Keras's does. rnnkit's updates run in torch optimizers; the slots are their state under other names, and SGD's
+momentum another quantity: Keras keeps m = μ m − η g (the step itself), torch b = μ b + g, so m = −η b.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from rnnkit.keras import optimizers as O
+
+# Keras's slot blocks per optimizer (each block's names interleaved per weight) and the torch state key of each
+SLOTS = {"momentum": "exp_avg", "velocity": "exp_avg_sq", "velocity_hat": "max_exp_avg_sq"}
+RMSPROP_SLOTS = {"velocity": "velocity", "momentum": "momentum", "average_gradient": "average_grad"}
+
+
+def _blocks(opt: O.Optimizer) -> tuple[list[list[str]], dict[str, str]]:
+    if isinstance(opt, O.Adam):
+        return [["momentum", "velocity"]] + ([["velocity_hat"]] if opt.amsgrad else []), SLOTS
+    if isinstance(opt, O.SGD):
+        return ([["momentum"]] if opt.momentum > 0 else []), {"momentum": "momentum_buffer"}
+    if isinstance(opt, O.RMSprop):
+        blocks = [["velocity"]] + ([["momentum"]] if opt.momentum > 0 else []) + \
+            ([["average_gradient"]] if opt.centered else [])
+        return blocks, RMSPROP_SLOTS
+    raise TypeError(f"no Keras layout for {type(opt).__name__}")
+
+
+def _torch_optimizer(model) -> torch.optim.Optimizer | None:
+    """The torch optimizer holding the model's optimizer state: the last fit's, or one rebuilt from a loaded state."""
+    opt = model.optimizer._torch
+    if opt is None and getattr(model, "_trainer_state", None) is not None:
+        opt = model.optimizer.build(list(model.parameters()))
+        opt.load_state_dict(model._trainer_state)
+    return opt
+
+
+def keras_variables(model) -> list[np.ndarray]:
+    """The optimizer's variables in Keras's order; empty before its first update (Keras writes none either)."""
+    optimizer = getattr(model, "optimizer", None)
+    if not isinstance(optimizer, O.Optimizer) or optimizer.iterations == 0:
+        return []
+    opt = _torch_optimizer(model)
+    if opt is None:
+        return []
+    blocks, keys = _blocks(optimizer)
+    lr = float(optimizer.learning_rate)
+    out = [np.asarray(optimizer.iterations, dtype=np.int64), np.asarray(lr, dtype=np.float32)]
+    for block in blocks:
+        for w in model.trainable_weights:
+            state = opt.state.get(w, {})
+            for slot in block:
+                value = state.get(keys[slot])
+                arr = np.zeros(tuple(w.shape), np.float32) if value is None else value.detach().cpu().numpy()
+                out.append(-lr * arr if isinstance(optimizer, O.SGD) else arr)
+    return out
+
+
+def restore(model, arrays: list[np.ndarray], source: str) -> None:
+    """Load Keras-layout optimizer variables into a compiled model: its next ``fit`` starts from them."""
+    optimizer = model.optimizer
+    try:
+        blocks, keys = _blocks(optimizer)
+    except TypeError as e:
+        warnings.warn(f"{source}: the optimizer's state is not restored ({e})", stacklevel=3)
+        return
+    weights = list(model.trainable_weights)
+    expected = 2 + sum(len(b) for b in blocks) * len(weights)
+    if len(arrays) != expected:
+        warnings.warn(f"{source}: the saved optimizer has {len(arrays)} variables where {type(optimizer).__name__} "
+                      f"over this model has {expected}; its state starts afresh", stacklevel=3)
+        return
+    iterations, lr = int(arrays[0]), float(arrays[1])
+    if not isinstance(optimizer._learning_rate, O.schedules.LearningRateSchedule):
+        optimizer.learning_rate = lr
+    opt = optimizer.build(list(model.parameters()))
+    slots = iter(arrays[2:])
+    for block in blocks:
+        for w in weights:
+            state = opt.state[w]
+            if not isinstance(optimizer, O.SGD):  # Adam's bias correction and RMSprop count their steps
+                state.setdefault("step", torch.tensor(float(iterations)))
+            for slot in block:
+                value = torch.as_tensor(np.asarray(next(slots)), dtype=w.dtype).clone()
+                if tuple(value.shape) != tuple(w.shape):
+                    raise ValueError(f"{source}: optimizer slot {slot} of shape {tuple(value.shape)} for a weight of "
+                                     f"shape {tuple(w.shape)}")
+                state[keys[slot]] = value / -lr if isinstance(optimizer, O.SGD) else value
+    model._trainer_state = opt.state_dict()
+    optimizer._iterations = iterations

@@ -1,0 +1,67 @@
+"""A saved model keeps its optimizer's state, in Keras's layout: trained, saved, loaded (by the other library, or by
+rnnkit from its own folder format) and trained one more epoch, it ends at the same weights as the model that never
+stopped — for Adam (amsgrad too), AdamW, SGD with momentum (Nesterov too) and without, and RMSprop (momentum,
+centered). Real Keras 3 (PyTorch backend) writes and reads the other side."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import rnnkit.keras as rk  # noqa: E402
+
+X = np.random.default_rng(0).standard_normal((16, 4, 3)).astype("float32")
+Y = np.random.default_rng(1).standard_normal((16, 2)).astype("float32")
+OPTIMIZERS = [("Adam", {"learning_rate": 0.01}), ("Adam", {"learning_rate": 0.01, "amsgrad": True}),
+              ("AdamW", {"learning_rate": 0.01}), ("SGD", {"learning_rate": 0.05, "momentum": 0.9}),
+              ("SGD", {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True}), ("SGD", {"learning_rate": 0.1}),
+              ("RMSprop", {"learning_rate": 0.01}),
+              ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True})]
+
+
+def trained(lib, name, kwargs):
+    model = lib.Sequential([lib.Input((4, 3)), lib.layers.LSTM(3), lib.layers.Dense(2)])
+    model.compile(getattr(lib.optimizers, name)(**kwargs), "mse")
+    model.fit(X, Y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    return model
+
+
+def one_more_epoch(model):
+    model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIMIZERS)])
+@pytest.mark.parametrize("writer", ["keras", "rnnkit", "rnnkit-folder"])
+def test_training_goes_on_where_the_saved_model_stopped(tmp_path, name, kwargs, writer):
+    lib, reader = (keras, rk) if writer == "keras" else (rk, keras if writer == "rnnkit" else rk)
+    model = trained(lib, name, kwargs)
+    path = tmp_path / ("m" if writer == "rnnkit-folder" else "m.keras")
+    model.save(path)
+    loaded = reader.models.load_model(path)
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) == 8
+    for got, want in zip(one_more_epoch(loaded), one_more_epoch(model)):
+        np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def test_a_fresh_optimizer_would_have_ended_elsewhere(tmp_path):
+    """The restored state matters: the same file loaded uncompiled and compiled anew trains to other weights."""
+    model = trained(rk, "Adam", {"learning_rate": 0.01})
+    model.save(tmp_path / "m.keras")
+    fresh = rk.models.load_model(tmp_path / "m.keras", compile=False)
+    fresh.compile(rk.optimizers.Adam(0.01), "mse")
+    gap = max(np.abs(a - b).max() for a, b in zip(one_more_epoch(fresh), one_more_epoch(model)))
+    assert gap > 1e-3
+
+
+def test_an_untrained_model_saves_no_optimizer_state(tmp_path):
+    model = rk.Sequential([rk.Input((4, 3)), rk.layers.LSTM(3), rk.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert int(loaded.optimizer.iterations) == 0
