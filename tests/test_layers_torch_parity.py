@@ -158,6 +158,14 @@ def test_flatten_parameters_on_the_cpu_is_a_no_op_as_in_torch_nn(kind):
     torch.testing.assert_close(ours(x)[0], ref(x)[0])
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_mode_is_torch_nn_mode(kind):
+    """``layer.mode`` — what code written for torch.nn.RNNBase branches on — is torch.nn's: LSTM, GRU, RNN_TANH,
+    RNN_RELU."""
+    tcls, rcls, extra = KINDS[kind]
+    assert rcls(I, H, **extra).mode == tcls(I, H, **extra).mode
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh"])
 def test_bias_false_and_dropout_eval(kind):
     ref, ours = make_pair(kind, "loop", num_layers=2, bias=False, dropout=0.3)

@@ -112,6 +112,12 @@ class StackedRNNBase(SequenceLayer):
     def reset_parameters(self) -> None:
         init_uniform_(self, self.hidden_size)
 
+    @property
+    def mode(self) -> str | None:
+        """``torch.nn.RNNBase.mode``: ``"LSTM"``, ``"GRU"``, ``"RNN_TANH"`` or ``"RNN_RELU"`` (None for a cell torch
+        has no kernel for)."""
+        return self._fused_mode()
+
     def flatten_parameters(self) -> None:
         """As ``torch.nn.RNNBase.flatten_parameters``: on a CUDA device with cuDNN, move every weight into one
         contiguous buffer in cuDNN's layout (each parameter becomes a view of it, the same ``Parameter`` objects), so
