@@ -5,7 +5,7 @@ from rnnkit.keras.layers.attention import AdditiveAttention, Attention
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
 from rnnkit.keras.layers.bidirectional import Bidirectional
 from rnnkit.keras.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
-from rnnkit.keras.layers.convolutional import AveragePooling1D, Conv1D, MaxPooling1D
+from rnnkit.keras.layers.convolutional import AveragePooling1D, Conv1D, Conv1DTranspose, MaxPooling1D
 from rnnkit.keras.layers.core import (
     Activation,
     Dense,
@@ -55,13 +55,14 @@ from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
 # Keras's other names for the same layers
 GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, AvgPool1D, Convolution1D = (GlobalAveragePooling1D, GlobalMaxPooling1D,
                                                                         MaxPooling1D, AveragePooling1D, Conv1D)
+Convolution1DTranspose = Conv1DTranspose
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "StackedRNNCells",
            "Activation", "Dense", "Dropout", "Embedding", "Masking", "RepeatVector", "TimeDistributed", "RNN", "SimpleRNN",
            "LSTM", "GRU", "Wrapper", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization", "Flatten", "Reshape", "Permute",
-           "SpatialDropout1D", "Attention", "AdditiveAttention", "Lambda", "Conv1D",
+           "SpatialDropout1D", "Attention", "AdditiveAttention", "Lambda", "Conv1D", "Conv1DTranspose",
            "MaxPooling1D", "AveragePooling1D", "BatchNormalization", "UnitNormalization", "Identity", "Dot", "ReLU",
            "LeakyReLU", "ELU", "PReLU", "Softmax", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "concatenate", "add", "subtract", "multiply", "average",

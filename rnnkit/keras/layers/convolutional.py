@@ -82,6 +82,76 @@ class Conv1D(KernelBiasLayer):
                 "dilation_rate": [self.dilation_rate], "groups": self.groups, **self._kernel_bias_config()}
 
 
+def transposed_length(length: int, k: int, stride: int, padding: str, output_padding, dilation: int) -> int:
+    """Keras's output length of a transposed convolution (``deconv_output_length``)."""
+    span = (k - 1) * dilation + 1
+    if output_padding is None:
+        return length * stride + max(span - stride, 0) if padding == "valid" else length * stride
+    return (length - 1) * stride + span - 2 * (span // 2 if padding == "same" else 0) + output_padding
+
+
+class Conv1DTranspose(KernelBiasLayer):
+    """The transpose of ``Conv1D`` (an autoencoder's decoder: each input step spreads over ``kernel_size`` output steps,
+    ``strides`` apart) — the gradient of a convolution that maps the output length back to the input's:
+
+        y_{t·s + j·d, f} += x_{t, c} · kernel_{j, f, c}          (kernel: (k, filters, channels))
+
+    cut to Keras's length (``valid``: T·s + max(k − s, 0); ``same``: T·s; with ``output_padding``: (T − 1)·s + k
+    − 2·pad + output_padding), the same cut as that convolution's padding."""
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", output_padding=None,
+                 data_format=None, dilation_rate=1, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        _check_format(data_format, "Conv1DTranspose")
+        self.filters, self.kernel_size = _one(filters, "filters"), _one(kernel_size, "kernel_size")
+        self.strides, self.dilation_rate = _one(strides, "strides"), _one(dilation_rate, "dilation_rate")
+        self.padding = str(padding).lower()
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"Conv1DTranspose: padding must be 'valid' or 'same', got {padding!r}")
+        if isinstance(output_padding, (list, tuple)):
+            output_padding = output_padding[0] if len(output_padding) == 1 else output_padding
+        if output_padding is not None and not (isinstance(output_padding, int) and 0 <= output_padding
+                                               < self.strides):
+            raise ValueError(f"Conv1DTranspose: output_padding must be an integer in [0, strides), got "
+                             f"{output_padding!r}")
+        self.output_padding = output_padding
+        self._kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                          bias_regularizer, kernel_constraint, bias_constraint)
+
+    def build(self, input_shape):
+        self._add_kernel_bias((self.kernel_size, self.filters, input_shape[-1]), self.filters)
+
+    def call(self, x, mask=None, training=False):
+        if x.dim() != 3:
+            raise ValueError(f"Conv1DTranspose {self.name!r}: expected (batch, steps, channels), got "
+                             f"{tuple(x.shape)}")
+        length = x.shape[1]
+        full = F.conv_transpose1d(x.transpose(1, 2), self.kernel.permute(2, 1, 0), stride=self.strides,
+                                  dilation=self.dilation_rate)  # (L − 1)·s + span steps
+        out = transposed_length(length, self.kernel_size, self.strides, self.padding, self.output_padding,
+                                self.dilation_rate)
+        span = (self.kernel_size - 1) * self.dilation_rate + 1
+        cut = max((length - 1) * self.strides + span - out, 0) // 2  # the forward convolution's padding before
+        y = full[..., cut:cut + out]
+        y = F.pad(y, (0, out - y.shape[-1]))  # k < s: zeros after the last window
+        if self.use_bias:
+            y = y + self.bias.reshape(1, -1, 1)
+        return self.activation(y.transpose(1, 2))
+
+    def compute_mask(self, x, mask):
+        return None
+
+    def get_config(self):
+        op = self.output_padding
+        return {**super().get_config(), "filters": self.filters, "kernel_size": [self.kernel_size],
+                "strides": [self.strides], "padding": self.padding,
+                "output_padding": None if op is None else [op], "data_format": "channels_last",
+                "dilation_rate": [self.dilation_rate], **self._kernel_bias_config()}
+
+
 class _Pooling1D(Layer):
     """Windows of ``pool_size`` steps, every ``strides`` (default ``pool_size``) steps; "same" padding as Keras's
     torch backend: split evenly, passed to torch; split unevenly, the edge steps repeated."""
@@ -124,4 +194,4 @@ class AveragePooling1D(_Pooling1D):
         return F.avg_pool1d(z, self.pool_size, self.strides, padding=pad, count_include_pad=False)
 
 
-__all__ = ["Conv1D", "MaxPooling1D", "AveragePooling1D"]
+__all__ = ["Conv1D", "Conv1DTranspose", "MaxPooling1D", "AveragePooling1D"]
