@@ -140,3 +140,32 @@ def test_custom_cell_written_with_keras_ops_runs_on_rnnkit_ops():
     r_layer(X)
     r_layer.set_weights(k_layer.get_weights())
     assert np.allclose(r_layer(X).detach().numpy(), want, atol=1e-5)
+
+
+def timeseries_transformer(lib, steps=20):
+    """keras.io's "Timeseries classification with a Transformer model", small: residuals as ``x + inputs``."""
+    layers = lib.layers
+
+    def encoder(inputs):
+        x = layers.MultiHeadAttention(key_dim=8, num_heads=2, dropout=0.1)(inputs, inputs)
+        x = layers.LayerNormalization(epsilon=1e-6)(layers.Dropout(0.1)(x))
+        res = x + inputs
+        x = layers.Conv1D(filters=4, kernel_size=1, activation="relu")(res)
+        x = layers.Conv1D(filters=inputs.shape[-1], kernel_size=1)(layers.Dropout(0.1)(x))
+        return layers.LayerNormalization(epsilon=1e-6)(x) + res
+
+    inputs = lib.Input(shape=(steps, 1))
+    x = encoder(encoder(inputs))
+    x = layers.GlobalAveragePooling1D(data_format="channels_last")(x)
+    x = layers.Dropout(0.2)(layers.Dense(16, activation="relu")(x))
+    return lib.Model(inputs, layers.Dense(2, activation="softmax")(x))
+
+
+def test_keras_io_timeseries_transformer_with_residual_operators(tmp_path):
+    km, rm = timeseries_transformer(keras), timeseries_transformer(rk)
+    rm.set_weights(km.get_weights())
+    x = np.random.default_rng(0).standard_normal((8, 20, 1)).astype("float32")
+    np.testing.assert_allclose(rm.predict(x, verbose=0), km.predict(x, verbose=0), atol=1e-5)
+    rm.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0),
+                               km.predict(x, verbose=0), atol=1e-5)
