@@ -109,3 +109,18 @@ def on_one_thread(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     finally:
         torch.set_num_threads(threads)
+
+
+def assert_keras_files_move_both_ways(keras_model, rnnkit_model, x, folder, atol=1e-5) -> None:
+    """Each library's ``.keras`` file, loaded by the other, predicts what the model that wrote it predicts."""
+    import keras
+    import numpy as np
+
+    import rnnkit.keras as rk
+
+    rnnkit_model.save(folder / "ours.keras")
+    np.testing.assert_allclose(keras.models.load_model(folder / "ours.keras").predict(x, verbose=0),
+                               rnnkit_model.predict(x, verbose=0), atol=atol)
+    keras_model.save(folder / "theirs.keras")
+    np.testing.assert_allclose(rk.models.load_model(folder / "theirs.keras").predict(x, verbose=0),
+                               keras_model.predict(x, verbose=0), atol=atol)

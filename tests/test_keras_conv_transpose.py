@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways  # noqa: E402
 
 X = np.random.default_rng(0).standard_normal((2, 7, 3)).astype("float32")
 CASES = [c for c in itertools.product([1, 2, 3, 5], [1, 2, 3], ["valid", "same"], [None, 0, 1, 2], [1, 2])
@@ -58,12 +59,7 @@ def test_keras_io_anomaly_autoencoder_trains_and_saves_as_keras(tmp_path):
         m.fit(x, x, epochs=2, batch_size=8, validation_split=0.1, shuffle=False, verbose=0)
     for got, want in zip(rm.get_weights(), km.get_weights()):
         np.testing.assert_allclose(got, want, atol=1e-5)
-    rm.save(tmp_path / "ours.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "ours.keras").predict(x, verbose=0),
-                               km.predict(x, verbose=0), atol=1e-5)
-    km.save(tmp_path / "theirs.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(x, verbose=0),
-                               rm.predict(x, verbose=0), atol=1e-5)
+    assert_keras_files_move_both_ways(km, rm, x, tmp_path)
 
 
 def test_bad_arguments_are_refused():

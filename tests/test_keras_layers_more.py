@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways  # noqa: E402
 
 RNG = np.random.default_rng(0)
 IDS = RNG.integers(1, 30, size=(4, 7)).astype("int32")
@@ -117,12 +118,7 @@ def test_a_model_of_the_new_layers_moves_between_keras_and_rnnkit_files(tmp_path
         return M(inp, L.Dense(2)(L.GlobalAveragePooling1D()(x)))
 
     k, r = both(build)
-    r.save(tmp_path / "ours.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "ours.keras").predict(IDS, verbose=0),
-                               r.predict(IDS, verbose=0), atol=1e-5)
-    k.save(tmp_path / "theirs.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(IDS, verbose=0),
-                               k.predict(IDS, verbose=0), atol=1e-5)
+    assert_keras_files_move_both_ways(k, r, IDS, tmp_path)
 
 
 @pytest.mark.parametrize("attention, kwargs", [("Attention", {}), ("Attention", {"use_scale": True}),

@@ -35,6 +35,22 @@ def _check_format(data_format, name):
                          f"{data_format!r}")
 
 
+def _conv_arguments(layer, filters, kernel_size, strides, padding, data_format, dilation_rate, paddings) -> None:
+    """A convolution's arguments checked and kept (Conv1D's and Conv1DTranspose's, Keras's names)."""
+    name = type(layer).__name__
+    _check_format(data_format, name)
+    layer.filters, layer.kernel_size = _one(filters, "filters"), _one(kernel_size, "kernel_size")
+    layer.strides, layer.dilation_rate = _one(strides, "strides"), _one(dilation_rate, "dilation_rate")
+    layer.padding = str(padding).lower()
+    if layer.padding not in paddings:
+        raise ValueError(f"{name}: padding must be one of {', '.join(map(repr, paddings))}, got {padding!r}")
+
+
+def _conv_config(layer) -> dict:
+    return {"filters": layer.filters, "kernel_size": [layer.kernel_size], "strides": [layer.strides],
+            "padding": layer.padding, "data_format": "channels_last", "dilation_rate": [layer.dilation_rate]}
+
+
 class Conv1D(KernelBiasLayer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format=None,
                  dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
@@ -42,12 +58,9 @@ class Conv1D(KernelBiasLayer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        _check_format(data_format, "Conv1D")
-        self.filters, self.kernel_size = _one(filters, "filters"), _one(kernel_size, "kernel_size")
-        self.strides, self.dilation_rate = _one(strides, "strides"), _one(dilation_rate, "dilation_rate")
-        self.groups, self.padding = _one(groups, "groups"), str(padding).lower()
-        if self.padding not in ("valid", "same", "causal"):
-            raise ValueError(f"Conv1D: padding must be 'valid', 'same' or 'causal', got {padding!r}")
+        _conv_arguments(self, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                        ("valid", "same", "causal"))
+        self.groups = _one(groups, "groups")
         if self.filters % self.groups:
             raise ValueError(f"The number of filters must be evenly divisible by the number of groups. Received: "
                              f"groups={self.groups}, filters={self.filters}.")
@@ -77,9 +90,7 @@ class Conv1D(KernelBiasLayer):
         return None  # the steps no longer line up with the input's
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": [self.kernel_size],
-                "strides": [self.strides], "padding": self.padding, "data_format": "channels_last",
-                "dilation_rate": [self.dilation_rate], "groups": self.groups, **self._kernel_bias_config()}
+        return {**super().get_config(), **_conv_config(self), "groups": self.groups, **self._kernel_bias_config()}
 
 
 def transposed_length(length: int, k: int, stride: int, padding: str, output_padding, dilation: int) -> int:
@@ -105,12 +116,7 @@ class Conv1DTranspose(KernelBiasLayer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        _check_format(data_format, "Conv1DTranspose")
-        self.filters, self.kernel_size = _one(filters, "filters"), _one(kernel_size, "kernel_size")
-        self.strides, self.dilation_rate = _one(strides, "strides"), _one(dilation_rate, "dilation_rate")
-        self.padding = str(padding).lower()
-        if self.padding not in ("valid", "same"):
-            raise ValueError(f"Conv1DTranspose: padding must be 'valid' or 'same', got {padding!r}")
+        _conv_arguments(self, filters, kernel_size, strides, padding, data_format, dilation_rate, ("valid", "same"))
         if isinstance(output_padding, (list, tuple)):
             output_padding = output_padding[0] if len(output_padding) == 1 else output_padding
         if output_padding is not None and not (isinstance(output_padding, int) and 0 <= output_padding
@@ -146,10 +152,8 @@ class Conv1DTranspose(KernelBiasLayer):
 
     def get_config(self):
         op = self.output_padding
-        return {**super().get_config(), "filters": self.filters, "kernel_size": [self.kernel_size],
-                "strides": [self.strides], "padding": self.padding,
-                "output_padding": None if op is None else [op], "data_format": "channels_last",
-                "dilation_rate": [self.dilation_rate], **self._kernel_bias_config()}
+        return {**super().get_config(), **_conv_config(self), "output_padding": None if op is None else [op],
+                **self._kernel_bias_config()}
 
 
 class _Pooling1D(Layer):

@@ -33,92 +33,32 @@ class KerasTensor:
     def ndim(self) -> int:
         return len(self.feature_shape) + 1
 
-    # Python's operators record Keras's operations (``x[:, -1]`` is GetItem, ``x + 1`` Add), as on Keras's
-    # KerasTensor; ``==`` stays identity (Keras's has no ``__eq__`` either)
-    def _op(self, name: str, *args):
-        from rnnkit.keras import ops
-
-        return getattr(ops, name)(*args)
-
-    def __getitem__(self, key):
-        return self._op("get_item", self, key)
-
-    def __add__(self, other):
-        return self._op("add", self, other)
-
-    def __radd__(self, other):
-        return self._op("add", other, self)
-
-    def __sub__(self, other):
-        return self._op("subtract", self, other)
-
-    def __rsub__(self, other):
-        return self._op("subtract", other, self)
-
-    def __mul__(self, other):
-        return self._op("multiply", self, other)
-
-    def __rmul__(self, other):
-        return self._op("multiply", other, self)
-
-    def __truediv__(self, other):
-        return self._op("true_divide", self, other)
-
-    def __rtruediv__(self, other):
-        return self._op("true_divide", other, self)
-
-    def __floordiv__(self, other):
-        return self._op("floor_divide", self, other)
-
-    def __rfloordiv__(self, other):
-        return self._op("floor_divide", other, self)
-
-    def __mod__(self, other):
-        return self._op("mod", self, other)
-
-    def __pow__(self, other):
-        return self._op("power", self, other)
-
-    def __rpow__(self, other):
-        return self._op("power", other, self)
-
-    def __matmul__(self, other):
-        return self._op("matmul", self, other)
-
-    def __rmatmul__(self, other):
-        return self._op("matmul", other, self)
-
-    def __neg__(self):
-        return self._op("negative", self)
-
-    def __abs__(self):
-        return self._op("absolute", self)
-
-    def __lt__(self, other):
-        return self._op("less", self, other)
-
-    def __le__(self, other):
-        return self._op("less_equal", self, other)
-
-    def __gt__(self, other):
-        return self._op("greater", self, other)
-
-    def __ge__(self, other):
-        return self._op("greater_equal", self, other)
-
-    def __ne__(self, other):
-        return self._op("not_equal", self, other)
-
+    # Python's operators record Keras's operations (``x[:, -1]`` is GetItem, ``x + 1`` Add, ``1 - x`` Subtract), as on
+    # Keras's KerasTensor (the table below); ``==`` stays identity (Keras's has no ``__eq__`` either)
     __hash__ = object.__hash__
 
-    def __and__(self, other):
-        return self._op("logical_and", self, other)
 
-    def __or__(self, other):
-        return self._op("logical_or", self, other)
+def _operator(op: str, reflected: bool = False, unary: bool = False):
+    def method(self, *other):
+        from rnnkit.keras import ops
 
-    def __invert__(self):
-        return self._op("logical_not", self)
+        args = (self,) if unary else (other[0], self) if reflected else (self, other[0])
+        return getattr(ops, op)(*args)
+    return method
+
+
+OPERATORS = {"getitem": "get_item", "add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
+             "floordiv": "floor_divide", "mod": "mod", "pow": "power", "matmul": "matmul", "lt": "less",
+             "le": "less_equal", "gt": "greater", "ge": "greater_equal", "ne": "not_equal", "and": "logical_and",
+             "or": "logical_or", "xor": "logical_xor"}
+REFLECTED = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor")
+for _name, _op in OPERATORS.items():
+    setattr(KerasTensor, f"__{_name}__", _operator(_op))
+    if _name in REFLECTED:
+        setattr(KerasTensor, f"__r{_name}__", _operator(_op, reflected=True))
+for _name, _op in {"neg": "negative", "abs": "absolute", "invert": "logical_not"}.items():
+    setattr(KerasTensor, f"__{_name}__", _operator(_op, unary=True))
+del _name, _op
 
 
 def Input(shape=None, batch_size: int | None = None, dtype="float32", name: str | None = None,  # noqa: N802
