@@ -124,7 +124,8 @@ class CompileSpec:
     def compute(self, ys: list, preds: list, w: torch.Tensor, extra: list) -> dict:
         """``{"loss": tensor, ...}`` for a batch: the total to train on, per-output losses and metrics as floats."""
         active = [i for i, fn in enumerate(self.loss_fns) if fn is not None]
-        if len(ys) != len(preds) and len(ys) == len(active) and not self.metric_fns + self.weighted_fns:
+        if len(ys) != len(preds) and len(ys) == len(active) and all(
+                i in active for _, i, _ in self.metric_fns + self.weighted_fns):
             # Keras: targets for the outputs that have a loss only (loss=[fn, None] and one y)
             ys = [ys[active.index(i)] if i in active else None for i in range(len(preds))]
         if len(ys) != len(preds):
