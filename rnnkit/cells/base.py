@@ -184,7 +184,7 @@ class CellBase(nn.Module):
         batch = x.shape[0]
         parts = () if hx is None else tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
         if hx is not None and len(parts) != self.state_size:
-            raise ValueError(f"{name}: hx must hold {self.state_size} tensor(s), got {len(parts)}")
+            raise ShapeError(f"{name}: hx must hold {self.state_size} tensor(s), got {len(parts)}")
         labels = ["hidden"] if self.state_size == 1 else [f"hx[{i}]" for i in range(self.state_size)]
         for i, (p, n) in enumerate(zip(parts, self._state_sizes())):  # shapes first, then dtypes, as torch
             check_floating(f"{name} {labels[i]}", p)
