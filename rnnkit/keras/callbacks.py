@@ -1,5 +1,5 @@
-"""Keras callbacks — EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger, LearningRateScheduler,
-TerminateOnNaN, LambdaCallback, ProgbarLogger (``progbar.py``) and yours (``on_train_begin/end``,
+"""Keras callbacks — EarlyStopping, ModelCheckpoint, BackupAndRestore, ReduceLROnPlateau, CSVLogger,
+LearningRateScheduler, TerminateOnNaN, LambdaCallback, ProgbarLogger (``progbar.py``) and yours (``on_train_begin/end``,
 ``on_epoch_begin/end``, ``on_train_batch_begin/end``)
 — run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy, val_loss, val_accuracy,
 learning_rate (a batch's logs: the epoch's running means so far)."""
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import math
+import shutil
 from pathlib import Path
 
 from rnnkit.train.callbacks import Callback as EngineCallback
@@ -143,6 +145,59 @@ class ModelCheckpoint(Callback):
             print(f"Epoch {epoch + 1}: finished saving model to {path}")
 
 
+class BackupAndRestore(Callback):
+    """Keras's ``BackupAndRestore``: after each epoch the weights and the optimizer's state go to
+    ``backup_dir/latest.weights.h5`` and the epoch count to ``training_metadata.json`` (each written whole, then
+    renamed); a ``fit`` that finds them — the same script run again after an interruption — starts from that epoch with
+    that state, so it ends where an uninterrupted run would. The folder is removed when training ends
+    (``delete_checkpoint``); ``double_checkpoint`` keeps the backup before the last as ``.bkp`` files, used when the
+    last cannot be read."""
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch":
+            raise ValueError(f"BackupAndRestore: save_freq={save_freq!r} is not supported by rnnkit.keras (only "
+                             "'epoch')")
+        self.backup_dir = Path(backup_dir)
+        self.double_checkpoint, self.delete_checkpoint = double_checkpoint, delete_checkpoint
+        self.weights_path = self.backup_dir / "latest.weights.h5"
+        self.metadata_path = self.backup_dir / "training_metadata.json"
+
+    def on_train_begin(self, logs=None):
+        try:
+            self._load()
+        except (OSError, ValueError, json.JSONDecodeError):
+            previous = Path(f"{self.weights_path}.bkp")
+            if not previous.exists():
+                raise
+            shutil.copyfile(previous, self.weights_path)
+            if Path(f"{self.metadata_path}.bkp").exists():
+                shutil.copyfile(f"{self.metadata_path}.bkp", self.metadata_path)
+            self._load()
+
+    def _load(self):
+        if self.weights_path.exists():
+            self.model.load_weights(self.weights_path)
+        if self.metadata_path.exists():
+            self.model._initial_epoch = int(json.loads(self.metadata_path.read_text())["epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        from rnnkit.train.checkpoint import atomic_write_text
+
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        if self.double_checkpoint:
+            for path in (self.weights_path, self.metadata_path):
+                if path.exists():
+                    shutil.copyfile(path, f"{path}.bkp")
+        self.model.save_weights(self.weights_path)
+        atomic_write_text(self.metadata_path, json.dumps({"epoch": epoch + 1, "batch": 0}))
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and self.backup_dir.exists():
+            shutil.rmtree(self.backup_dir)
+
+
 class ReduceLROnPlateau(Callback):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4, cooldown=0,
                  min_lr=0.0):
@@ -256,6 +311,9 @@ class KerasCallbacks(EngineCallback):
             if hasattr(cb, "set_params"):
                 cb.set_params(params)
             cb.on_train_begin({})
+        start = self.model.__dict__.pop("_initial_epoch", None)  # BackupAndRestore found a backup
+        if start is not None:
+            trainer.epoch, trainer.batch = start, 0
 
     def on_epoch_start(self, trainer):
         for cb in self.callbacks:

@@ -95,4 +95,6 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
                                      f"shape {tuple(w.shape)}")
                 state[keys[slot]] = value / -lr if isinstance(optimizer, O.SGD) else value
     model._trainer_state = opt.state_dict()
+    if optimizer._torch is not None:  # during a fit (a callback restoring a backup): the running optimizer too
+        optimizer._torch.load_state_dict(model._trainer_state)
     optimizer._iterations = iterations

@@ -5,6 +5,8 @@ archives too)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -112,14 +114,30 @@ def read_optimizer_variables(fileobj) -> list[np.ndarray]:
 
 
 def save_weights(model, filepath) -> None:
+    """The weights — and a compiled model's optimizer variables, as Keras's ``save_weights`` writes them — written
+    to a temporary file and then renamed over ``filepath`` (an interrupted write leaves the old file)."""
+    from rnnkit.keras import optimizer_state
+    from rnnkit.train.checkpoint import atomic_write
+
     if not str(filepath).endswith(".weights.h5"):
         raise ValueError(f"save_weights writes Keras's '.weights.h5' files; got {filepath}")
-    with open(filepath, "wb") as f:
-        write_h5(model, f)
+    extra = optimizer_state.keras_variables(model) if getattr(model, "compiled", False) else ()
+
+    def write(path):
+        with open(path, "wb") as f:
+            write_h5(model, f, extra)
+    atomic_write(Path(filepath), write)
 
 
 def load_weights(model, filepath) -> None:
+    """The weights, and — into a compiled model — the optimizer's state when the file holds it (Keras's files too)."""
+    from rnnkit.keras import optimizer_state
+
     if not str(filepath).endswith(".weights.h5"):
         raise ValueError(f"load_weights reads Keras's '.weights.h5' files; got {filepath}")
     with open(filepath, "rb") as f:
         read_h5_into(model, f, str(filepath))
+        f.seek(0)
+        saved = read_optimizer_variables(f)
+    if saved and getattr(model, "compiled", False):
+        optimizer_state.restore(model, saved, str(filepath))
