@@ -150,8 +150,8 @@ def test_compile_refuses_what_it_cannot_honour():
     model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True, jit_compile=False)
     with pytest.raises(ValueError, match="steps_per_epoch"):
         model.fit(X, Y, steps_per_epoch=2, verbose=0)
-    with pytest.raises(ValueError, match="sample_weight as a dict"):
-        model.fit(X, Y, sample_weight={"dense": W}, verbose=0)
+    with pytest.raises(ValueError, match="not outputs of the model"):
+        model.fit(X, Y, sample_weight={"no_such_output": W}, verbose=0)
     with pytest.raises(ValueError, match="rnnkit.keras.metrics.SparseCategoricalAccuracy"):
         model.compile("adam", "sparse_categorical_crossentropy", metrics=[keras.metrics.SparseCategoricalAccuracy()])
     with pytest.raises(ValueError, match="unknown metric 'f1'"):
@@ -397,3 +397,38 @@ def test_validation_freq_validates_at_keras_epochs(freq):
     assert len(hist[rk]["val_loss"]) == len(hist[keras]["val_loss"]) == 2
     np.testing.assert_allclose(hist[rk]["val_loss"], hist[keras]["val_loss"], atol=1e-5)
     np.testing.assert_allclose(hist[rk]["loss"], hist[keras]["loss"], atol=1e-5)
+
+
+def test_sample_weights_per_output_as_keras():
+    """One weight array per output (a list, as Keras 3.15 takes them): each output's loss and weighted metrics use
+    its own weights — Keras's logs and weights after two epochs; the dict form by output name (which Keras 3.15
+    cannot read: KeyError) gives the same."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3)).astype("float32")
+    ya, yb = rng.standard_normal((16, 2)).astype("float32"), (rng.random((16, 1)) > 0.5).astype("float32")
+    wa, wb = rng.uniform(0, 2, 16).astype("float32"), rng.uniform(0, 2, 16).astype("float32")
+
+    def build(lib):
+        inp = lib.Input((3,))
+        return lib.Model(inp, [lib.layers.Dense(2, name="a")(inp),
+                               lib.layers.Dense(1, activation="sigmoid", name="b")(inp)])
+    km, rm, rd = build(keras), build(rk), build(rk)
+    rm.set_weights(km.get_weights())
+    rd.set_weights(km.get_weights())
+    hist = {}
+    for m, lib, sw in ((km, keras, [wa, wb]), (rm, rk, [wa, wb]), (rd, rk, {"a": wa, "b": wb})):
+        m.compile(lib.optimizers.SGD(0.1), loss=["mse", "binary_crossentropy"],
+                  weighted_metrics=[["mae"], ["accuracy"]])
+        hist[id(m)] = m.fit(x, [ya, yb], sample_weight=sw, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+    for other in (rm, rd):
+        assert sorted(hist[id(other)]) == sorted(hist[id(km)])
+        for key, values in hist[id(km)].items():
+            np.testing.assert_allclose(hist[id(other)][key], values, atol=1e-5, err_msg=key)
+        for a, b in zip(other.get_weights(), km.get_weights()):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+    k_eval = km.evaluate(x, [ya, yb], sample_weight=[wa, wb], verbose=0, return_dict=True)
+    r_eval = rm.evaluate(x, [ya, yb], sample_weight=[wa, wb], verbose=0, return_dict=True)
+    for key in k_eval:
+        assert abs(r_eval[key] - k_eval[key]) < 1e-5, key
+    with pytest.raises(ValueError, match="not outputs"):
+        rm.fit(x, [ya, yb], sample_weight={"c": wa}, verbose=0)

@@ -21,7 +21,7 @@ from rnnkit.keras import losses as L
 from rnnkit.keras import metrics as M
 from rnnkit.keras.layers.base import as_list
 
-WEIGHT_SUM = "_weight_sum"  # per-sample mean of the sample weights, logged beside the weighted metrics' sums
+WEIGHT_SUM = "_weight_sum"  # + output index: the per-sample mean of its weights, beside the weighted metrics' sums
 
 
 
@@ -130,7 +130,8 @@ class CompileSpec:
             ys = [ys[active.index(i)] if i in active else None for i in range(len(preds))]
         if len(ys) != len(preds):
             raise ValueError(f"the model has {len(preds)} output(s) but {len(ys)} target array(s) were given")
-        parts = [(i, reduce_loss(self.loss_fns[i], ys[i], preds[i], w)) for i in active]
+        ws = [w[:, i] if w.dim() == 2 else w for i in range(len(preds))]  # sample weights per output, or shared
+        parts = [(i, reduce_loss(self.loss_fns[i], ys[i], preds[i], ws[i])) for i in active]
         loss = sum(self.lambdas[i] * part for i, part in parts)
         if extra:  # regularizers and add_loss, as Keras's compute_loss
             loss = loss + torch.stack([torch.as_tensor(v, dtype=loss.dtype).sum() for v in extra]).sum()
@@ -143,20 +144,21 @@ class CompileSpec:
                     out.update(_parts(name, fn(ys[i], preds[i].detach()).mean(0)))
                     continue
                 out[name] = float(torch.as_tensor(fn(ys[i], preds[i].detach())).float().mean())
-            if self.weighted_fns:
-                out[WEIGHT_SUM] = float(w.sum()) / len(w)
+            for i in sorted({i for _, i, _ in self.weighted_fns}):
+                out[f"{WEIGHT_SUM}{i}"] = float(ws[i].sum()) / len(w)
             for name, i, fn in self.weighted_fns:
                 if isinstance(fn, M.Parts):
-                    out.update(_parts(name, (fn(ys[i], preds[i].detach()) * w.reshape(-1, 1)).sum(0) / len(w)))
+                    out.update(_parts(name, (fn(ys[i], preds[i].detach()) * ws[i].reshape(-1, 1)).sum(0) / len(w)))
                     continue
                 values = torch.as_tensor(fn(ys[i], preds[i].detach())).float().reshape(len(w), -1).mean(1)
-                out[name] = float((values * w).sum()) / len(w)
+                out[name] = float((values * ws[i]).sum()) / len(w)
         return out
 
     def finish(self, logs: dict, prefix: str = "") -> dict:
         """The epoch's (or evaluation's) logs with each weighted metric's two sums divided."""
-        total = logs.pop(prefix + WEIGHT_SUM, None)
-        for name, _, _ in getattr(self, "weighted_fns", ()):
+        totals = {k: logs.pop(k) for k in [k for k in logs if k.startswith(prefix + WEIGHT_SUM)]}
+        for name, i, _ in getattr(self, "weighted_fns", ()):
+            total = totals.get(f"{prefix}{WEIGHT_SUM}{i}")
             if prefix + name in logs:
                 logs[prefix + name] = logs[prefix + name] / total if total else float("nan")
         for name, finish in getattr(self, "finishers", {}).items():  # e.g. RMSE: the root of the epoch's mean

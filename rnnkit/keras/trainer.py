@@ -124,8 +124,6 @@ class Trainer:
         if isinstance(x, dict):
             x = self._by_name(x, [t.name for t in self.__dict__.get("graph_inputs", [])], "x")
         y = self._by_name(y, self.output_names, "y")
-        if isinstance(sample_weight, dict):
-            raise ValueError("sample_weight as a dict per output is not supported by rnnkit.keras: give one array")
         xs = [_to_tensor(a, "x") for a in as_list(x)]
         ys = [_to_tensor(a, "y") for a in as_list(y)] if y is not None else []
         n = xs[0].shape[0]
@@ -143,10 +141,31 @@ class Trainer:
             if missing:
                 raise ValueError(f"class_weight has no weight for class(es) {missing} found in the targets")
             sample_weight = torch.tensor([float(class_weight[int(c)]) for c in labels])
-        w = torch.ones(n) if sample_weight is None else _to_tensor(sample_weight, "sample_weight").float()
+        w = torch.ones(n) if sample_weight is None else self._sample_weights(sample_weight, n)
         if w.shape[0] != n:
             raise ValueError(f"sample_weight has {w.shape[0]} weights for {n} samples")
         return xs, ys, w
+
+    def _sample_weights(self, sample_weight, n: int) -> torch.Tensor:
+        """One weight per sample (n,), or — a dict by output name, or a list with one array per output of a model
+        with several — one column per output (n, outputs); an output left out of the dict weighs 1."""
+        names = self.output_names
+        per_output = isinstance(sample_weight, dict) or (
+            len(names) > 1 and isinstance(sample_weight, (list, tuple)) and len(sample_weight) == len(names)
+            and all(np.ndim(v) >= 1 for v in sample_weight))
+        if not per_output:
+            return _to_tensor(sample_weight, "sample_weight").float()
+        if isinstance(sample_weight, dict):
+            unknown = sorted(set(sample_weight) - set(names))
+            if unknown:
+                raise ValueError(f"sample_weight: {unknown} are not outputs of the model (outputs: {names})")
+            sample_weight = [sample_weight.get(name) for name in names]
+        cols = [torch.ones(n) if v is None else _to_tensor(v, "sample_weight").float().reshape(-1) for v in
+                sample_weight]
+        for name, col in zip(names, cols):
+            if col.shape[0] != n:
+                raise ValueError(f"sample_weight for output {name!r} has {col.shape[0]} weights for {n} samples")
+        return torch.stack(cols, dim=1)
 
     @staticmethod
     def _flat(xs, ys, w) -> list[torch.Tensor]:
