@@ -73,6 +73,21 @@ def regularized(lib):
     return lib.Model(inp, out)
 
 
+def test_pretrained_embeddings_through_a_constant_array_as_keras():
+    """keras.io's pretrained word embeddings: ``Embedding(..., embeddings_initializer=Constant(matrix),
+    trainable=False)`` looks up the matrix's rows, as Keras's; the config round-trips; a matrix of another shape is
+    refused."""
+    matrix = np.random.default_rng(0).standard_normal((20, 4)).astype("float32")
+    ids = np.array([[3, 0, 19]])
+    theirs = keras.layers.Embedding(20, 4, embeddings_initializer=keras.initializers.Constant(matrix), trainable=False)
+    ours = rk.layers.Embedding(20, 4, embeddings_initializer=rk.initializers.Constant(matrix), trainable=False)
+    np.testing.assert_allclose(ours(ids).detach().numpy(), keras.ops.convert_to_numpy(theirs(ids)))
+    again = rk.layers.Embedding.from_config(ours.get_config())
+    np.testing.assert_allclose(again(ids).detach().numpy(), matrix[ids])
+    with pytest.raises(ValueError, match="does not fit"):
+        rk.layers.Embedding(5, 4, embeddings_initializer=rk.initializers.Constant(matrix))(ids % 5)
+
+
 def test_regularizer_penalties_are_keras_losses():
     k, r = regularized(keras), regularized(rk)
     r.set_weights(k.get_weights())

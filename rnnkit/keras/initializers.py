@@ -35,14 +35,23 @@ class Initializer:
 
 
 class Constant(Initializer):
+    """``value`` everywhere — a number, or an array broadcast to the shape (Keras multiplies it by ones: a pretrained
+    embedding matrix as ``Embedding(..., embeddings_initializer=Constant(matrix))``)."""
+
     def __init__(self, value=0.0):
         self.value = value
 
     def __call__(self, shape, dtype=None):
-        return torch.full(tuple(shape), float(self.value))
+        value = torch.as_tensor(np.asarray(self.value, dtype=np.float32))
+        try:
+            return (value * torch.ones(tuple(shape))).reshape(tuple(shape))
+        except RuntimeError:
+            raise ValueError(f"Constant: a value of shape {tuple(value.shape)} does not fit the weight's shape "
+                             f"{tuple(shape)}") from None
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        return {"value": np.asarray(value).tolist() if np.ndim(value) else value}
 
 
 class Zeros(Initializer):
