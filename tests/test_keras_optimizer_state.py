@@ -1,7 +1,7 @@
 """A saved model keeps its optimizer's state, in Keras's layout: trained, saved, loaded (by the other library, or by
 rnnkit from its own folder format) and trained one more epoch, it ends at the same weights as the model that never
-stopped — for Adam (amsgrad too), AdamW, SGD with momentum (Nesterov too) and without, and RMSprop (momentum,
-centered). Real Keras 3 (PyTorch backend) writes and reads the other side."""
+stopped — for Adam (amsgrad too), AdamW, SGD with momentum (Nesterov too) and without, RMSprop (momentum,
+centered), Adagrad, Adamax, Nadam, Adadelta and Lion. Real Keras 3 (PyTorch backend) writes and reads the other side."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ OPTIMIZERS = [("Adam", {"learning_rate": 0.01}), ("Adam", {"learning_rate": 0.01
               ("AdamW", {"learning_rate": 0.01}), ("SGD", {"learning_rate": 0.05, "momentum": 0.9}),
               ("SGD", {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True}), ("SGD", {"learning_rate": 0.1}),
               ("RMSprop", {"learning_rate": 0.01}),
-              ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True})]
+              ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
+              ("Adagrad", {"learning_rate": 0.05}), ("Adamax", {"learning_rate": 0.01}),
+              ("Nadam", {"learning_rate": 0.01}), ("Adadelta", {"learning_rate": 1.0}), ("Lion", {"learning_rate": 0.001})]
 
 
 def trained(lib, name, kwargs):

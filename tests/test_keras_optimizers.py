@@ -63,13 +63,22 @@ OPTIMIZERS = {
     "adam_amsgrad_clipnorm": lambda K: K.optimizers.Adam(0.01, amsgrad=True, clipnorm=1.0),
     "rmsprop": lambda K: K.optimizers.RMSprop(0.01),
     "rmsprop_centered_momentum": lambda K: K.optimizers.RMSprop(0.005, momentum=0.5, centered=True),
+    "adagrad": lambda K: K.optimizers.Adagrad(0.05),
+    "adagrad_start_decay_clip": lambda K: K.optimizers.Adagrad(0.05, initial_accumulator_value=0.5,
+                                                               weight_decay=0.01, clipnorm=0.5),
+    "adamax": lambda K: K.optimizers.Adamax(0.01),
+    "nadam": lambda K: K.optimizers.Nadam(0.01),
+    "nadam_by_name": lambda K: "nadam",
+    "adadelta": lambda K: K.optimizers.Adadelta(1.0, rho=0.9),
+    "lion": lambda K: K.optimizers.Lion(0.001),
+    "lion_schedule": lambda K: K.optimizers.Lion(K.optimizers.schedules.CosineDecay(0.002, 18)),
 }
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_training_with_keras_optimizer_options_ends_at_keras_weights(name):
     """18 updates of a GRU regressor: every weight as Keras's — Adam's ε placed as Keras places it (torch's ε rescaled
-    per step), RMSprop's by Keras's own rule (ε inside the square root)."""
+    per step), RMSprop's, Adagrad's, Adamax's, Nadam's, Adadelta's and Lion's by Keras's own equations."""
     theirs, ours = train_both(OPTIMIZERS[name])
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)

@@ -1,7 +1,9 @@
 """The optimizer's state in a saved model, in Keras's layout: ``optimizer/vars/0`` the iteration count,
 ``optimizer/vars/1`` the learning rate, then the optimizer's slots for each trainable weight (``model.trainable_weights``
 order) — Adam: momentum and velocity per weight, then (``amsgrad``) every weight's velocity_hat; SGD with momentum: its
-momentum; RMSprop: every velocity, then every momentum (momentum > 0), then every average gradient (``centered``).
+momentum; RMSprop: every velocity, then every momentum (momentum > 0), then every average gradient (``centered``);
+Adagrad its accumulator, Adamax momentum and norm, Nadam momentum and velocity (and, last, the product of its momentum
+schedule), Adadelta accumulated_grad and accumulated_delta_var, Lion its momentum — per weight.
 
 So a model saved after training and loaded again — by rnnkit or by Keras — goes on training where it stopped, as
 Keras's does. rnnkit's updates run in torch optimizers; the slots are their state under other names, and SGD's
@@ -23,6 +25,9 @@ RMSPROP_SLOTS = {"velocity": "velocity", "momentum": "momentum", "average_gradie
 
 
 def _blocks(opt: O.Optimizer) -> tuple[list[list[str]], dict[str, str]]:
+    if isinstance(opt, O._Rule):  # Keras's own equations: the state keys are Keras's slot names
+        slots = list(opt.rule.slots)
+        return [slots], {s: s for s in slots}
     if isinstance(opt, O.Adam):
         return [["momentum", "velocity"]] + ([["velocity_hat"]] if opt.amsgrad else []), SLOTS
     if isinstance(opt, O.SGD):
@@ -61,6 +66,8 @@ def keras_variables(model) -> list[np.ndarray]:
                 value = state.get(keys[slot])
                 arr = np.zeros(tuple(w.shape), np.float32) if value is None else value.detach().cpu().numpy()
                 out.append(-lr * arr if isinstance(optimizer, O.SGD) else arr)
+    if isinstance(optimizer, O.Nadam):  # Keras keeps the momentum schedule's product as one more variable
+        out.append(np.asarray(opt.param_groups[0].get("u_product", 1.0), dtype=np.float32))
     return out
 
 
@@ -73,7 +80,8 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
         warnings.warn(f"{source}: the optimizer's state is not restored ({e})", stacklevel=3)
         return
     weights = list(model.trainable_weights)
-    expected = 2 + sum(len(b) for b in blocks) * len(weights)
+    tail = 1 if isinstance(optimizer, O.Nadam) else 0
+    expected = 2 + sum(len(b) for b in blocks) * len(weights) + tail
     if len(arrays) != expected:
         warnings.warn(f"{source}: the saved optimizer has {len(arrays)} variables where {type(optimizer).__name__} "
                       f"over this model has {expected}; its state starts afresh", stacklevel=3)
@@ -82,7 +90,7 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
     if not isinstance(optimizer._learning_rate, O.schedules.LearningRateSchedule):
         optimizer.learning_rate = lr
     opt = optimizer.build(list(model.parameters()))
-    slots = iter(arrays[2:])
+    slots = iter(arrays[2:len(arrays) - tail])
     for block in blocks:
         for w in weights:
             state = opt.state[w]
@@ -94,6 +102,11 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
                     raise ValueError(f"{source}: optimizer slot {slot} of shape {tuple(value.shape)} for a weight of "
                                      f"shape {tuple(w.shape)}")
                 state[keys[slot]] = value / -lr if isinstance(optimizer, O.SGD) else value
+    for group in opt.param_groups:
+        if isinstance(optimizer, O._Rule):  # the step count of Keras's own rules, Nadam's product
+            group["t"] = iterations
+        if tail:
+            group["u_product"] = float(arrays[-1])
     model._trainer_state = opt.state_dict()
     if optimizer._torch is not None:  # during a fit (a callback restoring a backup): the running optimizer too
         optimizer._torch.load_state_dict(model._trainer_state)

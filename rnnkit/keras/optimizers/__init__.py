@@ -1,5 +1,7 @@
-"""Keras's optimizers — ``SGD``, ``Adam``, ``AdamW``, ``RMSprop`` with Keras's arguments and defaults (Adam's ε 1e-7,
-RMSprop's ρ 0.9) — run by torch's optimizers, plus what Keras adds around the update:
+"""Keras's optimizers — ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adamax``, ``Nadam``, ``Adadelta``,
+``Lion`` with Keras's arguments and defaults (Adam's ε 1e-7, RMSprop's ρ 0.9) — run by torch's optimizers or, where
+torch's update is not Keras's, by Keras's equations (``rmsprop.py``, ``rules.py``), plus what Keras adds around the
+update:
 
 * ``clipnorm`` (each gradient's norm at most c), ``global_clipnorm`` (all gradients' norm together), ``clipvalue``
   (each entry within ±c) — at most one of them, as Keras: g ← g · c / max(‖g‖, c) or g ← clip(g, −c, c);
@@ -18,7 +20,7 @@ import math
 
 import torch
 
-from rnnkit.keras.optimizers import schedules
+from rnnkit.keras.optimizers import rules, schedules
 from rnnkit.keras.optimizers.rmsprop import KerasRMSprop
 from rnnkit.train.config import OptimConfig
 from rnnkit.train.optim import build_optimizer
@@ -212,7 +214,58 @@ class RMSprop(Optimizer):
         return KerasRMSprop(params, self._initial_lr(), self.rho, self.momentum, self.epsilon, self.centered)
 
 
-BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+class _Rule(Optimizer):
+    """An optimizer run by one of ``rules.py``'s torch optimizers (``rule``), its arguments those of ``defaults``."""
+
+    rule: type = rules.KerasRule
+
+    def build(self, params):
+        settings = {("eps" if k == "epsilon" else k): getattr(self, k) for k in self.defaults}
+        return self.rule(params, lr=self._initial_lr(), **settings)
+
+
+class Adagrad(_Rule):
+    name, rule = "adagrad", rules.KerasAdagrad
+    defaults = {"initial_accumulator_value": 0.1, "epsilon": 1e-7}
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon,
+                         **kwargs)
+
+
+class Adamax(_Rule):
+    name, rule = "adamax", rules.KerasAdamax
+    defaults = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
+
+
+class Nadam(Adamax):
+    name, rule = "nadam", rules.KerasNadam
+
+
+class Adadelta(_Rule):
+    name, rule = "adadelta", rules.KerasAdadelta
+    defaults = {"rho": 0.95, "epsilon": 1e-7}
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, rho=rho, epsilon=epsilon, **kwargs)
+
+
+class Lion(_Rule):
+    name, rule = "lion", rules.KerasLion
+    defaults = {"beta_1": 0.9, "beta_2": 0.99}
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
+        if not 0 <= beta_1 <= 1:
+            raise ValueError(f"Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer degenerates "
+                             f"to SignSGD. Received: beta_1={beta_1}.")
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, **kwargs)
+
+
+BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad, "adamax": Adamax,
+           "nadam": Nadam, "adadelta": Adadelta, "lion": Lion}
 
 
 def get(identifier) -> Optimizer:
@@ -234,4 +287,5 @@ def serialize(optimizer: Optimizer) -> dict:
 
 deserialize = get
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize", "deserialize", "schedules"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "Adadelta", "Lion", "get",
+           "serialize", "deserialize", "schedules"]

@@ -1,0 +1,127 @@
+"""Keras's other update rules as torch optimizers, in Keras's equations (torch's own versions differ: ε inside or
+outside the square root, the accumulator's start, Nadam's momentum schedule), with η the learning rate and g the
+gradient:
+
+    Adagrad   a ← a + g²  (a₀ = initial_accumulator_value)             w ← w − η g / sqrt(a + ε)
+    Adamax    m ← m + (1 − β₁)(g − m),  u ← max(β₂ u, |g|)              w ← w − η m / ((1 − β₁ᵗ)(u + ε))
+    Nadam     μ_t = β₁ (1 − ½·0.96ᵗ),  Π_t = Π_{t−1} μ_t  (Π₀ = 1)
+              m ← m + (1 − β₁)(g − m),  v ← v + (1 − β₂)(g² − v)
+              m̂ = μ_{t+1} m / (1 − Π_t μ_{t+1}) + (1 − μ_t) g / (1 − Π_t),  v̂ = v / (1 − β₂ᵗ)
+                                                                       w ← w − η m̂ / (sqrt(v̂) + ε)
+    Adadelta  a ← ρ a + (1 − ρ) g²,  Δ = −sqrt(d + ε) g / sqrt(a + ε),  d ← ρ d + (1 − ρ) Δ²     w ← w + η Δ
+    Lion      w ← w − η sign(β₁ m + (1 − β₁) g),  then m ← β₂ m + (1 − β₂) g
+
+Each state key is Keras's slot name (``optimizer_state`` writes them in Keras's layout); ``step`` counts updates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+class KerasRule(torch.optim.Optimizer):
+    """A per-weight update ``update(w, g, state, group)`` run over every weight with a gradient; ``slots`` (Keras's
+    names) are created as zeros (``initial`` overrides a slot's start) on the first update."""
+
+    slots: tuple[str, ...] = ()
+    initial: dict[str, str] = {}  # slot → the group setting that is its starting value
+
+    def __init__(self, params, **defaults) -> None:
+        super().__init__(params, defaults)
+
+    def begin_step(self, group: dict, t: int) -> None:
+        """Per-group work before the weights' updates of step t (Nadam's schedule)."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            group["t"] = group.get("t", 0) + 1
+            self.begin_step(group, group["t"])
+            for w in group["params"]:
+                if w.grad is None:
+                    continue
+                state = self.state[w]
+                if not state:
+                    state["step"] = torch.tensor(0.0)
+                    for slot in self.slots:
+                        state[slot] = torch.full_like(w, float(group[self.initial[slot]]) if slot in self.initial
+                                                      else 0.0)
+                state["step"] += 1
+                self.update(w, w.grad, state, group)
+        return loss
+
+    def update(self, w: torch.Tensor, g: torch.Tensor, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+
+class KerasAdagrad(KerasRule):
+    slots, initial = ("accumulator",), {"accumulator": "initial_accumulator_value"}
+
+    def update(self, w, g, state, group):
+        a = state["accumulator"]
+        a.addcmul_(g, g)
+        w.sub_(group["lr"] * g / (a + group["eps"]).sqrt())
+
+
+class KerasAdamax(KerasRule):
+    slots = ("momentum", "norm")
+
+    def update(self, w, g, state, group):
+        m, u, t = state["momentum"], state["norm"], float(state["step"])
+        m.add_((g - m) * (1 - group["beta_1"]))
+        torch.maximum(group["beta_2"] * u, g.abs(), out=u)
+        w.sub_(group["lr"] * m / ((1 - group["beta_1"] ** t) * (u + group["eps"])))
+
+
+def nadam_mu(beta_1: float, t: int) -> float:
+    return beta_1 * (1.0 - 0.5 * 0.96 ** t)
+
+
+class KerasNadam(KerasRule):
+    """``u_product`` (Π_t, shared by every weight) lives in the group, as Keras keeps one variable for it."""
+
+    slots = ("momentum", "velocity")
+
+    def begin_step(self, group, t):
+        group["u_product"] = group.get("u_product", 1.0) * nadam_mu(group["beta_1"], t)
+
+    def update(self, w, g, state, group):
+        m, v, t = state["momentum"], state["velocity"], int(state["step"])
+        b1, b2 = group["beta_1"], group["beta_2"]
+        mu_t, mu_next, prod = nadam_mu(b1, t), nadam_mu(b1, t + 1), group["u_product"]
+        m.add_((g - m) * (1 - b1))
+        v.add_((g * g - v) * (1 - b2))
+        m_hat = mu_next * m / (1 - prod * mu_next) + (1 - mu_t) * g / (1 - prod)
+        v_hat = v / (1 - b2 ** t)
+        w.sub_(m_hat * group["lr"] / (v_hat.sqrt() + group["eps"]))
+
+
+class KerasAdadelta(KerasRule):
+    slots = ("accumulated_grad", "accumulated_delta_var")
+
+    def update(self, w, g, state, group):
+        a, d, rho, eps = state["accumulated_grad"], state["accumulated_delta_var"], group["rho"], group["eps"]
+        a.mul_(rho).addcmul_(g, g, value=1 - rho)
+        delta = -(d + eps).sqrt() * g / (a + eps).sqrt()
+        d.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+        w.add_(group["lr"] * delta)
+
+
+class KerasLion(KerasRule):
+    slots = ("momentum",)
+
+    def update(self, w, g, state, group):
+        m, b1, b2 = state["momentum"], group["beta_1"], group["beta_2"]
+        w.sub_(group["lr"] * torch.sign(m * b1 + g * (1 - b1)))
+        m.mul_(b2).add_(g * (1 - b2))
+
+
+def nadam_u_product(beta_1: float, steps: int) -> float:
+    """Π_t after ``steps`` updates (for a state restored from a file)."""
+    return math.prod(nadam_mu(beta_1, t) for t in range(1, steps + 1))
