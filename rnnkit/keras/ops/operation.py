@@ -54,7 +54,12 @@ class Operation(Layer):
         return self.fn(*args, **kwargs, **self.config)
 
     def get_config(self) -> dict:
-        return {"name": self.name, **{k: list(v) if isinstance(v, tuple) else v for k, v in self.config.items()}}
+        """The name and the static arguments as JSON values (tuples and NumPy values as lists and numbers)."""
+        def plain(v):
+            if isinstance(v, (tuple, list)):
+                return [plain(x) for x in v]
+            return v.tolist() if hasattr(v, "tolist") and not isinstance(v, str) else v
+        return {"name": self.name, **{k: plain(v) for k, v in self.config.items()}}
 
     def serialize(self) -> dict:
         return {"module": self.module, "class_name": self.class_name, "config": self.get_config(),
