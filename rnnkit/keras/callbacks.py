@@ -106,23 +106,41 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Keras's ``ModelCheckpoint``: the model (or its weights) saved after each epoch, or only when ``monitor``
-    improves (``save_best_only``; from ``initial_value_threshold`` if given); ``filepath`` may name the epoch and logs
-    (``"w{epoch:02d}-{val_loss:.2f}.weights.h5"``); ``verbose`` prints Keras's messages."""
+    """Keras's ``ModelCheckpoint``: the model (or its weights) saved after each epoch — or every ``save_freq`` batches
+    (an int) — or only when ``monitor`` improves (``save_best_only``; from ``initial_value_threshold`` if given);
+    ``filepath`` may name the epoch, the batch and the logs (``"w{epoch:02d}-{val_loss:.2f}.weights.h5"``);
+    ``verbose`` prints Keras's messages."""
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
-        if save_freq != "epoch":
-            raise ValueError(f"ModelCheckpoint: save_freq={save_freq!r} is not supported by rnnkit.keras (only "
-                             "'epoch')")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and not isinstance(save_freq, bool)
+                                         and save_freq > 0):
+            raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or integer "
+                             "values")
         self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
         self.better, self.best, self.save_weights_only = _better(mode, monitor), initial_value_threshold, \
             save_weights_only
-        self.verbose = verbose
+        self.verbose, self.save_freq = verbose, save_freq
+        self._epoch, self._batches = 0, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches >= self.save_freq:
+            self._batches = 0
+            self._save(self._epoch, batch, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch, batch, logs):
+        names = {"epoch": epoch + 1} if batch is None else {"epoch": epoch + 1, "batch": batch + 1}
+        path = self.filepath.format(**names, **logs)
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:

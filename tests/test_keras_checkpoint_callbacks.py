@@ -1,7 +1,8 @@
 """BackupAndRestore: a fit interrupted after its third epoch and run again (a fresh model, as when the script is
 restarted) resumes from the backup — weights, optimizer state and epoch — and ends at the weights of the run that
 was never interrupted, shuffling included; a backup Keras wrote resumes in rnnkit to Keras's own uninterrupted
-result (real Keras 3, PyTorch backend). Keras's ``save_weights``/``load_weights`` carry the optimizer's state too."""
+result (real Keras 3, PyTorch backend). Keras's ``save_weights``/``load_weights`` carry the optimizer's state too, and
+``ModelCheckpoint(save_freq=n)`` saves every n batches, as Keras's."""
 
 from __future__ import annotations
 
@@ -80,3 +81,24 @@ def test_save_weights_carries_the_optimizer_state_as_keras(tmp_path):
 def test_unsupported_save_freq_is_refused():
     with pytest.raises(ValueError, match="save_freq"):
         rk.callbacks.BackupAndRestore("somewhere", save_freq=10)
+
+
+def test_model_checkpoint_every_n_batches_writes_keras_files(tmp_path):
+    """ModelCheckpoint(save_freq=3): the same files (named by epoch and batch) as Keras's, holding Keras's weights."""
+    start = build(keras).get_weights()
+    saved = {}
+    for lib in (keras, rk):
+        folder = tmp_path / lib.__name__
+        folder.mkdir()
+        model = build(lib, start)
+        cb = lib.callbacks.ModelCheckpoint(str(folder / "m-{epoch}-{batch}.weights.h5"), save_weights_only=True,
+                                           save_freq=3)
+        model.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0, callbacks=[cb])
+        saved[lib] = sorted(p.name for p in folder.iterdir())
+    assert saved[rk] == saved[keras] == ["m-1-3.weights.h5", "m-2-2.weights.h5"]
+    for name in saved[rk]:
+        ours, theirs = build(rk), build(rk)
+        ours.load_weights(tmp_path / "rnnkit.keras" / name)
+        theirs.load_weights(tmp_path / "keras" / name)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, atol=2e-6)
