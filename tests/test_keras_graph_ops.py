@@ -169,3 +169,19 @@ def test_keras_io_timeseries_transformer_with_residual_operators(tmp_path):
     rm.save(tmp_path / "m.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0),
                                km.predict(x, verbose=0), atol=1e-5)
+
+
+def test_a_model_with_operations_pickles_copies_and_clones():
+    """pickle (torch.save of a whole model), deepcopy, clone_model and model_from_json keep the operations (and a
+    Dense's default linear activation, once a lambda that could not be pickled)."""
+    import copy
+    import pickle
+
+    _, rm = pair_of_models()
+    want = rm.predict(X, verbose=0)
+    for other in (pickle.loads(pickle.dumps(rm)), copy.deepcopy(rm)):
+        np.testing.assert_allclose(other.predict(X, verbose=0), want, atol=1e-6)
+    clone = rk.models.clone_model(rm)
+    clone.set_weights(rm.get_weights())
+    np.testing.assert_allclose(clone.predict(X, verbose=0), want, atol=1e-6)
+    assert [op.name for op in rk.models.model_from_json(rm.to_json()).operations] == [op.name for op in rm.operations]

@@ -8,11 +8,25 @@ from collections import defaultdict
 import torch
 from torch.nn import functional as F
 
+
+def linear(x):
+    return x
+
+
+def softmax(x):
+    return torch.softmax(x, dim=-1)
+
+
+def hard_sigmoid(x):
+    return torch.clamp(x / 6.0 + 0.5, 0.0, 1.0)
+
+
+# named functions, not lambdas: a layer holding one pickles (torch.save of a whole model, deepcopy across processes)
 ACTIVATIONS = {
-    "linear": lambda x: x, None: lambda x: x, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-    "softmax": lambda x: torch.softmax(x, dim=-1), "elu": F.elu, "selu": F.selu, "softplus": F.softplus,
+    "linear": linear, None: linear, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+    "softmax": softmax, "elu": F.elu, "selu": F.selu, "softplus": F.softplus,
     "softsign": F.softsign, "gelu": F.gelu, "swish": F.silu, "silu": F.silu,
-    "hard_sigmoid": lambda x: torch.clamp(x / 6.0 + 0.5, 0.0, 1.0), "exponential": torch.exp,
+    "hard_sigmoid": hard_sigmoid, "exponential": torch.exp,
 }
 
 

@@ -37,10 +37,21 @@ class Operation(Layer):
         if class_name not in OPERATIONS:
             raise ValueError(f"unknown Keras operation {class_name!r}")
         super().__init__(name=name or unique_name(snake(class_name)))
-        self.class_name = class_name
-        self.fn, self.static, self.module = OPERATIONS[class_name]
+        self.class_name = class_name  # the function is looked up by it (so a model with operations pickles)
         config = config or {}
         self.config = {k: config[k] if k in config else self._default(k) for k in self.static}
+
+    @property
+    def fn(self):
+        return OPERATIONS[self.class_name][0]
+
+    @property
+    def static(self) -> tuple:
+        return OPERATIONS[self.class_name][1]
+
+    @property
+    def module(self) -> str:
+        return OPERATIONS[self.class_name][2]
 
     def _default(self, arg: str):
         p = inspect.signature(self.fn).parameters[arg]
