@@ -65,6 +65,21 @@ class ConfusionMetric(Metric):
     def per_sample(self, y_true, y_pred):
         raise TypeError(f"{type(self).__name__} is a ratio over the epoch: it has no per-sample value")
 
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Keras's stateful use: add a batch's (weighted) counts."""
+        from rnnkit.keras.metrics import _sample_weights, _tensor
+
+        y_pred = _tensor(y_pred)
+        parts = self.parts(_tensor(y_true), y_pred).double()
+        parts = (parts * _sample_weights(sample_weight, len(parts)).double().reshape(-1, 1)).sum(0)
+        self._parts = parts if self._parts is None else self._parts + parts
+
+    def result(self) -> torch.Tensor:
+        return torch.tensor(0.0 if self._parts is None else self.from_parts(self._parts.tolist()))
+
+    def reset_state(self) -> None:
+        self._parts = None
+
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32", "thresholds": self.thresholds, "top_k": self.top_k,
                 "class_id": self.class_id}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): MAPE's floor on |y|
@@ -78,20 +79,76 @@ ACCURACY_FOR = {"sparse_categorical_crossentropy": sparse_categorical_accuracy,
                 "categorical_crossentropy": categorical_accuracy, "binary_crossentropy": binary_accuracy}
 
 
+def _tensor(x) -> torch.Tensor:
+    return x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+
+
+def _sample_weights(sample_weight, n: int) -> torch.Tensor:
+    if sample_weight is None:
+        return torch.ones(n)
+    return _tensor(sample_weight).float().reshape(n, -1).mean(1) if _tensor(sample_weight).numel() > 1 else \
+        _tensor(sample_weight).float().reshape(-1).expand(n)
+
+
 class Metric:
-    """A Keras metric object: its ``name``, the per-sample values (``per_sample``) and the epoch's ``finish``."""
+    """A Keras metric object: its ``name``, the per-sample values (``per_sample``) and the epoch's ``finish`` — and
+    Keras's stateful use outside ``fit`` (a custom loop, an evaluation script): ``update_state(y_true, y_pred,
+    sample_weight=None)`` adds a batch, ``result()`` is the weighted mean so far (finished), ``reset_state()``
+    empties it; calling the object updates and returns the result."""
 
     default_name = "metric"
     finish = staticmethod(_identity)
 
     def __init__(self, name: str | None = None, dtype=None) -> None:
         self.name = name or self.default_name
+        self.reset_state()
 
     def per_sample(self, y_true, y_pred):
         raise NotImplementedError
 
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred)
+        values = _tensor(self.per_sample(_tensor(y_true), y_pred)).float().reshape(len(y_pred), -1).mean(1)
+        w = _sample_weights(sample_weight, len(values))
+        self._total += float((values * w).sum())
+        self._count += float(w.sum())
+
+    def result(self) -> torch.Tensor:
+        return torch.tensor(self.finish(self._total / self._count) if self._count else 0.0)
+
+    def reset_state(self) -> None:
+        self._total, self._count = 0.0, 0.0
+
+    def __call__(self, *args, **kwargs) -> torch.Tensor:
+        self.update_state(*args, **kwargs)
+        return self.result()
+
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32"}
+
+
+class Mean(Metric):
+    """Keras's ``Mean``: the (weighted) mean of every value given to ``update_state(values, sample_weight=None)`` —
+    a custom loop's loss tracker."""
+
+    default_name = "mean"
+
+    def update_state(self, values, sample_weight=None) -> None:
+        v = _tensor(values).float().reshape(-1)
+        w = torch.ones_like(v) if sample_weight is None else torch.broadcast_to(
+            _tensor(sample_weight).float().reshape(_tensor(values).shape if _tensor(sample_weight).dim() else ()),
+            _tensor(values).shape).reshape(-1)
+        self._total += float((v * w).sum())
+        self._count += float(w.sum())
+
+
+class Sum(Mean):
+    """Keras's ``Sum``: the (weighted) sum of every value given."""
+
+    default_name = "sum"
+
+    def result(self) -> torch.Tensor:
+        return torch.tensor(self._total)
 
 
 def _metric_class(class_name: str, fn, default_name: str, **options):
@@ -191,7 +248,7 @@ def deserialize(d):
 from rnnkit.keras.confusion_metrics import AUC, ConfusionMetric, Parts, Precision, Recall  # noqa: E402
 from rnnkit.keras.confusion_metrics import BY_NAME as CONFUSION  # noqa: E402
 
-__all__ = ["Metric", "Precision", "Recall", "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+__all__ = ["Metric", "Mean", "Sum", "Precision", "Recall", "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy",
            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
            "MeanAbsolutePercentageError", "RootMeanSquaredError", "get", "accuracy", "binary_accuracy",
