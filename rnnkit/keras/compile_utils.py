@@ -59,8 +59,6 @@ def reduce_loss(fn, y, p, w) -> torch.Tensor:
 
 class CompileSpec:
     def __init__(self, loss, loss_weights=None, metrics=None, weighted_metrics=None) -> None:
-        if loss is None:
-            raise ValueError("compile() needs a loss")
         for leaf in (loss.values() if isinstance(loss, dict) else as_list(loss)):
             if leaf is not None:
                 L.get_loss(leaf)  # an unknown loss name is refused at compile, as Keras does
@@ -121,11 +119,15 @@ class CompileSpec:
                 out.append((name, i, fn))
         return out
 
-    def compute(self, ys: list, preds: list, w: torch.Tensor, extra: list) -> dict:
-        """``{"loss": tensor, ...}`` for a batch: the total to train on, per-output losses and metrics as floats."""
+    def compute(self, ys: list, preds: list, w: torch.Tensor, extra: list, metrics: bool = True) -> dict:
+        """``{"loss": tensor, ...}`` for a batch: the total to train on, per-output losses and (``metrics``) the
+        metrics as floats."""
         active = [i for i, fn in enumerate(self.loss_fns) if fn is not None]
-        if len(ys) != len(preds) and len(ys) == len(active) and all(
-                i in active for _, i, _ in self.metric_fns + self.weighted_fns):
+        if not active:
+            raise ValueError("compile() was given no loss: pass compile(loss=...), or compute the loss in the model's "
+                             "own train_step")
+        watched = self.metric_fns + self.weighted_fns if metrics else []
+        if len(ys) != len(preds) and len(ys) == len(active) and all(i in active for _, i, _ in watched):
             # Keras: targets for the outputs that have a loss only (loss=[fn, None] and one y)
             ys = [ys[active.index(i)] if i in active else None for i in range(len(preds))]
         if len(ys) != len(preds):
@@ -138,6 +140,8 @@ class CompileSpec:
         out = {"loss": loss}
         if len(self.names) > 1 and len(active) == len(preds):  # Keras logs each output's loss when all have one
             out.update({f"{self.names[i]}_loss": float(part.detach()) for i, part in parts})
+        if not metrics:
+            return out
         with torch.no_grad():
             for name, i, fn in self.metric_fns:  # unweighted, as Keras's metrics
                 if isinstance(fn, M.Parts):  # counts (Precision, AUC): each part's mean, divided at the end

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from rnnkit.keras import optimizers
+from rnnkit.keras import custom_loop, optimizers
 from rnnkit.keras.callbacks import History, KerasCallbacks
 from rnnkit.keras.compile_utils import CompileSpec
 from rnnkit.keras.data_adapters import BatchDataset, Batches, is_stream, unpack
@@ -57,7 +57,7 @@ class EveryNthEpoch:
         return self.data[i]
 
 
-class Trainer:
+class Trainer(custom_loop.KerasSteps):
     """The training half of a Keras model; the model supplies ``_run(x, training)``, ``_build_on(xs)``, ``layers``,
     ``losses`` and ``apply_constraints``."""
 
@@ -70,6 +70,7 @@ class Trainer:
         self.spec = CompileSpec(loss, loss_weights, metrics, weighted_metrics)
         self.optimizer = optimizers.get(optimizer)
         self.compiled = True
+        self.__dict__.pop("_metric_trackers", None)
         self.compile_args = {"optimizer": self.optimizer, "loss": loss, "metrics": metrics,
                              "weighted_metrics": weighted_metrics, "loss_weights": loss_weights}  # for files
         self._trainer_state = None  # a new optimizer, as Keras's compile makes (e.g. after unfreezing layers)
@@ -201,6 +202,12 @@ class Trainer:
         """Keras's ``fit`` on arrays, or on a DataLoader / generator of batches (``data_adapters``)."""
         if not self.compiled:
             raise RuntimeError("call compile() before fit()")
+        if custom_loop.overrides(self, "train_step"):  # the model's own step (Keras's customised fit)
+            if is_stream(x) or validation_freq != 1 or class_weight is not None:
+                raise ValueError("with a custom train_step, fit takes arrays (no DataLoader or generator, "
+                                 "class_weight or validation_freq)")
+            return custom_loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                                   validation_data, shuffle, sample_weight, initial_epoch, seed)
         if not (isinstance(validation_freq, int) and validation_freq >= 1) and not (
                 isinstance(validation_freq, (list, tuple, set, range)) and all(isinstance(e, int) for e in
                                                                               validation_freq)):
@@ -301,6 +308,8 @@ class Trainer:
                  callbacks=None, return_dict=False):
         if not self.compiled:
             raise RuntimeError("call compile() before evaluate()")
+        if custom_loop.overrides(self, "test_step"):
+            return custom_loop.evaluate(self, x, y, batch_size, sample_weight, return_dict)
         totals: dict[str, float] = {}
         n = step = 0
         bar = Progbar(self._steps(x, batch_size, steps), verbosity(verbose))

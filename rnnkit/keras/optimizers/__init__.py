@@ -159,6 +159,25 @@ class Optimizer:
     def _after_step(self) -> None:
         self._iterations += 1
 
+    @torch.no_grad()
+    def apply(self, grads, trainable_variables=None) -> None:
+        """Keras's ``apply``: one update of ``trainable_variables`` with ``grads`` (a custom ``train_step``); the
+        torch optimizer running it is made on the first call, over those variables."""
+        if trainable_variables is None:
+            raise ValueError("apply() needs the trainable_variables the gradients belong to")
+        variables = list(trainable_variables)
+        bound = self._torch is not None and {id(p) for g in self._torch.param_groups for p in g["params"]} == \
+            {id(v) for v in variables}
+        if not bound:
+            self.bind(self.build(variables))
+        for v, g in zip(variables, grads):
+            v.grad = g
+        self._torch.step()
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} learning_rate={self._learning_rate!r}>"
 

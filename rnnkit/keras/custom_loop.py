@@ -1,0 +1,219 @@
+"""Keras 3's way to customise ``fit`` (keras.io, "Customizing what happens in fit() with PyTorch"): a model subclass
+overrides ``train_step(data)`` — it zeroes the gradients, calls itself, computes the loss (``compute_loss`` or its
+own), calls ``backward``, hands the gradients to ``optimizer.apply`` and updates its ``metrics`` — and ``fit``
+calls it for every batch, with Keras's callbacks, progress display and history; ``test_step`` likewise for
+``evaluate`` and the validation data.
+
+``fit`` uses this loop only when ``train_step`` is overridden; otherwise rnnkit's training engine runs (clipping,
+exact resume, devices). ``model.metrics`` is Keras's: a ``Mean`` loss tracker named "loss" and the compiled metrics
+(one object whose ``result()`` is a dict), each reset at the start of every epoch and of every evaluation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rnnkit.keras import metrics as M
+from rnnkit.keras.compile_utils import metric_leaves
+from rnnkit.keras.layers.base import as_list
+
+
+class CompiledMetrics:
+    """``compile(metrics=...)`` as one Keras metric: ``update_state(y, y_pred, sample_weight)`` updates each,
+    ``result()`` is {name: value}."""
+
+    name = "compile_metrics"
+
+    def __init__(self, spec) -> None:
+        self.objects = []
+        for m in metric_leaves(spec):
+            if isinstance(m, M.Metric):
+                self.objects.append(m)
+            else:
+                name, fn, finish = M.get(m, None)
+                metric = M.Metric(name)
+                metric.per_sample, metric.finish = fn, finish
+                self.objects.append(metric)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        for m in self.objects:
+            m.update_state(y_true, y_pred, sample_weight=sample_weight)
+
+    def result(self) -> dict:
+        return {m.name: m.result() for m in self.objects}
+
+    def reset_state(self) -> None:
+        for m in self.objects:
+            m.reset_state()
+
+
+def overrides(model, method: str) -> bool:
+    return getattr(type(model), method) is not getattr(KerasSteps, method)
+
+
+def flat_logs(logs) -> dict[str, float]:
+    """A step's returned logs as numbers: tensors read out, a metric's dict of results merged in."""
+    out: dict[str, float] = {}
+    for key, value in dict(logs).items():
+        if isinstance(value, dict):
+            out.update(flat_logs(value))
+        else:
+            out[key] = float(value.detach() if isinstance(value, torch.Tensor) else value)
+    return out
+
+
+def _batches(model, xs, ys, w, batch_size: int, order):
+    weighted = not torch.all(w == 1)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        x = [t[idx] for t in model._on_device(xs)]
+        y = [t[idx] for t in model._on_device(ys)]
+        data = (x if len(x) > 1 else x[0], y if len(y) > 1 else (y[0] if y else None))
+        yield data + ((model._on_device([w])[0][idx],) if weighted else ())
+
+
+def run_steps(model, step, xs, ys, w, batch_size: int, order, on_batch=None) -> dict[str, float]:
+    """Call ``step`` on every batch (metrics reset first); the last batch's logs."""
+    for m in model.metrics:
+        m.reset_state()
+    logs: dict[str, float] = {}
+    for i, data in enumerate(_batches(model, xs, ys, w, batch_size, order)):
+        if on_batch is not None:
+            on_batch("begin", i, logs)
+        logs = flat_logs(step(data))
+        if on_batch is not None:
+            on_batch("end", i, logs)
+            if model.stop_training:
+                break
+    return logs
+
+
+def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+        sample_weight, initial_epoch, seed: int):
+    """``fit`` with the model's own ``train_step`` (arrays in)."""
+    from rnnkit.keras.callbacks import History, ProgbarLogger
+    from rnnkit.keras.progbar import verbosity
+
+    xs, ys, w = model._dataset(x, y, sample_weight)
+    model._ensure_built(xs)
+    val = None
+    if validation_data is not None:
+        val = model._dataset(*validation_data[:3])
+    elif validation_split:
+        cut = int(xs[0].shape[0] * (1 - validation_split))
+        val = [t[cut:] for t in xs], [t[cut:] for t in ys], w[cut:]
+        xs, ys, w = [t[:cut] for t in xs], [t[:cut] for t in ys], w[:cut]
+    n, bs = xs[0].shape[0], batch_size or 32
+    history, shown = History(), verbosity(verbose)
+    own = [ProgbarLogger(shown)] if shown and not any(isinstance(c, ProgbarLogger) for c in callbacks or []) else []
+    cbs = [*(callbacks or []), *own, history]
+    model.stop_training = False
+    for cb in cbs:
+        cb.set_model(model)
+        if hasattr(cb, "set_params"):
+            cb.set_params({"verbose": shown, "epochs": epochs, "steps": -(-n // bs)})
+        cb.on_train_begin({})
+    rng = np.random.default_rng(seed)
+
+    def on_batch(when, i, logs):
+        for cb in cbs:
+            (cb.on_train_batch_begin if when == "begin" else cb.on_train_batch_end)(i, logs)
+    for epoch in range(initial_epoch, epochs):
+        for cb in cbs:
+            cb.on_epoch_begin(epoch, {})
+        model.train()
+        order = torch.from_numpy(rng.permutation(n)) if shuffle else torch.arange(n)
+        logs = run_steps(model, model.train_step, xs, ys, w, bs, order, on_batch)
+        if val is not None and not model.stop_training:
+            model.eval()
+            with torch.no_grad():
+                val_logs = run_steps(model, model.test_step, *val, bs, torch.arange(val[0][0].shape[0]))
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        for cb in cbs:
+            cb.on_epoch_end(epoch, dict(logs))
+        if model.stop_training:
+            break
+    for cb in cbs:
+        cb.on_train_end({})
+    model.history = history
+    return history
+
+
+@torch.no_grad()
+def evaluate(model, x, y, batch_size, sample_weight, return_dict: bool):
+    """``evaluate`` with the model's own ``test_step``."""
+    xs, ys, w = model._dataset(x, y, sample_weight)
+    model._ensure_built(xs)
+    model.eval()
+    logs = run_steps(model, model.test_step, xs, ys, w, batch_size or 32, torch.arange(xs[0].shape[0]))
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def default_metrics(model) -> list:
+    """Keras's ``model.metrics`` of a compiled model: the loss tracker, then the compiled metrics."""
+    if not getattr(model, "compiled", False):
+        return []
+    if "_metric_trackers" not in model.__dict__:
+        model.__dict__["_metric_trackers"] = [M.Mean(name="loss")] + (
+            [CompiledMetrics(model.compile_args["metrics"])] if model.compile_args.get("metrics") else [])
+    return model.__dict__["_metric_trackers"]
+
+
+def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None, training=True) -> torch.Tensor:
+    """Keras's ``compute_loss``: the compiled losses (with their weights) of ``y_pred`` against ``y``, plus the
+    model's regularization losses."""
+    preds = as_list(y_pred)
+    ys = as_list(y) if y is not None else []
+    names = model.output_names if len(preds) == len(model.output_names) else [f"output_{i}" for i in
+                                                                              range(len(preds))]
+    model.spec.resolve(names)
+    n = preds[0].shape[0]
+    w = torch.ones(n, device=preds[0].device) if sample_weight is None else torch.as_tensor(sample_weight).float()
+    return model.spec.compute(ys, preds, w, model.losses, metrics=False)["loss"]
+
+
+class KerasSteps:
+    """Keras's hooks for a customised ``fit`` — ``metrics``, ``compute_loss``, ``reset_metrics``, and the default
+    ``train_step``/``test_step`` a subclass overrides — mixed into every rnnkit.keras model."""
+
+    @property
+    def metrics(self) -> list:
+        """Keras's ``model.metrics``: the loss tracker ("loss") and the compiled metrics; a subclass may list its own."""
+        return default_metrics(self)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True) -> torch.Tensor:
+        return compute_loss(self, x, y, y_pred, sample_weight, training)
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def train_step(self, data):
+        """Keras's default step (a subclass overrides it to customise ``fit``): forward, the compiled loss, backward,
+        the optimizer's update, the metrics."""
+        x, y, w = (tuple(data) + (None, None))[:3]
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, w)
+        loss.backward()
+        weights = list(self.trainable_weights)
+        with torch.no_grad():
+            self.optimizer.apply([v.grad for v in weights], weights)
+        return self._update_metrics(loss, y, y_pred, w)
+
+    def test_step(self, data):
+        x, y, w = (tuple(data) + (None, None))[:3]
+        y_pred = self(x, training=False)
+        return self._update_metrics(self.compute_loss(x, y, y_pred, w), y, y_pred, w)
+
+    def _update_metrics(self, loss, y, y_pred, w) -> dict:
+        for m in self.metrics:
+            if m.name == "loss":
+                m.update_state(loss)
+            else:
+                m.update_state(y, y_pred, sample_weight=w)
+        return {m.name: m.result() for m in self.metrics}

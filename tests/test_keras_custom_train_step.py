@@ -1,0 +1,117 @@
+"""keras.io's "Customizing what happens in fit() with PyTorch", run on rnnkit.keras with the imports changed: a model
+overriding ``train_step`` (with ``compute_loss`` and ``self.metrics``, or its own loss function and ``Mean`` tracker,
+and its own ``test_step``) fits, validates and evaluates to Keras's history and weights (real Keras 3, PyTorch
+backend, is the reference); callbacks see its logs; without a loss and without a custom step, fit says so."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import rnnkit.keras as rk  # noqa: E402
+
+X = np.random.default_rng(0).random((32, 5, 3)).astype("float32")
+Y = np.random.default_rng(1).random((32, 1)).astype("float32")
+
+
+def with_compiled_loss(lib):
+    class CustomModel(lib.Model):
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            gradients = [v.value.grad for v in trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(gradients, trainable_weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = lib.Input(shape=(5, 3))
+    model = CustomModel(inputs, lib.layers.Dense(1)(lib.layers.LSTM(4)(inputs)))
+    model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+    return model
+
+
+def with_own_loss_and_trackers(lib):
+    class CustomModel(lib.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.loss_tracker = lib.metrics.Mean(name="loss")
+            self.mae_metric = lib.metrics.MeanAbsoluteError(name="mae")
+            self.loss_fn = lib.losses.MeanSquaredError()
+
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.loss_fn(y, y_pred)
+            loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply([v.value.grad for v in trainable_weights], trainable_weights)
+            self.loss_tracker.update_state(loss)
+            self.mae_metric.update_state(y, y_pred)
+            return {"loss": self.loss_tracker.result(), "mae": self.mae_metric.result()}
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            self.loss_tracker.update_state(self.loss_fn(y, y_pred))
+            self.mae_metric.update_state(y, y_pred)
+            return {"loss": self.loss_tracker.result(), "mae": self.mae_metric.result()}
+
+        @property
+        def metrics(self):
+            return [self.loss_tracker, self.mae_metric]
+
+    inputs = lib.Input(shape=(5, 3))
+    model = CustomModel(inputs, lib.layers.Dense(1)(lib.layers.LSTM(4)(inputs)))
+    model.compile(optimizer=lib.optimizers.Adam(0.01))  # no loss: the step computes its own
+    return model
+
+
+@pytest.mark.parametrize("build", [with_compiled_loss, with_own_loss_and_trackers])
+def test_custom_train_step_fits_as_keras(build):
+    km, rm = build(keras), build(rk)
+    rm.set_weights(km.get_weights())
+    fit = dict(epochs=3, batch_size=8, shuffle=False, verbose=0, validation_data=(X[:8], Y[:8]))
+    want, got = km.fit(X, Y, **fit).history, rm.fit(X, Y, **fit).history
+    assert sorted(got) == sorted(want) == ["loss", "mae", "val_loss", "val_mae"]
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], atol=2e-5, err_msg=key)
+    for a, b in zip(rm.get_weights(), km.get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-5)
+    k_eval, r_eval = km.evaluate(X, Y, verbose=0, return_dict=True), rm.evaluate(X, Y, verbose=0, return_dict=True)
+    for key in k_eval:
+        assert abs(r_eval[key] - k_eval[key]) < 2e-5, key
+    assert int(rm.optimizer.iterations) == int(keras.ops.convert_to_numpy(km.optimizer.iterations)) == 12
+
+
+def test_callbacks_and_the_display_see_the_custom_logs(capsys):
+    model = with_compiled_loss(rk)
+    seen = []
+    stop = rk.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)  # stops after the second epoch
+    log = rk.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(sorted(logs)))
+    history = model.fit(X, Y, epochs=5, batch_size=8, verbose=1, callbacks=[stop, log])
+    assert len(history.history["loss"]) == 2 and seen[0] == ["loss", "mae"]
+    assert "Epoch 2/5" in capsys.readouterr().out
+
+
+def test_no_loss_and_no_custom_step_is_refused():
+    model = rk.Sequential([rk.Input((5, 3)), rk.layers.LSTM(4), rk.layers.Dense(1)])
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="no loss"):
+        model.fit(X, Y, verbose=0)
