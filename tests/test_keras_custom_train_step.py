@@ -20,7 +20,7 @@ X = np.random.default_rng(0).random((32, 5, 3)).astype("float32")
 Y = np.random.default_rng(1).random((32, 1)).astype("float32")
 
 
-def with_compiled_loss(lib):
+def with_compiled_loss(lib, optimizer=None):
     class CustomModel(lib.Model):
         def train_step(self, data):
             x, y = data
@@ -41,7 +41,7 @@ def with_compiled_loss(lib):
 
     inputs = lib.Input(shape=(5, 3))
     model = CustomModel(inputs, lib.layers.Dense(1)(lib.layers.LSTM(4)(inputs)))
-    model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+    model.compile(optimizer=optimizer or lib.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
     return model
 
 
@@ -115,3 +115,35 @@ def test_no_loss_and_no_custom_step_is_refused():
     model.compile(optimizer="adam")
     with pytest.raises(ValueError, match="no loss"):
         model.fit(X, Y, verbose=0)
+
+
+def test_backup_and_restore_resumes_a_custom_step_exactly(tmp_path):
+    """Interrupted after two of four epochs and run again, a custom-step model shuffling its batches ends at the
+    weights of the run that never stopped — Adam's state restored into the optimizer its step makes, each epoch's
+    order a function of the epoch, not of the epochs before."""
+    class Interrupted(Exception):
+        pass
+
+    def stop(epoch, logs):
+        if epoch == 1:
+            raise Interrupted
+
+    def build():
+        return with_compiled_loss(rk, rk.optimizers.Adam(0.01))
+
+    start = build().get_weights()
+    whole = build()
+    whole.set_weights(start)
+    whole.fit(X, Y, epochs=4, batch_size=8, verbose=0)
+    first = build()
+    first.set_weights(start)
+    backup = rk.callbacks.BackupAndRestore(tmp_path / "backup")
+    with pytest.raises(Interrupted):
+        first.fit(X, Y, epochs=4, batch_size=8, verbose=0, callbacks=[backup, rk.callbacks.LambdaCallback(
+            on_epoch_end=stop)])
+    again = build()
+    history = again.fit(X, Y, epochs=4, batch_size=8, verbose=0,
+                        callbacks=[rk.callbacks.BackupAndRestore(tmp_path / "backup")])
+    assert len(history.history["loss"]) == 2
+    for a, b in zip(again.get_weights(), whole.get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-6)

@@ -64,13 +64,15 @@ def flat_logs(logs) -> dict[str, float]:
 
 
 def _batches(model, xs, ys, w, batch_size: int, order):
+    """Keras's ``data`` for a step: (x, y), or (x, y, sample_weight) when weights were given; x and y a tensor, or a
+    list for several inputs or outputs — where the model's weights are."""
     weighted = not torch.all(w == 1)
+    xs, ys, (w,) = model._on_device(xs), model._on_device(ys), model._on_device([w])
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        x = [t[idx] for t in model._on_device(xs)]
-        y = [t[idx] for t in model._on_device(ys)]
+        x, y = [t[idx] for t in xs], [t[idx] for t in ys]
         data = (x if len(x) > 1 else x[0], y if len(y) > 1 else (y[0] if y else None))
-        yield data + ((model._on_device([w])[0][idx],) if weighted else ())
+        yield data + ((w[idx],) if weighted else ())
 
 
 def run_steps(model, step, xs, ys, w, batch_size: int, order, on_batch=None) -> dict[str, float]:
@@ -114,7 +116,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         if hasattr(cb, "set_params"):
             cb.set_params({"verbose": shown, "epochs": epochs, "steps": -(-n // bs)})
         cb.on_train_begin({})
-    rng = np.random.default_rng(seed)
+    initial_epoch = model.__dict__.pop("_initial_epoch", initial_epoch)  # BackupAndRestore found a backup
 
     def on_batch(when, i, logs):
         for cb in cbs:
@@ -123,7 +125,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         for cb in cbs:
             cb.on_epoch_begin(epoch, {})
         model.train()
-        order = torch.from_numpy(rng.permutation(n)) if shuffle else torch.arange(n)
+        # each epoch's order a function of (seed, epoch): a run resumed at epoch e shuffles as one that never stopped
+        order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(n)) if shuffle else torch.arange(n)
         logs = run_steps(model, model.train_step, xs, ys, w, bs, order, on_batch)
         if val is not None and not model.stop_training:
             model.eval()

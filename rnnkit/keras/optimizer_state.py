@@ -107,7 +107,10 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
             group["t"] = iterations
         if tail:
             group["u_product"] = float(arrays[-1])
-    model._trainer_state = opt.state_dict()
+    model._trainer_state = opt.state_dict()  # for the engine's next fit
     if optimizer._torch is not None:  # during a fit (a callback restoring a backup): the running optimizer too
         optimizer._torch.load_state_dict(model._trainer_state)
+    # for a custom train_step's first optimizer.apply, which makes its own torch optimizer: the state by weight
+    optimizer._pending_state = ({id(w): opt.state[w] for w in weights if w in opt.state},
+                                {k: v for k, v in opt.param_groups[0].items() if k in ("t", "u_product")})
     optimizer._iterations = iterations

@@ -169,7 +169,16 @@ class Optimizer:
         bound = self._torch is not None and {id(p) for g in self._torch.param_groups for p in g["params"]} == \
             {id(v) for v in variables}
         if not bound:
-            self.bind(self.build(variables))
+            opt = self.build(variables)
+            pending = self.__dict__.pop("_pending_state", None)  # restored from a file (optimizer_state.restore)
+            if pending is not None:
+                by_weight, extras = pending
+                for v in variables:
+                    if id(v) in by_weight:
+                        opt.state[v] = by_weight[id(v)]
+                for group in opt.param_groups:
+                    group.update(extras)
+            self.bind(opt)
         for v, g in zip(variables, grads):
             v.grad = g
         self._torch.step()
