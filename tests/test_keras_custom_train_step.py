@@ -147,3 +147,20 @@ def test_backup_and_restore_resumes_a_custom_step_exactly(tmp_path):
     assert len(history.history["loss"]) == 2
     for a, b in zip(again.get_weights(), whole.get_weights()):
         np.testing.assert_allclose(a, b, atol=2e-6)
+
+
+def test_compiled_accuracy_follows_the_loss_in_a_custom_step():
+    """metrics=["accuracy"] with a sparse categorical loss is sparse categorical accuracy in ``self.metrics`` too."""
+    labels = np.random.default_rng(1).integers(0, 3, 32)
+
+    def classifier(lib):
+        base = with_compiled_loss(lib)
+        model = type(base)(base.inputs, lib.layers.Dense(3, activation="softmax")(base.layers[1].output))
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+    km, rm = classifier(keras), classifier(rk)
+    rm.set_weights(km.get_weights())
+    want, got = (m.fit(X, labels, epochs=2, batch_size=8, shuffle=False, verbose=0).history for m in (km, rm))
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(got[key], want[key], atol=2e-5, err_msg=key)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnnkit.keras import losses as L
 from rnnkit.keras import metrics as M
 from rnnkit.keras.compile_utils import metric_leaves
 from rnnkit.keras.layers.base import as_list
@@ -25,13 +26,15 @@ class CompiledMetrics:
 
     name = "compile_metrics"
 
-    def __init__(self, spec) -> None:
+    def __init__(self, spec, loss_kind: str | None = None) -> None:
         self.objects = []
         for m in metric_leaves(spec):
             if isinstance(m, M.Metric):
                 self.objects.append(m)
-            else:
-                name, fn, finish = M.get(m, None)
+            elif isinstance(m, str) and m in M.CONFUSION:  # "auc", "precision", "recall"
+                self.objects.append(M.CONFUSION[m](name=m))
+            else:  # a name ("accuracy" as the loss implies) or a function
+                name, fn, finish = M.get(m, loss_kind)
                 metric = M.Metric(name)
                 metric.per_sample, metric.finish = fn, finish
                 self.objects.append(metric)
@@ -161,8 +164,10 @@ def default_metrics(model) -> list:
     if not getattr(model, "compiled", False):
         return []
     if "_metric_trackers" not in model.__dict__:
+        loss = model.compile_args.get("loss")
+        kind = L.loss_kind(loss) if not isinstance(loss, (list, tuple, dict)) else None
         model.__dict__["_metric_trackers"] = [M.Mean(name="loss")] + (
-            [CompiledMetrics(model.compile_args["metrics"])] if model.compile_args.get("metrics") else [])
+            [CompiledMetrics(model.compile_args["metrics"], kind)] if model.compile_args.get("metrics") else [])
     return model.__dict__["_metric_trackers"]
 
 

@@ -201,7 +201,8 @@ def get(metric, loss_kind: str | None):
         if metric in FUNCTIONS:
             return metric, FUNCTIONS[metric], _identity
         if metric in CONFUSION:
-            return metric, Parts(CONFUSION[metric]()), CONFUSION[metric]().from_parts
+            confusion = CONFUSION[metric]()
+            return metric, Parts(confusion), confusion.from_parts
     elif type(metric).__module__.startswith("keras"):  # a Keras metric object keeps state across calls: not ours
         raise ValueError(f"{type(metric).__name__} is a Keras metric object; use rnnkit.keras.metrics."
                          f"{type(metric).__name__} (or its name) with rnnkit.keras models")
