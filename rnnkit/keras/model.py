@@ -21,6 +21,7 @@ from rnnkit.keras.layers.base import (
 )
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.symbolic import flat_tensors
+from rnnkit.keras.summary import print_summary
 from rnnkit.keras.trainer import Trainer
 
 
@@ -315,32 +316,8 @@ class Model(Trainer, nn.Module):
         return [sub for layer in self.layers for sub in layer._all_layers()]
 
     def summary(self, print_fn=print) -> None:
-        """Keras's table: each layer's name (type), output shape (batch axis first: None unless the Input fixed it;
-        None on an axis of any size; ? for a model not built from Inputs) and parameter count, then the totals."""
-        shapes: dict[int, str] = {}
-        for node in self.__dict__.get("nodes", ()):
-            if id(node.layer) not in shapes:
-                outs = [str(t.shape) for t in node.outputs]
-                shapes[id(node.layer)] = outs[0] if len(outs) == 1 else f"[{', '.join(outs)}]"
-        for layer in self.layers:
-            if isinstance(layer, InputLayer):
-                shapes[id(layer)] = str(layer.batch_shape)
-        def kind(layer) -> str:
-            plain_model = type(layer) is Model and "graph_inputs" in layer.__dict__
-            return "Functional" if plain_model else getattr(layer, "class_name", type(layer).__name__)
-        rows = [(f"{layer.name} ({kind(layer)})", shapes.get(id(layer), "?"), layer.count_params())
-                for layer in self.operations]
-        width = max([len(r[0]) for r in rows] + [20])
-        shape_width = max([len(r[1]) for r in rows] + [12])
-        print_fn(f'Model: "{self.name}"')
-        print_fn(f"{'Layer (type)':<{width}}  {'Output Shape':<{shape_width}}  {'Param #':>10}")
-        print_fn("=" * (width + shape_width + 14))
-        for name, shape, n in rows:
-            print_fn(f"{name:<{width}}  {shape:<{shape_width}}  {n:>10,}")
-        print_fn("=" * (width + shape_width + 14))
-        print_fn(f"Trainable params: {sum(w.numel() for w in self.trainable_weights):,}")
-        print_fn(f"Non-trainable params: {sum(w.numel() for w in self.non_trainable_weights):,}")
-        print_fn(f"Total params: {self.count_params():,}")
+        """Keras's table of the layers (and operations), their output shapes and parameter counts (``summary.py``)."""
+        print_summary(self, print_fn)
 
     def _build_on(self, xs: list[torch.Tensor]) -> None:
         """Build before training on data ``xs``: a subclassed model's layers build on a first call (their weights

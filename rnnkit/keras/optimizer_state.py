@@ -21,7 +21,7 @@ from rnnkit.keras import optimizers as O
 
 # Keras's slot blocks per optimizer (each block's names interleaved per weight) and the torch state key of each
 SLOTS = {"momentum": "exp_avg", "velocity": "exp_avg_sq", "velocity_hat": "max_exp_avg_sq"}
-RMSPROP_SLOTS = {"velocity": "velocity", "momentum": "momentum", "average_gradient": "average_grad"}
+RMSPROP_SLOTS = {"velocity": "velocity", "momentum": "momentum", "average_gradient": "average_gradient"}
 
 
 def _blocks(opt: O.Optimizer) -> tuple[list[list[str]], dict[str, str]]:

@@ -1,6 +1,6 @@
 """Keras's optimizers — ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adamax``, ``Nadam``, ``Adadelta``,
 ``Lion`` with Keras's arguments and defaults (Adam's ε 1e-7, RMSprop's ρ 0.9) — run by torch's optimizers or, where
-torch's update is not Keras's, by Keras's equations (``rmsprop.py``, ``rules.py``), plus what Keras adds around the
+torch's update is not Keras's, by Keras's equations (``rules.py``), plus what Keras adds around the
 update:
 
 * ``clipnorm`` (each gradient's norm at most c), ``global_clipnorm`` (all gradients' norm together), ``clipvalue``
@@ -21,7 +21,6 @@ import math
 import torch
 
 from rnnkit.keras.optimizers import rules, schedules
-from rnnkit.keras.optimizers.rmsprop import KerasRMSprop
 from rnnkit.train.config import OptimConfig
 from rnnkit.train.optim import build_optimizer
 
@@ -238,8 +237,8 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered, **kwargs)
 
     def build(self, params):
-        """Keras's update rule (ε inside the square root: ``rmsprop.py``), not torch's."""
-        return KerasRMSprop(params, self._initial_lr(), self.rho, self.momentum, self.epsilon, self.centered)
+        """Keras's update rule (ε inside the square root: ``rules.py``), not torch's."""
+        return rules.KerasRMSprop(params, self._initial_lr(), self.rho, self.momentum, self.epsilon, self.centered)
 
 
 class _Rule(Optimizer):

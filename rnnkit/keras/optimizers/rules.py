@@ -1,6 +1,12 @@
-"""Keras's other update rules as torch optimizers, in Keras's equations (torch's own versions differ: ε inside or
-outside the square root, the accumulator's start, Nadam's momentum schedule), with η the learning rate and g the
-gradient:
+"""Keras's update rules where torch's differ, as torch optimizers in Keras's equations (torch's own versions place ε
+outside the square root, start the accumulators elsewhere, schedule Nadam's momentum differently), with η the learning
+rate and g the gradient:
+
+    RMSprop   v ← ρ v + (1 − ρ) g²  (centered: ḡ ← ρ ḡ + (1 − ρ) g,  d = v − ḡ² + ε; else d = v + ε)
+              Δ = η g / sqrt(d);  w ← w − Δ  (momentum μ > 0: m ← μ m + Δ,  w ← w − m)
+              — torch divides by sqrt(v) + ε: with Keras's ε = 1e-7 a gradient of 1e-4 moves a weight ten times
+              further there (sqrt(1e-9) + 1e-7 against sqrt(1e-9 + 1e-7)), so "rmsprop", compile's default, would
+              train differently
 
     Adagrad   a ← a + g²  (a₀ = initial_accumulator_value)             w ← w − η g / sqrt(a + ε)
     Adamax    m ← m + (1 − β₁)(g − m),  u ← max(β₂ u, |g|)              w ← w − η m / ((1 − β₁ᵗ)(u + ε))
@@ -31,6 +37,10 @@ class KerasRule(torch.optim.Optimizer):
     def __init__(self, params, **defaults) -> None:
         super().__init__(params, defaults)
 
+    def slots_for(self, group: dict) -> tuple[str, ...]:
+        """The slots this group's settings need (RMSprop's depend on its momentum and centering)."""
+        return self.slots
+
     def begin_step(self, group: dict, t: int) -> None:
         """Per-group work before the weights' updates of step t (Nadam's schedule)."""
 
@@ -49,7 +59,7 @@ class KerasRule(torch.optim.Optimizer):
                 state = self.state[w]
                 if not state:
                     state["step"] = torch.tensor(0.0)
-                    for slot in self.slots:
+                    for slot in self.slots_for(group):
                         state[slot] = torch.full_like(w, float(group[self.initial[slot]]) if slot in self.initial
                                                       else 0.0)
                 state["step"] += 1
@@ -58,6 +68,37 @@ class KerasRule(torch.optim.Optimizer):
 
     def update(self, w: torch.Tensor, g: torch.Tensor, state: dict, group: dict) -> None:
         raise NotImplementedError
+
+
+class KerasRMSprop(KerasRule):
+    slots = ("velocity", "momentum", "average_gradient")  # Keras's order (the last two when its settings need them)
+
+    def __init__(self, params, lr: float = 0.001, rho: float = 0.9, momentum: float = 0.0, eps: float = 1e-7,
+                 centered: bool = False) -> None:
+        if not 0.0 <= rho < 1.0:
+            raise ValueError(f"RMSprop: rho must be in [0, 1), got {rho}")
+        super().__init__(params, lr=lr, rho=rho, momentum=momentum, eps=eps, centered=centered)
+
+    def slots_for(self, group):
+        return tuple(s for s in self.slots if s == "velocity" or (s == "momentum" and group["momentum"] > 0)
+                     or (s == "average_gradient" and group["centered"]))
+
+    def update(self, w, g, state, group):
+        rho, eps, mu, v = group["rho"], group["eps"], group["momentum"], state["velocity"]
+        v.mul_(rho).addcmul_(g, g, value=1 - rho)
+        if group["centered"]:
+            avg = state["average_gradient"]
+            avg.mul_(rho).add_(g, alpha=1 - rho)
+            d = v - avg * avg + eps
+        else:
+            d = v + eps
+        increment = group["lr"] * g / d.sqrt()
+        if mu > 0:
+            m = state["momentum"]
+            m.mul_(mu).add_(increment)
+            w.sub_(m)
+        else:
+            w.sub_(increment)
 
 
 class KerasAdagrad(KerasRule):
