@@ -164,3 +164,14 @@ def test_compiled_accuracy_follows_the_loss_in_a_custom_step():
     want, got = (m.fit(X, labels, epochs=2, batch_size=8, shuffle=False, verbose=0).history for m in (km, rm))
     for key in ("loss", "accuracy"):
         np.testing.assert_allclose(got[key], want[key], atol=2e-5, err_msg=key)
+
+
+def test_validation_split_holds_out_the_last_samples_as_keras():
+    km, rm = with_compiled_loss(keras), with_compiled_loss(rk)
+    rm.set_weights(km.get_weights())
+    fit = dict(epochs=2, batch_size=8, shuffle=False, verbose=0, validation_split=0.25)
+    want, got = km.fit(X, Y, **fit).history, rm.fit(X, Y, **fit).history
+    for key in ("loss", "val_loss", "val_mae"):
+        np.testing.assert_allclose(got[key], want[key], atol=2e-5, err_msg=key)
+    with pytest.raises(ValueError, match="validation_split"):
+        rm.fit(X, Y, validation_split=1.5, verbose=0)

@@ -106,9 +106,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if validation_data is not None:
         val = model._dataset(*validation_data[:3])
     elif validation_split:
-        cut = int(xs[0].shape[0] * (1 - validation_split))
-        val = [t[cut:] for t in xs], [t[cut:] for t in ys], w[cut:]
-        xs, ys, w = [t[:cut] for t in xs], [t[:cut] for t in ys], w[:cut]
+        (xs, ys, w), val = model._split_off(xs, ys, w, validation_split)
     n, bs = xs[0].shape[0], batch_size or 32
     history, shown = History(), verbosity(verbose)
     own = [ProgbarLogger(shown)] if shown and not any(isinstance(c, ProgbarLogger) for c in callbacks or []) else []

@@ -169,6 +169,16 @@ class Trainer(custom_loop.KerasSteps):
         return torch.stack(cols, dim=1)
 
     @staticmethod
+    def _split_off(xs, ys, w, validation_split: float):
+        """Keras's ``validation_split``: the last fraction of the samples, before any shuffling, held out —
+        ((xs, ys, w) to train on, (xs, ys, w) to validate on)."""
+        if not 0 < validation_split < 1:
+            raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
+        cut = int(xs[0].shape[0] * (1 - validation_split))
+        return ([t[:cut] for t in xs], [t[:cut] for t in ys], w[:cut]), \
+            ([t[cut:] for t in xs], [t[cut:] for t in ys], w[cut:])
+
+    @staticmethod
     def _flat(xs, ys, w) -> list[torch.Tensor]:
         return [*xs, *ys, w]
 
@@ -235,11 +245,8 @@ class Trainer(custom_loop.KerasSteps):
             if validation_data is not None:  # (x, y) or (x, y, sample_weight), as Keras takes it
                 val = self._validation(validation_data, validation_steps)
             elif validation_split:
-                if not 0 < validation_split < 1:
-                    raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
-                cut = int(xs[0].shape[0] * (1 - validation_split))
-                val = TensorDataset(*[t[cut:] for t in self._flat(xs, ys, w)])
-                xs, ys, w = [t[:cut] for t in xs], [t[:cut] for t in ys], w[:cut]
+                (xs, ys, w), held_out = self._split_off(xs, ys, w, validation_split)
+                val = TensorDataset(*self._flat(*held_out))
             else:
                 val = None
             train = TensorDataset(*self._flat(xs, ys, w))
