@@ -67,3 +67,20 @@ def test_an_untrained_model_saves_no_optimizer_state(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert int(loaded.optimizer.iterations) == 0
+
+
+def test_loading_weights_into_a_trained_model_replaces_its_optimizer_state(tmp_path):
+    """Trained two epochs and saved, trained a third, then loaded back and trained a third again: both third epochs
+    end at the same weights — the loaded optimizer state replaced the one the model had carried, for the engine's fit
+    and for a model's own train_on_batch alike."""
+    model = trained(rk, "Adam", {"learning_rate": 0.01})
+    model.save_weights(tmp_path / "two.weights.h5")
+    third = one_more_epoch(model)
+    model.load_weights(tmp_path / "two.weights.h5")
+    for a, b in zip(one_more_epoch(model), third):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    model.load_weights(tmp_path / "two.weights.h5")
+    for i in range(0, 16, 4):
+        model.train_on_batch(X[i:i + 4], Y[i:i + 4])
+    for a, b in zip(model.get_weights(), third):
+        np.testing.assert_allclose(a, b, atol=1e-6)

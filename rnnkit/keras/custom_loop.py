@@ -140,6 +140,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             break
     for cb in cbs:
         cb.on_train_end({})
+    model.optimizer.fit_ended()
     model.history = history
     return history
 

@@ -40,11 +40,14 @@ def _blocks(opt: O.Optimizer) -> tuple[list[list[str]], dict[str, str]]:
 
 
 def _torch_optimizer(model) -> torch.optim.Optimizer | None:
-    """The torch optimizer holding the model's optimizer state: the last fit's, or one rebuilt from a loaded state."""
-    opt = model.optimizer._torch
-    if opt is None and getattr(model, "_trainer_state", None) is not None:
-        opt = model.optimizer.build(list(model.parameters()))
-        opt.load_state_dict(model._trainer_state)
+    """The torch optimizer holding the model's optimizer state: the last fit's, or one rebuilt from a carried or a
+    restored (not yet used) state."""
+    optimizer, opt = model.optimizer, model.optimizer._torch
+    if opt is None and (getattr(model, "_trainer_state", None) is not None or optimizer.restored is not None):
+        opt = optimizer.build(list(model.parameters()))
+        if getattr(model, "_trainer_state", None) is not None:
+            opt.load_state_dict(model._trainer_state)
+        optimizer.install_restored(opt, keep=True)
     return opt
 
 
@@ -89,11 +92,11 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
     iterations, lr = int(arrays[0]), float(arrays[1])
     if not isinstance(optimizer._learning_rate, O.schedules.LearningRateSchedule):
         optimizer.learning_rate = lr
-    opt = optimizer.build(list(model.parameters()))
+    by_weight: dict[int, dict] = {id(w): {} for w in weights}
     slots = iter(arrays[2:len(arrays) - tail])
     for block in blocks:
         for w in weights:
-            state = opt.state[w]
+            state = by_weight[id(w)]
             if not isinstance(optimizer, O.SGD):  # Adam's bias correction and RMSprop count their steps
                 state.setdefault("step", torch.tensor(float(iterations)))
             for slot in block:
@@ -102,15 +105,8 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
                     raise ValueError(f"{source}: optimizer slot {slot} of shape {tuple(value.shape)} for a weight of "
                                      f"shape {tuple(w.shape)}")
                 state[keys[slot]] = value / -lr if isinstance(optimizer, O.SGD) else value
-    for group in opt.param_groups:
-        if isinstance(optimizer, O._Rule):  # the step count of Keras's own rules, Nadam's product
-            group["t"] = iterations
-        if tail:
-            group["u_product"] = float(arrays[-1])
-    model._trainer_state = opt.state_dict()  # for the engine's next fit
-    if optimizer._torch is not None:  # during a fit (a callback restoring a backup): the running optimizer too
-        optimizer._torch.load_state_dict(model._trainer_state)
-    # for a custom train_step's first optimizer.apply, which makes its own torch optimizer: the state by weight
-    optimizer._pending_state = ({id(w): opt.state[w] for w in weights if w in opt.state},
-                                {k: v for k, v in opt.param_groups[0].items() if k in ("t", "u_product")})
-    optimizer._iterations = iterations
+    group = {"t": iterations} if isinstance(optimizer, O._Rule) else {}  # Keras's own rules count their steps
+    if tail:
+        group["u_product"] = float(arrays[-1])  # Nadam's momentum-schedule product
+    model._trainer_state = None  # the restored state replaces what an earlier fit carried
+    optimizer.restore_state(by_weight, group, iterations)

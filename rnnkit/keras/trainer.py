@@ -271,6 +271,7 @@ class Trainer(custom_loop.KerasSteps):
         self._torch_optimizer(trainer.optimizer)
         trainer.fit()
         self._trainer_state = trainer.optimizer.state_dict()
+        self.optimizer.fit_ended()
         self.history = history
         return history
 
@@ -279,6 +280,7 @@ class Trainer(custom_loop.KerasSteps):
         the Keras optimizer, projecting constrained weights after each step."""
         if getattr(self, "_trainer_state", None) is not None:  # keep the optimizer state across fit() calls
             opt.load_state_dict(self._trainer_state)
+        self.optimizer.install_restored(opt)  # or the state a file restored (optimizer_state.restore)
         self.optimizer.bind(opt)
         if any(layer._constraints for top in self.layers for layer in top._all_layers()):
             opt.register_step_post_hook(lambda *_: self.apply_constraints())

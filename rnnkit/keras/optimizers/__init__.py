@@ -158,6 +158,35 @@ class Optimizer:
     def _after_step(self) -> None:
         self._iterations += 1
 
+    # --- a state restored from a file (``optimizer_state.restore``) ------------------------------------------------
+    restored: tuple | None = None  # ({id(weight): torch state}, group settings): for the next torch optimizer made
+
+    def restore_state(self, by_weight: dict, group: dict, iterations: int) -> None:
+        """Keep a restored state for the next torch optimizer made (the engine's fit, a custom step's first
+        ``apply``), and hand it at once to the one bound now, if any (running: a callback restoring a backup during
+        ``fit``); a fit's end forgets it (``fit_ended``)."""
+        self.restored, self._iterations = (by_weight, group), iterations
+        if self._torch is not None:
+            self.install_restored(self._torch, keep=True)
+
+    def fit_ended(self) -> None:
+        """A fit is over: its torch optimizer's state is the state now (a restored one was used, or is stale)."""
+        self.restored = None
+
+    def install_restored(self, opt: torch.optim.Optimizer, keep: bool = False) -> None:
+        """Put the restored state into ``opt`` — each weight's on that weight's device — and forget it (unless
+        ``keep``: a look for a file, not a fit)."""
+        if self.restored is None:
+            return
+        by_weight, settings = self.restored
+        for group in opt.param_groups:
+            group.update(settings)
+            for p in group["params"]:
+                if id(p) in by_weight:
+                    opt.state[p] = {k: v if k == "step" else v.to(p.device) for k, v in by_weight[id(p)].items()}
+        if not keep:
+            self.restored = None
+
     @torch.no_grad()
     def apply(self, grads, trainable_variables=None) -> None:
         """Keras's ``apply``: one update of ``trainable_variables`` with ``grads`` (a custom ``train_step``); the
@@ -169,14 +198,7 @@ class Optimizer:
             {id(v) for v in variables}
         if not bound:
             opt = self.build(variables)
-            pending = self.__dict__.pop("_pending_state", None)  # restored from a file (optimizer_state.restore)
-            if pending is not None:
-                by_weight, extras = pending
-                for v in variables:
-                    if id(v) in by_weight:
-                        opt.state[v] = by_weight[id(v)]
-                for group in opt.param_groups:
-                    group.update(extras)
+            self.install_restored(opt)
             self.bind(opt)
         for v, g in zip(variables, grads):
             v.grad = g
