@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = (RNG.normal(size=(64, 7, 3)) * 3 + 2).astype("float32")
@@ -45,12 +46,7 @@ def test_training_moves_the_statistics_and_weights_as_keras(tmp_path):
     assert not np.allclose(ours.layers[1].moving_mean.numpy(), 0)  # the statistics did move
     expected = theirs.predict(X, verbose=0)
     np.testing.assert_allclose(ours.predict(X, verbose=0), expected, atol=1e-5)
-    ours.save(tmp_path / "ours.keras")
-    theirs.save(tmp_path / "theirs.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "ours.keras").predict(X, verbose=0), expected,
-                               atol=1e-5)
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(X, verbose=0), expected,
-                               atol=1e-5)
+    assert_keras_files_move_both_ways(theirs, ours, X, tmp_path, want=expected)
 
 
 def test_the_batch_moments_count_only_unmasked_steps():
@@ -169,9 +165,4 @@ def test_normalization_adapts_on_batches_to_the_whole_data_moments(tmp_path):
     ours.set_weights(theirs.get_weights())
     expected = theirs.predict(SERIES, verbose=0)
     np.testing.assert_allclose(ours.predict(SERIES, verbose=0), expected, atol=1e-5)
-    ours.save(tmp_path / "ours.keras")
-    theirs.save(tmp_path / "theirs.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "ours.keras").predict(SERIES, verbose=0), expected,
-                               atol=1e-5)
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(SERIES, verbose=0), expected,
-                               atol=1e-5)
+    assert_keras_files_move_both_ways(theirs, ours, SERIES, tmp_path, want=expected)
