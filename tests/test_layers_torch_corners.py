@@ -91,6 +91,21 @@ def test_an_empty_batch_works_like_torch(torch_cls, ours, backend):
     assert x.grad.shape == x.shape
 
 
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "IndRNN", "MinGRU",
+                                  "MinLSTM", "FeedbackRNN"])
+def test_a_meta_device_forward_and_backward_give_shapes_as_torch_nn_does(name):
+    # deferred initialisation (accelerate's init_empty_weights, FSDP) runs modules on "meta" tensors to learn shapes;
+    # torch.nn's layers do, so ours must (autocast has no "meta" device: asking it raised)
+    kwargs = {} if name == "FeedbackRNN" else {"bidirectional": True}
+    ref = nn.LSTM(3, 4, 2, device="meta", **kwargs)(torch.randn(5, 2, 3, device="meta"))[0]
+    layer = getattr(rnnkit.layers, name)(3, 4, 2, device="meta", **kwargs)
+    x = torch.randn(5, 2, 3, device="meta", requires_grad=True)
+    y = layer(x)[0]
+    assert y.is_meta and y.shape == ref.shape
+    y.sum().backward()
+    assert x.grad.is_meta and x.grad.shape == x.shape
+
+
 @pytest.mark.parametrize("torch_cell, ours", [(nn.RNNCell, rnnkit.RNNCell), (nn.LSTMCell, rnnkit.LSTMCell),
                                               (nn.GRUCell, rnnkit.GRUCell)], ids=IDS)
 def test_cells_match_torch_in_the_corners(torch_cell, ours):

@@ -32,7 +32,7 @@ from rnnkit.recurrence.packed import products_in
 
 def _autocast_on(x: Tensor) -> bool:
     """Whether ``torch.autocast`` is on for ``x``'s device (and ``x`` is floating: autocast only ever casts those)."""
-    return x.is_floating_point() and torch.is_autocast_enabled(x.device.type)
+    return x.is_floating_point() and x.device.type != "meta" and torch.is_autocast_enabled(x.device.type)
 
 
 class SequenceLayer(nn.Module):
@@ -53,6 +53,10 @@ class SequenceLayer(nn.Module):
     def _autocasts(self, x: Tensor, lengths: Tensor | None) -> bool:
         """Whether ``_run`` hands this call to a kernel that torch's autocast handles itself (mixed dtypes in)."""
         return False
+
+    def __prepare_scriptable__(self):
+        raise TypeError(f"torch.jit.script cannot compile {type(self).__name__}: its kernels are autograd Functions, "
+                        "which TorchScript does not take; torch.jit.trace, torch.export and torch.compile can")
 
     # --- the shared contract --------------------------------------------------------------------------------
     @property

@@ -54,6 +54,30 @@ def to_torch(layer) -> nn.RNNBase:
     return module.train(layer.training)
 
 
+def scriptable(layer) -> nn.RNNBase:
+    """What ``torch.jit.script`` compiles for ``layer`` (its ``__prepare_scriptable__``): the ``torch.nn`` twin holding
+    the same ``Parameter`` objects, so the script runs torch's kernels on these weights and trains them. TorchScript
+    cannot compile rnnkit's hand-written kernels (autograd Functions); the script takes torch.nn's ``forward(input,
+    hx)`` (no ``lengths=``: pack the batch)."""
+    name = type(layer).__name__
+    try:
+        torch_class(layer)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"torch.jit.script cannot compile {name}: {e}; torch.jit.trace, torch.export and "
+                        "torch.compile can") from None
+    if layer.regularizers.active():
+        raise TypeError(f"torch.jit.script cannot compile {name} with {', '.join(layer.regularizers.active())}: "
+                        "torch.nn's twin has no such regulariser; torch.jit.trace, torch.export and torch.compile can")
+    module = to_torch(layer)
+    for weight in module._flat_weights_names:
+        p = layer._parameters.get(weight)
+        if p is None:  # e.g. under torch.nn.utils.parametrize (torch.nn's own layers cannot be scripted so either)
+            raise TypeError(f"torch.jit.script cannot compile {name}: its {weight} is not a plain Parameter "
+                            "(parametrized?); torch.jit.trace can")
+        setattr(module, weight, p)
+    return module
+
+
 def from_torch(cls, module: nn.RNNBase, **kwargs):
     """An rnnkit layer of class ``cls`` with ``module``'s configuration and (copied) weights."""
     config = {"num_layers": module.num_layers, "bias": module.bias, "batch_first": module.batch_first,

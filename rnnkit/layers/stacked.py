@@ -181,6 +181,12 @@ class StackedRNNBase(SequenceLayer):
 
         return to_torch(self)
 
+    def __prepare_scriptable__(self) -> nn.RNNBase:
+        """``torch.jit.script(layer)`` compiles the ``torch.nn`` twin sharing these parameters (``convert.scriptable``)."""
+        from rnnkit.layers.convert import scriptable
+
+        return scriptable(self)
+
     @classmethod
     def from_torch(cls, module: nn.RNNBase, **kwargs):
         """This rnnkit layer made from a ``torch.nn`` module (configuration and weights); ``kwargs``: e.g. ``backend``."""

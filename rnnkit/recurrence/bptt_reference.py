@@ -107,7 +107,7 @@ def autocast_off(backward):
     @functools.wraps(backward)
     def run(ctx, *grads):
         like = next((g for g in grads if isinstance(g, Tensor)), None)
-        if like is None or not torch.is_autocast_enabled(like.device.type):
+        if like is None or like.device.type == "meta" or not torch.is_autocast_enabled(like.device.type):
             return backward(ctx, *grads)
         with torch.autocast(like.device.type, enabled=False):
             return backward(ctx, *grads)
