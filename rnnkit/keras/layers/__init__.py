@@ -18,6 +18,7 @@ from rnnkit.keras.layers.core import (
     Wrapper,
 )
 from rnnkit.keras.layers.input_layer import InputLayer
+from rnnkit.keras.layers.lookup import IntegerLookup, StringLookup
 from rnnkit.keras.layers.merging import (
     Add,
     Average,
@@ -51,6 +52,7 @@ from rnnkit.keras.layers.shaping import (
 )
 from rnnkit.keras.layers.stacked import StackedRNNCells
 from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
+from rnnkit.keras.layers.text_vectorization import TextVectorization
 
 # Keras's other names for the same layers
 GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, AvgPool1D, Convolution1D = (GlobalAveragePooling1D, GlobalMaxPooling1D,
@@ -66,4 +68,5 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "MaxPooling1D", "AveragePooling1D", "BatchNormalization", "UnitNormalization", "Identity", "Dot", "ReLU",
            "LeakyReLU", "ELU", "PReLU", "Softmax", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "concatenate", "add", "subtract", "multiply", "average",
-           "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization"]
+           "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization",
+           "StringLookup", "IntegerLookup", "TextVectorization"]

@@ -78,7 +78,9 @@ def Input(shape=None, batch_size: int | None = None, dtype="float32", name: str 
         raise ValueError(f"Input: batch_size must be a positive integer or None, got {batch_size!r}")
     dt = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int64, "int64": torch.int64}.get(dtype)
     if dt is None:
-        raise ValueError(f"unsupported Input dtype {dtype!r}")
+        strings = " (string preprocessing — TextVectorization, StringLookup — runs on the data before the model in " \
+            "rnnkit.keras: model.fit(vectorize(texts), y))" if dtype in ("string", "str", str) else ""
+        raise ValueError(f"unsupported Input dtype {dtype!r}{strings}")
     return KerasTensor(tuple(shape), dt, node=None, name=name or unique_name("input_layer"), batch_size=batch_size)
 
 
