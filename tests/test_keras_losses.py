@@ -78,3 +78,60 @@ def test_evaluate_and_fit_weight_samples_and_classes_as_keras_does():
         r.fit(x, y, class_weight={0: 1.0, 1: 1.0}, verbose=0)
     with pytest.raises(ValueError, match="39 weights for 40 samples"):
         r.evaluate(x, y, sample_weight=sw[:39])
+
+
+POSITIVE = RNG.uniform(0.05, 2, (6, 4)).astype("float32")
+TARGETS = RNG.uniform(0, 2, (6, 4)).astype("float32")
+PROBS_TRUE, PROBS = (RNG.dirichlet(np.ones(4), 6).astype("float32") for _ in range(2))
+SIGNS = (RNG.random((6, 4)) > 0.5).astype("float32")
+MORE = [("MeanAbsolutePercentageError", {}, TARGETS, POSITIVE), ("MeanSquaredLogarithmicError", {}, TARGETS, POSITIVE),
+        ("LogCosh", {}, TARGETS, 5 * POSITIVE), ("Poisson", {}, TARGETS, POSITIVE),
+        ("KLDivergence", {}, PROBS_TRUE, PROBS), ("Hinge", {}, SIGNS, LOGITS), ("SquaredHinge", {}, SIGNS, LOGITS),
+        ("CategoricalHinge", {}, PROBS_TRUE, LOGITS), ("Huber", {}, TARGETS, 3 * POSITIVE),
+        ("Huber", {"delta": 0.3}, TARGETS, 3 * POSITIVE), ("CosineSimilarity", {}, TARGETS - 1, POSITIVE - 1),
+        ("BinaryCrossentropy", {"label_smoothing": 0.2}, SIGNS, PROBS),
+        ("BinaryCrossentropy", {"label_smoothing": 0.1, "from_logits": True}, SIGNS, LOGITS),
+        ("CategoricalCrossentropy", {"label_smoothing": 0.3}, PROBS_TRUE, PROBS),
+        ("CategoricalCrossentropy", {"label_smoothing": 0.1, "from_logits": True}, ONE_HOT, LOGITS)]
+
+
+@pytest.mark.parametrize("name, kwargs, y, p", MORE, ids=[f"{c[0]}{c[1] or ''}" for c in MORE])
+@pytest.mark.parametrize("weights", [None, WEIGHTS])
+def test_the_regression_hinge_and_smoothed_losses_give_keras_values(name, kwargs, y, p, weights):
+    theirs = kn(getattr(keras.losses, name)(**kwargs)(y, p, sample_weight=weights))
+    ours = getattr(rk.losses, name)(**kwargs)(torch.tensor(y), torch.tensor(p), sample_weight=weights)
+    assert float(ours) == pytest.approx(theirs, rel=1e-5, abs=1e-6)
+    keras_config = getattr(keras.losses, name)(**kwargs).get_config()
+    assert {k: v for k, v in getattr(rk.losses, name)(**kwargs).get_config().items() if k in keras_config} == \
+        keras_config
+
+
+@pytest.mark.parametrize("fn", ["mean_absolute_percentage_error", "mean_squared_logarithmic_error", "huber",
+                                "log_cosh", "poisson", "kl_divergence", "cosine_similarity", "hinge", "squared_hinge",
+                                "categorical_hinge"])
+def test_the_function_forms_return_keras_per_sample_losses(fn):
+    theirs = keras.ops.convert_to_numpy(getattr(keras.losses, fn)(TARGETS, POSITIVE))
+    np.testing.assert_allclose(getattr(rk.losses, fn)(torch.tensor(TARGETS), torch.tensor(POSITIVE)).numpy(), theirs,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_compiled_with_huber_by_name_or_object_trains_to_keras_weights(tmp_path):
+    x = RNG.normal(size=(32, 5, 3)).astype("float32")
+    y = RNG.normal(size=(32, 1)).astype("float32") * 3
+
+    def build(lib):
+        return lib.Sequential([lib.Input(shape=(5, 3)), lib.layers.GRU(4), lib.layers.Dense(1)])
+
+    for loss in ("huber", keras.losses.Huber(delta=0.5)):
+        theirs, ours = build(keras), build(rk)
+        ours.set_weights(theirs.get_weights())
+        theirs.compile(keras.optimizers.SGD(0.1), loss)
+        ours.compile(rk.optimizers.SGD(0.1), loss if isinstance(loss, str) else rk.losses.Huber(delta=0.5))
+        theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        path = tmp_path / "huber.keras"
+        ours.save(path)
+        assert kn(keras.saving.load_model(path).evaluate(x, y, verbose=0)) == pytest.approx(
+            float(ours.evaluate(x, y, verbose=0)), rel=1e-5)

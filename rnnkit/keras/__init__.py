@@ -12,21 +12,25 @@ from rnnkit.keras import (
     activations,
     backend,
     callbacks,
+    config,
     constraints,
     initializers,
     layers,
+    losses,
     metrics,
     models,
     ops,
     optimizers,
+    preprocessing,
     random,
     regularizers,
     saving,
     utils,
 )
-from rnnkit.keras.layers import Input
+from rnnkit.keras.layers import Input, KerasTensor, Layer
 from rnnkit.keras.models import Model, Sequential, load_model
 
-__all__ = ["activations", "backend", "random", "layers", "callbacks", "ops", "optimizers", "metrics", "models",
+__all__ = ["activations", "backend", "config", "losses", "preprocessing", "Layer", "KerasTensor",
+           "random", "layers", "callbacks", "ops", "optimizers", "metrics", "models",
            "initializers", "regularizers", "constraints", "saving", "utils", "Input", "Model", "Sequential",
            "load_model"]

@@ -105,3 +105,15 @@ class SeedStream:
         if self.seed is None:
             return torch.randn(tuple(shape), device=like.device, dtype=like.dtype)
         return torch.randn(tuple(shape), generator=self._next()).to(like.device, like.dtype)
+
+
+EPSILON = 1e-7  # Keras's fuzz factor: probabilities clipped to [ε, 1 − ε], MAPE's floor on |y|
+
+
+def epsilon() -> float:
+    """``keras.backend.epsilon()``: the fuzz factor of losses and metrics."""
+    return EPSILON
+
+
+def floatx() -> str:
+    return "float32"

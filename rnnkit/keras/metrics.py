@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-EPSILON = 1e-7  # Keras's backend.epsilon(): MAPE's floor on |y|
+from rnnkit.keras.backend import EPSILON
 
 
 def _identity(value: float) -> float:

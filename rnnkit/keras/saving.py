@@ -29,7 +29,16 @@ from rnnkit.keras import metrics as M
 from rnnkit.keras import optimizer_state, optimizers
 from rnnkit.keras.compile_utils import metric_leaves
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer, as_list, flatten
-from rnnkit.keras.layers.serialize import deserialize_layer, register_keras_serializable, serialize_layer
+from rnnkit.keras.layers.serialize import (  # noqa: F401 (Keras's saving namespace)
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_layer,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_layer,
+)
 from rnnkit.keras.losses import deserialize_loss, serialize_loss
 from rnnkit.keras.ops.operation import OPERATIONS, Operation, decode_argument, encode_argument
 from rnnkit.keras.ops.operation import from_config as operation_from_config
@@ -42,7 +51,9 @@ from rnnkit.keras.weight_files import (  # noqa: F401 (load_weights, save_weight
     write_h5,
 )
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable"]
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable",
+           "get_custom_objects", "custom_object_scope", "CustomObjectScope", "get_registered_name",
+           "get_registered_object"]
 
 KERAS_VERSION = "3.15.1"
 

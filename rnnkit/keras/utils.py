@@ -9,6 +9,14 @@ import numpy as np
 import torch
 
 from rnnkit.keras.backend import clear_session  # noqa: F401 (keras.utils.clear_session)
+from rnnkit.keras.layers.serialize import (  # noqa: F401 (keras.utils' names for the same)
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 
 
 def pad_sequences(sequences, maxlen: int | None = None, dtype="int32", padding: str = "pre", truncating: str = "pre",
@@ -62,7 +70,41 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     return np.eye(num_classes)[x.reshape(-1)].reshape(*x.shape, num_classes)  # float64, as Keras returns it
 
 
-__all__ = ["pad_sequences", "to_categorical"]
+def normalize(x, axis: int = -1, order: int = 2):
+    """``keras.utils.normalize``: ``x`` divided by its ``order``-norm along ``axis`` (a zero norm leaves zeros)."""
+    if isinstance(x, torch.Tensor):
+        norm = torch.linalg.vector_norm(x, ord=order, dim=axis, keepdim=True)
+        return x / torch.where(norm == 0, torch.ones_like(norm), norm)
+    x = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """``keras.utils.pack_x_y_sample_weight``: the batch tuple a ``train_step`` unpacks (``(x,)`` when alone)."""
+    if y is None:  # a lone x is not wrapped (as Keras: no ambiguity), a tuple or list of inputs is
+        return x if not isinstance(x, (list, tuple)) else (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data) -> tuple:
+    """``keras.utils.unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from a batch (missing parts None)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, found: "
+                     f"{data}")
+
+
+__all__ = ["pad_sequences", "to_categorical", "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight"]
 
 
 class PyDataset:
@@ -176,3 +218,4 @@ def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_
     TensorFlow; Keras's own needs it, or grain)."""
     return TimeseriesDataset(data, targets, sequence_length, sequence_stride, sampling_rate, batch_size, shuffle, seed,
                              start_index, end_index)
+

@@ -7,7 +7,7 @@ module is already imported (a layer serialized and rebuilt in the same program),
 
 from __future__ import annotations
 
-REGISTRY: dict[str, type] = {}
+REGISTRY: dict[str, type] = {}  # Keras's global custom objects: registered classes ("package>name") and user entries
 
 
 def register_keras_serializable(package: str = "Custom", name: str | None = None):
@@ -18,6 +18,44 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
         cls._registered_name = key
         return cls
     return register
+
+
+def get_custom_objects() -> dict:
+    """``keras.saving.get_custom_objects()``: the global dict every load consults (``get_custom_objects()["MyLayer"] =
+    MyLayer``), registered classes included."""
+    return REGISTRY
+
+
+class CustomObjectScope:
+    """``with keras.saving.custom_object_scope({"MyLayer": MyLayer}):`` — those names resolve inside the block."""
+
+    def __init__(self, custom_objects: dict | None = None) -> None:
+        self.custom_objects = dict(custom_objects or {})
+
+    def __enter__(self):
+        self._before = dict(REGISTRY)
+        REGISTRY.update(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        REGISTRY.clear()
+        REGISTRY.update(self._before)
+
+
+custom_object_scope = CustomObjectScope
+
+
+def get_registered_name(obj) -> str:
+    return getattr(obj, "_registered_name", None) or getattr(obj, "__name__", type(obj).__name__)
+
+
+def get_registered_object(name: str, custom_objects: dict | None = None, module_objects: dict | None = None):
+    """``keras.saving.get_registered_object``: ``name`` looked up in ``custom_objects``, the global custom objects, then
+    ``module_objects``; None if nowhere."""
+    for table in (custom_objects or {}, REGISTRY, module_objects or {}):
+        if name in table:
+            return table[name]
+    return None
 
 
 def builtin_layers() -> dict[str, type]:
@@ -39,8 +77,8 @@ def deserialize_layer(d: dict, custom_objects: dict | None = None):
         raise ValueError(f"expected a serialized layer (a dict with class_name and config), got {d!r}")
     custom = custom_objects or {}
     name, registered = d["class_name"], d.get("registered_name")
-    cls = (custom.get(registered) or custom.get(name) or REGISTRY.get(registered) or builtin_layers().get(name)
-           or _loaded_class(d.get("module"), name))
+    cls = (custom.get(registered) or custom.get(name) or REGISTRY.get(registered) or REGISTRY.get(name)
+           or builtin_layers().get(name) or _loaded_class(d.get("module"), name))
     if cls is None and str(d.get("module", "")).startswith("keras"):
         raise ValueError(f"layer {d.get('config', {}).get('name')!r} of type {name!r} is not supported by rnnkit.keras "
                          f"(supported: {', '.join(sorted(builtin_layers()))})")

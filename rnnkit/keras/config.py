@@ -1,0 +1,33 @@
+"""``keras.config``: the global settings code reads — ``floatx()`` (rnnkit.keras computes in float32), ``epsilon()``
+(the fuzz factor of losses and metrics, 1e-7), ``backend()`` ("torch") and ``image_data_format()``."""
+
+from __future__ import annotations
+
+from rnnkit.keras.backend import epsilon
+
+
+def floatx() -> str:
+    return "float32"
+
+
+def set_floatx(value: str) -> None:
+    """Only float32: rnnkit.keras layers compute in float32 (other values are refused, not ignored)."""
+    if value != "float32":
+        raise ValueError(f"rnnkit.keras computes in float32 only; set_floatx({value!r}) is not supported")
+
+
+def backend() -> str:
+    return "torch"
+
+
+def image_data_format() -> str:
+    return "channels_last"
+
+
+def set_image_data_format(data_format: str) -> None:
+    if data_format != "channels_last":
+        raise ValueError(f"rnnkit.keras's layers take channels last; set_image_data_format({data_format!r}) is not "
+                         "supported")
+
+
+__all__ = ["floatx", "set_floatx", "epsilon", "backend", "image_data_format", "set_image_data_format"]
