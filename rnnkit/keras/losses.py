@@ -107,6 +107,18 @@ def _categorical_hinge(y_true, y_pred, from_logits=False):
     return torch.clamp(neg - pos + 1, min=0)
 
 
+def _ctc(y_true, y_pred, from_logits=False):
+    """Keras's ``losses.ctc``: y_true (batch, S) label ids with 0 the blank and the padding (its non-zero entries are
+    each row's labels), y_pred (batch, T, classes) logits, every step of every row used."""
+    from rnnkit.keras.ops.nn import ctc_loss
+
+    if y_true.dim() != 2 or y_pred.dim() != 3:
+        raise ValueError(f"CTC takes y_true of shape (batch_size, max_length) and y_pred logits of shape (batch_size, "
+                         f"max_length, num_classes); got {tuple(y_true.shape)} and {tuple(y_pred.shape)}")
+    lengths = torch.full((y_pred.shape[0],), y_pred.shape[1], dtype=torch.long, device=y_pred.device)
+    return ctc_loss(y_true, y_pred, (y_true != 0).sum(-1), lengths, mask_index=0)
+
+
 def reduce(per_sample: torch.Tensor, sample_weight=None) -> torch.Tensor:
     """Keras's ``sum_over_batch_size``: Σ w·ℓ / the number of per-sample losses (the weights broadcast from the
     batch axis: one weight per sample, or per time step for a sequence output)."""
@@ -193,6 +205,7 @@ KLDivergence = _loss_class("KLDivergence", _kl_divergence, "kl_divergence", Fals
 Hinge = _loss_class("Hinge", _hinge, "hinge", False)
 SquaredHinge = _loss_class("SquaredHinge", _squared_hinge, "squared_hinge", False)
 CategoricalHinge = _loss_class("CategoricalHinge", _categorical_hinge, "categorical_hinge", False)
+CTC = _loss_class("CTC", _ctc, "ctc", False)
 BinaryCrossentropy = type("BinaryCrossentropy", (_Smoothed, _loss_class("_B", _binary, "binary_crossentropy", True)),
                           {"__doc__": "Keras's ``BinaryCrossentropy``."})
 CategoricalCrossentropy = type("CategoricalCrossentropy",
@@ -308,6 +321,10 @@ def categorical_hinge(y_true, y_pred):
     return _categorical_hinge(y_true, y_pred)
 
 
+def ctc(y_true, y_pred):
+    return _ctc(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+
+
 LOSSES = {
     "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
     "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
@@ -317,13 +334,13 @@ LOSSES = {
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy, "huber": huber, "log_cosh": log_cosh,
     "logcosh": log_cosh, "poisson": poisson, "kl_divergence": kl_divergence, "kld": kl_divergence,
     "cosine_similarity": cosine_similarity, "hinge": hinge, "squared_hinge": squared_hinge,
-    "categorical_hinge": categorical_hinge,
+    "categorical_hinge": categorical_hinge, "ctc": ctc,
 }
 _KIND = {MeanSquaredError: "mse", MeanAbsoluteError: "mae", BinaryCrossentropy: "binary_crossentropy",
          CategoricalCrossentropy: "categorical_crossentropy",
          SparseCategoricalCrossentropy: "sparse_categorical_crossentropy"}
 _OTHERS = (MeanAbsolutePercentageError, MeanSquaredLogarithmicError, LogCosh, Poisson, KLDivergence, Hinge,
-           SquaredHinge, CategoricalHinge, Huber, CosineSimilarity)
+           SquaredHinge, CategoricalHinge, Huber, CosineSimilarity, CTC)
 
 
 CLASSES = {cls.__name__: cls for cls in (*_KIND, *_OTHERS)}

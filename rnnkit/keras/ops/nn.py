@@ -1,7 +1,7 @@
 """``keras.ops.nn``: activations (Keras's defaults — ``gelu`` approximate, ``leaky_relu`` slope 0.2, ``hard_sigmoid``
 as ``relu6(x + 3) / 6``), ``softmax``/``log_softmax`` over an axis, ``one_hot``/``multi_hot``, ``moments``,
-``normalize``, the three cross-entropies (on probabilities or logits, Keras's clipping) and scaled dot-product
-attention."""
+``normalize``, the three cross-entropies (on probabilities or logits, Keras's clipping), scaled dot-product
+attention, and CTC's loss and greedy decoding."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import math
 import torch
 from torch.nn import functional as F
 
+from rnnkit.keras.backend import EPSILON  # probabilities are clipped to [ε, 1 − ε] before a log
 from rnnkit.keras.ops.core import convert_to_tensor as _t
 from rnnkit.keras.ops.core import torch_dtype
 from rnnkit.keras.ops.operation import operation
-
-EPSILON = 1e-7  # Keras's backend epsilon: probabilities are clipped to [ε, 1 − ε] before a log
 
 
 def _float(x):
@@ -167,3 +166,41 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     if allowed is not None:
         s = s.masked_fill(~allowed, torch.finfo(s.dtype).min)
     return torch.einsum("bhts,bshd->bthd", torch.softmax(s, dim=-1), v)
+
+
+@operation("CTCLoss", static=("mask_index",), module="nn")
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Per-sequence CTC loss −log p(target | output) (Graves et al. 2006): ``output`` (batch, T, classes) logits,
+    log-softmaxed here; ``target`` (batch, S) label ids, the first ``target_length`` of each row counted; the blank is
+    class ``mask_index``. torch's ``ctc_loss`` computes it, as Keras's PyTorch backend does."""
+    logits = _float(output)
+    log_probs = torch.log_softmax(logits.transpose(0, 1), dim=-1)
+    return F.ctc_loss(log_probs, _t(target).long(), _t(output_length).long().reshape(-1),
+                      _t(target_length).long().reshape(-1), blank=mask_index, reduction="none")
+
+
+@operation("CTCDecode", static=("strategy", "beam_width", "top_paths", "merge_repeated", "mask_index"), module="nn")
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
+               mask_index=0):
+    """Keras's greedy CTC decoding: per step the best class, steps past a sequence's length dropped, repeats merged
+    (``merge_repeated``), blanks (``mask_index``) removed; returns (labels of shape (1, batch, T), −1 after each
+    sequence's labels; scores (batch, 1), minus the sum of the chosen inputs — Keras's greedy score, taken from the
+    inputs as given)."""
+    if strategy != "greedy":
+        raise ValueError(f"ctc_decode: strategy={strategy!r} is not supported by rnnkit.keras (only 'greedy'); "
+                         "rnnkit.decoding has a CTC prefix beam search")
+    x = _float(inputs)
+    batch, steps, classes = x.shape
+    blank = classes - 1 if mask_index is None else mask_index
+    scores, best = x.max(dim=-1)
+    past_end = torch.arange(steps, device=x.device)[None, :] >= _t(sequence_lengths).long().reshape(-1, 1)
+    best = best.masked_fill(past_end, blank)
+    scores = scores.masked_fill(past_end, 0.0)
+    keep = best != blank
+    if merge_repeated:
+        keep[:, 1:] &= best[:, 1:] != best[:, :-1]
+    out = torch.full((batch, steps), -1, dtype=torch.int32, device=x.device)
+    for b in range(batch):
+        labels = best[b][keep[b]]
+        out[b, :len(labels)] = labels.to(torch.int32)
+    return out.unsqueeze(0), -scores.sum(dim=1, keepdim=True)
