@@ -14,14 +14,14 @@ import math
 
 import torch
 
-from rnnkit.keras.metrics import EPSILON, Metric
+from rnnkit.keras.metrics import EPSILON, Metric, RatioMetric
 
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0  # Keras's divide_no_nan
 
 
-class ConfusionMetric(Metric):
+class ConfusionMetric(RatioMetric):
     """A metric computed from confusion counts: ``parts`` per sample, ``from_parts`` at the end of the epoch."""
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None) -> None:
@@ -61,24 +61,6 @@ class ConfusionMetric(Metric):
 
     def parts(self, y_true, y_pred) -> torch.Tensor:
         return self.counts(y_true, y_pred, self.threshold()).reshape(len(y_pred), -1)
-
-    def per_sample(self, y_true, y_pred):
-        raise TypeError(f"{type(self).__name__} is a ratio over the epoch: it has no per-sample value")
-
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        """Keras's stateful use: add a batch's (weighted) counts."""
-        from rnnkit.keras.metrics import _sample_weights, _tensor
-
-        y_pred = _tensor(y_pred)
-        parts = self.parts(_tensor(y_true), y_pred).double()
-        parts = (parts * _sample_weights(sample_weight, len(parts)).double().reshape(-1, 1)).sum(0)
-        self._parts = parts if self._parts is None else self._parts + parts
-
-    def result(self) -> torch.Tensor:
-        return torch.tensor(0.0 if self._parts is None else self.from_parts(self._parts.tolist()))
-
-    def reset_state(self) -> None:
-        self._parts = None
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32", "thresholds": self.thresholds, "top_k": self.top_k,
@@ -175,13 +157,3 @@ class AUC(ConfusionMetric):
 
 
 BY_NAME = {"precision": Precision, "recall": Recall, "auc": AUC}
-
-
-class Parts:
-    """A confusion metric as the engine calls it: (y_true, y_pred) → its per-sample counts, (batch, P)."""
-
-    def __init__(self, metric: ConfusionMetric) -> None:
-        self.metric = metric
-
-    def __call__(self, y_true, y_pred) -> torch.Tensor:
-        return self.metric.parts(y_true, y_pred)

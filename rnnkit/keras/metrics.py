@@ -15,6 +15,7 @@ import math
 import numpy as np
 import torch
 
+from rnnkit.keras import losses as L
 from rnnkit.keras.backend import EPSILON
 
 
@@ -66,6 +67,25 @@ def mean_absolute_percentage_error(y_true, y_pred):
     return 100.0 * _per_sample((y - y_pred).abs() / y.abs().clamp_min(EPSILON))
 
 
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """The cosine of the angle between y and ŷ (the loss is its negative)."""
+    return -L._cosine_similarity(y_true, y_pred, axis)
+
+
+def _binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return L.BinaryCrossentropy(from_logits, label_smoothing).losses(y_true, y_pred)
+
+
+def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return L.CategoricalCrossentropy(from_logits, label_smoothing, axis).losses(y_true, y_pred)
+
+
+def _sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
+    if ignore_class is not None:
+        raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported by rnnkit.keras")
+    return L._sparse(y_true, y_pred, from_logits)
+
+
 FUNCTIONS = {
     "binary_accuracy": binary_accuracy, "categorical_accuracy": categorical_accuracy,
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
@@ -74,6 +94,12 @@ FUNCTIONS = {
     "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
     "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
     "mape": mean_absolute_percentage_error, "mean_absolute_percentage_error": mean_absolute_percentage_error,
+    "msle": L.mean_squared_logarithmic_error, "mean_squared_logarithmic_error": L.mean_squared_logarithmic_error,
+    "logcosh": L.log_cosh, "log_cosh": L.log_cosh, "poisson": L.poisson, "kld": L.kl_divergence,
+    "kl_divergence": L.kl_divergence, "cosine_similarity": cosine_similarity, "hinge": L.hinge,
+    "squared_hinge": L.squared_hinge, "categorical_hinge": L.categorical_hinge,
+    "binary_crossentropy": _binary_crossentropy, "categorical_crossentropy": _categorical_crossentropy,
+    "sparse_categorical_crossentropy": _sparse_categorical_crossentropy,
 }
 ACCURACY_FOR = {"sparse_categorical_crossentropy": sparse_categorical_accuracy,
                 "categorical_crossentropy": categorical_accuracy, "binary_crossentropy": binary_accuracy}
@@ -125,6 +151,46 @@ class Metric:
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32"}
+
+
+class RatioMetric(Metric):
+    """A metric that is a function of sums over the epoch, not a mean of per-sample values (Precision, AUC, R², F1):
+    ``parts`` gives each sample's contributions (batch, P), the engine averages them over the epoch's samples like
+    any metric (weighted), and ``from_parts`` turns those averages into the value — a ratio of averages is the ratio
+    of the sums."""
+
+    def parts(self, y_true, y_pred) -> torch.Tensor:
+        raise NotImplementedError
+
+    def from_parts(self, v):
+        raise NotImplementedError
+
+    def per_sample(self, y_true, y_pred):
+        raise TypeError(f"{type(self).__name__} is computed over the epoch: it has no per-sample value")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Keras's stateful use: add a batch's (weighted) sums."""
+        y_pred = _tensor(y_pred)
+        parts = self.parts(_tensor(y_true), y_pred).double()
+        parts = (parts * _sample_weights(sample_weight, len(parts)).double().reshape(-1, 1)).sum(0)
+        self._parts = parts if self._parts is None else self._parts + parts
+
+    def result(self) -> torch.Tensor:
+        return torch.as_tensor(0.0 if self._parts is None else self.from_parts(self._parts.tolist()),
+                               dtype=torch.float32)
+
+    def reset_state(self) -> None:
+        self._parts = None
+
+
+class Parts:
+    """A ratio metric as the engine calls it: (y_true, y_pred) → its per-sample parts, (batch, P)."""
+
+    def __init__(self, metric: RatioMetric) -> None:
+        self.metric = metric
+
+    def __call__(self, y_true, y_pred) -> torch.Tensor:
+        return self.metric.parts(y_true, y_pred)
 
 
 class Mean(Metric):
@@ -184,14 +250,32 @@ MeanAbsolutePercentageError = _metric_class("MeanAbsolutePercentageError", mean_
                                             "mean_absolute_percentage_error")
 
 
+MeanSquaredLogarithmicError = _metric_class("MeanSquaredLogarithmicError", L.mean_squared_logarithmic_error,
+                                            "mean_squared_logarithmic_error")
+LogCoshError = _metric_class("LogCoshError", L.log_cosh, "logcosh")
+Poisson = _metric_class("Poisson", L.poisson, "poisson")
+KLDivergence = _metric_class("KLDivergence", L.kl_divergence, "kl_divergence")
+CosineSimilarity = _metric_class("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
+Hinge = _metric_class("Hinge", L.hinge, "hinge")
+SquaredHinge = _metric_class("SquaredHinge", L.squared_hinge, "squared_hinge")
+CategoricalHinge = _metric_class("CategoricalHinge", L.categorical_hinge, "categorical_hinge")
+BinaryCrossentropy = _metric_class("BinaryCrossentropy", _binary_crossentropy, "binary_crossentropy",
+                                   from_logits=False, label_smoothing=0.0)
+CategoricalCrossentropy = _metric_class("CategoricalCrossentropy", _categorical_crossentropy,
+                                        "categorical_crossentropy", from_logits=False, label_smoothing=0.0, axis=-1)
+SparseCategoricalCrossentropy = _metric_class("SparseCategoricalCrossentropy", _sparse_categorical_crossentropy,
+                                              "sparse_categorical_crossentropy", from_logits=False,
+                                              ignore_class=None, axis=-1)
+
+
 RootMeanSquaredError = _metric_class("RootMeanSquaredError", mean_squared_error, "root_mean_squared_error")
 RootMeanSquaredError.finish = staticmethod(math.sqrt)  # sqrt of the epoch's mean squared error, not a mean of roots
 
 
 def get(metric, loss_kind: str | None):
-    """(log name, per-sample function, finish) for a metric given to ``compile``; a confusion metric (Precision,
-    Recall, AUC) gives its per-sample counts (``confusion_metrics.Parts``) and its ``from_parts``."""
-    if isinstance(metric, ConfusionMetric):
+    """(log name, per-sample function, finish) for a metric given to ``compile``; a ratio metric (Precision, Recall,
+    AUC, R2Score, F1Score) gives its per-sample parts (``Parts``) and its ``from_parts``."""
+    if isinstance(metric, RatioMetric):
         return metric.name, Parts(metric), metric.from_parts
     if isinstance(metric, Metric):
         return metric.name, metric.per_sample, metric.finish
@@ -246,10 +330,14 @@ def deserialize(d):
 
 
 # the confusion metrics subclass Metric: imported once it exists
-from rnnkit.keras.confusion_metrics import AUC, ConfusionMetric, Parts, Precision, Recall  # noqa: E402
+from rnnkit.keras.confusion_metrics import AUC, Precision, Recall  # noqa: E402
 from rnnkit.keras.confusion_metrics import BY_NAME as CONFUSION  # noqa: E402
+from rnnkit.keras.score_metrics import F1Score, FBetaScore, R2Score  # noqa: E402
 
-__all__ = ["Metric", "Mean", "Sum", "Precision", "Recall", "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+__all__ = ["Metric", "RatioMetric", "Mean", "Sum", "Precision", "Recall", "AUC", "R2Score", "FBetaScore", "F1Score",
+           "MeanSquaredLogarithmicError", "LogCoshError", "Poisson", "KLDivergence", "CosineSimilarity", "Hinge",
+           "SquaredHinge", "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy",
            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
            "MeanAbsolutePercentageError", "RootMeanSquaredError", "get", "accuracy", "binary_accuracy",
