@@ -175,3 +175,51 @@ def test_validation_split_holds_out_the_last_samples_as_keras():
         np.testing.assert_allclose(got[key], want[key], atol=2e-5, err_msg=key)
     with pytest.raises(ValueError, match="validation_split"):
         rm.fit(X, Y, validation_split=1.5, verbose=0)
+
+
+class Windows(keras.utils.PyDataset):
+    """Keras's PyDataset (a subclass of Keras's own class — rnnkit reads it too): batch i of 8."""
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x) // 8
+
+    def __getitem__(self, i):
+        return self.x[i * 8:(i + 1) * 8], self.y[i * 8:(i + 1) * 8]
+
+
+def loader(x, y):
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=8)
+
+
+def generator(x, y):
+    while True:
+        for i in range(0, len(x), 8):
+            yield x[i:i + 8], y[i:i + 8]
+
+
+@pytest.mark.parametrize("source", ["DataLoader", "generator", "PyDataset"])
+@pytest.mark.parametrize("build", [with_compiled_loss, with_own_loss_and_trackers])
+def test_a_custom_step_fits_on_batches_from_a_loader_a_generator_or_a_pydataset_as_keras(build, source):
+    make = {"DataLoader": loader, "generator": generator, "PyDataset": Windows}[source]
+    steps = {"steps_per_epoch": 4} if source == "generator" else {}
+    val_steps = {"validation_steps": 1} if source == "generator" else {}
+    km, rm = build(keras), build(rk)
+    rm.set_weights(km.get_weights())
+    fit = dict(epochs=4, verbose=0, validation_freq=2, shuffle=False, **steps, **val_steps)
+    want = km.fit(make(X, Y), validation_data=make(X[:8], Y[:8]), **fit).history
+    got = rm.fit(make(X, Y), validation_data=make(X[:8], Y[:8]), **fit).history
+    assert sorted(got) == sorted(want) == ["loss", "mae", "val_loss", "val_mae"]
+    assert len(got["val_loss"]) == 2  # validated after epochs 2 and 4 only
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], atol=2e-5, err_msg=key)
+    for a, b in zip(rm.get_weights(), km.get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-5)
+    eval_steps = {"steps": 2} if source == "generator" else {}
+    k_eval = km.evaluate(make(X, Y), verbose=0, return_dict=True, **eval_steps)
+    r_eval = rm.evaluate(make(X, Y), verbose=0, return_dict=True, **eval_steps)
+    for key in k_eval:
+        assert abs(r_eval[key] - k_eval[key]) < 2e-5, key

@@ -17,6 +17,7 @@ import torch
 from rnnkit.keras import losses as L
 from rnnkit.keras import metrics as M
 from rnnkit.keras.compile_utils import metric_leaves
+from rnnkit.keras.data_adapters import Batches, is_stream, unpack
 from rnnkit.keras.layers.base import as_list
 
 
@@ -66,24 +67,42 @@ def flat_logs(logs) -> dict[str, float]:
     return out
 
 
-def _batches(model, xs, ys, w, batch_size: int, order):
+def _step_data(x, y, w):
     """Keras's ``data`` for a step: (x, y), or (x, y, sample_weight) when weights were given; x and y a tensor, or a
-    list for several inputs or outputs — where the model's weights are."""
+    list for several inputs or outputs."""
+    data = (x if len(x) > 1 else x[0], y if len(y) > 1 else (y[0] if y else None))
+    return data + ((w,) if w is not None else ())
+
+
+def _array_batches(model, xs, ys, w, batch_size: int, order):
+    """The batches of arrays, in ``order``, where the model's weights are."""
     weighted = not torch.all(w == 1)
     xs, ys, (w,) = model._on_device(xs), model._on_device(ys), model._on_device([w])
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        x, y = [t[idx] for t in xs], [t[idx] for t in ys]
-        data = (x if len(x) > 1 else x[0], y if len(y) > 1 else (y[0] if y else None))
-        yield data + ((w[idx],) if weighted else ())
+        yield _step_data([t[idx] for t in xs], [t[idx] for t in ys], w[idx] if weighted else None)
 
 
-def run_steps(model, step, xs, ys, w, batch_size: int, order, on_batch=None) -> dict[str, float]:
+def _stream_batches(model, batches: Batches):
+    """One epoch of a DataLoader's / generator's / PyDataset's batches — x, (x, y) or (x, y, sample_weight) — as
+    tensors where the model's weights are."""
+    for batch in batches.epoch():
+        weighted = unpack(batch)[2] is not None
+        xs, ys, w = model._batch(batch)
+        yield _step_data(model._on_device(xs), model._on_device(ys), model._on_device([w])[0] if weighted else None)
+
+
+def validation_due(freq, epoch: int) -> bool:
+    """Keras's ``validation_freq`` at 1-based ``epoch``: every n-th epoch, or the epochs listed."""
+    return epoch % freq == 0 if isinstance(freq, int) else epoch in freq
+
+
+def run_steps(model, step, batches, on_batch=None) -> dict[str, float]:
     """Call ``step`` on every batch (metrics reset first); the last batch's logs."""
     for m in model.metrics:
         m.reset_state()
     logs: dict[str, float] = {}
-    for i, data in enumerate(_batches(model, xs, ys, w, batch_size, order)):
+    for i, data in enumerate(batches):
         if on_batch is not None:
             on_batch("begin", i, logs)
         logs = flat_logs(step(data))
@@ -95,19 +114,36 @@ def run_steps(model, step, xs, ys, w, batch_size: int, order, on_batch=None) -> 
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-        sample_weight, initial_epoch, seed: int):
-    """``fit`` with the model's own ``train_step`` (arrays in)."""
+        sample_weight, initial_epoch, seed: int, steps_per_epoch=None, validation_steps=None, validation_freq=1):
+    """``fit`` with the model's own ``train_step``: on arrays, or on a DataLoader / generator / PyDataset of batches
+    (``steps_per_epoch`` of them per epoch, or all)."""
     from rnnkit.keras.callbacks import History, ProgbarLogger
     from rnnkit.keras.progbar import verbosity
 
-    xs, ys, w = model._dataset(x, y, sample_weight)
-    model._ensure_built(xs)
-    val = None
-    if validation_data is not None:
+    bs = batch_size or 32
+    if is_stream(x):
+        if y is not None or sample_weight is not None or validation_split:
+            raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
+                             "batches: give them there (and validation_data for validation)")
+        stream = Batches(x, steps_per_epoch, "x", shuffle=bool(shuffle), seed=seed)
+        model._ensure_built(model._batch(stream.first())[0])
+        steps = len(stream)
+    else:
+        if steps_per_epoch is not None:
+            raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")
+        xs, ys, w = model._dataset(x, y, sample_weight)
+        model._ensure_built(xs)
+        steps = None
+    val = val_stream = None
+    if is_stream(validation_data):
+        val_stream = Batches(validation_data, validation_steps, "validation_data")
+    elif validation_data is not None:
         val = model._dataset(*validation_data[:3])
     elif validation_split:
         (xs, ys, w), val = model._split_off(xs, ys, w, validation_split)
-    n, bs = xs[0].shape[0], batch_size or 32
+    if steps is None:
+        n = xs[0].shape[0]
+        steps = -(-n // bs)
     history, shown = History(), verbosity(verbose)
     own = [ProgbarLogger(shown)] if shown and not any(isinstance(c, ProgbarLogger) for c in callbacks or []) else []
     cbs = [*(callbacks or []), *own, history]
@@ -115,7 +151,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     for cb in cbs:
         cb.set_model(model)
         if hasattr(cb, "set_params"):
-            cb.set_params({"verbose": shown, "epochs": epochs, "steps": -(-n // bs)})
+            cb.set_params({"verbose": shown, "epochs": epochs, "steps": steps})
         cb.on_train_begin({})
     initial_epoch = model.__dict__.pop("_initial_epoch", initial_epoch)  # BackupAndRestore found a backup
 
@@ -126,13 +162,19 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         for cb in cbs:
             cb.on_epoch_begin(epoch, {})
         model.train()
-        # each epoch's order a function of (seed, epoch): a run resumed at epoch e shuffles as one that never stopped
-        order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(n)) if shuffle else torch.arange(n)
-        logs = run_steps(model, model.train_step, xs, ys, w, bs, order, on_batch)
-        if val is not None and not model.stop_training:
+        if is_stream(x):
+            batches = _stream_batches(model, stream)
+        else:  # each epoch's order a function of (seed, epoch): a run resumed at epoch e shuffles as one never stopped
+            order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(n)) if shuffle else torch.arange(n)
+            batches = _array_batches(model, xs, ys, w, bs, order)
+        logs = run_steps(model, model.train_step, batches, on_batch)
+        if (val is not None or val_stream is not None) and not model.stop_training and validation_due(
+                validation_freq, epoch + 1):
             model.eval()
             with torch.no_grad():
-                val_logs = run_steps(model, model.test_step, *val, bs, torch.arange(val[0][0].shape[0]))
+                val_batches = _stream_batches(model, val_stream) if val_stream is not None else \
+                    _array_batches(model, *val, bs, torch.arange(val[0][0].shape[0]))
+                val_logs = run_steps(model, model.test_step, val_batches)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         for cb in cbs:
             cb.on_epoch_end(epoch, dict(logs))
@@ -146,12 +188,18 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
 
 
 @torch.no_grad()
-def evaluate(model, x, y, batch_size, sample_weight, return_dict: bool):
-    """``evaluate`` with the model's own ``test_step``."""
-    xs, ys, w = model._dataset(x, y, sample_weight)
-    model._ensure_built(xs)
+def evaluate(model, x, y, batch_size, sample_weight, return_dict: bool, steps=None):
+    """``evaluate`` with the model's own ``test_step`` (arrays, or a stream of batches)."""
+    if is_stream(x):
+        stream = Batches(x, steps, "x")
+        model._ensure_built(model._batch(stream.first())[0])
+        batches = _stream_batches(model, stream)
+    else:
+        xs, ys, w = model._dataset(x, y, sample_weight)
+        model._ensure_built(xs)
+        batches = _array_batches(model, xs, ys, w, batch_size or 32, torch.arange(xs[0].shape[0]))
     model.eval()
-    logs = run_steps(model, model.test_step, xs, ys, w, batch_size or 32, torch.arange(xs[0].shape[0]))
+    logs = run_steps(model, model.test_step, batches)
     if return_dict:
         return logs
     values = list(logs.values())

@@ -47,8 +47,7 @@ class EveryNthEpoch:
         self.eval_batch_size = data.eval_batch_size
 
     def _due(self) -> bool:
-        epoch = self.engine.epoch + 1 if self.engine is not None else 1
-        return epoch % self.freq == 0 if isinstance(self.freq, int) else epoch in self.freq
+        return custom_loop.validation_due(self.freq, self.engine.epoch + 1 if self.engine is not None else 1)
 
     def __len__(self) -> int:
         return len(self.data) if self._due() else 0
@@ -212,17 +211,17 @@ class Trainer(custom_loop.KerasSteps):
         """Keras's ``fit`` on arrays, or on a DataLoader / generator of batches (``data_adapters``)."""
         if not self.compiled:
             raise RuntimeError("call compile() before fit()")
-        if custom_loop.overrides(self, "train_step"):  # the model's own step (Keras's customised fit)
-            if is_stream(x) or validation_freq != 1 or class_weight is not None:
-                raise ValueError("with a custom train_step, fit takes arrays (no DataLoader or generator, "
-                                 "class_weight or validation_freq)")
-            return custom_loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                                   validation_data, shuffle, sample_weight, initial_epoch, seed)
         if not (isinstance(validation_freq, int) and validation_freq >= 1) and not (
                 isinstance(validation_freq, (list, tuple, set, range)) and all(isinstance(e, int) for e in
                                                                               validation_freq)):
             raise ValueError(f"validation_freq must be a positive integer or a collection of epochs, got "
                              f"{validation_freq!r}")
+        if custom_loop.overrides(self, "train_step"):  # the model's own step (Keras's customised fit)
+            if class_weight is not None:
+                raise ValueError("with a custom train_step, fit takes no class_weight (weigh the samples instead)")
+            return custom_loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                                   validation_data, shuffle, sample_weight, initial_epoch, seed, steps_per_epoch,
+                                   validation_steps, validation_freq)
         from rnnkit.train import Config
         from rnnkit.train import Trainer as Engine
 
@@ -318,7 +317,7 @@ class Trainer(custom_loop.KerasSteps):
         if not self.compiled:
             raise RuntimeError("call compile() before evaluate()")
         if custom_loop.overrides(self, "test_step"):
-            return custom_loop.evaluate(self, x, y, batch_size, sample_weight, return_dict)
+            return custom_loop.evaluate(self, x, y, batch_size, sample_weight, return_dict, steps)
         totals: dict[str, float] = {}
         n = step = 0
         bar = Progbar(self._steps(x, batch_size, steps), verbosity(verbose))
