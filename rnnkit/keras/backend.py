@@ -100,6 +100,12 @@ class SeedStream:
         mask = torch.bernoulli(torch.full(tuple(shape), keep), generator=self._next()) / keep
         return mask.to(like.device, like.dtype)
 
+    def uniform(self, shape, like: torch.Tensor) -> torch.Tensor:
+        """Uniform noise in [0, 1) of ``shape`` (AlphaDropout's keep test), from the same seeded stream."""
+        if self.seed is None:
+            return torch.rand(tuple(shape), device=like.device, dtype=like.dtype)
+        return torch.rand(tuple(shape), generator=self._next()).to(like.device, like.dtype)
+
     def normal(self, shape, like: torch.Tensor) -> torch.Tensor:
         """Standard normal noise of ``shape`` (GaussianNoise, GaussianDropout), from the same seeded stream."""
         if self.seed is None:

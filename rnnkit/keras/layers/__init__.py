@@ -38,8 +38,16 @@ from rnnkit.keras.layers.merging import (
     subtract,
 )
 from rnnkit.keras.layers.multi_head_attention import MultiHeadAttention
-from rnnkit.keras.layers.noise import ActivityRegularization, GaussianDropout, GaussianNoise
-from rnnkit.keras.layers.normalization import BatchNormalization, LayerNormalization, Normalization, UnitNormalization
+from rnnkit.keras.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise
+from rnnkit.keras.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    Normalization,
+    RMSNormalization,
+    UnitNormalization,
+)
+from rnnkit.keras.layers.preprocessing import CategoryEncoding, Discretization, Rescaling
 from rnnkit.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.keras.layers.shaping import (
     Flatten,
@@ -69,4 +77,5 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "LeakyReLU", "ELU", "PReLU", "Softmax", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "concatenate", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization",
-           "StringLookup", "IntegerLookup", "TextVectorization"]
+           "StringLookup", "IntegerLookup", "TextVectorization", "GroupNormalization", "RMSNormalization",
+           "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization"]

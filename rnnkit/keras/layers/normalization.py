@@ -21,10 +21,9 @@ import torch
 from torch.nn import functional as F
 
 from rnnkit.keras import constraints, initializers, regularizers
+from rnnkit.keras.backend import EPSILON  # added to the masked moments' counts, Normalization's floor on √σ²
 from rnnkit.keras.data_adapters import Batches, is_stream, unpack
 from rnnkit.keras.layers.base import Layer
-
-EPSILON = 1e-7  # Keras's backend.epsilon(): added to the masked moments' counts, Normalization's floor on √σ²
 
 
 def _refuse_penalties(owner: str, kwargs: dict) -> None:
@@ -155,6 +154,80 @@ class BatchNormalization(Layer):
                 "synchronized": False, "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
 
 
+class GroupNormalization(Layer):
+    """Keras's ``GroupNormalization(groups=32)``: the channels (last axis) split into G groups; each sample's group
+    standardized over its channels and every other axis (time), y = γ_c (x − μ_g) / sqrt(σ²_g + ε) + β_c (Wu & He
+    2018; ``groups=1`` is layer normalization over time and channels, ``groups=C`` instance normalization)."""
+
+    supports_masking = True
+
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        _refuse_penalties("GroupNormalization", kwargs)
+        super().__init__(**kwargs)
+        if axis not in (-1,):
+            raise ValueError(f"GroupNormalization: only axis=-1 (channels last) is supported, got {axis!r}")
+        self.groups, self.axis, self.epsilon, self.center, self.scale = groups, axis, float(epsilon), center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError("Axis -1 of input tensor should have a defined dimension but the layer received an input "
+                             f"with shape {tuple(input_shape)}.")
+        if self.groups > channels:
+            raise ValueError(f"Number of groups ({self.groups}) cannot be more than the number of channels "
+                             f"({channels}).")
+        if channels % self.groups:
+            raise ValueError(f"Number of groups ({self.groups}) must be a multiple of the number of channels "
+                             f"({channels}).")
+        if self.scale:
+            self.add_weight((channels,), self.gamma_initializer, name="gamma")
+        if self.center:
+            self.add_weight((channels,), self.beta_initializer, name="beta")
+
+    def call(self, x, mask=None, training=False):
+        shape = x.shape
+        grouped = x.reshape(*shape[:-1], self.groups, shape[-1] // self.groups)
+        axes = tuple(range(1, grouped.dim() - 2)) + (grouped.dim() - 1,)  # all but the batch and the group axes
+        var, mean = torch.var_mean(grouped, dim=axes, correction=0, keepdim=True)
+        y = ((grouped - mean) * torch.rsqrt(var + self.epsilon)).reshape(shape)
+        if self.scale:
+            y = y * self.gamma
+        return y + self.beta if self.center else y
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize_initializer(self.beta_initializer),
+                "gamma_initializer": initializers.serialize_initializer(self.gamma_initializer),
+                "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
+                "gamma_constraint": None}
+
+
+class RMSNormalization(Layer):
+    """Keras's ``RMSNormalization``: y = x / sqrt(mean(x²) + ε) · s over the last axis, s (``scale``) learnt (Zhang &
+    Sennrich 2019: layer normalization without the centring)."""
+
+    supports_masking = True
+
+    def __init__(self, axis: int = -1, epsilon: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1, [-1], (-1,)):
+            raise ValueError(f"RMSNormalization: only axis=-1 is supported by rnnkit.keras, got {axis!r}")
+        self.axis, self.epsilon = [-1], float(epsilon)  # Keras keeps its axes as a list
+
+    def build(self, input_shape):
+        self.add_weight((input_shape[-1],), "ones", name="scale")
+
+    def call(self, x, mask=None, training=False):
+        return x * torch.rsqrt(torch.mean(x * x, dim=-1, keepdim=True) + self.epsilon) * self.scale
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+
+
 class UnitNormalization(Layer):
     """Keras's ``UnitNormalization(axis=-1)``: each vector scaled to length 1 along ``axis`` — x · min(1 / ‖x‖, 1e12)."""
 
@@ -257,4 +330,5 @@ class Normalization(Layer):
                 "mean": plain(self.input_mean), "variance": plain(self.input_variance)}
 
 
-__all__ = ["LayerNormalization", "BatchNormalization", "UnitNormalization", "Normalization"]
+__all__ = ["LayerNormalization", "BatchNormalization", "UnitNormalization", "Normalization", "GroupNormalization",
+           "RMSNormalization"]

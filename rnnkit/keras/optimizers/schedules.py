@@ -10,6 +10,9 @@ before every update when given as ``learning_rate`` — the formulas of Keras 3,
                                                                η = η_w · ((1 − α) · ½ (1 + cos(π t'/D)) + α),
                                                                  after a linear warm-up from η₀ to η_w over
                                                                  warmup_steps (η_w = η₀ without one)
+    CosineDecayRestarts(η₀, first_decay_steps, t_mul, m_mul, alpha)
+                                                               the cosine restarted (SGDR) after periods T·t_mulⁱ,
+                                                                 each from η₀·m_mulⁱ
 
 A user's own schedule subclasses ``LearningRateSchedule`` and implements ``__call__(step)``, as in Keras.
 """
@@ -128,8 +131,33 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_steps": self.warmup_steps}
 
 
+class CosineDecayRestarts(LearningRateSchedule):
+    """SGDR (Loshchilov & Hutter 2017): cosine decay over periods of T_i = first_decay_steps · t_mul^i steps, each
+    restarting from initial_learning_rate · m_mul^i; within a period at fraction f, η = η_i ((1 − α) ½ (1 + cos πf) + α)."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
+        _positive("first_decay_steps", first_decay_steps)
+        self.initial_learning_rate, self.first_decay_steps = initial_learning_rate, first_decay_steps
+        self.t_mul, self.m_mul, self.alpha, self.name = t_mul, m_mul, alpha, name
+
+    def __call__(self, step):
+        done = step / self.first_decay_steps  # in units of the first period
+        if self.t_mul == 1.0:
+            restarts = math.floor(done)
+            f = done - restarts
+        else:  # periods 1, t, t², …: restart i starts after (1 − tⁱ) / (1 − t) first periods
+            restarts = math.floor(math.log(1 - done * (1 - self.t_mul)) / math.log(self.t_mul))
+            f = (done - (1 - self.t_mul ** restarts) / (1 - self.t_mul)) / self.t_mul ** restarts
+        cosine = 0.5 * self.m_mul ** restarts * (1 + math.cos(math.pi * f))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
+                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
 SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay,
-                                           PolynomialDecay, CosineDecay)}
+                                           PolynomialDecay, CosineDecay, CosineDecayRestarts)}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
@@ -146,4 +174,4 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> LearningRat
 
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
-           "PolynomialDecay", "CosineDecay", "serialize", "deserialize"]
+           "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "serialize", "deserialize"]
