@@ -84,3 +84,37 @@ def test_loading_weights_into_a_trained_model_replaces_its_optimizer_state(tmp_p
         model.train_on_batch(X[i:i + 4], Y[i:i + 4])
     for a, b in zip(model.get_weights(), third):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9),
+    lambda lib: lib.optimizers.SGD(0.1, momentum=0.5, use_ema=True, ema_momentum=0.8, ema_overwrite_frequency=3),
+], ids=["adam-ema", "sgd-ema-overwrite"])
+def test_ema_weights_end_a_fit_as_keras_and_their_averages_move_both_ways_in_files(make, tmp_path):
+    """use_ema: the moving averages (every ema_overwrite_frequency updates written into the weights, and at the end
+    of fit) give Keras's weights; a saved model carries them in Keras's layout (averages first) and resumes in Keras
+    exactly."""
+
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 5, 3)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
+
+    def build(lib):
+        model = lib.Sequential([lib.Input((5, 3)), lib.layers.GRU(4), lib.layers.Dense(1)])
+        model.compile(make(lib), "mse")
+        return model
+
+    theirs, ours = build(keras), build(rk)
+    ours.set_weights(theirs.get_weights())
+    want = theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
+    got = ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-6)
+    ours.save(tmp_path / "ema.keras")
+    loaded = keras.saving.load_model(tmp_path / "ema.keras")
+    assert loaded.optimizer.get_config()["use_ema"]
+    theirs.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(loaded.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-6)

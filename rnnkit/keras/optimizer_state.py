@@ -1,9 +1,10 @@
 """The optimizer's state in a saved model, in Keras's layout: ``optimizer/vars/0`` the iteration count,
-``optimizer/vars/1`` the learning rate, then the optimizer's slots for each trainable weight (``model.trainable_weights``
-order) — Adam: momentum and velocity per weight, then (``amsgrad``) every weight's velocity_hat; SGD with momentum: its
-momentum; RMSprop: every velocity, then every momentum (momentum > 0), then every average gradient (``centered``);
-Adagrad its accumulator, Adamax momentum and norm, Nadam momentum and velocity (and, last, the product of its momentum
-schedule), Adadelta accumulated_grad and accumulated_delta_var, Lion its momentum — per weight.
+``optimizer/vars/1`` the learning rate, then (``use_ema``) every weight's moving average, then the optimizer's slots
+for each trainable weight (``model.trainable_weights`` order) — Adam: momentum and velocity per weight, then
+(``amsgrad``) every weight's velocity_hat; SGD with momentum: its momentum; RMSprop: every velocity, then every
+momentum (momentum > 0), then every average gradient (``centered``); Adagrad its accumulator, Adamax momentum and
+norm, Nadam momentum and velocity (and, last, the product of its momentum schedule), Adadelta accumulated_grad and
+accumulated_delta_var, Lion its momentum — per weight.
 
 So a model saved after training and loaded again — by rnnkit or by Keras — goes on training where it stopped, as
 Keras's does. rnnkit's updates run in torch optimizers; the slots are their state under other names, and SGD's
@@ -60,6 +61,8 @@ def keras_variables(model) -> list[np.ndarray]:
     if opt is None:
         return []
     blocks, keys = _blocks(optimizer)
+    if optimizer.use_ema:  # Keras builds the averages first
+        blocks, keys = [[O.AVERAGE]] + blocks, {**keys, O.AVERAGE: O.AVERAGE}
     lr = float(optimizer.learning_rate)
     out = [np.asarray(optimizer.iterations, dtype=np.int64), np.asarray(lr, dtype=np.float32)]
     for block in blocks:
@@ -68,7 +71,7 @@ def keras_variables(model) -> list[np.ndarray]:
             for slot in block:
                 value = state.get(keys[slot])
                 arr = np.zeros(tuple(w.shape), np.float32) if value is None else value.detach().cpu().numpy()
-                out.append(-lr * arr if isinstance(optimizer, O.SGD) else arr)
+                out.append(-lr * arr if isinstance(optimizer, O.SGD) and slot != O.AVERAGE else arr)
     if isinstance(optimizer, O.Nadam):  # Keras keeps the momentum schedule's product as one more variable
         out.append(np.asarray(opt.param_groups[0].get("u_product", 1.0), dtype=np.float32))
     return out
@@ -82,6 +85,8 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
     except TypeError as e:
         warnings.warn(f"{source}: the optimizer's state is not restored ({e})", stacklevel=3)
         return
+    if optimizer.use_ema:
+        blocks, keys = [[O.AVERAGE]] + blocks, {**keys, O.AVERAGE: O.AVERAGE}
     weights = list(model.trainable_weights)
     tail = 1 if isinstance(optimizer, O.Nadam) else 0
     expected = 2 + sum(len(b) for b in blocks) * len(weights) + tail
@@ -104,7 +109,7 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
                 if tuple(value.shape) != tuple(w.shape):
                     raise ValueError(f"{source}: optimizer slot {slot} of shape {tuple(value.shape)} for a weight of "
                                      f"shape {tuple(w.shape)}")
-                state[keys[slot]] = value / -lr if isinstance(optimizer, O.SGD) else value
+                state[keys[slot]] = value / -lr if isinstance(optimizer, O.SGD) and slot != O.AVERAGE else value
     group = {"t": iterations} if isinstance(optimizer, O._Rule) else {}  # Keras's own rules count their steps
     if tail:
         group["u_product"] = float(arrays[-1])  # Nadam's momentum-schedule product

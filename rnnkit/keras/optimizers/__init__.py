@@ -7,6 +7,9 @@ update:
   (each entry within ±c) — at most one of them, as Keras: g ← g · c / max(‖g‖, c) or g ← clip(g, −c, c);
 * ``weight_decay`` decoupled, as Keras applies it to every optimizer: w ← w − η · λ · w before the update;
 * ``learning_rate`` a number or a schedule (``optimizers.schedules``) of the step count, set before every update;
+* ``use_ema``: an exponential moving average of each trainable weight after every update, w̄ ← m w̄ + (1 − m) w
+  (w̄ = w at the first; m = ``ema_momentum``), written into the weights every ``ema_overwrite_frequency`` updates and
+  at the end of ``fit`` (Keras's ``finalize_variable_values``);
 * ``optimizer.learning_rate`` readable and settable during and after ``fit`` (callbacks change it there) and
   ``optimizer.iterations`` counting the updates.
 
@@ -24,8 +27,8 @@ from rnnkit.keras.optimizers import rules, schedules
 from rnnkit.train.config import OptimConfig
 from rnnkit.train.optim import build_optimizer
 
-UNSUPPORTED = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
-               "gradient_accumulation_steps": None}
+UNSUPPORTED = {"loss_scale_factor": None, "gradient_accumulation_steps": None}
+AVERAGE = "ema_average"  # a weight's moving average, kept in the torch optimizer's state beside its slots
 
 
 class LearningRate(float):
@@ -50,8 +53,16 @@ class Optimizer:
     defaults: dict = {}  # the subclass's own arguments and Keras's defaults for them
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None, **kwargs):
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, name=None, **kwargs):
         own = {k: kwargs.pop(k, v) for k, v in self.defaults.items()}
+        if use_ema and not 0 <= ema_momentum <= 1:
+            raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
+        if use_ema and ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                                   or ema_overwrite_frequency < 1):
+            raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                             f"ema_overwrite_frequency={ema_overwrite_frequency}")
+        self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
         for key, neutral in UNSUPPORTED.items():
             if kwargs.pop(key, neutral) != neutral:
                 raise ValueError(f"{type(self).__name__}: {key} is not supported by rnnkit.keras")
@@ -102,7 +113,9 @@ class Optimizer:
         lr = self._learning_rate
         lr = schedules.serialize(lr) if isinstance(lr, schedules.LearningRateSchedule) else float(lr)
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue, **UNSUPPORTED,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue, "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum, "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                **UNSUPPORTED,
                 **{k: getattr(self, k) for k in self.defaults}}
 
     @classmethod
@@ -133,7 +146,7 @@ class Optimizer:
             for group in optimizer.param_groups:
                 group["lr"] = float(self._learning_rate)
         optimizer.register_step_pre_hook(lambda opt, args, kwargs: self._before_step(opt))
-        optimizer.register_step_post_hook(lambda opt, args, kwargs: self._after_step())
+        optimizer.register_step_post_hook(lambda opt, args, kwargs: self._after_step(opt))
 
     @torch.no_grad()
     def _before_step(self, opt: torch.optim.Optimizer) -> None:
@@ -155,8 +168,29 @@ class Optimizer:
                     if p.grad is not None:
                         p.mul_(1 - group["lr"] * self.weight_decay)
 
-    def _after_step(self) -> None:
+    @torch.no_grad()
+    def _after_step(self, opt: torch.optim.Optimizer) -> None:
+        if self.use_ema:
+            m = self.ema_momentum if self._iterations else 0.0  # the first update's average is the weight
+            overwrite = self.ema_overwrite_frequency and (self._iterations + 1) % self.ema_overwrite_frequency == 0
+            for p in (p for group in opt.param_groups for p in group["params"]):
+                state = opt.state[p]
+                if AVERAGE not in state:
+                    state[AVERAGE] = torch.zeros_like(p)
+                state[AVERAGE].mul_(m).add_(p, alpha=1 - m)
+                if overwrite:
+                    p.copy_(state[AVERAGE])
         self._iterations += 1
+
+    @torch.no_grad()
+    def finalize_variable_values(self, var_list=None) -> None:
+        """Keras's end of ``fit``: with ``use_ema``, each weight takes its moving average."""
+        if not (self.use_ema and self._torch is not None):
+            return
+        ids = None if var_list is None else {id(v) for v in var_list}
+        for p in (p for group in self._torch.param_groups for p in group["params"]):
+            if AVERAGE in self._torch.state.get(p, {}) and (ids is None or id(p) in ids):
+                p.copy_(self._torch.state[p][AVERAGE])
 
     # --- a state restored from a file (``optimizer_state.restore``) ------------------------------------------------
     restored: tuple | None = None  # ({id(weight): torch state}, group settings): for the next torch optimizer made
@@ -170,7 +204,9 @@ class Optimizer:
             self.install_restored(self._torch, keep=True)
 
     def fit_ended(self) -> None:
-        """A fit is over: its torch optimizer's state is the state now (a restored one was used, or is stale)."""
+        """A fit is over: its torch optimizer's state is the state now (a restored one was used, or is stale); with
+        ``use_ema`` the weights take their averages."""
+        self.finalize_variable_values()
         self.restored = None
 
     def install_restored(self, opt: torch.optim.Optimizer, keep: bool = False) -> None:
