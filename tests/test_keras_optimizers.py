@@ -112,5 +112,5 @@ def test_the_learning_rate_reads_sets_and_counts_as_keras():
     assert rk.optimizers.get(rk.optimizers.serialize(scheduled)).get_config() == scheduled.get_config()
     with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` and `global_clipnorm`"):
         rk.optimizers.SGD(clipnorm=1.0, clipvalue=1.0)
-    with pytest.raises(ValueError, match="use_ema"):
-        rk.optimizers.Adam(use_ema=True)
+    with pytest.raises(ValueError, match="gradient_accumulation_steps"):
+        rk.optimizers.Adam(gradient_accumulation_steps=4)
