@@ -4,6 +4,7 @@ configs and saving; compile / fit / evaluate / predict come from ``rnnkit.keras.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,7 +21,7 @@ from rnnkit.keras.layers.base import (
     weights_device,
 )
 from rnnkit.keras.layers.input_layer import InputLayer
-from rnnkit.keras.layers.symbolic import flat_tensors
+from rnnkit.keras.layers.symbolic import STRING, flat_tensors
 from rnnkit.keras.summary import print_summary
 from rnnkit.keras.trainer import Trainer
 
@@ -32,13 +33,28 @@ def _model_inputs(model, inputs):
                                            and isinstance(inputs[0], KerasTensor)):
         return inputs
     graph_inputs, dev = getattr(model, "graph_inputs", None), weights_device(model)
-    if graph_inputs and isinstance(inputs, (list, tuple)) and len(inputs) == len(graph_inputs):
-        return type(inputs)(as_tensors(x, ids=not t.dtype.is_floating_point, device=dev)
-                            for x, t in zip(inputs, graph_inputs))
+
+    def convert(x, t):  # a string Input's data stay a NumPy array of str
+        if t.dtype == STRING:
+            return np.asarray(x, dtype=object)
+        return as_tensors(x, ids=not t.dtype.is_floating_point, device=dev)
+    if graph_inputs and isinstance(inputs, (list, tuple)) and len(inputs) == len(graph_inputs) and not (
+            len(graph_inputs) == 1 and graph_inputs[0].dtype == STRING):
+        return type(inputs)(convert(x, t) for x, t in zip(inputs, graph_inputs))
     if graph_inputs and len(graph_inputs) == 1:
-        return as_tensors(inputs, ids=not graph_inputs[0].dtype.is_floating_point, device=dev)
+        return convert(inputs, graph_inputs[0])
     layers = getattr(model, "layers", None) or [None]
     return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)), device=dev)
+
+
+def _adjust_rank(x, kt: KerasTensor):
+    """Keras's rank adjustment: a last axis of size 1 added where the Input has one and the data lack it (texts
+    (batch,) for ``Input(shape=(1,), dtype="string")``), or dropped where the data have one more."""
+    if x.ndim == kt.ndim - 1 and kt.feature_shape and kt.feature_shape[-1] == 1:
+        return x[..., None]
+    if x.ndim == kt.ndim + 1 and x.shape[-1] == 1:
+        return x[..., 0]
+    return x
 
 
 def _nesting(outputs, counter=None):
@@ -203,7 +219,8 @@ class Model(Trainer, nn.Module):
             raise ValueError(f"model {self.name!r} takes {len(self.graph_inputs)} input(s), got {len(xs)}")
         env: dict[int, tuple] = {}
         for kt, x in zip(self.graph_inputs, xs):
-            if x.dim() != kt.ndim or any(d is not None and d != n for d, n in zip(kt.feature_shape, x.shape[1:])):
+            x = _adjust_rank(x, kt)
+            if x.ndim != kt.ndim or any(d is not None and d != n for d, n in zip(kt.feature_shape, x.shape[1:])):
                 raise ValueError(f"model {self.name!r}: input of shape {tuple(x.shape)} does not fit Input shape "
                                  f"(None, {', '.join(map(str, kt.feature_shape))})")
             env[id(kt)] = (x, None)

@@ -39,14 +39,19 @@ from rnnkit.keras.layers.serialize import (  # noqa: F401 (Keras's saving namesp
     register_keras_serializable,
     serialize_layer,
 )
+from rnnkit.keras.layers.symbolic import STRING
 from rnnkit.keras.losses import deserialize_loss, serialize_loss
 from rnnkit.keras.ops.operation import OPERATIONS, Operation, decode_argument, encode_argument
 from rnnkit.keras.ops.operation import from_config as operation_from_config
 from rnnkit.keras.weight_files import (  # noqa: F401 (load_weights, save_weights: their home is here too)
     load_weights,
+    lookup_arrays,
+    lookup_assets,
     model_weights,
     read_h5_into,
+    read_lookup_arrays,
     read_optimizer_variables,
+    restore_lookups,
     save_weights,
     write_h5,
 )
@@ -136,6 +141,8 @@ def model_config(model) -> dict:
 
 
 def _dtype_name(dt) -> str:
+    if dt == STRING:
+        return "string"
     return "float32" if dt.is_floating_point else "int64"
 
 
@@ -198,8 +205,10 @@ def layer_from_config(d: dict, custom_objects: dict | None = None) -> Layer:
 
 def _input_from(cfg: dict) -> KerasTensor:
     shape = cfg.get("batch_shape") or [None, *cfg.get("shape", [])]
+    dtype = str(cfg.get("dtype", "float32"))
     return Input(tuple(shape[1:]), batch_size=shape[0],
-                 dtype="float32" if "float" in str(cfg.get("dtype", "float32")) else "int64", name=cfg.get("name"))
+                 dtype="string" if dtype == "string" else "float32" if "float" in dtype else "int64",
+                 name=cfg.get("name"))
 
 
 def model_from_config(d: dict, custom_objects: dict | None = None):
@@ -296,6 +305,8 @@ def save_model(model, filepath) -> None:
             z.writestr("metadata.json", json.dumps(meta))
             z.writestr("config.json", json.dumps(config))
             z.writestr("model.weights.h5", buf.getvalue())
+            for name, text in lookup_assets(model).items():  # a lookup layer's vocabulary, as Keras keeps it
+                z.writestr(name, text)
         return
     from safetensors.torch import save_file
 
@@ -303,6 +314,10 @@ def save_model(model, filepath) -> None:
 
     path.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model_weights(model).items()}
+    tensors.update({k: torch.from_numpy(v).contiguous() for k, v in lookup_arrays(model).items()})
+    for name, text in lookup_assets(model).items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path / name, text)
     if "compile_config" in config:
         tensors.update({f"optimizer/vars/{i}": torch.as_tensor(a).contiguous()
                         for i, a in enumerate(optimizer_state.keras_variables(model))})
@@ -333,6 +348,9 @@ def _load_model(path: Path, custom_objects: dict | None):
             raise ValueError(f"{path} is not a readable .keras archive: {e}") from None
         model = model_from_config(config, custom_objects)
         read_h5_into(model, io.BytesIO(weights), str(path))
+        names = set(z.namelist())
+        restore_lookups(model, lambda n: z.read(n).decode("utf-8") if n in names else None,
+                        read_lookup_arrays(io.BytesIO(weights)), str(path))
         model.saved_config, model.saved_optimizer = config, read_optimizer_variables(io.BytesIO(weights))
         return model
     if not (path / "config.json").is_file():
@@ -352,4 +370,9 @@ def _load_model(path: Path, custom_objects: dict | None):
     with torch.no_grad():
         for k, p in params.items():
             p.copy_(tensors[k])
+
+    def asset(name: str) -> str | None:
+        return (path / name).read_text(encoding="utf-8") if (path / name).is_file() else None
+    restore_lookups(model, asset, {k: v.numpy() for k, v in tensors.items() if k.endswith("/vars/idf_weights")},
+                    str(path))
     return model

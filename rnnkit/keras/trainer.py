@@ -22,11 +22,15 @@ from rnnkit.keras.layers.base import as_list, weights_device
 from rnnkit.keras.progbar import Progbar, ProgbarLogger, verbosity
 
 
-def _to_tensor(a, name="x") -> torch.Tensor:
+def _to_tensor(a, name="x") -> torch.Tensor | np.ndarray:
+    """Data as a tensor (float32, int64 or bool); strings (for a model with a string ``Input``) as a NumPy array."""
     if isinstance(a, torch.Tensor):
         t = a
     else:
         arr = np.asarray(a)
+        if arr.dtype.kind in "USO" and name == "x" and arr.size and all(isinstance(v, (str, bytes))
+                                                                        for v in arr.reshape(-1)[:1]):
+            return arr.astype(object)
         if arr.dtype.kind not in "fiub":
             raise TypeError(f"{name}: expected numeric data, got dtype {arr.dtype}")
         t = torch.from_numpy(np.ascontiguousarray(arr))
@@ -124,6 +128,8 @@ class Trainer(custom_loop.KerasSteps):
         if isinstance(x, dict):
             x = self._by_name(x, [t.name for t in self.__dict__.get("graph_inputs", [])], "x")
         y = self._by_name(y, self.output_names, "y")
+        if isinstance(x, (list, tuple)) and x and all(isinstance(v, (str, bytes)) for v in x):
+            x = np.asarray(x, dtype=object)  # a list of texts is one input, not one input per text
         xs = [_to_tensor(a, "x") for a in as_list(x)]
         ys = [_to_tensor(a, "y") for a in as_list(y)] if y is not None else []
         n = xs[0].shape[0]
@@ -238,6 +244,10 @@ class Trainer(custom_loop.KerasSteps):
             val = None if validation_data is None else self._validation(validation_data, validation_steps)
         else:
             xs, ys, w = self._dataset(x, y, sample_weight, class_weight)
+            if any(isinstance(t, np.ndarray) for t in xs):
+                raise ValueError("fit: this model takes raw strings (a string Input); rnnkit.keras trains on tensors — "
+                                 "train the model after the TextVectorization on its output (model.fit(vectorize("
+                                 "texts), y)); the end-to-end model then predicts and evaluates on strings")
             self._ensure_built(xs)
             if steps_per_epoch is not None:
                 raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")
@@ -308,8 +318,8 @@ class Trainer(custom_loop.KerasSteps):
         return -(-len(first) // (batch_size or 32))
 
     def _on_device(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-        dev = weights_device(self)
-        return [t.to(dev) for t in tensors] if dev is not None else tensors
+        dev = weights_device(self)  # (a string input's NumPy array stays where it is)
+        return [t.to(dev) if isinstance(t, torch.Tensor) else t for t in tensors] if dev is not None else tensors
 
     @torch.no_grad()
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,

@@ -44,6 +44,8 @@ def _groups(layer) -> list[tuple[str, object]]:
         return [(f"cells/{n}", c) for c, n in zip(layer.cells, container_names(layer.cells))]
     if isinstance(layer, L.TimeDistributed):
         return [("layer", layer.layer)]
+    if isinstance(layer, L.TextVectorization):  # Keras keeps its vocabulary in a StringLookup of its own
+        return [("_lookup_layer", None)]
     if isinstance(layer, L.MultiHeadAttention):  # its softmax and dropout are (empty) layers of their own in Keras
         return [*zip(MHA_GROUPS, layer._sublayers()), ("_softmax", None), ("_dropout_layer", None)]
     return []
@@ -70,6 +72,52 @@ def model_weights(model) -> dict[str, torch.nn.Parameter]:
 
 
 
+def _lookups(model) -> list[tuple[str, object]]:
+    """(Keras's path, layer) for each lookup layer (TextVectorization, StringLookup, IntegerLookup) holding a
+    vocabulary — and for a TextVectorization its lookup sublayer's path too, where Keras writes the same again."""
+    from rnnkit.keras.layers.lookup import IndexLookup
+
+    out = []
+    for layer, n in zip(model.layers, container_names(model.layers)):
+        if isinstance(layer, IndexLookup) and layer.vocabulary_text() is not None:
+            out.append((f"layers/{n}", layer))
+            if isinstance(layer, L.TextVectorization):
+                out.append((f"layers/{n}/_lookup_layer", layer))
+    return out
+
+
+def lookup_assets(model) -> dict[str, str]:
+    """``assets/<path>/vocabulary.txt`` → the vocabulary, one token per line (special tokens first), as Keras saves
+    it."""
+    return {f"assets/{path}/vocabulary.txt": layer.vocabulary_text() for path, layer in _lookups(model)}
+
+
+def lookup_arrays(model) -> dict[str, np.ndarray]:
+    """``<path>/vars/idf_weights`` → a tf-idf lookup's weights (the OOV slot's first), as Keras saves them."""
+    return {f"{path}/vars/idf_weights": layer.idf_weights.numpy() for path, layer in _lookups(model)
+            if layer.idf_weights is not None}
+
+
+def restore_lookups(model, read_text, arrays: dict, source: str) -> None:
+    """Give each lookup layer of a loaded model its saved vocabulary (``read_text(name)``: an asset's text or None) and
+    idf weights."""
+    from rnnkit.keras.layers.lookup import IndexLookup
+
+    for layer, n in zip(model.layers, container_names(model.layers)):
+        if not isinstance(layer, IndexLookup) or layer._tokens is not None:
+            continue
+        text = read_text(f"assets/layers/{n}/vocabulary.txt")
+        if text is None:
+            text = read_text(f"assets/layers/{n}/_lookup_layer/vocabulary.txt")
+        if text is None:
+            continue  # never adapted when saved: it still needs adapt() or a vocabulary
+        idf = arrays.get(f"layers/{n}/vars/idf_weights", arrays.get(f"layers/{n}/_lookup_layer/vars/idf_weights"))
+        try:
+            layer.load_vocabulary(text, idf)
+        except ValueError as e:
+            raise ValueError(f"{source}: the vocabulary of layer {layer.name!r} does not load: {e}") from None
+
+
 def write_h5(model, fileobj, optimizer_variables=()) -> None:
     """The model's weights — and, in a ``.keras`` archive, its optimizer's variables (``optimizer/vars/i``)."""
     import h5py
@@ -85,6 +133,19 @@ def write_h5(model, fileobj, optimizer_variables=()) -> None:
                 f.require_group(g).require_group("vars")
         for path, p in params.items():
             f.create_dataset(path, data=p.detach().cpu().numpy())
+        for path, arr in lookup_arrays(model).items():
+            f.create_dataset(path, data=arr)
+
+
+def read_lookup_arrays(fileobj) -> dict[str, np.ndarray]:
+    """Every ``…/vars/idf_weights`` of a weights file (a tf-idf lookup's)."""
+    import h5py
+
+    found: dict[str, np.ndarray] = {}
+    with h5py.File(fileobj, "r") as f:
+        f.visititems(lambda name, obj: found.__setitem__(name, np.asarray(obj))
+                     if name.endswith("/vars/idf_weights") and isinstance(obj, h5py.Dataset) else None)
+    return found
 
 
 def read_h5_into(model, fileobj, source: str) -> None:

@@ -13,9 +13,10 @@ bytes); ``max_tokens`` counts the special tokens. Outputs, as Keras's:
     tf_idf     y_j = count_j · idf_j,  idf_j = ln(1 + D / (1 + d_j))   (D documents seen by adapt, d_j holding token
                j; the OOV slot's idf is the mean of the tokens')
 
-These are preprocessing layers: they take Python strings/ints, lists and NumPy arrays and return torch tensors (int64;
-float32 for tf_idf), as Keras's with the PyTorch backend. Keras hashes unknown tokens over several OOV slots with
-FarmHash; only one OOV slot (or none) is offered here.
+They take Python strings/ints, lists and NumPy arrays and return torch tensors (int64; float32 for tf_idf), as Keras's
+with the PyTorch backend — on data before a model, or inside one after a string ``Input`` (a model that then predicts
+and evaluates on raw strings, and saves its vocabulary as Keras does: ``assets/…/vocabulary.txt``). Keras hashes
+unknown tokens over several OOV slots with FarmHash; only one OOV slot (or none) is offered here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from rnnkit.keras.layers.base import KerasTensor, Layer
+from rnnkit.keras.layers.symbolic import symbolic_call
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -38,14 +40,17 @@ def _sort_key(token):
 class IndexLookup(Layer):
     """The vocabulary and its outputs (module docstring); subclasses say what a token is (``_token``)."""
 
+    takes_strings = True  # may follow a string Input (its output shape from compute_output_shape)
+
     def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None, oov_token="[UNK]",
                  vocabulary=None, idf_weights=None, invert: bool = False, output_mode: str = "int",
                  pad_to_max_tokens: bool = False, sparse: bool = False, **kwargs):
         kwargs.pop("dtype", None)  # the token type is the class's; outputs are int64 / float32 as Keras's
         kwargs.pop("vocabulary_dtype", None)
         kwargs.pop("encoding", None)
-        kwargs.pop("vocabulary_size", None)  # in Keras's configs: it follows from the vocabulary
+        declared = kwargs.pop("vocabulary_size", None)  # in Keras's configs: the width before the vocabulary loads
         super().__init__(**kwargs)
+        self._declared_size = declared
         name = type(self).__name__
         if output_mode not in OUTPUT_MODES:
             raise ValueError(f"Unknown value for `output_mode` argument of {name}. Allowed values are: {OUTPUT_MODES}. "
@@ -151,6 +156,16 @@ class IndexLookup(Layer):
         self._tokens = None
         self.set_vocabulary(tokens, idf)
 
+    # --- in files: the vocabulary as Keras's ``vocabulary.txt`` asset, the idf weights as its ``idf_weights`` ------
+    def vocabulary_text(self) -> str | None:
+        return None if self._tokens is None else "\n".join(str(t) for t in self.get_vocabulary())
+
+    def load_vocabulary(self, text: str, idf_weights=None) -> None:
+        self.set_vocabulary([self._parse(t) for t in text.split("\n")], idf_weights)
+
+    def _parse(self, text: str):
+        return text
+
     @property
     def idf_weights(self) -> torch.Tensor | None:
         """Keras's idf array: the OOV slot's weight (the mean of the tokens') first, then each token's."""
@@ -160,10 +175,11 @@ class IndexLookup(Layer):
         return torch.tensor(lead + list(self._idf), dtype=torch.float32)
 
     # --- the call -------------------------------------------------------------------------------------------------
+    @property
+    def output_dtype(self) -> torch.dtype:
+        return torch.float32 if self.output_mode == "tf_idf" else torch.long
+
     def _check_ready(self, x) -> None:
-        if isinstance(x, KerasTensor):
-            raise ValueError(f"{type(self).__name__} is a preprocessing layer in rnnkit.keras: apply it to the data "
-                             "(x = layer(texts)) before the model, not inside one")
         if self._tokens is None:
             raise ValueError(f"{type(self).__name__} {self.name!r} has no vocabulary yet: call adapt(data) or pass "
                              "vocabulary=")
@@ -183,7 +199,11 @@ class IndexLookup(Layer):
         return out
 
     def _width(self) -> int:
-        return self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+        if self.pad_to_max_tokens:
+            return self.max_tokens
+        if self._tokens is None and self._declared_size:  # a saved model being rebuilt: its vocabulary comes next
+            return self._declared_size
+        return self.vocabulary_size()
 
     def _encode_rows(self, rows: list[list[int]]) -> torch.Tensor:
         """multi_hot / count / tf_idf: one vector of vocabulary width per row of indices."""
@@ -196,6 +216,8 @@ class IndexLookup(Layer):
         return out
 
     def __call__(self, x, *args, **kwargs):
+        if isinstance(x, KerasTensor):
+            return symbolic_call(self, x, {})
         self._check_ready(x)
         if self.invert:
             return self._invert(x)
@@ -283,6 +305,9 @@ class IntegerLookup(IndexLookup):
                  pad_to_max_tokens: bool = False, sparse: bool = False, **kwargs):
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
                          output_mode, pad_to_max_tokens, sparse, **kwargs)
+
+    def _parse(self, text: str) -> int:
+        return int(text)
 
     def _token(self, value) -> int:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):

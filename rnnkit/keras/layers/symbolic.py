@@ -12,6 +12,8 @@ import torch
 
 from rnnkit.keras.backend import unique_name
 
+STRING = "string"  # a string Input's dtype: its data are NumPy arrays of str, read by a string preprocessing layer
+
 
 class KerasTensor:
     """A symbolic tensor: its ``shape`` batch axis first, as Keras's (the batch size None unless the Input fixed it;
@@ -76,11 +78,10 @@ def Input(shape=None, batch_size: int | None = None, dtype="float32", name: str 
         raise ValueError("Input needs a shape (without the batch axis) or a batch_shape")
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ValueError(f"Input: batch_size must be a positive integer or None, got {batch_size!r}")
-    dt = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int64, "int64": torch.int64}.get(dtype)
+    dt = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int64, "int64": torch.int64,
+          "string": STRING, "str": STRING, str: STRING}.get(dtype)
     if dt is None:
-        strings = " (string preprocessing — TextVectorization, StringLookup — runs on the data before the model in " \
-            "rnnkit.keras: model.fit(vectorize(texts), y))" if dtype in ("string", "str", str) else ""
-        raise ValueError(f"unsupported Input dtype {dtype!r}{strings}")
+        raise ValueError(f"unsupported Input dtype {dtype!r}")
     return KerasTensor(tuple(shape), dt, node=None, name=name or unique_name("input_layer"), batch_size=batch_size)
 
 
@@ -163,11 +164,27 @@ def _stateful(layer) -> bool:
     return bool(getattr(layer, "stateful", False) or getattr(getattr(layer, "forward_layer", None), "stateful", False))
 
 
+def _string_call(layer, inputs):
+    """A string preprocessing layer on a string Input: its output from ``compute_output_shape`` (no data to run on) —
+    a stand-in tensor of that shape and dtype, and the axes left free (None)."""
+    if not getattr(layer, "takes_strings", False) or not isinstance(inputs, KerasTensor):
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) cannot take a string input: strings go "
+                         "through TextVectorization or StringLookup first")
+    shape = layer.compute_output_shape(inputs.shape)
+    stand_in = torch.empty(tuple(inputs.batch_size or 2 if i == 0 else 3 if d is None else d
+                                 for i, d in enumerate(shape)), dtype=layer.output_dtype)
+    return stand_in, [tuple(i for i, d in enumerate(shape) if d is None and i > 0)]
+
+
 def symbolic_call(layer, inputs, kwargs: dict, args: tuple = ()):
     """Build ``layer`` on zeros of the symbolic shape (the Input's batch size, or 2) and return KerasTensor(s) for its
     output(s); ``args``: further positional inputs (``MultiHeadAttention(query, value)``). A stateful layer needs a
-    fixed batch size (``Input(batch_size=...)``), as in Keras, and starts from zeros."""
+    fixed batch size (``Input(batch_size=...)``), as in Keras, and starts from zeros. A string Input's layer reports
+    its output's shape instead (``_string_call``)."""
     batch = flat_tensors([inputs, list(args), kwargs])[0].batch_size
+    if any(t.dtype == STRING for t in flat_tensors([inputs, list(args), kwargs])):
+        out, free = _string_call(layer, inputs)
+        return _record(layer, inputs, kwargs, args, out, free, batch)
     if _stateful(layer) and batch is None:
         raise ValueError(f"When using `stateful=True` in a RNN ({layer.name!r}), the batch size must be static: give "
                          "the model's Input a batch_size (keras.Input(shape, batch_size=...)) or the first layer "
@@ -187,6 +204,12 @@ def symbolic_call(layer, inputs, kwargs: dict, args: tuple = ()):
                     for s1, s2 in zip(_flat_shapes(out), _flat_shapes(again))]
     if _stateful(layer):
         layer.reset_states()
+    return _record(layer, inputs, kwargs, args, out, free, batch)
+
+
+def _record(layer, inputs, kwargs: dict, args: tuple, out, free: list, batch):
+    """The call as a ``Node`` of ``layer``, and KerasTensors for its outputs ``out`` (``free``: their axes that follow
+    an input axis left free)."""
     layer._losses = []
     node = Node(layer, inputs, kwargs, args)
     inbound_nodes(layer).append(node)

@@ -18,7 +18,9 @@ import re
 import numpy as np
 import torch
 
+from rnnkit.keras.layers.base import KerasTensor
 from rnnkit.keras.layers.lookup import StringLookup
+from rnnkit.keras.layers.symbolic import STRING, symbolic_call
 
 DEFAULT_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'  # Keras's
 STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
@@ -49,7 +51,6 @@ class TextVectorization(StringLookup):
         if ragged:
             raise ValueError("ragged=True is not supported: rnnkit.keras pads int outputs (use "
                              "output_sequence_length, or the 0-padded batch)")
-        kwargs.pop("vocabulary_size", None)
         self.standardize, self.split, self.output_sequence_length = standardize, split, output_sequence_length
         self.ngrams = tuple(ngrams) if isinstance(ngrams, (list, tuple)) else ngrams
         self.ragged = ragged
@@ -97,6 +98,10 @@ class TextVectorization(StringLookup):
 
     # --- the call -------------------------------------------------------------------------------------------------
     def __call__(self, x, *args, **kwargs):
+        if isinstance(x, KerasTensor):
+            if x.dtype != STRING:
+                raise TypeError(f"TextVectorization takes strings: give its Input dtype='string' (got {x.dtype})")
+            return symbolic_call(self, x, {})
         self._check_ready(x)
         single = isinstance(x, (str, bytes, np.str_)) or (isinstance(x, np.ndarray) and x.ndim == 0)
         docs = self._documents([x] if single else x)
