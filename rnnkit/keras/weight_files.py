@@ -56,7 +56,10 @@ MHA_GROUPS = ("query_dense", "key_dense", "value_dense", "output_dense")  # Kera
 
 def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Parameter]]:
     """(Keras h5 path, parameter) for every variable of ``layer``, in Keras's order."""
-    own = [(f"{prefix}/vars/{i}", getattr(layer, n)) for i, n in enumerate(getattr(layer, "_weight_names", []))]
+    if hasattr(layer, "h5_entries"):  # a wrapped torch module: its state_dict by key, as Keras's files hold it
+        own = [(f"{prefix}/vars/{key}", t) for key, t in layer.h5_entries()]
+    else:
+        own = [(f"{prefix}/vars/{i}", w) for i, w in enumerate(layer._own_weights())]
     return own + [p for name, sub in _groups(layer) if sub is not None for p in weight_paths(sub, f"{prefix}/{name}")]
 
 

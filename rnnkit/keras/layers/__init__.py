@@ -61,6 +61,7 @@ from rnnkit.keras.layers.shaping import (
 from rnnkit.keras.layers.stacked import StackedRNNCells
 from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
 from rnnkit.keras.layers.text_vectorization import TextVectorization
+from rnnkit.keras.layers.torch_module import TorchModuleWrapper
 
 # Keras's other names for the same layers
 GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, AvgPool1D, Convolution1D = (GlobalAveragePooling1D, GlobalMaxPooling1D,
@@ -78,4 +79,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "concatenate", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization",
            "StringLookup", "IntegerLookup", "TextVectorization", "GroupNormalization", "RMSNormalization",
-           "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization"]
+           "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization", "TorchModuleWrapper"]

@@ -182,9 +182,13 @@ class Layer(nn.Module):
         for sub in subs:
             sub.trainable = value
 
+    def _own_weights(self) -> list[nn.Parameter]:
+        """This layer's own variables (not its sublayers'), in Keras's order."""
+        return [getattr(self, n) for n in self._weight_names]
+
     @property
     def weights(self) -> list[nn.Parameter]:
-        return [getattr(self, n) for n in self._weight_names] + [w for sub in self._sublayers() for w in sub.weights]
+        return self._own_weights() + [w for sub in self._sublayers() for w in sub.weights]
 
     def _sublayers(self) -> list[Layer]:
         """The layers this one holds (Keras tracks them): direct children, a list of layers in order."""
