@@ -78,9 +78,44 @@ def test_save_weights_carries_the_optimizer_state_as_keras(tmp_path):
         np.testing.assert_allclose(c, b, atol=2e-6)
 
 
-def test_unsupported_save_freq_is_refused():
-    with pytest.raises(ValueError, match="save_freq"):
-        rk.callbacks.BackupAndRestore("somewhere", save_freq=10)
+def test_a_bad_save_freq_is_refused_in_keras_s_words():
+    for bad in ("batch", 0, 2.5):
+        with pytest.raises(ValueError, match="Invalid value for argument `save_freq`"):
+            rk.callbacks.BackupAndRestore("somewhere", save_freq=bad)
+
+
+def test_mid_epoch_backups_resume_as_keras(tmp_path):
+    """BackupAndRestore(save_freq=3) over 4 batches per epoch, interrupted at the 7th batch of the run (the backup:
+    after its 6th, in epoch 2): both libraries write the same metadata and resume — rerunning epoch 2 from its first
+    batch with the weights of the backup — to the same weights."""
+    start = build(rk).get_weights()
+    fit = dict(epochs=3, batch_size=8, shuffle=False, verbose=0)
+    final, metadata = {}, {}
+    for lib in (keras, rk):
+        backup = tmp_path / lib.__name__
+        seen = []
+
+        def stop(batch, logs, seen=seen):
+            seen.append(batch)
+            if len(seen) == 7:
+                raise Interrupted
+        with pytest.raises(Interrupted):
+            build(lib, start).fit(X, Y, callbacks=[lib.callbacks.BackupAndRestore(backup, save_freq=3),
+                                                   lib.callbacks.LambdaCallback(on_train_batch_end=stop)], **fit)
+        metadata[lib] = (backup / "training_metadata.json").read_text()
+        restarted = build(lib)
+        history = restarted.fit(X, Y, callbacks=[lib.callbacks.BackupAndRestore(backup, save_freq=3)], **fit)
+        assert len(history.history["loss"]) == 2  # epochs 2 and 3
+        final[lib] = restarted.get_weights()
+    assert json_of(metadata[rk]) == json_of(metadata[keras]) == {"epoch": 1, "batch": 1}
+    for got, want in zip(final[rk], final[keras]):
+        np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def json_of(text: str) -> dict:
+    import json
+
+    return json.loads(text)
 
 
 def test_model_checkpoint_every_n_batches_writes_keras_files(tmp_path):

@@ -164,23 +164,27 @@ class ModelCheckpoint(Callback):
 
 
 class BackupAndRestore(Callback):
-    """Keras's ``BackupAndRestore``: after each epoch the weights and the optimizer's state go to
-    ``backup_dir/latest.weights.h5`` and the epoch count to ``training_metadata.json`` (each written whole, then
-    renamed); a ``fit`` that finds them — the same script run again after an interruption — starts from that epoch with
-    that state, so it ends where an uninterrupted run would. The folder is removed when training ends
-    (``delete_checkpoint``); ``double_checkpoint`` keeps the backup before the last as ``.bkp`` files, used when the
-    last cannot be read."""
+    """Keras's ``BackupAndRestore``: the weights and the optimizer's state go to ``backup_dir/latest.weights.h5`` and
+    the epoch to ``training_metadata.json`` (each written whole, then renamed) after each epoch, or every
+    ``save_freq`` batches (an integer; ``False``: never — only restore); a ``fit`` that finds them — the same script
+    run again after an interruption — starts from that epoch with that state. After an epoch's backup it ends where an
+    uninterrupted run would; after a mid-epoch one it reruns that epoch from its first batch with the weights reached
+    within it (Keras's behaviour; ``rnnkit train`` resumes mid-epoch exactly). The folder is removed when training
+    ends (``delete_checkpoint``); ``double_checkpoint`` keeps the backup before the last as ``.bkp`` files, used when
+    the last cannot be read."""
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
-        if save_freq != "epoch":
-            raise ValueError(f"BackupAndRestore: save_freq={save_freq!r} is not supported by rnnkit.keras (only "
-                             "'epoch')")
-        self.backup_dir = Path(backup_dir)
+        if not (save_freq == "epoch" or save_freq is False or (isinstance(save_freq, int) and
+                                                               not isinstance(save_freq, bool) and save_freq >= 1)):
+            raise ValueError(f"Invalid value for argument `save_freq`. Received: save_freq={save_freq}. Expected "
+                             "either 'epoch' or an integer value.")
+        self.backup_dir, self.save_freq = Path(backup_dir), save_freq
         self.double_checkpoint, self.delete_checkpoint = double_checkpoint, delete_checkpoint
         self.weights_path = self.backup_dir / "latest.weights.h5"
         self.metadata_path = self.backup_dir / "training_metadata.json"
+        self._epoch, self._since_saving = 0, 0
 
     def on_train_begin(self, logs=None):
         try:
@@ -200,7 +204,21 @@ class BackupAndRestore(Callback):
         if self.metadata_path.exists():
             self.model._initial_epoch = int(json.loads(self.metadata_path.read_text())["epoch"])
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if isinstance(self.save_freq, int) and self.save_freq is not False:
+            self._since_saving += 1
+            if self._since_saving >= self.save_freq:
+                self._since_saving = 0
+                self._save(self._epoch, batch)
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch + 1, 0)
+
+    def _save(self, epoch: int, batch: int) -> None:
         from rnnkit.train.checkpoint import atomic_write_text
 
         self.backup_dir.mkdir(parents=True, exist_ok=True)
@@ -209,7 +227,7 @@ class BackupAndRestore(Callback):
                 if path.exists():
                     shutil.copyfile(path, f"{path}.bkp")
         self.model.save_weights(self.weights_path)
-        atomic_write_text(self.metadata_path, json.dumps({"epoch": epoch + 1, "batch": 0}))
+        atomic_write_text(self.metadata_path, json.dumps({"epoch": epoch, "batch": batch}))
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and self.backup_dir.exists():
