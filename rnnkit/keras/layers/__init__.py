@@ -58,6 +58,7 @@ from rnnkit.keras.layers.shaping import (
     Reshape,
     SpatialDropout1D,
 )
+from rnnkit.keras.layers.spectrogram import MelSpectrogram
 from rnnkit.keras.layers.stacked import StackedRNNCells
 from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
 from rnnkit.keras.layers.text_vectorization import TextVectorization
@@ -79,4 +80,5 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "concatenate", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization",
            "StringLookup", "IntegerLookup", "TextVectorization", "GroupNormalization", "RMSNormalization",
-           "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization", "TorchModuleWrapper"]
+           "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization", "TorchModuleWrapper",
+           "MelSpectrogram"]
