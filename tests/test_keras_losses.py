@@ -135,3 +135,24 @@ def test_a_model_compiled_with_huber_by_name_or_object_trains_to_keras_weights(t
         ours.save(path)
         assert kn(keras.saving.load_model(path).evaluate(x, y, verbose=0)) == pytest.approx(
             float(ours.evaluate(x, y, verbose=0)), rel=1e-5)
+
+
+def test_a_users_loss_subclass_with_call_reduces_as_keras():
+    """keras.io's pattern: subclass Loss, write call(y_true, y_pred) returning per-sample losses."""
+    def subclass(lib):
+        class Scaled(lib.losses.Loss):
+            def __init__(self, factor=2.0, name="scaled_mse"):
+                super().__init__(name=name)
+                self.factor = factor
+
+            def call(self, y_true, y_pred):
+                return self.factor * lib.ops.mean(lib.ops.square(y_pred - y_true), axis=-1)
+        return Scaled()
+
+    y, p = ONE_HOT, LOGITS
+    theirs = kn(subclass(keras)(y, p, sample_weight=WEIGHTS))
+    ours = subclass(rk)(torch.tensor(y), torch.tensor(p), sample_weight=WEIGHTS)
+    assert float(ours) == pytest.approx(theirs, rel=1e-6)
+    model = rk.Sequential([rk.Input((4,)), rk.layers.Dense(4)])
+    model.compile("sgd", subclass(rk))
+    assert np.isfinite(model.fit(LOGITS, ONE_HOT, verbose=0).history["loss"][0])

@@ -19,11 +19,11 @@ def _target(y_true, y_pred):
     return y_true.to(y_pred.dtype).reshape(y_pred.shape)
 
 
-def _mse(y_true, y_pred, from_logits=False):
+def mean_squared_error(y_true, y_pred):
     return torch.mean((y_pred - _target(y_true, y_pred)) ** 2, dim=-1)
 
 
-def _mae(y_true, y_pred, from_logits=False):
+def mean_absolute_error(y_true, y_pred):
     return torch.mean(torch.abs(y_pred - _target(y_true, y_pred)), dim=-1)
 
 
@@ -50,38 +50,38 @@ def _sparse(y_true, y_pred, from_logits=False):
     return -_log_probs(y_pred, from_logits).gather(-1, idx).squeeze(-1)
 
 
-def _mape(y_true, y_pred, from_logits=False):
+def mean_absolute_percentage_error(y_true, y_pred):
     y = _target(y_true, y_pred)
     return 100 * torch.mean(torch.abs((y - y_pred) / torch.clamp(torch.abs(y), min=EPS)), dim=-1)
 
 
-def _msle(y_true, y_pred, from_logits=False):
+def mean_squared_logarithmic_error(y_true, y_pred):
     y = _target(y_true, y_pred)
     return torch.mean((torch.log1p(torch.clamp(y_pred, min=EPS)) - torch.log1p(torch.clamp(y, min=EPS))) ** 2, dim=-1)
 
 
-def _huber(y_true, y_pred, delta=1.0):
+def huber(y_true, y_pred, delta=1.0):
     e = y_pred - _target(y_true, y_pred)
     a = torch.abs(e)
     return torch.mean(torch.where(a <= delta, 0.5 * e ** 2, delta * a - 0.5 * delta ** 2), dim=-1)
 
 
-def _log_cosh(y_true, y_pred, from_logits=False):
+def log_cosh(y_true, y_pred):
     e = y_pred - _target(y_true, y_pred)  # log cosh e = e + softplus(−2e) − log 2, stable for large |e|
     return torch.mean(e + F.softplus(-2 * e) - math.log(2.0), dim=-1)
 
 
-def _poisson(y_true, y_pred, from_logits=False):
+def poisson(y_true, y_pred):
     y = _target(y_true, y_pred)
     return torch.mean(y_pred - y * torch.log(y_pred + EPS), dim=-1)
 
 
-def _kl_divergence(y_true, y_pred, from_logits=False):
+def kl_divergence(y_true, y_pred):
     y, p = _target(y_true, y_pred).clamp(EPS, 1), y_pred.clamp(EPS, 1)
     return torch.sum(y * torch.log(y / p), dim=-1)
 
 
-def _cosine_similarity(y_true, y_pred, axis=-1):
+def cosine_similarity(y_true, y_pred, axis=-1):
     def unit(v):
         return v * torch.rsqrt(torch.clamp(torch.sum(v * v, dim=axis, keepdim=True), min=1e-12))
     return -torch.sum(unit(_target(y_true, y_pred)) * unit(y_pred), dim=axis)
@@ -93,25 +93,26 @@ def _signs(y_true, y_pred):
     return torch.where((y == 0) | (y == 1), 2 * y - 1, y) if bool(((y == 0) | (y == 1)).all()) else y
 
 
-def _hinge(y_true, y_pred, from_logits=False):
+def hinge(y_true, y_pred):
     return torch.mean(torch.clamp(1 - _signs(y_true, y_pred) * y_pred, min=0), dim=-1)
 
 
-def _squared_hinge(y_true, y_pred, from_logits=False):
+def squared_hinge(y_true, y_pred):
     return torch.mean(torch.clamp(1 - _signs(y_true, y_pred) * y_pred, min=0) ** 2, dim=-1)
 
 
-def _categorical_hinge(y_true, y_pred, from_logits=False):
+def categorical_hinge(y_true, y_pred):
     y = _target(y_true, y_pred)
     pos, neg = torch.sum(y * y_pred, dim=-1), torch.amax((1 - y) * y_pred, dim=-1)
     return torch.clamp(neg - pos + 1, min=0)
 
 
-def _ctc(y_true, y_pred, from_logits=False):
+def ctc(y_true, y_pred):
     """Keras's ``losses.ctc``: y_true (batch, S) label ids with 0 the blank and the padding (its non-zero entries are
     each row's labels), y_pred (batch, T, classes) logits, every step of every row used."""
     from rnnkit.keras.ops.nn import ctc_loss
 
+    y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
     if y_true.dim() != 2 or y_pred.dim() != 3:
         raise ValueError(f"CTC takes y_true of shape (batch_size, max_length) and y_pred logits of shape (batch_size, "
                          f"max_length, num_classes); got {tuple(y_true.shape)} and {tuple(y_pred.shape)}")
@@ -130,87 +131,91 @@ def reduce(per_sample: torch.Tensor, sample_weight=None) -> torch.Tensor:
 
 
 class Loss:
-    """A Keras loss object: ``loss(y_true, y_pred, sample_weight=None)``, its ``name`` and ``get_config``."""
+    """A Keras loss object: ``loss(y_true, y_pred, sample_weight=None)`` reduces its ``call``'s per-sample losses;
+    ``name``, ``get_config``. A user's loss subclasses it and writes ``call(y_true, y_pred)``, as in Keras."""
 
-    per_sample = staticmethod(_mse)
+    per_sample = staticmethod(mean_squared_error)
     default_name = "loss"
+    from_logits = False
 
-    def __init__(self, from_logits: bool = False, name: str | None = None, reduction: str = "sum_over_batch_size"):
+    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size", dtype=None):
         if reduction != "sum_over_batch_size":
             raise ValueError(f"{type(self).__name__}: only Keras's default reduction 'sum_over_batch_size' is "
                              f"supported, got {reduction!r}")
-        self.from_logits, self.name, self.reduction = bool(from_logits), name or self.default_name, reduction
+        self.name, self.reduction = name or self.default_name, reduction
 
-    def losses(self, y_true, y_pred) -> torch.Tensor:
+    def call(self, y_true, y_pred) -> torch.Tensor:
         """The per-sample losses."""
-        return self.per_sample(y_true, y_pred, self.from_logits)
+        return self.per_sample(y_true, y_pred)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
-        return reduce(self.losses(y_true, y_pred), sample_weight)
+        return reduce(self.call(y_true, y_pred), sample_weight)
 
     def get_config(self) -> dict:
-        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits}
+        return {"name": self.name, "reduction": self.reduction}
 
 
-def _loss_class(name: str, fn, default_name: str, logits: bool):
-    if logits:
-        def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
-                     reduction: str = "sum_over_batch_size", name: str | None = None, dtype=None):
-            Loss.__init__(self, from_logits, name, reduction)
-            if not 0 <= label_smoothing <= 1:
-                raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], got {label_smoothing}")
-            if axis != -1:
-                raise ValueError(f"{type(self).__name__}: only axis=-1 (the classes last) is supported, got {axis}")
-            self.label_smoothing = float(label_smoothing)
-    else:
-        def __init__(self, reduction: str = "sum_over_batch_size", name: str | None = None, dtype=None,
-                     from_logits: bool = False):  # (rnnkit's files before session 30 wrote from_logits=False)
-            if from_logits:
-                raise TypeError(f"{type(self).__name__} takes no from_logits")
-            Loss.__init__(self, False, name, reduction)
-
-        def get_config(self) -> dict:
-            return {"name": self.name, "reduction": self.reduction}
-
-        return type(name, (Loss,), {"per_sample": staticmethod(fn), "default_name": default_name,
-                                    "__init__": __init__, "get_config": get_config, "__doc__": f"Keras's ``{name}``."})
+def _loss_class(name: str, fn, default_name: str):
+    """A loss of one per-sample function ``fn(y_true, y_pred)`` (Keras's "LossFunctionWrapper" classes)."""
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str | None = None, dtype=None,
+                 from_logits: bool = False):  # (rnnkit's files before session 30 wrote from_logits=False)
+        if from_logits:
+            raise TypeError(f"{type(self).__name__} takes no from_logits")
+        Loss.__init__(self, name, reduction)
 
     return type(name, (Loss,), {"per_sample": staticmethod(fn), "default_name": default_name, "__init__": __init__,
                                 "__doc__": f"Keras's ``{name}``."})
 
 
-class _Smoothed(Loss):
-    """Keras's label smoothing: targets pulled towards the uniform distribution before the cross-entropy,
-    y ← y·(1 − ε) + ε/K (K classes; K = 2 for a binary target)."""
+class _CrossEntropy(Loss):
+    """Keras's cross-entropies on probabilities or logits (``from_logits``), with label smoothing: targets pulled
+    towards the uniform distribution first, y ← y·(1 − ε) + ε/K (K classes; K = 2 for a binary target)."""
 
-    def losses(self, y_true, y_pred):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str | None = None, dtype=None):
+        super().__init__(name, reduction)
+        if not 0 <= label_smoothing <= 1:
+            raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        if axis != -1:
+            raise ValueError(f"{type(self).__name__}: only axis=-1 (the classes last) is supported, got {axis}")
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+
+    def call(self, y_true, y_pred):
         if self.label_smoothing:
-            k = 2 if type(self).__name__ == "BinaryCrossentropy" else y_pred.shape[-1]
+            k = 2 if isinstance(self, BinaryCrossentropy) else y_pred.shape[-1]
             y_true = _target(y_true, y_pred) * (1 - self.label_smoothing) + self.label_smoothing / k
         return self.per_sample(y_true, y_pred, self.from_logits)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": -1}
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": -1}
 
 
-MeanSquaredError = _loss_class("MeanSquaredError", _mse, "mean_squared_error", False)
-MeanAbsoluteError = _loss_class("MeanAbsoluteError", _mae, "mean_absolute_error", False)
-MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", _mape, "mean_absolute_percentage_error",
-                                          False)
-MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", _msle, "mean_squared_logarithmic_error",
-                                          False)
-LogCosh = _loss_class("LogCosh", _log_cosh, "log_cosh", False)
-Poisson = _loss_class("Poisson", _poisson, "poisson", False)
-KLDivergence = _loss_class("KLDivergence", _kl_divergence, "kl_divergence", False)
-Hinge = _loss_class("Hinge", _hinge, "hinge", False)
-SquaredHinge = _loss_class("SquaredHinge", _squared_hinge, "squared_hinge", False)
-CategoricalHinge = _loss_class("CategoricalHinge", _categorical_hinge, "categorical_hinge", False)
-CTC = _loss_class("CTC", _ctc, "ctc", False)
-BinaryCrossentropy = type("BinaryCrossentropy", (_Smoothed, _loss_class("_B", _binary, "binary_crossentropy", True)),
-                          {"__doc__": "Keras's ``BinaryCrossentropy``."})
-CategoricalCrossentropy = type("CategoricalCrossentropy",
-                               (_Smoothed, _loss_class("_C", _categorical, "categorical_crossentropy", True)),
-                               {"__doc__": "Keras's ``CategoricalCrossentropy``."})
+class BinaryCrossentropy(_CrossEntropy):
+    """Keras's ``BinaryCrossentropy``."""
+
+    per_sample, default_name = staticmethod(_binary), "binary_crossentropy"
+
+
+class CategoricalCrossentropy(_CrossEntropy):
+    """Keras's ``CategoricalCrossentropy``."""
+
+    per_sample, default_name = staticmethod(_categorical), "categorical_crossentropy"
+
+
+MeanSquaredError = _loss_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
+MeanAbsoluteError = _loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
+MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error,
+                                          "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+                                          "mean_squared_logarithmic_error")
+LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
+Poisson = _loss_class("Poisson", poisson, "poisson")
+KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
+Hinge = _loss_class("Hinge", hinge, "hinge")
+SquaredHinge = _loss_class("SquaredHinge", squared_hinge, "squared_hinge")
+CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categorical_hinge")
+CTC = _loss_class("CTC", ctc, "ctc")
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -224,7 +229,14 @@ class SparseCategoricalCrossentropy(Loss):
         if ignore_class is not None:
             raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported by rnnkit.keras (give "
                              "those targets sample weight 0)")
-        super().__init__(from_logits, name, reduction)
+        super().__init__(name, reduction)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        return _sparse(y_true, y_pred, self.from_logits)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "from_logits": self.from_logits}
 
 
 class Huber(Loss):
@@ -234,11 +246,11 @@ class Huber(Loss):
 
     def __init__(self, delta: float = 1.0, reduction: str = "sum_over_batch_size", name: str | None = None,
                  dtype=None):
-        super().__init__(False, name, reduction)
+        super().__init__(name, reduction)
         self.delta = float(delta)
 
-    def losses(self, y_true, y_pred):
-        return _huber(y_true, y_pred, self.delta)
+    def call(self, y_true, y_pred):
+        return huber(y_true, y_pred, self.delta)
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction, "delta": self.delta}
@@ -250,79 +262,26 @@ class CosineSimilarity(Loss):
     default_name = "cosine_similarity"
 
     def __init__(self, axis: int = -1, reduction: str = "sum_over_batch_size", name: str | None = None, dtype=None):
-        super().__init__(False, name, reduction)
+        super().__init__(name, reduction)
         self.axis = axis
 
-    def losses(self, y_true, y_pred):
-        return _cosine_similarity(y_true, y_pred, self.axis)
+    def call(self, y_true, y_pred):
+        return cosine_similarity(y_true, y_pred, self.axis)
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction, "axis": self.axis}
 
 
-def mean_squared_error(y_true, y_pred):
-    """Per-sample losses, as Keras's function forms return them (``compile`` reduces them with the weights)."""
-    return _mse(y_true, y_pred)
-
-
-def mean_absolute_error(y_true, y_pred):
-    return _mae(y_true, y_pred)
-
-
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return BinaryCrossentropy(from_logits, label_smoothing).losses(y_true, y_pred)
+    return BinaryCrossentropy(from_logits, label_smoothing).call(y_true, y_pred)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return CategoricalCrossentropy(from_logits, label_smoothing).losses(y_true, y_pred)
+    return CategoricalCrossentropy(from_logits, label_smoothing).call(y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     return _sparse(y_true, y_pred, from_logits)
-
-
-def mean_absolute_percentage_error(y_true, y_pred):
-    return _mape(y_true, y_pred)
-
-
-def mean_squared_logarithmic_error(y_true, y_pred):
-    return _msle(y_true, y_pred)
-
-
-def huber(y_true, y_pred, delta=1.0):
-    return _huber(y_true, y_pred, delta)
-
-
-def log_cosh(y_true, y_pred):
-    return _log_cosh(y_true, y_pred)
-
-
-def poisson(y_true, y_pred):
-    return _poisson(y_true, y_pred)
-
-
-def kl_divergence(y_true, y_pred):
-    return _kl_divergence(y_true, y_pred)
-
-
-def cosine_similarity(y_true, y_pred, axis=-1):
-    return _cosine_similarity(y_true, y_pred, axis)
-
-
-def hinge(y_true, y_pred):
-    return _hinge(y_true, y_pred)
-
-
-def squared_hinge(y_true, y_pred):
-    return _squared_hinge(y_true, y_pred)
-
-
-def categorical_hinge(y_true, y_pred):
-    return _categorical_hinge(y_true, y_pred)
-
-
-def ctc(y_true, y_pred):
-    return _ctc(torch.as_tensor(y_true), torch.as_tensor(y_pred))
 
 
 LOSSES = {

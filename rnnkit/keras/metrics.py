@@ -69,15 +69,15 @@ def mean_absolute_percentage_error(y_true, y_pred):
 
 def cosine_similarity(y_true, y_pred, axis=-1):
     """The cosine of the angle between y and ŷ (the loss is its negative)."""
-    return -L._cosine_similarity(y_true, y_pred, axis)
+    return -L.cosine_similarity(y_true, y_pred, axis)
 
 
 def _binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return L.BinaryCrossentropy(from_logits, label_smoothing).losses(y_true, y_pred)
+    return L.BinaryCrossentropy(from_logits, label_smoothing).call(y_true, y_pred)
 
 
 def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    return L.CategoricalCrossentropy(from_logits, label_smoothing, axis).losses(y_true, y_pred)
+    return L.CategoricalCrossentropy(from_logits, label_smoothing, axis).call(y_true, y_pred)
 
 
 def _sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from rnnkit.keras.backend import clear_session  # noqa: F401 (keras.utils.clear_session)
+from rnnkit.keras.data_adapters import unpack as unpack_x_y_sample_weight  # Keras's (x, y, sample_weight) of a batch
 from rnnkit.keras.layers.serialize import (  # noqa: F401 (keras.utils' names for the same)
     CustomObjectScope,
     custom_object_scope,
@@ -86,22 +87,6 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     if y is None:  # a lone x is not wrapped (as Keras: no ambiguity), a tuple or list of inputs is
         return x if not isinstance(x, (list, tuple)) else (x,)
     return (x, y) if sample_weight is None else (x, y, sample_weight)
-
-
-def unpack_x_y_sample_weight(data) -> tuple:
-    """``keras.utils.unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from a batch (missing parts None)."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, found: "
-                     f"{data}")
 
 
 __all__ = ["pad_sequences", "to_categorical", "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight"]

@@ -59,7 +59,8 @@ def weight_paths(layer: Layer, prefix: str) -> list[tuple[str, torch.nn.Paramete
     if hasattr(layer, "h5_entries"):  # a wrapped torch module: its state_dict by key, as Keras's files hold it
         own = [(f"{prefix}/vars/{key}", t) for key, t in layer.h5_entries()]
     else:
-        own = [(f"{prefix}/vars/{i}", w) for i, w in enumerate(layer._own_weights())]
+        own = [(f"{prefix}/vars/{i}", w) for i, w in enumerate(layer._own_weights() if isinstance(layer, Layer)
+                                                                 else [])]  # (a model used as a layer: none)
     return own + [p for name, sub in _groups(layer) if sub is not None for p in weight_paths(sub, f"{prefix}/{name}")]
 
 
