@@ -1,6 +1,7 @@
 """Keras callbacks — EarlyStopping, ModelCheckpoint, BackupAndRestore, ReduceLROnPlateau, CSVLogger,
-LearningRateScheduler, TerminateOnNaN, LambdaCallback, ProgbarLogger (``progbar.py``) and yours (``on_train_begin/end``,
-``on_epoch_begin/end``, ``on_train_batch_begin/end``)
+LearningRateScheduler, TerminateOnNaN, LambdaCallback, SwapEMAWeights, ProgbarLogger (``progbar.py``) and yours
+(``on_train_begin/end``, ``on_epoch_begin/end``, ``on_train_batch_begin/end``; ``on_test_begin/end`` around
+``fit``'s validation and ``evaluate``, with ``on_test_batch_begin/end`` in ``evaluate``; ``on_predict_*``)
 — run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy, val_loss, val_accuracy,
 learning_rate (a batch's logs: the epoch's running means so far)."""
 
@@ -37,6 +38,16 @@ class Callback:
 
     def on_train_batch_end(self, batch, logs=None):
         self.on_batch_end(batch, logs)
+
+    # evaluation (``evaluate``, and the validation in ``fit``) and prediction, as Keras calls them
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
 
 
 def _better(mode, monitor):
@@ -198,6 +209,39 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
+class SwapEMAWeights(Callback):
+    """Keras's ``SwapEMAWeights``, with an optimizer's ``use_ema``: evaluation and prediction (``fit``'s validation,
+    ``evaluate``, ``predict`` given the callback) run on the moving averages of the weights, training goes on with the
+    weights themselves; ``swap_on_epoch`` keeps the averages in the model after each epoch (for a ModelCheckpoint that
+    follows it) until the next begins. (Keras's own leaves the averages in after ``predict``; this one swaps back.)"""
+
+    def __init__(self, swap_on_epoch: bool = False):
+        self.swap_on_epoch, self._swapped = swap_on_epoch, False
+
+    def _swap(self, into_model: bool) -> None:
+        if self._swapped != into_model:
+            self.model.optimizer.swap_averages()
+            self._swapped = into_model
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.swap_on_epoch:
+            self._swap(False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.swap_on_epoch and not self._swapped:
+            self._swap(True)
+            if epoch == self.params.get("epochs", 0) - 1:  # fit's end writes the averages into the weights: keep them
+                self.model.optimizer.averages_from_weights()
+
+    def on_test_begin(self, logs=None):
+        self._swap(True)
+
+    def on_test_end(self, logs=None):
+        self._swap(False)
+
+    on_predict_begin, on_predict_end = on_test_begin, on_test_end
+
+
 KEY_MAP = {"train_loss": "loss", "lr": "learning_rate"}
 
 
@@ -245,6 +289,24 @@ class KerasCallbacks(EngineCallback):
             trainer.stop(f"stopped by a callback at batch {self._batch}")
         else:
             self._batch_begin(trainer)
+
+    def on_validation_start(self, trainer):
+        for cb in self.callbacks:
+            cb.on_test_begin({})
+
+    def on_validation_batch_start(self, trainer, batch):
+        for cb in self.callbacks:
+            cb.on_test_batch_begin(batch, {})
+
+    def on_validation_batch_end(self, trainer, batch, metrics):
+        logs = self.model._weighted_logs(dict(metrics))
+        for cb in self.callbacks:
+            cb.on_test_batch_end(batch, logs)
+
+    def on_validation_end(self, trainer, metrics):
+        logs = self.model._weighted_logs(dict(metrics))
+        for cb in self.callbacks:
+            cb.on_test_end(logs)
 
     def on_epoch_end(self, trainer, record):
         logs = {}

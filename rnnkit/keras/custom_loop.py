@@ -97,6 +97,23 @@ def validation_due(freq, epoch: int) -> bool:
     return epoch % freq == 0 if isinstance(freq, int) else epoch in freq
 
 
+def start_callbacks(model, callbacks, kind: str) -> list:
+    """``evaluate``'s / ``predict``'s callbacks (``kind``: "test" or "predict"), given the model and begun."""
+    cbs = list(callbacks or [])
+    for cb in cbs:
+        cb.set_model(model)
+        getattr(cb, f"on_{kind}_begin")({})
+    return cbs
+
+
+def test_hooks(cbs):
+    """``run_steps``' ``on_batch`` calling the test-batch hooks of ``cbs``."""
+    def on_batch(when, i, logs):
+        for cb in cbs:
+            (cb.on_test_batch_begin if when == "begin" else cb.on_test_batch_end)(i, logs)
+    return on_batch
+
+
 def run_steps(model, step, batches, on_batch=None) -> dict[str, float]:
     """Call ``step`` on every batch (metrics reset first); the last batch's logs."""
     for m in model.metrics:
@@ -108,7 +125,7 @@ def run_steps(model, step, batches, on_batch=None) -> dict[str, float]:
         logs = flat_logs(step(data))
         if on_batch is not None:
             on_batch("end", i, logs)
-            if model.stop_training:
+            if getattr(model, "stop_training", False) and step == model.train_step:
                 break
     return logs
 
@@ -171,10 +188,14 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         if (val is not None or val_stream is not None) and not model.stop_training and validation_due(
                 validation_freq, epoch + 1):
             model.eval()
+            for cb in cbs:
+                cb.on_test_begin({})
             with torch.no_grad():
                 val_batches = _stream_batches(model, val_stream) if val_stream is not None else \
                     _array_batches(model, *val, bs, torch.arange(val[0][0].shape[0]))
-                val_logs = run_steps(model, model.test_step, val_batches)
+                val_logs = run_steps(model, model.test_step, val_batches, test_hooks(cbs))
+            for cb in cbs:
+                cb.on_test_end(dict(val_logs))
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         for cb in cbs:
             cb.on_epoch_end(epoch, dict(logs))
@@ -188,8 +209,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
 
 
 @torch.no_grad()
-def evaluate(model, x, y, batch_size, sample_weight, return_dict: bool, steps=None):
-    """``evaluate`` with the model's own ``test_step`` (arrays, or a stream of batches)."""
+def evaluate(model, x, y, batch_size, sample_weight, return_dict: bool, steps=None, cbs=()):
+    """``evaluate`` with the model's own ``test_step`` (arrays, or a stream of batches); ``cbs`` begun already."""
     if is_stream(x):
         stream = Batches(x, steps, "x")
         model._ensure_built(model._batch(stream.first())[0])
@@ -199,7 +220,9 @@ def evaluate(model, x, y, batch_size, sample_weight, return_dict: bool, steps=No
         model._ensure_built(xs)
         batches = _array_batches(model, xs, ys, w, batch_size or 32, torch.arange(xs[0].shape[0]))
     model.eval()
-    logs = run_steps(model, model.test_step, batches)
+    logs = run_steps(model, model.test_step, batches, test_hooks(cbs))
+    for cb in cbs:
+        cb.on_test_end(dict(logs))
     if return_dict:
         return logs
     values = list(logs.values())

@@ -183,21 +183,29 @@ class Trainer(KerasData, custom_loop.KerasSteps):
                  callbacks=None, return_dict=False):
         if not self.compiled:
             raise RuntimeError("call compile() before evaluate()")
+        cbs = custom_loop.start_callbacks(self, callbacks, "test")
         if custom_loop.overrides(self, "test_step"):
-            return custom_loop.evaluate(self, x, y, batch_size, sample_weight, return_dict, steps)
+            return custom_loop.evaluate(self, x, y, batch_size, sample_weight, return_dict, steps, cbs)
         totals: dict[str, float] = {}
         n = step = 0
         bar = Progbar(self._steps(x, batch_size, steps), verbosity(verbose))
         for xs, ys, w in self._chunks(x, y, sample_weight, batch_size, steps, "evaluate"):
             self._ensure_built(xs)
             self.eval()
+            for cb in cbs:
+                cb.on_test_batch_begin(step, {})
             out = self.validation_step(self._on_device(self._flat(xs, ys, w)))
             m = xs[0].shape[0]
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + float(v) * m
             n, step = n + m, step + 1
-            bar.update(step, self._weighted_logs({k: v / n for k, v in totals.items()}))
+            logs = self._weighted_logs({k: v / n for k, v in totals.items()})
+            for cb in cbs:
+                cb.on_test_batch_end(step - 1, logs)
+            bar.update(step, logs)
         result = self._weighted_logs({k: v / n for k, v in totals.items()})
+        for cb in cbs:
+            cb.on_test_end(result)
         bar.finish(step, result)
         if return_dict:
             return result
@@ -206,13 +214,21 @@ class Trainer(KerasData, custom_loop.KerasSteps):
     @torch.no_grad()
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         chunks = []
+        cbs = custom_loop.start_callbacks(self, callbacks, "predict")
         bar = Progbar(self._steps(x, batch_size, steps), verbosity(verbose))
         for xs, _, _ in self._chunks(x, None, None, batch_size, steps, "predict"):
             self._ensure_built(xs)
             self.eval()
+            for cb in cbs:
+                cb.on_predict_batch_begin(len(chunks), {})
             batch = self._on_device(xs)
             chunks.append(as_list(self._run(batch if len(batch) > 1 else batch[0], False)))
+            for cb in cbs:
+                cb.on_predict_batch_end(len(chunks) - 1, {"outputs": chunks[-1] if len(chunks[-1]) > 1
+                                                          else chunks[-1][0]})
             bar.update(len(chunks))
+        for cb in cbs:
+            cb.on_predict_end({})
         bar.finish(len(chunks))
         outs = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
         nesting = self.__dict__.get("output_nesting")

@@ -235,7 +235,9 @@ class Trainer(ResumableRun):
 
     # --- evaluation ------------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self, data=None) -> dict[str, float]:
+    def evaluate(self, data=None, hooks: bool = False) -> dict[str, float]:
+        """The mean of each validation metric over ``data`` (the validation set); ``hooks``: the callbacks'
+        ``on_validation_batch_start``/``_end`` around each batch (the running means after it)."""
         data = self.val_data if data is None else data
         if data is None or len(data) == 0:
             return {}
@@ -251,6 +253,8 @@ class Trainer(ResumableRun):
                           disable=not (self.config.train.progress and self.dist.is_main) or len(starts) < 2):
             idx = list(range(start, min(start + bs, len(data))))
             batch = self._to_device(fetch_batch(data, idx, self.collate))
+            for cb in self.callbacks if hooks else ():
+                cb.on_validation_batch_start(self, start // bs)
             if stream:
                 out, state, n = self.raw_model.stream_validation_step(batch, state)
             else:
@@ -258,6 +262,8 @@ class Trainer(ResumableRun):
             for key, v in out.items():
                 totals[key] = totals.get(key, 0.0) + float(v) * n
             n_total += n
+            for cb in self.callbacks if hooks else ():
+                cb.on_validation_batch_end(self, start // bs, {k: v / n_total for k, v in totals.items()})
         metrics = {k: v / n_total for k, v in totals.items()}
         corpus_metrics = getattr(data, "corpus_metrics", None)  # metrics of the whole set (BLEU, WER), not per batch
         if corpus_metrics is not None:
@@ -335,7 +341,13 @@ class Trainer(ResumableRun):
                                   "train_loss": acc["loss"] / max(acc["samples"], 1)}
         record.update({f"train_{k[len('metric.'):]}": v / max(acc["samples"], 1) for k, v in acc.items()
                        if k.startswith("metric.")})
-        record.update({f"val_{k}": v for k, v in self.evaluate().items()})
+        validating = self.val_data is not None and len(self.val_data) > 0
+        for cb in self.callbacks if validating else ():
+            cb.on_validation_start(self)
+        metrics = self.evaluate(hooks=True)
+        for cb in self.callbacks if validating else ():
+            cb.on_validation_end(self, metrics)
+        record.update({f"val_{k}": v for k, v in metrics.items()})
         record.update({"lr": self.optimizer.param_groups[0]["lr"],
                        "grad_norm": acc["grad_norm"] / max(acc["steps"], 1),
                        "clipped": acc["clipped"] / max(acc["steps"], 1), "skipped": acc["skipped"],

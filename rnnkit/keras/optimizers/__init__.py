@@ -182,6 +182,27 @@ class Optimizer:
                     p.copy_(state[AVERAGE])
         self._iterations += 1
 
+    def _averaged(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight, its moving average) for every weight the bound torch optimizer averages."""
+        if not (self.use_ema and self._torch is not None):
+            raise ValueError("SwapEMAWeights needs an optimizer with use_ema=True that has made an update")
+        return [(p, self._torch.state[p][AVERAGE]) for group in self._torch.param_groups for p in group["params"]
+                if AVERAGE in self._torch.state.get(p, {})]
+
+    @torch.no_grad()
+    def swap_averages(self) -> None:
+        """Each weight and its moving average exchange places (``callbacks.SwapEMAWeights``)."""
+        for p, average in self._averaged():
+            kept = p.detach().clone()
+            p.copy_(average)
+            average.copy_(kept)
+
+    @torch.no_grad()
+    def averages_from_weights(self) -> None:
+        """Each moving average set to its weight's value (the EMA weights are in the model at the end of fit)."""
+        for p, average in self._averaged():
+            average.copy_(p)
+
     @torch.no_grad()
     def finalize_variable_values(self, var_list=None) -> None:
         """Keras's end of ``fit``: with ``use_ema``, each weight takes its moving average."""
