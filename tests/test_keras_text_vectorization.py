@@ -213,8 +213,6 @@ def test_a_string_input_model_predicts_and_evaluates_on_raw_texts(mode):
     np.testing.assert_allclose(e2e.predict(texts[:, None], verbose=0), want, rtol=1e-6)  # (batch, 1)
     e2e.compile("adam", "binary_crossentropy", metrics=["accuracy"])
     assert e2e.evaluate(texts, y, verbose=0) == pytest.approx(model.evaluate(tv(texts), y, verbose=0), rel=1e-6)
-    with pytest.raises(ValueError, match="raw strings"):
-        e2e.fit(texts, y, verbose=0)
     with pytest.raises(ValueError, match="cannot take a string input"):
         layers.Dense(2)(layers.Input(shape=(1,), dtype="string"))
 
@@ -254,3 +252,23 @@ def test_a_keras_written_string_input_model_loads_and_predicts_keras_s_numbers(m
     model = keras.models.load_model(folder / f"keras_{mode}.keras")
     texts = ["good great film", "loved it great", "bad awful film", "hated it, bad!", "Great FILM"]
     np.testing.assert_allclose(model.predict(texts, verbose=0), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["int", "tf_idf"])
+def test_fitting_on_raw_texts_trains_as_fitting_on_their_ids(mode):
+    """The vectorizer has no weights: fitting the end-to-end model on texts (vectorized once, before batching) must
+    move the weights exactly as fitting the model behind it on the vectorized ids from the same start."""
+    from rnnkit import keras
+
+    e2e, model, tv, texts, y = end_to_end(mode)
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    twin.compile("adam", "binary_crossentropy")
+    e2e.compile("adam", "binary_crossentropy")
+    fit = dict(epochs=3, batch_size=2, shuffle=False, verbose=0)
+    history = e2e.fit(texts, y, validation_data=(texts[:2], y[:2]), **fit).history
+    want = twin.fit(tv(texts), y, validation_data=(tv(texts[:2]), y[:2]), **fit).history
+    np.testing.assert_allclose(history["loss"], want["loss"], rtol=1e-6)
+    np.testing.assert_allclose(history["val_loss"], want["val_loss"], rtol=1e-6)
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -4,7 +4,6 @@ configs and saving; compile / fit / evaluate / predict come from ``rnnkit.keras.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -15,46 +14,14 @@ from rnnkit.keras.layers.base import (
     _call_takes,
     _flatten_tensors,
     as_list,
-    as_tensors,
     flatten,
     symbolic_call,
-    weights_device,
 )
 from rnnkit.keras.layers.input_layer import InputLayer
-from rnnkit.keras.layers.symbolic import STRING, flat_tensors
+from rnnkit.keras.layers.symbolic import flat_tensors
+from rnnkit.keras.model_inputs import adjust_rank, model_inputs, prefill
 from rnnkit.keras.summary import print_summary
 from rnnkit.keras.trainer import Trainer
-
-
-def _model_inputs(model, inputs):
-    """NumPy in, as Keras takes it: each array becomes a tensor of its ``Input``'s dtype (integer ids for an integer
-    ``Input``, float32 otherwise); a Sequential model converts as its first layer would."""
-    if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs
-                                           and isinstance(inputs[0], KerasTensor)):
-        return inputs
-    graph_inputs, dev = getattr(model, "graph_inputs", None), weights_device(model)
-
-    def convert(x, t):  # a string Input's data stay a NumPy array of str
-        if t.dtype == STRING:
-            return np.asarray(x, dtype=object)
-        return as_tensors(x, ids=not t.dtype.is_floating_point, device=dev)
-    if graph_inputs and isinstance(inputs, (list, tuple)) and len(inputs) == len(graph_inputs) and not (
-            len(graph_inputs) == 1 and graph_inputs[0].dtype == STRING):
-        return type(inputs)(convert(x, t) for x, t in zip(inputs, graph_inputs))
-    if graph_inputs and len(graph_inputs) == 1:
-        return convert(inputs, graph_inputs[0])
-    layers = getattr(model, "layers", None) or [None]
-    return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)), device=dev)
-
-
-def _adjust_rank(x, kt: KerasTensor):
-    """Keras's rank adjustment: a last axis of size 1 added where the Input has one and the data lack it (texts
-    (batch,) for ``Input(shape=(1,), dtype="string")``), or dropped where the data have one more."""
-    if x.ndim == kt.ndim - 1 and kt.feature_shape and kt.feature_shape[-1] == 1:
-        return x[..., None]
-    if x.ndim == kt.ndim + 1 and x.shape[-1] == 1:
-        return x[..., 0]
-    return x
 
 
 def _nesting(outputs, counter=None):
@@ -219,7 +186,9 @@ class Model(Trainer, nn.Module):
             raise ValueError(f"model {self.name!r} takes {len(self.graph_inputs)} input(s), got {len(xs)}")
         env: dict[int, tuple] = {}
         for kt, x in zip(self.graph_inputs, xs):
-            x = _adjust_rank(x, kt)
+            if prefill(self, kt, x, env):  # texts vectorized before batching (model_inputs.py)
+                continue
+            x = adjust_rank(x, kt)
             if x.ndim != kt.ndim or any(d is not None and d != n for d, n in zip(kt.feature_shape, x.shape[1:])):
                 raise ValueError(f"model {self.name!r}: input of shape {tuple(x.shape)} does not fit Input shape "
                                  f"(None, {', '.join(map(str, kt.feature_shape))})")
@@ -232,6 +201,8 @@ class Model(Trainer, nn.Module):
                     value(t) for t in v)
             return v
         for node in self.nodes:
+            if node.outputs and all(id(o) in env for o in node.outputs):
+                continue
             ins = node.inputs
             if isinstance(ins, KerasTensor):
                 args, mask = env[id(ins)]
@@ -271,7 +242,7 @@ class Model(Trainer, nn.Module):
         if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs
                                                and isinstance(inputs[0], KerasTensor)):
             return symbolic_call(self, inputs, {})
-        return self._run(_model_inputs(self, inputs), training)
+        return self._run(model_inputs(self, inputs), training)
 
     def compute_mask(self, inputs, mask):
         return None

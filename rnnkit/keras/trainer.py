@@ -128,9 +128,8 @@ class Trainer(KerasData, custom_loop.KerasSteps):
         else:
             xs, ys, w = self._dataset(x, y, sample_weight, class_weight)
             if any(isinstance(t, np.ndarray) for t in xs):
-                raise ValueError("fit: this model takes raw strings (a string Input); rnnkit.keras trains on tensors — "
-                                 "train the model after the TextVectorization on its output (model.fit(vectorize("
-                                 "texts), y)); the end-to-end model then predicts and evaluates on strings")
+                raise ValueError("fit: this model's string Input must be read by a TextVectorization or StringLookup "
+                                 "first (its texts are vectorized once, then training runs on tensors)")
             self._ensure_built(xs)
             if steps_per_epoch is not None:
                 raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")

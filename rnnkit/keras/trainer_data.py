@@ -10,6 +10,7 @@ from torch.utils.data import TensorDataset
 
 from rnnkit.keras.data_adapters import Batches, is_stream, unpack
 from rnnkit.keras.layers.base import as_list, weights_device
+from rnnkit.keras.model_inputs import vectorize
 
 
 def _to_tensor(a, name="x") -> torch.Tensor | np.ndarray:
@@ -50,7 +51,7 @@ class KerasData:
         y = self._by_name(y, self.output_names, "y")
         if isinstance(x, (list, tuple)) and x and all(isinstance(v, (str, bytes)) for v in x):
             x = np.asarray(x, dtype=object)  # a list of texts is one input, not one input per text
-        xs = [_to_tensor(a, "x") for a in as_list(x)]
+        xs = vectorize(self, [_to_tensor(a, "x") for a in as_list(x)])  # a string Input's texts: vectorized once
         ys = [_to_tensor(a, "y") for a in as_list(y)] if y is not None else []
         n = xs[0].shape[0]
         for t in xs + ys:
