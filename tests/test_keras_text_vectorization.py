@@ -272,3 +272,21 @@ def test_fitting_on_raw_texts_trains_as_fitting_on_their_ids(mode):
     np.testing.assert_allclose(history["val_loss"], want["val_loss"], rtol=1e-6)
     for a, b in zip(model.get_weights(), twin.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_a_sequential_model_takes_texts_with_or_without_a_string_input(tmp_path):
+    from rnnkit import keras
+
+    torch.manual_seed(0)
+    texts = np.array(["good great film", "loved it great", "bad awful film", "hated it, bad!", "Great FILM"])
+    tv = adapted(texts, max_tokens=12, output_sequence_length=6)
+    model = keras.Sequential([keras.Input(shape=(1,), dtype="string"), tv, layers.Embedding(12, 3, mask_zero=True),
+                              layers.LSTM(4), layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    model.fit(texts, np.array([1, 1, 0, 0, 1]), epochs=2, verbose=0)
+    want = model.predict(["great film"], verbose=0)
+    model.save(tmp_path / "seq.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "seq.keras").predict(["great film"], verbose=0),
+                               want, rtol=1e-6)
+    built_on_data = keras.Sequential([tv, layers.Embedding(12, 3)])  # no Input: built on the texts, as Keras
+    assert built_on_data.predict(texts, verbose=0).shape == (5, 6, 3)

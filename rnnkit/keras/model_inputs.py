@@ -31,8 +31,19 @@ def model_inputs(model, inputs):
         return type(inputs)(convert(x, t) for x, t in zip(inputs, graph_inputs))
     if graph_inputs and len(graph_inputs) == 1:
         return convert(inputs, graph_inputs[0])
+    if texts(inputs):  # not built yet, on texts: a string Input to come
+        return np.asarray(inputs, dtype=object)
     layers = getattr(model, "layers", None) or [None]
     return as_tensors(inputs, ids=bool(getattr(layers[0], "reads_ids", False)), device=dev)
+
+
+def texts(x) -> bool:
+    """Whether ``x`` is texts: a str, or a list / NumPy array of them."""
+    if isinstance(x, (str, bytes)):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "US" or (x.dtype == object and x.size > 0 and isinstance(x.reshape(-1)[0], (str, bytes)))
+    return isinstance(x, (list, tuple)) and bool(x) and all(isinstance(v, (str, bytes)) for v in x)
 
 
 def adjust_rank(x, kt: KerasTensor):

@@ -3,6 +3,7 @@ when a layer is added (from its first layer's ``input_shape``, an ``Input``, a b
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from rnnkit.keras.backend import unique_name
@@ -68,6 +69,10 @@ class Sequential(Model):
         self.build_from(xs[0])
 
     def build_from(self, x: torch.Tensor) -> None:
+        if isinstance(x, np.ndarray):  # texts: a string Input (a TextVectorization first reads them)
+            self._input = Input(tuple(x.shape[1:]), batch_size=x.shape[0], dtype="string")
+            self._build_graph()
+            return
         dtype = "float32" if x.is_floating_point() else "int64"
         self._input = Input(tuple(x.shape[1:]), batch_size=x.shape[0], dtype=dtype)  # Keras builds on the data's shape
         self._build_graph()

@@ -10,7 +10,7 @@ from torch.utils.data import TensorDataset
 
 from rnnkit.keras.data_adapters import Batches, is_stream, unpack
 from rnnkit.keras.layers.base import as_list, weights_device
-from rnnkit.keras.model_inputs import vectorize
+from rnnkit.keras.model_inputs import texts, vectorize
 
 
 def _to_tensor(a, name="x") -> torch.Tensor | np.ndarray:
@@ -49,9 +49,12 @@ class KerasData:
         if isinstance(x, dict):
             x = self._by_name(x, [t.name for t in self.__dict__.get("graph_inputs", [])], "x")
         y = self._by_name(y, self.output_names, "y")
-        if isinstance(x, (list, tuple)) and x and all(isinstance(v, (str, bytes)) for v in x):
+        if isinstance(x, (list, tuple)) and texts(x):
             x = np.asarray(x, dtype=object)  # a list of texts is one input, not one input per text
-        xs = vectorize(self, [_to_tensor(a, "x") for a in as_list(x)])  # a string Input's texts: vectorized once
+        xs = [_to_tensor(a, "x") for a in as_list(x)]
+        if "graph_inputs" not in self.__dict__ and any(isinstance(t, np.ndarray) for t in xs):
+            self._ensure_built(xs)  # a Sequential model built on texts: its string Input first
+        xs = vectorize(self, xs)  # a string Input's texts: vectorized once, before batching
         ys = [_to_tensor(a, "y") for a in as_list(y)] if y is not None else []
         n = xs[0].shape[0]
         for t in xs + ys:
