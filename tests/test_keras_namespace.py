@@ -82,3 +82,21 @@ def test_custom_objects_resolve_a_saved_custom_layer_in_scope_or_globally(tmp_pa
     finally:
         del rk.saving.get_custom_objects()["Scale"]
     assert rk.saving.get_registered_object("Scale") is None
+
+
+def test_utils_progbar_averages_and_shows_values_as_keras(capsys):
+    """A custom loop's Progbar: values averaged over the steps they cover (stateful ones shown as given), a final
+    update showing the values as given — the same numbers as Keras's bar (timings aside)."""
+    import re
+
+    def run(lib):
+        bar = lib.utils.Progbar(4, stateful_metrics=["acc"], verbose=2)
+        for i in range(1, 5):
+            bar.update(i, values=[("loss", 1.0 / i), ("acc", 0.1 * i)])
+        bar = lib.utils.Progbar(6, verbose=2)
+        bar.add(2, values=[("loss", 3.0)])
+        bar.add(2, values=[("loss", 1.0)])
+        bar.update(6, values=[("mae", 0.5)])
+        return [re.sub(r" - \d+s - \d+\w*/step", "", line) for line in capsys.readouterr().out.splitlines()]
+
+    assert run(rk) == run(keras) == ["4/4 - loss: 0.2500 - acc: 0.4000", "6/6 - loss: 2.0000 - mae: 0.5000"]

@@ -28,30 +28,70 @@ def _value(v) -> str:
 
 
 class Progbar:
-    """One bar of ``target`` steps: ``update(step, logs)``, ``finish(logs)``."""
+    """One bar of ``target`` steps: ``update(step, logs)``, ``finish(logs)`` — and Keras's ``utils.Progbar`` for a
+    custom loop: ``update(current, values=[(name, value), ...], finalize=None)`` / ``add(n, values)``, each value
+    averaged over the steps since the start (weighted by how many each update covers) unless named in
+    ``stateful_metrics`` (shown as given) — a final update shows the values as given, as Keras's does."""
 
-    def __init__(self, target: int | None, verbose: int = 1, stream=None) -> None:
+    def __init__(self, target: int | None, verbose: int = 1, stream=None, width: int = WIDTH, interval: float = 0.05,
+                 stateful_metrics=None, stateless_metrics=None, unit_name: str = "step") -> None:
+        if not isinstance(verbose, int) or isinstance(stream, (int, float)):  # Keras's order: (target, width, verbose)
+            raise TypeError("Progbar(target, verbose=..., ...): pass Keras's other arguments by name")
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError("Only one of `stateful_metrics` or `stateless_metrics` can be provided.")
         self.target, self.verbose, self.stream = target, verbose, stream or sys.stdout
         self.start, self.last_draw = time.perf_counter(), 0.0
         self.dynamic = self.stream.isatty() if hasattr(self.stream, "isatty") else False
+        self.stateful = None if stateless_metrics is not None else set(stateful_metrics or ())
+        self.stateless = set(stateless_metrics or ())
+        self._values: dict[str, list] = {}
+        self._seen = 0
 
     def _line(self, step: int, logs: dict) -> str:
+        """The bar's text; fit's logs sorted by name (as Keras shows them), a custom loop's values as given."""
         elapsed = time.perf_counter() - self.start
         per_step = elapsed / max(step, 1)
         timing = f"{elapsed:.0f}s {per_step * 1000:.0f}ms/step" if per_step < 1 else f"{elapsed:.0f}s {per_step:.0f}s/step"
-        shown = " - ".join(f"{k}: {_value(v)}" for k, v in sorted(logs.items()) if not k.startswith("_"))
+        items = logs.items() if self._values else sorted(logs.items())
+        shown = " - ".join(f"{k}: {_value(v)}" for k, v in items if not k.startswith("_"))
         if self.verbose == 2:
             return f"{step}/{self.target or step} - {timing.replace(' ', ' - ')}" + (f" - {shown}" if shown else "")
         done = WIDTH if not self.target else min(WIDTH, WIDTH * step // self.target)
         bar = "━" * done + "─" * (WIDTH - done)
         return f"{step}/{self.target or '?'} {bar} {timing}" + (f" - {shown}" if shown else "")
 
-    def update(self, step: int, logs: dict | None = None) -> None:
+    def update(self, step: int, values=None, finalize=None) -> None:
+        """Redraw at ``step`` with ``values``: the logs to show (a dict), or Keras's (name, value) pairs."""
+        if isinstance(values, (list, tuple)) or finalize is not None:
+            return self._keras_update(step, values or [], finalize)
         now = time.perf_counter()
         if self.verbose == 1 and self.dynamic and now - self.last_draw > 0.05:
-            self.stream.write("\r" + self._line(step, logs or {}) + "\x1b[K")
+            self.stream.write("\r" + self._line(step, values or {}) + "\x1b[K")
             self.stream.flush()
             self.last_draw = now
+
+    def _keras_update(self, current: int, values, finalize) -> None:
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        for name, v in values:
+            v = float(v)
+            stateless = name not in self.stateful if self.stateful is not None else name in self.stateless
+            if stateless and not finalize:
+                span = max(current - self._seen, 1)
+                total = self._values.setdefault(name, [0.0, 0])
+                total[0], total[1] = total[0] + v * span, total[1] + span
+            else:
+                self._values[name] = [v, 1]
+        self._seen = current
+        logs = {name: total / n for name, (total, n) in self._values.items()}
+        if finalize:
+            self.finish(current, logs)
+        else:
+            self.update(current, logs)
+
+    def add(self, n: int, values=None) -> None:
+        """Keras's ``add``: ``n`` more steps done."""
+        self._keras_update(self._seen + n, values or [], None)
 
     def finish(self, step: int, logs: dict | None = None) -> None:
         if self.verbose in (1, 2):

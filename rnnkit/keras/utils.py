@@ -92,6 +92,14 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 __all__ = ["pad_sequences", "to_categorical", "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight"]
 
 
+def __getattr__(name: str):
+    if name == "Progbar":  # keras.utils.Progbar (imported when asked for: progbar.py builds on the callbacks)
+        from rnnkit.keras.progbar import Progbar
+
+        return Progbar
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class PyDataset:
     """Keras 3's ``PyDataset``: subclass it with ``__len__`` (batches per epoch) and ``__getitem__(index)`` returning a
     batch — ``x``, ``(x, y)`` or ``(x, y, sample_weight)`` — and pass it to ``fit``/``evaluate``/``predict``;
