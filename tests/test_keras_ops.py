@@ -24,7 +24,44 @@ V = RNG.standard_normal(6).astype("float32")
 IDS = np.array([[0, 2, 1], [3, 0, 3]])
 SPD = (M @ M.T + 4 * np.eye(4)).astype("float32")
 
+NANS = np.where(RNG.random((3, 4)) < 0.3, np.nan, RNG.standard_normal((3, 4))).astype("float32")
+INTS = np.array([[12, 7, -6], [5, 8, 9]])
+DEGREES = np.array([0.0, 30.0, -45.0, 180.0], dtype="float32")
+
 CASES = [
+    # activations (nn.py)
+    *[(name, (3 * A,), {}) for name in ("hard_tanh", "hard_shrink", "soft_shrink", "squareplus", "sparse_plus",
+                                         "sparse_sigmoid")],
+    ("hard_shrink", (A,), {"threshold": 0.2}), ("soft_shrink", (A,), {"threshold": 0.2}),
+    ("threshold", (A, 0.1, -2.0), {}), ("squareplus", (A,), {"b": 1}),
+    ("psnr", (P, P + 0.1 * A, 2.0), {}),
+    # stacking, diagonals, lookups (stacking.py)
+    *[(name, ([M, M],), {}) for name in ("hstack", "vstack", "dstack")],
+    ("hsplit", (M, 5), {}), ("vsplit", (M, [1, 3]), {}), ("dsplit", (A, 2), {}), ("fliplr", (M,), {}),
+    ("flipud", (M,), {}), ("rot90", (M,), {}), ("rot90", (A,), {"k": 3, "axes": (1, 2)}), ("diag", (V,), {"k": 1}),
+    ("diag", (M,), {}), ("diagflat", (M[:2, :2],), {}), ("diagonal", (A,), {"offset": 1, "axis1": 1, "axis2": 2}),
+    ("trace", (M,), {}), ("trace", (INTS,), {}), ("diff", (A,), {"n": 2, "axis": 1}), ("kron", (M[:2, :2], M[:3, :2]), {}),
+    ("inner", (A, B), {}), ("vdot", (V, V[::-1]), {}), ("vander", (V,), {"N": 3}),
+    ("cross", (M[:, :3], M[:, 1:4]), {}),  # (Keras's PyTorch backend crosses the first axis of size 3, not the last)
+    ("searchsorted", (np.sort(V), A.reshape(-1)), {}), ("searchsorted", (np.sort(V), V), {"side": "right"}),
+    ("digitize", (A, np.array([-1.0, 0.0, 1.0], dtype="float32")), {}), ("isin", (INTS, np.array([5, 9, 12])), {}),
+    ("bincount", (np.array([0, 2, 2, 5]),), {}), ("bincount", (np.array([0, 2, 2]),), {"minlength": 5}),
+    ("bincount", (np.array([0, 2, 2]), np.array([0.5, 1.0, 2.0], dtype="float32")), {}),
+    ("trapezoid", (A,), {}), ("trapezoid", (A,), {"dx": 0.5, "axis": 1}), ("corrcoef", (M,), {}),
+    # element-wise, the rest of NumPy's (elementwise.py)
+    *[(name, (A,), {}) for name in ("cbrt", "fabs", "erfc", "i0", "sinc", "signbit", "isreal", "real",
+                                     "conj", "conjugate", "ptp")],
+    ("deg2rad", (DEGREES,), {}), ("rad2deg", (DEGREES,), {}),
+    ("isneginf", (np.array([-np.inf, np.inf, 1.0]),), {}), ("isposinf", (np.array([-np.inf, np.inf, 1.0]),), {}),
+    *[(name, (A, B), {}) for name in ("fmod", "fmax", "fmin", "logaddexp2", "nextafter")],
+    ("heaviside", (A, np.float32(0.5)), {}), ("ldexp", (A, np.array(3)), {}),
+    *[(name, (INTS, INTS[::-1]), {}) for name in ("gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor")],
+    *[(name, (np.abs(INTS), np.array(2)), {}) for name in ("bitwise_left_shift", "left_shift", "bitwise_right_shift",
+                                                           "right_shift")],
+    ("bitwise_invert", (INTS,), {}), ("bitwise_not", (INTS,), {}),
+    *[(name, (NANS,), kw) for name in ("nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd")
+      for kw in ({}, {"axis": 1}, {"axis": 0, "keepdims": True})],
+    ("nancumsum", (NANS,), {"axis": 1}), ("nancumprod", (NANS,), {}), ("ptp", (A,), {"axis": 1, "keepdims": True}),
     # element-wise
     *[(name, (A,), {}) for name in ("abs", "absolute", "negative", "sign", "square", "exp", "expm1", "sin", "cos",
                                      "tanh", "sinh", "arctan", "floor", "ceil", "trunc", "isnan", "isfinite", "copy",
@@ -187,3 +224,19 @@ def test_ops_are_differentiable():
     the finite difference."""
     x = torch.tensor(A[0], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: ops.mean(ops.softmax(t) * ops.tanh(t), axis=1), (x,))
+
+
+def test_cross_takes_the_last_axis_as_numpy_where_keras_pytorch_backend_takes_the_first_of_size_3():
+    a, b = A[..., :3], B[..., :3]  # (2, 3, 3): axis 1 is also of size 3
+    np.testing.assert_allclose(ops.cross(a, b).numpy(), np.cross(a, b), rtol=1e-5, atol=1e-6)
+
+
+def test_sparsemax_projects_onto_the_simplex():
+    """Martins & Astudillo's sparsemax, by hand: z = (0.1, 0.1, 0.3) keeps all three, τ = (0.5 − 1)/3, p = z − τ; a
+    dominant logit takes everything. (Keras 3.15's PyTorch backend sums the wrong cumulative sums for τ: its rows do not
+    sum to 1.)"""
+    got = ops.sparsemax(np.array([[0.1, 0.1, 0.3], [1.0, 2.0, 0.5]], dtype="float32")).numpy()
+    np.testing.assert_allclose(got, [[0.1 + 1 / 6, 0.1 + 1 / 6, 0.3 + 1 / 6], [0.0, 1.0, 0.0]], rtol=1e-6, atol=1e-7)
+    rows = ops.sparsemax(A, axis=1).numpy()
+    np.testing.assert_allclose(rows.sum(1), 1.0, rtol=1e-6)
+    assert (rows >= 0).all()

@@ -204,3 +204,64 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
         labels = best[b][keep[b]]
         out[b, :len(labels)] = labels.to(torch.int32)
     return out.unsqueeze(0), -scores.sum(dim=1, keepdim=True)
+
+
+hard_tanh = _activation("HardTanh", lambda x: torch.clamp(x, -1.0, 1.0))
+
+
+@operation("HardShrink", static=("threshold",), module="nn")
+def hard_shrink(x, threshold=0.5):
+    x = _float(x)
+    return torch.where(torch.abs(x) > threshold, x, torch.zeros_like(x))
+
+
+@operation("SoftShrink", static=("threshold",), module="nn")
+def soft_shrink(x, threshold=0.5):
+    x = _float(x)
+    return torch.where(x > threshold, x - threshold, torch.where(x < -threshold, x + threshold, torch.zeros_like(x)))
+
+
+@operation("Threshold", static=("threshold", "default_value"), module="nn")
+def threshold(x, threshold, default_value):
+    x = _float(x)
+    return torch.where(x > threshold, x, torch.full_like(x, default_value))
+
+
+@operation("Squareplus", static=("b",), module="nn")
+def squareplus(x, b=4):
+    """(x + √(x² + b)) / 2, a smooth ReLU."""
+    x = _float(x)
+    return (x + torch.sqrt(x * x + b)) / 2
+
+
+@operation("SparsePlus", module="nn")
+def sparse_plus(x):
+    """0 for x ≤ −1, (x + 1)²/4 between, x for x ≥ 1."""
+    x = _float(x)
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x >= 1, x, (x + 1) ** 2 / 4))
+
+
+@operation("SparseSigmoid", module="nn")
+def sparse_sigmoid(x):
+    """0 for x ≤ −1, (x + 1)/2 between, 1 for x ≥ 1."""
+    return torch.clamp((_float(x) + 1) / 2, 0.0, 1.0)
+
+
+@operation("Sparsemax", static=("axis",), module="nn")
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of x onto the simplex (Martins & Astudillo 2016): sparse probabilities."""
+    z = _float(x).movedim(axis, -1)
+    sorted_z = torch.sort(z, dim=-1, descending=True).values
+    k = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype, device=z.device)
+    cumulative = sorted_z.cumsum(-1)
+    support = (1 + k * sorted_z > cumulative).to(z.dtype)
+    k_z = support.sum(-1, keepdim=True)
+    tau = (torch.gather(cumulative, -1, k_z.long() - 1) - 1) / k_z
+    return torch.clamp(z - tau, min=0).movedim(-1, axis)
+
+
+@operation("PSNR", static=("max_val",), module="nn")
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio in dB: 20 log10(max_val) − 10 log10(mean((x1 − x2)²))."""
+    mse = torch.mean((_float(x1) - _float(x2)) ** 2)
+    return 20 * torch.log10(torch.tensor(float(max_val))) - 10 * torch.log10(mse)
