@@ -29,6 +29,12 @@ INTS = np.array([[12, 7, -6], [5, 8, 9]])
 DEGREES = np.array([0.0, 30.0, -45.0, 180.0], dtype="float32")
 
 CASES = [
+    # windows, indices, segments
+    *[(name, (7,), {}) for name in ("bartlett", "blackman", "hamming", "hanning")], ("kaiser", (7, 2.5), {}),
+    ("nonzero", (INTS > 6,), {}), ("unravel_index", (np.array([1, 5, 11]), (3, 4)), {}),
+    ("in_top_k", (np.array([0, 2]), M[:2, :3], 2), {}),
+    ("segment_sum", (M, np.array([0, 0, 2, 1])), {}), ("segment_max", (M, np.array([0, 0, 2, 1])), {}),
+    ("segment_sum", (V, np.array([1, 1, 0, 2, 2, 2])), {"num_segments": 4}),
     # activations (nn.py)
     *[(name, (3 * A,), {}) for name in ("hard_tanh", "hard_shrink", "soft_shrink", "squareplus", "sparse_plus",
                                          "sparse_sigmoid")],

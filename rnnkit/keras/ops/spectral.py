@@ -103,3 +103,23 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     out = torch.istft(z.reshape(-1, frames, bins).transpose(-2, -1), n_fft=fft_length, hop_length=sequence_stride,
                       win_length=sequence_length, window=w.to(z.device), center=True, length=length)
     return out.reshape(*batch, out.shape[-1])
+
+
+# --- NumPy's windows (symmetric, length x) -------------------------------------------------------------------------
+def _window_op(class_name: str, fn):
+    @operation(class_name)
+    def op(x):
+        return fn(int(x), periodic=False, dtype=torch.float32)
+    op.__doc__ = f"NumPy's ``{class_name.lower()}`` window of ``x`` points."
+    return op
+
+
+bartlett = _window_op("Bartlett", torch.bartlett_window)
+blackman = _window_op("Blackman", torch.blackman_window)
+hamming = _window_op("Hamming", torch.hamming_window)
+hanning = _window_op("Hanning", torch.hann_window)
+
+
+@operation("Kaiser", static=("beta",))
+def kaiser(x, beta):
+    return torch.kaiser_window(int(x), periodic=False, beta=float(beta), dtype=torch.float32)

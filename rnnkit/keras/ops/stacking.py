@@ -152,3 +152,39 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 @operation("Corrcoef")
 def corrcoef(x):
     return torch.corrcoef(_float(x))
+
+
+@operation("Nonzero")
+def nonzero(x):
+    """The indices of the non-zero entries, one int32 row per axis ((ndim, count), as Keras's PyTorch backend returns
+    them; ``rows, cols = nonzero(x)`` unpacks as NumPy's tuple does)."""
+    return torch.nonzero(_t(x)).T.to(torch.int32)
+
+
+@operation("UnravelIndex", static=("shape",))
+def unravel_index(indices, shape):
+    return tuple(i for i in torch.unravel_index(_t(indices).long(), tuple(shape)))
+
+
+@operation("InTopK", static=("k",), module="math")
+def in_top_k(targets, predictions, k):
+    """Whether each sample's target class is among its k largest predictions."""
+    p = _float(predictions)
+    target = p.gather(-1, _t(targets).long().reshape(-1, 1))
+    return (p > target).sum(-1) < k
+
+
+def _segment(class_name: str, reduce: str):
+    @operation(class_name, static=("num_segments", "sorted"), module="math")
+    def op(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002 (Keras's name)
+        x, ids = _t(data), _t(segment_ids).long()
+        n = int(ids.max()) + 1 if num_segments is None else num_segments
+        out = torch.zeros((n, *x.shape[1:]), dtype=x.dtype)
+        index = ids.reshape(-1, *[1] * (x.dim() - 1)).expand_as(x)
+        return out.scatter_reduce(0, index, x, reduce=reduce, include_self=False)
+    op.__doc__ = f"Keras's ``segment_{reduce.replace('amax', 'max')}``: rows of ``data`` combined by segment id."
+    return op
+
+
+segment_sum = _segment("SegmentSum", "sum")
+segment_max = _segment("SegmentMax", "amax")
