@@ -173,11 +173,12 @@ class Layer(nn.Module):
         """Keras's freezing: ``layer.trainable = False`` keeps its weights (and its sublayers') out of training from
         the next ``fit`` — as Keras's, which applies it at the next ``compile``."""
         self.__dict__["_trainable"] = bool(value)
-        for attr in getattr(self, "_weight_names", ()):
-            getattr(self, attr).requires_grad_(bool(value) and attr not in self._fixed_weights)
         try:
+            fixed = {id(getattr(self, n)) for n in self._fixed_weights}  # add_weight(trainable=False): never trained
+            for w in self._own_weights():
+                w.requires_grad_(bool(value) and id(w) not in fixed)
             subs = self._sublayers()
-        except AttributeError:  # set inside a subclass's __init__ before its sublayers exist: build() applies it
+        except AttributeError:  # set inside a subclass's __init__ before its weights exist: build() applies it
             subs = []
         for sub in subs:
             sub.trainable = value

@@ -33,17 +33,6 @@ class TorchModuleWrapper(Layer):
         """(key, tensor) of the module's state, as Keras's ``save_own_variables`` stores it."""
         return list(self.module.state_dict(keep_vars=True).items())
 
-    @property
-    def trainable(self) -> bool:
-        return self.__dict__.get("_trainable", True)
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        self.__dict__["_trainable"] = bool(value)
-        if "module" in getattr(self, "_modules", {}):
-            for p in self.module.parameters():
-                p.requires_grad_(bool(value))
-
     def call(self, *args, training=None):  # (no mask: a torch module takes none)
         self.module.train(training is not False)
         return self.module(*args)
