@@ -138,16 +138,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     from rnnkit.keras.progbar import verbosity
 
     bs = batch_size or 32
-    if is_stream(x):
-        if y is not None or sample_weight is not None or validation_split:
-            raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
-                             "batches: give them there (and validation_data for validation)")
-        stream = Batches(x, steps_per_epoch, "x", shuffle=bool(shuffle), seed=seed)
-        model._ensure_built(model._batch(stream.first())[0])
+    stream = model._fit_stream(x, y, sample_weight, validation_split, steps_per_epoch, shuffle, seed)
+    if stream is not None:
         steps = len(stream)
     else:
-        if steps_per_epoch is not None:
-            raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")
         xs, ys, w = model._dataset(x, y, sample_weight)
         model._ensure_built(xs)
         steps = None
@@ -179,7 +173,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         for cb in cbs:
             cb.on_epoch_begin(epoch, {})
         model.train()
-        if is_stream(x):
+        if stream is not None:
             batches = _stream_batches(model, stream)
         else:  # each epoch's order a function of (seed, epoch): a run resumed at epoch e shuffles as one never stopped
             order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(n)) if shuffle else torch.arange(n)

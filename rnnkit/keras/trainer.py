@@ -17,7 +17,7 @@ from torch.utils.data import TensorDataset
 from rnnkit.keras import custom_loop, optimizers
 from rnnkit.keras.callbacks import History, KerasCallbacks
 from rnnkit.keras.compile_utils import CompileSpec
-from rnnkit.keras.data_adapters import BatchDataset, Batches, is_stream
+from rnnkit.keras.data_adapters import BatchDataset
 from rnnkit.keras.layers.base import as_list
 from rnnkit.keras.progbar import Progbar, ProgbarLogger, verbosity
 from rnnkit.keras.trainer_data import KerasData
@@ -115,13 +115,8 @@ class Trainer(KerasData, custom_loop.KerasSteps):
         from rnnkit.train import Trainer as Engine
 
         cfg = Config()
-        if is_stream(x):
-            if y is not None or sample_weight is not None or validation_split:
-                raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
-                                 "batches: give them there (and validation_data for validation)")
-            batches = Batches(x, steps_per_epoch, "x", shuffle=bool(shuffle), seed=seed)  # shuffle: a PyDataset's
-            if "graph_inputs" not in self.__dict__:  # a first batch to build on (peeked only when needed)
-                self._ensure_built(self._batch(batches.first())[0])
+        batches = self._fit_stream(x, y, sample_weight, validation_split, steps_per_epoch, shuffle, seed)
+        if batches is not None:
             train = BatchDataset(batches, lambda b: self._flat(*self._batch(b, class_weight)))
             cfg.data.batch_size, cfg.data.shuffle = 1, False
             val = None if validation_data is None else self._validation(validation_data, validation_steps)
@@ -131,8 +126,6 @@ class Trainer(KerasData, custom_loop.KerasSteps):
                 raise ValueError("fit: this model's string Input must be read by a TextVectorization or StringLookup "
                                  "first (its texts are vectorized once, then training runs on tensors)")
             self._ensure_built(xs)
-            if steps_per_epoch is not None:
-                raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")
             if validation_data is not None:  # (x, y) or (x, y, sample_weight), as Keras takes it
                 val = self._validation(validation_data, validation_steps)
             elif validation_split:

@@ -115,6 +115,21 @@ class KerasData:
         if "graph_inputs" not in self.__dict__:
             self._build_on(xs)
 
+    def _fit_stream(self, x, y, sample_weight, validation_split, steps_per_epoch, shuffle, seed) -> Batches | None:
+        """``fit``'s ``x`` as a stream of batches (the model built on its first, when not built yet), or None for
+        arrays; what the other kind of data takes is refused."""
+        if not is_stream(x):
+            if steps_per_epoch is not None:
+                raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")
+            return None
+        if y is not None or sample_weight is not None or validation_split:
+            raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
+                             "batches: give them there (and validation_data for validation)")
+        batches = Batches(x, steps_per_epoch, "x", shuffle=bool(shuffle), seed=seed)  # shuffle: a PyDataset's
+        if "graph_inputs" not in self.__dict__:  # a first batch to build on (peeked only when needed)
+            self._ensure_built(self._batch(batches.first())[0])
+        return batches
+
     def _batch(self, batch, class_weight=None):
         """A stream's batch (x / (x, y) / (x, y, sample_weight)) as tensors: (xs, ys, w)."""
         x, y, w = unpack(batch)
