@@ -81,9 +81,7 @@ def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing
 
 
 def _sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
-    if ignore_class is not None:
-        raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported by rnnkit.keras")
-    return L._sparse(y_true, y_pred, from_logits)
+    return L.SparseCategoricalCrossentropy(from_logits, ignore_class).call(y_true, y_pred)
 
 
 FUNCTIONS = {

@@ -26,6 +26,15 @@ RMSPROP_SLOTS = {"velocity": "velocity", "momentum": "momentum", "average_gradie
 
 
 def _blocks(opt: O.Optimizer) -> tuple[list[list[str]], dict[str, str]]:
+    """Keras's slot blocks of ``opt`` and the torch state key of each; with ``use_ema`` the moving averages first, as
+    Keras builds them."""
+    blocks, keys = _slot_blocks(opt)
+    if opt.use_ema:
+        return [[O.AVERAGE]] + blocks, {**keys, O.AVERAGE: O.AVERAGE}
+    return blocks, keys
+
+
+def _slot_blocks(opt: O.Optimizer) -> tuple[list[list[str]], dict[str, str]]:
     if isinstance(opt, O._Rule):  # Keras's own equations: the state keys are Keras's slot names
         slots = list(opt.rule.slots)
         return [slots], {s: s for s in slots}
@@ -61,8 +70,6 @@ def keras_variables(model) -> list[np.ndarray]:
     if opt is None:
         return []
     blocks, keys = _blocks(optimizer)
-    if optimizer.use_ema:  # Keras builds the averages first
-        blocks, keys = [[O.AVERAGE]] + blocks, {**keys, O.AVERAGE: O.AVERAGE}
     lr = float(optimizer.learning_rate)
     out = [np.asarray(optimizer.iterations, dtype=np.int64), np.asarray(lr, dtype=np.float32)]
     for block in blocks:
@@ -85,8 +92,6 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
     except TypeError as e:
         warnings.warn(f"{source}: the optimizer's state is not restored ({e})", stacklevel=3)
         return
-    if optimizer.use_ema:
-        blocks, keys = [[O.AVERAGE]] + blocks, {**keys, O.AVERAGE: O.AVERAGE}
     weights = list(model.trainable_weights)
     tail = 1 if isinstance(optimizer, O.Nadam) else 0
     expected = 2 + sum(len(b) for b in blocks) * len(weights) + tail

@@ -209,9 +209,9 @@ class Optimizer:
         if not (self.use_ema and self._torch is not None):
             return
         ids = None if var_list is None else {id(v) for v in var_list}
-        for p in (p for group in self._torch.param_groups for p in group["params"]):
-            if AVERAGE in self._torch.state.get(p, {}) and (ids is None or id(p) in ids):
-                p.copy_(self._torch.state[p][AVERAGE])
+        for p, average in self._averaged():
+            if ids is None or id(p) in ids:
+                p.copy_(average)
 
     # --- a state restored from a file (``optimizer_state.restore``) ------------------------------------------------
     restored: tuple | None = None  # ({id(weight): torch state}, group settings): for the next torch optimizer made
