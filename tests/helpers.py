@@ -125,3 +125,23 @@ def assert_keras_files_move_both_ways(keras_model, rnnkit_model, x, folder, atol
     keras_model.save(folder / "theirs.keras")
     np.testing.assert_allclose(rk.models.load_model(folder / "theirs.keras").predict(x, verbose=0),
                                keras_model.predict(x, verbose=0) if want is None else want, atol=atol)
+
+
+def predicts_and_trains_as_keras(build, x, y, rng, rtol: float = 1e-5):
+    """``build(lib)`` for real Keras and for rnnkit.keras, started from the same (perturbed) weights: the same
+    predictions, and the same weights after two epochs of ``fit`` on (x, y). Returns (theirs, ours)."""
+    import keras
+    import numpy as np
+
+    import rnnkit.keras as rk
+
+    theirs, ours = build(keras), build(rk)
+    weights = [w + rng.normal(size=w.shape).astype("float32") * 0.1 for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    theirs.fit(x, y, epochs=2, verbose=0, shuffle=False)
+    ours.fit(x, y, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-6)
+    return theirs, ours

@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 5, 8, 3)).astype("float32")
@@ -30,15 +31,7 @@ def test_conv_lstm_1d_predicts_trains_and_saves_as_keras(kwargs, tmp_path):
         model.compile(lib.optimizers.SGD(0.05), "mse")
         return model
 
-    theirs, ours = build(keras), build(rk)
-    weights = [w + RNG.normal(size=w.shape).astype("float32") * 0.1 for w in theirs.get_weights()]
-    theirs.set_weights(weights)
-    ours.set_weights(weights)
-    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
-    theirs.fit(X, Y, epochs=2, verbose=0, shuffle=False)
-    ours.fit(X, Y, epochs=2, verbose=0, shuffle=False)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    theirs, ours = predicts_and_trains_as_keras(build, X, Y, RNG)
     ours.save(tmp_path / "ours.keras")
     np.testing.assert_allclose(keras.saving.load_model(tmp_path / "ours.keras").predict(X, verbose=0),
                                ours.predict(X, verbose=0), rtol=1e-5, atol=1e-6)

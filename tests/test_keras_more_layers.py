@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 5, 8)).astype("float32")
@@ -35,16 +36,7 @@ def test_normalizations_give_keras_outputs_and_train_to_keras_weights(name, kwar
         model.compile(lib.optimizers.SGD(0.1), "mse")
         return model
 
-    theirs, ours = build(keras), build(rk)
-    weights = [w + RNG.normal(size=w.shape).astype("float32") * 0.1 for w in theirs.get_weights()]
-    theirs.set_weights(weights)
-    ours.set_weights(weights)
-    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
-    y = RNG.normal(size=(3, 1)).astype("float32")
-    theirs.fit(X, y, epochs=2, verbose=0, shuffle=False)
-    ours.fit(X, y, epochs=2, verbose=0, shuffle=False)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    theirs, ours = predicts_and_trains_as_keras(build, X, RNG.normal(size=(3, 1)).astype("float32"), RNG, rtol=1e-4)
     layer_config = ours.layers[0].get_config()
     del layer_config["name"]
     assert layer_config == {k: v for k, v in theirs.layers[0].get_config().items() if k != "name"}
