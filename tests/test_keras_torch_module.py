@@ -85,3 +85,18 @@ def test_configs_with_a_torch_module_are_neither_written_nor_read(tmp_path):
     keras_model.save(tmp_path / "theirs.keras")
     with pytest.raises(ValueError, match="does not unpickle"):
         rk.models.load_model(tmp_path / "theirs.keras")
+
+
+def test_a_keras_front_end_model_exports_to_onnx_with_torchs_exporter(tmp_path):
+    """torch's ONNX exporter reads the weights with ``Parameter.numpy(force=True)``: rnnkit.keras's variables take it
+    (they raised); the exported feed-forward model gives the same outputs in onnxruntime."""
+    import onnxruntime as ort
+
+    model = rk.Sequential([rk.Input((5, 3)), rk.layers.Conv1D(4, 2), rk.layers.Flatten(), rk.layers.Dense(2)])
+    model.eval()
+    path = str(tmp_path / "m.onnx")
+    torch.onnx.export(model, (torch.tensor(X[:2]),), path, dynamo=True,
+                      dynamic_shapes=({0: torch.export.Dim("batch")},))
+    session = ort.InferenceSession(path)
+    got = session.run(None, {session.get_inputs()[0].name: X})[0]
+    np.testing.assert_allclose(got, model.predict(X, verbose=0), rtol=1e-5, atol=1e-6)

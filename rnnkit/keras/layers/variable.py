@@ -12,7 +12,7 @@ class Variable(nn.Parameter):
     that also answers Keras's variable methods — ``numpy()`` (no ``detach()`` needed), ``assign``/``assign_add``/
     ``assign_sub`` (in place, without recording gradients; arrays, tensors and numbers) and ``value``."""
 
-    def numpy(self) -> np.ndarray:
+    def numpy(self, *, force: bool = False) -> np.ndarray:  # (torch's ``force`` too: the ONNX exporter passes it)
         return self.detach().cpu().numpy()
 
     @torch.no_grad()
