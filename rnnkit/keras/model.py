@@ -324,6 +324,12 @@ class Model(Trainer, nn.Module):
         shapes = input_shape if isinstance(input_shape, list) else [input_shape]
         self._build_on([torch.zeros((2, *(1 if d is None else d for d in tuple(s)[1:]))) for s in shapes])
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):  # noqa: A002
+        """Keras's ``export``: format "onnx" or "torch" (``rnnkit/keras/export.py``), any sequence length."""
+        from rnnkit.keras.export import export
+
+        export(self, filepath, format, verbose, input_signature, **kwargs)
+
     # --- configs and saving ------------------------------------------------------------------------------------
     _config_class = "Functional"
 

@@ -253,7 +253,8 @@ class LSTMCell(KerasCell):
         def step(xw_t, states):
             h_prev, c_prev = states
             z = xw_t + self.recurrent(h_prev, params, mm, rdp)
-            i, f, g, o = ract(z[:, :u]), ract(z[:, u:2 * u]), z[:, 2 * u:3 * u], ract(z[:, 3 * u:])
+            i, f, g, o = z.split(u, dim=1)  # (split, not [:, a:b]: a slice of the batch axis does not export)
+            i, f, o = ract(i), ract(f), ract(o)
             c = f * c_prev + i * act(g)
             h = o * act(c)
             return h, (h, c)
@@ -305,7 +306,7 @@ class GRUCell(KerasCell):
 
         def step(xw_t, states):
             h_prev = states[0]
-            x_z, x_r, x_h = xw_t[:, :u], xw_t[:, u:2 * u], xw_t[:, 2 * u:]
+            x_z, x_r, x_h = xw_t.split(u, dim=1)
             if per_gate:
                 h_z, h_r, h_h = (h_prev * m for m in rdp)
                 rec_z, rec_r = mm(h_z, params["R0"]), mm(h_r, params["R1"])
@@ -315,12 +316,12 @@ class GRUCell(KerasCell):
                     inner = mm(h_z, params["R"])
                 else:
                     inner = mm(h_z, params["Rzr"])
-                rec_z, rec_r = inner[:, :u], inner[:, u:2 * u]
+                rec_z, rec_r = inner.split(u, dim=1)[:2]
             if b_rec is not None:
                 rec_z, rec_r = rec_z + b_rec[:u], rec_r + b_rec[u:2 * u]
             z, r = ract(x_z + rec_z), ract(x_r + rec_r)
             if self.reset_after:
-                rec_h = mm(h_h, params["R2"]) if per_gate else inner[:, 2 * u:]
+                rec_h = mm(h_h, params["R2"]) if per_gate else inner.split(u, dim=1)[2]
                 if b_rec is not None:
                     rec_h = rec_h + b_rec[2 * u:]
                 rec_h = r * rec_h

@@ -157,7 +157,8 @@ class Embedding(Layer):
             if not torch.all(x == x.round()):
                 raise TypeError(f"Embedding {self.name!r}: expected integer ids, got non-integer floats")
             x = x.long()
-        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.input_dim):
+        traced = torch.compiler.is_exporting() or torch.compiler.is_compiling()  # (a value check cannot be traced)
+        if not traced and x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.input_dim):
             raise ValueError(f"Embedding {self.name!r}: ids must be in [0, {self.input_dim}), got range "
                              f"[{int(x.min())}, {int(x.max())}]")
         return F.embedding(x.long(), self.embeddings)

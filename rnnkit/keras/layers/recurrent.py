@@ -23,11 +23,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.cells.base import matmul
 from rnnkit.keras.layers.base import Layer, flatten
 from rnnkit.keras.layers.cells import GRUCell, KerasCell, LSTMCell, SimpleRNNCell, build_with_shape, output_size, state_sizes
 from rnnkit.keras.layers.stacked import StackedRNNCells, call_cell, check_cell
 from rnnkit.recurrence import run_fused, run_loop_deferred
 from rnnkit.recurrence.bptt import run_sequence
+from rnnkit.recurrence.scan import run_scan, unaliased
 
 
 def _cells(cell) -> list:
@@ -174,11 +176,16 @@ class RNN(Layer):
                 return out, (*new, out)
             return masked
 
+        def run(inputs, init):  # traced for torch.export / ONNX: torch's scan operator, any length
+            if torch.compiler.is_exporting():
+                return run_scan(lambda p=unaliased(params): bind(p, matmul), inputs, init)
+            return run_loop_deferred(bind, params, deferred, inputs, init)
+
         if mask is None:
-            y, fin = run_loop_deferred(bind, params, deferred, xw, tuple(states))
+            y, fin = run(xw, tuple(states))
         else:
             init = (*states, first_h.new_zeros(first_h.shape[0], cell.units))
-            y, fin = run_loop_deferred(bind, params, deferred, (xw, mask.transpose(0, 1).bool()), init)
+            y, fin = run((xw, mask.transpose(0, 1).bool()), init)
             fin = fin[:-1]
         return y.transpose(0, 1), list(fin)
 
@@ -213,7 +220,7 @@ class RNN(Layer):
         dropout_active = training and any(c.dropout > 0 or c.recurrent_dropout > 0 for c in _cells(cell))
         whole = None
         use_cudnn = getattr(self, "use_cudnn", "auto")  # LSTM and GRU have the argument, as in Keras; the others: auto
-        if use_cudnn is not False and isinstance(cell, KerasCell):
+        if use_cudnn is not False and isinstance(cell, KerasCell) and not torch.compiler.is_exporting():
             if not dropout_active:
                 whole = self._whole_sequence(x, states, mask)
             elif not cell.recurrent_dropout and cell.mask_count == 1:  # input dropout: one mask per sequence on x
