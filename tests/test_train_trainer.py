@@ -291,3 +291,19 @@ def test_device_names_the_machine_the_model_trains_on():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="train.device is 'cuda' but torch sees no CUDA GPU"):
             Trainer(model, data(), config=config(device="cuda"))
+
+
+def test_tensorboard_event_files_hold_the_epoch_records(tmp_path):
+    # given train.tensorboard = true: each epoch's record as TensorBoard scalars at the record's step, read back with
+    # TensorBoard's own reader — the same numbers as the history (and metrics.csv)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    torch.manual_seed(0)
+    cfg = config(epochs=3, tensorboard=True)
+    ds = data(n=16)
+    history = Trainer(SequenceRegressor("gru", 3, 4, 1), ds, ds, config=cfg, out_dir=tmp_path / "run").fit()
+    ea = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    ea.Reload()
+    for key in ("train_loss", "val_loss", "lr"):
+        assert [(e.step, e.value) for e in ea.Scalars(key)] == [(h["step"], pytest.approx(h[key], rel=1e-6))
+                                                                 for h in history]

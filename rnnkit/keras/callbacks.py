@@ -1,9 +1,9 @@
-"""Keras callbacks — EarlyStopping, ModelCheckpoint, BackupAndRestore, ReduceLROnPlateau, CSVLogger,
-LearningRateScheduler, TerminateOnNaN, LambdaCallback, SwapEMAWeights, ProgbarLogger (``progbar.py``) and yours
-(``on_train_begin/end``, ``on_epoch_begin/end``, ``on_train_batch_begin/end``; ``on_test_begin/end`` around
-``fit``'s validation and ``evaluate``, with ``on_test_batch_begin/end`` in ``evaluate``; ``on_predict_*``)
-— run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy, val_loss, val_accuracy,
-learning_rate (a batch's logs: the epoch's running means so far)."""
+"""Keras callbacks — EarlyStopping, ModelCheckpoint, BackupAndRestore, ReduceLROnPlateau, CSVLogger, TensorBoard
+(``tensorboard.py``), LearningRateScheduler, TerminateOnNaN, LambdaCallback, SwapEMAWeights, ProgbarLogger
+(``progbar.py``) and yours (``on_train_begin/end``, ``on_epoch_begin/end``, ``on_train_batch_begin/end``;
+``on_test_begin/end`` around ``fit``'s validation and ``evaluate``, with ``on_test_batch_begin/end`` in ``evaluate``;
+``on_predict_*``) — run by rnnkit's trainer through one adapter. ``logs`` holds Keras's names: loss, accuracy,
+val_loss, val_accuracy, learning_rate (a batch's logs: the epoch's running means so far)."""
 
 from __future__ import annotations
 
@@ -331,3 +331,4 @@ class KerasCallbacks(EngineCallback):
 
 from rnnkit.keras.checkpoint_callbacks import BackupAndRestore, ModelCheckpoint  # noqa: E402, F401 (Keras's names)
 from rnnkit.keras.progbar import ProgbarLogger  # noqa: E402, F401  (here under Keras's name; it subclasses Callback)
+from rnnkit.keras.tensorboard import TensorBoard  # noqa: E402, F401  (writes with torch's SummaryWriter)
