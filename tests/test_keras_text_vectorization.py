@@ -129,7 +129,7 @@ def test_a_given_vocabulary_and_the_config_are_keras_s():
     (lambda: layers.TextVectorization(vocabulary=["", "a"][::-1]), ValueError, "unexpected location"),
     (lambda: layers.TextVectorization(output_mode="tf_idf", vocabulary=["a"]), ValueError,
      "`idf_weights` argument must also be provided"),
-    (lambda: layers.StringLookup(num_oov_indices=2), ValueError, "FarmHash"),
+    (lambda: layers.StringLookup(num_oov_indices=-1), ValueError, "greater than or equal to 0"),
     (lambda: layers.IntegerLookup(num_oov_indices=0, vocabulary=[5, 6])([7]), ValueError, "not in the vocabulary"),
     (lambda: layers.StringLookup(vocabulary=["a"])([1]), TypeError, "takes strings"),
     (lambda: layers.TextVectorization(vocabulary=["a"])(layers.Input(shape=(3,))), TypeError, "takes strings"),

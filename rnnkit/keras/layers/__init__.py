@@ -18,6 +18,7 @@ from rnnkit.keras.layers.core import (
     TimeDistributed,
     Wrapper,
 )
+from rnnkit.keras.layers.hashing import Hashing
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.lookup import IntegerLookup, StringLookup
 from rnnkit.keras.layers.merging import (
@@ -82,4 +83,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization",
            "StringLookup", "IntegerLookup", "TextVectorization", "GroupNormalization", "RMSNormalization",
            "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization", "TorchModuleWrapper",
-           "MelSpectrogram", "ConvLSTM1D"]
+           "MelSpectrogram", "ConvLSTM1D", "Hashing"]

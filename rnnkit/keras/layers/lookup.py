@@ -15,8 +15,11 @@ bytes); ``max_tokens`` counts the special tokens. Outputs, as Keras's:
 
 They take Python strings/ints, lists and NumPy arrays and return torch tensors (int64; float32 for tf_idf), as Keras's
 with the PyTorch backend — on data before a model, or inside one after a string ``Input`` (a model that then predicts
-and evaluates on raw strings, and saves its vocabulary as Keras does: ``assets/…/vocabulary.txt``). Keras hashes
-unknown tokens over several OOV slots with FarmHash; only one OOV slot (or none) is offered here.
+and evaluates on raw strings, and saves its vocabulary as Keras does: ``assets/…/vocabulary.txt``).
+
+With ``num_oov_indices`` = n > 1 an unknown token t goes to OOV slot (first OOV index) + b(t), as Keras spreads them:
+b(t) = t mod n for ``IntegerLookup``'s default ``oov_method="floormod"``, else TensorFlow's hash of the token into n
+buckets (FarmHash Fingerprint64; SipHash-2-4 with a ``salt``: ``hashing.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import torch
 
 from rnnkit.keras.layers.base import KerasTensor, Layer
+from rnnkit.keras.layers.hashing import hash_bucket, salt_pair
 from rnnkit.keras.layers.symbolic import symbolic_call
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -41,10 +45,12 @@ class IndexLookup(Layer):
     """The vocabulary and its outputs (module docstring); subclasses say what a token is (``_token``)."""
 
     takes_strings = True  # may follow a string Input (its output shape from compute_output_shape)
+    integer_tokens = False  # IntegerLookup's: unknown ids may go to OOV slots by floormod
 
     def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None, oov_token="[UNK]",
                  vocabulary=None, idf_weights=None, invert: bool = False, output_mode: str = "int",
-                 pad_to_max_tokens: bool = False, sparse: bool = False, **kwargs):
+                 pad_to_max_tokens: bool = False, sparse: bool = False, oov_method: str = "floormod", salt=None,
+                 **kwargs):
         kwargs.pop("dtype", None)  # the token type is the class's; outputs are int64 / float32 as Keras's
         kwargs.pop("vocabulary_dtype", None)
         kwargs.pop("encoding", None)
@@ -57,9 +63,15 @@ class IndexLookup(Layer):
                              f"Received: output_mode={output_mode}")
         if max_tokens is not None and max_tokens <= 1:
             raise ValueError(f"If set, `max_tokens` must be greater than 1. Received: max_tokens={max_tokens}")
-        if num_oov_indices not in (0, 1):
-            raise ValueError(f"{name}: num_oov_indices={num_oov_indices} is not supported — Keras spreads unknown "
-                             "tokens over several OOV slots by a FarmHash fingerprint; rnnkit offers 0 or 1 slot")
+        if not isinstance(num_oov_indices, (int, np.integer)) or num_oov_indices < 0:
+            raise ValueError(f"`num_oov_indices` must be greater than or equal to 0. Received: "
+                             f"num_oov_indices={num_oov_indices}")
+        if oov_method not in ("floormod", "farmhash"):
+            raise ValueError(f"The `oov_method` argument of {name} must be one of 'floormod', 'farmhash'. Received: "
+                             f"oov_method={oov_method!r}")
+        if salt is not None and self.integer_tokens and oov_method != "farmhash":
+            raise ValueError(f"`salt` can only be used when `oov_method='farmhash'`. Received: oov_method={oov_method}")
+        self.oov_method, self.salt = oov_method, salt_pair(salt, "IndexLookup")
         if pad_to_max_tokens and max_tokens is None:
             raise ValueError("If pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens=None")
         if sparse:
@@ -192,8 +204,12 @@ class IndexLookup(Layer):
                 out.append(0 if self.output_mode == "int" else -1)  # counted nowhere in the other modes
             elif t in self._index:
                 out.append(self._index[t])
-            elif self.num_oov_indices:
+            elif self.num_oov_indices == 1:
                 out.append(oov)
+            elif self.num_oov_indices:  # several OOV slots: floormod for ids, else TensorFlow's hash (module docstring)
+                floormod = self.integer_tokens and self.oov_method == "floormod"
+                out.append(oov + (t % self.num_oov_indices if floormod else
+                                  hash_bucket(t, self.num_oov_indices, self.salt)))
             else:
                 raise ValueError(f"{type(self).__name__}: {t!r} is not in the vocabulary and num_oov_indices=0")
         return out
@@ -254,7 +270,8 @@ class IndexLookup(Layer):
         return {**super().get_config(), "max_tokens": self.max_tokens, "num_oov_indices": self.num_oov_indices,
                 "mask_token": self.mask_token, "oov_token": self.oov_token, "output_mode": self.output_mode,
                 "sparse": self.sparse, "pad_to_max_tokens": self.pad_to_max_tokens, "invert": self.invert,
-                "vocabulary": vocabulary, "idf_weights": idf, "vocabulary_size": self.vocabulary_size()}
+                "vocabulary": vocabulary, "idf_weights": idf, "vocabulary_size": self.vocabulary_size(),
+                "oov_method": self.oov_method, "salt": self.salt}
 
 
 def _read_lines(path: str) -> list[str]:
@@ -281,10 +298,11 @@ class StringLookup(IndexLookup):
 
     def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None, oov_token: str = "[UNK]",
                  vocabulary=None, idf_weights=None, invert: bool = False, output_mode: str = "int",
-                 pad_to_max_tokens: bool = False, sparse: bool = False, encoding: str = "utf-8", **kwargs):
+                 pad_to_max_tokens: bool = False, sparse: bool = False, encoding: str = "utf-8", salt=None,
+                 **kwargs):
         self.encoding = encoding
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
-                         output_mode, pad_to_max_tokens, sparse, **kwargs)
+                         output_mode, pad_to_max_tokens, sparse, salt=salt, **kwargs)
 
     def _token(self, value) -> str:
         if isinstance(value, bytes):
@@ -300,11 +318,14 @@ class StringLookup(IndexLookup):
 class IntegerLookup(IndexLookup):
     """Keras's ``IntegerLookup``: integer ids (e.g. raw category codes) to contiguous indices (module docstring)."""
 
+    integer_tokens = True
+
     def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None, oov_token: int = -1,
                  vocabulary=None, idf_weights=None, invert: bool = False, output_mode: str = "int",
-                 pad_to_max_tokens: bool = False, sparse: bool = False, **kwargs):
+                 pad_to_max_tokens: bool = False, sparse: bool = False, oov_method: str = "floormod", salt=None,
+                 **kwargs):
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
-                         output_mode, pad_to_max_tokens, sparse, **kwargs)
+                         output_mode, pad_to_max_tokens, sparse, oov_method=oov_method, salt=salt, **kwargs)
 
     def _parse(self, text: str) -> int:
         return int(text)
