@@ -38,7 +38,7 @@ def _groups(layer) -> list[tuple[str, object]]:
         return [(f"layers/{n}", sub) for sub, n in zip(layer.layers, container_names(layer.layers))]
     if isinstance(layer, L.Bidirectional):
         return [("forward_layer", layer.forward_layer), ("backward_layer", layer.backward_layer)]
-    if isinstance(layer, (L.RNN, L.ConvLSTM1D)):
+    if isinstance(layer, (L.RNN, L.ConvLSTM1D, L.ConvLSTM2D, L.ConvLSTM3D)):
         return [("cell", layer.cell)]
     if isinstance(layer, L.StackedRNNCells):
         return [(f"cells/{n}", c) for c, n in zip(layer.cells, container_names(layer.cells))]

@@ -5,7 +5,7 @@ from rnnkit.keras.layers.attention import AdditiveAttention, Attention
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
 from rnnkit.keras.layers.bidirectional import Bidirectional
 from rnnkit.keras.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
-from rnnkit.keras.layers.conv_lstm import ConvLSTM1D
+from rnnkit.keras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from rnnkit.keras.layers.convolutional import AveragePooling1D, Conv1D, Conv1DTranspose, MaxPooling1D
 from rnnkit.keras.layers.core import (
     Activation,
@@ -83,4 +83,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization",
            "StringLookup", "IntegerLookup", "TextVectorization", "GroupNormalization", "RMSNormalization",
            "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization", "TorchModuleWrapper",
-           "MelSpectrogram", "ConvLSTM1D", "Hashing"]
+           "MelSpectrogram", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Hashing"]
