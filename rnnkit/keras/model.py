@@ -303,9 +303,11 @@ class Model(Trainer, nn.Module):
     def _all_layers(self) -> list:
         return [sub for layer in self.layers for sub in layer._all_layers()]
 
-    def summary(self, print_fn=print) -> None:
-        """Keras's table of the layers (and operations), their output shapes and parameter counts (``summary.py``)."""
-        print_summary(self, print_fn)
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None) -> None:
+        """Keras's table of the layers (and operations), their output shapes, parameter counts and connections
+        (``summary.py``)."""
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
 
     def _build_on(self, xs: list[torch.Tensor]) -> None:
         """Build before training on data ``xs``: a subclassed model's layers build on a first call (their weights
