@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from rnnkit.keras.serialization import lookup, serialize, snake_table
+from rnnkit.keras.serialization import lookup, snake_table
+from rnnkit.keras.serialization import serialize as serialize_object
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 
@@ -80,7 +81,21 @@ def get(identifier):
 
 
 def serialize_constraint(c) -> dict | None:
-    return serialize(c, "keras.constraints")
+    return serialize_object(c, "keras.constraints")
 
 
-__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get"]
+def serialize(constraint) -> dict | None:
+    """``keras.constraints.serialize``: Keras's {"module", "class_name", "config", "registered_name"}."""
+    return serialize_constraint(constraint)
+
+
+def deserialize(config, custom_objects=None):
+    """``keras.constraints.deserialize``: the constraint a serialized dict describes."""
+    return lookup(config, {**TABLE, **(custom_objects or {})}, "constraint")
+
+
+# Keras's lowercase names for the same classes: constraints.max_norm(3)
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
+
+__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get", "serialize", "deserialize", "max_norm",
+           "min_max_norm", "non_neg", "unit_norm"]

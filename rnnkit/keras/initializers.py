@@ -16,7 +16,8 @@ import math
 import numpy as np
 import torch
 
-from rnnkit.keras.serialization import lookup, serialize, snake_table
+from rnnkit.keras.serialization import lookup, snake_table
+from rnnkit.keras.serialization import serialize as serialize_object
 
 
 class Initializer:
@@ -253,7 +254,27 @@ def serialize_initializer(init) -> dict:
     if isinstance(init, _Foreign):
         return {"module": "keras.initializers", "class_name": type(init.fn).__name__, "config": init.get_config(),
                 "registered_name": None}
-    return serialize(init, "keras.initializers")
+    return serialize_object(init, "keras.initializers")
 
 
-__all__ = [c.__name__ for c in CLASSES] + ["Initializer", "get", "compute_fans"]
+def serialize(initializer) -> dict:
+    """``keras.initializers.serialize``: Keras's {"module", "class_name", "config", "registered_name"}."""
+    return serialize_initializer(initializer)
+
+
+def deserialize(config, custom_objects=None) -> Initializer:
+    """``keras.initializers.deserialize``: the initializer a serialized dict describes."""
+    obj = lookup(config, {**TABLE, **(custom_objects or {})}, "initializer")
+    return obj if isinstance(obj, Initializer) else _Foreign(obj)
+
+
+# Keras's other names for the same classes: initializers.he_normal(seed=1), initializers.OrthogonalInitializer
+(constant, zeros, ones, identity, random_uniform, random_normal, truncated_normal, variance_scaling, glorot_uniform,
+ glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, orthogonal) = CLASSES
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+
+__all__ = [c.__name__ for c in CLASSES] + ["Initializer", "get", "compute_fans", "serialize", "deserialize",
+                                           "IdentityInitializer", "OrthogonalInitializer", "constant", "zeros", "ones",
+                                           "identity", "random_uniform", "random_normal", "truncated_normal",
+                                           "variance_scaling", "glorot_uniform", "glorot_normal", "he_uniform",
+                                           "he_normal", "lecun_uniform", "lecun_normal", "orthogonal"]

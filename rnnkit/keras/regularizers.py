@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from rnnkit.keras.serialization import lookup, serialize, snake_table
+from rnnkit.keras.serialization import lookup, snake_table
+from rnnkit.keras.serialization import serialize as serialize_object
 
 
 class Regularizer:
@@ -100,7 +101,21 @@ def get(identifier):
 
 
 def serialize_regularizer(reg) -> dict | None:
-    return serialize(reg, "keras.regularizers")
+    return serialize_object(reg, "keras.regularizers")
 
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get"]
+def serialize(regularizer) -> dict | None:
+    """``keras.regularizers.serialize``: Keras's {"module", "class_name", "config", "registered_name"}."""
+    return serialize_regularizer(regularizer)
+
+
+def deserialize(config, custom_objects=None):
+    """``keras.regularizers.deserialize``: the regularizer a serialized dict describes."""
+    return lookup(config, {**TABLE, **(custom_objects or {})}, "regularizer")
+
+
+# Keras's lowercase names for the same classes: regularizers.l2(1e-4)
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "serialize", "deserialize", "l1", "l2",
+           "l1_l2", "orthogonal_regularizer"]
