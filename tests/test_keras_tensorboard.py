@@ -25,7 +25,9 @@ def data():
 
 
 def model():
-    m = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(2, activation="softmax")])
+    # (named as a fresh Keras session names them, whatever ran before: the weight paths are tags)
+    m = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, name="lstm"),
+                          keras.layers.Dense(2, activation="softmax", name="dense")], name="sequential")
     m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 

@@ -15,6 +15,12 @@ import torch.nn.functional as F
 from rnnkit.keras.backend import EPSILON as EPS
 
 
+def _tensor(x) -> torch.Tensor:
+    """Arrays and lists as tensors (float64 as Keras's float32), as Keras's losses take them."""
+    x = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+    return x.float() if x.dtype == torch.float64 else x
+
+
 def _target(y_true, y_pred):
     return y_true.to(y_pred.dtype).reshape(y_pred.shape)
 
@@ -149,10 +155,14 @@ class Loss:
         return self.per_sample(y_true, y_pred)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
-        return reduce(self.call(y_true, y_pred), sample_weight)
+        return reduce(self.call(_tensor(y_true), _tensor(y_pred)), sample_weight)
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
 
 
 def _loss_class(name: str, fn, default_name: str):
@@ -342,3 +352,37 @@ def get_loss(loss):
 def loss_kind(loss) -> str | None:
     """The loss's name as Keras's 'accuracy' reads it (a loss object's by its class), or None."""
     return loss if isinstance(loss, str) else _KIND.get(type(loss))
+
+
+def get(identifier):
+    """``keras.losses.get``: a loss function by name (``"mse"``, ``"binary_crossentropy"``), a serialized loss object,
+    or a callable as it is."""
+    if isinstance(identifier, dict):
+        return deserialize_loss(identifier)
+    return None if identifier is None else get_loss(identifier)
+
+
+def serialize(loss):
+    """``keras.losses.serialize``: Keras's dict for a loss object (a loss function: its name)."""
+    return serialize_loss(loss)
+
+
+def deserialize(config, custom_objects=None):
+    """``keras.losses.deserialize``: the loss object (or function) a serialized loss describes."""
+    if isinstance(config, dict) and config.get("class_name") in (custom_objects or {}):
+        return custom_objects[config["class_name"]].from_config(config.get("config") or {})
+    return LOSSES[config] if isinstance(config, str) and config in LOSSES else deserialize_loss(config)
+
+
+# the focal cross-entropies subclass Loss: imported once it exists, registered with the others
+from rnnkit.keras.focal_losses import (  # noqa: E402
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+)
+
+LOSSES.update({"binary_focal_crossentropy": binary_focal_crossentropy,
+               "categorical_focal_crossentropy": categorical_focal_crossentropy})
+CLASSES.update({"BinaryFocalCrossentropy": BinaryFocalCrossentropy,
+                "CategoricalFocalCrossentropy": CategoricalFocalCrossentropy})

@@ -266,6 +266,21 @@ SparseCategoricalCrossentropy = _metric_class("SparseCategoricalCrossentropy", _
                                               ignore_class=None, axis=-1)
 
 
+class MeanMetricWrapper(Metric):
+    """Keras's ``MeanMetricWrapper(fn, name=None, dtype=None, **kwargs)``: the mean of ``fn(y_true, y_pred,
+    **kwargs)`` over the samples — any per-sample function as a metric object."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "mean_metric_wrapper"), dtype)
+        self.fn, self.options = fn, kwargs
+
+    def per_sample(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.options)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": "float32", **self.options}
+
+
 RootMeanSquaredError = _metric_class("RootMeanSquaredError", mean_squared_error, "root_mean_squared_error")
 RootMeanSquaredError.finish = staticmethod(math.sqrt)  # sqrt of the epoch's mean squared error, not a mean of roots
 
@@ -327,6 +342,29 @@ def deserialize(d):
     return d
 
 
+# the correlations, and the loss functions Keras also offers as metrics (keras.metrics.binary_crossentropy, …)
+from rnnkit.keras.correlation_metrics import concordance_correlation, pearson_correlation  # noqa: E402
+from rnnkit.keras.losses import (  # noqa: E402
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+
+PearsonCorrelation = _metric_class("PearsonCorrelation", pearson_correlation, "pearson_correlation", axis=-1)
+ConcordanceCorrelation = _metric_class("ConcordanceCorrelation", concordance_correlation, "concordance_correlation",
+                                       axis=-1)
+FUNCTIONS.update({"pearson_correlation": pearson_correlation, "concordance_correlation": concordance_correlation})
+
 # the confusion metrics subclass Metric: imported once it exists
 from rnnkit.keras.confusion_metrics import AUC, Precision, Recall  # noqa: E402
 from rnnkit.keras.confusion_metrics import BY_NAME as CONFUSION  # noqa: E402
@@ -341,4 +379,8 @@ __all__ = ["Metric", "RatioMetric", "Mean", "Sum", "Precision", "Recall", "AUC",
            "MeanAbsolutePercentageError", "RootMeanSquaredError", "get", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
            "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error",
-           "mean_absolute_percentage_error"]
+           "mean_absolute_percentage_error", "MeanMetricWrapper", "PearsonCorrelation", "ConcordanceCorrelation",
+           "pearson_correlation", "concordance_correlation", "binary_crossentropy", "binary_focal_crossentropy",
+           "categorical_crossentropy",
+           "categorical_focal_crossentropy", "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
+           "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy", "squared_hinge"]
