@@ -97,6 +97,10 @@ def __getattr__(name: str):
         from rnnkit.keras.progbar import Progbar
 
         return Progbar
+    if name == "text_dataset_from_directory":  # (text_dataset.py builds on PyDataset, defined here)
+        from rnnkit.keras.text_dataset import text_dataset_from_directory
+
+        return text_dataset_from_directory
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from rnnkit.data.corpora import CORPORA, prepare
 from rnnkit.data.readers import TextExample, read_examples
+from rnnkit.data.text_folders import read_text_folders
 from rnnkit.data.tokenize import PAD, Tokenizer, make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.device import to_device_of
@@ -63,8 +64,8 @@ def pad_collate(items) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 @dataclass
 class ClassifyOptions:
-    data: str = option(None, "a built-in corpus (rnnkit data list) or a CSV/TSV/JSONL file with text and label columns",
-                       required=True)
+    data: str = option(None, "a built-in corpus (rnnkit data list), a CSV/TSV/JSONL file with text and label columns, "
+                       "or a folder with one subfolder of .txt files per class", required=True)
     text_col: str = option("text", "the column (or JSONL key) holding the text")
     label_col: str = option("label", "the column (or JSONL key) holding the label")
     tokenizer: str = option("word", "how text becomes tokens", choices=("word", "char", "bpe"))
@@ -115,7 +116,10 @@ def load_labelled(opts: ClassifyOptions) -> tuple[list[TextExample], list[TextEx
             raise ValueError(f"{opts.data!r} is a {CORPORA[opts.data].task} corpus, not a classification one")
         folder = prepare(opts.data)
         return tuple(read_examples(folder / f, "text", "label") for f in ("train.csv", "validation.csv", "test.csv"))
-    examples = read_examples(opts.data, opts.text_col, opts.label_col)
+    if Path(opts.data).is_dir():  # one folder of .txt files per class (aclImdb/train/{neg,pos}/)
+        examples = read_text_folders(opts.data)
+    else:
+        examples = read_examples(opts.data, opts.text_col, opts.label_col)
     if any(e.label is None for e in examples):
         raise ValueError(f"{opts.data}: classification needs labels (a CSV/TSV/JSONL file with a label column)")
     random.Random(opts.seed).shuffle(examples)
