@@ -8,9 +8,11 @@ from rnnkit.keras.ops.nn import (  # noqa: F401 (the namespace)
     celu,
     elu,
     glu,
+    hard_shrink,
     hard_sigmoid,
     hard_silu,
     hard_swish,
+    hard_tanh,
     leaky_relu,
     log_sigmoid,
     log_softmax,
@@ -19,11 +21,17 @@ from rnnkit.keras.ops.nn import (  # noqa: F401 (the namespace)
     selu,
     sigmoid,
     silu,
+    soft_shrink,
     softmax,
     softplus,
     softsign,
+    sparse_plus,
+    sparse_sigmoid,
+    sparsemax,
+    squareplus,
     swish,
     tanh_shrink,
+    threshold,
 )
 from rnnkit.keras.ops.nn import gelu as _gelu
 from rnnkit.keras.ops.nn import relu as _relu
@@ -61,7 +69,8 @@ def exponential(x):
 
 _BY_NAME = {f.__name__: f for f in (relu, celu, elu, gelu, glu, hard_sigmoid, hard_silu, leaky_relu, log_sigmoid,
                                      log_softmax, mish, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
-                                     tanh_shrink, tanh, exponential, linear)}
+                                     tanh_shrink, tanh, exponential, linear, hard_shrink, hard_tanh, soft_shrink,
+                                     sparse_plus, sparse_sigmoid, sparsemax, squareplus, threshold)}
 _BY_NAME.update({"swish": silu, "hard_swish": hard_silu})
 
 

@@ -30,12 +30,23 @@ ACTIVATIONS = {
 }
 
 
+def _named():
+    """Every activation ``keras.activations`` knows by name (mish, leaky_relu, log_softmax, …), beyond the table
+    above (imported when first asked: activations.py builds on ops)."""
+    from rnnkit.keras.activations import _BY_NAME
+
+    return _BY_NAME
+
+
 def get_activation(name):
     if callable(name) and not isinstance(name, str):
         return name
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(k for k in ACTIVATIONS if k)}")
-    return ACTIVATIONS[name]
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    if isinstance(name, str) and name in _named():
+        return _named()[name]
+    known = sorted({k for k in ACTIVATIONS if k} | set(_named()))
+    raise ValueError(f"unknown activation {name!r}; expected one of {known}")
 
 
 def activation_name(fn_or_name) -> str:
@@ -43,6 +54,9 @@ def activation_name(fn_or_name) -> str:
         return fn_or_name
     for k, v in ACTIVATIONS.items():
         if v is fn_or_name and k:
+            return k
+    for k, v in _named().items():
+        if v is fn_or_name:
             return k
     name = getattr(fn_or_name, "__name__", None)  # rnnkit.keras.activations.relu and the like: their Keras name
     if name in ACTIVATIONS and getattr(fn_or_name, "__module__", "").startswith("rnnkit.keras."):
