@@ -37,6 +37,9 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@# espeak-ng: the speech synthesiser behind 'rnnkit data synth-speech' and the speech tests; optional
 	@command -v espeak-ng >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng >/dev/null 2>&1 \
 		|| echo "note: could not install espeak-ng; 'rnnkit data synth-speech' and the speech tests that need it will be skipped"
+	@# Graphviz's dot: draws keras.utils.plot_model's graphs; optional
+	@command -v dot >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz >/dev/null 2>&1 \
+		|| echo "note: could not install graphviz; keras.utils.plot_model (not model_to_dot) and its test will be skipped"
 	@# a C++ compiler: torch.compile fuses MinGRU/MinLSTM's gate math on CPU with it (eager PyTorch otherwise); optional
 	@command -v g++ >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null 2>&1 \
 		|| echo "note: could not install g++; MinGRU/MinLSTM will run their gate math eagerly (slower, same numbers)"

@@ -158,3 +158,41 @@ def test_a_layer_takes_any_keras_activation_name_and_saves_it(name, tmp_path):
     ours.save(tmp_path / "m.keras")
     np.testing.assert_allclose(keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0),
                                theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_dtype_policies_report_float32_and_refuse_others_by_name():
+    # given Keras code that reads the policy (float32 by default in Keras too) and code that asks for mixed precision
+    layer, theirs = rk.layers.Dense(2), keras.layers.Dense(2)
+    for attr in ("dtype", "compute_dtype", "variable_dtype"):
+        assert getattr(layer, attr) == getattr(theirs, attr) == "float32"
+    assert layer.dtype_policy.name == theirs.dtype_policy.name == "float32"
+    assert rk.config.dtype_policy().name == keras.config.dtype_policy().name
+    assert rk.mixed_precision.global_policy().name == keras.mixed_precision.global_policy().name
+    rk.mixed_precision.set_global_policy("float32")
+    # then another policy is refused with its name, not silently run in float32
+    with pytest.raises(ValueError, match="'mixed_float16' is not supported"):
+        rk.mixed_precision.set_global_policy("mixed_float16")
+    with pytest.raises(ValueError, match="mixed_bfloat16"):
+        rk.config.set_dtype_policy("mixed_bfloat16")
+    with pytest.raises(ValueError, match="float32"):
+        rk.layers.Dense(2, dtype="mixed_float16")
+
+
+@pytest.mark.parametrize("cls", ["SimpleRNN", "LSTM", "GRU"])
+def test_recurrent_layers_answer_keras_property_names(cls):
+    kwargs = {"dropout": 0.1, "recurrent_dropout": 0.2, "use_bias": False, "kernel_regularizer": "l2",
+              **({"recurrent_activation": "hard_sigmoid"} if cls != "SimpleRNN" else {})}
+    ours, theirs = getattr(rk.layers, cls)(3, activation="relu", **kwargs), getattr(keras.layers, cls)(3,
+                                                                                                      activation="relu",
+                                                                                                      **kwargs)
+    for name in ("units", "dropout", "recurrent_dropout", "use_bias"):
+        assert getattr(ours, name) == getattr(theirs, name)
+    assert ours.activation.__name__ == theirs.activation.__name__ == "relu"
+    assert type(ours.kernel_regularizer).__name__ == type(theirs.kernel_regularizer).__name__ == "L2"
+    assert type(ours.kernel_initializer).__name__ == type(theirs.kernel_initializer).__name__
+    if cls != "SimpleRNN":
+        assert ours.recurrent_activation.__name__ == theirs.recurrent_activation.__name__ == "hard_sigmoid"
+    if cls == "LSTM":
+        assert ours.unit_forget_bias is theirs.unit_forget_bias is True
+    if cls == "GRU":
+        assert ours.reset_after is theirs.reset_after is True

@@ -14,10 +14,12 @@ from rnnkit.keras import (
     callbacks,
     config,
     constraints,
+    dtype_policies,
     initializers,
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,
@@ -33,4 +35,4 @@ from rnnkit.keras.models import Model, Sequential, load_model
 __all__ = ["activations", "backend", "config", "losses", "preprocessing", "Layer", "KerasTensor",
            "random", "layers", "callbacks", "ops", "optimizers", "metrics", "models",
            "initializers", "regularizers", "constraints", "saving", "utils", "Input", "Model", "Sequential",
-           "load_model"]
+           "load_model", "dtype_policies", "mixed_precision"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from rnnkit.keras.backend import epsilon
+from rnnkit.keras.dtype_policies import dtype_policy, set_dtype_policy
 
 
 def floatx() -> str:
@@ -30,4 +31,5 @@ def set_image_data_format(data_format: str) -> None:
                          "supported")
 
 
-__all__ = ["floatx", "set_floatx", "epsilon", "backend", "image_data_format", "set_image_data_format"]
+__all__ = ["floatx", "set_floatx", "epsilon", "backend", "image_data_format", "set_image_data_format", "dtype_policy",
+           "set_dtype_policy"]

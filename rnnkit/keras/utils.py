@@ -101,6 +101,10 @@ def __getattr__(name: str):
         from rnnkit.keras.text_dataset import text_dataset_from_directory
 
         return text_dataset_from_directory
+    if name in ("plot_model", "model_to_dot"):  # (drawing needs pydot; imported when asked for)
+        from rnnkit.keras import plot_model
+
+        return getattr(plot_model, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

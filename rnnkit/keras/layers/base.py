@@ -283,6 +283,15 @@ class Layer(nn.Module):
     def count_params(self) -> int:
         return sum(w.numel() for w in self.weights)
 
+    # --- Keras's dtype attributes: float32 throughout (dtype_policies.py) ---------------------------------------
+    @property
+    def dtype_policy(self):
+        from rnnkit.keras.dtype_policies import FLOAT32
+
+        return FLOAT32
+
+    dtype = compute_dtype = variable_dtype = input_dtype = property(lambda self: "float32")
+
     # --- the call protocol -----------------------------------------------------------------------------------
     def build(self, input_shape) -> None:
         self.built = True

@@ -308,6 +308,21 @@ class _BuiltInRNN(RNN):
     def units(self):
         return self.cell.units
 
+    # Keras's layer properties: the cell's arguments (lstm.activation, gru.recurrent_dropout, …)
+    activation = property(lambda self: self.cell.activation)
+    use_bias = property(lambda self: self.cell.use_bias)
+    dropout = property(lambda self: self.cell.dropout)
+    recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
+    kernel_initializer = property(lambda self: self.cell.kernel_initializer)
+    recurrent_initializer = property(lambda self: self.cell.recurrent_initializer)
+    bias_initializer = property(lambda self: self.cell.bias_initializer)
+    kernel_regularizer = property(lambda self: self.cell.kernel_regularizer)
+    recurrent_regularizer = property(lambda self: self.cell.recurrent_regularizer)
+    bias_regularizer = property(lambda self: self.cell.bias_regularizer)
+    kernel_constraint = property(lambda self: self.cell.kernel_constraint)
+    recurrent_constraint = property(lambda self: self.cell.recurrent_constraint)
+    bias_constraint = property(lambda self: self.cell.bias_constraint)
+
     def get_config(self):
         cell = {k: v for k, v in self.cell.get_config().items() if k not in ("name", "trainable", "dtype")}
         layer = {k: v for k, v in super().get_config().items() if k != "cell"}
@@ -333,6 +348,9 @@ class LSTM(_BuiltInRNN):
                                   use_bias=use_bias, name="lstm_cell", **cell_kw), **layer)
         self._set_use_cudnn(use_cudnn)
 
+    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
+    unit_forget_bias = property(lambda self: self.cell.unit_forget_bias)
+
 
 class GRU(_BuiltInRNN):
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
@@ -341,3 +359,6 @@ class GRU(_BuiltInRNN):
         super().__init__(GRUCell(units, activation=activation, recurrent_activation=recurrent_activation,
                                  use_bias=use_bias, reset_after=reset_after, name="gru_cell", **cell_kw), **layer)
         self._set_use_cudnn(use_cudnn)
+
+    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
+    reset_after = property(lambda self: self.cell.reset_after)
