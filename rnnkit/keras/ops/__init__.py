@@ -6,12 +6,24 @@ NumPy's signatures and Keras's defaults, arrays/numbers/tensors in and tensors o
 are Keras's sub-namespaces; the math lives in ``numpy.py`` and ``elementwise.py``, shapes and new arrays in
 ``arrays.py`` and ``stacking.py``."""
 
-from rnnkit.keras.ops import arrays, core, elementwise, linalg, nn, numpy, spectral, stacking
+from rnnkit.keras.ops import (
+    arrays,
+    convolution,
+    core,
+    elementwise,
+    linalg,
+    nn,
+    numpy,
+    spectral,
+    stacking,
+    statistics,
+    transforms,
+)
 
 math = spectral  # Keras's name for the namespace
 
 # every operation at the top, as keras.ops has them (names Python's builtins share — sum, max, abs — included)
-for _module in (core, numpy, elementwise, arrays, stacking, nn, linalg, spectral):
+for _module in (core, numpy, elementwise, arrays, stacking, nn, linalg, spectral, statistics, convolution, transforms):
     for _name, _value in vars(_module).items():
         if callable(_value) and not _name.startswith("_") and not isinstance(_value, type) and getattr(
                 _value, "__module__", "").startswith("rnnkit.keras.ops") and _name not in ("operation", "torch_dtype"):

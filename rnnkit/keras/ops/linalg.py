@@ -63,3 +63,64 @@ def svd(x, full_matrices=True, compute_uv=True):
 @operation("Eigh", module="linalg")
 def eigh(x):
     return torch.linalg.eigh(_float(x))
+
+
+@operation("Pinv", static=("rcond",), module="linalg")
+def pinv(x, rcond=None):
+    """The Moore–Penrose pseudo-inverse (singular values below rcond × the largest treated as zero)."""
+    return torch.linalg.pinv(_float(x), rtol=rcond) if rcond is not None else torch.linalg.pinv(_float(x))
+
+
+@operation("Slogdet")
+def slogdet(x):
+    """(sign, log |det|) of each matrix."""
+    return tuple(torch.linalg.slogdet(_float(x)))
+
+
+@operation("Logdet", module="math")
+def logdet(x):
+    """log det of each (positive-definite) matrix."""
+    return torch.logdet(_float(x))
+
+
+@operation("Lstsq", static=("rcond",), module="linalg")
+def lstsq(a, b, rcond=None):
+    """The least-squares solution x of a·x ≈ b (through the pseudo-inverse, as Keras's PyTorch backend)."""
+    a, b = _float(a), _float(b)
+    return torch.linalg.lstsq(a, b, rcond=rcond, driver="gelsd").solution
+
+
+@operation("SolveTriangular", static=("lower",), module="linalg")
+def solve_triangular(a, b, lower=False):
+    """x with a·x = b for a triangular a (upper unless ``lower``); b a vector or a matrix."""
+    a, b = _float(a), _float(b)
+    vector = b.dim() == a.dim() - 1
+    out = torch.linalg.solve_triangular(a, b.unsqueeze(-1) if vector else b, upper=not lower)
+    return out.squeeze(-1) if vector else out
+
+
+@operation("MatrixRank", static=("tol",), module="linalg")
+def matrix_rank(x, tol=None):
+    return torch.linalg.matrix_rank(_float(x), atol=tol) if tol is not None else torch.linalg.matrix_rank(_float(x))
+
+
+@operation("CholeskyInverse", static=("upper",), module="linalg")
+def cholesky_inverse(x, upper=False):
+    """The inverse of the matrix whose Cholesky factor is ``x`` (lower, or ``upper``)."""
+    return torch.cholesky_inverse(_float(x), upper=upper)
+
+
+@operation("LuFactor", module="linalg")
+def lu_factor(x):
+    """(LU, pivots) of each matrix: the packed factors and the 0-based row swaps, as SciPy's ``lu_factor``."""
+    lu, pivots = torch.linalg.lu_factor(_float(x))
+    return lu, pivots - 1
+
+
+@operation("Eig", module="linalg")
+def eig(x):
+    """(eigenvalues, eigenvectors) of a general square matrix — complex tensors."""
+    return tuple(torch.linalg.eig(_float(x)))
+
+
+from rnnkit.keras.ops.transforms import jvp  # noqa: E402, F401 (keras.ops.linalg.jvp)

@@ -265,3 +265,64 @@ def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio in dB: 20 log10(max_val) − 10 log10(mean((x1 − x2)²))."""
     mse = torch.mean((_float(x1) - _float(x2)) ** 2)
     return 20 * torch.log10(torch.tensor(float(max_val))) - 10 * torch.log10(mse)
+
+
+def _along(v, x, axes) -> torch.Tensor:
+    """A per-feature vector (or None) shaped to broadcast against x over ``axes``."""
+    if v is None:
+        return None
+    v = _t(v).to(x.dtype)
+    if v.dim() == x.dim():
+        return v
+    shape = [1] * x.dim()
+    for a, n in zip(axes, v.shape if v.dim() == len(axes) else [v.shape[0]]):
+        shape[a] = n
+    return v.reshape(shape)
+
+
+@operation("LayerNorm", static=("axis", "epsilon"), module="nn")
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """(x − mean) / sqrt(var + ε) · γ + β over ``axis`` (ε: Keras's 1e-7 unless given)."""
+    x = _float(x)
+    axes = sorted(a % x.dim() for a in ([axis] if isinstance(axis, int) else axis))
+    eps = EPSILON if epsilon is None else epsilon
+    mean = x.mean(axes, keepdim=True)
+    var = x.var(axes, keepdim=True, unbiased=False)
+    out = (x - mean) * torch.rsqrt(var + eps)
+    gamma, beta = _along(gamma, x, axes), _along(beta, x, axes)
+    out = out if gamma is None else out * gamma
+    return out if beta is None else out + beta
+
+
+@operation("RMSNorm", static=("axis", "epsilon"), module="nn")
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """x / sqrt(mean(x²) + ε) · scale over ``axis``."""
+    x = _float(x)
+    axes = sorted(a % x.dim() for a in ([axis] if isinstance(axis, int) else axis))
+    eps = EPSILON if epsilon is None else epsilon
+    out = x * torch.rsqrt((x * x).mean(axes, keepdim=True) + eps)
+    scale = _along(scale, x, axes)
+    return out if scale is None else out * scale
+
+
+@operation("BatchNorm", static=("axis", "epsilon"), module="nn")
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """(x − mean) / sqrt(variance + ε) · scale + offset, the statistics given per feature along ``axis``."""
+    x = _float(x)
+    axes = [axis % x.dim()]
+    out = (x - _along(mean, x, axes)) * torch.rsqrt(_along(variance, x, axes) + epsilon)
+    out = out if scale is None else out * _along(scale, x, axes)
+    return out if offset is None else out + _along(offset, x, axes)
+
+
+# Keras's ops.nn also holds the convolutions and pooling (convolution.py)
+from rnnkit.keras.ops.convolution import (  # noqa: E402, F401
+    adaptive_average_pool,
+    adaptive_max_pool,
+    average_pool,
+    conv,
+    conv_transpose,
+    depthwise_conv,
+    max_pool,
+    separable_conv,
+)

@@ -123,3 +123,10 @@ hanning = _window_op("Hanning", torch.hann_window)
 @operation("Kaiser", static=("beta",))
 def kaiser(x, beta):
     return torch.kaiser_window(int(x), periodic=False, beta=float(beta), dtype=torch.float32)
+
+
+@operation("ExtractSequences", static=("sequence_length", "sequence_stride"), module="math")
+def extract_sequences(x, sequence_length, sequence_stride):
+    """The frames of the last axis: (..., n) → (..., 1 + (n − L) // S, L), frame k the values kS … kS + L − 1
+    (audio framing, as Keras's ``extract_sequences``)."""
+    return _t(x).unfold(-1, sequence_length, sequence_stride)

@@ -188,3 +188,5 @@ def _segment(class_name: str, reduce: str):
 
 segment_sum = _segment("SegmentSum", "sum")
 segment_max = _segment("SegmentMax", "amax")
+segment_min = _segment("SegmentMin", "amin")
+segment_prod = _segment("SegmentProd", "prod")
