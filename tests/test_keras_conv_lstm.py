@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
-from tests.helpers import predicts_and_trains_as_keras  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways, predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 5, 8, 3)).astype("float32")
@@ -33,12 +33,7 @@ def test_conv_lstm_1d_predicts_trains_and_saves_as_keras(kwargs, tmp_path):
         return model
 
     theirs, ours = predicts_and_trains_as_keras(build, X, Y, RNG)
-    ours.save(tmp_path / "ours.keras")
-    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "ours.keras").predict(X, verbose=0),
-                               ours.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
-    theirs.save(tmp_path / "theirs.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(X, verbose=0),
-                               theirs.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+    assert_keras_files_move_both_ways(theirs, ours, X, tmp_path, atol=1e-6)
 
 
 @pytest.mark.parametrize("return_sequences", [True, False])
@@ -71,12 +66,7 @@ def test_conv_lstm_2d_predicts_trains_and_saves_as_keras(kwargs, tmp_path):
         return model
 
     theirs, ours = predicts_and_trains_as_keras(build, FRAMES, Y[:3], RNG)
-    ours.save(tmp_path / "ours.keras")
-    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "ours.keras").predict(FRAMES, verbose=0),
-                               ours.predict(FRAMES, verbose=0), rtol=1e-5, atol=1e-6)
-    theirs.save(tmp_path / "theirs.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "theirs.keras").predict(FRAMES, verbose=0),
-                               theirs.predict(FRAMES, verbose=0), rtol=1e-5, atol=1e-6)
+    assert_keras_files_move_both_ways(theirs, ours, FRAMES, tmp_path, atol=1e-6)
 
 
 def test_conv_lstm_3d_with_masks_and_states_gives_keras_outputs():

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from rnnkit.keras.serialization import lookup, snake_table
-from rnnkit.keras.serialization import serialize as serialize_object
+from rnnkit.keras.serialization import lookup, module_functions, snake_table
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 
@@ -80,18 +79,8 @@ def get(identifier):
     return lookup(identifier, TABLE, "constraint")
 
 
-def serialize_constraint(c) -> dict | None:
-    return serialize_object(c, "keras.constraints")
-
-
-def serialize(constraint) -> dict | None:
-    """``keras.constraints.serialize``: Keras's {"module", "class_name", "config", "registered_name"}."""
-    return serialize_constraint(constraint)
-
-
-def deserialize(config, custom_objects=None):
-    """``keras.constraints.deserialize``: the constraint a serialized dict describes."""
-    return lookup(config, {**TABLE, **(custom_objects or {})}, "constraint")
+serialize, deserialize = module_functions(TABLE, "constraint", "keras.constraints")
+serialize_constraint = serialize  # (the name rnnkit's layers use)
 
 
 # Keras's lowercase names for the same classes: constraints.max_norm(3)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from rnnkit.keras.serialization import lookup, snake_table
-from rnnkit.keras.serialization import serialize as serialize_object
+from rnnkit.keras.serialization import lookup, module_functions, snake_table
 
 
 class Regularizer:
@@ -100,18 +99,8 @@ def get(identifier):
     return lookup(identifier, TABLE, "regularizer")
 
 
-def serialize_regularizer(reg) -> dict | None:
-    return serialize_object(reg, "keras.regularizers")
-
-
-def serialize(regularizer) -> dict | None:
-    """``keras.regularizers.serialize``: Keras's {"module", "class_name", "config", "registered_name"}."""
-    return serialize_regularizer(regularizer)
-
-
-def deserialize(config, custom_objects=None):
-    """``keras.regularizers.deserialize``: the regularizer a serialized dict describes."""
-    return lookup(config, {**TABLE, **(custom_objects or {})}, "regularizer")
+serialize, deserialize = module_functions(TABLE, "regularizer", "keras.regularizers")
+serialize_regularizer = serialize  # (the name rnnkit's layers use)
 
 
 # Keras's lowercase names for the same classes: regularizers.l2(1e-4)

@@ -54,3 +54,17 @@ def snake_table(classes) -> dict:
         table[cls.__name__] = cls
         table[snake(cls.__name__)] = cls
     return table
+
+
+def module_functions(table: dict, kind: str, module: str):
+    """A Keras module's ``serialize(obj)`` and ``deserialize(config, custom_objects=None)`` over its class table
+    (``keras.regularizers``, ``keras.constraints``)."""
+    def serialize_(obj):
+        return serialize(obj, module)
+
+    def deserialize_(config, custom_objects=None):
+        return lookup(config, {**table, **(custom_objects or {})}, kind)
+
+    serialize_.__doc__ = f"``{module}.serialize``: Keras's {{\"module\", \"class_name\", \"config\", \"registered_name\"}}."
+    deserialize_.__doc__ = f"``{module}.deserialize``: the {kind} a serialized dict describes."
+    return serialize_, deserialize_

@@ -304,25 +304,6 @@ class _BuiltInRNN(RNN):
             raise ValueError(f"{type(self).__name__}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
         self.use_cudnn = use_cudnn
 
-    @property
-    def units(self):
-        return self.cell.units
-
-    # Keras's layer properties: the cell's arguments (lstm.activation, gru.recurrent_dropout, …)
-    activation = property(lambda self: self.cell.activation)
-    use_bias = property(lambda self: self.cell.use_bias)
-    dropout = property(lambda self: self.cell.dropout)
-    recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
-    kernel_initializer = property(lambda self: self.cell.kernel_initializer)
-    recurrent_initializer = property(lambda self: self.cell.recurrent_initializer)
-    bias_initializer = property(lambda self: self.cell.bias_initializer)
-    kernel_regularizer = property(lambda self: self.cell.kernel_regularizer)
-    recurrent_regularizer = property(lambda self: self.cell.recurrent_regularizer)
-    bias_regularizer = property(lambda self: self.cell.bias_regularizer)
-    kernel_constraint = property(lambda self: self.cell.kernel_constraint)
-    recurrent_constraint = property(lambda self: self.cell.recurrent_constraint)
-    bias_constraint = property(lambda self: self.cell.bias_constraint)
-
     def get_config(self):
         cell = {k: v for k, v in self.cell.get_config().items() if k not in ("name", "trainable", "dtype")}
         layer = {k: v for k, v in super().get_config().items() if k != "cell"}
@@ -331,6 +312,17 @@ class _BuiltInRNN(RNN):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
+
+
+def _cell_argument(name: str) -> property:
+    return property(lambda self: getattr(self.cell, name), doc=f"The cell's ``{name}``, as Keras's layer reports it.")
+
+
+# Keras's layer properties: the cell's arguments (lstm.units, lstm.activation, gru.recurrent_dropout, …)
+for _name in ("units", "activation", "use_bias", "dropout", "recurrent_dropout", *(f"{w}_{kind}" for w in (
+        "kernel", "recurrent", "bias") for kind in ("initializer", "regularizer", "constraint"))):
+    setattr(_BuiltInRNN, _name, _cell_argument(_name))
+del _name
 
 
 class SimpleRNN(_BuiltInRNN):
@@ -348,8 +340,7 @@ class LSTM(_BuiltInRNN):
                                   use_bias=use_bias, name="lstm_cell", **cell_kw), **layer)
         self._set_use_cudnn(use_cudnn)
 
-    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
-    unit_forget_bias = property(lambda self: self.cell.unit_forget_bias)
+    recurrent_activation, unit_forget_bias = _cell_argument("recurrent_activation"), _cell_argument("unit_forget_bias")
 
 
 class GRU(_BuiltInRNN):
@@ -360,5 +351,4 @@ class GRU(_BuiltInRNN):
                                  use_bias=use_bias, reset_after=reset_after, name="gru_cell", **cell_kw), **layer)
         self._set_use_cudnn(use_cudnn)
 
-    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
-    reset_after = property(lambda self: self.cell.reset_after)
+    recurrent_activation, reset_after = _cell_argument("recurrent_activation"), _cell_argument("reset_after")
