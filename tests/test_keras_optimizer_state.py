@@ -1,7 +1,7 @@
 """A saved model keeps its optimizer's state, in Keras's layout: trained, saved, loaded (by the other library, or by
 rnnkit from its own folder format) and trained one more epoch, it ends at the same weights as the model that never
 stopped — for Adam (amsgrad too), AdamW, SGD with momentum (Nesterov too) and without, RMSprop (momentum,
-centered), Adagrad, Adamax, Nadam, Adadelta and Lion. Real Keras 3 (PyTorch backend) writes and reads the other side."""
+centered), Adagrad, Adamax, Nadam, Adadelta, Lion, Lamb and Ftrl. Real Keras 3 (PyTorch backend) writes and reads the other side."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ OPTIMIZERS = [("Adam", {"learning_rate": 0.01}), ("Adam", {"learning_rate": 0.01
               ("RMSprop", {"learning_rate": 0.01}),
               ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
               ("Adagrad", {"learning_rate": 0.05}), ("Adamax", {"learning_rate": 0.01}),
-              ("Nadam", {"learning_rate": 0.01}), ("Adadelta", {"learning_rate": 1.0}), ("Lion", {"learning_rate": 0.001})]
+              ("Nadam", {"learning_rate": 0.01}), ("Adadelta", {"learning_rate": 1.0}), ("Lion", {"learning_rate": 0.001}),
+              ("Lamb", {"learning_rate": 0.01}), ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01})]
 
 
 def trained(lib, name, kwargs):

@@ -72,6 +72,12 @@ OPTIMIZERS = {
     "adadelta": lambda K: K.optimizers.Adadelta(1.0, rho=0.9),
     "lion": lambda K: K.optimizers.Lion(0.001),
     "lion_schedule": lambda K: K.optimizers.Lion(K.optimizers.schedules.CosineDecay(0.002, 18)),
+    "lamb": lambda K: K.optimizers.Lamb(0.01),
+    "lamb_by_name_decay": lambda K: K.optimizers.Lamb(0.02, beta_2=0.99, weight_decay=0.05),
+    "ftrl": lambda K: K.optimizers.Ftrl(0.1),
+    "ftrl_l1_l2_shrinkage_beta": lambda K: K.optimizers.Ftrl(0.1, learning_rate_power=-0.7, l1_regularization_strength=0.01,
+                                                             l2_regularization_strength=0.02,
+                                                             l2_shrinkage_regularization_strength=0.01, beta=0.5),
 }
 
 

@@ -1,5 +1,5 @@
 """Keras's optimizers — ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adamax``, ``Nadam``, ``Adadelta``,
-``Lion`` with Keras's arguments and defaults (Adam's ε 1e-7, RMSprop's ρ 0.9) — run by torch's optimizers or, where
+``Lion``, ``Lamb``, ``Ftrl`` with Keras's arguments and defaults (Adam's ε 1e-7, RMSprop's ρ 0.9) — run by torch's optimizers or, where
 torch's update is not Keras's, by Keras's equations (``rules.py``), plus what Keras adds around the
 update:
 
@@ -320,58 +320,20 @@ class RMSprop(Optimizer):
         return rules.KerasRMSprop(params, self._initial_lr(), self.rho, self.momentum, self.epsilon, self.centered)
 
 
-class _Rule(Optimizer):
-    """An optimizer run by one of ``rules.py``'s torch optimizers (``rule``), its arguments those of ``defaults``."""
-
-    rule: type = rules.KerasRule
-
-    def build(self, params):
-        settings = {("eps" if k == "epsilon" else k): getattr(self, k) for k in self.defaults}
-        return self.rule(params, lr=self._initial_lr(), **settings)
-
-
-class Adagrad(_Rule):
-    name, rule = "adagrad", rules.KerasAdagrad
-    defaults = {"initial_accumulator_value": 0.1, "epsilon": 1e-7}
-
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon,
-                         **kwargs)
-
-
-class Adamax(_Rule):
-    name, rule = "adamax", rules.KerasAdamax
-    defaults = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
-
-
-class Nadam(Adamax):
-    name, rule = "nadam", rules.KerasNadam
-
-
-class Adadelta(_Rule):
-    name, rule = "adadelta", rules.KerasAdadelta
-    defaults = {"rho": 0.95, "epsilon": 1e-7}
-
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, rho=rho, epsilon=epsilon, **kwargs)
-
-
-class Lion(_Rule):
-    name, rule = "lion", rules.KerasLion
-    defaults = {"beta_1": 0.9, "beta_2": 0.99}
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
-        if not 0 <= beta_1 <= 1:
-            raise ValueError(f"Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer degenerates "
-                             f"to SignSGD. Received: beta_1={beta_1}.")
-        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, **kwargs)
-
+# the optimizers that run Keras's own equations (rules.py): defined on Optimizer, so imported once it exists
+from rnnkit.keras.optimizers.rule_optimizers import (  # noqa: E402
+    Adadelta,
+    Adagrad,
+    Adamax,
+    Ftrl,
+    Lamb,
+    Lion,
+    Nadam,
+    _Rule,
+)
 
 BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad, "adamax": Adamax,
-           "nadam": Nadam, "adadelta": Adadelta, "lion": Lion}
+           "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": Lamb, "ftrl": Ftrl}
 
 
 def get(identifier) -> Optimizer:
@@ -393,5 +355,5 @@ def serialize(optimizer: Optimizer) -> dict:
 
 deserialize = get
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "Adadelta", "Lion", "get",
-           "serialize", "deserialize", "schedules"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "Adadelta", "Lion", "Lamb",
+           "Ftrl", "get", "serialize", "deserialize", "schedules"]

@@ -16,6 +16,11 @@ rate and g the gradient:
                                                                        w ← w − η m̂ / (sqrt(v̂) + ε)
     Adadelta  a ← ρ a + (1 − ρ) g²,  Δ = −sqrt(d + ε) g / sqrt(a + ε),  d ← ρ d + (1 − ρ) Δ²     w ← w + η Δ
     Lion      w ← w − η sign(β₁ m + (1 − β₁) g),  then m ← β₂ m + (1 − β₂) g
+    Lamb      m, v as Adam's;  u = m̂ / (sqrt(v̂) + ε)  (m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ))
+              w ← w − η r u,  r = ‖w‖ / ‖u‖ (1 where either norm is 0): Adam's step scaled to the weight's size
+    Ftrl      n' = n + g²  (n₀ = initial_accumulator_value),  σ = (n'^(−p) − n^(−p)) / η  (p = learning_rate_power)
+              z ← z + g + 2 λ₂' w − σ w  (λ₂' = l2_shrinkage),  w ← (clip(z, −λ₁, λ₁) − z) / (n'^(−p) / η + 2 (λ₂ +
+              β / (2η))),  n ← n'
 
 Each state key is Keras's slot name (``optimizer_state`` writes them in Keras's layout); ``step`` counts updates.
 """
@@ -161,6 +166,34 @@ class KerasLion(KerasRule):
         m, b1, b2 = state["momentum"], group["beta_1"], group["beta_2"]
         w.sub_(group["lr"] * torch.sign(m * b1 + g * (1 - b1)))
         m.mul_(b2).add_(g * (1 - b2))
+
+
+class KerasLamb(KerasRule):
+    slots = ("momentum", "velocity")
+
+    def update(self, w, g, state, group):
+        m, v, b1, b2, t = state["momentum"], state["velocity"], group["beta_1"], group["beta_2"], group["t"]
+        m.add_((g - m) * (1 - b1))
+        v.add_((g * g - v) * (1 - b2))
+        u = (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + group["eps"])
+        w_norm, u_norm = w.norm(), u.norm()
+        ratio = torch.where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, torch.ones_like(w_norm))
+        w.sub_(ratio * group["lr"] * u)
+
+
+class KerasFtrl(KerasRule):
+    slots = ("accumulator", "linear")
+    initial = {"accumulator": "initial_accumulator_value"}
+
+    def update(self, w, g, state, group):
+        n, z, lr, p = state["accumulator"], state["linear"], group["lr"], group["learning_rate_power"]
+        l2 = group["l2_regularization_strength"] + group["beta"] / (2.0 * lr)
+        l1 = group["l1_regularization_strength"]
+        new_n = n + g * g
+        z.add_(g + 2 * group["l2_shrinkage_regularization_strength"] * w - (new_n ** -p - n ** -p) / lr * w)
+        quadratic = new_n ** -p / lr + 2 * l2
+        w.copy_((torch.clamp(z, -l1, l1) - z) / quadratic)
+        n.copy_(new_n)
 
 
 def nadam_u_product(beta_1: float, steps: int) -> float:
