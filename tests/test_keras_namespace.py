@@ -196,3 +196,94 @@ def test_recurrent_layers_answer_keras_property_names(cls):
         assert ours.unit_forget_bias is theirs.unit_forget_bias is True
     if cls == "GRU":
         assert ours.reset_after is theirs.reset_after is True
+
+
+def test_a_custom_layer_serializes_the_objects_it_holds_as_keras_documents():
+    # keras.io's pattern: get_config serializes a sublayer and an initializer; from_config deserializes them
+    @rk.saving.register_keras_serializable(package="tests")
+    class Block(rk.layers.Layer):
+        def __init__(self, inner, init="zeros", **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+            self.init = rk.initializers.get(init)
+
+        def call(self, x):
+            return self.inner(x)
+
+        def get_config(self):
+            return {**super().get_config(), "inner": rk.saving.serialize_keras_object(self.inner),
+                    "init": rk.saving.serialize_keras_object(self.init)}
+
+        @classmethod
+        def from_config(cls, config):
+            inner = rk.saving.deserialize_keras_object(config.pop("inner"))
+            return cls(inner, rk.saving.deserialize_keras_object(config.pop("init")), **config)
+
+    block = Block(rk.layers.Dense(3, kernel_regularizer=rk.regularizers.l2(0.1)), rk.initializers.he_normal(seed=2))
+    config = block.get_config()
+    theirs = keras.saving.serialize_keras_object(keras.layers.Dense(3, kernel_regularizer=keras.regularizers.l2(0.1)))
+    assert config["inner"]["class_name"] == theirs["class_name"] == "Dense"
+    assert config["inner"]["config"]["kernel_regularizer"] == theirs["config"]["kernel_regularizer"]
+    assert config["init"] == keras.saving.serialize_keras_object(keras.initializers.HeNormal(seed=2))
+    again = Block.from_config(config)
+    assert isinstance(again.inner, rk.layers.Dense) and type(again.init).__name__ == "HeNormal"
+    assert rk.saving.deserialize_keras_object(keras.saving.serialize_keras_object(keras.optimizers.Adam(0.02))
+                                              ).learning_rate == pytest.approx(0.02)
+    assert rk.saving.serialize_keras_object([1, "a", None]) == [1, "a", None]
+
+
+def test_symbolic_tensor_helpers_and_dtype_names_are_keras():
+    a, b = rk.Input((3,), name="a"), rk.Input((3,), name="b")
+    out = rk.layers.Dense(2)(rk.layers.Add()([a, b]))
+    assert rk.utils.is_keras_tensor(out) and not rk.utils.is_keras_tensor(np.zeros(3))
+    assert [t.name for t in rk.utils.get_source_inputs(out)] == ["a", "b"]
+    for dtype in ("float32", float, int, bool, "int8", np.float64, np.dtype("int16"), "bfloat16", torch.float16):
+        assert rk.backend.standardize_dtype(dtype) == keras.backend.standardize_dtype(dtype)
+    assert rk.backend.is_float_dtype("bfloat16") and rk.backend.is_int_dtype("uint8")
+    first = rk.backend.get_uid("tests_prefix")
+    assert rk.backend.get_uid("tests_prefix") == first + 1
+    rk.config.set_epsilon(1e-7)
+    with pytest.raises(ValueError, match="set_epsilon"):
+        rk.backend.set_epsilon(1e-3)
+    rk.config.enable_unsafe_deserialization()
+
+
+def test_callback_list_calls_every_callback_in_a_custom_loop_as_keras():
+    calls = {"keras": [], "rnnkit": []}
+
+    def recorder(lib, who):
+        class Record(lib.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                calls[who].append(("epoch", epoch))
+
+            def on_train_batch_end(self, batch, logs=None):
+                calls[who].append(("batch", batch, round(float(logs["loss"]), 6)))
+        return Record()
+
+    for lib, who in ((keras, "keras"), (rk, "rnnkit")):
+        model = lib.Sequential([lib.Input((2,)), lib.layers.Dense(1)])
+        callbacks = lib.callbacks.CallbackList([recorder(lib, who)], add_history=True, model=model, epochs=2)
+        assert callbacks.params == {"epochs": 2} and model.history is callbacks.callbacks[-1]
+        callbacks.on_train_begin()
+        for epoch in range(2):
+            callbacks.on_epoch_begin(epoch)
+            for batch in range(2):
+                callbacks.on_train_batch_end(batch, {"loss": 0.5 * batch + epoch})
+            callbacks.on_epoch_end(epoch, {"loss": float(epoch)})
+        callbacks.on_train_end()
+        assert model.history.history["loss"] == [0.0, 1.0]
+    assert calls["rnnkit"] == calls["keras"]
+
+
+def test_models_save_model_writes_a_file_keras_loads(tmp_path):
+    model = rk.Sequential([rk.Input((4,)), rk.layers.Dense(2)])
+    rk.models.save_model(model, tmp_path / "m.keras")
+    x = np.ones((1, 4), "float32")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_functions_serialize_as_keras_writes_them():
+    ours = rk.saving.serialize_keras_object(rk.activations.relu)
+    assert ours == keras.saving.serialize_keras_object(keras.activations.relu)
+    assert rk.saving.deserialize_keras_object(ours) is rk.activations.relu

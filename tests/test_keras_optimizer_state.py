@@ -1,7 +1,8 @@
 """A saved model keeps its optimizer's state, in Keras's layout: trained, saved, loaded (by the other library, or by
 rnnkit from its own folder format) and trained one more epoch, it ends at the same weights as the model that never
 stopped — for Adam (amsgrad too), AdamW, SGD with momentum (Nesterov too) and without, RMSprop (momentum,
-centered), Adagrad, Adamax, Nadam, Adadelta, Lion, Lamb and Ftrl. Real Keras 3 (PyTorch backend) writes and reads the other side."""
+centered), Adagrad, Adamax, Nadam, Adadelta, Lion, Lamb and Ftrl. Real Keras 3 (PyTorch backend) writes and reads
+the other side."""
 
 from __future__ import annotations
 

@@ -137,3 +137,16 @@ def epsilon() -> float:
 
 def floatx() -> str:
     return "float32"
+
+
+def __getattr__(name: str):
+    """keras.backend's helpers that live with the Keras objects or the settings (imported when asked for)."""
+    if name in ("is_keras_tensor", "standardize_dtype", "is_float_dtype", "is_int_dtype", "get_uid"):
+        from rnnkit.keras import keras_objects
+
+        return getattr(keras_objects, name)
+    if name in ("set_epsilon", "set_floatx", "image_data_format", "set_image_data_format", "backend"):
+        from rnnkit.keras import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -242,6 +242,54 @@ class SwapEMAWeights(Callback):
     on_predict_begin, on_predict_end = on_test_begin, on_test_end
 
 
+class CallbackList(Callback):
+    """Keras's ``CallbackList(callbacks=None, add_history=False, add_progbar=False, model=None, **params)``: callbacks
+    called together — what a custom training loop drives (``on_epoch_begin``, ``on_train_batch_end``, …); a History
+    and a ProgbarLogger are added when asked for and missing (the History becomes ``model.history``)."""
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
+        self.callbacks = list(callbacks or [])
+        self._history = next((c for c in self.callbacks if isinstance(c, History)), None)
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        self.set_model(model)
+        self.set_params(params)
+
+    def append(self, callback) -> None:
+        self.callbacks.append(callback)
+
+    def set_model(self, model):
+        if not model:
+            return
+        self.model = model
+        if self._history is not None:
+            model.history = self._history
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params):
+        self.params = params
+        if params:
+            for cb in self.callbacks:
+                cb.set_params(params)
+
+
+def _each(hook: str):
+    def call(self, *args, **kwargs):
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args, **kwargs)
+    call.__name__ = hook
+    return call
+
+
+for _hook in [name for name in vars(Callback) if name.startswith("on_")]:
+    setattr(CallbackList, _hook, _each(_hook))
+del _hook
+
+
 KEY_MAP = {"train_loss": "loss", "lr": "learning_rate"}
 
 

@@ -17,6 +17,18 @@ def set_floatx(value: str) -> None:
         raise ValueError(f"rnnkit.keras computes in float32 only; set_floatx({value!r}) is not supported")
 
 
+def set_epsilon(value: float) -> None:
+    """Only Keras's default, 1e-7: rnnkit.keras's losses and metrics are built with it (another value is refused, not
+    ignored)."""
+    if value != epsilon():
+        raise ValueError(f"rnnkit.keras uses Keras's fuzz factor {epsilon()}; set_epsilon({value!r}) is not supported")
+
+
+def enable_unsafe_deserialization() -> None:
+    """Accepted for Keras code that calls it before loading a model with a ``Lambda``: rnnkit.keras loads no code
+    from a file in either mode (a Lambda's function is never unpickled), so nothing changes."""
+
+
 def backend() -> str:
     return "torch"
 
@@ -32,4 +44,4 @@ def set_image_data_format(data_format: str) -> None:
 
 
 __all__ = ["floatx", "set_floatx", "epsilon", "backend", "image_data_format", "set_image_data_format", "dtype_policy",
-           "set_dtype_policy"]
+           "set_dtype_policy", "set_epsilon", "enable_unsafe_deserialization"]

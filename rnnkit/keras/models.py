@@ -36,4 +36,11 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     return model_from_json(model.to_json())
 
 
-__all__ = ["Model", "Sequential", "load_model", "clone_model", "model_from_json"]
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """Keras's ``models.save_model``: ``model.save(filepath)``."""
+    from rnnkit.keras.saving import save_model as save
+
+    save(model, filepath)
+
+
+__all__ = ["Model", "Sequential", "load_model", "clone_model", "model_from_json", "save_model"]

@@ -28,6 +28,7 @@ from rnnkit.keras import layers as L
 from rnnkit.keras import metrics as M
 from rnnkit.keras import optimizer_state, optimizers
 from rnnkit.keras.compile_utils import metric_leaves
+from rnnkit.keras.keras_objects import deserialize_keras_object, serialize_keras_object  # noqa: F401 (Keras's names)
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer, as_list, flatten
 from rnnkit.keras.layers.serialize import (  # noqa: F401 (Keras's saving namespace)
     CustomObjectScope,
@@ -58,7 +59,7 @@ from rnnkit.keras.weight_files import (  # noqa: F401 (load_weights, save_weight
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable",
            "get_custom_objects", "custom_object_scope", "CustomObjectScope", "get_registered_name",
-           "get_registered_object"]
+           "get_registered_object", "serialize_keras_object", "deserialize_keras_object"]
 
 KERAS_VERSION = "3.15.1"
 

@@ -101,6 +101,11 @@ def __getattr__(name: str):
         from rnnkit.keras.text_dataset import text_dataset_from_directory
 
         return text_dataset_from_directory
+    if name in ("serialize_keras_object", "deserialize_keras_object", "is_keras_tensor", "get_source_inputs",
+                "standardize_dtype"):
+        from rnnkit.keras import keras_objects
+
+        return getattr(keras_objects, name)
     if name in ("plot_model", "model_to_dot"):  # (drawing needs pydot; imported when asked for)
         from rnnkit.keras import plot_model
 

@@ -1,7 +1,7 @@
 """Keras's optimizers — ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adamax``, ``Nadam``, ``Adadelta``,
-``Lion``, ``Lamb``, ``Ftrl`` with Keras's arguments and defaults (Adam's ε 1e-7, RMSprop's ρ 0.9) — run by torch's optimizers or, where
-torch's update is not Keras's, by Keras's equations (``rules.py``), plus what Keras adds around the
-update:
+``Lion``, ``Lamb``, ``Ftrl`` with Keras's arguments and defaults (Adam's ε 1e-7, RMSprop's ρ 0.9) — run by torch's
+optimizers or, where torch's update is not Keras's, by Keras's equations (``rules.py``, ``rule_optimizers.py``), plus
+what Keras adds around the update:
 
 * ``clipnorm`` (each gradient's norm at most c), ``global_clipnorm`` (all gradients' norm together), ``clipvalue``
   (each entry within ±c) — at most one of them, as Keras: g ← g · c / max(‖g‖, c) or g ← clip(g, −c, c);
@@ -321,7 +321,7 @@ class RMSprop(Optimizer):
 
 
 # the optimizers that run Keras's own equations (rules.py): defined on Optimizer, so imported once it exists
-from rnnkit.keras.optimizers.rule_optimizers import (  # noqa: E402
+from rnnkit.keras.optimizers.rule_optimizers import (  # noqa: E402, F401 (_Rule: optimizer_state reads it)
     Adadelta,
     Adagrad,
     Adamax,
