@@ -176,6 +176,12 @@ def test_dtype_policies_report_float32_and_refuse_others_by_name():
         rk.config.set_dtype_policy("mixed_bfloat16")
     with pytest.raises(ValueError, match="float32"):
         rk.layers.Dense(2, dtype="mixed_float16")
+    # an InputLayer reports its Input's dtype, as Keras's
+    from rnnkit.keras.layers.input_layer import InputLayer
+
+    for dtype in ("int64", "string", "float32"):
+        theirs_input, ours_input = keras.Input((1,), dtype=dtype), rk.Input((1,), dtype=dtype)
+        assert InputLayer(ours_input).dtype == theirs_input._keras_history.operation.dtype == dtype
 
 
 @pytest.mark.parametrize("cls", ["SimpleRNN", "LSTM", "GRU"])

@@ -18,5 +18,12 @@ class InputLayer(Layer):
     def call(self, x, mask=None, training=False):
         return x
 
+    @property
+    def dtype(self) -> str:
+        """The Input's dtype ("float32", "int64", "string"), as Keras's InputLayer reports it."""
+        from rnnkit.keras.keras_objects import standardize_dtype
+
+        return standardize_dtype(inbound_nodes(self)[0].outputs[0].dtype)
+
 
 __all__ = ["InputLayer"]
