@@ -12,6 +12,7 @@ import csv
 import math
 from pathlib import Path
 
+from rnnkit.keras.io_utils import print_msg
 from rnnkit.train.callbacks import Callback as EngineCallback
 
 
@@ -107,10 +108,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                print_msg(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.load_state_dict(self.best_weights)
 
 
@@ -142,7 +143,7 @@ class ReduceLROnPlateau(Callback):
                 if old > self.min_lr:
                     self.model.optimizer.learning_rate = max(old * self.factor, self.min_lr)
                     if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                        print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
                               f"{float(self.model.optimizer.learning_rate)}.")
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
@@ -178,7 +179,7 @@ class LearningRateScheduler(Callback):
             raise ValueError(f'The output of the "schedule" function should be a float. Got: {lr}')
         self.model.optimizer.learning_rate = lr
         if self.verbose:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -191,7 +192,7 @@ class TerminateOnNaN(Callback):
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from rnnkit.keras.callbacks import Callback, _better
+from rnnkit.keras.io_utils import print_msg
 
 
 class ModelCheckpoint(Callback):
@@ -54,19 +55,19 @@ class ModelCheckpoint(Callback):
             best = "None" if self.best is None else f"{self.best:.5f}"
             if self.best is not None and not self.better(value, self.best):
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+                    print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
                 return
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to {value:.5f}, saving model to {path}")
+                print_msg(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to {value:.5f}, saving model to {path}")
             self.best = value
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
         if self.verbose > 0:
-            print(f"Epoch {epoch + 1}: finished saving model to {path}")
+            print_msg(f"Epoch {epoch + 1}: finished saving model to {path}")
 
 
 class BackupAndRestore(Callback):

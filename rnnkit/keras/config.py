@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from rnnkit.keras.backend import epsilon
 from rnnkit.keras.dtype_policies import dtype_policy, set_dtype_policy
+from rnnkit.keras.io_utils import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
 
 
 def floatx() -> str:
@@ -44,4 +49,5 @@ def set_image_data_format(data_format: str) -> None:
 
 
 __all__ = ["floatx", "set_floatx", "epsilon", "backend", "image_data_format", "set_image_data_format", "dtype_policy",
-           "set_dtype_policy", "set_epsilon", "enable_unsafe_deserialization"]
+           "set_dtype_policy", "set_epsilon", "enable_unsafe_deserialization", "disable_interactive_logging",
+           "enable_interactive_logging", "is_interactive_logging_enabled"]

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from rnnkit.keras.callbacks import Callback
+from rnnkit.keras.io_utils import is_interactive_logging_enabled, print_msg
 
 WIDTH = 20
 
@@ -39,9 +40,11 @@ class Progbar:
             raise TypeError("Progbar(target, verbose=..., ...): pass Keras's other arguments by name")
         if stateful_metrics is not None and stateless_metrics is not None:
             raise ValueError("Only one of `stateful_metrics` or `stateless_metrics` can be provided.")
-        self.target, self.verbose, self.stream = target, verbose, stream or sys.stdout
+        self.target, self.verbose, self.stream = target, verbose, stream  # None: standard output or the log
         self.start, self.last_draw = time.perf_counter(), 0.0
-        self.dynamic = self.stream.isatty() if hasattr(self.stream, "isatty") else False
+        out = stream or sys.stdout
+        self.dynamic = (out.isatty() if hasattr(out, "isatty") else False) and (
+            stream is not None or is_interactive_logging_enabled())
         self.stateful = None if stateless_metrics is not None else set(stateful_metrics or ())
         self.stateless = set(stateless_metrics or ())
         self._values: dict[str, list] = {}
@@ -66,8 +69,7 @@ class Progbar:
             return self._keras_update(step, values or [], finalize)
         now = time.perf_counter()
         if self.verbose == 1 and self.dynamic and now - self.last_draw > 0.05:
-            self.stream.write("\r" + self._line(step, values or {}) + "\x1b[K")
-            self.stream.flush()
+            self._write("\r" + self._line(step, values or {}) + "\x1b[K")
             self.last_draw = now
 
     def _keras_update(self, current: int, values, finalize) -> None:
@@ -95,8 +97,15 @@ class Progbar:
 
     def finish(self, step: int, logs: dict | None = None) -> None:
         if self.verbose in (1, 2):
-            self.stream.write(("\r" if self.dynamic and self.verbose == 1 else "") + self._line(step, logs or {})
-                              + ("\x1b[K" if self.dynamic and self.verbose == 1 else "") + "\n")
+            self._write(("\r" if self.dynamic and self.verbose == 1 else "") + self._line(step, logs or {})
+                        + ("\x1b[K" if self.dynamic and self.verbose == 1 else "") + "\n")
+
+    def _write(self, text: str) -> None:
+        """To the stream given, else to standard output or the log (``io_utils``)."""
+        if self.stream is None:
+            print_msg(text.rstrip("\n") if not is_interactive_logging_enabled() else text, line_break=False)
+        else:
+            self.stream.write(text)
             self.stream.flush()
 
 
@@ -120,9 +129,16 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose == 1:
-            (self.stream or sys.stdout).write(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}\n")
+            self._epoch_line(epoch)
         self.bar = Progbar(self.params.get("steps"), self.verbose, self.stream)
         self.seen = 0
+
+    def _epoch_line(self, epoch: int) -> None:
+        text = f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}"
+        if self.stream is None:
+            print_msg(text)
+        else:
+            self.stream.write(text + "\n")
 
     def on_train_batch_end(self, batch, logs=None):
         self.seen = batch + 1
@@ -130,7 +146,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.verbose == 2:
-            (self.stream or sys.stdout).write(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}\n")
+            self._epoch_line(epoch)
         self.bar.finish(self.seen or self.params.get("steps") or 0, logs)
 
 

@@ -121,7 +121,11 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     import rich.markup
     import rich.table
 
+    from rnnkit.keras.io_utils import is_interactive_logging_enabled, print_msg
     from rnnkit.keras.optimizer_state import keras_variables
+
+    if print_fn is None and not is_interactive_logging_enabled():  # Keras: to the log
+        print_fn = print_msg
 
     chain = _sequential_like(model)
     if chain:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.text_folders import index_text_folders, split_files, text_files
+from rnnkit.keras.io_utils import print_msg
 from rnnkit.keras.utils import PyDataset
 
 
@@ -150,7 +151,7 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
             paths = [paths[i] for i in order]
             found = None if found is None else found[order]
     if verbose:
-        print(f"Found {len(paths)} files." if labels is None else
+        print_msg(f"Found {len(paths)} files." if labels is None else
               f"Found {len(paths)} files belonging to {len(names)} classes.")
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(f'When passing `label_mode="binary"`, there must be exactly 2 class_names. Received: '
@@ -160,7 +161,7 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
         p, y = split_files(paths, found if found is not None else np.zeros(len(paths), np.int32), validation_split,
                            part)
         if validation_split and verbose:
-            print(f"Using {len(p)} files for {part}.")
+            print_msg(f"Using {len(p)} files for {part}.")
         if not p:
             raise ValueError(f"No {part + ' ' if part else ''}text files found in directory {directory}. Allowed "
                              "format: .txt")

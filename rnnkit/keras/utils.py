@@ -101,6 +101,10 @@ def __getattr__(name: str):
         from rnnkit.keras.text_dataset import text_dataset_from_directory
 
         return text_dataset_from_directory
+    if name in ("disable_interactive_logging", "enable_interactive_logging", "is_interactive_logging_enabled"):
+        from rnnkit.keras import io_utils
+
+        return getattr(io_utils, name)
     if name in ("serialize_keras_object", "deserialize_keras_object", "is_keras_tensor", "get_source_inputs",
                 "standardize_dtype"):
         from rnnkit.keras import keras_objects
