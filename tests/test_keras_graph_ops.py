@@ -107,12 +107,22 @@ def test_trains_as_keras():
 
 
 def test_an_operation_rnnkit_lacks_is_named_when_loading(tmp_path):
-    inp = keras.Input((3, 3))
-    out = keras.layers.Dense(2)(keras.ops.cdist(inp, inp))
-    path = str(tmp_path / "cdist.keras")
+    inp = keras.Input((4, 4, 8))
+    out = keras.layers.Flatten()(keras.ops.depth_to_space(inp, 2))
+    path = str(tmp_path / "depth_to_space.keras")
     keras.Model(inp, out).save(path)
-    with pytest.raises(ValueError, match="c_dist.*CDist"):
+    with pytest.raises(ValueError, match="depth_to_space.*DepthToSpace"):
         rk.models.load_model(path)
+
+
+def test_a_keras_model_with_cdist_loads_and_predicts_as_keras(tmp_path):
+    # (cdist was the example of an operation rnnkit lacked, until session 31)
+    inp = keras.Input((3, 3))
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.ops.cdist(inp, inp)))
+    model.save(tmp_path / "cdist.keras")
+    x = np.random.default_rng(0).random((2, 3, 3)).astype("float32")
+    np.testing.assert_allclose(rk.models.load_model(tmp_path / "cdist.keras").predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
 def test_custom_cell_written_with_keras_ops_runs_on_rnnkit_ops():
