@@ -146,3 +146,22 @@ def test_bad_arguments_are_refused_as_keras_refuses_them(tmp_path):
     tb = keras.callbacks.TensorBoard(tmp_path, embeddings_freq=1, embeddings_metadata={"nope": "meta.tsv"})
     with pytest.raises(ValueError, match="Unrecognized `Embedding` layer names"):
         m.fit(np.zeros((4, 4)), np.zeros((4, 4, 1)), epochs=1, callbacks=[tb], verbose=0)
+
+
+def test_a_subclassed_model_is_logged_without_a_graph(tmp_path):
+    # Keras writes the model's JSON only for Sequential and functional models
+    class Small(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.out = keras.layers.GRU(3), keras.layers.Dense(2, activation="softmax")
+
+        def call(self, x):
+            return self.out(self.rnn(x))
+
+    x, y = data()
+    m = Small()
+    m.compile("adam", "sparse_categorical_crossentropy")
+    history = m.fit(x, y, epochs=2, batch_size=8, callbacks=[keras.callbacks.TensorBoard(tmp_path)], verbose=0)
+    train = read(tmp_path / "train")
+    assert "keras" not in train.Tags()["tensors"]
+    assert [e.value for e in train.Scalars("epoch_loss")] == pytest.approx(history.history["loss"], rel=1e-6)

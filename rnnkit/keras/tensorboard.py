@@ -103,7 +103,10 @@ class TensorBoard(Callback):
     def set_model(self, model):
         self.model = model
         self._close_writers()
-        if self.write_graph and hasattr(model, "to_json"):  # Keras writes it for Sequential and functional models
+        from rnnkit.keras.sequential import Sequential
+
+        graph = isinstance(model, Sequential) or "nodes" in getattr(model, "__dict__", {})
+        if self.write_graph and graph:  # Keras writes it for Sequential and functional models, not subclassed ones
             self._writer("train")._get_file_writer().add_summary(_keras_model_summary("keras", model.to_json()), 0)
         if self.embeddings_freq:
             self._configure_embeddings()
