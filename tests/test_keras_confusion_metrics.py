@@ -86,10 +86,35 @@ def test_class_id_and_top_k_as_keras():
 
 
 def test_unsupported_arguments_are_refused():
-    with pytest.raises(ValueError, match="multi_label"):
-        rk.metrics.AUC(multi_label=True)
     with pytest.raises(ValueError, match="curve"):
         rk.metrics.AUC(curve="PRGAIN")
+
+
+LABELS = (RNG.random((40, 3)) > 0.5).astype("float32")
+SCORES = np.clip(LABELS * 0.4 + RNG.random((40, 3)) * 0.6, 0, 1).astype("float32")
+
+
+@pytest.mark.parametrize("kwargs", [{"multi_label": True}, {"multi_label": True, "label_weights": [1.0, 0.0, 3.0]},
+                                    {"multi_label": True, "curve": "PR"}, {"label_weights": [0.5, 2.0, 1.0]},
+                                    {"multi_label": True, "num_thresholds": 17, "summation_method": "majoring"}])
+def test_multi_label_auc_and_label_weights_give_keras_values(kwargs):
+    # given several labels per sample: each label's own curve, areas averaged (weighted) — or weighted counts in one
+    ours, theirs = rk.metrics.AUC(**kwargs), keras.metrics.AUC(**kwargs)
+    for part in (slice(0, 25), slice(25, 40)):  # two batches
+        ours.update_state(LABELS[part], SCORES[part])
+        theirs.update_state(LABELS[part], SCORES[part])
+    assert float(ours.result()) == pytest.approx(float(theirs.result()), abs=1e-6)
+    def config(metric):  # (Keras's config holds label_weights as a tensor: compared as a list)
+        c = {k: v for k, v in metric.get_config().items() if k not in ("dtype", "name", "num_thresholds", "thresholds")}
+        return {**c, "label_weights": None if c["label_weights"] is None else np.asarray(c["label_weights"]).tolist()}
+    assert config(ours) == config(theirs)
+    # and in evaluate, by the engine's per-sample parts
+    results = []
+    for lib in (keras, rk):
+        m = lib.Sequential([lib.Input((3,)), lib.layers.Activation("linear")])
+        m.compile("sgd", "mse", metrics=[lib.metrics.AUC(**kwargs)])
+        results.append(m.evaluate(SCORES, LABELS, batch_size=16, verbose=0)[1])
+    assert results[1] == pytest.approx(results[0], abs=1e-6)
 
 
 @pytest.mark.parametrize("writer", ["keras", "rnnkit"])

@@ -5,7 +5,9 @@ the epoch's averages into the value — a ratio of averages is the ratio of the 
 
 A prediction is positive when it is above the threshold (Keras: 0.5 for Precision/Recall; AUC's ``num_thresholds``
 evenly spaced in [0, 1], the ends moved out by ε). AUC sums the curve's segments as Keras does: the trapezoid
-(``"interpolation"``) for ROC, Davis & Goadrich's interpolation for PR, or ``"minoring"``/``"majoring"``.
+(``"interpolation"``) for ROC, Davis & Goadrich's interpolation for PR, or ``"minoring"``/``"majoring"``; with
+``multi_label`` each label (the last axis) has its own curve and the areas are averaged (``label_weights``: weighted),
+without it ``label_weights`` weighs each label's counts in the one curve.
 """
 
 from __future__ import annotations
@@ -102,8 +104,8 @@ class AUC(ConfusionMetric):
         if summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError(f"AUC: summation_method must be interpolation, minoring or majoring, got "
                              f"{summation_method!r}")
-        if multi_label or label_weights is not None:
-            raise ValueError("AUC: multi_label and label_weights are not supported by rnnkit.keras")
+        self.multi_label, self.num_labels = bool(multi_label), num_labels
+        self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
         if num_thresholds < 2 and thresholds is None:
             raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
         inner = sorted(float(t) for t in thresholds) if thresholds is not None else \
@@ -115,10 +117,30 @@ class AUC(ConfusionMetric):
 
     def parts(self, y_true, y_pred) -> torch.Tensor:
         p = torch.sigmoid(y_pred) if self.from_logits else y_pred
-        return self.counts(y_true, p.double(), self.grid).reshape(len(y_pred), -1)
+        if not self.multi_label and self.label_weights is None:
+            return self.counts(y_true, p.double(), self.grid).reshape(len(y_pred), -1)
+        # per label (the last axis): (batch, 4, labels, thresholds) — each label's own curve, or weighted counts
+        y, s = y_true.reshape(p.shape).double(), p.double()
+        y, s = y.reshape(len(s), -1, s.shape[-1]), s.reshape(len(s), -1, s.shape[-1])
+        above = s.unsqueeze(-1) > self.grid.to(s.device)  # (B, n, L, T)
+        pos = (y > 0.5).unsqueeze(-1)
+        counts = torch.stack([(above & pos).sum(1), (above & ~pos).sum(1), (~above & ~pos).sum(1),
+                              (~above & pos).sum(1)], dim=1).double()
+        return counts.reshape(len(s), -1)
 
     def from_parts(self, v) -> float:
-        tp, fp, tn, fn = torch.as_tensor(v, dtype=torch.float64).reshape(4, -1)
+        v = torch.as_tensor(v, dtype=torch.float64)
+        if not self.multi_label and self.label_weights is None:
+            return self._area(*v.reshape(4, -1))
+        counts = v.reshape(4, -1, self.num_thresholds)  # (4, labels, thresholds)
+        w = torch.ones(counts.shape[1], dtype=torch.float64) if self.label_weights is None else \
+            torch.tensor(self.label_weights, dtype=torch.float64)
+        if not self.multi_label:  # one curve of the label-weighted counts, as Keras's label_weights
+            return self._area(*(counts * w.reshape(1, -1, 1)).sum(1))
+        areas = torch.tensor([self._area(*counts[:, k]) for k in range(counts.shape[1])], dtype=torch.float64)
+        return float((areas * w).sum() / w.sum())  # Keras: the labels' areas, averaged (weighted)
+
+    def _area(self, tp, fp, tn, fn) -> float:
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolated_pr(tp, fp, fn)
 
@@ -152,8 +174,8 @@ class AUC(ConfusionMetric):
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32", "num_thresholds": self.num_thresholds, "curve": self.curve,
-                "summation_method": self.summation_method, "multi_label": False, "num_labels": None,
-                "label_weights": None, "from_logits": self.from_logits}
+                "summation_method": self.summation_method, "multi_label": self.multi_label,
+                "num_labels": self.num_labels, "label_weights": self.label_weights, "from_logits": self.from_logits}
 
 
 BY_NAME = {"precision": Precision, "recall": Recall, "auc": AUC}
