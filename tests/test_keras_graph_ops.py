@@ -196,3 +196,23 @@ def test_a_model_with_operations_pickles_copies_and_clones():
     clone.set_weights(rm.get_weights())
     np.testing.assert_allclose(clone.predict(X, verbose=0), want, atol=1e-6)
     assert [op.name for op in rk.models.model_from_json(rm.to_json()).operations] == [op.name for op in rm.operations]
+
+
+@pytest.mark.parametrize("op", ["layer_norm", "rms", "nanmedian", "cdist", "extract", "max_pool", "constant"])
+@pytest.mark.parametrize("writer", ["keras", "rnnkit"])
+def test_newer_operations_and_constant_operands_travel_in_files_both_ways(op, writer, tmp_path):
+    # (a constant tensor operand is written as Keras writes it: {"class_name": "__tensor__", ...})
+    build = {"layer_norm": lambda lib, x: lib.ops.layer_normalization(x),
+             "rms": lambda lib, x: lib.ops.rms_normalization(x),
+             "nanmedian": lambda lib, x: lib.ops.nanmedian(x, axis=-1, keepdims=True),
+             "cdist": lambda lib, x: lib.ops.cdist(x, x),
+             "extract": lambda lib, x: lib.ops.extract_sequences(x, 2, 1),
+             "max_pool": lambda lib, x: lib.ops.max_pool(x, 2, padding="same"),
+             "constant": lambda lib, x: x * lib.ops.logspace(0.0, 1.0, 4)}[op]
+    lib, other = (keras, rk) if writer == "keras" else (rk, keras)
+    inp = lib.Input((3, 4))
+    model = lib.Model(inp, lib.layers.Flatten()(build(lib, inp)))
+    model.save(tmp_path / "m.keras")
+    x = np.random.default_rng(1).random((2, 3, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(other.models.load_model(tmp_path / "m.keras").predict(x, verbose=0)),
+                               np.asarray(model.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)

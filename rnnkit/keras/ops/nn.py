@@ -281,7 +281,7 @@ def _along(v, x, axes) -> torch.Tensor:
 
 
 @operation("LayerNorm", static=("axis", "epsilon"), module="nn")
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None):
     """(x − mean) / sqrt(var + ε) · γ + β over ``axis`` (ε: Keras's 1e-7 unless given)."""
     x = _float(x)
     axes = sorted(a % x.dim() for a in ([axis] if isinstance(axis, int) else axis))

@@ -12,6 +12,9 @@ from __future__ import annotations
 import functools
 import inspect
 
+import numpy as np
+import torch
+
 from rnnkit.keras.backend import snake, unique_name
 from rnnkit.keras.layers.base import Layer
 from rnnkit.keras.layers.symbolic import KerasTensor, symbolic_call
@@ -112,6 +115,11 @@ def encode_argument(v):
         return {"class_name": "__slice__", "config": {"start": v.start, "stop": v.stop, "step": v.step}}
     if v is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(v, (torch.Tensor, np.ndarray)):  # a constant operand (x * ops.logspace(0, 1, 4)), as Keras writes it
+        from rnnkit.keras.keras_objects import standardize_dtype
+
+        a = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v
+        return {"class_name": "__tensor__", "config": {"value": a.tolist(), "dtype": standardize_dtype(a.dtype)}}
     return v
 
 
@@ -121,6 +129,9 @@ def decode_argument(v):
         return slice(c.get("start"), c.get("stop"), c.get("step"))
     if isinstance(v, dict) and v.get("class_name") == "__ellipsis__":
         return Ellipsis
+    if isinstance(v, dict) and v.get("class_name") in ("__tensor__", "__numpy__"):
+        c = v.get("config", {})
+        return torch.as_tensor(np.asarray(c.get("value"), dtype=c.get("dtype") or None))
     return v
 
 
