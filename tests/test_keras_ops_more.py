@@ -185,3 +185,14 @@ def test_convolutions_and_pools_give_keras_values(x, padding, strides):
     same(rk.ops.conv(chw, kernel, data_format="channels_first"), keras.ops.conv(chw, kernel,
                                                                                  data_format="channels_first"),
          rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("pattern, lengths", [("b h w -> b (h w)", {}), ("b (h1 h2) w -> b h1 h2 w", {"h1": 2}),
+                                              ("b h w -> w b h", {})])
+def test_rearrange_gives_keras_values_and_travels_in_files(pattern, lengths, tmp_path):
+    x = RNG.normal(size=(2, 4, 3)).astype("float32")
+    same(rk.ops.rearrange(x, pattern, **lengths), keras.ops.rearrange(x, pattern, **lengths))
+    inp = keras.Input((4, 3), batch_size=2)  # (Keras's Rearrange needs the batch size to infer its shape)
+    model = keras.Model(inp, keras.layers.Flatten()(keras.ops.rearrange(inp, pattern, **lengths)))
+    model.save(tmp_path / "m.keras")
+    same(rk.models.load_model(tmp_path / "m.keras").predict(x, verbose=0), model.predict(x, verbose=0))

@@ -10,7 +10,7 @@ import torch
 
 from rnnkit.keras.ops.core import convert_to_tensor as _t
 from rnnkit.keras.ops.core import torch_dtype
-from rnnkit.keras.ops.operation import operation
+from rnnkit.keras.ops.operation import OPERATIONS, operation
 
 
 def _dtype(dtype, default=torch.float32):
@@ -319,3 +319,22 @@ def array(x, dtype=None):
 
 def meshgrid(*x, indexing="xy"):
     return list(torch.meshgrid(*[_t(v) for v in x], indexing=indexing))
+
+
+def _rearrange(tensor, pattern, **axes_lengths):
+    import einops
+
+    return einops.rearrange(_t(tensor), pattern, **axes_lengths)
+
+
+def rearrange(tensor, pattern, **axes_lengths):
+    """Keras's ``rearrange``: einops's axis notation — "b h w -> b (h w)", "b (h1 h2) w -> b h1 h2 w" with h1=3 —
+    by the ``einops`` package; on a symbolic tensor, Keras's ``Rearrange`` operation."""
+    from rnnkit.keras.ops.operation import Operation, _symbolic
+
+    if _symbolic(tensor):
+        return Operation("Rearrange")(tensor, pattern, **axes_lengths)
+    return _rearrange(tensor, pattern, **axes_lengths)
+
+
+OPERATIONS["Rearrange"] = (_rearrange, (), "keras.src.ops.einops")  # the pattern and lengths: call arguments
