@@ -196,3 +196,21 @@ def test_rearrange_gives_keras_values_and_travels_in_files(pattern, lengths, tmp
     model = keras.Model(inp, keras.layers.Flatten()(keras.ops.rearrange(inp, pattern, **lengths)))
     model.save(tmp_path / "m.keras")
     same(rk.models.load_model(tmp_path / "m.keras").predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_depth_space_fold_unfold_polar_and_views_give_keras_values(data_format):
+    x = RNG.normal(size=(2, 4, 6, 8)).astype("float32")
+    same(rk.ops.depth_to_space(x, 2, data_format=data_format),
+         keras.ops.depth_to_space(x, 2, data_format=data_format))
+    same(rk.ops.space_to_depth(x, 2, data_format=data_format),
+         keras.ops.space_to_depth(x, 2, data_format=data_format))
+    images = torch.tensor(RNG.normal(size=(2, 3, 6, 5)).astype("float32"))  # (Keras's unfold refuses NumPy arrays)
+    columns = rk.ops.unfold(images, 3, padding=1)
+    same(columns, keras.ops.unfold(images, 3, padding=1))
+    same(rk.ops.fold(columns, (6, 5), 3, padding=1), keras.ops.fold(columns, (6, 5), 3, padding=1))
+    z = rk.ops.polar(np.array([1.0, 2.0, 0.5], "float32"), np.array([0.0, 1.0, -2.0], "float32"))
+    same(rk.ops.view_as_real(z), keras.ops.view_as_real(keras.ops.polar(np.array([1.0, 2.0, 0.5], "float32"),
+                                                                        np.array([0.0, 1.0, -2.0], "float32"))))
+    same(rk.ops.view_as_real(rk.ops.view_as_complex(x[0, 0, :, :2])), x[0, 0, :, :2])
+    np.testing.assert_array_equal(rk.ops.view(x[0, 0, 0], "int32").numpy(), kn(keras.ops.view(x[0, 0, 0], "int32")))

@@ -338,3 +338,10 @@ def rearrange(tensor, pattern, **axes_lengths):
 
 
 OPERATIONS["Rearrange"] = (_rearrange, (), "keras.src.ops.einops")  # the pattern and lengths: call arguments
+
+
+@operation("View", static=("dtype",))
+def view(x, dtype=None):
+    """The same bytes read as ``dtype`` (the last axis rescaled when the item sizes differ), as NumPy's ``view``."""
+    x = _t(x)
+    return x if dtype is None else x.view(torch_dtype(dtype))

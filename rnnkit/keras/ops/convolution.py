@@ -149,5 +149,40 @@ def _adaptive(kind: str):
 adaptive_average_pool = _adaptive("Average")
 adaptive_max_pool = _adaptive("Max")
 
+
+
+@operation("Unfold", static=("kernel_size", "dilation", "padding", "stride"), module="nn")
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding blocks of a (N, C, H, W) batch as columns, (N, C·kh·kw, blocks) — PyTorch's ``unfold``, as
+    Keras's."""
+    return F.unfold(_float(x), kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+
+@operation("Fold", static=("output_size", "kernel_size", "dilation", "padding", "stride"), module="nn")
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """``unfold``'s inverse: columns (N, C·kh·kw, blocks) summed back into (N, C, H, W)."""
+    return F.fold(_float(x), output_size, kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+
+@operation("DepthToSpace", static=("block_size", "data_format"), module="nn")
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """TensorFlow's ``depth_to_space``: each pixel's channels, in blocks of b × b, spread over a b × b patch."""
+    import einops
+
+    pattern = ("n h w (b1 b2 c) -> n (h b1) (w b2) c" if data_format == "channels_last"
+               else "n (c b1 b2) h w -> n c (h b1) (w b2)")  # channels first: Keras's order (every backend's)
+    return einops.rearrange(_t(x), pattern, b1=block_size, b2=block_size)
+
+
+@operation("SpaceToDepth", static=("block_size", "data_format"), module="nn")
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """``depth_to_space``'s inverse: each b × b patch stacked into one pixel's channels."""
+    import einops
+
+    pattern = ("n (h b1) (w b2) c -> n h w (b1 b2 c)" if data_format == "channels_last"
+               else "n c (h b1) (w b2) -> n (c b1 b2) h w")
+    return einops.rearrange(_t(x), pattern, b1=block_size, b2=block_size)
+
+
 __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv", "max_pool", "average_pool",
-           "adaptive_average_pool", "adaptive_max_pool"]
+           "adaptive_average_pool", "adaptive_max_pool", "unfold", "fold", "depth_to_space", "space_to_depth"]

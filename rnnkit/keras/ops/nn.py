@@ -322,7 +322,12 @@ from rnnkit.keras.ops.convolution import (  # noqa: E402, F401
     average_pool,
     conv,
     conv_transpose,
+    depth_to_space,
     depthwise_conv,
+    fold,
     max_pool,
     separable_conv,
+    space_to_depth,
+    unfold,
 )
+from rnnkit.keras.ops.spectral import polar  # noqa: E402, F401 (keras.ops.nn.polar)

@@ -130,3 +130,24 @@ def extract_sequences(x, sequence_length, sequence_stride):
     """The frames of the last axis: (..., n) → (..., 1 + (n − L) // S, L), frame k the values kS … kS + L − 1
     (audio framing, as Keras's ``extract_sequences``)."""
     return _t(x).unfold(-1, sequence_length, sequence_stride)
+
+
+@operation("Polar", module="nn")
+def polar(abs_, angle):
+    """The complex numbers abs · e^{i·angle} (a complex tensor)."""
+    a = _t(abs_)
+    a = a if a.is_floating_point() else a.float()
+    return torch.polar(a, _t(angle).to(a.dtype))
+
+
+@operation("ViewAsReal", module="math")
+def view_as_real(x):
+    """A complex tensor as (..., 2) real and imaginary parts."""
+    return torch.view_as_real(_t(x))
+
+
+@operation("ViewAsComplex", module="math")
+def view_as_complex(x):
+    """(..., 2) real and imaginary parts as a complex tensor."""
+    x = _t(x)
+    return torch.view_as_complex((x if x.is_floating_point() else x.float()).contiguous())
