@@ -25,15 +25,20 @@ class Adagrad(_Rule):
                          **kwargs)
 
 
-class Adamax(_Rule):
-    name, rule = "adamax", rules.KerasAdamax
+class _Moments(_Rule):
+    """The optimizers of Adam's arguments (β₁, β₂, ε): Adamax, Nadam, Lamb."""
+
     defaults = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
 
 
-class Nadam(Adamax):
+class Adamax(_Moments):
+    name, rule = "adamax", rules.KerasAdamax
+
+
+class Nadam(_Moments):
     name, rule = "nadam", rules.KerasNadam
 
 
@@ -56,12 +61,8 @@ class Lion(_Rule):
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, **kwargs)
 
 
-class Lamb(_Rule):
+class Lamb(_Moments):
     name, rule = "lamb", rules.KerasLamb
-    defaults = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
 
 
 class Ftrl(_Rule):
