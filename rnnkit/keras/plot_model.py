@@ -9,6 +9,7 @@ import os
 
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.symbolic import inbound_nodes
+from rnnkit.keras.summary import is_functional, layer_kind, listed_layers
 
 
 def _pydot():
@@ -23,18 +24,6 @@ def _is_model(layer) -> bool:
     from rnnkit.keras.model import Model
 
     return isinstance(layer, Model)
-
-
-def _is_functional(model) -> bool:
-    from rnnkit.keras.sequential import Sequential
-
-    return _is_model(model) and "nodes" in model.__dict__ and not isinstance(model, Sequential)
-
-
-def _kind(layer) -> str:
-    from rnnkit.keras.summary import _kind as summary_kind
-
-    return summary_kind(layer)
 
 
 def _shapes(layer, attr: str):
@@ -64,7 +53,7 @@ def _activation_name(layer) -> str:
 
 def layer_label(layer, show_layer_names, show_layer_activations, show_dtype, show_shapes, show_trainable) -> str:
     """The HTML-like table Keras draws for a layer."""
-    kind = _kind(layer)
+    kind = layer_kind(layer)
     colspan = max(1, int(show_dtype) + int(show_trainable) + (2 if show_shapes else 0))
     title = f"<b>{layer.name}</b> ({kind})" if show_layer_names else f"<b>{kind}</b>"
     table = ('<<table border="0" cellborder="1" bgcolor="black" cellpadding="10">'
@@ -106,12 +95,6 @@ def _edge(dot, pydot, src, dst) -> None:
         dot.add_edge(edge)
 
 
-def _operations(model) -> list:
-    if _is_functional(model):
-        return model.operations
-    return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
-
-
 def _source_layer(model, tensor):
     """The layer that made ``tensor`` in ``model`` — an Input's InputLayer."""
     if tensor.node is not None:
@@ -122,13 +105,13 @@ def _source_layer(model, tensor):
 def _first_box(layer):
     """Where an edge into a nested model lands when it is expanded: its first layer (a model's: recursively)."""
     while _is_model(layer):
-        layer = _operations(layer)[0]
+        layer = listed_layers(layer)[0]
     return layer
 
 
 def _last_box(layer):
     while _is_model(layer):
-        layer = _operations(layer)[-1]
+        layer = listed_layers(layer)[-1]
     return layer
 
 
@@ -157,10 +140,10 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
                "show_dtype": show_dtype, "show_shapes": show_shapes, "show_trainable": show_trainable}
     from rnnkit.keras.sequential import Sequential
 
-    if not (isinstance(model, Sequential) or _is_functional(model)):
+    if not (isinstance(model, Sequential) or is_functional(model)):
         dot.add_node(_node(pydot, model, options))  # a subclassed model is one box, as Keras draws it
         return dot
-    layers = _operations(model)
+    layers = listed_layers(model)
     for layer in layers:
         if expand_nested and _is_model(layer):
             dot.add_subgraph(model_to_dot(layer, show_shapes, show_dtype, show_layer_names, rankdir, True,
@@ -168,7 +151,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
                                           show_trainable=show_trainable))
         else:
             dot.add_node(_node(pydot, layer, options))
-    if not _is_functional(model):  # a chain
+    if not is_functional(model):  # a chain
         for a, b in zip(layers, layers[1:]):
             _edge(dot, pydot, _last_box(a) if expand_nested else a, _first_box(b) if expand_nested else b)
         return dot

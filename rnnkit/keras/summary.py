@@ -55,14 +55,27 @@ def _output_shape(layer) -> str:
     return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
 
 
+def is_functional(model) -> bool:
+    """A model built from Inputs (Keras's ``Functional``), not a ``Sequential`` or a subclassed one."""
+    from rnnkit.keras.sequential import Sequential
+
+    return "nodes" in getattr(model, "__dict__", {}) and not isinstance(model, Sequential)
+
+
+def listed_layers(model) -> list:
+    """The layers Keras lists for a model (summary rows, graph boxes): a functional model's operations, InputLayers
+    included; a Sequential's or subclassed model's layers, without an InputLayer."""
+    if is_functional(model):
+        return model.operations
+    return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
+
+
 def _sequential_like(model) -> bool:
     """Keras's test: a chain — one input, every call reading one tensor, no tensor read twice, no layer called
     twice — needs no "Connected to" column."""
-    from rnnkit.keras.sequential import Sequential
-
-    nodes = model.__dict__.get("nodes")
-    if isinstance(model, Sequential) or nodes is None:
+    if not is_functional(model):
         return True
+    nodes = model.nodes
     read, layers = set(), set()
     for node in nodes:
         tensors = node.input_tensors
@@ -90,7 +103,7 @@ def _connections(layer, model) -> str:
     return ", ".join(out) or "-"
 
 
-def _kind(layer) -> str:
+def layer_kind(layer) -> str:
     from rnnkit.keras.model import Model  # (model.py imports this module)
 
     if type(layer) is Model and "graph_inputs" in layer.__dict__:
@@ -151,7 +164,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
 
     def rows(layer, level=0):
         prefix = "   " * level + "└ " if level else ""
-        name = rich.markup.escape(f"{prefix}{layer.name}") + f" ([color(33)]{rich.markup.escape(_kind(layer))}[/])"
+        name = rich.markup.escape(f"{prefix}{layer.name}") + f" ([color(33)]{rich.markup.escape(layer_kind(layer))}[/])"
         built = getattr(layer, "built", True)
         params = _number(f"{layer.count_params():,}") if built else f"{_number(0)} (unbuilt)"
         fields = [name, _output_shape(layer), params]
@@ -165,10 +178,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
                 out += rows(sub, level + 1)
         return out
 
-    from rnnkit.keras.sequential import Sequential
-
-    functional = "nodes" in model.__dict__ and not isinstance(model, Sequential)
-    layers = model.operations if functional else [op for op in model.layers if not isinstance(op, InputLayer)]
+    layers = listed_layers(model)
     start, stop = _layer_range(layers, layer_range)
     for layer in layers[start:stop]:
         for row in rows(layer):

@@ -104,8 +104,9 @@ class TensorBoard(Callback):
         self.model = model
         self._close_writers()
         from rnnkit.keras.sequential import Sequential
+        from rnnkit.keras.summary import is_functional
 
-        graph = isinstance(model, Sequential) or "nodes" in getattr(model, "__dict__", {})
+        graph = isinstance(model, Sequential) or is_functional(model)
         if self.write_graph and graph:  # Keras writes it for Sequential and functional models, not subclassed ones
             self._writer("train")._get_file_writer().add_summary(_keras_model_summary("keras", model.to_json()), 0)
         if self.embeddings_freq:
