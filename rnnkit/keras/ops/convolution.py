@@ -7,9 +7,10 @@ spatial axes, channels last (Keras's default) or first, with Keras's kernel layo
     separable_conv  depthwise (*k, channels, multiplier), pointwise (1…1, channels · multiplier, filters)
     conv_transpose  kernel (*k, filters, channels)                  the convolution's gradient, cut to Keras's length
 
-"same" padding is Keras's (⌈n / s⌉ outputs, the padding split with the extra cell after); "same" average pooling
-averages only the input cells inside each window, as TensorFlow's Keras does (Keras's PyTorch backend agrees where
-the padding splits evenly; where it does not, it pads by repeating the edge values and averages those copies too)."""
+"same" padding is Keras's (⌈n / s⌉ outputs, the padding split with the extra cell after); "same" pooling pads as
+Keras's PyTorch backend does, and as rnnkit's pooling layers: a padding that splits evenly is never counted in a
+mean; one that does not repeats the edge values (TensorFlow's Keras would average only the cells inside the input
+there)."""
 
 from __future__ import annotations
 
@@ -118,14 +119,14 @@ def _pool(kind: str):
         strides = size if strides is None else _tuple(strides, rank)
         fn = {"Max": (F.max_pool1d, F.max_pool2d, F.max_pool3d),
               "Average": (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)}[kind][rank - 1]
+        extra = {"count_include_pad": False} if kind == "Average" else {}
         if padding == "valid":
             return _last(fn(z, size, strides), data_format)
-        ones = (1,) * rank
-        if kind == "Max":
-            return _last(fn(_pad_same(z, size, strides, ones, value=float("-inf")), size, strides), data_format)
-        total = fn(_pad_same(z, size, strides, ones), size, strides)  # window means with the padding as zeros …
-        inside = fn(_pad_same(torch.ones_like(z[:1, :1]), size, strides, ones), size, strides)  # … its share of cells
-        return _last(total / inside, data_format)
+        pads = [_same_padding(z.shape[2 + d], size[d], strides[d]) for d in range(rank)]
+        if all(left == right for left, right in pads):  # split evenly: torch's padding, never counted in a mean
+            return _last(fn(z, size, strides, padding=[left for left, _ in pads], **extra), data_format)
+        z = F.pad(z, [p for pair in reversed(pads) for p in pair], mode="replicate")  # unevenly: the edges repeated
+        return _last(fn(z, size, strides, **extra), data_format)
     op.__doc__ = f"Keras's ``{kind.lower()}_pool``: the {kind.lower()} of each window (module docstring)."
     return op
 
