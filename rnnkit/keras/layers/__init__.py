@@ -7,6 +7,18 @@ from rnnkit.keras.layers.bidirectional import Bidirectional
 from rnnkit.keras.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from rnnkit.keras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from rnnkit.keras.layers.convolutional import AveragePooling1D, Conv1D, Conv1DTranspose, MaxPooling1D
+from rnnkit.keras.layers.convolutional_nd import (
+    AveragePooling2D,
+    AveragePooling3D,
+    Conv2D,
+    Conv3D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+    MaxPooling2D,
+    MaxPooling3D,
+)
 from rnnkit.keras.layers.core import (
     Activation,
     Dense,
@@ -70,6 +82,10 @@ from rnnkit.keras.layers.torch_module import TorchModuleWrapper
 GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, AvgPool1D, Convolution1D = (GlobalAveragePooling1D, GlobalMaxPooling1D,
                                                                         MaxPooling1D, AveragePooling1D, Conv1D)
 Convolution1DTranspose = Conv1DTranspose
+Convolution2D, Convolution3D, MaxPool2D, MaxPool3D, AvgPool2D, AvgPool3D = (Conv2D, Conv3D, MaxPooling2D, MaxPooling3D,
+                                                                            AveragePooling2D, AveragePooling3D)
+GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalAveragePooling2D, GlobalAveragePooling3D,
+                                                                      GlobalMaxPooling2D, GlobalMaxPooling3D)
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "StackedRNNCells",
@@ -83,4 +99,6 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "maximum", "minimum", "dot", "MultiHeadAttention", "Normalization",
            "StringLookup", "IntegerLookup", "TextVectorization", "GroupNormalization", "RMSNormalization",
            "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization", "TorchModuleWrapper",
-           "MelSpectrogram", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Hashing"]
+           "MelSpectrogram", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Hashing",
+           "Conv2D", "Conv3D", "MaxPooling2D", "MaxPooling3D", "AveragePooling2D", "AveragePooling3D",
+           "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"]
