@@ -23,8 +23,24 @@ from rnnkit.keras.io_utils import print_msg
 from rnnkit.keras.utils import PyDataset
 
 
-class TextFileDataset(PyDataset):
-    """Batches of (texts, labels) read from text files (module docstring); ``take(n)`` iterates the first n."""
+class _Batches(PyDataset):
+    """tf.data's habits on a dataset of batches: iteration, ``take(n)`` (the first n) and ``map(fn)``."""
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def take(self, count: int):
+        """The first ``count`` batches (tf.data's ``take``)."""
+        return (self[i] for i in range(min(count, len(self))))
+
+    def map(self, fn):
+        """tf.data's ``map``: ``fn`` applied to each batch, its parts as arguments (``lambda x, y: x`` keeps the
+        texts — to ``adapt`` a TextVectorization on; ``lambda x, y: (vectorize(x), y)``)."""
+        return MappedDataset(self, fn)
+
+
+class TextFileDataset(_Batches):
+    """Batches of (texts, labels) read from text files (module docstring)."""
 
     def __init__(self, paths, labels, class_names, label_mode, batch_size, max_length, shuffle: bool, seed):
         super().__init__()
@@ -57,24 +73,12 @@ class TextFileDataset(PyDataset):
             y = y.astype(np.float32).reshape(-1, 1)
         return texts, y
 
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def take(self, count: int):
-        """The first ``count`` batches (tf.data's ``take``)."""
-        return (self[i] for i in range(min(count, len(self))))
-
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self._order = self._rng.permutation(len(self.file_paths))
 
-    def map(self, fn):
-        """tf.data's ``map``: ``fn`` applied to each batch, its parts as arguments (``lambda x, y: x`` keeps the
-        texts — to ``adapt`` a TextVectorization on; ``lambda x, y: (vectorize(x), y)``)."""
-        return MappedDataset(self, fn)
 
-
-class MappedDataset(PyDataset):
+class MappedDataset(_Batches):
     """A dataset's batches through ``fn`` (``TextFileDataset.map``)."""
 
     def __init__(self, base, fn):
@@ -89,17 +93,8 @@ class MappedDataset(PyDataset):
         batch = self.base[index]
         return self.fn(*batch) if isinstance(batch, tuple) else self.fn(batch)
 
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def take(self, count: int):
-        return (self[i] for i in range(min(count, len(self))))
-
     def on_epoch_end(self) -> None:
         self.base.on_epoch_end()
-
-    def map(self, fn):
-        return MappedDataset(self, fn)
 
 
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, batch_size=32,
