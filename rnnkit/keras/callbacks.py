@@ -330,7 +330,7 @@ class KerasCallbacks(EngineCallback):
         seen = max(acc["samples"], 1)
         logs = {"loss": acc["loss"] / seen if math.isfinite(last) else last,
                 **{k[len("metric."):]: v / seen for k, v in acc.items() if k.startswith("metric.")}}
-        logs = self.model._weighted_logs(logs)
+        logs = self.model._weighted_logs(logs, samples=seen)
         for cb in self.callbacks:
             cb.on_train_batch_end(self._batch, logs)
         self._batch += 1
@@ -348,12 +348,12 @@ class KerasCallbacks(EngineCallback):
             cb.on_test_batch_begin(batch, {})
 
     def on_validation_batch_end(self, trainer, batch, metrics):
-        logs = self.model._weighted_logs(dict(metrics))
+        logs = self.model._weighted_logs(dict(metrics), samples=trainer.eval_samples)
         for cb in self.callbacks:
             cb.on_test_batch_end(batch, logs)
 
     def on_validation_end(self, trainer, metrics):
-        logs = self.model._weighted_logs(dict(metrics))
+        logs = self.model._weighted_logs(dict(metrics), samples=trainer.eval_samples)
         for cb in self.callbacks:
             cb.on_test_end(logs)
 
@@ -366,7 +366,8 @@ class KerasCallbacks(EngineCallback):
                 logs[k[len("train_"):]] = v
             elif k.startswith("val_"):
                 logs[k] = v
-        logs = self.model._weighted_logs(self.model._weighted_logs(logs), "val_")
+        logs = self.model._weighted_logs(self.model._weighted_logs(logs, samples=trainer._acc["samples"]), "val_",
+                                         samples=trainer.eval_samples)
         epoch = record["epoch"] - 1
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)

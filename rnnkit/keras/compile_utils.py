@@ -158,8 +158,9 @@ class CompileSpec:
                 out[name] = float((values * ws[i]).sum()) / len(w)
         return out
 
-    def finish(self, logs: dict, prefix: str = "") -> dict:
-        """The epoch's (or evaluation's) logs with each weighted metric's two sums divided."""
+    def finish(self, logs: dict, prefix: str = "", samples: int | None = None) -> dict:
+        """The epoch's (or evaluation's) logs with each weighted metric's two sums divided; ``samples``: how many
+        samples the logs' means are over (a count such as TruePositives is its mean times that number)."""
         totals = {k: logs.pop(k) for k in [k for k in logs if k.startswith(prefix + WEIGHT_SUM)]}
         for name, i, _ in getattr(self, "weighted_fns", ()):
             total = totals.get(f"{prefix}{WEIGHT_SUM}{i}")
@@ -170,7 +171,13 @@ class CompileSpec:
                 logs[prefix + name] = finish(logs[prefix + name])
             elif f"{prefix}{name}{PART}0" in logs:  # Precision, AUC: from the epoch's mean counts
                 keys = [k for k in logs if k.startswith(f"{prefix}{name}{PART}")]
-                logs[prefix + name] = finish([logs.pop(k) for k in keys])
+                means = [logs.pop(k) for k in keys]
+                if getattr(getattr(finish, "__self__", None), "needs_samples", False):
+                    if samples is None:
+                        raise RuntimeError(f"{name}: the number of samples behind the logs is needed")
+                    logs[prefix + name] = finish(means, samples)
+                else:
+                    logs[prefix + name] = finish(means)
         return logs
 
 

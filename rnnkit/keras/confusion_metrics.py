@@ -23,6 +23,14 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0  # Keras's divide_no_nan
 
 
+def evenly_spaced(thresholds) -> bool:
+    """Keras's test for its bucketed count (3 or more thresholds i/(n − 1)), which first clips the predictions to
+    [0, 1] — a score above 1 is then not above a threshold of 1 (``counts(clip=True)``)."""
+    t = [float(x) for x in thresholds]
+    n = len(t)
+    return n >= 3 and all(abs(x - i / (n - 1)) <= 1e-7 + 1e-5 * i / (n - 1) for i, x in enumerate(t))
+
+
 class ConfusionMetric(RatioMetric):
     """A metric computed from confusion counts: ``parts`` per sample, ``from_parts`` at the end of the epoch."""
 
@@ -47,11 +55,12 @@ class ConfusionMetric(RatioMetric):
             y, p = y[..., self.class_id], p[..., self.class_id]
         return y.reshape(len(y), -1), p.reshape(len(p), -1)
 
-    def counts(self, y_true, y_pred, thresholds: torch.Tensor) -> torch.Tensor:
-        """Per sample and threshold: (batch, 4, T) of TP, FP, TN, FN."""
+    def counts(self, y_true, y_pred, thresholds: torch.Tensor, clip: bool = False) -> torch.Tensor:
+        """Per sample and threshold: (batch, 4, T) of TP, FP, TN, FN (``clip``: the scores clipped to [0, 1] first)."""
         y, p = self._scores(y_true, y_pred)
+        p = p.clamp(0.0, 1.0) if clip else p
         above = p.unsqueeze(-1) > thresholds.to(p.device)  # (B, k, T)
-        pos = (y > 0.5).unsqueeze(-1)
+        pos = (y != 0).unsqueeze(-1)  # Keras: a label is positive when it is not zero
         return torch.stack([(above & pos).sum(1), (above & ~pos).sum(1), (~above & ~pos).sum(1),
                             (~above & pos).sum(1)], dim=1).float()
 
@@ -114,16 +123,18 @@ class AUC(ConfusionMetric):
         self.num_thresholds, self.curve, self.summation_method = len(self.grid), curve, summation_method
         self.from_logits, self.top_k, self.class_id = from_logits, None, None
         self.custom_thresholds = thresholds
+        self.clip = thresholds is None or evenly_spaced([0.0, *inner, 1.0])  # Keras's bucketed count
 
     def parts(self, y_true, y_pred) -> torch.Tensor:
         p = torch.sigmoid(y_pred) if self.from_logits else y_pred
         if not self.multi_label and self.label_weights is None:
-            return self.counts(y_true, p.double(), self.grid).reshape(len(y_pred), -1)
+            return self.counts(y_true, p.double(), self.grid, self.clip).reshape(len(y_pred), -1)
         # per label (the last axis): (batch, 4, labels, thresholds) — each label's own curve, or weighted counts
         y, s = y_true.reshape(p.shape).double(), p.double()
         y, s = y.reshape(len(s), -1, s.shape[-1]), s.reshape(len(s), -1, s.shape[-1])
+        s = s.clamp(0.0, 1.0) if self.clip else s
         above = s.unsqueeze(-1) > self.grid.to(s.device)  # (B, n, L, T)
-        pos = (y > 0.5).unsqueeze(-1)
+        pos = (y != 0).unsqueeze(-1)  # Keras: a label is positive when it is not zero
         counts = torch.stack([(above & pos).sum(1), (above & ~pos).sum(1), (~above & ~pos).sum(1),
                               (~above & pos).sum(1)], dim=1).double()
         return counts.reshape(len(s), -1)

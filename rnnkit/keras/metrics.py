@@ -157,10 +157,12 @@ class RatioMetric(Metric):
     any metric (weighted), and ``from_parts`` turns those averages into the value — a ratio of averages is the ratio
     of the sums."""
 
+    needs_samples = False  # True: ``from_parts(v, samples)`` also gets the number of samples (counts, adjusted R²)
+
     def parts(self, y_true, y_pred) -> torch.Tensor:
         raise NotImplementedError
 
-    def from_parts(self, v):
+    def from_parts(self, v, samples=None):
         raise NotImplementedError
 
     def per_sample(self, y_true, y_pred):
@@ -170,15 +172,20 @@ class RatioMetric(Metric):
         """Keras's stateful use: add a batch's (weighted) sums."""
         y_pred = _tensor(y_pred)
         parts = self.parts(_tensor(y_true), y_pred).double()
+        self._samples += len(parts)
         parts = (parts * _sample_weights(sample_weight, len(parts)).double().reshape(-1, 1)).sum(0)
         self._parts = parts if self._parts is None else self._parts + parts
 
     def result(self) -> torch.Tensor:
-        return torch.as_tensor(0.0 if self._parts is None else self.from_parts(self._parts.tolist()),
-                               dtype=torch.float32)
+        if self._parts is None:
+            return torch.as_tensor(0.0)
+        if self.needs_samples:  # the engine's form: per-sample means and their number
+            return torch.as_tensor(self.from_parts((self._parts / self._samples).tolist(), self._samples),
+                                   dtype=torch.float32)
+        return torch.as_tensor(self.from_parts(self._parts.tolist()), dtype=torch.float32)
 
     def reset_state(self) -> None:
-        self._parts = None
+        self._parts, self._samples = None, 0
 
 
 class Parts:
@@ -367,7 +374,20 @@ FUNCTIONS.update({"pearson_correlation": pearson_correlation, "concordance_corre
 
 # the confusion metrics subclass Metric: imported once it exists
 from rnnkit.keras.confusion_metrics import AUC, Precision, Recall  # noqa: E402
-from rnnkit.keras.confusion_metrics import BY_NAME as CONFUSION  # noqa: E402
+from rnnkit.keras.confusion_metrics import BY_NAME as _RATIOS  # noqa: E402
+from rnnkit.keras.threshold_metrics import BY_NAME as _COUNTS  # noqa: E402
+from rnnkit.keras.threshold_metrics import (  # noqa: E402
+    FalseNegatives,
+    FalsePositives,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
+
+CONFUSION = {**_RATIOS, **_COUNTS}  # the metrics compile takes by name that are computed from confusion counts
 from rnnkit.keras.score_metrics import F1Score, FBetaScore, R2Score  # noqa: E402
 
 __all__ = ["Metric", "RatioMetric", "Mean", "Sum", "Precision", "Recall", "AUC", "R2Score", "FBetaScore", "F1Score",
@@ -383,4 +403,6 @@ __all__ = ["Metric", "RatioMetric", "Mean", "Sum", "Precision", "Recall", "AUC",
            "pearson_correlation", "concordance_correlation", "binary_crossentropy", "binary_focal_crossentropy",
            "categorical_crossentropy",
            "categorical_focal_crossentropy", "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
-           "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy", "squared_hinge"]
+           "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy", "squared_hinge",
+           "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "SensitivityAtSpecificity",
+           "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision"]

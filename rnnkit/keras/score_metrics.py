@@ -2,13 +2,16 @@
 
     R²_j   = 1 − Σ_i w_i (y_ij − ŷ_ij)² / (Σ_i w_i y_ij² − (Σ_i w_i y_ij)² / Σ_i w_i)      (output column j)
              aggregated as their mean ("uniform_average"), weighted by each column's total sum of squares
-             ("variance_weighted_average"), or one per column (None)
+             ("variance_weighted_average"), or one per column (None); with p = ``num_regressors`` > 0 the adjusted
+             R²_adj = 1 − (1 − R²)(n − 1)/(n − p − 1) over the n values seen (samples × columns)
     F_β,c  = (1 + β²) P_c R_c / (β² P_c + R_c),  P_c = TP_c / (TP_c + FP_c + ε),  R_c = TP_c / (TP_c + FN_c + ε)
              (class c; ŷ positive above ``threshold``, or — None — each row's largest), averaged over the classes
              ("macro"), weighted by their true counts ("weighted"), from the pooled counts ("micro"), or per class
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -27,25 +30,45 @@ class R2Score(RatioMetric):
         if class_aggregation not in AGGREGATIONS:
             raise ValueError(f"Invalid value for argument `class_aggregation`. Expected one of {AGGREGATIONS}. "
                              f"Received: class_aggregation={class_aggregation}")
-        if num_regressors:
-            raise ValueError("R2Score: num_regressors > 0 (the adjusted R²) is not supported by rnnkit.keras")
+        if num_regressors < 0:
+            raise ValueError(f"Invalid value for argument `num_regressors`. Expected a value >= 0. Received: "
+                             f"num_regressors={num_regressors}")
         self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+
+    @property
+    def needs_samples(self) -> bool:  # the adjusted R² needs n, the number of values (samples × outputs)
+        return bool(self.num_regressors)
 
     def parts(self, y_true, y_pred):
         y = y_true.reshape(y_pred.shape).double().reshape(len(y_pred), -1)
         p = y_pred.double().reshape(len(y_pred), -1)
         return torch.cat([y, y * y, (y - p) ** 2, torch.ones_like(y)], dim=1)
 
-    def from_parts(self, v):
+    def from_parts(self, v, samples=None):
         total_y, total_sq, residual, count = torch.as_tensor(v, dtype=torch.float64).reshape(4, -1)
         total = total_sq - total_y * total_y / count
         raw = 1 - residual / total
         raw = torch.where(torch.isinf(raw), torch.zeros_like(raw), raw)
         if self.class_aggregation == "uniform_average":
-            return float(raw.mean())
-        if self.class_aggregation == "variance_weighted_average":
-            return float((total * raw).sum() / total.sum())
-        return raw.float().numpy()
+            r2 = raw.mean()
+        elif self.class_aggregation == "variance_weighted_average":
+            r2 = (total * raw).sum() / total.sum()
+        else:
+            r2 = raw
+        if self.num_regressors:
+            r2 = self._adjusted(r2, samples * len(raw))
+        return float(r2) if r2.dim() == 0 else r2.float().numpy()
+
+    def _adjusted(self, r2, n: int):
+        """Keras's adjusted R² over n values and p = ``num_regressors``: 1 − (1 − R²)(n − 1)/(n − p − 1), the plain R²
+        (with a warning) where n − 1 ≤ p."""
+        p = self.num_regressors
+        if p >= n - 1:
+            warnings.warn("More independent predictors than datapoints in adjusted R2 score. Falling back to standard "
+                          "R2 score." if p > n - 1 else "Division by zero in Adjusted R2 score. Falling back to "
+                          "standard R2 score.", stacklevel=3)
+            return r2
+        return 1 - (1 - r2) * (n - 1) / (n - p - 1)
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32", "class_aggregation": self.class_aggregation,
@@ -75,7 +98,7 @@ class FBetaScore(RatioMetric):
             predicted = (p > self.threshold).double()
         return torch.cat([predicted * y, predicted * (1 - y), (1 - predicted) * y], dim=1)
 
-    def from_parts(self, v):
+    def from_parts(self, v, samples=None):
         tp, fp, fn = torch.as_tensor(v, dtype=torch.float64).reshape(3, -1)
         support = tp + fn
         if self.average == "micro":

@@ -90,8 +90,8 @@ class Trainer(KerasData, custom_loop.KerasSteps):
         out["loss"] = float(out["loss"])
         return out
 
-    def _weighted_logs(self, logs: dict, prefix: str = "") -> dict:
-        return self.spec.finish(logs, prefix)
+    def _weighted_logs(self, logs: dict, prefix: str = "", samples: int | None = None) -> dict:
+        return self.spec.finish(logs, prefix, samples)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
@@ -191,11 +191,11 @@ class Trainer(KerasData, custom_loop.KerasSteps):
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + float(v) * m
             n, step = n + m, step + 1
-            logs = self._weighted_logs({k: v / n for k, v in totals.items()})
+            logs = self._weighted_logs({k: v / n for k, v in totals.items()}, samples=n)
             for cb in cbs:
                 cb.on_test_batch_end(step - 1, logs)
             bar.update(step, logs)
-        result = self._weighted_logs({k: v / n for k, v in totals.items()})
+        result = self._weighted_logs({k: v / n for k, v in totals.items()}, samples=n)
         for cb in cbs:
             cb.on_test_end(result)
         bar.finish(step, result)
@@ -249,7 +249,7 @@ class Trainer(KerasData, custom_loop.KerasSteps):
         if torch.isfinite(out["loss"]) and all(bool(torch.isfinite(g).all()) for g in grads):
             opt.step()  # as fit: a non-finite loss or gradient leaves the weights as they were
         self._trainer_state = opt.state_dict()
-        return self._batch_logs(out, return_dict)
+        return self._batch_logs(out, return_dict, len(w))
 
     @torch.no_grad()
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -258,13 +258,14 @@ class Trainer(KerasData, custom_loop.KerasSteps):
         xs, ys, w = self._dataset(x, y, sample_weight)
         self._ensure_built(xs)
         self.eval()
-        return self._batch_logs(self.validation_step(self._on_device(self._flat(xs, ys, w))), return_dict)
+        return self._batch_logs(self.validation_step(self._on_device(self._flat(xs, ys, w))), return_dict, len(w))
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(as_list(x)[0]))
 
-    def _batch_logs(self, out: dict, return_dict: bool):
-        logs = self._weighted_logs({k: float(v) for k, v in out.items()})
+    def _batch_logs(self, out: dict, return_dict: bool, samples: int):
+        logs = self._weighted_logs({k: float(v.detach() if isinstance(v, torch.Tensor) else v)
+                                    for k, v in out.items()}, samples=samples)
         if return_dict:
             return logs
         return logs["loss"] if len(logs) == 1 else list(logs.values())

@@ -115,6 +115,7 @@ class Trainer(ResumableRun):
         self.last_loss = float("nan")  # the latest batch's loss, finite or not (read it in on_batch_end)
         self._carried = None  # the recurrent state carried between batches (train.carry_state)
         self._acc = self._new_acc()
+        self.eval_samples = 0  # how many samples (tokens, streaming) the current or latest evaluate() has scored
         self._stop_reason: str | None = None
         self.label = ""  # shown before the progress bar's text (e.g. "member 2/3")
 
@@ -262,6 +263,7 @@ class Trainer(ResumableRun):
             for key, v in out.items():
                 totals[key] = totals.get(key, 0.0) + float(v) * n
             n_total += n
+            self.eval_samples = n_total
             for cb in self.callbacks if hooks else ():
                 cb.on_validation_batch_end(self, start // bs, {k: v / n_total for k, v in totals.items()})
         metrics = {k: v / n_total for k, v in totals.items()}
