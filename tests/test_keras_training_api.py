@@ -148,8 +148,6 @@ def test_compile_refuses_what_it_cannot_honour():
     with pytest.raises(TypeError):
         model.compile("adam", "mse", jit_compilation=True)  # a misspelt argument is not swallowed
     model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True, jit_compile=False)
-    with pytest.raises(ValueError, match="steps_per_epoch"):
-        model.fit(X, Y, steps_per_epoch=2, verbose=0)
     with pytest.raises(ValueError, match="not outputs of the model"):
         model.fit(X, Y, sample_weight={"no_such_output": W}, verbose=0)
     with pytest.raises(ValueError, match="rnnkit.keras.metrics.SparseCategoricalAccuracy"):

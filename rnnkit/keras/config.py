@@ -1,5 +1,6 @@
 """``keras.config``: the global settings code reads — ``floatx()`` (rnnkit.keras computes in float32), ``epsilon()``
-(the fuzz factor of losses and metrics, 1e-7), ``backend()`` ("torch") and ``image_data_format()``."""
+(the fuzz factor of losses and metrics, 1e-7), ``backend()`` ("torch"), ``image_data_format()`` and the debugging
+caps on a run's epochs and steps (``limits``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rnnkit.keras.io_utils import (
     enable_interactive_logging,
     is_interactive_logging_enabled,
 )
+from rnnkit.keras.limits import max_epochs, max_steps_per_epoch, set_max_epochs, set_max_steps_per_epoch
 
 
 def floatx() -> str:
@@ -50,4 +52,5 @@ def set_image_data_format(data_format: str) -> None:
 
 __all__ = ["floatx", "set_floatx", "epsilon", "backend", "image_data_format", "set_image_data_format", "dtype_policy",
            "set_dtype_policy", "set_epsilon", "enable_unsafe_deserialization", "disable_interactive_logging",
-           "enable_interactive_logging", "is_interactive_logging_enabled"]
+           "enable_interactive_logging", "is_interactive_logging_enabled", "max_epochs", "max_steps_per_epoch",
+           "set_max_epochs", "set_max_steps_per_epoch"]

@@ -17,8 +17,9 @@ import torch
 from rnnkit.keras import losses as L
 from rnnkit.keras import metrics as M
 from rnnkit.keras.compile_utils import metric_leaves
-from rnnkit.keras.data_adapters import Batches, is_stream, unpack
+from rnnkit.keras.data_adapters import ArrayBatches, Batches, is_stream, unpack
 from rnnkit.keras.layers.base import as_list
+from rnnkit.keras.limits import capped_epochs, capped_steps
 
 
 class CompiledMetrics:
@@ -138,6 +139,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     from rnnkit.keras.progbar import verbosity
 
     bs = batch_size or 32
+    epochs, steps_per_epoch = capped_epochs(epochs), capped_steps(steps_per_epoch)
     stream = model._fit_stream(x, y, sample_weight, validation_split, steps_per_epoch, shuffle, seed)
     if stream is not None:
         steps = len(stream)
@@ -152,6 +154,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         val = model._dataset(*validation_data[:3])
     elif validation_split:
         (xs, ys, w), val = model._split_off(xs, ys, w, validation_split)
+    passes = None
+    if stream is None and steps_per_epoch is not None:  # Keras's iterator over the arrays (data_adapters)
+        passes = Batches(ArrayBatches(xs, ys, w, bs, bool(shuffle), seed), steps_per_epoch)
+        steps = steps_per_epoch
     if steps is None:
         n = xs[0].shape[0]
         steps = -(-n // bs)
@@ -175,6 +181,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         model.train()
         if stream is not None:
             batches = _stream_batches(model, stream)
+        elif passes is not None:
+            batches = (_step_data(model._on_device(bx), model._on_device(by),
+                                  model._on_device([bw])[0] if sample_weight is not None else None)
+                       for bx, by, bw in passes.epoch())
         else:  # each epoch's order a function of (seed, epoch): a run resumed at epoch e shuffles as one never stopped
             order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(n)) if shuffle else torch.arange(n)
             batches = _array_batches(model, xs, ys, w, bs, order)
@@ -212,7 +222,8 @@ def evaluate(model, x, y, batch_size, sample_weight, return_dict: bool, steps=No
     else:
         xs, ys, w = model._dataset(x, y, sample_weight)
         model._ensure_built(xs)
-        batches = _array_batches(model, xs, ys, w, batch_size or 32, torch.arange(xs[0].shape[0]))
+        n = xs[0].shape[0] if steps is None else min(xs[0].shape[0], steps * (batch_size or 32))
+        batches = _array_batches(model, xs, ys, w, batch_size or 32, torch.arange(n))
     model.eval()
     logs = run_steps(model, model.test_step, batches, test_hooks(cbs))
     for cb in cbs:

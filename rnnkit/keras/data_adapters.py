@@ -3,8 +3,11 @@
 a Python generator/iterator, whose batches are ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (``x`` and
 ``y`` a tensor/array or a list of them, one per model input/output).
 
-* a DataLoader is read afresh every epoch (its own batching and shuffling), ``steps_per_epoch`` of its batches or all;
-  a PyDataset likewise, batch 0 to ``len - 1``, its ``on_epoch_end()`` called after each epoch;
+* a DataLoader is read afresh every epoch (its own batching and shuffling); a PyDataset likewise, batch 0 to
+  ``len - 1``, its ``on_epoch_end()`` called after each epoch. With ``steps_per_epoch`` (Keras's iterator): an epoch
+  takes that many batches and the next goes on where it stopped; an epoch that reaches the end of a pass stops there
+  (Keras's "ran out of data" warning when that is before ``steps_per_epoch``) and the next begins a new pass. Arrays
+  given with ``steps_per_epoch`` are read the same way (``ArrayBatches``);
 * a generator is read on across epochs, ``steps_per_epoch`` batches each; without ``steps_per_epoch`` its batches are
   read to the end once and each epoch goes over them again (Keras would stop after the first epoch: "ran out of data");
 * validation data of either kind is read once (``validation_steps`` batches, or all) and kept as arrays.
@@ -13,6 +16,7 @@ a Python generator/iterator, whose batches are ``x``, ``(x,)``, ``(x, y)`` or ``
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -54,6 +58,32 @@ class _IndexedBatches:
             yield self.data[i]
 
 
+class ArrayBatches:
+    """Arrays (xs, ys, w: the inputs, targets and sample weights as tensors) read as a loader: ``batch_size`` slices,
+    in a new order each pass with ``shuffle`` (seeded by (seed, pass)); a batch is (xs, ys, w)."""
+
+    def __init__(self, xs, ys, w, batch_size: int, shuffle: bool = True, seed: int = 0) -> None:
+        self.xs, self.ys, self.w, self.batch_size = xs, ys, w, batch_size
+        self.shuffle, self.seed, self.passes = bool(shuffle), seed, 0
+
+    def __len__(self) -> int:
+        return -(-len(self.w) // self.batch_size)
+
+    def __iter__(self):
+        n, bs = len(self.w), self.batch_size
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.passes)) \
+            if self.shuffle else None
+        self.passes += 1
+
+        def take(t, s):  # (a string input stays a NumPy array)
+            if order is None:
+                return t[s:s + bs]
+            idx = order[s:s + bs]
+            return t[idx.numpy()] if isinstance(t, np.ndarray) else t[idx]
+        for s in range(0, n, bs):
+            yield [take(t, s) for t in self.xs], [take(t, s) for t in self.ys], take(self.w, s)
+
+
 def unpack(batch) -> tuple:
     """Keras's ``unpack_x_y_sample_weight``: (x, y or None, sample_weight or None)."""
     if isinstance(batch, list):
@@ -88,16 +118,25 @@ class Batches:
                 if not self.cached:
                     raise ValueError(f"{what}: the generator gave no batches")
         self._iter: Iterator | None = None
+        self._left = 0  # the batches left in the current pass of a source of known length (0: begin a new one)
 
     @property
     def _reiterable(self) -> bool:
-        """A source read afresh each pass (a loader or a PyDataset), not a one-pass generator."""
-        return isinstance(self.source, (DataLoader, _IndexedBatches))
+        """A source read afresh each pass (a loader, a PyDataset or arrays), not a one-pass generator."""
+        return isinstance(self.source, (DataLoader, _IndexedBatches, ArrayBatches))
+
+    def _pass_length(self) -> int | None:
+        """The batches in one pass of the source, where that is known."""
+        if self.cached is not None:
+            return len(self.cached)
+        return len(self.source) if self._reiterable else None
 
     def __len__(self) -> int:
-        if self.steps is not None:
-            return self.steps
-        return len(self.cached) if self.cached is not None else len(self.source)
+        """The batches of the epoch under way, or of the next one."""
+        total = self._pass_length()
+        if self.steps is None or total is None:
+            return total if self.steps is None else self.steps
+        return min(self.steps, self._left or total)
 
     def first(self):
         if self.cached is not None:
@@ -123,18 +162,24 @@ class Batches:
             return next(self._iter)
 
     def epoch(self):
-        if self._reiterable and self.steps is None or self.cached is not None:
-            self._iter = None  # a loader starts each epoch afresh; the cached generator's batches too
-        for _ in range(len(self)):
+        n, total = len(self), self._pass_length()
+        if total is not None and (self.steps is None or not self._left):
+            self._iter, self._left = None, total  # a new pass: every epoch without steps, else where the last ended
+        for _ in range(n):
             yield self._next()
+        if total is not None:
+            self._left -= n
+            if self.steps is not None and n < self.steps:
+                warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or "
+                              "generator can generate at least `steps_per_epoch * epochs` batches.", stacklevel=2)
         if isinstance(self.source, _IndexedBatches):
             self.source.data.on_epoch_end()
 
 
 class BatchDataset(torch.utils.data.Dataset):
     """The engine's view of a stream: item i is the epoch's i-th whole batch (read in order: the trainer's sampler
-    does not shuffle it, batch size 1), flattened by ``flat(batch)``. The engine weighs each batch's loss in the
-    epoch's mean as one sample (Keras weighs it by its size: the same mean when the batches are of one size)."""
+    does not shuffle it, batch size 1), flattened by ``flat(batch)``. The engine weighs each batch in the epoch's
+    means by its size, as Keras (the model's ``batch_samples``)."""
 
     def __init__(self, batches: Batches, flat) -> None:
         self.batches, self.flat = batches, flat
@@ -156,4 +201,4 @@ class BatchDataset(torch.utils.data.Dataset):
         return self[indices[0]]
 
 
-__all__ = ["is_stream", "unpack", "Batches", "BatchDataset"]
+__all__ = ["is_stream", "unpack", "Batches", "BatchDataset", "ArrayBatches"]

@@ -17,8 +17,9 @@ from torch.utils.data import TensorDataset
 from rnnkit.keras import custom_loop, optimizers
 from rnnkit.keras.callbacks import History, KerasCallbacks
 from rnnkit.keras.compile_utils import CompileSpec
-from rnnkit.keras.data_adapters import BatchDataset
+from rnnkit.keras.data_adapters import ArrayBatches, BatchDataset, Batches
 from rnnkit.keras.layers.base import as_list
+from rnnkit.keras.limits import capped_epochs, capped_steps
 from rnnkit.keras.progbar import Progbar, ProgbarLogger, verbosity
 from rnnkit.keras.trainer_data import KerasData
 
@@ -73,6 +74,12 @@ class Trainer(KerasData, custom_loop.KerasSteps):
         xs, ys = list(batch[:n_in]), list(batch[n_in:-1])
         return (xs if n_in > 1 else xs[0]), ys, batch[-1]
 
+    @staticmethod
+    def batch_samples(batch) -> int:
+        """The engine's weight for a batch: its number of samples (the weights tensor's length), as Keras weighs a
+        stream's batches by their size (a stream's item is a whole batch)."""
+        return len(batch[-1])
+
     def _loss_and_metrics(self, batch, training):
         x, ys, w = self._split_batch(batch)
         preds = as_list(self._run(x, training))
@@ -115,6 +122,7 @@ class Trainer(KerasData, custom_loop.KerasSteps):
         from rnnkit.train import Trainer as Engine
 
         cfg = Config()
+        epochs, steps_per_epoch = capped_epochs(epochs), capped_steps(steps_per_epoch)
         batches = self._fit_stream(x, y, sample_weight, validation_split, steps_per_epoch, shuffle, seed)
         if batches is not None:
             train = BatchDataset(batches, lambda b: self._flat(*self._batch(b, class_weight)))
@@ -133,8 +141,13 @@ class Trainer(KerasData, custom_loop.KerasSteps):
                 val = TensorDataset(*self._flat(*held_out))
             else:
                 val = None
-            train = TensorDataset(*self._flat(xs, ys, w))
-            cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
+            if steps_per_epoch is None:
+                train = TensorDataset(*self._flat(xs, ys, w))
+                cfg.data.batch_size, cfg.data.shuffle = batch_size or 32, bool(shuffle)
+            else:  # Keras's iterator over the arrays: an epoch of steps_per_epoch batches, the next going on from it
+                passes = Batches(ArrayBatches(xs, ys, w, batch_size or 32, bool(shuffle), seed), steps_per_epoch)
+                train = BatchDataset(passes, lambda b: self._flat(*b))
+                cfg.data.batch_size, cfg.data.shuffle = 1, False
         if val is not None:
             val.eval_batch_size = validation_batch_size or batch_size or 32
             if validation_freq != 1:
@@ -175,6 +188,7 @@ class Trainer(KerasData, custom_loop.KerasSteps):
                  callbacks=None, return_dict=False):
         if not self.compiled:
             raise RuntimeError("call compile() before evaluate()")
+        steps = capped_steps(steps)
         cbs = custom_loop.start_callbacks(self, callbacks, "test")
         if custom_loop.overrides(self, "test_step"):
             return custom_loop.evaluate(self, x, y, batch_size, sample_weight, return_dict, steps, cbs)
@@ -206,6 +220,7 @@ class Trainer(KerasData, custom_loop.KerasSteps):
     @torch.no_grad()
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         chunks = []
+        steps = capped_steps(steps)
         cbs = custom_loop.start_callbacks(self, callbacks, "predict")
         bar = Progbar(self._steps(x, batch_size, steps), verbosity(verbose))
         for xs, _, _ in self._chunks(x, None, None, batch_size, steps, "predict"):

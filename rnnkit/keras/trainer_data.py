@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from rnnkit.keras.data_adapters import Batches, is_stream, unpack
+from rnnkit.keras.data_adapters import ArrayBatches, Batches, is_stream, unpack
 from rnnkit.keras.layers.base import as_list, weights_device
 from rnnkit.keras.model_inputs import texts, vectorize
 
@@ -119,8 +119,6 @@ class KerasData:
         """``fit``'s ``x`` as a stream of batches (the model built on its first, when not built yet), or None for
         arrays; what the other kind of data takes is refused."""
         if not is_stream(x):
-            if steps_per_epoch is not None:
-                raise ValueError("steps_per_epoch is for a DataLoader or generator; arrays are split by batch_size")
             return None
         if y is not None or sample_weight is not None or validation_split:
             raise ValueError("with a DataLoader or generator, y, sample_weight and validation_split come from its "
@@ -157,9 +155,7 @@ class KerasData:
             yield from (self._batch(b) for b in Batches(x, steps, "x").epoch())
             return
         xs, ys, w = self._dataset(x, y, sample_weight)
-        n, bs = xs[0].shape[0], batch_size or 32
-        for s in range(0, n, bs):
-            yield [t[s:s + bs] for t in xs], [t[s:s + bs] for t in ys], w[s:s + bs]
+        yield from Batches(ArrayBatches(xs, ys, w, batch_size or 32, shuffle=False), steps, "x").epoch()
 
     @staticmethod
     def _steps(x, batch_size, steps) -> int | None:

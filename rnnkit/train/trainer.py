@@ -24,7 +24,8 @@ For every batch it does what the tutorial does — zero_grad, forward, loss, bac
   TensorBoard; only rank 0 writes under torchrun.
 
 The model owns ``training_step(batch) -> {"loss": tensor, ...}`` and ``validation_step(batch) -> {name: float}`` (and, for
-TBPTT, ``split_for_tbptt`` / ``tbptt_step``); the trainer owns the loop, optimizer and scheduler.
+TBPTT, ``split_for_tbptt`` / ``tbptt_step``); the trainer owns the loop, optimizer and scheduler. A batch weighs in
+the epoch's means by its items, or by the model's ``batch_samples(batch)`` (Keras's streams: an item is a batch).
 """
 
 from __future__ import annotations
@@ -206,6 +207,10 @@ class Trainer(ResumableRun):
         self._acc["steps"] += 1
         return True
 
+    def _samples(self, batch, items: int) -> int:  # the samples in a batch of ``items`` items (``batch_samples``)
+        count = getattr(self.raw_model, "batch_samples", None)
+        return items if count is None else int(count(batch))
+
     def _train_batch(self, batch, n: int) -> None:
         self.steps.train()
         units = getattr(self.raw_model, "batch_units", None)
@@ -259,7 +264,7 @@ class Trainer(ResumableRun):
             if stream:
                 out, state, n = self.raw_model.stream_validation_step(batch, state)
             else:
-                out, n = self.raw_model.validation_step(batch), len(idx)
+                out, n = self.raw_model.validation_step(batch), self._samples(batch, len(idx))
             for key, v in out.items():
                 totals[key] = totals.get(key, 0.0) + float(v) * n
             n_total += n
@@ -307,12 +312,13 @@ class Trainer(ResumableRun):
                 cb.on_epoch_start(self)
             if self.batch == 0:
                 self._carried = None  # each epoch reads the streams from their start
+            self.sampler.n = len(self.train_data)  # (a stream read by steps: an epoch may end where its pass does)
             self.sampler.set_epoch(self.epoch, self.batch)
             bar.start_epoch(self.epoch, self.batch, self.sampler.batches_per_epoch)
             for idx in self.sampler:
                 start = self.clock()
                 batch = self._to_device(fetch_batch(self.train_data, idx, self.collate))
-                self._train_batch(batch, len(idx) * self.dist.world_size)
+                self._train_batch(batch, self._samples(batch, len(idx)) * self.dist.world_size)
                 self._batch_seconds = self.clock() - start
                 if t.max_minutes is not None:  # every rank must agree on when the budget is spent
                     self._batch_seconds = self.dist.max(self._batch_seconds)
