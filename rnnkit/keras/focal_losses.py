@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from rnnkit.keras.backend import EPSILON as EPS
-from rnnkit.keras.losses import Loss, _target
+from rnnkit.keras.losses import OptionsLoss, _target
 
 
 def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
@@ -46,24 +46,11 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     return torch.sum(alpha * (1.0 - p) ** gamma * (-y * torch.log(p)), dim=axis)
 
 
-class _Focal(Loss):
-    options: dict = {}
-
+class _Focal(OptionsLoss):
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, **options):
-        super().__init__(name, reduction)
-        unknown = set(options) - set(self.options)
-        if unknown:
-            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(unknown)}")
-        self.settings = {**self.options, **options}
+        super().__init__(reduction, name, dtype, **options)
         if self.settings["axis"] != -1:
             raise ValueError(f"{type(self).__name__}: only axis=-1 (the classes last) is supported")
-        self.from_logits = self.settings["from_logits"]
-
-    def call(self, y_true, y_pred):
-        return self.per_sample(y_true, y_pred, **self.settings)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), **self.settings}
 
 
 class BinaryFocalCrossentropy(_Focal):

@@ -177,6 +177,27 @@ def _loss_class(name: str, fn, default_name: str):
                                 "__doc__": f"Keras's ``{name}``."})
 
 
+class OptionsLoss(Loss):
+    """A Keras loss of one function with keyword options, which are its config: ``per_sample(y_true, y_pred,
+    **options)``; ``options`` holds their defaults (unknown ones are refused)."""
+
+    options: dict = {}
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, **options):
+        super().__init__(name, reduction)
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(unknown)}")
+        self.settings = {**self.options, **options}
+        self.from_logits = self.settings.get("from_logits", False)
+
+    def call(self, y_true, y_pred):
+        return self.per_sample(y_true, y_pred, **self.settings)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.settings}
+
+
 class _CrossEntropy(Loss):
     """Keras's cross-entropies on probabilities or logits (``from_logits``), with label smoothing: targets pulled
     towards the uniform distribution first, y ← y·(1 − ε) + ε/K (K classes; K = 2 for a binary target)."""
@@ -381,8 +402,19 @@ from rnnkit.keras.focal_losses import (  # noqa: E402
     binary_focal_crossentropy,
     categorical_focal_crossentropy,
 )
+from rnnkit.keras.overlap_losses import (  # noqa: E402
+    CategoricalGeneralizedCrossEntropy,
+    Circle,
+    Dice,
+    Tversky,
+    circle,
+    dice,
+    tversky,
+)
 
 LOSSES.update({"binary_focal_crossentropy": binary_focal_crossentropy,
-               "categorical_focal_crossentropy": categorical_focal_crossentropy})
+               "categorical_focal_crossentropy": categorical_focal_crossentropy, "dice": dice, "tversky": tversky,
+               "circle": circle})
 CLASSES.update({"BinaryFocalCrossentropy": BinaryFocalCrossentropy,
-                "CategoricalFocalCrossentropy": CategoricalFocalCrossentropy})
+                "CategoricalFocalCrossentropy": CategoricalFocalCrossentropy, "Dice": Dice, "Tversky": Tversky,
+                "CategoricalGeneralizedCrossEntropy": CategoricalGeneralizedCrossEntropy, "Circle": Circle})
