@@ -22,7 +22,8 @@ DRAWS = [("normal", ((3, 4),), {"mean": 1.0, "stddev": 2.0}),
          ("uniform", ((),), {}), ("truncated_normal", ((200,),), {"stddev": 0.5}),
          ("randint", ((6,), 0, 10), {}), ("categorical", (X, 4), {}), ("dropout", (torch.from_numpy(X), 0.4), {}),
          ("dropout", (torch.from_numpy(X), 0.5), {"noise_shape": (None, 1)}), ("shuffle", (X,), {}),
-         ("shuffle", (X,), {"axis": 1})]
+         ("shuffle", (X,), {"axis": 1}), ("gamma", ((3, 4), 2.5), {}), ("gamma", ((2, 3), np.array([0.5, 1.0, 4.0])), {}),
+         ("binomial", ((3, 4), 10, 0.3), {}), ("beta", ((3, 4), 2.0, 3.0), {})]
 
 
 def _np(x):
@@ -73,3 +74,16 @@ def test_a_layer_given_an_activation_function_saves_its_name():
     assert layer.get_config()["activation"] == "gelu"
     with pytest.raises(ValueError, match="activation function identifier"):
         rk.activations.get("no_such_activation")
+
+
+def test_gamma_binomial_and_beta_leave_the_global_generator_alone_and_have_their_moments():
+    """A seeded draw does not move torch's global generator; 20,000 draws have the distributions' means: α for
+    Gamma(α, 1), n·p for a binomial, α/(α + β) for a Beta."""
+    torch.manual_seed(0)
+    expected = torch.rand(1)
+    torch.manual_seed(0)
+    rk.random.beta((3,), 1.0, 2.0, seed=5)
+    assert torch.rand(1) == expected
+    assert float(rk.random.gamma((20000,), 2.5, seed=1).mean()) == pytest.approx(2.5, rel=0.03)
+    assert float(rk.random.binomial((20000,), 10, 0.3, seed=1).mean()) == pytest.approx(3.0, rel=0.03)
+    assert float(rk.random.beta((20000,), 2.0, 3.0, seed=1).mean()) == pytest.approx(0.4, rel=0.03)

@@ -1,8 +1,10 @@
 """``keras.random`` on torch: ``normal``, ``uniform``, ``truncated_normal``, ``randint``, ``categorical``,
-``dropout`` and ``shuffle`` with Keras's ``seed`` argument — an int (the same numbers every call) or a
+``dropout``, ``shuffle``, ``gamma``, ``binomial`` and ``beta`` with Keras's ``seed`` argument — an int (the same numbers every call) or a
 ``SeedGenerator`` (a new draw each call, reproducible from its seed) — giving Keras 3's own numbers on its PyTorch
 backend: a draw with seed ``s`` after ``k`` earlier draws of a generator comes from ``torch.Generator`` seeded
-``s + k``. With no seed, torch's global generator (``keras.utils.set_random_seed`` seeds it)."""
+``s + k`` (``gamma``/``binomial``/``beta``: torch's distributions drawn from the global generator seeded so, its
+state restored after, as Keras draws them). With no seed, torch's global generator (``keras.utils.set_random_seed``
+seeds it)."""
 
 from __future__ import annotations
 
@@ -39,15 +41,50 @@ class SeedGenerator:
 
 def _generator(seed) -> torch.Generator | None:
     """The torch generator for Keras's ``seed`` argument (None: the global one)."""
+    pair = _seed_pair(seed)
+    return None if pair is None else keras_generator(*pair)
+
+
+def _seed_pair(seed) -> tuple[int, int] | None:
     if seed is None:
         return None
     if isinstance(seed, SeedGenerator):
-        first, second = seed.next()
-    elif isinstance(seed, int) and not isinstance(seed, bool):
-        first, second = seed, 0
-    else:
-        raise ValueError(f"seed must be an int, a SeedGenerator or None, got {seed!r}")
-    return keras_generator(first, second)
+        return seed.next()
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return seed, 0
+    raise ValueError(f"seed must be an int, a SeedGenerator or None, got {seed!r}")
+
+
+def _from_distribution(distribution, dtype, seed) -> torch.Tensor:
+    """A sample of a ``torch.distributions`` object, from the global generator seeded by ``seed`` (its state kept)."""
+    pair = _seed_pair(seed)
+    if pair is None:
+        return distribution.sample().to(_float(dtype))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(pair[0] + pair[1]) & 0xFFFFFFFF)
+        return distribution.sample().to(_float(dtype))
+
+
+def _broadcast(value, shape) -> torch.Tensor:
+    return torch.broadcast_to(convert_to_tensor(value).float(), tuple(shape))
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Gamma(α, 1) draws."""
+    a = _broadcast(alpha, shape)
+    return _from_distribution(torch.distributions.Gamma(a, torch.ones_like(a)), dtype, seed)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """The number of successes of ``counts`` trials, each with probability ``probabilities``."""
+    return _from_distribution(torch.distributions.Binomial(total_count=_broadcast(counts, shape),
+                                                           probs=_broadcast(probabilities, shape)), dtype, seed)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Beta(α, β) draws."""
+    return _from_distribution(torch.distributions.Beta(_broadcast(alpha, shape), _broadcast(beta, shape)), dtype,
+                              seed)
 
 
 def _float(dtype):
