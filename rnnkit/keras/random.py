@@ -1,10 +1,10 @@
 """``keras.random`` on torch: ``normal``, ``uniform``, ``truncated_normal``, ``randint``, ``categorical``,
-``dropout``, ``shuffle``, ``gamma``, ``binomial`` and ``beta`` with Keras's ``seed`` argument — an int (the same numbers every call) or a
-``SeedGenerator`` (a new draw each call, reproducible from its seed) — giving Keras 3's own numbers on its PyTorch
-backend: a draw with seed ``s`` after ``k`` earlier draws of a generator comes from ``torch.Generator`` seeded
-``s + k`` (``gamma``/``binomial``/``beta``: torch's distributions drawn from the global generator seeded so, its
-state restored after, as Keras draws them). With no seed, torch's global generator (``keras.utils.set_random_seed``
-seeds it)."""
+``dropout``, ``shuffle``, ``gamma``, ``binomial`` and ``beta`` with Keras's ``seed`` argument — an int (the same
+numbers every call) or a ``SeedGenerator`` (a new draw each call, reproducible from its seed) — giving Keras 3's own
+numbers on its PyTorch backend: a draw with seed ``s`` after ``k`` earlier draws of a generator comes from
+``torch.Generator`` seeded ``s + k`` (``gamma``/``binomial``/``beta``: torch's distributions drawn from the global
+generator seeded so, its state restored after, as Keras draws them). With no seed, torch's global generator
+(``keras.utils.set_random_seed`` seeds it)."""
 
 from __future__ import annotations
 
