@@ -27,6 +27,7 @@ from rnnkit.keras.layers.core import (
     Identity,
     Masking,
     RepeatVector,
+    ReversibleEmbedding,
     TimeDistributed,
     Wrapper,
 )
@@ -101,4 +102,5 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "AlphaDropout", "Rescaling", "CategoryEncoding", "Discretization", "TorchModuleWrapper",
            "MelSpectrogram", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Hashing",
            "Conv2D", "Conv3D", "MaxPooling2D", "MaxPooling3D", "AveragePooling2D", "AveragePooling3D",
-           "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"]
+           "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+           "ReversibleEmbedding"]

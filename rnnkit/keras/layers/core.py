@@ -1,4 +1,5 @@
-"""Dense, Activation, Dropout, Embedding, Masking, RepeatVector, TimeDistributed — with Keras's semantics and weights."""
+"""Dense, Activation, Dropout, Embedding (and ReversibleEmbedding), Masking, RepeatVector, TimeDistributed — with
+Keras's semantics and weights."""
 
 from __future__ import annotations
 
@@ -174,6 +175,42 @@ class Embedding(Layer):
                 "activity_regularizer": cfg.get("activity_regularizer"),
                 "embeddings_constraint": _ser_c(self.embeddings_constraint), "mask_zero": self.mask_zero,
                 "quantization_config": None}
+
+
+class ReversibleEmbedding(Embedding):
+    """Keras's ``ReversibleEmbedding``: ids → vectors, and with ``reverse=True`` vectors → logits over the ids, h·Eᵀ
+    with the same table E (``tie_weights``, a language model's tied input and output embeddings) or with a
+    ``reverse_embeddings`` matrix of its own; ``logit_soft_cap`` c bounds them, c · tanh(logits / c)."""
+
+    def __init__(self, input_dim: int, output_dim: int, tie_weights: bool = True, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero: bool = False,
+                 reverse_dtype=None, logit_soft_cap=None, **kwargs):
+        super().__init__(input_dim, output_dim, embeddings_initializer, embeddings_regularizer,
+                         embeddings_constraint, mask_zero, **kwargs)
+        if reverse_dtype not in (None, "float32"):
+            raise ValueError(f"ReversibleEmbedding: rnnkit.keras computes in float32; reverse_dtype={reverse_dtype!r} "
+                             "is not supported")
+        self.tie_weights, self.reverse_dtype, self.logit_soft_cap = tie_weights, reverse_dtype, logit_soft_cap
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if not self.tie_weights:
+            self.add_weight((self.output_dim, self.input_dim), self.embeddings_initializer, name="reverse_embeddings")
+
+    def call(self, x, reverse: bool = False, mask=None, training=False):
+        if not reverse:
+            return super().call(x)
+        logits = x @ (self.embeddings.T if self.tie_weights else self.reverse_embeddings)
+        if self.logit_soft_cap is not None:
+            logits = torch.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+        return logits
+
+    def compute_mask(self, x, mask):
+        return super().compute_mask(x, mask) if not x.is_floating_point() else None  # (reverse: vectors in)
+
+    def get_config(self):
+        return {**super().get_config(), "tie_weights": self.tie_weights, "reverse_dtype": self.reverse_dtype,
+                "logit_soft_cap": self.logit_soft_cap}
 
 
 class Masking(Layer):
