@@ -73,6 +73,16 @@ from rnnkit.keras.layers.shaping import (
     Reshape,
     SpatialDropout1D,
 )
+from rnnkit.keras.layers.spatial_nd import (
+    Cropping2D,
+    Cropping3D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from rnnkit.keras.layers.spectrogram import MelSpectrogram
 from rnnkit.keras.layers.stacked import StackedRNNCells
 from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
@@ -103,4 +113,5 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "MelSpectrogram", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Hashing",
            "Conv2D", "Conv3D", "MaxPooling2D", "MaxPooling3D", "AveragePooling2D", "AveragePooling3D",
            "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
-           "ReversibleEmbedding"]
+           "ReversibleEmbedding", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D", "UpSampling2D",
+           "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D"]

@@ -109,7 +109,7 @@ class SpatialDropout1D(Dropout):
 
     def get_config(self):  # Keras's SpatialDropout1D takes exactly these (no trainable, no noise_shape)
         cfg = super().get_config()
-        return {k: cfg[k] for k in ("rate", "seed", "name", "dtype")}
+        return {**{k: cfg[k] for k in ("rate", "seed", "name")}, "dtype": "float32"}  # (Keras: the dtype's name)
 
 
 class Lambda(Layer):
