@@ -135,8 +135,12 @@ class TruncatedNormal(RandomNormal):
         return self.truncated_normal(shape, self.mean, self.stddev)
 
 
-def compute_fans(shape) -> tuple[int, int]:
+def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[int, int]:
+    """(fan_in, fan_out): the products of the named ``input_axes``/``output_axes`` of ``shape`` when both are given (an
+    EinsumDense kernel), else Keras's convolution rule (the last two axes, times the receptive field)."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -162,7 +166,7 @@ class VarianceScaling(RandomInitializer):
         super().__init__(seed)
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         if self.distribution == "truncated_normal":

@@ -31,6 +31,7 @@ from rnnkit.keras.layers.core import (
     TimeDistributed,
     Wrapper,
 )
+from rnnkit.keras.layers.einsum_dense import EinsumDense
 from rnnkit.keras.layers.hashing import Hashing
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.lookup import IntegerLookup, StringLookup
@@ -114,4 +115,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "Conv2D", "Conv3D", "MaxPooling2D", "MaxPooling3D", "AveragePooling2D", "AveragePooling3D",
            "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
            "ReversibleEmbedding", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D", "UpSampling2D",
-           "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D"]
+           "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D", "EinsumDense"]
