@@ -7,6 +7,20 @@ from rnnkit.keras.layers.bidirectional import Bidirectional
 from rnnkit.keras.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from rnnkit.keras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from rnnkit.keras.layers.convolutional import AveragePooling1D, Conv1D, Conv1DTranspose, MaxPooling1D
+from rnnkit.keras.layers.convolutional_more import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+    Conv2DTranspose,
+    Conv3DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from rnnkit.keras.layers.convolutional_nd import (
     AveragePooling2D,
     AveragePooling3D,
@@ -94,6 +108,8 @@ from rnnkit.keras.layers.torch_module import TorchModuleWrapper
 GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, AvgPool1D, Convolution1D = (GlobalAveragePooling1D, GlobalMaxPooling1D,
                                                                         MaxPooling1D, AveragePooling1D, Conv1D)
 Convolution1DTranspose = Conv1DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
 Convolution2D, Convolution3D, MaxPool2D, MaxPool3D, AvgPool2D, AvgPool3D = (Conv2D, Conv3D, MaxPooling2D, MaxPooling3D,
                                                                             AveragePooling2D, AveragePooling3D)
 GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalAveragePooling2D, GlobalAveragePooling3D,
@@ -115,4 +131,7 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "Conv2D", "Conv3D", "MaxPooling2D", "MaxPooling3D", "AveragePooling2D", "AveragePooling3D",
            "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
            "ReversibleEmbedding", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D", "UpSampling2D",
-           "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D", "EinsumDense"]
+           "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D", "EinsumDense", "DepthwiseConv1D", "DepthwiseConv2D",
+           "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Conv3DTranspose", "AdaptiveAveragePooling1D",
+           "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
+           "AdaptiveMaxPooling3D"]
