@@ -375,6 +375,7 @@ FUNCTIONS.update({"pearson_correlation": pearson_correlation, "concordance_corre
 # the confusion metrics subclass Metric: imported once it exists
 from rnnkit.keras.confusion_metrics import AUC, Precision, Recall  # noqa: E402
 from rnnkit.keras.confusion_metrics import BY_NAME as _RATIOS  # noqa: E402
+from rnnkit.keras.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: E402
 from rnnkit.keras.threshold_metrics import BY_NAME as _COUNTS  # noqa: E402
 from rnnkit.keras.threshold_metrics import (  # noqa: E402
     FalseNegatives,
@@ -405,4 +406,5 @@ __all__ = ["Metric", "RatioMetric", "Mean", "Sum", "Precision", "Recall", "AUC",
            "categorical_focal_crossentropy", "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
            "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy", "squared_hinge",
            "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "SensitivityAtSpecificity",
-           "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision"]
+           "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision", "IoU", "MeanIoU", "BinaryIoU",
+           "OneHotIoU", "OneHotMeanIoU"]
