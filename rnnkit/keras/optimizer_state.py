@@ -1,10 +1,11 @@
 """The optimizer's state in a saved model, in Keras's layout: ``optimizer/vars/0`` the iteration count,
-``optimizer/vars/1`` the learning rate, then (``use_ema``) every weight's moving average, then the optimizer's slots
-for each trainable weight (``model.trainable_weights`` order) — Adam: momentum and velocity per weight, then
-(``amsgrad``) every weight's velocity_hat; SGD with momentum: its momentum; RMSprop: every velocity, then every
-momentum (momentum > 0), then every average gradient (``centered``); Adagrad its accumulator, Adamax momentum and
-norm, Nadam momentum and velocity (and, last, the product of its momentum schedule), Adadelta accumulated_grad and
-accumulated_delta_var, Lion its momentum — per weight.
+``optimizer/vars/1`` the learning rate (not kept with a learning-rate schedule: the count gives it), then
+(``use_ema``) every weight's moving average, then the optimizer's slots for each trainable weight
+(``model.trainable_weights`` order) — Adam: momentum and velocity per weight, then (``amsgrad``) every weight's
+velocity_hat; SGD with momentum: its momentum; RMSprop: every velocity, then every momentum (momentum > 0), then
+every average gradient (``centered``); Adagrad its accumulator, Adamax momentum and norm, Nadam momentum and velocity
+(and, last, the product of its momentum schedule), Adadelta accumulated_grad and accumulated_delta_var, Lion its
+momentum, Adafactor its factored moments r and c (scalars for a vector) and its velocity — per weight.
 
 So a model saved after training and loaded again — by rnnkit or by Keras — goes on training where it stopped, as
 Keras's does. rnnkit's updates run in torch optimizers; the slots are their state under other names, and SGD's
@@ -61,6 +62,17 @@ def _torch_optimizer(model) -> torch.optim.Optimizer | None:
     return opt
 
 
+def _slot_shape(optimizer, slot: str, w) -> tuple:
+    """A slot's shape for weight w: the weight's, but for a rule with slots of its own shapes (Adafactor's)."""
+    rule = getattr(optimizer, "rule", None)
+    return rule.slot_shape(slot, tuple(w.shape)) if rule is not None else tuple(w.shape)
+
+
+def _scheduled(optimizer) -> bool:
+    """Whether the learning rate is a schedule (Keras then keeps no learning-rate variable)."""
+    return isinstance(optimizer._learning_rate, O.schedules.LearningRateSchedule)
+
+
 def keras_variables(model) -> list[np.ndarray]:
     """The optimizer's variables in Keras's order; empty before its first update (Keras writes none either)."""
     optimizer = getattr(model, "optimizer", None)
@@ -71,13 +83,15 @@ def keras_variables(model) -> list[np.ndarray]:
         return []
     blocks, keys = _blocks(optimizer)
     lr = float(optimizer.learning_rate)
-    out = [np.asarray(optimizer.iterations, dtype=np.int64), np.asarray(lr, dtype=np.float32)]
+    out = [np.asarray(optimizer.iterations, dtype=np.int64)] + ([] if _scheduled(optimizer) else
+                                                                [np.asarray(lr, dtype=np.float32)])
     for block in blocks:
         for w in model.trainable_weights:
             state = opt.state.get(w, {})
             for slot in block:
                 value = state.get(keys[slot])
-                arr = np.zeros(tuple(w.shape), np.float32) if value is None else value.detach().cpu().numpy()
+                arr = np.zeros(_slot_shape(optimizer, slot, w), np.float32) if value is None else \
+                    value.detach().cpu().numpy()
                 out.append(-lr * arr if isinstance(optimizer, O.SGD) and slot != O.AVERAGE else arr)
     if isinstance(optimizer, O.Nadam):  # Keras keeps the momentum schedule's product as one more variable
         out.append(np.asarray(opt.param_groups[0].get("u_product", 1.0), dtype=np.float32))
@@ -94,16 +108,19 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
         return
     weights = list(model.trainable_weights)
     tail = 1 if isinstance(optimizer, O.Nadam) else 0
-    expected = 2 + sum(len(b) for b in blocks) * len(weights) + tail
+    head = 1 if _scheduled(optimizer) else 2  # the iteration count (and the learning rate)
+    expected = head + sum(len(b) for b in blocks) * len(weights) + tail
     if len(arrays) != expected:
         warnings.warn(f"{source}: the saved optimizer has {len(arrays)} variables where {type(optimizer).__name__} "
                       f"over this model has {expected}; its state starts afresh", stacklevel=3)
         return
-    iterations, lr = int(arrays[0]), float(arrays[1])
-    if not isinstance(optimizer._learning_rate, O.schedules.LearningRateSchedule):
-        optimizer.learning_rate = lr
+    iterations = int(arrays[0])
+    if not _scheduled(optimizer):
+        optimizer.learning_rate = lr = float(arrays[1])
+    else:
+        lr = float(optimizer._learning_rate(iterations))
     by_weight: dict[int, dict] = {id(w): {} for w in weights}
-    slots = iter(arrays[2:len(arrays) - tail])
+    slots = iter(arrays[head:len(arrays) - tail])
     for block in blocks:
         for w in weights:
             state = by_weight[id(w)]
@@ -111,7 +128,7 @@ def restore(model, arrays: list[np.ndarray], source: str) -> None:
                 state.setdefault("step", torch.tensor(float(iterations)))
             for slot in block:
                 value = torch.as_tensor(np.asarray(next(slots)), dtype=w.dtype).clone()
-                if tuple(value.shape) != tuple(w.shape):
+                if tuple(value.shape) != _slot_shape(optimizer, slot, w):
                     raise ValueError(f"{source}: optimizer slot {slot} of shape {tuple(value.shape)} for a weight of "
                                      f"shape {tuple(w.shape)}")
                 state[keys[slot]] = value / -lr if isinstance(optimizer, O.SGD) and slot != O.AVERAGE else value

@@ -323,6 +323,7 @@ class RMSprop(Optimizer):
 # the optimizers that run Keras's own equations (rules.py): defined on Optimizer, so imported once it exists
 from rnnkit.keras.optimizers.rule_optimizers import (  # noqa: E402, F401 (_Rule: optimizer_state reads it)
     Adadelta,
+    Adafactor,
     Adagrad,
     Adamax,
     Ftrl,
@@ -333,7 +334,7 @@ from rnnkit.keras.optimizers.rule_optimizers import (  # noqa: E402, F401 (_Rule
 )
 
 BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad, "adamax": Adamax,
-           "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": Lamb, "ftrl": Ftrl}
+           "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": Lamb, "ftrl": Ftrl, "adafactor": Adafactor}
 
 
 def get(identifier) -> Optimizer:
@@ -356,4 +357,4 @@ def serialize(optimizer: Optimizer) -> dict:
 deserialize = get
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "Adadelta", "Lion", "Lamb",
-           "Ftrl", "get", "serialize", "deserialize", "schedules"]
+           "Ftrl", "Adafactor", "get", "serialize", "deserialize", "schedules"]

@@ -1,9 +1,9 @@
 """The Keras optimizers run by Keras's own equations (``rules.py``'s torch optimizers): ``Adagrad``, ``Adamax``,
-``Nadam``, ``Adadelta``, ``Lion``, ``Lamb``, ``Ftrl`` — each its Keras arguments and defaults."""
+``Nadam``, ``Adadelta``, ``Lion``, ``Lamb``, ``Ftrl``, ``Adafactor`` — each its Keras arguments and defaults."""
 
 from __future__ import annotations
 
-from rnnkit.keras.optimizers import Optimizer, rules
+from rnnkit.keras.optimizers import Optimizer, rules, schedules
 
 
 class _Rule(Optimizer):
@@ -88,4 +88,25 @@ class Ftrl(_Rule):
                          l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength, beta=beta, **kwargs)
 
 
-__all__ = ["Adagrad", "Adamax", "Nadam", "Adadelta", "Lion", "Lamb", "Ftrl"]
+class Adafactor(_Rule):
+    """Keras's ``Adafactor`` (Shazeer & Stern 2018): factored second moments for matrices, steps relative to the
+    weights' size."""
+
+    name, rule = "adafactor", rules.KerasAdafactor
+    defaults = {"beta_2_decay": -0.8, "epsilon_1": 1e-30, "epsilon_2": 1e-3, "clip_threshold": 1.0,
+                "relative_step": True}
+
+    def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3, clip_threshold=1.0,
+                 relative_step=True, **kwargs):
+        super().__init__(learning_rate, beta_2_decay=beta_2_decay, epsilon_1=epsilon_1, epsilon_2=epsilon_2,
+                         clip_threshold=clip_threshold, relative_step=relative_step, **kwargs)
+
+    def build(self, params):
+        opt = super().build(params)
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):  # Keras caps only a fixed rate
+            for group in opt.param_groups:
+                group["relative_step"] = False
+        return opt
+
+
+__all__ = ["Adagrad", "Adamax", "Nadam", "Adadelta", "Lion", "Lamb", "Ftrl", "Adafactor"]

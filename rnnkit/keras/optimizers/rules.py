@@ -18,6 +18,10 @@ rate and g the gradient:
     Lion      w ← w − η sign(β₁ m + (1 − β₁) g),  then m ← β₂ m + (1 − β₂) g
     Lamb      m, v as Adam's;  u = m̂ / (sqrt(v̂) + ε)  (m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ))
               w ← w − η r u,  r = ‖w‖ / ‖u‖ (1 where either norm is 0): Adam's step scaled to the weight's size
+    Adafactor ρ_t = min(η, 1/sqrt(t)) (η itself capped so with ``relative_step``), α_t = max(ε₂, RMS(w)) ρ_t,
+              β_t = 1 − t^decay, G = g² + ε₁; a matrix (last two axes) keeps factored second moments
+              r ← β_t r + (1 − β_t) mean_cols(G), c ← β_t c + (1 − β_t) mean_rows(G), v = (r / mean(r)) ⊗ c;
+              a vector v ← β_t v + (1 − β_t) G;  u = g / sqrt(v),  w ← w − α_t u / max(1, RMS(u) / d)
     Ftrl      n' = n + g²  (n₀ = initial_accumulator_value),  σ = (n'^(−p) − n^(−p)) / η  (p = learning_rate_power)
               z ← z + g + 2 λ₂' w − σ w  (λ₂' = l2_shrinkage),  w ← (clip(z, −λ₁, λ₁) − z) / (n'^(−p) / η + 2 (λ₂ +
               β / (2η))),  n ← n'
@@ -46,6 +50,11 @@ class KerasRule(torch.optim.Optimizer):
         """The slots this group's settings need (RMSprop's depend on its momentum and centering)."""
         return self.slots
 
+    @staticmethod
+    def slot_shape(slot: str, shape: tuple) -> tuple:
+        """The shape of a weight's slot (the weight's own, but for Adafactor's factored moments)."""
+        return tuple(shape)
+
     def begin_step(self, group: dict, t: int) -> None:
         """Per-group work before the weights' updates of step t (Nadam's schedule)."""
 
@@ -65,8 +74,9 @@ class KerasRule(torch.optim.Optimizer):
                 if not state:
                     state["step"] = torch.tensor(0.0)
                     for slot in self.slots_for(group):
-                        state[slot] = torch.full_like(w, float(group[self.initial[slot]]) if slot in self.initial
-                                                      else 0.0)
+                        state[slot] = torch.full(self.slot_shape(slot, tuple(w.shape)), float(
+                            group[self.initial[slot]]) if slot in self.initial else 0.0, dtype=w.dtype,
+                            device=w.device)
                 state["step"] += 1
                 self.update(w, w.grad, state, group)
         return loss
@@ -179,6 +189,34 @@ class KerasLamb(KerasRule):
         w_norm, u_norm = w.norm(), u.norm()
         ratio = torch.where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, torch.ones_like(w_norm))
         w.sub_(ratio * group["lr"] * u)
+
+
+class KerasAdafactor(KerasRule):
+    slots = ("r", "c", "velocity")  # Keras's order; r and c are scalars for a weight of fewer than two axes
+
+    @staticmethod
+    def slot_shape(slot, shape):
+        if slot == "velocity":
+            return tuple(shape)
+        if len(shape) < 2:
+            return ()
+        return tuple(shape[:-1]) if slot == "r" else tuple(shape[:-2]) + (shape[-1],)
+
+    def update(self, w, g, state, group):
+        t = float(group["t"])
+        lr = min(group["lr"], 1 / math.sqrt(t)) if group["relative_step"] else group["lr"]
+        alpha = max(group["epsilon_2"], float(w.square().mean().sqrt())) * min(lr, 1 / math.sqrt(t))
+        G, beta = g * g + group["epsilon_1"], 1 - t ** group["beta_2_decay"]
+        v = state["velocity"]
+        if w.dim() >= 2:
+            r, c = state["r"], state["c"]
+            r.mul_(beta).add_(G.mean(-1) * (1 - beta))
+            c.mul_(beta).add_(G.mean(-2) * (1 - beta))
+            v.copy_((r / r.mean(-1, keepdim=True)).unsqueeze(-1) * c.unsqueeze(-2))
+        else:
+            v.mul_(beta).add_(G * (1 - beta))
+        u = g / v.sqrt()
+        w.sub_(alpha * u / max(1.0, float(u.square().mean().sqrt()) / group["clip_threshold"]))
 
 
 class KerasFtrl(KerasRule):
