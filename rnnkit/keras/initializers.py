@@ -223,10 +223,54 @@ class Orthogonal(RandomInitializer):
         return {**super().get_config(), "gain": self.gain}
 
 
+class STFT(Initializer):
+    """Keras's ``STFT(side="real", window="hann", scaling="density", periodic=False)``: a (frame_length, channels,
+    bins) kernel whose convolution with a signal is the real (cos) or imaginary (−sin) part of its short-time Fourier
+    transform — K[t, ·, k] = cos(−2π t k / n) · w[t] / s (``side="imag"``: sin), n = 2(bins − 1), w the window
+    (scipy's, by name, or an array), s = sqrt(Σ w²) for ``scaling="density"``, Σ |w| for ``"spectrum"``, 1 for None.
+    ``STFTSpectrogram``'s kernels."""
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(f"Scaling is invalid, it must be `None`, 'density' or 'spectrum'. Received "
+                             f"scaling={scaling}")
+        if isinstance(window, str):
+            _window(window, 1, periodic)  # an unknown window name is refused now, as Keras does
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=None):
+        frame_length, _, bins = shape  # (computed in float32, in Keras's order: its rounding, e.g. at the Nyquist bin)
+        t = torch.arange(frame_length, dtype=torch.float32).reshape(-1, 1, 1)
+        freq = torch.arange(bins, dtype=torch.float32).reshape(1, 1, -1) / (2 * (bins - 1))
+        angle = (-2 * t) * freq * torch.arccos(torch.tensor(-1.0))
+        kernel = torch.cos(angle) if self.side == "real" else torch.sin(angle)
+        if self.window is not None:
+            w = torch.as_tensor(_window(self.window, frame_length, self.periodic) if isinstance(self.window, str)
+                                else np.asarray(self.window), dtype=torch.float32)
+            if w.shape != (frame_length,):
+                raise ValueError(f"The shape of `window` must be equal to [frame_length]. Received: window shape="
+                                 f"{tuple(w.shape)}")
+            w = w.reshape(-1, 1, 1)
+            scale = {"density": w.square().sum().sqrt(), "spectrum": w.abs().sum(), None: 1.0}[self.scaling]
+            kernel = kernel * w / scale
+        return kernel.float().expand(tuple(shape)).clone()
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window, "periodic": self.periodic, "scaling": self.scaling}
+
+
+def _window(name: str, length: int, periodic: bool) -> np.ndarray:
+    from scipy.signal import get_window
+
+    return get_window(name, length, fftbins=periodic)
+
+
 CLASSES = (Constant, Zeros, Ones, Identity, RandomUniform, RandomNormal, TruncatedNormal, VarianceScaling, GlorotUniform,
-           GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal)
+           GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, STFT)
 TABLE = {**snake_table(CLASSES), "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones,
-         "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal}
+         "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal, "STFTInitializer": STFT}
 
 
 class _Foreign(Initializer):
@@ -274,11 +318,12 @@ def deserialize(config, custom_objects=None) -> Initializer:
 
 # Keras's other names for the same classes: initializers.he_normal(seed=1), initializers.OrthogonalInitializer
 (constant, zeros, ones, identity, random_uniform, random_normal, truncated_normal, variance_scaling, glorot_uniform,
- glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, orthogonal) = CLASSES
-IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+ glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, orthogonal, stft) = CLASSES
+IdentityInitializer, OrthogonalInitializer, STFTInitializer = Identity, Orthogonal, STFT
 
 __all__ = [c.__name__ for c in CLASSES] + ["Initializer", "get", "compute_fans", "serialize", "deserialize",
                                            "IdentityInitializer", "OrthogonalInitializer", "constant", "zeros", "ones",
                                            "identity", "random_uniform", "random_normal", "truncated_normal",
                                            "variance_scaling", "glorot_uniform", "glorot_normal", "he_uniform",
-                                           "he_normal", "lecun_uniform", "lecun_normal", "orthogonal"]
+                                           "he_normal", "lecun_uniform", "lecun_normal", "orthogonal", "stft",
+                                           "STFTInitializer"]

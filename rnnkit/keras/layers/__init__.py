@@ -101,6 +101,7 @@ from rnnkit.keras.layers.spatial_nd import (
 from rnnkit.keras.layers.spectrogram import MelSpectrogram
 from rnnkit.keras.layers.stacked import StackedRNNCells
 from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
+from rnnkit.keras.layers.stft_spectrogram import STFTSpectrogram
 from rnnkit.keras.layers.text_vectorization import TextVectorization
 from rnnkit.keras.layers.torch_module import TorchModuleWrapper
 
@@ -134,4 +135,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D", "EinsumDense", "DepthwiseConv1D", "DepthwiseConv2D",
            "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Conv3DTranspose", "AdaptiveAveragePooling1D",
            "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
-           "AdaptiveMaxPooling3D"]
+           "AdaptiveMaxPooling3D", "STFTSpectrogram"]
