@@ -122,9 +122,9 @@ def test_summary_and_weights():
 
 
 def test_bad_input(tmp_path):
-    norm = keras.Sequential([keras.Input((8, 8)), keras.layers.SeparableConv1D(4, 3), keras.layers.LSTM(2)])
+    norm = keras.Sequential([keras.Input((8, 8)), keras.layers.RandomInvert(), keras.layers.LSTM(2)])
     norm.save(tmp_path / "norm.keras")
-    with pytest.raises(ValueError, match="'SeparableConv1D' is not supported by rnnkit.keras"):
+    with pytest.raises(ValueError, match="'RandomInvert' is not supported by rnnkit.keras"):
         rk.models.load_model(tmp_path / "norm.keras")
     m = rk.Sequential([rk.layers.LSTM(3, input_shape=(8, 8)), rk.layers.Dense(1)])
     with pytest.raises(RuntimeError, match="compile"):

@@ -1,5 +1,6 @@
 """``rnnkit.keras.layers``: the Keras layers the tutorial's models use, on rnnkit's engine."""
 
+from rnnkit.keras.layers import serialize as _serialization  # noqa: E402  (the module, before the function's name)
 from rnnkit.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.keras.layers.attention import AdditiveAttention, Attention
 from rnnkit.keras.layers.base import Input, KerasTensor, Layer
@@ -48,6 +49,7 @@ from rnnkit.keras.layers.core import (
 from rnnkit.keras.layers.einsum_dense import EinsumDense
 from rnnkit.keras.layers.hashing import Hashing
 from rnnkit.keras.layers.input_layer import InputLayer
+from rnnkit.keras.layers.input_spec import InputSpec
 from rnnkit.keras.layers.lookup import IntegerLookup, StringLookup
 from rnnkit.keras.layers.merging import (
     Add,
@@ -105,6 +107,17 @@ from rnnkit.keras.layers.stft_spectrogram import STFTSpectrogram
 from rnnkit.keras.layers.text_vectorization import TextVectorization
 from rnnkit.keras.layers.torch_module import TorchModuleWrapper
 
+
+def serialize(layer) -> dict:
+    """``keras.layers.serialize``: Keras's {"module", "class_name", "config", "registered_name"} of a layer."""
+    return _serialization.serialize_layer(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """``keras.layers.deserialize``: the layer a serialized dict describes (a custom class from ``custom_objects``)."""
+    return _serialization.deserialize_layer(config, custom_objects)
+
+
 # Keras's other names for the same layers
 GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, AvgPool1D, Convolution1D = (GlobalAveragePooling1D, GlobalMaxPooling1D,
                                                                         MaxPooling1D, AveragePooling1D, Conv1D)
@@ -135,4 +148,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D", "EinsumDense", "DepthwiseConv1D", "DepthwiseConv2D",
            "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Conv3DTranspose", "AdaptiveAveragePooling1D",
            "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
-           "AdaptiveMaxPooling3D", "STFTSpectrogram"]
+           "AdaptiveMaxPooling3D", "STFTSpectrogram", "InputSpec", "serialize", "deserialize"]

@@ -19,6 +19,7 @@ from torch import nn
 from rnnkit.keras import constraints, initializers, regularizers
 from rnnkit.keras.backend import snake, unique_name
 from rnnkit.keras.layers.autoconfig import constructor_config
+from rnnkit.keras.layers.input_spec import InputSpec, check_inputs  # noqa: F401 (keras.layers.InputSpec)
 from rnnkit.keras.layers.symbolic import (  # noqa: F401 (Input, Node: their home)
     Input,
     KerasTensor,
@@ -311,7 +312,10 @@ class Layer(nn.Module):
     def __call__(self, x, *args, mask=None, training=False, **kwargs):
         """Keras's call protocol: builds on first use; ``mask``/``training`` reach ``call`` when its signature takes
         them (so a user's ``call(self, inputs, states)`` works); the activity regularizer's penalty joins ``losses``."""
+        spec = self.__dict__.get("input_spec")  # Keras's InputSpec, declared by a (custom) layer
         if isinstance(x, KerasTensor) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], KerasTensor)):
+            if spec is not None:
+                check_inputs(spec, x, self.name)
             return symbolic_call(self, x, kwargs, args)
         dev = weights_device(self)
 
@@ -319,6 +323,8 @@ class Layer(nn.Module):
             if isinstance(v, (np.ndarray, list, tuple)):
                 return as_tensors(v, device=dev)
             return v.to(dev) if isinstance(v, torch.Tensor) and dev is not None else v
+        if spec is not None:
+            check_inputs(spec, x, self.name)
         x = as_tensors(x, self.reads_ids, dev)
         args = tuple(arrays_in(a) for a in args)
         mask = as_tensors(mask, ids=True, device=dev) if mask is not None else None
