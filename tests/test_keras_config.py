@@ -1,6 +1,7 @@
 """Configs that round-trip: every layer, cell and wrapper's ``get_config()`` is plain JSON in Keras 3's schema — real
 Keras rebuilds the layer from it, and rnnkit.keras rebuilds a layer from real Keras's config — and ``Bidirectional``
-builds its own copies of the layer it wraps, as Keras does."""
+builds its own copies of the layer it wraps, as Keras does. ``keras.utils.Config`` and ``keras.config``'s switches
+behave as Keras's."""
 
 from __future__ import annotations
 
@@ -131,3 +132,45 @@ def test_a_model_with_regularizers_and_seeded_initializers_loads_in_real_keras(t
     assert isinstance(k.layers[2].kernel_constraint, keras.constraints.NonNeg)
     back = rk.models.load_model(tmp_path / "m.keras")
     assert isinstance(back.layers[1].cell.kernel_regularizer, rk.regularizers.L2)  # layers[0]: InputLayer, as Keras
+
+
+def config_story(lib) -> list:
+    c = lib.utils.Config(lr=0.1, batch_size=32)
+    c.epochs = 3
+    c["model"] = "gru"
+    out = [repr(c), list(c), len(c), "lr" in c, c.as_dict(), c.to_json(), c.get("x", 5)]
+    try:
+        getattr(c, "lrr")  # noqa: B009 (the attribute access is the point)
+    except AttributeError as e:
+        out.append(str(e))
+    c.freeze()
+    out.append(c.frozen)
+    try:
+        c.lr = 1
+    except ValueError as e:
+        out.append(str(e))
+    c.unfreeze()
+    c.lr = 1
+    del c["model"]
+    return out + [c.as_dict()]
+
+
+def test_utils_config_behaves_as_keras():
+    """Attributes and items, sorted iteration, a close-name hint for a typo, freezing refuses changes."""
+    assert config_story(rk) == config_story(keras)
+
+
+def test_keras_switches_are_kept():
+    for lib in (rk, keras):
+        assert lib.config.is_flash_attention_enabled() is None and lib.config.is_traceback_filtering_enabled()
+        assert lib.config.is_nnx_enabled() is False
+    rk.config.disable_traceback_filtering()
+    rk.config.enable_flash_attention()
+    try:
+        assert not rk.config.is_traceback_filtering_enabled() and rk.config.is_flash_attention_enabled()
+    finally:
+        rk.config.enable_traceback_filtering()
+        rk.config._SWITCHES["flash_attention"] = None
+    rk.config.set_backend("torch")
+    with pytest.raises(ValueError, match="PyTorch"):
+        rk.config.set_backend("jax")

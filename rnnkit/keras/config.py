@@ -50,7 +50,50 @@ def set_image_data_format(data_format: str) -> None:
                          "supported")
 
 
+_SWITCHES = {"traceback_filtering": True, "flash_attention": None}
+
+
+def enable_traceback_filtering() -> None:
+    """Kept for Keras code: rnnkit.keras raises its own errors with short messages and does not edit tracebacks."""
+    _SWITCHES["traceback_filtering"] = True
+
+
+def disable_traceback_filtering() -> None:
+    _SWITCHES["traceback_filtering"] = False
+
+
+def is_traceback_filtering_enabled() -> bool:
+    return _SWITCHES["traceback_filtering"]
+
+
+def enable_flash_attention() -> None:
+    """Kept for Keras code: attention runs through torch's scaled_dot_product_attention, which picks its fused kernel
+    (flash attention where the device has one) itself."""
+    _SWITCHES["flash_attention"] = True
+
+
+def disable_flash_attention() -> None:
+    _SWITCHES["flash_attention"] = False
+
+
+def is_flash_attention_enabled():
+    """None (Keras's "auto") until enabled or disabled."""
+    return _SWITCHES["flash_attention"]
+
+
+def is_nnx_enabled() -> bool:
+    return False  # (a JAX backend feature)
+
+
+def set_backend(backend_name: str) -> None:
+    """rnnkit.keras runs on PyTorch only: "torch" is accepted, any other backend refused."""
+    if backend_name != "torch":
+        raise ValueError(f"rnnkit.keras runs on PyTorch; set_backend({backend_name!r}) is not supported")
+
+
 __all__ = ["floatx", "set_floatx", "epsilon", "backend", "image_data_format", "set_image_data_format", "dtype_policy",
            "set_dtype_policy", "set_epsilon", "enable_unsafe_deserialization", "disable_interactive_logging",
            "enable_interactive_logging", "is_interactive_logging_enabled", "max_epochs", "max_steps_per_epoch",
-           "set_max_epochs", "set_max_steps_per_epoch"]
+           "set_max_epochs", "set_max_steps_per_epoch", "enable_traceback_filtering", "disable_traceback_filtering",
+           "is_traceback_filtering_enabled", "enable_flash_attention", "disable_flash_attention",
+           "is_flash_attention_enabled", "is_nnx_enabled", "set_backend"]

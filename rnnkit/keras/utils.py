@@ -93,6 +93,9 @@ __all__ = ["pad_sequences", "to_categorical", "normalize", "pack_x_y_sample_weig
 
 
 def __getattr__(name: str):
+    if name == "Config":
+        from rnnkit.keras.config_object import Config
+        return Config
     if name == "split_dataset":
         from rnnkit.keras.split_dataset import split_dataset
         return split_dataset
