@@ -29,7 +29,7 @@ def index_text_folders(directory, class_names=None, formats=(".txt",), shuffle: 
     """(file paths, their class indices, the class names) of ``directory`` (module docstring)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: no such folder (expected one subfolder of text files per class)")
+        raise FileNotFoundError(f"{directory}: no such folder (expected one subfolder of files per class)")
     found = sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
     if class_names is not None:
         if not set(class_names) <= set(found):

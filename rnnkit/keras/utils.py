@@ -96,6 +96,9 @@ def __getattr__(name: str):
     if name == "Config":
         from rnnkit.keras.config_object import Config
         return Config
+    if name == "audio_dataset_from_directory":  # (audio_dataset.py builds on PyDataset, defined here)
+        from rnnkit.keras.audio_dataset import audio_dataset_from_directory
+        return audio_dataset_from_directory
     if name == "split_dataset":
         from rnnkit.keras.split_dataset import split_dataset
         return split_dataset
