@@ -46,6 +46,8 @@ def _groups(layer) -> list[tuple[str, object]]:
         return [("layer", layer.layer)]
     if isinstance(layer, L.TextVectorization):  # Keras keeps its vocabulary in a StringLookup of its own
         return [("_lookup_layer", None)]
+    if isinstance(layer, L.GroupQueryAttention):
+        return [*layer.h5_groups(), ("_softmax", None), ("_dropout_layer", None)]
     if isinstance(layer, L.MultiHeadAttention):  # its softmax and dropout are (empty) layers of their own in Keras
         return [*zip(MHA_GROUPS, layer._sublayers()), ("_softmax", None), ("_dropout_layer", None)]
     return []

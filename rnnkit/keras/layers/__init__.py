@@ -47,6 +47,7 @@ from rnnkit.keras.layers.core import (
     Wrapper,
 )
 from rnnkit.keras.layers.einsum_dense import EinsumDense
+from rnnkit.keras.layers.grouped_query_attention import GroupQueryAttention
 from rnnkit.keras.layers.hashing import Hashing
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.input_spec import InputSpec
@@ -148,4 +149,5 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D", "EinsumDense", "DepthwiseConv1D", "DepthwiseConv2D",
            "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Conv3DTranspose", "AdaptiveAveragePooling1D",
            "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
-           "AdaptiveMaxPooling3D", "STFTSpectrogram", "InputSpec", "serialize", "deserialize"]
+           "AdaptiveMaxPooling3D", "STFTSpectrogram", "InputSpec", "serialize", "deserialize",
+           "GroupQueryAttention"]

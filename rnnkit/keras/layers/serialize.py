@@ -67,8 +67,9 @@ def builtin_layers() -> dict[str, type]:
 
 def serialize_layer(layer) -> dict:
     registered = getattr(type(layer), "_registered_name", None)
-    builtin = builtin_layers().get(type(layer).__name__) is type(layer)
-    return {"module": "keras.layers" if builtin else type(layer).__module__, "class_name": type(layer).__name__,
+    name = type(layer).__dict__.get("keras_name", type(layer).__name__)  # (Keras's exported name, where it differs)
+    builtin = builtin_layers().get(name) is type(layer)
+    return {"module": "keras.layers" if builtin else type(layer).__module__, "class_name": name,
             "config": layer.get_config(), "registered_name": registered}
 
 
