@@ -42,7 +42,7 @@ def _groups(layer) -> list[tuple[str, object]]:
         return [("cell", layer.cell)]
     if isinstance(layer, L.StackedRNNCells):
         return [(f"cells/{n}", c) for c, n in zip(layer.cells, container_names(layer.cells))]
-    if isinstance(layer, L.TimeDistributed):
+    if isinstance(layer, (L.TimeDistributed, L.SpectralNormalization)):
         return [("layer", layer.layer)]
     if isinstance(layer, L.TextVectorization):  # Keras keeps its vocabulary in a StringLookup of its own
         return [("_lookup_layer", None)]

@@ -101,6 +101,7 @@ from rnnkit.keras.layers.spatial_nd import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from rnnkit.keras.layers.spectral_normalization import SpectralNormalization
 from rnnkit.keras.layers.spectrogram import MelSpectrogram
 from rnnkit.keras.layers.stacked import StackedRNNCells
 from rnnkit.keras.layers.steps import Cropping1D, UpSampling1D, ZeroPadding1D
@@ -150,4 +151,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Conv3DTranspose", "AdaptiveAveragePooling1D",
            "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
            "AdaptiveMaxPooling3D", "STFTSpectrogram", "InputSpec", "serialize", "deserialize",
-           "GroupQueryAttention"]
+           "GroupQueryAttention", "SpectralNormalization"]
