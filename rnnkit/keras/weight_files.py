@@ -36,6 +36,8 @@ def _groups(layer) -> list[tuple[str, object]]:
     a group Keras writes empty), in Keras's order."""
     if not isinstance(layer, Layer):  # a model used as a layer: its layers under its own "layers" group
         return [(f"layers/{n}", sub) for sub, n in zip(layer.layers, container_names(layer.layers))]
+    if isinstance(layer, L.Pipeline):  # its layers under a "layers" group, as a model's
+        return [(f"layers/{n}", sub) for sub, n in zip(layer.layers, container_names(layer.layers))]
     if isinstance(layer, L.Bidirectional):
         return [("forward_layer", layer.forward_layer), ("backward_layer", layer.backward_layer)]
     if isinstance(layer, (L.RNN, L.ConvLSTM1D, L.ConvLSTM2D, L.ConvLSTM3D)):

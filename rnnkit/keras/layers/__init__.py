@@ -80,6 +80,7 @@ from rnnkit.keras.layers.normalization import (
     RMSNormalization,
     UnitNormalization,
 )
+from rnnkit.keras.layers.pipeline import Pipeline
 from rnnkit.keras.layers.preprocessing import CategoryEncoding, Discretization, Rescaling
 from rnnkit.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnkit.keras.layers.shaping import (
@@ -151,4 +152,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Conv3DTranspose", "AdaptiveAveragePooling1D",
            "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
            "AdaptiveMaxPooling3D", "STFTSpectrogram", "InputSpec", "serialize", "deserialize",
-           "GroupQueryAttention", "SpectralNormalization"]
+           "GroupQueryAttention", "SpectralNormalization", "Pipeline"]
