@@ -127,21 +127,25 @@ def assert_keras_files_move_both_ways(keras_model, rnnkit_model, x, folder, atol
                                keras_model.predict(x, verbose=0) if want is None else want, atol=atol)
 
 
-def predicts_and_trains_as_keras(build, x, y, rng, rtol: float = 1e-5):
+def predicts_and_trains_as_keras(build, x, y, rng, rtol: float = 1e-5, batch_size=None, atol: float = 1e-6):
     """``build(lib)`` for real Keras and for rnnkit.keras, started from the same (perturbed) weights: the same
-    predictions, and the same weights after two epochs of ``fit`` on (x, y). Returns (theirs, ours)."""
+    predictions, and the same epoch losses and weights after two epochs of ``fit`` on (x, y) (batches of
+    ``batch_size``, Keras's 32 by default). Returns (theirs, ours)."""
     import keras
     import numpy as np
 
     import rnnkit.keras as rk
 
     theirs, ours = build(keras), build(rk)
-    weights = [w + rng.normal(size=w.shape).astype("float32") * 0.1 for w in theirs.get_weights()]
+    assert [tuple(w.shape) for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
+    weights = [w + rng.normal(size=w.shape).astype("float32") * 0.1 if np.issubdtype(w.dtype, np.floating) else w
+               for w in theirs.get_weights()]  # (a count, as Normalization's, stays a whole number)
     theirs.set_weights(weights)
     ours.set_weights(weights)
-    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
-    theirs.fit(x, y, epochs=2, verbose=0, shuffle=False)
-    ours.fit(x, y, epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=atol)
+    kw = dict(epochs=2, verbose=0, shuffle=False, batch_size=batch_size)
+    want = theirs.fit(x, y, **kw).history["loss"]
+    np.testing.assert_allclose(ours.fit(x, y, **kw).history["loss"], want, rtol=rtol)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=max(atol, 1e-6))
     return theirs, ours

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways, predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -68,15 +69,5 @@ def head_model(lib):
 def test_an_lstm_with_an_einsum_head_trains_to_keras_weights_and_loads_both_ways(tmp_path):
     x = RNG.standard_normal((8, 6, 3)).astype("float32")
     y = RNG.standard_normal((8, 6, 8)).astype("float32")
-    km, rm = head_model(keras), head_model(rk)
-    rm.set_weights(km.get_weights())
-    kw = dict(batch_size=4, epochs=2, shuffle=False, verbose=0)
-    np.testing.assert_allclose(rm.fit(x, y, **kw).history["loss"], km.fit(x, y, **kw).history["loss"], rtol=1e-5)
-    for a, b in zip(rm.get_weights(), km.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5)
-    km.save(tmp_path / "keras.keras")
-    rm.save(tmp_path / "rnnkit.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "keras.keras").predict(x, verbose=0),
-                               km.predict(x, verbose=0), atol=1e-5)
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "rnnkit.keras").predict(x, verbose=0),
-                               rm.predict(x, verbose=0), atol=1e-5)
+    theirs, ours = predicts_and_trains_as_keras(head_model, x, y, RNG, batch_size=4, atol=1e-5)
+    assert_keras_files_move_both_ways(theirs, ours, x, tmp_path)

@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways, predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 Q = RNG.standard_normal((2, 5, 8)).astype("float32")
@@ -70,14 +71,5 @@ def test_a_masked_classifier_trains_to_keras_weights_and_loads_both_ways(tmp_pat
     ids = RNG.integers(1, 20, (8, 7))
     ids[:, 5:] = 0
     y = RNG.integers(0, 2, 8)
-    km, rm = classifier(keras), classifier(rk)
-    rm.set_weights(km.get_weights())
-    np.testing.assert_allclose(rm.predict(ids, verbose=0), km.predict(ids, verbose=0), atol=1e-6)
-    kw = dict(epochs=2, batch_size=4, shuffle=False, verbose=0)
-    np.testing.assert_allclose(rm.fit(ids, y, **kw).history["loss"], km.fit(ids, y, **kw).history["loss"], rtol=1e-5)
-    km.save(tmp_path / "keras.keras")
-    rm.save(tmp_path / "rnnkit.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "keras.keras").predict(ids, verbose=0),
-                               km.predict(ids, verbose=0), atol=1e-5)
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "rnnkit.keras").predict(ids, verbose=0),
-                               rm.predict(ids, verbose=0), atol=1e-5)
+    km, rm = predicts_and_trains_as_keras(classifier, ids, y, RNG, batch_size=4)
+    assert_keras_files_move_both_ways(km, rm, ids, tmp_path)

@@ -12,6 +12,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways, predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 DATA = (RNG.standard_normal((20, 6, 3)) * 3 + 1).astype("float32")
@@ -28,19 +29,8 @@ def regressor(lib):
 
 
 def test_a_pipeline_trains_as_keras_and_loads_both_ways(tmp_path):
-    km, rm = regressor(keras), regressor(rk)
-    assert [tuple(w.shape) for w in rm.get_weights()] == [w.shape for w in km.get_weights()]
-    rm.set_weights(km.get_weights())
-    np.testing.assert_allclose(rm.predict(DATA, verbose=0), km.predict(DATA, verbose=0), atol=1e-6)
-    kw = dict(batch_size=5, epochs=2, shuffle=False, verbose=0)
-    np.testing.assert_allclose(rm.fit(DATA, Y, **kw).history["loss"], km.fit(DATA, Y, **kw).history["loss"],
-                               rtol=1e-5)
-    km.save(tmp_path / "keras.keras")
-    rm.save(tmp_path / "rnnkit.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "keras.keras").predict(DATA, verbose=0),
-                               km.predict(DATA, verbose=0), atol=1e-6)
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "rnnkit.keras").predict(DATA, verbose=0),
-                               rm.predict(DATA, verbose=0), atol=1e-6)
+    km, rm = predicts_and_trains_as_keras(regressor, DATA, Y, RNG, batch_size=5)
+    assert_keras_files_move_both_ways(km, rm, DATA, tmp_path, atol=1e-6)
     ours, theirs = rm.layers[0].get_config(), km.layers[0].get_config()
     assert [d["class_name"] for d in ours["layers"]] == [d["class_name"] for d in theirs["layers"]]
     assert set(ours) == set(theirs) == {"layers", "name"}

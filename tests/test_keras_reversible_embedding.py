@@ -8,12 +8,12 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways, predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 IDS = RNG.integers(1, 20, (8, 6))
@@ -32,22 +32,10 @@ def language_model(lib, tie_weights, cap):
 
 @pytest.mark.parametrize("tie_weights,cap", [(True, None), (False, None), (True, 5.0)])
 def test_a_tied_language_model_is_keras(tmp_path, tie_weights, cap):
-    km, rm = language_model(keras, tie_weights, cap), language_model(rk, tie_weights, cap)
-    assert [w.shape for w in rm.get_weights()] == [w.shape for w in km.get_weights()]
-    rm.set_weights(km.get_weights())
-    np.testing.assert_allclose(rm.predict(IDS, verbose=0), km.predict(IDS, verbose=0), atol=1e-6)
-    kw = dict(epochs=2, verbose=0, shuffle=False)
-    np.testing.assert_allclose(rm.fit(IDS, NEXT, **kw).history["loss"], km.fit(IDS, NEXT, **kw).history["loss"],
-                               rtol=1e-5)
-    for a, b in zip(rm.get_weights(), km.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    km, rm = predicts_and_trains_as_keras(lambda lib: language_model(lib, tie_weights, cap), IDS, NEXT, RNG,
+                                          atol=1e-5)
     assert rm.layers[1].get_config() == km.layers[1].get_config()
-    km.save(tmp_path / "keras.keras")
-    rm.save(tmp_path / "rnnkit.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "keras.keras").predict(IDS, verbose=0),
-                               km.predict(IDS, verbose=0), atol=1e-6)
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "rnnkit.keras").predict(IDS, verbose=0),
-                               rm.predict(IDS, verbose=0), atol=1e-6)
+    assert_keras_files_move_both_ways(km, rm, IDS, tmp_path, atol=1e-6)
 
 
 def test_reverse_by_hand():

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways, predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X4 = RNG.standard_normal((2, 5, 6, 3)).astype("float32")
@@ -84,15 +85,5 @@ def frame_model(lib):
 def test_a_frame_model_trains_to_keras_weights_and_loads_both_ways(tmp_path):
     x = RNG.standard_normal((4, 3, 6, 6, 1)).astype("float32")
     y = RNG.standard_normal((4, 12, 12, 1)).astype("float32")
-    km, rm = frame_model(keras), frame_model(rk)
-    rm.set_weights(km.get_weights())
-    kw = dict(batch_size=2, epochs=2, shuffle=False, verbose=0)
-    np.testing.assert_allclose(rm.fit(x, y, **kw).history["loss"], km.fit(x, y, **kw).history["loss"], rtol=1e-4)
-    for a, b in zip(rm.get_weights(), km.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5)
-    km.save(tmp_path / "keras.keras")
-    rm.save(tmp_path / "rnnkit.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "keras.keras").predict(x, verbose=0),
-                               km.predict(x, verbose=0), atol=1e-5)
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "rnnkit.keras").predict(x, verbose=0),
-                               rm.predict(x, verbose=0), atol=1e-5)
+    theirs, ours = predicts_and_trains_as_keras(frame_model, x, y, RNG, rtol=1e-4, batch_size=2, atol=1e-5)
+    assert_keras_files_move_both_ways(theirs, ours, x, tmp_path)

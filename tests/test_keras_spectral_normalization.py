@@ -8,11 +8,11 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnkit.keras as rk  # noqa: E402
+from tests.helpers import assert_keras_files_move_both_ways, predicts_and_trains_as_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((8, 6, 3)).astype("float32")
@@ -30,20 +30,8 @@ def regressor(lib, power_iterations):
 
 @pytest.mark.parametrize("power_iterations", [1, 3])
 def test_training_and_files_are_keras(tmp_path, power_iterations):
-    km, rm = regressor(keras, power_iterations), regressor(rk, power_iterations)
-    assert [tuple(w.shape) for w in rm.get_weights()] == [w.shape for w in km.get_weights()]
-    rm.set_weights(km.get_weights())
-    np.testing.assert_allclose(rm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
-    kw = dict(batch_size=4, epochs=2, shuffle=False, verbose=0)
-    np.testing.assert_allclose(rm.fit(X, Y, **kw).history["loss"], km.fit(X, Y, **kw).history["loss"], rtol=1e-5)
-    for a, b in zip(rm.get_weights(), km.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-6)
-    km.save(tmp_path / "keras.keras")
-    rm.save(tmp_path / "rnnkit.keras")
-    np.testing.assert_allclose(rk.models.load_model(tmp_path / "keras.keras").predict(X, verbose=0),
-                               km.predict(X, verbose=0), atol=1e-6)
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "rnnkit.keras").predict(X, verbose=0),
-                               rm.predict(X, verbose=0), atol=1e-6)
+    km, rm = predicts_and_trains_as_keras(lambda lib: regressor(lib, power_iterations), X, Y, RNG, batch_size=4)
+    assert_keras_files_move_both_ways(km, rm, X, tmp_path, atol=1e-6)
     ours, theirs = rm.layers[1].get_config(), km.layers[1].get_config()
     theirs["layer"].pop("build_config")
     assert ours == theirs
