@@ -67,6 +67,15 @@ def activation_name(fn_or_name) -> str:
 _COUNTS: defaultdict[str, int] = defaultdict(int)
 
 
+def flatten(tree) -> list:
+    """The leaves of nested lists, tuples and dicts (a dict's in sorted key order, as Keras's tree flattens one)."""
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in flatten(item)]
+    if isinstance(tree, dict):
+        return [leaf for key in sorted(tree) for leaf in flatten(tree[key])]
+    return [tree]
+
+
 def snake(name: str) -> str:
     """Keras's ``to_snake_case``: SimpleRNN → simple_rnn, SpatialDropout1D → spatial_dropout1d."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from rnnkit.keras import constraints, initializers, regularizers
 from rnnkit.keras.backend import activation_name, get_activation
 from rnnkit.keras.layers.base import Layer
-from rnnkit.keras.layers.convolutional_nd import _format, _ops, _tuple
+from rnnkit.keras.layers.convolutional_nd import _format, _ops, _tuple, conv_geometry
 from rnnkit.keras.layers.core import KernelBiasLayer
 
 _ser_i, _ser_r, _ser_c = (initializers.serialize_initializer, regularizers.serialize_regularizer,
@@ -29,12 +29,7 @@ class _ConvBase(Layer):
     rank = 2
 
     def _geometry(self, kernel_size, strides, padding, data_format, dilation_rate) -> None:
-        self.kernel_size = _tuple(kernel_size, self.rank, "kernel_size")
-        self.strides = _tuple(strides, self.rank, "strides")
-        self.dilation_rate = _tuple(dilation_rate, self.rank, "dilation_rate")
-        self.padding, self.data_format = str(padding).lower(), _format(data_format)
-        if self.padding not in ("valid", "same"):
-            raise ValueError(f"{type(self).__name__}: padding must be 'valid' or 'same', got {padding!r}")
+        conv_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
 
     def _channels(self, input_shape) -> int:
         channels = input_shape[1 if self.data_format == "channels_first" else -1]

@@ -32,6 +32,16 @@ def _format(data_format) -> str:
     return data_format
 
 
+def conv_geometry(layer, kernel_size, strides, padding, data_format, dilation_rate) -> None:
+    """A convolution's sizes per axis (``layer.rank`` of them), padding and data format, checked and kept."""
+    layer.kernel_size = _tuple(kernel_size, layer.rank, "kernel_size")
+    layer.strides = _tuple(strides, layer.rank, "strides")
+    layer.dilation_rate = _tuple(dilation_rate, layer.rank, "dilation_rate")
+    layer.padding, layer.data_format = str(padding).lower(), _format(data_format)
+    if layer.padding not in ("valid", "same"):
+        raise ValueError(f"{type(layer).__name__}: padding must be 'valid' or 'same', got {padding!r}")
+
+
 class _ConvND(KernelBiasLayer):
     rank = 2
 
@@ -41,12 +51,7 @@ class _ConvND(KernelBiasLayer):
                  bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters, self.groups = filters, groups
-        self.kernel_size = _tuple(kernel_size, self.rank, "kernel_size")
-        self.strides = _tuple(strides, self.rank, "strides")
-        self.dilation_rate = _tuple(dilation_rate, self.rank, "dilation_rate")
-        self.padding, self.data_format = str(padding).lower(), _format(data_format)
-        if self.padding not in ("valid", "same"):
-            raise ValueError(f"{type(self).__name__}: padding must be 'valid' or 'same', got {padding!r}")
+        conv_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
         if filters % groups:
             raise ValueError(f"The number of filters must be evenly divisible by the number of groups. Received: "
                              f"groups={groups}, filters={filters}.")

@@ -60,12 +60,7 @@ class GroupedQueryAttention(MultiHeadAttention):
             self.gate_dense = _Projection((query.shape[-1], h, d), (h, d), self, "gate")
         self.value_dense = _Projection((value.shape[-1], g, d), (g, d), self, "value")
         self.output_dense = _Projection((h, d, query.shape[-1]), (query.shape[-1],), self, "attention_output")
-        self.shapes = {"query_shape": [None, *query.shape[1:]], "value_shape": [None, *value.shape[1:]]}
-        if key is not value:
-            self.shapes["key_shape"] = [None, *key.shape[1:]]
-        self.built = True
-        if not self.trainable:
-            self.trainable = False
+        self._built_for(query, value, key)
 
     @staticmethod
     def _project(x, p, use_bias):

@@ -5,6 +5,8 @@ messages naming the layer, the input and what was expected against what came."""
 
 from __future__ import annotations
 
+from rnnkit.keras.backend import flatten as _flat
+
 
 def _dtype(dtype) -> str:
     from rnnkit.keras.keras_objects import standardize_dtype
@@ -42,14 +44,6 @@ class InputSpec:
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config)
-
-
-def _flat(x) -> list:
-    if isinstance(x, (list, tuple)):
-        return [leaf for item in x for leaf in _flat(item)]
-    if isinstance(x, dict):
-        return [leaf for key in sorted(x) for leaf in _flat(x[key])]
-    return [x]
 
 
 def check_inputs(specs, inputs, layer_name: str) -> None:

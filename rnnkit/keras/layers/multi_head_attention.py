@@ -84,6 +84,10 @@ class MultiHeadAttention(Layer):
         self.key_dense = _Projection((key.shape[-1], h, k), (h, k), self, "key")
         self.value_dense = _Projection((value.shape[-1], h, v), (h, v), self, "value")
         self.output_dense = _Projection((h, v, d_out), (d_out,), self, "attention_output")
+        self._built_for(query, value, key)
+
+    def _built_for(self, query, value, key) -> None:
+        """The shapes Keras's files record (``build_config``), and the layer marked built (frozen if it is)."""
         self.shapes = {"query_shape": [None, *query.shape[1:]], "value_shape": [None, *value.shape[1:]]}
         if key is not value:
             self.shapes["key_shape"] = [None, *key.shape[1:]]

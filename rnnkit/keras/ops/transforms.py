@@ -12,15 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnnkit.keras.backend import flatten as _flatten
 from rnnkit.keras.ops.core import convert_to_tensor
-
-
-def _flatten(tree) -> list:
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in _flatten(item)]
-    if isinstance(tree, dict):
-        return [leaf for key in sorted(tree) for leaf in _flatten(tree[key])]
-    return [tree]
 
 
 def _pack(tree, leaves: list):
