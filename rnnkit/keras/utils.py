@@ -99,6 +99,9 @@ def __getattr__(name: str):
     if name == "audio_dataset_from_directory":  # (audio_dataset.py builds on PyDataset, defined here)
         from rnnkit.keras.audio_dataset import audio_dataset_from_directory
         return audio_dataset_from_directory
+    if name == "get_file":  # (offline: the cache, a local path or a file:// URL)
+        from rnnkit.keras.get_file import get_file
+        return get_file
     if name == "split_dataset":
         from rnnkit.keras.split_dataset import split_dataset
         return split_dataset
