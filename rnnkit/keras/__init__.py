@@ -14,6 +14,7 @@ from rnnkit.keras import (
     callbacks,
     config,
     constraints,
+    datasets,
     dtype_policies,
     initializers,
     layers,
@@ -35,4 +36,4 @@ from rnnkit.keras.models import Model, Sequential, load_model
 __all__ = ["activations", "backend", "config", "losses", "preprocessing", "Layer", "KerasTensor",
            "random", "layers", "callbacks", "ops", "optimizers", "metrics", "models",
            "initializers", "regularizers", "constraints", "saving", "utils", "Input", "Model", "Sequential",
-           "load_model", "dtype_policies", "mixed_precision"]
+           "load_model", "dtype_policies", "mixed_precision", "datasets"]
