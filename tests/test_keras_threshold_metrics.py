@@ -200,3 +200,17 @@ def test_adjusted_r2_falls_back_to_r2_with_more_regressors_than_values():
         assert float(adjusted.result()) == pytest.approx(float(plain.result()))
     with pytest.raises(ValueError, match="num_regressors"):
         rk.metrics.R2Score(num_regressors=-1)
+
+
+def test_array_valued_metrics_show_in_the_progress_bar(capsys):
+    """Counts at two thresholds and a one-class F1Score(average=None) are arrays: the bar prints them (it raised on a
+    one-element array)."""
+    x = RNG.random((20, 3)).astype("float32")
+    y = (x[:, 0] > 0.5).astype("float32")
+    m = rk.Sequential([rk.Input((3,)), rk.layers.Dense(1, activation="sigmoid")])
+    m.compile("adam", "binary_crossentropy", metrics=[rk.metrics.TruePositives(thresholds=[0.3, 0.6]),
+                                                      rk.metrics.F1Score(average=None)])
+    history = m.fit(x, y, epochs=1, verbose=1)
+    shown = capsys.readouterr().out
+    assert "true_positives: [" in shown and "f1_score: " in shown
+    assert np.shape(history.history["true_positives"][0]) == (2,)

@@ -24,7 +24,7 @@ WIDTH = 20
 def _value(v) -> str:
     if np.size(v) != 1:  # a per-class metric (F1Score(average=None)): its values, as Keras prints them
         return np.array2string(np.asarray(v, dtype=np.float64), precision=4, separator=" ")
-    v = float(v)
+    v = float(np.asarray(v).reshape(-1)[0])  # (a one-element array: its value)
     return f"{v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.4e}"
 
 
