@@ -80,6 +80,7 @@ W = RNG.uniform(0.5, 2, 50).astype("float32")
 
 
 def build(lib):
+    keras.utils.set_random_seed(4)  # (one start: an operating point's constraint can sit exactly on a rate)
     M = lib.metrics
     m = lib.Sequential([lib.Input((6, 3)), lib.layers.LSTM(4), lib.layers.Dense(1, activation="sigmoid")])
     m.compile(optimizer=lib.optimizers.SGD(0.3), loss="binary_crossentropy",

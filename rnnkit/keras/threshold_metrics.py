@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rnnkit.keras.confusion_metrics import ConfusionMetric, _ratio, evenly_spaced
+from rnnkit.keras.confusion_metrics import ConfusionMetric, evenly_spaced
 from rnnkit.keras.metrics import Metric
 
 TP, FP, TN, FN = range(4)
@@ -82,6 +82,7 @@ class _AtOperatingPoint(ConfusionMetric):
     dependent))."""
 
     argument = "value"
+    needs_samples = True  # the counts themselves: a constraint met exactly (3/5 ≥ 0.6) must be met as in Keras
 
     def __init__(self, value, num_thresholds: int = 200, class_id=None, name=None, dtype=None) -> None:
         Metric.__init__(self, name, dtype)
@@ -101,10 +102,11 @@ class _AtOperatingPoint(ConfusionMetric):
         return self.counts(y_true, y_pred.double(), self.grid, evenly_spaced(self.grid)).reshape(len(y_pred), -1)
 
     def from_parts(self, v, samples=None) -> float:
-        tp, fp, tn, fn = np.asarray(v, dtype=np.float64).reshape(4, -1)
+        # the epoch's counts in float32, rates and the comparison in float32, as Keras computes them
+        tp, fp, tn, fn = (np.asarray(v, dtype=np.float64) * samples).astype(np.float32).reshape(4, -1)
         constrained, dependent = self._rates(tp, fp, tn, fn)
-        feasible = constrained >= self.value
-        return float(np.max(np.where(feasible, dependent, 0.0), initial=0.0))
+        feasible = constrained >= np.float32(self.value)
+        return float(np.max(np.where(feasible, dependent, np.float32(0.0)), initial=0.0))
 
     @staticmethod
     def _rates(tp, fp, tn, fn):
@@ -116,7 +118,8 @@ class _AtOperatingPoint(ConfusionMetric):
 
 
 def _rate(a, b):
-    return np.array([_ratio(x, y) for x, y in zip(a, b)])
+    """a / b where b > 0, else 0 (Keras's divide_no_nan), in a's precision."""
+    return np.where(b > 0, a / np.where(b > 0, b, 1), 0).astype(a.dtype)
 
 
 class SensitivityAtSpecificity(_AtOperatingPoint):
