@@ -381,4 +381,5 @@ class KerasCallbacks(EngineCallback):
 
 from rnnkit.keras.checkpoint_callbacks import BackupAndRestore, ModelCheckpoint  # noqa: E402, F401 (Keras's names)
 from rnnkit.keras.progbar import ProgbarLogger  # noqa: E402, F401  (here under Keras's name; it subclasses Callback)
+from rnnkit.keras.remote_monitor import RemoteMonitor  # noqa: E402, F401  (posts each epoch's logs to a server)
 from rnnkit.keras.tensorboard import TensorBoard  # noqa: E402, F401  (writes with torch's SummaryWriter)
