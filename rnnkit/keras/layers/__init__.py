@@ -49,6 +49,7 @@ from rnnkit.keras.layers.core import (
 from rnnkit.keras.layers.einsum_dense import EinsumDense
 from rnnkit.keras.layers.grouped_query_attention import GroupQueryAttention
 from rnnkit.keras.layers.hashing import Hashing
+from rnnkit.keras.layers.image_resizing import CenterCrop, Resizing
 from rnnkit.keras.layers.input_layer import InputLayer
 from rnnkit.keras.layers.input_spec import InputSpec
 from rnnkit.keras.layers.lookup import IntegerLookup, StringLookup
@@ -152,4 +153,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Conv3DTranspose", "AdaptiveAveragePooling1D",
            "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
            "AdaptiveMaxPooling3D", "STFTSpectrogram", "InputSpec", "serialize", "deserialize",
-           "GroupQueryAttention", "SpectralNormalization", "Pipeline"]
+           "GroupQueryAttention", "SpectralNormalization", "Pipeline", "Resizing", "CenterCrop"]

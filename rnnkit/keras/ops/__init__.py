@@ -2,15 +2,16 @@
 written for Keras calls (``ops.matmul``, ``ops.einsum``, ``ops.sigmoid``, ``ops.concatenate``, ``ops.mean``, …) — with
 NumPy's signatures and Keras's defaults, arrays/numbers/tensors in and tensors out. On a functional model's
 ``KerasTensor`` they (and ``x[...]``, ``x + y``, …) record Keras's operation nodes (``operation.py``).
-``ops.nn``, ``ops.numpy``, ``ops.core``, ``ops.linalg`` and ``ops.math`` (the Fourier transforms, ``spectral.py``)
-are Keras's sub-namespaces; the math lives in ``numpy.py`` and ``elementwise.py``, shapes and new arrays in
-``arrays.py`` and ``stacking.py``."""
+``ops.nn``, ``ops.numpy``, ``ops.core``, ``ops.linalg``, ``ops.math`` (the Fourier transforms, ``spectral.py``) and
+``ops.image`` (``resize``) are Keras's sub-namespaces; the math lives in ``numpy.py`` and ``elementwise.py``, shapes
+and new arrays in ``arrays.py`` and ``stacking.py``."""
 
 from rnnkit.keras.ops import (
     arrays,
     convolution,
     core,
     elementwise,
+    image,  # noqa: E402, F401 (keras.ops.image: its operations stay in the namespace)
     linalg,
     nn,
     numpy,
