@@ -102,3 +102,10 @@ def test_a_model_compiled_with_tversky_loads_compiled(tmp_path, writer):
     loaded = reader.models.load_model(tmp_path / "m.keras")
     x, y = RNG.standard_normal((8, 3)).astype("float32"), (RNG.random((8, 2)) > 0.5).astype("float32")
     assert float(loaded.evaluate(x, y, verbose=0)) == pytest.approx(float(m.evaluate(x, y, verbose=0)), rel=1e-5)
+
+
+def test_the_function_forms_are_keras():
+    labels, probs = np.array([0, 2]), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]], "float32")
+    np.testing.assert_allclose(rk.losses.categorical_generalized_cross_entropy(labels, probs, q=0.4).numpy(),
+                               keras.ops.convert_to_numpy(keras.losses.categorical_generalized_cross_entropy(
+                                   labels, probs, q=0.4)), rtol=1e-6)

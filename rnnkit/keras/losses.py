@@ -407,6 +407,7 @@ from rnnkit.keras.overlap_losses import (  # noqa: E402
     Circle,
     Dice,
     Tversky,
+    categorical_generalized_cross_entropy,  # noqa: F401 (keras.losses' name; it takes q, so not a loss by name)
     circle,
     dice,
     tversky,
