@@ -108,4 +108,5 @@ def test_the_function_forms_are_keras():
     labels, probs = np.array([0, 2]), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]], "float32")
     np.testing.assert_allclose(rk.losses.categorical_generalized_cross_entropy(labels, probs, q=0.4).numpy(),
                                keras.ops.convert_to_numpy(keras.losses.categorical_generalized_cross_entropy(
-                                   labels, probs, q=0.4)), rtol=1e-6)
+                                   keras.ops.convert_to_tensor(labels), keras.ops.convert_to_tensor(probs), q=0.4)),
+                               rtol=1e-6)
