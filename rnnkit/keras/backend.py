@@ -158,4 +158,6 @@ def __getattr__(name: str):
         from rnnkit.keras import config
 
         return getattr(config, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rnnkit.keras.not_provided import missing
+
+    raise missing("backend", name)

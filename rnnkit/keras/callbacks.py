@@ -383,3 +383,9 @@ from rnnkit.keras.checkpoint_callbacks import BackupAndRestore, ModelCheckpoint 
 from rnnkit.keras.progbar import ProgbarLogger  # noqa: E402, F401  (here under Keras's name; it subclasses Callback)
 from rnnkit.keras.remote_monitor import RemoteMonitor  # noqa: E402, F401  (posts each epoch's logs to a server)
 from rnnkit.keras.tensorboard import TensorBoard  # noqa: E402, F401  (writes with torch's SummaryWriter)
+
+
+def __getattr__(name: str):  # a Keras name rnnkit.keras does not provide: say why (not_provided.py)
+    from rnnkit.keras.not_provided import missing
+
+    raise missing("callbacks", name)

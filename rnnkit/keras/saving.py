@@ -377,3 +377,9 @@ def _load_model(path: Path, custom_objects: dict | None):
     restore_lookups(model, asset, {k: v.numpy() for k, v in tensors.items() if k.endswith("/vars/idf_weights")},
                     str(path))
     return model
+
+
+def __getattr__(name: str):  # a Keras name rnnkit.keras does not provide: say why (not_provided.py)
+    from rnnkit.keras.not_provided import missing
+
+    raise missing("saving", name)

@@ -126,7 +126,9 @@ def __getattr__(name: str):
         from rnnkit.keras import plot_model
 
         return getattr(plot_model, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rnnkit.keras.not_provided import missing
+
+    raise missing("utils", name)  # (a Keras name rnnkit.keras does not provide says why)
 
 
 class PyDataset:

@@ -154,3 +154,9 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Bidirectional", "Simp
            "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
            "AdaptiveMaxPooling3D", "STFTSpectrogram", "InputSpec", "serialize", "deserialize",
            "GroupQueryAttention", "SpectralNormalization", "Pipeline", "Resizing", "CenterCrop"]
+
+
+def __getattr__(name: str):  # a Keras name rnnkit.keras does not provide: say why (not_provided.py)
+    from rnnkit.keras.not_provided import missing
+
+    raise missing("layers", name)

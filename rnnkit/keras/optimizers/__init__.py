@@ -358,3 +358,9 @@ deserialize = get
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "Adadelta", "Lion", "Lamb",
            "Ftrl", "Adafactor", "get", "serialize", "deserialize", "schedules"]
+
+
+def __getattr__(name: str):  # a Keras name rnnkit.keras does not provide: say why (not_provided.py)
+    from rnnkit.keras.not_provided import missing
+
+    raise missing("optimizers", name)
