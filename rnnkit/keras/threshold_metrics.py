@@ -49,8 +49,8 @@ class _Count(ConfusionMetric):
         return self.counts(y_true, y_pred.double(), self.grid, evenly_spaced(self.grid))[:, self.cell]
 
     def from_parts(self, v, samples=None):
-        totals = np.asarray(v, dtype=np.float64) * samples
-        return float(totals[0]) if len(totals) == 1 else totals.astype(np.float32)  # Keras: a number for one
+        totals = (np.asarray(v, dtype=np.float64) * samples).astype(np.float32)  # (Keras's float32 accumulators)
+        return float(totals[0]) if len(totals) == 1 else totals  # Keras: a number for one threshold
 
     def result(self) -> torch.Tensor:
         if self._parts is None:  # nothing counted yet: zero at each threshold
