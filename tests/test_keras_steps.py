@@ -158,3 +158,15 @@ def test_a_stream_batch_weighs_by_its_size_in_the_epoch_means():
     assert sorted(out[1]) == sorted(out[0])
     for key in out[0]:
         np.testing.assert_allclose(out[1][key], out[0][key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_a_loader_without_a_length_runs_by_steps_per_epoch():
+    """A DataLoader over an IterableDataset has no length: steps_per_epoch batches an epoch, read on across epochs."""
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            for i in range(5):
+                yield torch.from_numpy(X[i * 8:i * 8 + 8]), torch.from_numpy(Y[i * 8:i * 8 + 8])
+    m, counter = model(rk), Counter(rk)
+    m.fit(torch.utils.data.DataLoader(Stream(), batch_size=None), epochs=3, steps_per_epoch=2, verbose=0,
+          callbacks=[counter.callback])
+    assert counter.counts == [2, 2, 2]

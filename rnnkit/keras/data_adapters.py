@@ -129,7 +129,10 @@ class Batches:
         """The batches in one pass of the source, where that is known."""
         if self.cached is not None:
             return len(self.cached)
-        return len(self.source) if self._reiterable else None
+        try:
+            return len(self.source) if self._reiterable else None
+        except TypeError:  # a DataLoader over an IterableDataset: no length
+            return None
 
     def __len__(self) -> int:
         """The batches of the epoch under way, or of the next one."""
