@@ -66,8 +66,8 @@ def test_counts_and_operating_points_by_hand():
 
 
 def test_bad_arguments_are_refused_as_keras_refuses_them():
-    with pytest.raises(ValueError, match="thresholds"):
-        rk.metrics.TruePositives(thresholds=1.5)
+    with pytest.raises(ValueError, match=r"Threshold values must be in \[0, 1\]. Received: \[1.5\]"):
+        rk.metrics.TruePositives(thresholds=[0.5, 1.5])
     with pytest.raises(ValueError, match="specificity"):
         rk.metrics.SensitivityAtSpecificity(1.2)
     with pytest.raises(ValueError, match="num_thresholds"):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-from rnnkit.keras.metrics import EPSILON, Metric, RatioMetric
+from rnnkit.keras.metrics import EPSILON, Metric, RatioMetric, _tensor
 
 
 def _ratio(a: float, b: float) -> float:
@@ -31,44 +32,109 @@ def evenly_spaced(thresholds) -> bool:
     return n >= 3 and all(abs(x - i / (n - 1)) <= 1e-7 + 1e-5 * i / (n - 1) for i, x in enumerate(t))
 
 
+def checked_thresholds(thresholds) -> list[float]:
+    """A threshold or a list of them, each in [0, 1] (Keras's message otherwise)."""
+    values = list(thresholds) if isinstance(thresholds, (list, tuple)) else [thresholds]
+    bad = [v for v in values if v is None or not 0.0 <= float(v) <= 1.0]
+    if bad:
+        raise ValueError(f"Threshold values must be in [0, 1]. Received: {bad}")
+    return [float(v) for v in values]
+
+
+CELLS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+
+
+class StateVariable(torch.Tensor):
+    """A metric's state as Keras shows it: the values, and the variable's ``name``."""
+
+    @property
+    def name(self) -> str:
+        return self.__dict__.get("_keras_name", "")
+
+
+def state_variable(values: torch.Tensor, name: str) -> StateVariable:
+    out = values.detach().clone().as_subclass(StateVariable)
+    out._keras_name = name
+    return out
+
+
 class ConfusionMetric(RatioMetric):
-    """A metric computed from confusion counts: ``parts`` per sample, ``from_parts`` at the end of the epoch."""
+    """A metric computed from confusion counts: ``parts`` per sample, ``from_parts`` at the end of the epoch. Used on
+    its own (``update_state``), a sample weight may also give each entry its own weight (Keras's (batch, k) weights).
+    ``variables`` are Keras's state: the counts in ``state_cells`` (per threshold), as sums."""
+
+    state_cells: tuple[str, ...] = CELLS
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None) -> None:
         super().__init__(name, dtype)
-        if isinstance(thresholds, (list, tuple)):
-            if len(thresholds) != 1:
-                raise ValueError(f"{type(self).__name__}: rnnkit.keras takes one threshold, got {thresholds!r}")
-            thresholds = thresholds[0]
-        if thresholds is not None and not 0.0 <= float(thresholds) <= 1.0:
-            raise ValueError(f"{type(self).__name__}: threshold must be in [0, 1], got {thresholds!r}")
+        if thresholds is not None:
+            checked_thresholds(thresholds)
         self.thresholds, self.top_k, self.class_id = thresholds, top_k, class_id
 
-    def _scores(self, y_true, y_pred) -> tuple[torch.Tensor, torch.Tensor]:
-        """(labels, scores), each (batch, k): a class column, or every entry; top_k keeps each row's k largest."""
+    def _scores(self, y_true, y_pred) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(labels, scores, entry weights or None), each (batch, k): a class column, or every entry; top_k keeps each
+        row's k largest."""
+        if self.class_id is not None and y_pred.dim() < 2:
+            raise ValueError(f"When class_id is provided, y_pred must be a 2D array with shape (num_samples, "
+                             f"num_classes), found shape: {tuple(y_pred.shape)}")
         y = y_true.reshape(y_pred.shape).float()
         p = y_pred.float()
-        if self.top_k is not None:
-            kth = p.topk(self.top_k, dim=-1).values[..., -1:]
-            p = torch.where(p >= kth, p, torch.full_like(p, -math.inf))
+        w = getattr(self, "_entry_weights", None)
+        if w is not None:
+            w = w.reshape(*w.shape, *[1] * (p.dim() - w.dim())).expand(p.shape)
+        if self.top_k is not None:  # exactly k entries (ties by position, as torch's and Keras's top_k pick them)
+            chosen = torch.zeros_like(p, dtype=torch.bool).scatter_(-1, p.topk(self.top_k, dim=-1).indices, True)
+            p = torch.where(chosen, p, torch.full_like(p, -math.inf))
         if self.class_id is not None:
             y, p = y[..., self.class_id], p[..., self.class_id]
-        return y.reshape(len(y), -1), p.reshape(len(p), -1)
+            w = None if w is None else w[..., self.class_id]
+        return y.reshape(len(y), -1), p.reshape(len(p), -1), None if w is None else w.reshape(len(p), -1)
 
     def counts(self, y_true, y_pred, thresholds: torch.Tensor, clip: bool = False) -> torch.Tensor:
         """Per sample and threshold: (batch, 4, T) of TP, FP, TN, FN (``clip``: the scores clipped to [0, 1] first)."""
-        y, p = self._scores(y_true, y_pred)
+        y, p, w = self._scores(y_true, y_pred)
         p = p.clamp(0.0, 1.0) if clip else p
         above = p.unsqueeze(-1) > thresholds.to(p.device)  # (B, k, T)
         pos = (y != 0).unsqueeze(-1)  # Keras: a label is positive when it is not zero
-        return torch.stack([(above & pos).sum(1), (above & ~pos).sum(1), (~above & ~pos).sum(1),
-                            (~above & pos).sum(1)], dim=1).float()
+        w = torch.ones_like(p, dtype=torch.float64) if w is None else w.double()
+        w = w.unsqueeze(-1)
+        return torch.stack([((above & pos) * w).sum(1), ((above & ~pos) * w).sum(1), ((~above & ~pos) * w).sum(1),
+                            ((~above & pos) * w).sum(1)], dim=1)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Keras's stateful use: the batch's (weighted) counts added; a weight per sample or per entry."""
+        if sample_weight is None:
+            return super().update_state(y_true, y_pred)
+        self._entry_weights = _tensor(sample_weight).double()
+        try:
+            parts = self.parts(_tensor(y_true), _tensor(y_pred)).double()
+        finally:
+            self._entry_weights = None
+        self._samples += len(parts)
+        self._parts = parts.sum(0) if self._parts is None else self._parts + parts.sum(0)
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """Keras's state variables: the summed counts of ``state_cells``, one per threshold (and label)."""
+        cells = self._cells()
+        return [state_variable(cells[CELLS.index(name)], name) for name in self.state_cells]
+
+    def _cells(self) -> torch.Tensor:
+        """The four summed counts, (4, thresholds) — zeros before any update."""
+        grid = self.__dict__.get("grid")
+        n = len(grid if grid is not None else self.threshold())
+        return torch.zeros(4, n) if self._parts is None else self._parts.reshape(4, n).float()
+
+    def __getattr__(self, name: str):
+        if name in CELLS and name in type(self).state_cells:  # Keras's variables by name (``m.true_positives``)
+            return self.variables[type(self).state_cells.index(name)]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def threshold(self) -> torch.Tensor:
         """Keras's default: 0.5, or with ``top_k`` every one of the top k (a threshold of −∞)."""
         if self.thresholds is None:
             return torch.tensor([0.5 if self.top_k is None else -math.inf])
-        return torch.tensor([float(self.thresholds)])
+        return torch.tensor(checked_thresholds(self.thresholds))
 
     def parts(self, y_true, y_pred) -> torch.Tensor:
         return self.counts(y_true, y_pred, self.threshold()).reshape(len(y_pred), -1)
@@ -78,24 +144,29 @@ class ConfusionMetric(RatioMetric):
                 "class_id": self.class_id}
 
 
+def _per_threshold(v, a: int, b: int):
+    """cell a / (cell a + cell b) at each threshold: a number for one threshold, a float32 array for several."""
+    counts = np.asarray(v, dtype=np.float64).reshape(4, -1)
+    values = [_ratio(x, x + y) for x, y in zip(counts[a], counts[b])]
+    return values[0] if len(values) == 1 else np.asarray(values, dtype=np.float32)
+
+
 class Precision(ConfusionMetric):
-    """TP / (TP + FP)."""
+    """TP / (TP + FP) at each threshold."""
 
-    default_name = "precision"
+    default_name, state_cells = "precision", ("true_positives", "false_positives")
 
-    def from_parts(self, v) -> float:
-        tp, fp = v[0], v[1]
-        return _ratio(tp, tp + fp)
+    def from_parts(self, v, samples=None):
+        return _per_threshold(v, 0, 1)
 
 
 class Recall(ConfusionMetric):
-    """TP / (TP + FN)."""
+    """TP / (TP + FN) at each threshold."""
 
-    default_name = "recall"
+    default_name, state_cells = "recall", ("true_positives", "false_negatives")
 
-    def from_parts(self, v) -> float:
-        tp, fn = v[0], v[3]
-        return _ratio(tp, tp + fn)
+    def from_parts(self, v, samples=None):
+        return _per_threshold(v, 0, 3)
 
 
 class AUC(ConfusionMetric):
@@ -109,14 +180,16 @@ class AUC(ConfusionMetric):
                  label_weights=None, from_logits: bool = False) -> None:
         Metric.__init__(self, name, dtype)
         if curve not in ("ROC", "PR"):
-            raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
+            raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are ["ROC", "PR"] (rnnkit.keras '
+                             'has no PRGAIN)')
         if summation_method not in ("interpolation", "minoring", "majoring"):
-            raise ValueError(f"AUC: summation_method must be interpolation, minoring or majoring, got "
-                             f"{summation_method!r}")
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". Expected values are '
+                             '["interpolation", "majoring", "minoring"]')
         self.multi_label, self.num_labels = bool(multi_label), num_labels
         self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
         if num_thresholds < 2 and thresholds is None:
-            raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: "
+                             f"num_thresholds={num_thresholds}")
         inner = sorted(float(t) for t in thresholds) if thresholds is not None else \
             [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self.grid = torch.tensor([0.0 - EPSILON, *inner, 1.0 + EPSILON], dtype=torch.float64)
@@ -131,15 +204,30 @@ class AUC(ConfusionMetric):
             return self.counts(y_true, p.double(), self.grid, self.clip).reshape(len(y_pred), -1)
         # per label (the last axis): (batch, 4, labels, thresholds) — each label's own curve, or weighted counts
         y, s = y_true.reshape(p.shape).double(), p.double()
-        y, s = y.reshape(len(s), -1, s.shape[-1]), s.reshape(len(s), -1, s.shape[-1])
+        w = self.__dict__.get("_entry_weights")
+        w = torch.ones_like(s) if w is None else w.reshape(*w.shape, *[1] * (s.dim() - w.dim())).expand(s.shape)
+        y, s, w = (t.reshape(len(s), -1, s.shape[-1]) for t in (y, s, w))
         s = s.clamp(0.0, 1.0) if self.clip else s
         above = s.unsqueeze(-1) > self.grid.to(s.device)  # (B, n, L, T)
         pos = (y != 0).unsqueeze(-1)  # Keras: a label is positive when it is not zero
-        counts = torch.stack([(above & pos).sum(1), (above & ~pos).sum(1), (~above & ~pos).sum(1),
-                              (~above & pos).sum(1)], dim=1).double()
+        w = w.unsqueeze(-1)
+        counts = torch.stack([((above & pos) * w).sum(1), ((above & ~pos) * w).sum(1), ((~above & ~pos) * w).sum(1),
+                              ((~above & pos) * w).sum(1)], dim=1).double()
         return counts.reshape(len(s), -1)
 
-    def from_parts(self, v) -> float:
+    @property
+    def thresholds(self) -> list[float]:
+        """Keras's thresholds: the grid, its ends at −ε and 1 + ε."""
+        return self.grid.tolist()
+
+    def _cells(self) -> torch.Tensor:
+        """(4, thresholds), or (4, thresholds, labels) per label — Keras's variable layout."""
+        if self._parts is None or (not self.multi_label and self.label_weights is None):
+            cells = super()._cells()
+            return cells if not self.multi_label else torch.zeros(4, self.num_thresholds, self.num_labels or 0)
+        return self._parts.reshape(4, -1, self.num_thresholds).transpose(1, 2).float()
+
+    def from_parts(self, v, samples=None) -> float:
         v = torch.as_tensor(v, dtype=torch.float64)
         if not self.multi_label and self.label_weights is None:
             return self._area(*v.reshape(4, -1))

@@ -85,6 +85,11 @@ class Metric:
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32"}
 
+    @classmethod
+    def from_config(cls, config: dict):
+        """Keras's: the metric its ``get_config`` describes."""
+        return cls(**config)
+
 
 class RatioMetric(Metric):
     """A metric that is a function of sums over the epoch, not a mean of per-sample values (Precision, AUC, R², F1):

@@ -18,18 +18,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rnnkit.keras.confusion_metrics import ConfusionMetric, evenly_spaced
+from rnnkit.keras.confusion_metrics import ConfusionMetric, checked_thresholds, evenly_spaced, state_variable
 from rnnkit.keras.metrics import Metric
 
 TP, FP, TN, FN = range(4)
-
-
-def _checked_thresholds(owner: str, thresholds) -> list[float]:
-    values = [float(t) for t in (thresholds if isinstance(thresholds, (list, tuple)) else [thresholds])]
-    bad = [t for t in values if not 0.0 <= t <= 1.0]
-    if bad:
-        raise ValueError(f"{owner}: thresholds must be in [0, 1], got {bad[0]!r}")
-    return values
 
 
 class _Count(ConfusionMetric):
@@ -41,8 +33,7 @@ class _Count(ConfusionMetric):
     def __init__(self, thresholds=None, name=None, dtype=None) -> None:
         Metric.__init__(self, name, dtype)
         self.init_thresholds = thresholds
-        self.grid = torch.tensor(_checked_thresholds(type(self).__name__, 0.5 if thresholds is None else thresholds),
-                                 dtype=torch.float64)
+        self.grid = torch.tensor(checked_thresholds(0.5 if thresholds is None else thresholds), dtype=torch.float64)
         self.thresholds, self.top_k, self.class_id = thresholds, None, None
 
     def parts(self, y_true, y_pred) -> torch.Tensor:
@@ -51,6 +42,12 @@ class _Count(ConfusionMetric):
     def from_parts(self, v, samples=None):
         totals = (np.asarray(v, dtype=np.float64) * samples).astype(np.float32)  # (Keras's float32 accumulators)
         return float(totals[0]) if len(totals) == 1 else totals  # Keras: a number for one threshold
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """Keras's one variable: the count at each threshold."""
+        return [state_variable(torch.zeros(len(self.grid)) if self._parts is None else self._parts.float(),
+                               "accumulator")]
 
     def result(self) -> torch.Tensor:
         if self._parts is None:  # nothing counted yet: zero at each threshold
@@ -93,6 +90,7 @@ class _AtOperatingPoint(ConfusionMetric):
             raise ValueError(f"Argument `num_thresholds` must be an integer > 0. Received: "
                              f"num_thresholds={num_thresholds}")
         self.value, self.num_thresholds = float(value), int(num_thresholds)
+        setattr(self, self.argument, value)  # Keras's own name for it: ``m.specificity``, ``m.recall``, …
         n = self.num_thresholds
         self.grid = torch.tensor([0.5] if n == 1 else [0.0, *[(i + 1) / (n - 1) for i in range(n - 2)], 1.0],
                                  dtype=torch.float64)
