@@ -101,17 +101,15 @@ class ConfusionMetric(RatioMetric):
         return torch.stack([((above & pos) * w).sum(1), ((above & ~pos) * w).sum(1), ((~above & ~pos) * w).sum(1),
                             ((~above & pos) * w).sum(1)], dim=1)
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        """Keras's stateful use: the batch's (weighted) counts added; a weight per sample or per entry."""
+    def weighted_parts(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
+        """The counts with a weight per sample or per entry (``_scores`` reads it)."""
         if sample_weight is None:
-            return super().update_state(y_true, y_pred)
+            return self.parts(y_true, y_pred).double()
         self._entry_weights = _tensor(sample_weight).double()
         try:
-            parts = self.parts(_tensor(y_true), _tensor(y_pred)).double()
+            return self.parts(y_true, y_pred).double()
         finally:
             self._entry_weights = None
-        self._samples += len(parts)
-        self._parts = parts.sum(0) if self._parts is None else self._parts + parts.sum(0)
 
     @property
     def variables(self) -> list[torch.Tensor]:

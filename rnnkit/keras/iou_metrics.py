@@ -57,9 +57,8 @@ class _IoUBase(RatioMetric):
     def parts(self, y_true, y_pred) -> torch.Tensor:
         return self._counts(y_true, y_pred)
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        """Keras's stateful use; ``sample_weight`` one per sample or one per element (0 leaves an element out)."""
-        y_true, y_pred = _tensor(y_true), _tensor(y_pred)
+    def weighted_parts(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
+        """The counts with ``sample_weight`` one per sample or one per element (0 leaves an element out)."""
         weights = None
         if sample_weight is not None:
             n = self._ids(y_true, y_pred)[0].shape[1]
@@ -70,9 +69,7 @@ class _IoUBase(RatioMetric):
                 w = w.trunc()  # Keras's integer confusion matrix
             weights = w.double().reshape(len(y_pred), -1).expand(len(y_pred), n) if w.dim() else \
                 w.double().expand(len(y_pred), n)
-        counts = self._counts(y_true, y_pred, weights).sum(0)
-        self._parts = counts if self._parts is None else self._parts + counts
-        self._samples += len(y_pred)
+        return self._counts(y_true, y_pred, weights)
 
     def from_parts(self, v, samples=None) -> float:
         cm = np.asarray(v, dtype=np.float64).reshape(self.num_classes, self.num_classes) * samples

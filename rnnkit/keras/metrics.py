@@ -108,13 +108,19 @@ class RatioMetric(Metric):
     def per_sample(self, y_true, y_pred):
         raise TypeError(f"{type(self).__name__} is computed over the epoch: it has no per-sample value")
 
+    def weighted_parts(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
+        """Each sample's parts (batch, P) times its weight (a metric counting entries may weigh each entry)."""
+        parts = self.parts(y_true, y_pred).double()
+        return parts * _sample_weights(sample_weight, len(parts)).double().reshape(-1, 1)
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         """Keras's stateful use: add a batch's (weighted) sums."""
         y_pred = _tensor(y_pred)
-        parts = self.parts(_tensor(y_true), y_pred).double()
+        if y_pred.is_meta:  # a shape-only pass (Keras building a model around the metric): nothing to count
+            return
+        parts = self.weighted_parts(_tensor(y_true), y_pred, sample_weight)
         self._samples += len(parts)
-        parts = (parts * _sample_weights(sample_weight, len(parts)).double().reshape(-1, 1)).sum(0)
-        self._parts = parts if self._parts is None else self._parts + parts
+        self._parts = parts.sum(0) if self._parts is None else self._parts + parts.sum(0)
 
     def result(self) -> torch.Tensor:
         if self._parts is None:
