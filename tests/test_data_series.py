@@ -187,3 +187,54 @@ def test_the_classic_panel_holds_out_the_last_h_values_of_airpassengers():
     assert (len(air), len(air.test), air.freq) == (126, 18, "monthly")
     assert air.values[0] == 112 and air.test[-1] == 432  # the textbook's first and last values
     assert str(air.timestamps[-1].date()) == "1959-06-01"
+
+
+def test_integer_timestamps_are_positions_the_forecast_continues_as_statsforecasts(tmp_path):
+    # statsforecast's integer ds (freq = the step): its forecast's ds continue the integers; rnnkit's rows the same
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    from rnnkit.tasks.forecaster import Forecaster
+
+    for start, step in ((0, 1), (10, 2)):
+        df = pd.DataFrame({"unique_id": "s", "ds": start + step * np.arange(30), "y": np.sin(np.arange(30) / 3)})
+        df.to_csv(tmp_path / "int.csv", index=False)
+        for source in (df, tmp_path / "int.csv"):
+            (s,) = read_series(source)
+            assert (s.freq, s.period, s.timestamps, s.origin) == ("other", 1, None, (start, step))
+            np.testing.assert_allclose(s.values, df["y"])
+        peer = StatsForecast(models=[Naive()], freq=step).forecast(df=df, h=4)
+        row = Forecaster._rows(s, np.zeros((4, 1)), (0.5,))
+        assert row["steps"] == peer["ds"].tolist()
+    # a pandas alias as freq: integer positions that count hours (M4's hourly period and horizon), no dates
+    (s,) = read_series(df, freq="h")
+    assert (s.freq, s.period, s.timestamps) == ("hourly", 24, None)
+    # a number as freq: the step, even for integers that would read as years
+    (s,) = read_series(pd.DataFrame({"id": "a", "timestamp": [1990, 1991, 1992], "value": [1.0, 2, 3]}), freq="1")
+    assert (s.freq, s.origin) == ("other", (1990, 1))
+
+
+def test_integer_years_are_years_in_text_parquet_and_data_frames(tmp_path):
+    # pandas reads the integer 1990 as 1990 ns after 1970; the text '1990' as the year: both are the year here
+    pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"id": "a", "timestamp": np.arange(1990, 2010), "value": np.arange(20.0)})
+    df.to_parquet(tmp_path / "y.parquet")
+    df.to_csv(tmp_path / "y.csv", index=False)
+    for source in (df, tmp_path / "y.parquet", tmp_path / "y.csv"):
+        (s,) = read_series(source)
+        assert (s.freq, str(s.timestamps[0].date()), str(s.timestamps[-1].date())) == \
+            ("yearly", "1990-01-01", "2009-01-01")
+
+
+@pytest.mark.parametrize("body, match", [
+    ("a,0,1\na,1,2\na,1,3\n", r"series 'a': duplicate timestamp 1 at lines 3 and 4"),
+    ("a,0,1\na,2,2\na,4,3\na,5,4\n", r"series 'a': timestamp 5 \(line 5\) is not on the grid of step 2"),
+    ("a,0,1\na,1,2\na,3,4\na,4,5\n", r"series 'a': 1 missing value.*gap in the timestamps.*2 \(no row for it\)"),
+    ("a,0,1\na,1,2\na,x,4\n", r"s\.csv:4: timestamp: 'x' is not a timestamp"),
+])
+def test_integer_timestamps_errors_name_the_line(tmp_path, body, match):
+    with pytest.raises(ValueError, match=match):
+        read_series(write(tmp_path, "id,timestamp,value\n" + body))
+    if "gap" in match:  # filled on request, as dates are
+        (a,) = read_series(write(tmp_path, "id,timestamp,value\n" + body), fill="interpolate")
+        np.testing.assert_allclose(a.values, [1, 2, 3, 4, 5])

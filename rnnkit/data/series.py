@@ -10,6 +10,9 @@ ones to be forecast when given to ``rnnkit forecast --data``)::
 
 Wide format: a ``timestamp`` column and one column per series. A file without an id column is read as wide.
 
+The time column holds dates, or integers — positions such as statsforecast's ``ds`` with ``freq=1``, continued by the
+forecast (integers that all look like years, 1000–2999 one apart, are years; ``rnnkit.data.series_grid``).
+
 The column names are options (``id_col``, ``time_col``, ``value_col``). Left at their defaults, a file without an
 ``id``/``timestamp``/``value`` column but with all three columns of another library's long format is read with those:
 statsforecast's and Nixtla's ``unique_id``, ``ds``, ``y``, or GluonTS's and AutoGluon's ``item_id``, ``timestamp``,
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.series_grid import as_dates, integer_positions, regular
 from rnnkit.models.forecaster import PERIODS
 
 FILLS = ("error", "ffill", "interpolate", "zero")
@@ -61,6 +65,13 @@ class Series:
     future: dict[str, np.ndarray] = field(default_factory=dict)
     test: np.ndarray | None = None
     source: str = ""
+    origin: tuple[int, int] | None = None  # (first position, step) where the file's time column holds integers
+
+    def positions(self, start: int, stop: int) -> list[int]:
+        """The time stamps of steps start … stop − 1 (0 is the first value) of a series without dates: its file's
+        integers where it has them (``origin``), else 1-based positions."""
+        first, step = self.origin or (1, 1)
+        return [first + step * k for k in range(start, stop)]
 
     def __len__(self) -> int:
         return len(self.values)
@@ -164,49 +175,6 @@ def _fill(values: np.ndarray, fill: str, where: str, lines, stamps=None) -> np.n
     return out
 
 
-def _regular(stamps, vals: dict[str, np.ndarray], lines: np.ndarray, freq: str | None, where: str):
-    """(timestamps on a regular grid, values with NaN at the gaps, line numbers (-1 at gaps), pandas freq)."""
-    import pandas as pd
-
-    order = np.argsort(stamps.values, kind="stable")
-    stamps, lines = stamps[order], lines[order]
-    vals = {k: v[order] for k, v in vals.items()}
-    dup = stamps.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        first = int(np.flatnonzero(stamps == stamps[i])[0])
-        raise ValueError(f"{where}: duplicate timestamp {stamps[i]} at lines {lines[first]} and {lines[i]}")
-    if freq is None:
-        if len(stamps) < 3:
-            raise ValueError(f"{where}: {len(stamps)} timestamps are too few to infer the frequency; pass freq (--freq)")
-        freq = pd.infer_freq(stamps)
-        if freq is None:  # gaps: infer from the most common step
-            step = pd.Series(stamps[1:] - stamps[:-1]).mode()[0]
-            days = step / pd.Timedelta(days=1)
-            freq = ("D" if abs(days - 1) < 1e-9 else "W" if abs(days - 7) < 1e-9 else "h" if abs(days * 24 - 1) < 1e-9
-                    else "MS" if 28 <= days <= 31 else "QS" if 89 <= days <= 92 else "YS" if 365 <= days <= 366
-                    else None)
-            if freq is None:
-                raise ValueError(f"{where}: cannot infer the frequency of the timestamps (most common step {step}); "
-                                 "pass freq (--freq), e.g. 'MS', 'D', 'h'")
-            if freq in ("MS", "QS", "YS") and stamps[0].day != 1:
-                freq = {"MS": "ME", "QS": "QE", "YS": "YE"}[freq]
-    grid = pd.date_range(stamps[0], stamps[-1], freq=freq)
-    if len(grid) == 0 or grid[0] != stamps[0] or not stamps.isin(grid).all():
-        off = stamps[~stamps.isin(grid)]
-        raise ValueError(f"{where}: timestamp {off[0] if len(off) else stamps[0]} is not on the {freq!r} grid "
-                         "that starts at the first timestamp")
-    pos = grid.get_indexer(stamps)
-    out_lines = np.full(len(grid), -1)
-    out_lines[pos] = lines
-    out = {}
-    for k, v in vals.items():
-        full = np.full(len(grid), np.nan)
-        full[pos] = v
-        out[k] = full
-    return grid, out, out_lines, freq
-
-
 def read_series(path, *, id_col: str = "id", time_col: str = "timestamp", value_col: str = "value",
                 freq: str | None = None, fill: str = "error", period: int | None = None) -> list[Series]:
     """Every series in a long- or wide-format CSV/TSV/Parquet file — or a pandas DataFrame laid out the same way, whose
@@ -227,16 +195,11 @@ def read_series(path, *, id_col: str = "id", time_col: str = "timestamp", value_
         raise ValueError(f"{path}: no {time_col!r} column (columns: {', '.join(map(str, df.columns))}); name the "
                          "time column with time_col (--time-col)")
     lines = np.arange(len(df)) + first  # what errors call each row: its file line, Parquet row or DataFrame position
-    try:
-        stamps_all = pd.to_datetime(df[time_col], format="mixed") if df[time_col].dtype == object else \
-            pd.to_datetime(df[time_col])
-    except (ValueError, TypeError) as e:
-        bad = next((i for i, v in enumerate(df[time_col]) if pd.isna(pd.to_datetime(v, errors="coerce"))), 0)
-        raise ValueError(f"{path}:{lines[bad]}: {time_col}: {df[time_col].iloc[bad]!r} is not a timestamp ({e})") \
-            from None
-    if stamps_all.isna().any():
-        bad = int(np.flatnonzero(stamps_all.isna().values)[0])
-        raise ValueError(f"{path}:{lines[bad]}: {time_col}: {df[time_col].iloc[bad]!r} is not a timestamp")
+    positions = integer_positions(df[time_col], freq, path, lines, time_col)
+    stamps_all = as_dates(df[time_col], path, lines, time_col) if positions is None else None
+
+    def stamps(rows=slice(None)):
+        return positions[rows] if positions is not None else pd.DatetimeIndex(stamps_all.values[rows])
     out = []
     if id_col in df.columns:
         if value_col not in df.columns:
@@ -248,7 +211,7 @@ def read_series(path, *, id_col: str = "id", time_col: str = "timestamp", value_
             vals = {"value": _numbers(df[value_col].values[rows], path, lines[rows], value_col)}
             for c in covs:
                 vals[c] = _numbers(df[c].values[rows], path, lines[rows], c)
-            out.append(_make(str(sid), pd.DatetimeIndex(stamps_all.values[rows]), vals, lines[rows], freq, fill,
+            out.append(_make(str(sid), stamps(rows), vals, lines[rows], freq, fill,
                              period, where, str(path)))
     else:
         value_cols = [c for c in df.columns if c != time_col]
@@ -257,7 +220,7 @@ def read_series(path, *, id_col: str = "id", time_col: str = "timestamp", value_
         for c in value_cols:
             where = f"{path}: series {c!r}"
             vals = {"value": _numbers(df[c].values, path, lines, str(c))}
-            out.append(_make(str(c), pd.DatetimeIndex(stamps_all.values), vals, lines, freq, fill, period, where,
+            out.append(_make(str(c), stamps(), vals, lines, freq, fill, period, where,
                              str(path)))
     return out
 
@@ -276,7 +239,7 @@ def _make(sid, stamps, vals, lines, freq, fill, period, where, source) -> Series
     observed = np.flatnonzero(~np.isnan(value))
     if len(observed) == 0:
         raise ValueError(f"{where}: no values")
-    grid, full, grid_lines, pfreq = _regular(stamps, vals, lines, freq, where)
+    grid, full, grid_lines, pfreq = regular(stamps, vals, lines, freq, where)
     last = int(np.flatnonzero(~np.isnan(full["value"]))[-1])
     future = {k: v[last + 1:] for k, v in full.items() if k != "value"}
     values = _fill(full["value"][:last + 1], fill, where, grid_lines, grid)
@@ -288,8 +251,10 @@ def _make(sid, stamps, vals, lines, freq, fill, period, where, source) -> Series
         if np.isnan(future[k]).any():
             raise ValueError(f"{where}: covariate {k!r} has missing values after the last observation")
     name = freq_name(pfreq)
-    return Series(sid, values, name, period or season_period(name), grid[:last + 1], covariates,
-                  {k: v for k, v in future.items() if len(v)}, None, source)
+    dated = not isinstance(grid, np.ndarray)
+    origin = None if dated else (int(grid[0]), int(grid[1] - grid[0]) if len(grid) > 1 else 1)
+    return Series(sid, values, name, period or season_period(name), grid[:last + 1] if dated else None, covariates,
+                  {k: v for k, v in future.items() if len(v)}, None, source, origin)
 
 
 def series_from_values(values, sid: str = "series", freq: str = "other", period: int | None = None,

@@ -98,7 +98,8 @@ class ForecastOptions:
     horizon: int | None = option(None, "steps to forecast (default: the M-competition convention per frequency — "
                                        "monthly 18, quarterly 8, yearly 6, other 8 as in M3; weekly 13, daily 14, "
                                        "hourly 48 as in M4)", min=1)
-    freq: str | None = option(None, "the pandas frequency of the file's timestamps (default: inferred), e.g. MS, D, h")
+    freq: str | None = option(None, "the pandas frequency of the file's timestamps (default: inferred), e.g. MS, D, h; "
+                                         "for integer timestamps, their step or the frequency they count in")
     fill: str = option("error", "what to do with gaps and NaN in a file", choices=FILLS)
     id_col: str = option("id", "the series id column (long format)")
     time_col: str = option("timestamp", "the timestamp column")

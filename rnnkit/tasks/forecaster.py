@@ -204,7 +204,7 @@ class Forecaster:
         h = len(q)
         stamps = future_stamps(s, h)
         steps = [str(t.date()) if t.hour == 0 and t.minute == 0 else str(t) for t in stamps] if stamps is not None \
-            else list(range(len(s) + 1, len(s) + h + 1))
+            else s.positions(len(s), len(s) + h)
         taus = list(taus)
         return {"id": s.id, "steps": steps, "forecast": q[:, taus.index(0.5)].tolist(),
                 "quantiles": {f"{t:g}": q[:, j].tolist() for j, t in enumerate(taus)}}

@@ -128,7 +128,8 @@ def plot_forecasts(rows: list[dict], series: list, path: Path, actuals: list | N
             x_hist, x_f = s.timestamps[-past:], pd.to_datetime(row["steps"])
             ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         else:
-            x_hist, x_f = np.arange(len(s.values))[-past:], np.arange(len(s.values), len(s.values) + h)
+            n = len(s.values)
+            x_hist, x_f = s.positions(max(0, n - past), n), s.positions(n, n + h)
         ax.plot(x_hist, s.values[-past:], color="black", lw=1.2, label="history")
         levels = sorted(float(t) for t in row["quantiles"])
         for lo in [t for t in levels if t < 0.5]:
