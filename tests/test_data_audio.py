@@ -94,3 +94,16 @@ def test_espeak_output_is_read_despite_its_bogus_header():
     wav = subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", "seven"], capture_output=True, check=True).stdout
     x = espeak_samples(wav)
     assert ESPEAK_RATE * 0.2 < len(x) < ESPEAK_RATE * 2 and np.abs(x).max() > 0.05
+
+
+def test_mp3_and_ogg_files_hold_the_tone_they_were_made_from(tmp_path):
+    # lossy formats (MP3 through libsndfile's mpg123, Ogg Vorbis) read back as the tone written, at the model's rate
+    t = np.arange(44100) / 44100
+    tone = (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    soundfile.write(tmp_path / "a.mp3", tone, 44100, format="MP3")
+    soundfile.write(tmp_path / "a.ogg", tone, 44100, format="OGG", subtype="VORBIS")
+    for name in ("a.mp3", "a.ogg"):
+        got = read_audio(tmp_path / name, 16000)
+        assert abs(len(got) - 16000) < 1600, name  # the encoder's padding at most
+        assert abs(dominant_frequency(got, 16000) - 440) < 2, name
+        assert 0.25 < np.sqrt(2 * np.mean(got[2000:-2000] ** 2)) < 0.55, name  # the amplitude 0.4, give or take

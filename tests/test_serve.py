@@ -3,6 +3,8 @@ test on loopback, and the web page driven in a real headless browser (Debian's c
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import shutil
@@ -300,41 +302,123 @@ def test_web_page_in_headless_chromium(runs):
     assert (ARTIFACTS / "web_page.png").stat().st_size > 10000
 
 
-def test_web_page_transcribes_a_chosen_recording_in_headless_chromium(tmp_path):
-    # a speech run's card takes a file, not text: the recording goes to the API as base64 and the transcript shown is
-    # the run's own transcription of that file
-    chromium = shutil.which("chromium")
-    if chromium is None or shutil.which("espeak-ng") is None:
+@pytest.fixture(scope="module")
+def asr_run(tmp_path_factory):
+    """A tiny speech run trained on three synthesised words (and the folder holding their WAVs)."""
+    if shutil.which("chromium") is None or shutil.which("espeak-ng") is None:
         pytest.skip("Debian's chromium and espeak-ng are needed")
     import soundfile
-    from playwright.sync_api import sync_playwright
 
     from rnnkit.data.speech_synth import Utterance, synthesize
     from rnnkit.tasks.speech import ASROptions, train_asr
 
+    root = tmp_path_factory.mktemp("asr")
     rows = []
     for i, word in enumerate(("yes", "no", "go left")):
-        soundfile.write(tmp_path / f"{i}.wav", synthesize(Utterance(word, "en-us+m3", 150, 50, 120, 1)), 22050)
+        soundfile.write(root / f"{i}.wav", synthesize(Utterance(word, "en-us+m3", 150, 50, 120, 1)), 22050)
         rows.append(json.dumps({"audio": f"{i}.wav", "text": word}) + "\n")
-    (tmp_path / "m.jsonl").write_text("".join(rows))
-    manifest = str(tmp_path / "m.jsonl")
+    (root / "m.jsonl").write_text("".join(rows))
+    manifest = str(root / "m.jsonl")
     train_asr(ASROptions(data=manifest, validation=manifest, test=manifest, n_mels=20, hidden_size=16, max_steps=5,
-                         epochs=100, batch_size=3, progress=False), tmp_path / "asr")
-    expected = load(tmp_path / "asr").transcribe([tmp_path / "0.wav"])[0]["text"]
-    with LiveServer(create_app([tmp_path / "asr"])) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+                         epochs=100, batch_size=3, progress=False), root / "asr")
+    return root
+
+
+def asr_page(p, url, *args):
+    browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", *args])
+    page = browser.new_page()
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=30000)
+    sent = []  # the audio each transcription request carried
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)["inputs"][0]) if r.method == "POST" else None)
+    return browser, page, page.locator("section.card[data-model=asr]"), sent
+
+
+def shown_transcript(card) -> str:
+    card.locator("pre[data-testid=text]").wait_for(state="attached", timeout=30000)
+    return card.locator("pre[data-testid=text]").text_content()
+
+
+def test_web_page_transcribes_a_chosen_recording_in_headless_chromium(asr_run):
+    # a speech run's card takes a file, not text: the recording goes to the API as base64 and the transcript shown is
+    # the run's own transcription of that file
+    from playwright.sync_api import sync_playwright
+
+    expected = load(asr_run / "asr").transcribe([asr_run / "0.wav"])[0]["text"]
+    with LiveServer(create_app([asr_run / "asr"])) as url, sync_playwright() as p:
+        browser, page, card, sent = asr_page(p, url)
         try:
-            page = browser.new_page()
-            page.goto(url + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=30000)
-            card = page.locator("section.card[data-model=asr]")
             assert card.locator("textarea").is_hidden()
-            card.locator("button").click()  # nothing chosen yet
+            card.locator("button[type=submit]").click()  # nothing chosen or recorded yet
             card.locator(".error").wait_for(state="visible", timeout=30000)
             assert "choose a recording" in card.locator(".error").inner_text()
-            card.locator("input[type=file]").set_input_files(str(tmp_path / "0.wav"))
-            card.locator("button").click()
-            card.locator("pre[data-testid=text]").wait_for(state="attached", timeout=30000)
-            assert card.locator("pre[data-testid=text]").text_content() == expected
+            card.locator("input[type=file]").set_input_files(str(asr_run / "0.wav"))
+            card.locator("button[type=submit]").click()
+            assert shown_transcript(card) == expected
+            assert base64.b64decode(sent[-1]) == (asr_run / "0.wav").read_bytes()  # a WAV goes as it is
         finally:
             browser.close()
+
+
+def _wav(b64: str):
+    import soundfile
+
+    info = soundfile.info(io.BytesIO(base64.b64decode(b64)))
+    data, rate = soundfile.read(io.BytesIO(base64.b64decode(b64)), dtype="float32")
+    return info, data, rate
+
+
+def test_web_page_decodes_a_format_the_server_does_not_read_and_sends_wav(asr_run, tmp_path):
+    # an Opus file (what phones and browsers record): Chromium decodes it and sends a mono 16-bit WAV, which holds the
+    # same sound as libsndfile's own decoding of the file; the transcript shown is the run's on exactly that WAV
+    import numpy as np
+    import soundfile
+    from playwright.sync_api import sync_playwright
+    from scipy.signal import resample_poly
+
+    wave, rate = soundfile.read(asr_run / "1.wav", dtype="float32")
+    soundfile.write(tmp_path / "no.opus", resample_poly(wave, 320, 147), 48000, format="OGG", subtype="OPUS")
+    reference, ref_rate = soundfile.read(tmp_path / "no.opus", dtype="float32")
+    with LiveServer(create_app([asr_run / "asr"])) as url, sync_playwright() as p:
+        browser, page, card, sent = asr_page(p, url)
+        try:
+            card.locator("input[type=file]").set_input_files(str(tmp_path / "no.opus"))
+            card.locator("button[type=submit]").click()
+            text = shown_transcript(card)
+        finally:
+            browser.close()
+    info, data, got_rate = _wav(sent[-1])
+    assert (info.format, info.subtype, info.channels) == ("WAV", "PCM_16", 1)
+    assert text == load(asr_run / "asr").predict_json([sent[-1]])[0]["text"]
+    a, b = resample_poly(data, 16000, got_rate), resample_poly(reference, 16000, ref_rate)
+    n = min(len(a), len(b))
+    assert abs(len(a) - len(b)) < 0.05 * len(b)
+    best = max(np.corrcoef(a[k:n], b[:n - k])[0, 1] for k in range(0, 400, 4))  # allowing the decoders' offsets
+    assert best > 0.95
+
+
+def test_web_page_records_from_the_microphone(asr_run):
+    # Chromium's fake microphone plays a WAV; the card records it, shows a player, and sends a mono 16-bit WAV of about
+    # the recorded length, not silence; the transcript shown is the run's on that WAV
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+
+    with LiveServer(create_app([asr_run / "asr"])) as url, sync_playwright() as p:
+        browser, page, card, sent = asr_page(p, url, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                                             f"--use-file-for-fake-audio-capture={asr_run / '2.wav'}")
+        try:
+            card.locator("button.record").click()
+            card.locator(".record-status", has_text="recording").wait_for(timeout=30000)
+            time.sleep(2.0)
+            card.locator("button.record").click()
+            page.wait_for_selector("section.card[data-model=asr] .recorder[data-recorded=true]", timeout=30000)
+            assert card.locator("audio").is_visible()
+            card.locator("button[type=submit]").click()
+            text = shown_transcript(card)
+        finally:
+            browser.close()
+    info, data, rate = _wav(sent[-1])
+    assert (info.format, info.subtype, info.channels) == ("WAV", "PCM_16", 1)
+    assert 1.0 < len(data) / rate < 6.0
+    assert np.sqrt(np.mean(data ** 2)) > 1e-3
+    assert text == load(asr_run / "asr").predict_json([sent[-1]])[0]["text"]

@@ -1,4 +1,4 @@
-"""Reading audio: WAV/FLAC/OGG with ``soundfile``, mixed down to mono, resampled to the model's rate.
+"""Reading audio: WAV/FLAC/OGG/MP3 with ``soundfile``, mixed down to mono, resampled to the model's rate.
 
 ``read_audio(path, sample_rate)`` returns float32 samples in [-1, 1]: integer PCM is scaled by soundfile, several
 channels are averaged, and another sample rate is converted with a polyphase filter (``scipy.signal.resample_poly``,
@@ -44,7 +44,7 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as e:
-        raise ValueError(f"{path}: not readable audio (WAV, FLAC or OGG expected): {e}") from None
+        raise ValueError(f"{path}: not readable audio (WAV, FLAC, OGG or MP3 expected): {e}") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: the audio file holds no samples")
     return resample(to_mono(data), rate, sample_rate)

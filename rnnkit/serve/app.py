@@ -220,7 +220,7 @@ def create_app(run_dirs: list[str | Path], *, max_queue: int = 64, max_body: int
 
     @app.get("/static/{asset}")
     async def static(asset: str):
-        files = {"app.js": "text/javascript", "style.css": "text/css"}
+        files = {"app.js": "text/javascript", "recorder.js": "text/javascript", "style.css": "text/css"}
         if asset not in files:
             return _error(404, f"no asset {asset!r}")
         return Response((STATIC / asset).read_text(encoding="utf-8"), media_type=files[asset])

@@ -279,7 +279,7 @@ class Transcriber:
 
     # --- the JSON interface (CLI predict, server) ---------------------------------------------------------------
     def info(self) -> dict:
-        return {"input": "audio (WAV/FLAC/OGG) as base64", "output": "its transcript", "streaming": False,
+        return {"input": "audio (WAV/FLAC/OGG/MP3) as base64", "output": "its transcript", "streaming": False,
                 "sample_rate": self.featurizer.sample_rate,
                 "options": {f.name: f.default for f in dataclasses.fields(TranscribeOptions)}}
 
@@ -292,7 +292,7 @@ class Transcriber:
                 data, rate = soundfile.read(io.BytesIO(base64.b64decode(item, validate=True)), dtype="float32",
                                             always_2d=True)
             except Exception:  # noqa: BLE001 - any undecodable input is the client's error
-                raise ValueError(f"input {i + 1}: not audio the model can read (a WAV, FLAC or OGG file; in a "
+                raise ValueError(f"input {i + 1}: not audio the model can read (a WAV, FLAC, OGG or MP3 file; in a "
                                  "request, its bytes base64-encoded)") from None
             if len(data) == 0:
                 raise ValueError(f"input {i + 1}: the audio holds no samples")

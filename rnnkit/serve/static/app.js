@@ -7,7 +7,7 @@ const INPUT_LABELS = {
   sequence: "A sequence as JSON: a list of time steps, each a list of numbers",
   forecast: "A series: its values in order, separated by commas or spaces (or JSON: {\"values\": [...], \"freq\": \"monthly\"})",
   translate: "Text to translate",
-  asr: "A recording to transcribe (WAV, FLAC or OGG)",
+  asr: "A recording to transcribe: a file, or record one from the microphone",
 };
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -91,13 +91,6 @@ function parseSeries(text) {
 }
 
 // A file's bytes as base64, the way the API takes audio.
-async function fileBase64(file) {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
 function svgEl(tag, attrs) {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -187,12 +180,14 @@ function renderCard(model) {
   const textarea = card.querySelector("textarea");
   if (model.task === "sequence") textarea.placeholder = "[[0.1, 0.2], [0.3, 0.4]]";
   if (model.task === "forecast") textarea.placeholder = "112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118";
-  let audio = null;
-  if (model.task === "asr") {  // a recording instead of text
+  let audio = null, recorder = null;
+  if (model.task === "asr") {  // a recording instead of text: a file, or the microphone (recorder.js)
     textarea.hidden = true;
     textarea.required = false;
-    audio = el("input", { type: "file", name: "audio", accept: "audio/*,.wav,.flac,.ogg" });
-    textarea.after(audio);
+    audio = el("input", { type: "file", name: "audio", accept: "audio/*,.wav,.flac,.ogg,.mp3,.webm,.m4a" });
+    recorder = recorderControls(() => { audio.value = ""; });  // a new recording replaces a chosen file
+    audio.addEventListener("change", () => { recorder.element.dataset.recorded = "false"; });
+    textarea.after(audio, recorder.element);
   }
   const options = optionInputs(model, card.querySelector(".options"));
   const error = card.querySelector(".error");
@@ -215,8 +210,13 @@ function renderCard(model) {
         } else if (model.task === "forecast") {
           input = parseSeries(input);
         } else if (audio) {
-          if (!audio.files.length) throw new Error("choose a recording (WAV, FLAC or OGG)");
-          input = await fileBase64(audio.files[0]);
+          if (audio.files.length) {
+            input = await audioFileBase64(audio.files[0]);
+          } else if (recorder.recording() && recorder.element.dataset.recorded === "true") {
+            input = recorder.recording();
+          } else {
+            throw new Error("choose a recording (WAV, FLAC, OGG, MP3, or any audio this browser plays) or record one");
+          }
         }
         const response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/predict`, {
           method: "POST", headers: { "Content-Type": "application/json" },
