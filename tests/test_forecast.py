@@ -134,6 +134,28 @@ def test_new_data_is_forecast_from_its_own_end(seasonal, tmp_path):
     assert forecast(folder / "run", data=frame, horizon=3) == rows
 
 
+def test_a_series_that_never_changed_is_forecast_to_stay_as_statsforecast_forecasts_it(seasonal, tmp_path):
+    # constant series: statsforecast's AutoETS and Naive forecast their value; so does the run's point forecast, alone
+    # or with partners, its intervals around it and in order
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, Naive
+
+    folder, _ = seasonal
+    stamps = [str(d.date()) for d in pd.date_range("2012-01-01", periods=48, freq="MS")]
+    frame = pd.DataFrame({"unique_id": np.repeat(["five", "seven"], 48), "ds": stamps * 2,
+                          "y": np.repeat([5.0, 7.25], 48)})
+    peers = StatsForecast(models=[AutoETS(season_length=12), Naive()], freq="MS").forecast(
+        df=frame.assign(ds=pd.to_datetime(frame["ds"])), h=4)
+    for combine in ("none", "theta,damped"):
+        rows = Forecaster(folder / "run", combine=combine).forecast_data(frame, horizon=4, quantiles=(0.1, 0.5, 0.9))
+        for r in rows:
+            expected = peers[peers["unique_id"] == r["id"]]
+            np.testing.assert_allclose(r["forecast"], expected["AutoETS"], atol=1e-9)
+            np.testing.assert_allclose(r["forecast"], expected["Naive"], atol=1e-9)
+            q = r["quantiles"]
+            assert (np.array(q["0.1"]) <= np.array(q["0.5"])).all() and (np.array(q["0.5"]) <= np.array(q["0.9"])).all()
+
+
 def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path):
     import shutil
 

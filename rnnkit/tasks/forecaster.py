@@ -60,6 +60,18 @@ def _check_positive(series: list[Series], members: list[RNNForecaster], key: str
                              "for series that reach zero or below)")
 
 
+def _flat_if_constant(s: Series, q: np.ndarray, taus) -> np.ndarray:
+    """A series whose every value is the same is forecast to stay there: its point forecast (the median) is that value
+    — as every statistical method's (naive, ETS, ARIMA, theta) is — and the other quantiles keep their distance from
+    the median (the uncertainty the ensemble learned from the other series). The RNN, reading a window with nothing to
+    scale by, would otherwise put the movement of other series into it."""
+    if len(s.values) == 0 or np.ptp(s.values) != 0:
+        return q
+    med = list(taus).index(0.5) if 0.5 in taus else None
+    shift = s.values[-1] - (q[:, med] if med is not None else np.median(q, 1))
+    return q + shift[:, None]
+
+
 def _build(mc: dict) -> RNNForecaster:
     kind = mc.pop("class", None)
     if kind != "RNNForecaster":
@@ -113,13 +125,13 @@ class Forecaster:
         taus = tuple(float(t) for t in taus)
         if not self.partners:
             q = self.rnn_quantiles(series, horizons, taus)
-            return q, q
+            return [_flat_if_constant(s, x, taus) for s, x in zip(series, q)], q
         levels = mixture_levels(taus)
         cols = [levels.index(t) for t in taus]
         rnn = self.rnn_quantiles(series, horizons, levels)
         hybrid = [combine(q, levels, partner_forecasts(self.partners, s.values, s.period, len(q), s.id),
                           self.opts.combine_weight)[:, cols] for s, q in zip(series, rnn)]
-        return hybrid, [q[:, cols] for q in rnn]
+        return [_flat_if_constant(s, q, taus) for s, q in zip(series, hybrid)], [q[:, cols] for q in rnn]
 
     def rnn_quantiles(self, series: list[Series], horizons: list[int], taus=METRIC_TAUS) -> list[np.ndarray]:
         """The RNN ensemble's quantiles (h_i, len(taus)) for each series, h_i steps after its end."""
