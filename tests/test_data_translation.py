@@ -125,3 +125,34 @@ def test_aligned_files_of_different_lengths_or_holes_are_refused(tmp_path):
     (tmp_path / "b.es").write_text("Uno.\n\nTres.\n")
     with pytest.raises(ValueError, match=r"b.es:2: empty line where .*a.en:2 has a sentence"):
         read_pairs(tmp_path / "a.en", target=tmp_path / "b.es")
+
+
+ANKI = ("Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org #2877272 (CM) & #1158250 (Wittydev)\n"
+        "Hi.\tSalut !\tCC-BY 2.0 (France) Attribution: tatoeba.org #538123 (CM) & #509819 (Aiji)\n"
+        "I won!\tJ'ai gagné !\tCC-BY 2.0 (France) Attribution: tatoeba.org #2005192 (CK) & #5607226 (Aiji)\n")
+
+
+def test_tatoeba_anki_files_read_as_the_seq2seq_tutorials_read_them(tmp_path):
+    # manythings.org's fra.txt: no header, English <TAB> French <TAB> attribution. Keras's lstm_seq2seq example reads
+    # `input_text, target_text, _ = line.split("\t")`; PyTorch's tutorial the first two fields of eng-fra.txt (no
+    # attribution), and reverses them to translate French to English
+    (tmp_path / "fra.txt").write_text(ANKI, encoding="utf-8")
+    (tmp_path / "eng-fra.txt").write_text("".join("\t".join(line.split("\t")[:2]) + "\n" for line in ANKI.splitlines()))
+    keras = [tuple(line.split("\t")[:2]) for line in ANKI.splitlines()]
+    assert [(p.source, p.target) for p in read_pairs(tmp_path / "fra.txt")] == keras
+    assert [(p.source, p.target) for p in read_pairs(tmp_path / "eng-fra.txt")] == keras
+    reverse = read_pairs(tmp_path / "eng-fra.txt", src_col="2", tgt_col="1")
+    assert [(p.source, p.target, p.line) for p in reverse] == [(t, s, i) for i, (s, t) in enumerate(keras, 1)]
+
+
+@pytest.mark.parametrize("content, cols, match", [
+    ("Go.\tVa !\nHi.\n", {}, r"pairs.txt:2: 1 tab-separated field\(s\), expected source<TAB>target \(no tab"),
+    ("Go.\t \n", {}, r"pairs.txt:1: the 'field 2' side is empty"),
+    ("Go.\tVa !\n", {"tgt_col": "3"}, r"pairs.txt:1: 2 tab-separated field\(s\).*field 3 asked"),
+    ("Go.\tVa !\n", {"src_col": "en"}, r"pairs.txt: a file of tab-separated pairs has no header.*not 'en'"),
+    ("Go.\tVa !\n", {"src_col": "0"}, r"pairs.txt: field numbers start at 1"),
+])
+def test_bad_tab_pair_files_name_the_file_and_line(tmp_path, content, cols, match):
+    (tmp_path / "pairs.txt").write_text(content)
+    with pytest.raises(ValueError, match=match):
+        read_pairs(tmp_path / "pairs.txt", **cols)

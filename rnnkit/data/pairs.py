@@ -5,7 +5,11 @@ Formats (by extension):
 * ``.tsv`` / ``.csv`` with a header row — the source and target columns by name (``src_col``, ``tgt_col``);
 * ``.jsonl`` — one object per line with the two keys;
 * two line-aligned plain-text files — ``read_pairs("train.en", target="train.es")``: line i of one is the
-  translation of line i of the other (blank lines must be blank on both sides and are skipped).
+  translation of line i of the other (blank lines must be blank on both sides and are skipped);
+* one plain-text file of tab-separated pairs without a header — the Tatoeba sentence pairs of manythings.org's Anki
+  files (``fra.txt``: ``Go.<TAB>Va !<TAB>CC-BY 2.0 (France) Attribution: tatoeba.org …``), which the PyTorch and
+  Keras seq2seq tutorials read: the first field is the source, the second the target, any further ones (the
+  attribution) ignored; ``src_col="2", tgt_col="1"`` picks fields by number (1-based) — translating the other way.
 
 An empty side, a row with too few or too many fields, a missing column or key, bytes that are not UTF-8 and two text
 files of different lengths are errors that name the file and line — nothing is dropped silently.
@@ -103,9 +107,37 @@ def _aligned(path: Path, target: Path) -> list[Pair]:
     return out
 
 
+def _field(path: Path, col: str, default: int) -> int:
+    """The 0-based field a headerless file's column option picks: a number names a field (1-based), anything else —
+    the defaults ``source``/``target`` — the default field."""
+    if str(col).strip().isdigit():
+        if int(col) < 1:
+            raise ValueError(f"{path}: field numbers start at 1, got {col!r}")
+        return int(col) - 1
+    if col not in ("source", "target"):
+        raise ValueError(f"{path}: a file of tab-separated pairs has no header: name its fields by number (1, 2), "
+                         f"not {col!r}")
+    return default
+
+
+def _tab_pairs(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
+    si, ti = _field(path, src_col, 0), _field(path, tgt_col, 1)
+    out = []
+    for line, raw in enumerate(read_utf8(path).splitlines(), 1):
+        if not raw.strip():
+            continue
+        fields = raw.split("\t")
+        if len(fields) <= max(si, ti):
+            raise ValueError(f"{path}:{line}: {len(fields)} tab-separated field(s), expected source<TAB>target"
+                             + (" (no tab on the line)" if len(fields) == 1 else f" (field {max(si, ti) + 1} asked)"))
+        out.append(_pair(path, line, fields[si], fields[ti], f"field {si + 1}", f"field {ti + 1}"))
+    return out
+
+
 def read_pairs(path: str | Path, src_col: str = "source", tgt_col: str = "target",
                target: str | Path | None = None) -> list[Pair]:
-    """Sentence pairs from a TSV/CSV/JSONL file (columns or keys by name) or two line-aligned text files."""
+    """Sentence pairs from a TSV/CSV/JSONL file (columns or keys by name), a text file of tab-separated pairs, or
+    two line-aligned text files."""
     path = Path(path)
     if target is not None:
         out = _aligned(path, Path(target))
@@ -113,9 +145,12 @@ def read_pairs(path: str | Path, src_col: str = "source", tgt_col: str = "target
         out = _table(path, src_col, tgt_col)
     elif path.suffix.lower() in (".jsonl", ".ndjson"):
         out = _jsonl(path, src_col, tgt_col)
+    elif "\t" in read_utf8(path).lstrip("\r\n").split("\n", 1)[0]:  # (a missing file: FileNotFoundError)
+        out = _tab_pairs(path, src_col, tgt_col)
     else:
-        raise ValueError(f"{path}: expected a .tsv, .csv or .jsonl file of pairs, or two line-aligned text files "
-                         "(source and target)")
+        raise ValueError(f"{path}: expected a .tsv, .csv or .jsonl file of pairs, a text file of tab-separated pairs "
+                         "(source<TAB>target per line, as Tatoeba's), or two line-aligned text files (source and "
+                         "target)")
     if not out:
         raise ValueError(f"{path}: no sentence pairs")
     return out

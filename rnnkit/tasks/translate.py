@@ -1,13 +1,14 @@
 """Machine translation end to end (task ``translate``): sentence pairs in, an encoder–decoder with attention out.
 
 ``train_translator`` reads the built-in ``kjv-rv1909`` corpus (English → Spanish Bible verses, split by books) or the
-user's pairs (TSV/CSV/JSONL columns by name, or two line-aligned text files), fits subword tokenizers (byte-level BPE,
-no ``<unk>`` in the output) on the training side, drops training pairs longer than ``max_len`` tokens (and says how
-many), and trains ``rnnkit.models.seq2seq.Seq2Seq`` with rnnkit's Trainer: bucketed batches, time budget, checkpoints
-and exact resume. Every evaluation measures validation loss and **validation BLEU/chrF** (greedy search on the first
-``bleu_sentences`` validation pairs) into ``curve.csv``/``curve.png`` and ``metrics.csv``; early stopping and the kept
-"best" weights follow ``monitor`` (BLEU by default). ``evaluate`` reports BLEU and chrF on the test split (the test
-books; a user's ``--test`` file; else the validation pairs), greedy and beam, with sacrebleu's signatures::
+user's pairs (TSV/CSV/JSONL columns by name, Tatoeba's tab-separated pairs, or two line-aligned text files), fits
+subword tokenizers (byte-level BPE, no ``<unk>`` in the output) on the training side, drops training pairs longer than
+``max_len`` tokens (and says how many), and trains ``rnnkit.models.seq2seq.Seq2Seq`` with rnnkit's Trainer: bucketed
+batches, time budget, checkpoints and exact resume. Every evaluation measures validation loss and **validation
+BLEU/chrF** (greedy search on the first ``bleu_sentences`` validation pairs) into ``curve.csv``/``curve.png`` and
+``metrics.csv``; early stopping and the kept "best" weights follow ``monitor`` (BLEU by default). ``evaluate`` reports
+BLEU and chrF on the test split (the test books; a user's ``--test`` file; else the validation pairs), greedy and
+beam, with sacrebleu's signatures::
 
     from rnnkit.tasks.translate import TranslateOptions, train_translator, translate
     train_translator(TranslateOptions(data="kjv-rv1909", max_minutes=30), "runs/en-es")
@@ -47,11 +48,14 @@ from rnnkit.train.optim import OPTIMIZERS
 
 @dataclass
 class TranslateOptions:
-    data: str = option(None, "kjv-rv1909 (built in), a TSV/CSV/JSONL file of pairs, or the source side of two "
-                             "line-aligned text files", required=True)
+    data: str = option(None, "kjv-rv1909 (built in), a TSV/CSV/JSONL file of pairs, a text file of tab-separated "
+                             "pairs (Tatoeba's fra.txt), or the source side of two line-aligned text files",
+                       required=True)
     target_file: str | None = option(None, "with two line-aligned text files: the target side (--data: the source)")
-    src_col: str | None = option(None, "the source column or key (default: en for kjv-rv1909, else source)")
-    tgt_col: str | None = option(None, "the target column or key (default: es for kjv-rv1909, else target)")
+    src_col: str | None = option(None, "the source column or key (default: en for kjv-rv1909, else source; a field "
+                                       "number in a file of tab-separated pairs, default 1)")
+    tgt_col: str | None = option(None, "the target column or key (default: es for kjv-rv1909, else target; a field "
+                                       "number in a file of tab-separated pairs, default 2)")
     validation: str | None = option(None, "a file of validation pairs (default: the corpus's validation books, or "
                                           "a held-out share of your pairs)")
     test: str | None = option(None, "a file of test pairs for evaluate (default: the corpus's test books)")
