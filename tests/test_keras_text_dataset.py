@@ -115,3 +115,31 @@ def test_the_classify_task_trains_on_a_folder_of_class_folders(folder, tmp_path)
             load_labelled(opts)
     finally:
         (folder / "negative" / "empty.txt").unlink()
+
+
+def test_the_classify_task_reads_pytorchs_names_layout_one_file_per_class(tmp_path):
+    # PyTorch's "Classifying Names with a Character-Level RNN" reads data/names/*.txt as the tutorial writes it:
+    # category = the file's name without .txt, lines = open(f, encoding="utf-8").read().strip().split("\n")
+    import glob
+    import os
+
+    from rnnkit.tasks.classify import ClassifyOptions, load_labelled, train_classifier
+
+    names = tmp_path / "names"
+    names.mkdir()
+    (names / "English.txt").write_text("Smith\nJones\nBrown\n\nTaylor\n", encoding="utf-8")
+    (names / "German.txt").write_text("Müller\nSchmidt\nWeber\n", encoding="utf-8")
+    (names / "Italian.txt").write_text("Rossi\nRusso\nFerrari\nBianchi\n", encoding="utf-8")
+    tutorial = set()
+    for filename in glob.glob(str(names / "*.txt")):
+        category = os.path.splitext(os.path.basename(filename))[0]
+        lines = open(filename, encoding="utf-8").read().strip().split("\n")
+        tutorial |= {(line, category) for line in lines if line}
+    opts = ClassifyOptions(data=str(names), tokenizer="char", min_freq=1, hidden_size=8, epochs=2, val_fraction=0.2,
+                           progress=False)
+    train, val, _ = load_labelled(opts)
+    assert {(e.text, e.label) for e in train + val} == tutorial and len(train + val) == len(tutorial)
+    assert train_classifier(opts, tmp_path / "run")["validation_accuracy"] >= 0.0
+    (names / "Greek.txt").write_text("\n \n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"Greek.txt: the file is empty"):
+        load_labelled(opts)

@@ -3,6 +3,10 @@ and Keras's ``text_dataset_from_directory``:
 
     DIR/<class name>/**/<file>.txt      (each file one text; folders starting with "." skipped)
 
+or, with no class folders, one file per class and one text per line (PyTorch's name-classification tutorial)::
+
+    DIR/<class name>.txt
+
 Indexed as Keras indexes it, so a seed gives Keras's order: the classes are the subfolders in sorted order (or the
 given ``class_names``, in their order), each class's files those of a walk of its folder sorted by folder then by
 name; with ``shuffle`` the list is permuted by ``numpy.random.RandomState(seed)``. A ``validation_split`` f keeps the
@@ -62,9 +66,27 @@ def split_files(paths: list, labels, validation_split: float | None, subset: str
     raise ValueError(f'`subset` must be either "training" or "validation", received: {subset}')
 
 
+def read_class_files(directory) -> list[TextExample]:
+    """One .txt file per class, one text per line — the layout of PyTorch's name-classification tutorial
+    (``data/names/English.txt``, ``German.txt``, …): each non-empty line an example labelled with its file's name
+    (without ``.txt``), classes in sorted order; an empty file is an error naming it."""
+    out = []
+    for path in sorted(Path(directory).glob("*.txt"), key=lambda p: p.name):
+        lines = [(i, s.strip()) for i, s in enumerate(read_utf8(path).splitlines(), 1) if s.strip()]
+        if not lines:
+            raise ValueError(f"{path}: the file is empty (each class file holds one text per line)")
+        out += [TextExample(text, path.stem, i) for i, text in lines]
+    return out
+
+
 def read_text_folders(directory) -> list[TextExample]:
     """Every text file of ``directory``'s class folders as a labelled example (its label the folder's name); an empty
-    file or one that is not UTF-8 is an error naming it."""
+    file or one that is not UTF-8 is an error naming it. A folder with no class folders but .txt files of its own is
+    read as one file per class (``read_class_files``)."""
+    folder = Path(directory)
+    if folder.is_dir() and not any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir()) \
+            and any(folder.glob("*.txt")):
+        return read_class_files(folder)
     paths, labels, names = index_text_folders(directory)
     if not paths:
         raise ValueError(f"{directory}: no .txt files in its class folders ({', '.join(names) or 'none found'})")
@@ -77,4 +99,4 @@ def read_text_folders(directory) -> list[TextExample]:
     return out
 
 
-__all__ = ["index_text_folders", "split_files", "read_text_folders", "text_files"]
+__all__ = ["index_text_folders", "split_files", "read_class_files", "read_text_folders", "text_files"]

@@ -65,7 +65,8 @@ def pad_collate(items) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 @dataclass
 class ClassifyOptions:
     data: str = option(None, "a built-in corpus (rnnkit data list), a CSV/TSV/JSONL file with text and label columns, "
-                       "or a folder with one subfolder of .txt files per class", required=True)
+                             "a folder with one subfolder of .txt files per class, or a folder of one .txt file per "
+                             "class with a text per line", required=True)
     text_col: str = option("text", "the column (or JSONL key) holding the text")
     label_col: str = option("label", "the column (or JSONL key) holding the label")
     tokenizer: str = option("word", "how text becomes tokens", choices=("word", "char", "bpe"))
