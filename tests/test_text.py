@@ -417,3 +417,35 @@ def test_text_tasks_take_the_recurrent_regularisers_and_keep_them_in_the_run(tmp
     clf = TextClassifier(20, 2, 8, 6, "gru", regularizers={"variational_dropout": 0.3, "weight_drop": 0.2})
     assert clf.config["regularizers"] == {"variational_dropout": 0.3, "weight_drop": 0.2}
     assert TextClassifier(**{k: v for k, v in clf.config.items() if k != "class"}).rnn.regularizers.weight_drop == 0.2
+
+
+def test_a_folder_of_train_valid_test_files_is_read_as_pytorchs_word_language_model_reads_it(tmp_path):
+    # WikiText's layout (train.txt, valid.txt, test.txt), which PyTorch's word_language_model example reads with
+    # --data ./data/wikitext-2: training on train.txt, the learning curve on valid.txt, and `evaluate` adds the test
+    # file's perplexity — the model run over the whole test text with its state carried, scored by F.cross_entropy
+    from rnnkit.tasks import load
+    from rnnkit.tasks.lm import evaluate_language_model
+
+    folder = tmp_path / "wikitext"
+    folder.mkdir()
+    text = (FIX / "tiny_corpus.txt").read_text()
+    (folder / "train.txt").write_text(text)
+    (folder / "valid.txt").write_text("the cat sat on the mat.\n")
+    (folder / "test.txt").write_text("a dog sat on a log.\n")
+    r = CliRunner().invoke(app, ["train", "lm", "--data", str(folder), "--hidden-size", "16", "--embedding-dim", "8",
+                                 "--streams", "2", "--bptt", "10", "--max-steps", "3", "--progress", "false",
+                                 "--out", str(tmp_path / "lm")])
+    assert r.exit_code == 0, r.output
+    lm = load(tmp_path / "lm")
+    assert lm.tokenizer.decode(lm.tokenizer.encode(text)) == text  # the vocabulary is train.txt's
+    got = evaluate_language_model(tmp_path / "lm")
+    for split, body in (("val", "the cat sat on the mat.\n"), ("test", "a dog sat on a log.\n")):
+        ids = torch.tensor(lm.tokenizer.encode(body))
+        with torch.no_grad():
+            logits, _ = lm.model.eval()(ids[None, :-1])
+        expected = F.cross_entropy(logits[0], ids[1:]).item()
+        assert got[f"{split}_loss"] == pytest.approx(expected, rel=1e-5)
+        assert got[f"{split}_perplexity"] == pytest.approx(math.exp(expected), rel=1e-5)
+    (folder / "valid.txt").unlink()
+    r = CliRunner().invoke(app, ["train", "lm", "--data", str(folder), "--out", str(tmp_path / "lm2")])
+    assert r.exit_code != 0 and "holds train.txt and valid.txt (or validation.txt)" in r.output

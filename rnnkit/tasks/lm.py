@@ -1,6 +1,7 @@
 """Language modelling end to end (task ``lm``): train on a text, measure bits per token, generate.
 
-``train_language_model`` reads the user's text file or a built-in corpus, holds out its last ``held_out`` share, and
+``train_language_model`` reads the user's text file or a built-in corpus, holds out its last ``held_out`` share (or
+a folder's ``train.txt``/``valid.txt``/``test.txt``, WikiText's and PyTorch's word_language_model's layout), and
 trains with stateful truncated BPTT over parallel streams (the trainer carries the state from batch to batch).
 Held-out evaluations every ``eval_every`` batches go to ``curve.csv``/``curve.png``; checkpoints every
 ``checkpoint_every`` batches let ``resume=True`` (``--resume``) continue a killed run bit for bit (with a step budget;
@@ -64,7 +65,8 @@ class StreamWindows(Dataset):
 
 @dataclass
 class LMOptions:
-    data: str = option(None, "a built-in corpus (rnnkit data list) or a UTF-8 text file", required=True)
+    data: str = option(None, "a built-in corpus (rnnkit data list), a UTF-8 text file, or a folder of train.txt, "
+                             "valid.txt and optionally test.txt (WikiText's layout)", required=True)
     tokenizer: str = option("char", "how text becomes tokens", choices=("char", "word", "bpe"))
     min_freq: int = option(1, "keep tokens seen at least this often in the training text", min=1)
     max_vocab: int = option(30000, "the largest vocabulary, specials included", min=5)
@@ -120,7 +122,30 @@ def load_stream_text(data: str) -> str:
     return read_text(data)
 
 
+SPLIT_FILES = {"train": ("train.txt",), "validation": ("valid.txt", "validation.txt"), "test": ("test.txt",)}
+
+
+def split_files(data: str) -> dict[str, Path] | None:
+    """A folder's split files — ``train.txt``, ``valid.txt`` (or ``validation.txt``), optionally ``test.txt``: the
+    layout of WikiText and Penn Treebank that PyTorch's word_language_model example reads (``--data
+    ./data/wikitext-2``) — or None when ``data`` is not a folder."""
+    folder = Path(data)
+    if data in CORPORA or not folder.is_dir():
+        return None
+    found = {split: next((folder / n for n in names if (folder / n).is_file()), None)
+             for split, names in SPLIT_FILES.items()}
+    if found["train"] is None or found["validation"] is None:
+        raise ValueError(f"{folder}: a folder for a language model holds train.txt and valid.txt (or validation.txt), "
+                         f"optionally test.txt (found: {', '.join(sorted(p.name for p in folder.iterdir())) or 'nothing'})")
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def _split(opts: LMOptions) -> tuple[str, str]:
+    """(training text, held-out text): a folder's train and validation files, else the text less its last
+    ``held_out`` share, and that share."""
+    files = split_files(opts.data)
+    if files:
+        return read_text(files["train"]), read_text(files["validation"])
     text = load_stream_text(opts.data)
     cut = int(len(text) * (1 - opts.held_out))
     return text[:cut], text[cut:]
@@ -164,8 +189,9 @@ def train_language_model(opts: LMOptions, out: str | Path, resume: bool = False)
     results = {"val_loss": final["val_loss"], "val_bits_per_token": final["val_bits_per_token"],
                "val_perplexity": math.exp(final["val_loss"]), "train_seconds": final["train_seconds"],
                "train_tokens": train.tokens_read(final["step"])}
+    held = "its validation file" if split_files(opts.data) else f"held-out {opts.held_out:.0%} of the text"
     plot_curves({f"{opts.cell} {opts.hidden_size}, {opts.tokenizer} tokens": curve.rows}, out / "curve.png",
-                title=f"Language model on {Path(opts.data).name}: held-out {opts.held_out:.0%} of the text")
+                title=f"Language model on {Path(opts.data).name}: {held}")
     save_model(out, model, {"task": "lm", "model": model.config, "tokenizer": save_tokenizer(out, tok),
                             "results": results, "options": dict(vars(opts)), "history": history})
     return results
@@ -306,9 +332,17 @@ def evaluate_language_model(run_dir: str | Path, progress: bool = False) -> dict
     val = held_out_windows(p.tokenizer.encode(val_text), opts)
     if progress:
         print(f"evaluating on {val.x.numel()} held-out tokens ...", file=sys.stderr)
-    metrics = Trainer(p.model, val, val, config=_config(opts)).evaluate(val)
-    return {"val_loss": metrics["loss"], "val_bits_per_token": metrics["bits_per_token"],
-            "val_perplexity": math.exp(metrics["loss"]), "held_out_tokens": val.x.numel()}
+    trainer = Trainer(p.model, val, val, config=_config(opts))
+    metrics = trainer.evaluate(val)
+    out = {"val_loss": metrics["loss"], "val_bits_per_token": metrics["bits_per_token"],
+           "val_perplexity": math.exp(metrics["loss"]), "held_out_tokens": val.x.numel()}
+    files = split_files(opts.data)
+    if files and "test" in files:  # a folder's test file, read the same way
+        test = held_out_windows(p.tokenizer.encode(read_text(files["test"])), opts)
+        metrics = trainer.evaluate(test)
+        out |= {"test_loss": metrics["loss"], "test_bits_per_token": metrics["bits_per_token"],
+                "test_perplexity": math.exp(metrics["loss"]), "test_tokens": test.x.numel()}
+    return out
 
 
 TASK = Task("lm", "a language model", train_language_model, LMPredictor, evaluate_language_model, options=LMOptions,
