@@ -360,12 +360,15 @@ def test_web_page_transcribes_a_chosen_recording_in_headless_chromium(asr_run):
             browser.close()
 
 
-def _wav(b64: str):
+def sent_wav(asr_run, b64: str, shown: str):
+    """The samples and rate of the audio the page sent, checked to be a mono 16-bit WAV whose transcript by the run
+    is the one the page showed."""
     import soundfile
 
     info = soundfile.info(io.BytesIO(base64.b64decode(b64)))
-    data, rate = soundfile.read(io.BytesIO(base64.b64decode(b64)), dtype="float32")
-    return info, data, rate
+    assert (info.format, info.subtype, info.channels) == ("WAV", "PCM_16", 1)
+    assert shown == load(asr_run / "asr").predict_json([b64])[0]["text"]
+    return soundfile.read(io.BytesIO(base64.b64decode(b64)), dtype="float32")
 
 
 def test_web_page_decodes_a_format_the_server_does_not_read_and_sends_wav(asr_run, tmp_path):
@@ -387,9 +390,7 @@ def test_web_page_decodes_a_format_the_server_does_not_read_and_sends_wav(asr_ru
             text = shown_transcript(card)
         finally:
             browser.close()
-    info, data, got_rate = _wav(sent[-1])
-    assert (info.format, info.subtype, info.channels) == ("WAV", "PCM_16", 1)
-    assert text == load(asr_run / "asr").predict_json([sent[-1]])[0]["text"]
+    data, got_rate = sent_wav(asr_run, sent[-1], text)
     a, b = resample_poly(data, 16000, got_rate), resample_poly(reference, 16000, ref_rate)
     n = min(len(a), len(b))
     assert abs(len(a) - len(b)) < 0.05 * len(b)
@@ -417,8 +418,6 @@ def test_web_page_records_from_the_microphone(asr_run):
             text = shown_transcript(card)
         finally:
             browser.close()
-    info, data, rate = _wav(sent[-1])
-    assert (info.format, info.subtype, info.channels) == ("WAV", "PCM_16", 1)
+    data, rate = sent_wav(asr_run, sent[-1], text)
     assert 1.0 < len(data) / rate < 6.0
     assert np.sqrt(np.mean(data ** 2)) > 1e-3
-    assert text == load(asr_run / "asr").predict_json([sent[-1]])[0]["text"]
