@@ -212,6 +212,8 @@ def test_integer_timestamps_are_positions_the_forecast_continues_as_statsforecas
     # a number as freq: the step, even for integers that would read as years
     (s,) = read_series(pd.DataFrame({"id": "a", "timestamp": [1990, 1991, 1992], "value": [1.0, 2, 3]}), freq="1")
     assert (s.freq, s.origin) == ("other", (1990, 1))
+    (s,) = read_series(pd.DataFrame({"id": "a", "timestamp": [10], "value": [1.0]}), freq="5")  # one row: freq's step
+    assert s.positions(1, 3) == [15, 20]
 
 
 def test_integer_years_are_years_in_text_parquet_and_data_frames(tmp_path):

@@ -252,7 +252,8 @@ def _make(sid, stamps, vals, lines, freq, fill, period, where, source) -> Series
             raise ValueError(f"{where}: covariate {k!r} has missing values after the last observation")
     name = freq_name(pfreq)
     dated = not isinstance(grid, np.ndarray)
-    origin = None if dated else (int(grid[0]), int(grid[1] - grid[0]) if len(grid) > 1 else 1)
+    step = int(grid[1] - grid[0]) if not dated and len(grid) > 1 else int(freq) if str(freq).strip().isdigit() else 1
+    origin = None if dated else (int(grid[0]), step)
     return Series(sid, values, name, period or season_period(name), grid[:last + 1] if dated else None, covariates,
                   {k: v for k, v in future.items() if len(v)}, None, source, origin)
 
