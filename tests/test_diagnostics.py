@@ -121,6 +121,34 @@ def test_quick_tour_on_a_reduced_budget_writes_every_section_and_figure(tmp_path
     assert any(m.startswith("[5/5]") for m in messages)
     for f in ["short_task.png", "long_task.png", "gradient_flow.png", "explosion.png", "cost.png", "long_task.csv"]:
         assert (tmp_path / "tour" / f).stat().st_size > 0
+    look_in_a_browser(path)
+
+
+def look_in_a_browser(path):
+    """The report in headless Chromium, on a desktop and a phone's width: every figure decodes, nothing is fetched
+    from elsewhere (it works offline), no script error, and on the phone the page does not scroll sideways (a wide
+    table scrolls in its own box)."""
+    import shutil
+
+    if shutil.which("chromium") is None:
+        return  # the page's structure is checked above; make installs Debian's chromium where it can
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                errors, fetched = [], []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("request", lambda r: fetched.append(r.url))
+                page.goto(path.resolve().as_uri())
+                sizes = page.evaluate("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
+                assert len(sizes) == 5 and min(sizes) > 0
+                assert errors == [] and [u for u in fetched if not u.startswith(("file:", "data:"))] == []
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), width
+        finally:
+            browser.close()
 
 
 def test_cli_errors_and_cost(tmp_path):

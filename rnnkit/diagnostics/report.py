@@ -73,13 +73,16 @@ class Section:
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
-img{max-width:100%;border:1px solid #eee}table{border-collapse:collapse;margin:1em 0;font-size:.9em}
+img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:1em 0}
+.table{overflow-x:auto}table{border-collapse:collapse;margin:1em 0;font-size:.9em}
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f4f4f4}
 .conclusion{background:#eef6ee;border-left:4px solid #5a5;padding:.5em 1em;margin:1em 0}.meta{color:#777;font-size:.85em}"""
 
 
 def write_html(path: Path, title: str, intro: str, sections: list[Section], meta: str = "") -> Path:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+             f"<title>{html.escape(title)}</title>",
              f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>"]
     for i, s in enumerate(sections, 1):
         parts.append(f"<section id='s{i}'><h2>{i}. {html.escape(s.title)}</h2><p>{html.escape(s.intro)}</p>")
@@ -90,7 +93,7 @@ def write_html(path: Path, title: str, intro: str, sections: list[Section], meta
                          f"<figcaption>{html.escape(caption)} <span class='meta'>({html.escape(Path(fig).name)})"
                          "</span></figcaption></figure>")
         for rows in s.tables:
-            parts.append(table_html(rows))
+            parts.append(f"<div class='table'>{table_html(rows)}</div>")  # a wide table scrolls, not the page
         if s.conclusion:
             parts.append(f"<p class='conclusion'><b>Conclusion (computed from this run):</b> "
                          f"{html.escape(s.conclusion)}</p>")

@@ -192,7 +192,7 @@ function renderCard(model) {
   const options = optionInputs(model, card.querySelector(".options"));
   const error = card.querySelector(".error");
   const result = card.querySelector(".result");
-  const button = card.querySelector("button");
+  const button = card.querySelector("button[type=submit]");
   button.textContent = { classify: "Classify", lm: "Generate", sequence: "Predict", forecast: "Forecast",
                          translate: "Translate", asr: "Transcribe" }[model.task] || "Run";
 
