@@ -96,14 +96,35 @@ def test_espeak_output_is_read_despite_its_bogus_header():
     assert ESPEAK_RATE * 0.2 < len(x) < ESPEAK_RATE * 2 and np.abs(x).max() > 0.05
 
 
-def test_mp3_and_ogg_files_hold_the_tone_they_were_made_from(tmp_path):
-    # lossy formats (MP3 through libsndfile's mpg123, Ogg Vorbis) read back as the tone written, at the model's rate
+def encode_with_ffmpeg(path, tone, rate, container, codec):
+    """The tone encoded by ffmpeg's own encoders (through PyAV) — what a phone (AAC in MP4) or a browser's
+    MediaRecorder (Opus in WebM) writes."""
+    import av
+
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(tone[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+
+
+def test_lossy_and_ffmpeg_only_files_hold_the_tone_they_were_made_from(tmp_path):
+    # lossy formats — MP3 (libsndfile's mpg123), Ogg Vorbis, and, through ffmpeg, a phone's M4A (AAC) and a browser's
+    # WebM (Opus) — read back as the tone written, at the model's rate; a file ffmpeg cannot read either is named
     t = np.arange(44100) / 44100
     tone = (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     soundfile.write(tmp_path / "a.mp3", tone, 44100, format="MP3")
     soundfile.write(tmp_path / "a.ogg", tone, 44100, format="OGG", subtype="VORBIS")
-    for name in ("a.mp3", "a.ogg"):
+    encode_with_ffmpeg(tmp_path / "a.m4a", tone, 44100, "mp4", "aac")
+    t48 = np.arange(48000) / 48000
+    encode_with_ffmpeg(tmp_path / "a.webm", (0.4 * np.sin(2 * np.pi * 440 * t48)).astype(np.float32), 48000, "webm",
+                       "libopus")
+    for name in ("a.mp3", "a.ogg", "a.m4a", "a.webm"):
         got = read_audio(tmp_path / name, 16000)
         assert abs(len(got) - 16000) < 1600, name  # the encoder's padding at most
         assert abs(dominant_frequency(got, 16000) - 440) < 2, name
         assert 0.25 < np.sqrt(2 * np.mean(got[2000:-2000] ** 2)) < 0.55, name  # the amplitude 0.4, give or take
+    (tmp_path / "b.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A junk that is not a stream")
+    with pytest.raises(ValueError, match=r"b.m4a: not readable audio \(WAV, FLAC, OGG, MP3, M4A/AAC, WebM/Opus"):
+        read_audio(tmp_path / "b.m4a", 16000)

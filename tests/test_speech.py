@@ -129,7 +129,7 @@ def test_bad_input_is_named(tmp_path, runs):
     with pytest.raises(ValueError, match="bad.wav: not readable audio"):
         transcribe(folder / "bi", [tmp_path / "bad.wav"])
     r = CliRunner().invoke(app, ["predict", str(folder / "bi"), str(tmp_path / "bad.wav")])  # the file's bytes
-    assert r.exit_code != 0 and "input 1: not audio the model can read (a WAV, FLAC, OGG or MP3 file" in r.output
+    assert r.exit_code != 0 and "input 1: not audio the model can read (WAV, FLAC, OGG, MP3, M4A/AAC" in r.output
     (tmp_path / "lm").mkdir()
     (tmp_path / "lm" / "config.json").write_text(json.dumps({"task": "translate"}))
     with pytest.raises(WrongTask, match="'translate' run"):

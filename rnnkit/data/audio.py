@@ -1,4 +1,5 @@
-"""Reading audio: WAV/FLAC/OGG/MP3 with ``soundfile``, mixed down to mono, resampled to the model's rate.
+"""Reading audio: WAV/FLAC/OGG/MP3 with ``soundfile``, anything else ffmpeg decodes (a phone's M4A/AAC, a browser's
+WebM/Opus, MP4 video's sound track) with PyAV, mixed down to mono, resampled to the model's rate.
 
 ``read_audio(path, sample_rate)`` returns float32 samples in [-1, 1]: integer PCM is scaled by soundfile, several
 channels are averaged, and another sample rate is converted with a polyphase filter (``scipy.signal.resample_poly``,
@@ -34,19 +35,54 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     return x.mean(axis=1) if x.ndim == 2 else x
 
 
-def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 samples of an audio file at ``sample_rate`` Hz."""
+READABLE = "WAV, FLAC, OGG, MP3, M4A/AAC, WebM/Opus or any other format ffmpeg decodes"
+
+
+def _decode_with_ffmpeg(source) -> tuple[np.ndarray, int]:
+    """(samples (N, 1) float32, rate) of the first audio stream of a file or file object, decoded by ffmpeg's
+    libraries through PyAV and mixed down to mono by its resampler; ValueError when there is none."""
+    import av
+
+    try:
+        with av.open(source) as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            if stream is None:
+                raise ValueError("no audio stream")
+            mono = av.AudioResampler(format="flt", layout="mono", rate=stream.rate)
+            chunks = [f.to_ndarray().reshape(-1) for frame in container.decode(stream) for f in mono.resample(frame)]
+            chunks += [f.to_ndarray().reshape(-1) for f in mono.resample(None)]
+            rate = stream.rate
+    except av.FFmpegError as e:
+        raise ValueError(str(e)) from None
+    data = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return data.astype(np.float32)[:, None], int(rate)
+
+
+def decode_audio(source, name: str) -> tuple[np.ndarray, int]:
+    """(samples (N, channels) float32, rate) of audio bytes in a file (a path) or a file object: soundfile where
+    libsndfile reads the format, else ffmpeg (``_decode_with_ffmpeg``). ``name`` is what errors call it."""
     import soundfile
 
+    try:
+        data, rate = soundfile.read(source, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as first:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        try:
+            data, rate = _decode_with_ffmpeg(source)
+        except ValueError:
+            raise ValueError(f"{name}: not readable audio ({READABLE} expected): {first}") from None
+    if data.shape[0] == 0:
+        raise ValueError(f"{name}: the audio {'file ' if isinstance(source, str) else ''}holds no samples")
+    return data, rate
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 samples of an audio file at ``sample_rate`` Hz."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such audio file")
-    try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as e:
-        raise ValueError(f"{path}: not readable audio (WAV, FLAC, OGG or MP3 expected): {e}") from None
-    if data.shape[0] == 0:
-        raise ValueError(f"{path}: the audio file holds no samples")
+    data, rate = decode_audio(str(path), str(path))
     return resample(to_mono(data), rate, sample_rate)
 
 
@@ -61,4 +97,4 @@ def espeak_samples(wav: bytes) -> np.ndarray:
     return to_mono(np.frombuffer(body, dtype="<i2"))
 
 
-__all__ = ["read_audio", "resample", "to_mono", "espeak_samples", "ESPEAK_RATE"]
+__all__ = ["decode_audio", "read_audio", "resample", "to_mono", "espeak_samples", "ESPEAK_RATE", "READABLE"]

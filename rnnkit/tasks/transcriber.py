@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.data.audio import read_audio, resample, to_mono
+from rnnkit.data.audio import READABLE, decode_audio, read_audio, resample, to_mono
 from rnnkit.data.features import LogMel, StreamingLogMel, normalize
 from rnnkit.data.speech import Alphabet
 from rnnkit.decoding.ctc import ctc_greedy, ctc_prefix_beam_search
@@ -279,23 +279,25 @@ class Transcriber:
 
     # --- the JSON interface (CLI predict, server) ---------------------------------------------------------------
     def info(self) -> dict:
-        return {"input": "audio (WAV/FLAC/OGG/MP3) as base64", "output": "its transcript", "streaming": False,
+        return {"input": "audio (WAV, FLAC, OGG, MP3, M4A, WebM …) as base64", "output": "its transcript", "streaming": False,
                 "sample_rate": self.featurizer.sample_rate,
                 "options": {f.name: f.default for f in dataclasses.fields(TranscribeOptions)}}
 
     def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
-        import soundfile
-
         waves = []
         for i, item in enumerate(inputs):
             try:
-                data, rate = soundfile.read(io.BytesIO(base64.b64decode(item, validate=True)), dtype="float32",
-                                            always_2d=True)
-            except Exception:  # noqa: BLE001 - any undecodable input is the client's error
-                raise ValueError(f"input {i + 1}: not audio the model can read (a WAV, FLAC, OGG or MP3 file; in a "
-                                 "request, its bytes base64-encoded)") from None
-            if len(data) == 0:
-                raise ValueError(f"input {i + 1}: the audio holds no samples")
+                raw = base64.b64decode(item, validate=True)
+            except (ValueError, TypeError):
+                raise ValueError(f"input {i + 1}: not base64 (a request carries an audio file's bytes "
+                                 "base64-encoded)") from None
+            try:
+                data, rate = decode_audio(io.BytesIO(raw), f"input {i + 1}")
+            except Exception as e:  # noqa: BLE001 - any undecodable input is the client's error
+                if "holds no samples" in str(e):
+                    raise
+                raise ValueError(f"input {i + 1}: not audio the model can read ({READABLE}; in a request, a "
+                                 "file's bytes base64-encoded)") from None
             waves.append(resample(to_mono(data), rate, self.featurizer.sample_rate))
         return self.transcribe_waves(waves, **(options or {}))
 

@@ -215,7 +215,7 @@ function renderCard(model) {
           } else if (recorder.recording() && recorder.element.dataset.recorded === "true") {
             input = recorder.recording();
           } else {
-            throw new Error("choose a recording (WAV, FLAC, OGG, MP3, or any audio this browser plays) or record one");
+            throw new Error("choose a recording (WAV, FLAC, OGG, MP3, M4A, WebM …) or record one");
           }
         }
         const response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/predict`, {

@@ -1,9 +1,7 @@
-// Audio in the browser for a speech run's card: record from the microphone, or take a file in any format the browser
-// can decode (WebM/Opus from a phone or MediaRecorder, M4A/AAC, …), and hand the server a 16-bit PCM WAV — one of the
-// formats it reads (WAV, FLAC, OGG, MP3 are sent as they are). Mono: the channels are averaged, as the server does.
+// Audio in the browser for a speech run's card: a chosen file goes to the server as it is (it reads WAV, FLAC, OGG, MP3
+// and, through ffmpeg, M4A, WebM, …); a recording from the microphone (MediaRecorder: WebM/Opus in Chromium, Ogg in
+// Firefox, MP4 in Safari) is decoded here and sent as a mono 16-bit PCM WAV, which the card also plays back.
 "use strict";
-
-const SERVER_READS = /\.(wav|flac|ogg|oga|mp3)$/i;
 
 function bytesBase64(bytes) {
   let binary = "";
@@ -48,10 +46,9 @@ async function decodedWavBase64(blob) {
   }
 }
 
-// The base64 audio to send for a chosen file: as it is where the server reads its format, else decoded here.
+// The base64 bytes of a chosen file, sent as they are.
 async function audioFileBase64(file) {
-  if (SERVER_READS.test(file.name)) return bytesBase64(new Uint8Array(await file.arrayBuffer()));
-  return decodedWavBase64(file);
+  return bytesBase64(new Uint8Array(await file.arrayBuffer()));
 }
 
 // A record/stop button and a player for what was recorded; recording() gives the last recording's base64 WAV (or
