@@ -14,9 +14,8 @@ weights follow ``monitor``. With ``"none"`` the members train on every window up
 the run is a hybrid: its forecasts average the ensemble's median with statistical partners fitted on each series when
 it is forecast (``rnnkit.tasks.forecast_partners``). On the CPU the members train side by side, ``jobs`` at a time
 (default: one per core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not
-keep two cores busy). The time budget ``max_minutes`` is wall-clock time for the whole run, shared among the members
-in proportion to their group's number of series. Every member folder is a resumable Trainer run (``resume=True``
-continues each from its checkpoints, bit for bit)::
+keep two cores busy). The time budget ``max_minutes`` (wall clock, the whole run) is shared among the members in
+proportion to their group's number of series. Every member folder is a resumable Trainer run (``resume=True``)::
 
     from rnnkit.tasks.forecast import ForecastOptions, train_forecaster, forecast
     train_forecaster(ForecastOptions(data="classic", max_minutes=5), "runs/fc")
@@ -99,7 +98,7 @@ class ForecastOptions:
                                        "monthly 18, quarterly 8, yearly 6, other 8 as in M3; weekly 13, daily 14, "
                                        "hourly 48 as in M4)", min=1)
     freq: str | None = option(None, "the pandas frequency of the file's timestamps (default: inferred), e.g. MS, D, h; "
-                                         "for integer timestamps, their step or the frequency they count in")
+                                    "for integer timestamps, their step or the frequency they count in")
     fill: str = option("error", "what to do with gaps and NaN in a file", choices=FILLS)
     id_col: str = option("id", "the series id column (long format)")
     time_col: str = option("timestamp", "the timestamp column")
