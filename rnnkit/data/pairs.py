@@ -120,10 +120,10 @@ def _field(path: Path, col: str, default: int) -> int:
     return default
 
 
-def _tab_pairs(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
+def _tab_pairs(path: Path, text: str, src_col: str, tgt_col: str) -> list[Pair]:
     si, ti = _field(path, src_col, 0), _field(path, tgt_col, 1)
     out = []
-    for line, raw in enumerate(read_utf8(path).splitlines(), 1):
+    for line, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
         fields = raw.split("\t")
@@ -145,8 +145,8 @@ def read_pairs(path: str | Path, src_col: str = "source", tgt_col: str = "target
         out = _table(path, src_col, tgt_col)
     elif path.suffix.lower() in (".jsonl", ".ndjson"):
         out = _jsonl(path, src_col, tgt_col)
-    elif "\t" in read_utf8(path).lstrip("\r\n").split("\n", 1)[0]:  # (a missing file: FileNotFoundError)
-        out = _tab_pairs(path, src_col, tgt_col)
+    elif "\t" in (text := read_utf8(path)).lstrip("\r\n").split("\n", 1)[0]:  # (a missing file: FileNotFoundError)
+        out = _tab_pairs(path, text, src_col, tgt_col)
     else:
         raise ValueError(f"{path}: expected a .tsv, .csv or .jsonl file of pairs, a text file of tab-separated pairs "
                          "(source<TAB>target per line, as Tatoeba's), or two line-aligned text files (source and "
