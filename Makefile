@@ -37,6 +37,9 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	@# espeak-ng: the speech synthesiser behind 'rnnkit data synth-speech' and the speech tests; optional
 	@command -v espeak-ng >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng >/dev/null 2>&1 \
 		|| echo "note: could not install espeak-ng; 'rnnkit data synth-speech' and the speech tests that need it will be skipped"
+	@# flite: a second speaker family for 'rnnkit data synth-speech' (a quarter of the utterances); optional
+	@command -v flite >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q flite >/dev/null 2>&1 \
+		|| echo "note: could not install flite; synthesised speech corpora will hold espeak-ng's voices only"
 	@# Graphviz's dot: draws keras.utils.plot_model's graphs; optional
 	@command -v dot >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz >/dev/null 2>&1 \
 		|| echo "note: could not install graphviz; keras.utils.plot_model (not model_to_dot) and its test will be skipped"

@@ -64,3 +64,58 @@ def test_a_sentences_corpus_comes_with_lm_text_that_leaves_out_its_held_out_sent
     # the source's sentences, each held-out one removed wherever it occurs, and nothing else
     kept = [s for s in source_sentences() if s not in held_out]
     assert len(text.split()) == sum(len(s.split()) for s in kept) < sum(len(s.split()) for s in source_sentences())
+
+
+def test_flite_voices_are_a_quarter_of_each_split_and_never_cross_splits():
+    from rnnkit.data.speech_synth import FLITE_VOICES
+
+    assert not set(FLITE_VOICES["train"]) & (set(FLITE_VOICES["validation"]) | set(FLITE_VOICES["test"]))
+    p = plan("commands", 4000, seed=5, flite=True)
+    espeak = voice_splits()
+    for split, items in p.items():
+        voices = [u.voice for u in items]
+        fl = [v.removeprefix("flite:") for v in voices if v.startswith("flite:")]
+        assert set(fl) == set(FLITE_VOICES[split])
+        assert {v for v in voices if not v.startswith("flite:")} <= set(espeak[split])
+        assert abs(len(fl) / len(voices) - 0.25) < (0.04 if split == "train" else 0.1)
+    assert p == plan("commands", 4000, seed=5, flite=True)
+    assert plan("commands", 200, seed=3) == plan("commands", 200, seed=3, flite=False)  # espeak-only corpora unchanged
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="Debian's flite is not installed")
+def test_flite_utterances_follow_their_speed_and_pitch():
+    # the speed stretches the duration as espeak's words per minute do, and the pitch sets the mean F0 that
+    # librosa's YIN finds in the audio (espeak's 20–80 read as 90–220 Hz)
+    import librosa
+    import numpy as np
+
+    from rnnkit.data.speech_synth import Utterance, flite_samples
+
+    slow, fast = (flite_samples(Utterance("open the door and go left", "flite:rms", s, 50, 100, 0)) for s in (120, 220))
+    assert len(fast) / len(slow) == pytest.approx(120 / 220, rel=0.15)
+    for pitch, hz in ((20, 90), (80, 220)):
+        x = flite_samples(Utterance("one two three four five", "flite:slt", 170, pitch, 100, 0))
+        f0 = librosa.yin(x.astype(np.float64), fmin=60, fmax=400, sr=22050)
+        voiced = f0[(f0 > 60) & (f0 < 400)]
+        assert np.median(voiced) == pytest.approx(hz, rel=0.25), pitch
+    loud = flite_samples(Utterance("yes", "flite:awb", 170, 50, 150, 0))
+    quiet = flite_samples(Utterance("yes", "flite:awb", 170, 50, 75, 0))
+    assert np.abs(loud).max() == pytest.approx(2 * np.abs(quiet).max(), rel=0.02) or np.abs(loud).max() == 1.0
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("flite") is None,
+                    reason="Debian's espeak-ng and flite are needed")
+def test_a_corpus_with_flite_voices_is_written_at_one_rate(tmp_path):
+    from rnnkit.data.speech_synth import FLITE_VOICES
+
+    r = CliRunner().invoke(app, ["data", "synth-speech", "--out", str(tmp_path / "c"), "--utterances", "60",
+                                 "--seed", "2", "--flite", "true"])
+    assert r.exit_code == 0, r.output
+    seen = set()
+    for split in ("train", "validation", "test"):
+        for row in map(json.loads, (tmp_path / "c" / f"{split}.jsonl").read_text().splitlines()):
+            assert soundfile.info(tmp_path / "c" / row["audio"]).samplerate == 22050
+            if row["voice"].startswith("flite:"):
+                assert row["voice"].removeprefix("flite:") in FLITE_VOICES[split]
+                seen.add(split)
+    assert "train" in seen

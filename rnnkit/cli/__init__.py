@@ -54,20 +54,24 @@ def data_list() -> None:
                    f"licence: {row['licence']}; prepared: {row['prepared']}")
     typer.echo("synthesised speech ('rnnkit data synth-speech --preset P'): commands (1-5 of the ten digits and 20 "
                "command words), sentences (≤ 15 words from austen/shakespeare, plus lm-text.txt: the source text without "
-               "the validation/test sentences, for a fusion LM); espeak-ng, 8 English accents × 16 variants, "
-               "validation/test voices never heard in training")
+               "the validation/test sentences, for a fusion LM); espeak-ng, 8 English accents × 16 variants, and a quarter "
+               "from flite's voices where flite is installed; validation/test voices never heard in training")
 
 
 @data_app.command("synth-speech")
 def data_synth_speech(out: Path = typer.Option(..., "--out", help="the corpus folder to write (must not hold one)"),
                       preset: str = typer.Option("commands", help="commands or sentences"),
                       utterances: int = typer.Option(3000, min=10, help="utterances in all (80/10/10 split)"),
-                      seed: int = typer.Option(0, help="the same seed gives the same corpus")) -> None:
-    """Synthesise a speech corpus with espeak-ng: WAV files and a JSONL manifest per split."""
+                      seed: int = typer.Option(0, help="the same seed gives the same corpus"),
+                      flite: str = typer.Option("auto", help="a quarter of the utterances from flite's voices (a "
+                                                "second speaker family): auto (where flite is installed), true, false")
+                      ) -> None:
+    """Synthesise a speech corpus with espeak-ng (and flite): WAV files and a JSONL manifest per split."""
     from rnnkit.data.speech_synth import synth_speech
 
+    choice = {"auto": "auto", "true": True, "yes": True, "false": False, "no": False}.get(flite.lower(), flite)
     try:
-        for split, path in synth_speech(out, preset, utterances, seed).items():
+        for split, path in synth_speech(out, preset, utterances, seed, flite=choice).items():
             typer.echo(f"{split}: {path}")
     except (*USER_ERRORS, RuntimeError) as e:
         raise fail(e) from None
