@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.audio import ESPEAK_RATE, espeak_samples
+from rnnkit.data.audio import ESPEAK_RATE, espeak_samples, resample
 from rnnkit.train.checkpoint import atomic_write_text
 
 ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
@@ -166,8 +166,6 @@ def flite_samples(u: Utterance) -> np.ndarray:
     import tempfile
 
     import soundfile
-
-    from rnnkit.data.audio import resample
 
     voice = u.voice.removeprefix("flite:")
     f0 = 90 + (u.pitch - 20) * 130 / 60
