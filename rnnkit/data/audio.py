@@ -38,6 +38,10 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 READABLE = "WAV, FLAC, OGG, MP3, M4A/AAC, WebM/Opus or any other format ffmpeg decodes"
 
 
+class EmptyAudio(ValueError):
+    """Audio that decodes to no samples (readable, but nothing to transcribe)."""
+
+
 def _decode_with_ffmpeg(source) -> tuple[np.ndarray, int]:
     """(samples (N, 1) float32, rate) of the first audio stream of a file or file object, decoded by ffmpeg's
     libraries through PyAV and mixed down to mono by its resampler; ValueError when there is none."""
@@ -73,7 +77,7 @@ def decode_audio(source, name: str) -> tuple[np.ndarray, int]:
         except ValueError:
             raise ValueError(f"{name}: not readable audio ({READABLE} expected): {first}") from None
     if data.shape[0] == 0:
-        raise ValueError(f"{name}: the audio {'file ' if isinstance(source, str) else ''}holds no samples")
+        raise EmptyAudio(f"{name}: the audio {'file ' if isinstance(source, str) else ''}holds no samples")
     return data, rate
 
 
@@ -97,4 +101,4 @@ def espeak_samples(wav: bytes) -> np.ndarray:
     return to_mono(np.frombuffer(body, dtype="<i2"))
 
 
-__all__ = ["decode_audio", "read_audio", "resample", "to_mono", "espeak_samples", "ESPEAK_RATE", "READABLE"]
+__all__ = ["EmptyAudio", "decode_audio", "read_audio", "resample", "to_mono", "espeak_samples", "ESPEAK_RATE", "READABLE"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.data.audio import READABLE, decode_audio, read_audio, resample, to_mono
+from rnnkit.data.audio import READABLE, EmptyAudio, decode_audio, read_audio, resample, to_mono
 from rnnkit.data.features import LogMel, StreamingLogMel, normalize
 from rnnkit.data.speech import Alphabet
 from rnnkit.decoding.ctc import ctc_greedy, ctc_prefix_beam_search
@@ -293,9 +293,9 @@ class Transcriber:
                                  "base64-encoded)") from None
             try:
                 data, rate = decode_audio(io.BytesIO(raw), f"input {i + 1}")
-            except Exception as e:  # noqa: BLE001 - any undecodable input is the client's error
-                if "holds no samples" in str(e):
-                    raise
+            except EmptyAudio:
+                raise
+            except Exception:  # noqa: BLE001 - any undecodable input is the client's error
                 raise ValueError(f"input {i + 1}: not audio the model can read ({READABLE}; in a request, a "
                                  "file's bytes base64-encoded)") from None
             waves.append(resample(to_mono(data), rate, self.featurizer.sample_rate))

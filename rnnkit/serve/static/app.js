@@ -90,7 +90,6 @@ function parseSeries(text) {
   return values;
 }
 
-// A file's bytes as base64, the way the API takes audio.
 function svgEl(tag, attrs) {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -186,7 +185,7 @@ function renderCard(model) {
     textarea.required = false;
     audio = el("input", { type: "file", name: "audio", accept: "audio/*,.wav,.flac,.ogg,.mp3,.webm,.m4a" });
     recorder = recorderControls(() => { audio.value = ""; });  // a new recording replaces a chosen file
-    audio.addEventListener("change", () => { recorder.element.dataset.recorded = "false"; });
+    audio.addEventListener("change", () => recorder.clear());
     textarea.after(audio, recorder.element);
   }
   const options = optionInputs(model, card.querySelector(".options"));
@@ -212,7 +211,7 @@ function renderCard(model) {
         } else if (audio) {
           if (audio.files.length) {
             input = await audioFileBase64(audio.files[0]);
-          } else if (recorder.recording() && recorder.element.dataset.recorded === "true") {
+          } else if (recorder.recording()) {
             input = recorder.recording();
           } else {
             throw new Error("choose a recording (WAV, FLAC, OGG, MP3, M4A, WebM …) or record one");

@@ -34,16 +34,16 @@ function wavBytes(buffer) {
 // Any audio blob the browser can decode → base64 WAV.
 async function decodedWavBase64(blob) {
   const context = new (window.AudioContext || window.webkitAudioContext)();
+  let buffer;
   try {
-    const buffer = await context.decodeAudioData(await blob.arrayBuffer());
-    if (!buffer.length) throw new Error("the recording is empty");
-    return bytesBase64(wavBytes(buffer));
+    buffer = await context.decodeAudioData(await blob.arrayBuffer());
   } catch (e) {
-    throw new Error(e.message === "the recording is empty" ? e.message
-      : `this browser cannot decode ${blob.name || "the recording"} as audio (${e.message || e.name})`);
+    throw new Error(`this browser cannot decode ${blob.name || "the recording"} as audio (${e.message || e.name})`);
   } finally {
     context.close();
   }
+  if (!buffer.length) throw new Error("the recording is empty");
+  return bytesBase64(wavBytes(buffer));
 }
 
 // The base64 bytes of a chosen file, sent as they are.
@@ -52,7 +52,8 @@ async function audioFileBase64(file) {
 }
 
 // A record/stop button and a player for what was recorded; recording() gives the last recording's base64 WAV (or
-// null). onChange is called when a recording starts (so a chosen file is no longer what is sent) and ends.
+// null), clear() forgets it (a chosen file replaces it). onChange is called when a recording starts (so a chosen file
+// is no longer what is sent) and ends.
 function recorderControls(onChange) {
   const box = document.createElement("div");
   box.className = "recorder";
@@ -109,5 +110,6 @@ function recorderControls(onChange) {
     button.textContent = "■ Stop";
     status.textContent = "recording…";
   });
-  return { element: box, recording: () => wav };
+  const clear = () => { wav = null; box.dataset.recorded = "false"; };
+  return { element: box, recording: () => wav, clear };
 }
