@@ -77,6 +77,31 @@ def test_backtest_averages_over_origins(seasonal):
     assert result["backtest_mase"] < 0.3
 
 
+def test_evaluate_scores_new_series_on_their_last_h_values_as_mase_by_hand(seasonal, tmp_path):
+    # `rnnkit evaluate RUN --data new.csv`: each new series' last h values held out, forecast from the values before
+    # them (what `rnnkit forecast --data` gives for the series without those values), and scored — MASE by hand: the
+    # mean absolute error over the in-sample seasonal naive's (m = 12), averaged over the series
+    folder, _ = seasonal
+    new = pd.read_csv(write_panel(tmp_path / "new.csv", n_series=3, length=80, noise=1.0, seed=5, trend=-0.2))
+    h = 18  # monthly series: the M-competition horizon the run trained for
+    cut = new[new.groupby("id").cumcount(ascending=False) >= h]
+    cut.to_csv(tmp_path / "cut.csv", index=False)
+    r = CliRunner().invoke(app, ["forecast", str(folder / "run"), "--data", str(tmp_path / "cut.csv"),
+                                 "--out", str(tmp_path / "f.csv")])
+    assert r.exit_code == 0, r.output
+    fc = pd.read_csv(tmp_path / "f.csv")
+    mases = []
+    for sid, g in new.groupby("id"):
+        y, f = g["value"].to_numpy(), fc[fc["id"] == sid]["forecast"].to_numpy()
+        train, test = y[:-h], y[-h:]
+        mases.append(np.mean(np.abs(test - f)) / np.mean(np.abs(train[12:] - train[:-12])))
+    got = registry.evaluate(folder / "run", tmp_path / "new.csv")
+    assert got["data"] == str(tmp_path / "new.csv") and got["test_series"] == 3
+    assert got["test_mase"] == pytest.approx(np.mean(mases), rel=1e-4)
+    r = CliRunner().invoke(app, ["evaluate", str(folder / "run"), "--data", str(tmp_path / "nope.csv")])
+    assert r.exit_code != 0 and "nope.csv" in r.output
+
+
 def test_the_cli_trains_forecasts_plots_and_backtests(seasonal, tmp_path):
     folder, _ = seasonal
     runner = CliRunner()

@@ -71,6 +71,29 @@ def test_evaluate_reports_jiwers_error_rates(runs):
     assert m["utterances"] == len(recs) and "test_cer_beam4" in m
 
 
+def test_evaluate_scores_new_recordings_as_jiwer_scores_the_transcripts(runs, tmp_path):
+    # `rnnkit evaluate RUN --data cv.tsv`: recordings in any layout training reads (here Common Voice's TSV, clips/
+    # beside it) scored as the run's test set — CER and WER as jiwer computes them on the run's own transcripts
+    folder, _, _ = runs
+    (tmp_path / "clips").mkdir()
+    names = ["train_en-gb_f2_1.wav", "train_en-us_m3_3.wav", "train_en-us_m1_2.wav"]
+    for n in names:
+        shutil.copy(folder / n, tmp_path / "clips" / n)
+    texts = ["No", "go left", "up down"]
+    (tmp_path / "cv.tsv").write_text("client_id\tpath\tsentence\n" + "".join(f"x\t{n}\t{t}\n" for n, t in
+                                                                                 zip(names, texts)), encoding="utf-8")
+    hyps, refs = transcribe(folder / "bi", [tmp_path / "clips" / n for n in names]), [t.lower() for t in texts]
+    r = CliRunner().invoke(app, ["evaluate", str(folder / "bi"), "--data", str(tmp_path / "cv.tsv")])
+    assert r.exit_code == 0, r.output
+    got = dict(line.split(": ", 1) for line in r.stdout.splitlines())
+    assert got["utterances"] == "3" and got["split"] == "test" and got["data"] == str(tmp_path / "cv.tsv")
+    assert float(got["test_cer_greedy"]) == pytest.approx(jiwer.cer(refs, hyps), abs=1e-6)
+    assert float(got["test_wer_greedy"]) == pytest.approx(jiwer.wer(refs, hyps), abs=1e-6)
+    (tmp_path / "cv.tsv").write_text("path\tsentence\nmissing.wav\tyes\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["evaluate", str(folder / "bi"), "--data", str(tmp_path / "cv.tsv")])
+    assert r.exit_code != 0 and "cv.tsv:2: the audio file" in r.output and "missing.wav" in r.output
+
+
 def test_streaming_equals_the_whole_file(runs):
     folder, _, _ = runs
     t = Transcriber(folder / "uni")

@@ -97,6 +97,52 @@ def test_evaluate_a_language_model_run_is_the_held_out_cross_entropy(lm_run):
     assert got["val_perplexity"] == pytest.approx(math.exp(loss), rel=1e-5)
 
 
+def test_evaluate_scores_new_labelled_texts_as_scikit_learn_scores_the_predictions(classifier_run, tmp_path):
+    """`rnnkit evaluate RUN --data held_out.csv`: new labelled texts (the run's columns) scored as the run's test set —
+    accuracy and macro-F1 as scikit-learn's accuracy_score and f1_score(average="macro") give them for the labels the
+    predictor predicts; a label the model was never trained on is an error naming it, the file and the line."""
+    rows = list(csv.DictReader((FIX / "tiny_sentiment.csv").open(encoding="utf-8")))[::5]
+    held = tmp_path / "held.csv"
+    with held.open("w", encoding="utf-8", newline="") as f:
+        csv.DictWriter(f, ["text", "label"]).writeheader()
+        csv.DictWriter(f, ["text", "label"]).writerows(rows)
+    r = cli("evaluate", classifier_run, "--data", held)
+    assert r.exit_code == 0, r.output
+    got = dict(line.split(": ", 1) for line in r.stdout.splitlines())
+    predicted = [label for label, _ in load(classifier_run).predict([r["text"] for r in rows])]
+    truth = [r["label"] for r in rows]
+    assert got["test_examples"] == str(len(rows)) and got["data"] == str(held)
+    assert float(got["test_accuracy"]) == pytest.approx(accuracy_score(truth, predicted), abs=1e-6)
+    assert float(got["test_macro_f1"]) == pytest.approx(f1_score(truth, predicted, average="macro"), abs=1e-6)
+    assert "validation_accuracy" not in got  # the new data only
+    held.write_text("text,label\nthe movie was good,positive\nthe movie was good,neutral\n", encoding="utf-8")
+    r = cli("evaluate", classifier_run, "--data", held)
+    assert r.exit_code != 0 and "held.csv:3: label(s) ['neutral']" in r.output
+    r = cli("evaluate", classifier_run, "--data", held, "--target", held)
+    assert r.exit_code != 0 and "--target" in r.output and "'classify' run" in r.output
+
+
+def test_evaluate_scores_a_new_text_with_a_language_model_as_cross_entropy_over_it(lm_run, tmp_path):
+    """`rnnkit evaluate LM_RUN --data new.txt`: the model run over the whole new text with its state carried, scored
+    as F.cross_entropy over one pass (one stream: the text is shorter than 2 × 2 × bptt); a text too short to score
+    says so and names the file."""
+    new = tmp_path / "new.txt"
+    new.write_text("a dog sat on a log by the cat.\n", encoding="utf-8")
+    got = evaluate(lm_run, data=new)
+    lm = load(lm_run)
+    ids = torch.tensor(lm.tokenizer.encode(new.read_text(encoding="utf-8")))
+    with torch.no_grad():
+        logits, _ = lm.model.eval()(ids[None, :-1])
+    expected = F.cross_entropy(logits[0], ids[1:]).item()
+    assert got["test_loss"] == pytest.approx(expected, rel=1e-5)
+    assert got["test_perplexity"] == pytest.approx(math.exp(expected), rel=1e-5)
+    assert got["test_bits_per_token"] == pytest.approx(expected / math.log(2), rel=1e-5)
+    assert got["test_tokens"] == len(ids) - 1 and "val_loss" not in got
+    new.write_text("a", encoding="utf-8")
+    r = cli("evaluate", lm_run, "--data", new)
+    assert r.exit_code != 0 and "new.txt" in r.output and "too short" in r.output
+
+
 def test_evaluate_a_config_run_reports_validation_and_test(tmp_path):
     from rnnkit.tasks.sequence import build_data
     from rnnkit.train import apply_overrides, load_config
@@ -110,6 +156,8 @@ def test_evaluate_a_config_run_reports_validation_and_test(tmp_path):
     _, _, test, _ = build_data(cfg)
     probs = load(tmp_path / "d").predict(test.tensors[0])
     assert metrics["test_accuracy"] == pytest.approx(accuracy_score(test.tensors[1], probs.argmax(-1)), abs=1e-6)
+    r = cli("evaluate", tmp_path / "d", "--data", cfg_path)  # a config run is scored on its config's data
+    assert r.exit_code != 0 and "config run" in r.output
 
 
 def test_legacy_run_folders_are_recognised_by_their_model_class(classifier_run, tmp_path):

@@ -449,3 +449,4 @@ def test_a_folder_of_train_valid_test_files_is_read_as_pytorchs_word_language_mo
     (folder / "valid.txt").unlink()
     r = CliRunner().invoke(app, ["train", "lm", "--data", str(folder), "--out", str(tmp_path / "lm2")])
     assert r.exit_code != 0 and "holds train.txt and valid.txt (or validation.txt)" in r.output
+

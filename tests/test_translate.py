@@ -63,6 +63,32 @@ def test_evaluate_reports_sacrebleus_bleu_and_chrf_on_the_test_pairs(run):
     assert registry.evaluate(folder / "run", beam=1)["test_bleu_greedy"] == metrics["test_bleu_greedy"]
 
 
+def test_evaluate_scores_new_pairs_and_aligned_files_as_sacrebleu_scores_the_translations(run, tmp_path):
+    # `rnnkit evaluate RUN --data new.tsv` (the run's columns) and `--data new.en --target new.es` (two aligned text
+    # files, Europarl's and WMT's layout): the pairs scored as the run's test set, BLEU and chrF as sacrebleu scores the
+    # translator's own greedy translations of them
+    folder, _, test = run
+    rng = random.Random(7)
+    new = [sentence_pair(rng) for _ in range(12)]
+    (tmp_path / "new.tsv").write_text("en\tes\n" + "".join(f"{a}\t{b}\n" for a, b in new), encoding="utf-8")
+    (tmp_path / "new.en").write_text("".join(f"{a}\n" for a, _ in new), encoding="utf-8")
+    (tmp_path / "new.es").write_text("".join(f"{b}\n" for _, b in new), encoding="utf-8")
+    hyps, refs = translate(folder / "run", [a for a, _ in new], beam=1), [b for _, b in new]
+    want = BLEU().corpus_score(hyps, [refs]).score
+    got = registry.evaluate(folder / "run", tmp_path / "new.tsv", beam=1)
+    assert got["split"] == "test" and got["sentences"] == len(new) and got["data"] == str(tmp_path / "new.tsv")
+    assert got["test_bleu_greedy"] == pytest.approx(want)
+    assert got["test_chrf_greedy"] == pytest.approx(CHRF().corpus_score(hyps, [refs]).score)
+    r = CliRunner().invoke(app, ["evaluate", str(folder / "run"), "--data", str(tmp_path / "new.en"),
+                                 "--target", str(tmp_path / "new.es")])
+    assert r.exit_code == 0, r.output
+    lines = dict(line.split(": ", 1) for line in r.stdout.splitlines())
+    assert float(lines["test_bleu_greedy"]) == pytest.approx(want, abs=1e-4) and "test_bleu_beam5" in lines
+    (tmp_path / "bad.tsv").write_text("source\ttarget\nuno\tone\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["evaluate", str(folder / "run"), "--data", str(tmp_path / "bad.tsv")])
+    assert r.exit_code != 0 and "bad.tsv" in r.output and "'en'" in r.output
+
+
 def test_n_best_attention_and_long_inputs(run, tmp_path):
     folder, _, _ = run
     t = Translator(folder / "run")

@@ -12,14 +12,25 @@ import typer
 from rnnkit.cli.common import USER_ERRORS, echo_metrics, fail
 
 
-def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train' (any task)")) -> None:
-    """Reload a trained run and report its metrics on its held-out data (validation, and test where the data has one)."""
+def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train' (any task)"),
+             data: Path = typer.Option(None, "--data", help="new held-out data to score instead, in any layout the "
+                                                            "task trains on (labelled texts, a text, pairs, "
+                                                            "recordings, series: each series' last h values)"),
+             target: Path = typer.Option(None, "--target", help="translation from two aligned text files: the "
+                                                                "target side of --data")) -> None:
+    """Reload a trained run and report its metrics on its held-out data (validation, and test where the data has one),
+    or on new held-out data (--data), scored as its test set."""
     from rnnkit.tasks import registry
 
     try:
         task = registry.task_of(run_dir)
         typer.echo(f"{run_dir}: {task.name} run ({task.summary})", err=True)
-        metrics = registry.evaluate(run_dir, progress=True)
+        if target is not None and task.name != "translate":
+            raise ValueError(f"--target is the target side of a translation test set; {run_dir} is a {task.name!r} run")
+        if target is not None and data is None:
+            raise ValueError("--target needs --data (the source side)")
+        extra = {"target": target} if target is not None else {}
+        metrics = registry.evaluate(run_dir, data, progress=True, **extra)
     except USER_ERRORS as e:
         raise fail(e) from None
     echo_metrics(metrics)

@@ -117,17 +117,24 @@ def load_labelled(opts: ClassifyOptions) -> tuple[list[TextExample], list[TextEx
             raise ValueError(f"{opts.data!r} is a {CORPORA[opts.data].task} corpus, not a classification one")
         folder = prepare(opts.data)
         return tuple(read_examples(folder / f, "text", "label") for f in ("train.csv", "validation.csv", "test.csv"))
-    if Path(opts.data).is_dir():  # one folder of .txt files per class (aclImdb/train/{neg,pos}/)
-        examples = read_text_folders(opts.data)
-    else:
-        examples = read_examples(opts.data, opts.text_col, opts.label_col)
-    if any(e.label is None for e in examples):
-        raise ValueError(f"{opts.data}: classification needs labels (a CSV/TSV/JSONL file with a label column)")
+    examples = read_labelled(opts.data, opts)
     random.Random(opts.seed).shuffle(examples)
     n_val = max(1, int(len(examples) * opts.val_fraction))
     if len(examples) - n_val < 1:
         raise ValueError(f"{opts.data}: too few examples ({len(examples)}) to split off a validation set")
     return examples[n_val:], examples[:n_val], None
+
+
+def read_labelled(data: str | Path, opts: ClassifyOptions) -> list[TextExample]:
+    """Labelled texts from a CSV/TSV/JSONL file (the run's text and label columns) or a folder of one folder (or one
+    .txt file) per class."""
+    if Path(data).is_dir():  # one folder of .txt files per class (aclImdb/train/{neg,pos}/)
+        examples = read_text_folders(data)
+    else:
+        examples = read_examples(data, opts.text_col, opts.label_col)
+    if any(e.label is None for e in examples):
+        raise ValueError(f"{data}: classification needs labels (a CSV/TSV/JSONL file with a label column)")
+    return examples
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> float:
@@ -364,18 +371,24 @@ def predict(run_dir: str | Path, texts: list[str]) -> list[tuple[str, dict[str, 
     return ClassifierPredictor(run_dir).predict(texts)
 
 
-def evaluate_classifier(run_dir: str | Path, progress: bool = False) -> dict:
+def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str | Path | None = None) -> dict:
     """Accuracy and macro-F1 of a saved classifier on its validation data and, for built-in corpora, the test data
-    (read again from the data the run was trained on)."""
+    (read again from the data the run was trained on) — or on ``data``, new labelled texts, as its test set."""
     p = ClassifierPredictor(run_dir)
     opts = ClassifyOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
-    train, val, test = load_labelled(opts)
+    if data is not None:
+        val, test, source, metrics = [], read_labelled(data, opts), data, {"data": str(data)}
+    else:
+        (_, val, test), source, metrics = load_labelled(opts), opts.data, {}
     index = {label: i for i, label in enumerate(p.labels)}
     for part in (val, test or []):
         unknown = sorted({e.label for e in part} - set(index))
         if unknown:
-            raise ValueError(f"{opts.data} now has label(s) {unknown} the model does not know: has the data changed?")
-    metrics = {}
+            line = min(e.line for e in part if e.label in unknown)
+            raise ValueError(f"{source}:{line}: label(s) {unknown} the model was not trained on (it knows {p.labels})"
+                             + ("" if data is not None else ": has the data changed?"))
+    if data is not None:
+        metrics["test_examples"] = len(test)
     for name, part in (("validation", val), ("test", test)):
         if part:
             s = _scores(p.model, p.tokenizer, part, index, len(p.labels))

@@ -311,12 +311,16 @@ class Forecaster:
         return plot_forecasts(rows, series, path, actuals, max_series)
 
 
-def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "freq") -> dict:
+def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "freq",
+                        data: str | Path | None = None) -> dict:
     """MASE, sMAPE, MAE, RMSE, scaled quantile loss, CRPS and 80%/95% coverage on the test parts: the forecast from the
-    end of each training part, compared with its held-out values (overall and per frequency)."""
+    end of each training part, compared with its held-out values (overall and per frequency) — or, for ``data`` (new
+    series in the run's layout), the forecast of each series' last h values from the values before them."""
     from rnnkit.tasks.forecast import load_panel_data
 
     f = Forecaster(run_dir)
+    if data is not None:
+        return {"data": str(data)} | _rolling_origin(f, f.history(data), 1, "test")
     series = [s for s in load_panel_data(f.opts) if s.test is not None]
     if not series:
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
@@ -348,7 +352,12 @@ def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
     if origins < 1:
         raise ValueError(f"origins must be at least 1, got {origins}")
     f = Forecaster(run_dir)
-    full = f.history(data)
+    result = _rolling_origin(f, f.history(data), origins, "backtest")
+    result["backtest_origins"] = origins
+    return result
+
+
+def _rolling_origin(f: Forecaster, full: list[Series], origins: int, prefix: str) -> dict:
     rows = []
     for k in range(origins):
         cut_series, hs, targets = [], [], []
@@ -365,9 +374,7 @@ def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
         qs = f.forecast_series(cut_series, hs, METRIC_TAUS)
         rows += [{**series_scores(y, q, METRIC_TAUS, s.values, s.period), "freq": s.freq}
                  for s, q, y in zip(cut_series, qs, targets)]
-    result = flatten(panel_scores(rows, "freq"), "backtest")
-    result["backtest_origins"] = origins
-    return result
+    return flatten(panel_scores(rows, "freq"), prefix)
 
 
 __all__ = ["Forecaster", "evaluate_forecaster", "score_test_parts", "backtest", "window_quantiles", "METRIC_TAUS"]

@@ -323,25 +323,32 @@ def generate(run_dir: str | Path, prompt: str, length: int = 200, temperature: f
     return LMPredictor(run_dir).stream(prompt, length, temperature, top_k, top_p, seed)
 
 
-def evaluate_language_model(run_dir: str | Path, progress: bool = False) -> dict:
-    """Held-out bits per token and perplexity of a saved language model, on the held-out end of its text, read as the
-    training run's evaluations read it (streams in order, the state carried)."""
+def evaluate_language_model(run_dir: str | Path, progress: bool = False, data: str | Path | None = None) -> dict:
+    """Held-out bits per token and perplexity of a saved language model, on the held-out end of its text (and a
+    folder's test.txt), read as the training run's evaluations read it (streams in order, the state carried) — or on
+    ``data``, a new UTF-8 text file read the same way, as its test set."""
     p = LMPredictor(run_dir)
     opts = LMOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
-    _, val_text = _split(opts)
-    val = held_out_windows(p.tokenizer.encode(val_text), opts)
-    if progress:
-        print(f"evaluating on {val.x.numel()} held-out tokens ...", file=sys.stderr)
-    trainer = Trainer(p.model, val, val, config=_config(opts))
-    metrics = trainer.evaluate(val)
-    out = {"val_loss": metrics["loss"], "val_bits_per_token": metrics["bits_per_token"],
-           "val_perplexity": math.exp(metrics["loss"]), "held_out_tokens": val.x.numel()}
-    files = split_files(opts.data)
-    if files and "test" in files:  # a folder's test file, read the same way
-        test = held_out_windows(p.tokenizer.encode(read_text(files["test"])), opts)
-        metrics = trainer.evaluate(test)
-        out |= {"test_loss": metrics["loss"], "test_bits_per_token": metrics["bits_per_token"],
-                "test_perplexity": math.exp(metrics["loss"]), "test_tokens": test.x.numel()}
+    if data is not None:
+        parts = {"test": read_text(data)}
+    else:
+        files, (_, parts) = split_files(opts.data), (None, {})
+        parts["val"] = _split(opts)[1]
+        if files and "test" in files:  # a folder's test file, read the same way
+            parts["test"] = read_text(files["test"])
+    out, trainer = ({"data": str(data)} if data is not None else {}), None
+    for name, text in parts.items():
+        try:
+            windows = held_out_windows(p.tokenizer.encode(text), opts)
+        except ValueError as e:
+            raise ValueError(f"{data or opts.data}: the {name} text: {e}") from None
+        if progress:
+            print(f"evaluating on {windows.x.numel()} {name} tokens ...", file=sys.stderr)
+        trainer = trainer or Trainer(p.model, windows, windows, config=_config(opts))
+        metrics = trainer.evaluate(windows)
+        out |= {f"{name}_loss": metrics["loss"], f"{name}_bits_per_token": metrics["bits_per_token"],
+                f"{name}_perplexity": math.exp(metrics["loss"]),
+                "held_out_tokens" if name == "val" else f"{name}_tokens": windows.x.numel()}
     return out
 
 

@@ -1,9 +1,9 @@
 """One registry of tasks: every run folder names the task that made it, and every verb goes through here.
 
 A task module defines ``TASK = Task(...)``: its name, its options dataclass, ``train(opts, out, resume=False)``,
-``load(run_dir) -> predictor`` and ``evaluate(run_dir) -> metrics``, and the CLI verbs that take its runs. A new task is
-a new module named in ``TASK_MODULES``; ``rnnkit evaluate``, ``rnnkit.tasks.load`` and the verbs that check a run's kind
-do not change.
+``load(run_dir) -> predictor`` and ``evaluate(run_dir, data=None) -> metrics`` (``data``: new held-out data), and the
+CLI verbs that take its runs. A new task is a new module named in ``TASK_MODULES``; ``rnnkit evaluate``,
+``rnnkit.tasks.load`` and the verbs that check a run's kind do not change.
 
 The task of a run is ``config.json``'s ``"task"``; folders written before that key existed are recognised by their
 model class.
@@ -92,8 +92,11 @@ def load(run_dir: str | Path):
     return task_of(run_dir).load(Path(run_dir))
 
 
-def evaluate(run_dir: str | Path, **kwargs) -> dict:
-    """Reload ``run_dir`` and measure it on its held-out data, whatever task made it."""
+def evaluate(run_dir: str | Path, data: str | Path | None = None, **kwargs) -> dict:
+    """Reload ``run_dir`` and measure it, whatever task made it: on its own held-out data, or on ``data`` — held-out
+    data of the task's kind (labelled texts, a text, pairs, recordings, series), scored as its test set (``test_*``)."""
+    if data is not None:
+        kwargs["data"] = data
     return task_of(run_dir).evaluate(Path(run_dir), **kwargs)
 
 

@@ -166,8 +166,11 @@ class _SequenceGraph(torch.nn.Module):
         return (torch.softmax(out, -1) if self.kind == "classification" else out, *as_tuple(new))
 
 
-def evaluate_run(run_dir: str | Path, progress: bool = False) -> dict[str, float]:
+def evaluate_run(run_dir: str | Path, progress: bool = False, data: str | Path | None = None) -> dict[str, float]:
     """Validation and test metrics of a config run (the test part is never used during training)."""
+    if data is not None:
+        raise ValueError(f"{run_dir} is a config run: it is evaluated on the data its config names (data.name); to "
+                         f"score other data, train with a config whose data section names it")
     p = SequencePredictor(run_dir)
     _, val, test, _ = build_data(p.cfg)
     p.cfg.train.progress = progress

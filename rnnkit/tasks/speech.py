@@ -264,17 +264,23 @@ def train_asr(opts: ASROptions, out: str | Path, resume: bool = False) -> dict:
     return results
 
 
-def evaluate_asr(run_dir: str | Path, progress: bool = False, beam: int = 16, limit: int | None = None) -> dict:
+def evaluate_asr(run_dir: str | Path, progress: bool = False, beam: int = 16, limit: int | None = None,
+                 data: str | Path | None = None) -> dict:
     """CER and WER (jiwer) on the run's test recordings — or its validation recordings when the data has no test
-    part — with greedy decoding and with the prefix beam search (no language model)."""
+    part, or ``data``'s recordings (any layout training reads) as its test set — with greedy decoding and with the
+    prefix beam search (no language model)."""
     t = Transcriber(run_dir)
     opts = ASROptions(**{**t.config["options"], "progress": progress, "device": "auto"})
-    _, val, test = load_parts(opts)
-    split, part = ("test", test) if test else ("validation", val)
+    if data is not None:
+        split, part = "test", read_recordings(data)
+        check_alphabet(part, t.alphabet)
+    else:
+        _, val, test = load_parts(opts)
+        split, part = ("test", test) if test else ("validation", val)
     part = part[:limit] if limit else part
     waves = load_audio(part, t.featurizer.sample_rate, progress, split)
     refs = [r.text for r in part]
-    metrics: dict = {"split": split, "utterances": len(part)}
+    metrics: dict = {"split": split, "utterances": len(part)} | ({"data": str(data)} if data is not None else {})
     for name, k in (("greedy", 1), (f"beam{beam}", beam)):
         hyps = [r["text"] for r in t.transcribe_waves(waves, beam=k)]
         found = error_rates(refs, hyps)

@@ -241,16 +241,22 @@ def train_translator(opts: TranslateOptions, out: str | Path, resume: bool = Fal
     return results
 
 
-def evaluate_translator(run_dir: str | Path, progress: bool = False, beam: int = 5, limit: int | None = None) -> dict:
+def evaluate_translator(run_dir: str | Path, progress: bool = False, beam: int = 5, limit: int | None = None,
+                        data: str | Path | None = None, target: str | Path | None = None) -> dict:
     """BLEU and chrF (sacrebleu, detokenized text) on the run's test pairs — or its validation pairs when the data
-    has no test part — with greedy search and with beam search; ``limit`` = the first that many pairs only."""
+    has no test part, or ``data``'s pairs (in any layout training reads, the run's columns; ``target``: the target
+    side of aligned text files) as its test set — with greedy search and with beam search; ``limit`` = the first that
+    many pairs only."""
     t = Translator(run_dir)
     opts = TranslateOptions(**{**t.config["options"], "progress": progress, "device": "auto"})
-    _, val, test = load_parts(opts)
-    split, pairs = ("test", test) if test else ("validation", val)
+    if data is not None:
+        split, pairs = "test", read_pairs(data, *columns(opts), target=target)
+    else:
+        _, val, test = load_parts(opts)
+        split, pairs = ("test", test) if test else ("validation", val)
     pairs = pairs[:limit] if limit else pairs
     sources, refs = [p.source for p in pairs], [p.target for p in pairs]
-    metrics: dict = {"split": split, "sentences": len(pairs)}
+    metrics: dict = {"split": split, "sentences": len(pairs)} | ({"data": str(data)} if data is not None else {})
     for name, k in (("greedy", 1), (f"beam{beam}", beam)):
         hyps = [r[0]["text"] for r in t.translate(sources, progress=progress, beam=k)]
         found = scores(hyps, refs, t.lowercase)
