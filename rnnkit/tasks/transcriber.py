@@ -21,7 +21,7 @@ import torch
 
 from rnnkit.data.audio import READABLE, EmptyAudio, decode_audio, read_audio, resample, to_mono
 from rnnkit.data.features import LogMel, StreamingLogMel, normalize
-from rnnkit.data.speech import Alphabet
+from rnnkit.data.transcripts import Alphabet
 from rnnkit.decoding.ctc import ctc_greedy, ctc_prefix_beam_search
 from rnnkit.models.acoustic import CTCAcousticModel
 from rnnkit.models.device import to_device_of
