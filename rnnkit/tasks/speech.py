@@ -1,8 +1,9 @@
 """Speech recognition end to end (task ``asr``): recordings and transcripts in, a CTC acoustic model out.
 
 ``train_asr`` reads a corpus folder written by ``rnnkit data synth-speech`` (its train/validation/test manifests; the
-test voices never heard in training) or the user's recordings (a JSONL manifest, a Common Voice TSV or a
-LibriSpeech-style folder; ``--validation``/``--test`` files, else a held-out share), checks every transcript against
+test voices never heard in training) or the user's recordings (any layout of ``rnnkit.data.speech``: a JSONL manifest,
+Common Voice, AudioFolder, LJSpeech, Kaldi, LibriSpeech, transcripts beside the audio; ``--validation``/``--test``,
+else a held-out share), checks every transcript against
 the alphabet (file:line), reads the audio at the model's rate and trains ``rnnkit.models.acoustic.CTCAcousticModel``
 with rnnkit's Trainer: log-mel features computed per batch (``rnnkit.data.features``), augmentation drawn per utterance
 and epoch (speed perturbation, noise at a random SNR, SpecAugment — repeatable and resumable), time budget,
@@ -41,8 +42,10 @@ from rnnkit.train.optim import OPTIMIZERS
 
 @dataclass
 class ASROptions:
-    data: str = option(None, "a folder from 'rnnkit data synth-speech', a JSONL manifest, a Common Voice TSV or a "
-                             "LibriSpeech-style folder", required=True)
+    data: str = option(None, "a folder from 'rnnkit data synth-speech', or recordings: a JSONL manifest, a CSV/TSV "
+                             "table (Common Voice, AudioFolder's metadata.csv), an LJSpeech, Kaldi (wav.scp + text) "
+                             "or LibriSpeech folder, or a folder of audio with a .txt transcript beside each",
+                       required=True)
     validation: str | None = option(None, "validation recordings (default: the corpus's, or a held-out share)")
     test: str | None = option(None, "test recordings for evaluate (default: the corpus's test split)")
     held_out: float = option(0.1, "share held out for validation when there is no validation set", min=0, max=1,
