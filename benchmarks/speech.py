@@ -98,8 +98,15 @@ def tune_fusion(t: Transcriber, data: Path, scorer: CharLMScorer) -> tuple[float
     return best["alpha"], best["beta"], grid
 
 
+def families(data: Path) -> list[str]:
+    """Each test utterance's speaker family (espeak / flite), in the manifest's order."""
+    lines = (data / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    return ["flite" if json.loads(x).get("voice", "").startswith("flite:") else "espeak" for x in lines if x.strip()]
+
+
 def measure(t: Transcriber, data: Path, scorer: CharLMScorer | None, alpha: float = 0.5, beta: float = 1.0) -> dict:
     refs, waves = split_audio(t, data, "test")
+    family = families(data)
     audio_seconds = sum(len(w) for w in waves) / t.featurizer.sample_rate
     row = {}
     searches = {"greedy": {"beam": 1}, "beam16": {"beam": 16}}
@@ -111,6 +118,10 @@ def measure(t: Transcriber, data: Path, scorer: CharLMScorer | None, alpha: floa
         seconds = time.perf_counter() - t0
         rates = error_rates(refs, hyps)
         row.update({f"cer_{name}": rates["cer"], f"wer_{name}": rates["wer"], f"rtf_{name}": seconds / audio_seconds})
+        for fam in sorted(set(family)) if len(set(family)) > 1 else ():  # each speaker family on its own
+            keep = [i for i, f in enumerate(family) if f == fam]
+            rates = error_rates([refs[i] for i in keep], [hyps[i] for i in keep])
+            row.update({f"cer_{name}_{fam}": rates["cer"], f"wer_{name}_{fam}": rates["wer"], f"n_{fam}": len(keep)})
     return row
 
 
@@ -206,6 +217,12 @@ def main(argv: list[str]) -> None:
               f"{r['wer_beam16']:>9.2%} {r['rtf_greedy']:>10.4f} {r['rtf_beam16']:>9.4f}"
               + (f"   with LM (α={r['alpha']}, β={r['beta']}): CER {r['cer_beam16+lm']:.2%} WER "
                  f"{r['wer_beam16+lm']:.2%} RTF {r['rtf_beam16+lm']:.4f}" if lm else ""))
+    for r in rows:
+        for fam in ("espeak", "flite"):
+            if f"cer_greedy_{fam}" in r:
+                print(f"  {r['model']}, {fam} test voices ({r[f'n_{fam}']} utterances): CER / WER greedy "
+                      f"{r[f'cer_greedy_{fam}']:.2%} / {r[f'wer_greedy_{fam}']:.2%}, beam "
+                      f"{r[f'cer_beam16_{fam}']:.2%} / {r[f'wer_beam16_{fam}']:.2%}")
     print(f"\ntraining speed (same batches, interleaved): rnnkit {speed['rnnkit_utt_per_s']:.1f} utterances/s, "
           f"hand-written torch.nn {speed['hand_utt_per_s']:.1f} → {speed['ratio']:.2f}×")
     report = {"machine": machine_line(), "lm": lm, "rows": rows, "speed": speed}

@@ -38,6 +38,7 @@ def pairs(recordings) -> list[tuple[str, str]]:
     # Common Voice-style sentences: curly quotes and apostrophes, dashes and hyphens, accents
     ("“Don’t,” she said — “it’s well-known.”", "don't she said it's well known"),
     ("The café’s naïve façade; déjà vu!", "the cafe's naive facade deja vu"),
+    ("Encyclopædia of Łódź, Straße and Zoë", "encyclopaedia of lodz strasse and zoe"),
     ("'Quoted' words and the dogs' bones...", "quoted words and the dogs bones"),
     ("  Spaces\tand\nnew lines  ", "spaces and new lines"),
 ])

@@ -260,3 +260,46 @@ def test_dropout_between_layers_as_torchs_test_rnn_dropout_checks_it(layer, p, t
         rest = value * (1 - p) % 10
         assert min(rest, 10 - rest) < 1e-2
     assert hy[0, 0, 0].item() == 10 and hy[1, 0, 0].item() == value
+
+
+class _Counted(nn.Module):
+    """An identity parametrisation that counts how often the weight is computed."""
+
+    calls = 0
+
+    def forward(self, w):
+        _Counted.calls += 1
+        return w
+
+
+@pytest.mark.parametrize("torch_cls, ours", PAIRS, ids=IDS)
+def test_parametrised_weights_give_torchs_numbers_and_are_computed_once_per_call(torch_cls, ours):
+    # torch.nn.utils.parametrizations (weight_norm, orthogonal, spectral_norm) on the recurrent layers: outputs and
+    # every gradient as torch.nn's under the same parametrisations; each weight computed once per forward (before, once
+    # per read — spectral_norm stepped its power iteration several times a call), so spectral_norm in training mode
+    # stays a deterministic function of the seed and its estimate converges as it does under torch.nn
+    from torch.nn.utils import parametrizations, parametrize
+
+    torch.manual_seed(0)
+    kw = {"num_layers": 2, "bidirectional": True}
+    mine, ref = ours(6, 5, **kw), torch_cls(6, 5, **kw)
+    ref.load_state_dict(mine.state_dict())
+    for m in (mine, ref):
+        torch.manual_seed(1)  # orthogonal's and spectral_norm's registrations draw random numbers
+        parametrizations.weight_norm(m, "weight_hh_l0")
+        parametrizations.orthogonal(m, "weight_hh_l1_reverse")
+        parametrizations.spectral_norm(m, "weight_ih_l1")
+        m.eval()  # spectral_norm's power iteration steps in training mode only (torch.nn steps it twice a call)
+    x = torch.randn(7, 3, 6)
+    y, y_ref = mine(x)[0], ref(x)[0]
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
+    grads = torch.autograd.grad(y.square().sum(), list(mine.parameters()))
+    grads_ref = torch.autograd.grad(y_ref.square().sum(), list(ref.parameters()))
+    assert [n for n, _ in mine.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    for g, g_ref in zip(grads, grads_ref):
+        torch.testing.assert_close(g, g_ref, atol=1e-5, rtol=1e-5)
+    counted = ours(6, 5)
+    parametrize.register_parametrization(counted, "weight_hh_l0", _Counted())
+    _Counted.calls = 0
+    counted(torch.randn(4, 2, 6))[0].sum().backward()
+    assert _Counted.calls == 1

@@ -18,6 +18,7 @@ from rnnkit.data.features import LogMel, StreamingLogMel
 from rnnkit.data.speech import read_manifest
 from rnnkit.data.speech_synth import Utterance, synthesize
 from rnnkit.models.acoustic import CTCAcousticModel
+from rnnkit.tasks import registry
 from rnnkit.tasks.registry import WrongTask
 from rnnkit.tasks.speech import ASROptions, evaluate_asr, train_asr
 from rnnkit.tasks.transcriber import Transcriber, transcribe
@@ -89,6 +90,10 @@ def test_evaluate_scores_new_recordings_as_jiwer_scores_the_transcripts(runs, tm
     assert got["utterances"] == "3" and got["split"] == "test" and got["data"] == str(tmp_path / "cv.tsv")
     assert float(got["test_cer_greedy"]) == pytest.approx(jiwer.cer(refs, hyps), abs=1e-6)
     assert float(got["test_wer_greedy"]) == pytest.approx(jiwer.wer(refs, hyps), abs=1e-6)
+    for split, k in (("train", 0), ("validation", 1), ("test", 2)):  # a synth-speech folder: its test split
+        (tmp_path / f"{split}.jsonl").write_text(json.dumps({"audio": f"clips/{names[k]}", "text": texts[k]}) + "\n")
+    got = registry.evaluate(folder / "bi", tmp_path, beam=1)
+    assert got["utterances"] == 1 and got["test_cer_greedy"] == pytest.approx(jiwer.cer(refs[2], hyps[2]))
     (tmp_path / "cv.tsv").write_text("path\tsentence\nmissing.wav\tyes\n", encoding="utf-8")
     r = CliRunner().invoke(app, ["evaluate", str(folder / "bi"), "--data", str(tmp_path / "cv.tsv")])
     assert r.exit_code != 0 and "cv.tsv:2: the audio file" in r.output and "missing.wav" in r.output

@@ -138,6 +138,9 @@ def test_evaluate_scores_a_new_text_with_a_language_model_as_cross_entropy_over_
     assert got["test_perplexity"] == pytest.approx(math.exp(expected), rel=1e-5)
     assert got["test_bits_per_token"] == pytest.approx(expected / math.log(2), rel=1e-5)
     assert got["test_tokens"] == len(ids) - 1 and "val_loss" not in got
+    (tmp_path / "wikitext").mkdir()  # a folder in WikiText's layout: its test.txt
+    (tmp_path / "wikitext" / "test.txt").write_text(new.read_text(encoding="utf-8"), encoding="utf-8")
+    assert evaluate(lm_run, data=tmp_path / "wikitext")["test_loss"] == got["test_loss"]
     new.write_text("a", encoding="utf-8")
     r = cli("evaluate", lm_run, "--data", new)
     assert r.exit_code != 0 and "new.txt" in r.output and "too short" in r.output

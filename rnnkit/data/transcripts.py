@@ -6,7 +6,9 @@ does what the speech toolkits' English recipes do (LibriSpeech's normalised text
 Voice preparation, jiwer's ``RemovePunctuation``):
 
 1. Unicode NFKC, lower case; curly apostrophes (’ ‘ ʼ) become ``'``;
-2. letters with accents lose them (NFKD, combining marks dropped: ``café`` → ``cafe``, ``naïve`` → ``naive``);
+2. letters with accents lose them (NFKD, combining marks dropped: ``café`` → ``cafe``, ``naïve`` → ``naive``), and the
+   Latin letters that are no letter plus an accent are spelled as English spells them (``æ`` → ``ae``, ``ß`` → ``ss``,
+   ``ø`` → ``o``, ``ł`` → ``l``);
 3. punctuation — every character of a Unicode category P* — becomes a space (``well-known`` → ``well known``), except
    an apostrophe between two letters (``don't``, ``o'clock``) and the marks that are read aloud (``% & @ # § ‰``);
    quotes around words are dropped;
@@ -24,6 +26,8 @@ import unicodedata
 BLANK = 0
 ALPHABET = ("<blank>", " ", "'") + tuple("abcdefghijklmnopqrstuvwxyz")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
+_LATIN = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
+                        "ı": "i"})  # Latin letters that are not a letter plus an accent
 _INNER_APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
 _SPOKEN = set("%&@#§‰")  # punctuation by category that is read aloud: kept for the alphabet check to name
 
@@ -60,7 +64,7 @@ def _strip_accents(text: str) -> str:
 
 def clean_transcript(text: str) -> str:
     """A written transcript as a CTC model over ``ALPHABET`` writes it (see the module's docstring)."""
-    text = _strip_accents(unicodedata.normalize("NFKC", str(text)).lower().translate(_APOSTROPHES))
+    text = _strip_accents(unicodedata.normalize("NFKC", str(text)).lower().translate(_APOSTROPHES).translate(_LATIN))
     text = _INNER_APOSTROPHE.sub("\0", text)  # keep don't, o'clock; every other punctuation mark is a word break
     text = "".join(" " if unicodedata.category(c).startswith("P") and c not in _SPOKEN else c for c in text)
     return " ".join(text.replace("\0", "'").split())

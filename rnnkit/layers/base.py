@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.cells.base import DtypeError, ShapeError, check_dtype, check_floating
@@ -100,6 +101,14 @@ class SequenceLayer(nn.Module):
         self._prepare(input, hidden, None)
 
     def forward(self, input, hx=None, lengths=None):
+        if parametrize.is_parametrized(self):
+            # a parametrised weight (weight_norm, spectral_norm, orthogonal) is computed once per call, not once per
+            # read (a step of spectral_norm's power iteration each, in training, and its cost)
+            with parametrize.cached():
+                return self._forward(input, hx, lengths)
+        return self._forward(input, hx, lengths)
+
+    def _forward(self, input, hx, lengths):
         x, state, lengths, packed, batched = self._prepare(input, hx, lengths)
         weight = next(self.parameters(), None) if _autocast_on(x) else None
         if weight is not None and not self._autocasts(x, lengths):

@@ -329,11 +329,12 @@ def evaluate_language_model(run_dir: str | Path, progress: bool = False, data: s
     ``data``, a new UTF-8 text file read the same way, as its test set."""
     p = LMPredictor(run_dir)
     opts = LMOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
-    if data is not None:
-        parts = {"test": read_text(data)}
+    if data is not None:  # a text file, or a folder's test.txt (WikiText's layout)
+        if Path(data).is_dir() and not (Path(data) / "test.txt").is_file():
+            raise ValueError(f"{data}: a folder given to evaluate holds test.txt; it has none")
+        parts = {"test": read_text(Path(data) / "test.txt" if Path(data).is_dir() else data)}
     else:
-        files, (_, parts) = split_files(opts.data), (None, {})
-        parts["val"] = _split(opts)[1]
+        parts, files = {"val": _split(opts)[1]}, split_files(opts.data)
         if files and "test" in files:  # a folder's test file, read the same way
             parts["test"] = read_text(files["test"])
     out, trainer = ({"data": str(data)} if data is not None else {}), None
