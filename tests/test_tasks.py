@@ -122,6 +122,31 @@ def test_evaluate_scores_new_labelled_texts_as_scikit_learn_scores_the_predictio
     assert r.exit_code != 0 and "--target" in r.output and "'classify' run" in r.output
 
 
+def test_predict_reads_a_classifiers_table_and_writes_the_predictions_to_a_file(classifier_run, tmp_path):
+    """`rnnkit predict RUN --file new.csv --out predictions.csv`: the texts of the run's text column (as Python's csv
+    module reads them, commas and quotes inside), one row each with the label and one column per label's probability,
+    the same as the predictor gives; `.jsonl` writes one JSON object per text."""
+    rows = list(csv.DictReader((FIX / "tiny_sentiment.csv").open(encoding="utf-8")))[:6]
+    rows[0]["text"] = 'a "quoted", comma-laden text'
+    with (tmp_path / "new.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.DictWriter(f, ["label", "text"]).writeheader()
+        csv.DictWriter(f, ["label", "text"]).writerows(rows)
+    r = cli("predict", classifier_run, "--file", tmp_path / "new.csv", "--out", tmp_path / "p.csv")
+    assert r.exit_code == 0, r.output
+    want = load(classifier_run).predict([row["text"] for row in rows])
+    got = list(csv.DictReader((tmp_path / "p.csv").open(encoding="utf-8")))
+    assert [g["input"] for g in got] == [row["text"] for row in rows]
+    for g, (label, probs) in zip(got, want):
+        assert g["label"] == label
+        assert {k: float(g[f"p_{k}"]) for k in probs} == pytest.approx(probs, abs=1e-6)
+    r = cli("predict", classifier_run, "--file", tmp_path / "new.csv", "--out", tmp_path / "p.jsonl")
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(x["input"], x["label"]) for x in lines] == [(row["text"], w[0]) for row, w in zip(rows, want)]
+    r = cli("predict", classifier_run, "good", "--out", tmp_path / "p.txt")
+    assert r.exit_code != 0 and "expected a .csv or .jsonl file" in r.output
+
+
 def test_evaluate_scores_a_new_text_with_a_language_model_as_cross_entropy_over_it(lm_run, tmp_path):
     """`rnnkit evaluate LM_RUN --data new.txt`: the model run over the whole new text with its state carried, scored
     as F.cross_entropy over one pass (one stream: the text is shorter than 2 × 2 × bptt); a text too short to score

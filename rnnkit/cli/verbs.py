@@ -39,25 +39,66 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
 def predict(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train' (any task)"),
             inputs: list[str] = typer.Argument(None, help="inputs: texts (classify), prompts (lm), JSON sequences such "
                                                           "as '[[0.1, 0.2], [0.3, 0.4]]' (config runs)"),
-            file: Path = typer.Option(None, "--file", help="also read one input per line of this UTF-8 text file")) -> None:
+            file: Path = typer.Option(None, "--file", help="also read inputs from this UTF-8 file: one per line, or "
+                                                           "a classifier's CSV/TSV/JSONL (the run's text column)"),
+            out: Path = typer.Option(None, "--out", help="write the predictions to this file instead: .csv (a "
+                                                         "column per field, one per label's probability) or "
+                                                         ".jsonl")) -> None:
     """Run a trained model on inputs, whatever its task: a classifier prints label and probabilities, a language model
     the prompt's continuation (see 'rnnkit generate' for the sampling options), a config run its prediction as JSON."""
     from rnnkit.tasks import registry
 
     try:
+        if out is not None and out.suffix.lower() not in (".csv", ".jsonl"):
+            raise ValueError(f"--out {out}: expected a .csv or .jsonl file")
         predictor = registry.load(run_dir)
         texts = list(inputs or [])
         if file is not None:
-            from rnnkit.data.readers import read_text
-
-            texts += [e.text for e in read_text(file, per_line=True)]
+            texts += read_inputs(predictor, file)
         if not texts:
             raise ValueError("nothing to predict: give inputs as arguments or --file")
         results = predictor.predict_json([predictor.parse_cli(t) for t in texts])
+        if out is not None:
+            write_predictions(out, texts, results)
+            typer.echo(f"{len(results)} predictions written to {out}", err=True)
+            return
         for t, result in zip(texts, results):
             typer.echo(predictor.format_cli(t, result))
     except USER_ERRORS as e:
         raise fail(e) from None
+
+
+def read_inputs(predictor, file: Path) -> list[str]:
+    """A classifier's table (CSV/TSV/JSONL: the run's text column), else one input per line."""
+    from rnnkit.data.readers import read_examples, read_text
+
+    if predictor.task == "classify" and file.suffix.lower() in (".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
+        return [e.text for e in read_examples(file, predictor.config["options"].get("text_col", "text"), None)]
+    return [e.text for e in read_text(file, per_line=True)]
+
+
+def write_predictions(out: Path, inputs: list[str], results: list[dict]) -> None:
+    """One row per input: the input, then each field of its result (a dict of numbers as one column per key, as a
+    classifier's probabilities: p_LABEL; anything else nested as JSON); or JSON lines."""
+    import json
+
+    from rnnkit.data.series import write_long_csv
+    from rnnkit.train.checkpoint import atomic_write_text
+
+    if out.suffix.lower() == ".jsonl":
+        atomic_write_text(out, "".join(json.dumps({"input": i, **r}, ensure_ascii=False) + "\n"
+                                       for i, r in zip(inputs, results)))
+        return
+    rows = []
+    for i, r in zip(inputs, results):
+        row = {"input": i}
+        for k, v in r.items():
+            if isinstance(v, dict) and all(isinstance(x, (int, float)) for x in v.values()):
+                row |= {f"p_{name}" if k == "probabilities" else f"{k}_{name}": x for name, x in v.items()}
+            else:
+                row[k] = v if isinstance(v, (str, int, float)) or v is None else json.dumps(v, ensure_ascii=False)
+        rows.append(row)
+    write_long_csv(out, rows)
 
 
 def generate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train lm'"),
