@@ -91,7 +91,7 @@ def test_kaldi_data_folder(tmp_path):
     tone(tmp_path / "audio" / "u2.flac")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "wav.scp").write_text(f"spk1-u1 {tmp_path / 'audio' / 'u1.wav'}\nspk1-u2 ../audio/u2.flac\n")
-    (tmp_path / "data" / "text").write_text("spk1-u2 GOOD MORNING\nspk1-u1 HELLO THERE\n")
+    (tmp_path / "data" / "text").write_text("spk1-u2 GOOD MORNING\nspk1-u1\tHELLO THERE\n")
     assert pairs(read_recordings(tmp_path / "data")) == [("u2.flac", "good morning"), ("u1.wav", "hello there")]
     (tmp_path / "data" / "text").write_text("spk1-u1 HELLO\nspk1-u9 MISSING\n")
     with pytest.raises(ValueError, match=r"data/text:2: utterance 'spk1-u9' is not in .*wav.scp"):

@@ -158,7 +158,7 @@ def _keyed_lines(path: Path) -> dict[str, tuple[str, int]]:
     out = {}
     for line, raw in enumerate(read_utf8(path).splitlines(), 1):
         if raw.strip():
-            key, _, value = raw.strip().partition(" ")
+            key, value = (raw.split(maxsplit=1) + [""])[:2]  # a space or a tab after the key
             if key in out:
                 raise ValueError(f"{path}:{line}: utterance {key!r} again (first on line {out[key][1]})")
             out[key] = (value.strip(), line)
