@@ -1,6 +1,7 @@
 """The speech task end to end: a handful of synthesised words learned to zero CER, transcription (greedy, beam,
 timestamps, streaming), evaluation against jiwer, and the errors a user meets."""
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -84,9 +85,13 @@ def test_evaluate_scores_new_recordings_as_jiwer_scores_the_transcripts(runs, tm
     (tmp_path / "cv.tsv").write_text("client_id\tpath\tsentence\n" + "".join(f"x\t{n}\t{t}\n" for n, t in
                                                                                  zip(names, texts)), encoding="utf-8")
     hyps, refs = transcribe(folder / "bi", [tmp_path / "clips" / n for n in names]), [t.lower() for t in texts]
-    r = CliRunner().invoke(app, ["evaluate", str(folder / "bi"), "--data", str(tmp_path / "cv.tsv")])
+    r = CliRunner().invoke(app, ["evaluate", str(folder / "bi"), "--data", str(tmp_path / "cv.tsv"), "--out",
+                                 str(tmp_path / "items.csv")])
     assert r.exit_code == 0, r.output
     got = dict(line.split(": ", 1) for line in r.stdout.splitlines())
+    items = list(csv.DictReader((tmp_path / "items.csv").open(encoding="utf-8")))
+    assert [(i["reference"], i["greedy"]) for i in items] == list(zip(refs, hyps))
+    assert [float(i["cer_greedy"]) for i in items] == pytest.approx([jiwer.cer(a, b) for a, b in zip(refs, hyps)])
     assert got["utterances"] == "3" and got["split"] == "test" and got["data"] == str(tmp_path / "cv.tsv")
     assert float(got["test_cer_greedy"]) == pytest.approx(jiwer.cer(refs, hyps), abs=1e-6)
     assert float(got["test_wer_greedy"]) == pytest.approx(jiwer.wer(refs, hyps), abs=1e-6)

@@ -115,6 +115,11 @@ def test_evaluate_scores_new_labelled_texts_as_scikit_learn_scores_the_predictio
     assert float(got["test_accuracy"]) == pytest.approx(accuracy_score(truth, predicted), abs=1e-6)
     assert float(got["test_macro_f1"]) == pytest.approx(f1_score(truth, predicted, average="macro"), abs=1e-6)
     assert "validation_accuracy" not in got  # the new data only
+    r = cli("evaluate", classifier_run, "--data", held, "--out", tmp_path / "items.csv")  # each text, for a look
+    assert r.exit_code == 0, r.output
+    scored = list(csv.DictReader((tmp_path / "items.csv").open(encoding="utf-8")))
+    assert [(i["text"], i["label"], i["predicted"]) for i in scored] == list(zip([r["text"] for r in rows], truth,
+                                                                                predicted))
     held.write_text("text,label\nthe movie was good,positive\nthe movie was good,neutral\n", encoding="utf-8")
     r = cli("evaluate", classifier_run, "--data", held)
     assert r.exit_code != 0 and "held.csv:3: label(s) ['neutral']" in r.output
@@ -166,6 +171,8 @@ def test_evaluate_scores_a_new_text_with_a_language_model_as_cross_entropy_over_
     (tmp_path / "wikitext").mkdir()  # a folder in WikiText's layout: its test.txt
     (tmp_path / "wikitext" / "test.txt").write_text(new.read_text(encoding="utf-8"), encoding="utf-8")
     assert evaluate(lm_run, data=tmp_path / "wikitext")["test_loss"] == got["test_loss"]
+    r = cli("evaluate", lm_run, "--data", new, "--out", tmp_path / "items.csv")
+    assert r.exit_code != 0 and "scored as a whole; it has no items to write" in r.output
     new.write_text("a", encoding="utf-8")
     r = cli("evaluate", lm_run, "--data", new)
     assert r.exit_code != 0 and "new.txt" in r.output and "too short" in r.output

@@ -80,8 +80,11 @@ def test_evaluate_scores_new_pairs_and_aligned_files_as_sacrebleu_scores_the_tra
     assert got["test_bleu_greedy"] == pytest.approx(want)
     assert got["test_chrf_greedy"] == pytest.approx(CHRF().corpus_score(hyps, [refs]).score)
     r = CliRunner().invoke(app, ["evaluate", str(folder / "run"), "--data", str(tmp_path / "new.en"),
-                                 "--target", str(tmp_path / "new.es")])
+                                 "--target", str(tmp_path / "new.es"), "--out", str(tmp_path / "items.jsonl")])
     assert r.exit_code == 0, r.output
+    items = [json.loads(x) for x in (tmp_path / "items.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(i["source"], i["reference"], i["greedy"]) for i in items] == [(a, b, h) for (a, b), h in zip(new, hyps)]
+    assert [i["beam5"] for i in items] == translate(folder / "run", [a for a, _ in new], beam=5)
     lines = dict(line.split(": ", 1) for line in r.stdout.splitlines())
     assert float(lines["test_bleu_greedy"]) == pytest.approx(want, abs=1e-4) and "test_bleu_beam5" in lines
     (tmp_path / "bad.tsv").write_text("source\ttarget\nuno\tone\n", encoding="utf-8")

@@ -17,20 +17,29 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
                                                             "task trains on (labelled texts, a text, pairs, "
                                                             "recordings, series: each series' last h values)"),
              target: Path = typer.Option(None, "--target", help="translation from two aligned text files: the "
-                                                                "target side of --data")) -> None:
+                                                                "target side of --data"),
+             out: Path = typer.Option(None, "--out", help="also write each scored item (.csv or .jsonl): a text with "
+                                                         "its label and the predicted one, a pair or a recording "
+                                                         "with its outputs, a series with its scores")) -> None:
     """Reload a trained run and report its metrics on its held-out data (validation, and test where the data has one),
     or on new held-out data (--data), scored as its test set."""
     from rnnkit.tasks import registry
 
     try:
+        check_table(out, "--out")
         task = registry.task_of(run_dir)
         typer.echo(f"{run_dir}: {task.name} run ({task.summary})", err=True)
         if target is not None and task.name != "translate":
             raise ValueError(f"--target is the target side of a translation test set; {run_dir} is a {task.name!r} run")
         if target is not None and data is None:
             raise ValueError("--target needs --data (the source side)")
-        extra = {"target": target} if target is not None else {}
+        if out is not None and task.name not in ("classify", "translate", "asr", "forecast"):
+            raise ValueError(f"--out: a {task.name!r} run is scored as a whole; it has no items to write")
+        extra = ({"target": target} if target is not None else {}) | ({"items": True} if out is not None else {})
         metrics = registry.evaluate(run_dir, data, progress=True, **extra)
+        if out is not None:
+            write_rows(out, metrics.pop("items"))
+            typer.echo(f"each item written to {out}", err=True)
     except USER_ERRORS as e:
         raise fail(e) from None
     echo_metrics(metrics)
@@ -49,8 +58,7 @@ def predict(run_dir: Path = typer.Argument(..., help="a run folder written by 'r
     from rnnkit.tasks import registry
 
     try:
-        if out is not None and out.suffix.lower() not in (".csv", ".jsonl"):
-            raise ValueError(f"--out {out}: expected a .csv or .jsonl file")
+        check_table(out, "--out")
         predictor = registry.load(run_dir)
         texts = list(inputs or [])
         if file is not None:
@@ -77,18 +85,18 @@ def read_inputs(predictor, file: Path) -> list[str]:
     return [e.text for e in read_text(file, per_line=True)]
 
 
+def check_table(path: Path | None, option: str) -> None:
+    if path is not None and path.suffix.lower() not in (".csv", ".jsonl"):
+        raise ValueError(f"{option} {path}: expected a .csv or .jsonl file")
+
+
 def write_predictions(out: Path, inputs: list[str], results: list[dict]) -> None:
-    """One row per input: the input, then each field of its result (a dict of numbers as one column per key, as a
-    classifier's probabilities: p_LABEL; anything else nested as JSON); or JSON lines."""
+    """One row per input: the input, then each field of its result (in a CSV, a dict of numbers as one column per
+    key — a classifier's probabilities: p_LABEL — and anything else nested as JSON)."""
     import json
 
-    from rnnkit.data.series import write_long_csv
-    from rnnkit.train.checkpoint import atomic_write_text
-
     if out.suffix.lower() == ".jsonl":
-        atomic_write_text(out, "".join(json.dumps({"input": i, **r}, ensure_ascii=False) + "\n"
-                                       for i, r in zip(inputs, results)))
-        return
+        return write_rows(out, [{"input": i, **r} for i, r in zip(inputs, results)])
     rows = []
     for i, r in zip(inputs, results):
         row = {"input": i}
@@ -98,7 +106,20 @@ def write_predictions(out: Path, inputs: list[str], results: list[dict]) -> None
             else:
                 row[k] = v if isinstance(v, (str, int, float)) or v is None else json.dumps(v, ensure_ascii=False)
         rows.append(row)
-    write_long_csv(out, rows)
+    write_rows(out, rows)
+
+
+def write_rows(out: Path, rows: list[dict]) -> None:
+    """Rows (dicts with the same keys) to a CSV file or as JSON lines, written atomically."""
+    import json
+
+    from rnnkit.data.series import write_long_csv
+    from rnnkit.train.checkpoint import atomic_write_text
+
+    if out.suffix.lower() == ".jsonl":
+        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    else:
+        write_long_csv(out, rows)
 
 
 def generate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train lm'"),

@@ -205,7 +205,7 @@ def _scores(model, tok: Tokenizer, part: list[TextExample], index: dict[str, int
     y_true = np.array([index[e.label] for e in part])
     y_pred = probs.argmax(-1)
     return {"accuracy": float((y_true == y_pred).mean()), "macro_f1": macro_f1(y_true, y_pred, n),
-            "confusion": confusion_matrix(y_true, y_pred, n)}
+            "confusion": confusion_matrix(y_true, y_pred, n), "probabilities": probs}
 
 
 def _check_labels(opts: ClassifyOptions, train, val, test) -> list[str]:
@@ -371,9 +371,11 @@ def predict(run_dir: str | Path, texts: list[str]) -> list[tuple[str, dict[str, 
     return ClassifierPredictor(run_dir).predict(texts)
 
 
-def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str | Path | None = None) -> dict:
+def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str | Path | None = None,
+                        items: bool = False) -> dict:
     """Accuracy and macro-F1 of a saved classifier on its validation data and, for built-in corpora, the test data
-    (read again from the data the run was trained on) — or on ``data``, new labelled texts, as its test set."""
+    (read again from the data the run was trained on) — or on ``data``, new labelled texts, as its test set.
+    ``items``: also each text of the last part scored with its label, the predicted one and its probability."""
     p = ClassifierPredictor(run_dir)
     opts = ClassifyOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
     if data is not None:
@@ -393,6 +395,9 @@ def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str |
         if part:
             s = _scores(p.model, p.tokenizer, part, index, len(p.labels))
             metrics[f"{name}_accuracy"], metrics[f"{name}_macro_f1"] = s["accuracy"], s["macro_f1"]
+            if items:
+                metrics["items"] = [{"text": e.text, "label": e.label, "predicted": p.labels[int(q.argmax())],
+                                     "probability": float(q.max())} for e, q in zip(part, s["probabilities"])]
     return metrics
 
 

@@ -312,30 +312,38 @@ class Forecaster:
 
 
 def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "freq",
-                        data: str | Path | None = None) -> dict:
+                        data: str | Path | None = None, items: bool = False) -> dict:
     """MASE, sMAPE, MAE, RMSE, scaled quantile loss, CRPS and 80%/95% coverage on the test parts: the forecast from the
     end of each training part, compared with its held-out values (overall and per frequency) — or, for ``data`` (new
-    series in the run's layout), the forecast of each series' last h values from the values before them."""
+    series in the run's layout), the forecast of each series' last h values from the values before them. ``items``:
+    also each series' own scores (``"items"``)."""
     from rnnkit.tasks.forecast import load_panel_data
 
     f = Forecaster(run_dir)
     if data is not None:
-        return {"data": str(data)} | _rolling_origin(f, f.history(data), 1, "test")
+        rows = _rolling_origin(f, f.history(data), 1)
+        return {"data": str(data)} | flatten(panel_scores(rows, by), "test") | ({"items": rows} if items else {})
     series = [s for s in load_panel_data(f.opts) if s.test is not None]
     if not series:
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
     qs, rnn = f.forecast_and_rnn(series, [len(s.test) for s in series], METRIC_TAUS)
-    result = flatten(score_test_parts(series, qs, by), "test")
+    rows = series_rows(series, qs, [s.test for s in series])
+    result = flatten(panel_scores(rows, by), "test")
     if f.partners:  # what the RNN ensemble alone scores, for comparison (test_rnn_mase, test_rnn_yearly_mase, …)
         result |= flatten(score_test_parts(series, rnn, by), "test_rnn")
-    return result
+    return result | ({"items": rows} if items else {})
+
+
+def series_rows(series: list[Series], qs: list[np.ndarray], targets: list[np.ndarray]) -> list[dict]:
+    """Each series' forecast quantiles ``qs`` (levels METRIC_TAUS) scored against its ``targets``: a row per series."""
+    return [{"id": s.id, "freq": s.freq, **series_scores(y, q, METRIC_TAUS, s.values, s.period)}
+            for s, q, y in zip(series, qs, targets)]
 
 
 def score_test_parts(series: list[Series], qs: list[np.ndarray], by: str = "freq") -> dict:
     """Each series' forecast quantiles ``qs`` (levels METRIC_TAUS) scored against its test part, averaged over the
     series (``"all"``) and per ``by`` group."""
-    rows = [{**series_scores(s.test, q, METRIC_TAUS, s.values, s.period), "freq": s.freq} for s, q in zip(series, qs)]
-    return panel_scores(rows, by)
+    return panel_scores(series_rows(series, qs, [s.test for s in series]), by)
 
 
 def flatten(scores: dict, prefix: str) -> dict:
@@ -352,12 +360,13 @@ def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
     if origins < 1:
         raise ValueError(f"origins must be at least 1, got {origins}")
     f = Forecaster(run_dir)
-    result = _rolling_origin(f, f.history(data), origins, "backtest")
+    result = flatten(panel_scores(_rolling_origin(f, f.history(data), origins), "freq"), "backtest")
     result["backtest_origins"] = origins
     return result
 
 
-def _rolling_origin(f: Forecaster, full: list[Series], origins: int, prefix: str) -> dict:
+def _rolling_origin(f: Forecaster, full: list[Series], origins: int) -> list[dict]:
+    """A row of scores per series and origin: the forecast from n − h − k, k = 0 … origins − 1."""
     rows = []
     for k in range(origins):
         cut_series, hs, targets = [], [], []
@@ -372,9 +381,8 @@ def _rolling_origin(f: Forecaster, full: list[Series], origins: int, prefix: str
         if not cut_series:
             raise ValueError(f"the series are too short for {origins} origins")
         qs = f.forecast_series(cut_series, hs, METRIC_TAUS)
-        rows += [{**series_scores(y, q, METRIC_TAUS, s.values, s.period), "freq": s.freq}
-                 for s, q, y in zip(cut_series, qs, targets)]
-    return flatten(panel_scores(rows, "freq"), prefix)
+        rows += series_rows(cut_series, qs, targets)
+    return rows
 
 
 __all__ = ["Forecaster", "evaluate_forecaster", "score_test_parts", "backtest", "window_quantiles", "METRIC_TAUS"]

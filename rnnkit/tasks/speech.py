@@ -268,10 +268,10 @@ def train_asr(opts: ASROptions, out: str | Path, resume: bool = False) -> dict:
 
 
 def evaluate_asr(run_dir: str | Path, progress: bool = False, beam: int = 16, limit: int | None = None,
-                 data: str | Path | None = None) -> dict:
+                 data: str | Path | None = None, items: bool = False) -> dict:
     """CER and WER (jiwer) on the run's test recordings — or its validation recordings when the data has no test
     part, or ``data``'s recordings (any layout training reads) as its test set — with greedy decoding and with the
-    prefix beam search (no language model)."""
+    prefix beam search (no language model); ``items``: also each recording with its transcripts and their CER."""
     t = Transcriber(run_dir)
     opts = ASROptions(**{**t.config["options"], "progress": progress, "device": "auto"})
     if data is not None:  # recordings, or the test split of a folder from synth-speech
@@ -284,13 +284,16 @@ def evaluate_asr(run_dir: str | Path, progress: bool = False, beam: int = 16, li
     waves = load_audio(part, t.featurizer.sample_rate, progress, split)
     refs = [r.text for r in part]
     metrics: dict = {"split": split, "utterances": len(part)} | ({"data": str(data)} if data is not None else {})
+    rows = [{"audio": str(r.audio), "reference": r.text} for r in part]
     for name, k in (("greedy", 1), (f"beam{beam}", beam)):
         hyps = [r["text"] for r in t.transcribe_waves(waves, beam=k)]
+        for row, hyp in zip(rows, hyps):
+            row[name], row[f"cer_{name}"] = hyp, error_rates([row["reference"]], [hyp])["cer"]
         found = error_rates(refs, hyps)
         metrics[f"{split}_cer_{name}"], metrics[f"{split}_wer_{name}"] = found["cer"], found["wer"]
         if beam == 1:
             break
-    return metrics
+    return metrics | ({"items": rows} if items else {})
 
 
 TASK = Task("asr", "a CTC speech recogniser", train_asr, Transcriber, evaluate_asr, options=ASROptions,

@@ -242,11 +242,11 @@ def train_translator(opts: TranslateOptions, out: str | Path, resume: bool = Fal
 
 
 def evaluate_translator(run_dir: str | Path, progress: bool = False, beam: int = 5, limit: int | None = None,
-                        data: str | Path | None = None, target: str | Path | None = None) -> dict:
+                        data: str | Path | None = None, target: str | Path | None = None, items: bool = False) -> dict:
     """BLEU and chrF (sacrebleu, detokenized text) on the run's test pairs — or its validation pairs when the data
     has no test part, or ``data``'s pairs (in any layout training reads, the run's columns; ``target``: the target
     side of aligned text files) as its test set — with greedy search and with beam search; ``limit`` = the first that
-    many pairs only."""
+    many pairs only; ``items``: also each pair with its translations."""
     t = Translator(run_dir)
     opts = TranslateOptions(**{**t.config["options"], "progress": progress, "device": "auto"})
     if data is not None:
@@ -257,14 +257,17 @@ def evaluate_translator(run_dir: str | Path, progress: bool = False, beam: int =
     pairs = pairs[:limit] if limit else pairs
     sources, refs = [p.source for p in pairs], [p.target for p in pairs]
     metrics: dict = {"split": split, "sentences": len(pairs)} | ({"data": str(data)} if data is not None else {})
+    rows = [{"source": src, "reference": ref} for src, ref in zip(sources, refs)]
     for name, k in (("greedy", 1), (f"beam{beam}", beam)):
         hyps = [r[0]["text"] for r in t.translate(sources, progress=progress, beam=k)]
+        for row, hyp in zip(rows, hyps):
+            row[name] = hyp
         found = scores(hyps, refs, t.lowercase)
         metrics[f"{split}_bleu_{name}"], metrics[f"{split}_chrf_{name}"] = found["bleu"], found["chrf"]
         metrics["bleu_signature"], metrics["chrf_signature"] = found["bleu_signature"], found["chrf_signature"]
         if k == 1 and beam == 1:
             break
-    return metrics
+    return metrics | ({"items": rows} if items else {})
 
 
 TASK = Task("translate", "an encoder–decoder translator", train_translator, Translator, evaluate_translator,
