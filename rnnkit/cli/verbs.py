@@ -4,6 +4,7 @@ models), ``translate`` (translators), ``transcribe`` (speech recognisers), ``for
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -29,11 +30,12 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
         check_table(out, "--out")
         task = registry.task_of(run_dir)
         typer.echo(f"{run_dir}: {task.name} run ({task.summary})", err=True)
-        if target is not None and task.name != "translate":
+        takes = inspect.signature(task.evaluate).parameters  # what this task's evaluate can do
+        if target is not None and "target" not in takes:
             raise ValueError(f"--target is the target side of a translation test set; {run_dir} is a {task.name!r} run")
         if target is not None and data is None:
             raise ValueError("--target needs --data (the source side)")
-        if out is not None and task.name not in ("classify", "translate", "asr", "forecast"):
+        if out is not None and "items" not in takes:
             raise ValueError(f"--out: a {task.name!r} run is scored as a whole; it has no items to write")
         extra = ({"target": target} if target is not None else {}) | ({"items": True} if out is not None else {})
         metrics = registry.evaluate(run_dir, data, progress=True, **extra)
