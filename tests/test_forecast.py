@@ -99,8 +99,9 @@ def test_evaluate_scores_new_series_on_their_last_h_values_as_mase_by_hand(seaso
     assert got["data"] == str(tmp_path / "new.csv") and got["test_series"] == 3
     assert got["test_mase"] == pytest.approx(np.mean(mases), rel=1e-4)
     r = CliRunner().invoke(app, ["evaluate", str(folder / "run"), "--data", str(tmp_path / "new.csv"), "--out",
-                                 str(tmp_path / "items.csv")])  # each series' own scores
-    assert r.exit_code == 0, r.output
+                                 str(tmp_path / "items.csv"), "--plot", str(tmp_path / "fc.png")])
+    assert r.exit_code == 0, r.output  # each series' own scores, and the forecasts against the held-out values
+    assert (tmp_path / "fc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     items = pd.read_csv(tmp_path / "items.csv")
     assert list(items["id"]) == sorted(new["id"].unique()) and items["mase"].to_list() == pytest.approx(mases, rel=1e-4)
     r = CliRunner().invoke(app, ["evaluate", str(folder / "run"), "--data", str(tmp_path / "nope.csv")])

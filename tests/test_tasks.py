@@ -115,8 +115,9 @@ def test_evaluate_scores_new_labelled_texts_as_scikit_learn_scores_the_predictio
     assert float(got["test_accuracy"]) == pytest.approx(accuracy_score(truth, predicted), abs=1e-6)
     assert float(got["test_macro_f1"]) == pytest.approx(f1_score(truth, predicted, average="macro"), abs=1e-6)
     assert "validation_accuracy" not in got  # the new data only
-    r = cli("evaluate", classifier_run, "--data", held, "--out", tmp_path / "items.csv")  # each text, for a look
-    assert r.exit_code == 0, r.output
+    r = cli("evaluate", classifier_run, "--data", held, "--out", tmp_path / "items.csv", "--plot", tmp_path / "cm.png")
+    assert r.exit_code == 0, r.output  # each text, for a look, and the confusion matrix
+    assert (tmp_path / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     scored = list(csv.DictReader((tmp_path / "items.csv").open(encoding="utf-8")))
     assert [(i["text"], i["label"], i["predicted"]) for i in scored] == list(zip([r["text"] for r in rows], truth,
                                                                                 predicted))
@@ -173,6 +174,8 @@ def test_evaluate_scores_a_new_text_with_a_language_model_as_cross_entropy_over_
     assert evaluate(lm_run, data=tmp_path / "wikitext")["test_loss"] == got["test_loss"]
     r = cli("evaluate", lm_run, "--data", new, "--out", tmp_path / "items.csv")
     assert r.exit_code != 0 and "scored as a whole; it has no items to write" in r.output
+    r = cli("evaluate", lm_run, "--data", new, "--plot", tmp_path / "p.png")
+    assert r.exit_code != 0 and "draws no plot" in r.output and "rnnkit generate --help" in r.output
     new.write_text("a", encoding="utf-8")
     r = cli("evaluate", lm_run, "--data", new)
     assert r.exit_code != 0 and "new.txt" in r.output and "too short" in r.output

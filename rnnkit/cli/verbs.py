@@ -21,7 +21,10 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
                                                                 "target side of --data"),
              out: Path = typer.Option(None, "--out", help="also write each scored item (.csv or .jsonl): a text with "
                                                          "its label and the predicted one, a pair or a recording "
-                                                         "with its outputs, a series with its scores")) -> None:
+                                                         "with its outputs, a series with its scores"),
+             plot: Path = typer.Option(None, "--plot", help="a PNG of the scored part: a classifier's confusion "
+                                                           "matrix, a forecaster's first 12 forecasts against the "
+                                                           "held-out values")) -> None:
     """Reload a trained run and report its metrics on its held-out data (validation, and test where the data has one),
     or on new held-out data (--data), scored as its test set."""
     from rnnkit.tasks import registry
@@ -37,11 +40,17 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
             raise ValueError("--target needs --data (the source side)")
         if out is not None and "items" not in takes:
             raise ValueError(f"--out: a {task.name!r} run is scored as a whole; it has no items to write")
-        extra = ({"target": target} if target is not None else {}) | ({"items": True} if out is not None else {})
+        if plot is not None and "plot" not in takes:
+            raise ValueError(f"--plot: a {task.name!r} run's evaluation draws no plot" + (
+                f" (see 'rnnkit {task.verbs[0]} --help' for its plots)" if task.verbs else ""))
+        extra = ({"target": target} if target is not None else {}) | ({"items": True} if out is not None else {}) | (
+            {"plot": plot} if plot is not None else {})
         metrics = registry.evaluate(run_dir, data, progress=True, **extra)
         if out is not None:
             write_rows(out, metrics.pop("items"))
             typer.echo(f"each item written to {out}", err=True)
+        if plot is not None:
+            typer.echo(f"plot written to {plot}", err=True)
     except USER_ERRORS as e:
         raise fail(e) from None
     echo_metrics(metrics)

@@ -276,10 +276,11 @@ def train_classifier(opts: ClassifyOptions, out: str | Path, resume: bool = Fals
 
 
 def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str | Path | None = None,
-                        items: bool = False) -> dict:
+                        items: bool = False, plot: str | Path | None = None) -> dict:
     """Accuracy and macro-F1 of a saved classifier on its validation data and, for built-in corpora, the test data
     (read again from the data the run was trained on) — or on ``data``, new labelled texts, as its test set.
-    ``items``: also each text of the last part scored with its label, the predicted one and its probability."""
+    ``items``: also each text of the last part scored with its label, the predicted one and its probability;
+    ``plot``: that part's confusion matrix as a PNG."""
     p = ClassifierPredictor(run_dir)
     opts = ClassifyOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
     if data is not None:
@@ -302,6 +303,8 @@ def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str |
             if items:
                 metrics["items"] = [{"text": e.text, "label": e.label, "predicted": p.labels[int(q.argmax())],
                                      "probability": float(q.max())} for e, q in zip(part, s["probabilities"])]
+            if plot is not None:
+                plot_confusion(s["confusion"], p.labels, Path(plot), name)
     return metrics
 
 

@@ -37,6 +37,7 @@ from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
 from rnnkit.tasks.forecast_partners import parse_partners, resolve_auto
+from rnnkit.tasks.forecaster import Forecaster, evaluate_forecaster, window_quantiles
 from rnnkit.tasks.jobs import budgets, cpu_jobs, run_all
 from rnnkit.tasks.options import check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
@@ -245,7 +246,6 @@ class ValidationWindows(SeriesWindows):
 
     def corpus_metrics(self, model) -> dict:
         from rnnkit.tasks.forecast_metrics import mase, smape
-        from rnnkit.tasks.forecaster import window_quantiles
 
         q = window_quantiles(model, self, (0.5,))
         m, s = [], []
@@ -364,24 +364,10 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
               "groups": [{k: v for k, v in g.items() if k != "series"} | {"ids": [series[i].id for i in g["series"]]}
                          for g in plan]}
     atomic_write_text(out / "config.json", json.dumps(config, indent=1, ensure_ascii=False))
-    from rnnkit.tasks.forecaster import evaluate_forecaster
-
     results = evaluate_forecaster(out) if any(s.test is not None for s in series) else {"test_series": 0}
     config["results"] = results
     atomic_write_text(out / "config.json", json.dumps(config, indent=1, ensure_ascii=False))
     return results
-
-
-def _load(run_dir: Path):
-    from rnnkit.tasks.forecaster import Forecaster
-
-    return Forecaster(run_dir)
-
-
-def _evaluate(run_dir: Path, **kwargs) -> dict:
-    from rnnkit.tasks.forecaster import evaluate_forecaster
-
-    return evaluate_forecaster(run_dir, **kwargs)
 
 
 def forecast(run_dir: str | Path, data=None, horizon: int | None = None,
@@ -389,12 +375,10 @@ def forecast(run_dir: str | Path, data=None, horizon: int | None = None,
     """Forecasts of every series of ``data`` — a file or a pandas DataFrame in the long or wide layout (default: the
     run's own series, from the end of all their values); ``combine`` overrides the run's partners ("none": the RNN
     ensemble alone)."""
-    from rnnkit.tasks.forecaster import Forecaster
-
     return Forecaster(run_dir, combine=combine).forecast_data(data, horizon, quantiles)
 
 
-TASK = Task("forecast", "a global RNN forecaster", train_forecaster, _load, _evaluate, options=ForecastOptions,
-            verbs=("forecast", "backtest"), model_classes=())
+TASK = Task("forecast", "a global RNN forecaster", train_forecaster, Forecaster, evaluate_forecaster,
+            options=ForecastOptions, verbs=("forecast", "backtest"), model_classes=())
 
 __all__ = ["ForecastOptions", "train_forecaster", "forecast", "load_panel_data", "GROUPINGS"]

@@ -312,26 +312,39 @@ class Forecaster:
 
 
 def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "freq",
-                        data: str | Path | None = None, items: bool = False) -> dict:
+                        data: str | Path | None = None, items: bool = False, plot: str | Path | None = None) -> dict:
     """MASE, sMAPE, MAE, RMSE, scaled quantile loss, CRPS and 80%/95% coverage on the test parts: the forecast from the
     end of each training part, compared with its held-out values (overall and per frequency) — or, for ``data`` (new
     series in the run's layout), the forecast of each series' last h values from the values before them. ``items``:
-    also each series' own scores (``"items"``)."""
+    also each series' own scores (``"items"``); ``plot``: a PNG of the first 12 forecasts against the held-out
+    values."""
     from rnnkit.tasks.forecast import load_panel_data
 
     f = Forecaster(run_dir)
     if data is not None:
-        rows = _rolling_origin(f, f.history(data), 1)
+        full = f.history(data)
+        rows = _rolling_origin(f, full, 1)
+        if plot is not None:
+            _plot_held_out(f, [split_at(s, len(s) - f._default_horizon(s)) for s in full
+                               if len(s) - f._default_horizon(s) >= 2], plot)
         return {"data": str(data)} | flatten(panel_scores(rows, by), "test") | ({"items": rows} if items else {})
     series = [s for s in load_panel_data(f.opts) if s.test is not None]
     if not series:
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
+    if plot is not None:
+        _plot_held_out(f, series, plot)
     qs, rnn = f.forecast_and_rnn(series, [len(s.test) for s in series], METRIC_TAUS)
     rows = series_rows(series, qs, [s.test for s in series])
     result = flatten(panel_scores(rows, by), "test")
     if f.partners:  # what the RNN ensemble alone scores, for comparison (test_rnn_mase, test_rnn_yearly_mase, …)
         result |= flatten(score_test_parts(series, rnn, by), "test_rnn")
     return result | ({"items": rows} if items else {})
+
+
+def _plot_held_out(f: Forecaster, series: list[Series], path, max_series: int = 12) -> None:
+    """The first series' forecasts from the end of their histories, drawn against their held-out ``test`` values."""
+    shown = series[:max_series]
+    f.plot(f.forecast_rows(shown, None, (0.1, 0.5, 0.9)), shown, path, [s.test for s in shown], max_series)
 
 
 def series_rows(series: list[Series], qs: list[np.ndarray], targets: list[np.ndarray]) -> list[dict]:
