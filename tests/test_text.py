@@ -450,3 +450,29 @@ def test_a_folder_of_train_valid_test_files_is_read_as_pytorchs_word_language_mo
     r = CliRunner().invoke(app, ["train", "lm", "--data", str(folder), "--out", str(tmp_path / "lm2")])
     assert r.exit_code != 0 and "holds train.txt and valid.txt (or validation.txt)" in r.output
 
+
+
+def test_evaluate_on_a_builtin_corpus_scores_its_held_out_part(tmp_path, monkeypatch):
+    # `rnnkit evaluate RUN --data austen`: a language model scored on a built-in text's held-out end (the share the run
+    # holds out), as F.cross_entropy over its streams; a classifier given a built-in corpus reads its test split — here
+    # rt-polarity's fresh/rotten, which a negative/positive model does not know, named in the error
+    need_archive("r-cran-janeaustenr_*.deb", "Debian's r-cran-janeaustenr .deb")
+    from rnnkit.tasks import evaluate, load
+    from rnnkit.tasks.lm import LMOptions, train_language_model
+
+    prepare_with_cli("austen", tmp_path / "cache", monkeypatch)
+    train_language_model(LMOptions(data=str(FIX / "tiny_corpus.txt"), hidden_size=16, embedding_dim=8, streams=2,
+                                   bptt=10, held_out=0.05, max_steps=2, progress=False), tmp_path / "lm")
+    got = evaluate(tmp_path / "lm", data="austen")
+    text = (tmp_path / "cache" / "austen" / "text.txt").read_text(encoding="utf-8")
+    p = load(tmp_path / "lm")
+    ids = p.tokenizer.encode(text[int(len(text) * (1 - 0.05)):])
+    tail = StreamWindows(ids, 2, 10**9)  # two streams: the tail is longer than 2 × 2 × bptt tokens
+    with torch.no_grad():
+        logits, _ = p.model.eval()(tail.x)
+    expected = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tail.y.reshape(-1)).item()
+    assert got["data"] == "austen" and got["test_loss"] == pytest.approx(expected, rel=1e-5)
+    train_classifier(ClassifyOptions(data=str(FIX / "tiny_sentiment.csv"), hidden_size=8, embedding_dim=8, epochs=1,
+                                     progress=False), tmp_path / "clf")
+    r = CliRunner().invoke(app, ["evaluate", str(tmp_path / "clf"), "--data", "rt-polarity"])
+    assert r.exit_code != 0 and "rt-polarity" in r.output and "['fresh', 'rotten']" in r.output

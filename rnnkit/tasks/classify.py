@@ -278,12 +278,16 @@ def train_classifier(opts: ClassifyOptions, out: str | Path, resume: bool = Fals
 def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str | Path | None = None,
                         items: bool = False, plot: str | Path | None = None) -> dict:
     """Accuracy and macro-F1 of a saved classifier on its validation data and, for built-in corpora, the test data
-    (read again from the data the run was trained on) — or on ``data``, new labelled texts, as its test set.
+    (read again from the data the run was trained on) — or on ``data``, new labelled texts (or a built-in corpus's
+    test split), as its test set.
     ``items``: also each text of the last part scored with its label, the predicted one and its probability;
     ``plot``: that part's confusion matrix as a PNG."""
     p = ClassifierPredictor(run_dir)
     opts = ClassifyOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
-    if data is not None:
+    if data is not None and str(data) in CORPORA:  # a built-in corpus: its test split
+        val, test = [], load_labelled(replace(opts, data=str(data)))[2]
+        source, metrics = data, {"data": str(data)}
+    elif data is not None:
         val, test, source, metrics = [], read_labelled(data, opts), data, {"data": str(data)}
     else:
         (_, val, test), source, metrics = load_labelled(opts), opts.data, {}

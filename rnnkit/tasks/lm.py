@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -326,10 +326,13 @@ def generate(run_dir: str | Path, prompt: str, length: int = 200, temperature: f
 def evaluate_language_model(run_dir: str | Path, progress: bool = False, data: str | Path | None = None) -> dict:
     """Held-out bits per token and perplexity of a saved language model, on the held-out end of its text (and a
     folder's test.txt), read as the training run's evaluations read it (streams in order, the state carried) — or on
-    ``data``, a new UTF-8 text file read the same way, as its test set."""
+    ``data``, a new UTF-8 text file (a folder's test.txt; a built-in corpus's held-out end) read the same way, as its
+    test set."""
     p = LMPredictor(run_dir)
     opts = LMOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
-    if data is not None:  # a text file, or a folder's test.txt (WikiText's layout)
+    if data is not None and str(data) in CORPORA:  # a built-in text: its held-out end, as training would split it
+        parts = {"test": _split(replace(opts, data=str(data)))[1]}
+    elif data is not None:  # a text file, or a folder's test.txt (WikiText's layout)
         if Path(data).is_dir() and not (Path(data) / "test.txt").is_file():
             raise ValueError(f"{data}: a folder given to evaluate holds test.txt; it has none")
         parts = {"test": read_text(Path(data) / "test.txt" if Path(data).is_dir() else data)}
