@@ -327,7 +327,8 @@ def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "
         if plot is not None:
             _plot_held_out(f, [split_at(s, len(s) - f._default_horizon(s)) for s in full
                                if len(s) - f._default_horizon(s) >= 2], plot)
-        return {"data": str(data)} | flatten(panel_scores(rows, by), "test") | ({"items": rows} if items else {})
+        named = str(data) if isinstance(data, (str, Path)) else f"a {type(data).__name__} of {len(full)} series"
+        return {"data": named} | flatten(panel_scores(rows, by), "test") | ({"items": rows} if items else {})
     series = [s for s in load_panel_data(f.opts) if s.test is not None]
     if not series:
         raise ValueError(f"{run_dir}: the run holds out no test part (test=false): use 'rnnkit backtest'")
