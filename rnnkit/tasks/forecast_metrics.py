@@ -95,5 +95,14 @@ def panel_scores(rows: list[dict], by: str | None = None) -> dict:
     return result
 
 
-__all__ = ["mase", "smape", "mae", "rmse", "quantile_loss", "coverage", "naive_scale", "series_scores",
+def flatten(scores: dict, prefix: str) -> dict:
+    """``panel_scores``' groups as flat keys: ``{prefix}_{metric}`` for all series, ``{prefix}_{group}_{metric}``."""
+    out = {}
+    for group, values in scores.items():
+        for k, v in values.items():
+            out[f"{prefix}_{k}" if group == "all" else f"{prefix}_{group}_{k}"] = v
+    return out
+
+
+__all__ = ["flatten", "mase", "smape", "mae", "rmse", "quantile_loss", "coverage", "naive_scale", "series_scores",
            "panel_scores"]

@@ -22,7 +22,7 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, futu
 from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
-from rnnkit.tasks.forecast_metrics import panel_scores, series_scores
+from rnnkit.tasks.forecast_metrics import flatten, panel_scores, series_scores
 from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecasts, resolve_auto
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
@@ -358,14 +358,6 @@ def score_test_parts(series: list[Series], qs: list[np.ndarray], by: str = "freq
     """Each series' forecast quantiles ``qs`` (levels METRIC_TAUS) scored against its test part, averaged over the
     series (``"all"``) and per ``by`` group."""
     return panel_scores(series_rows(series, qs, [s.test for s in series]), by)
-
-
-def flatten(scores: dict, prefix: str) -> dict:
-    out = {}
-    for group, values in scores.items():
-        for k, v in values.items():
-            out[f"{prefix}_{k}" if group == "all" else f"{prefix}_{group}_{k}"] = v
-    return out
 
 
 def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
