@@ -284,13 +284,11 @@ def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str |
     ``plot``: that part's confusion matrix as a PNG."""
     p = ClassifierPredictor(run_dir)
     opts = ClassifyOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
-    if data is not None and str(data) in CORPORA:  # a built-in corpus: its test split
-        val, test = [], load_labelled(replace(opts, data=str(data)))[2]
-        source, metrics = data, {"data": str(data)}
-    elif data is not None:
-        val, test, source, metrics = [], read_labelled(data, opts), data, {"data": str(data)}
-    else:
+    if data is None:
         (_, val, test), source, metrics = load_labelled(opts), opts.data, {}
+    else:  # new labelled texts, or a built-in corpus's test split
+        val, source, metrics = [], data, {"data": str(data)}
+        test = load_labelled(replace(opts, data=str(data)))[2] if str(data) in CORPORA else read_labelled(data, opts)
     index = {label: i for i, label in enumerate(p.labels)}
     for part in (val, test or []):
         unknown = sorted({e.label for e in part} - set(index))

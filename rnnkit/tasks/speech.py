@@ -275,7 +275,8 @@ def evaluate_asr(run_dir: str | Path, progress: bool = False, beam: int = 16, li
     t = Transcriber(run_dir)
     opts = ASROptions(**{**t.config["options"], "progress": progress, "device": "auto"})
     if data is not None:  # recordings, or the test split of a folder from synth-speech
-        split, part = "test", (read_splits(data) or {"test": None})["test"] or read_recordings(data)
+        splits = read_splits(data)
+        split, part = "test", splits["test"] if splits else read_recordings(data)
         check_alphabet(part, t.alphabet)
     else:
         _, val, test = load_parts(opts)
