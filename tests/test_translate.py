@@ -50,6 +50,20 @@ def test_a_reordering_language_pair_is_learned(run):
     assert "val_bleu" in (folder / "run" / "curve.csv").read_text().splitlines()[0]
 
 
+def test_the_validation_bleu_is_sacrebleus_on_the_greedy_translations_in_order(run):
+    from rnnkit.tasks.translate import ValidationPairs
+
+    folder, _, test = run
+    t = Translator(folder / "run")
+    sources = [a for a, _ in test] + ["one two three red green dog cat big"]  # one long source among short ones
+    refs = [b for _, b in test] + ["pequeño gato perro verde rojo tres dos uno"]
+    ids = [t.encode_source(a) for a in sources]
+    val = ValidationPairs(ids, ids, ids, refs, t.target_tokenizer, False, batch_size=7)
+    hyps = translate(folder / "run", sources, beam=1)  # the reference: the translator's own greedy output
+    assert val.corpus_metrics(t.model) == {"bleu": pytest.approx(BLEU().corpus_score(hyps, [refs]).score),
+                                           "chrf": pytest.approx(CHRF().corpus_score(hyps, [refs]).score)}
+
+
 def test_evaluate_reports_sacrebleus_bleu_and_chrf_on_the_test_pairs(run):
     folder, _, test = run
     metrics = evaluate_translator(folder / "run", beam=3)

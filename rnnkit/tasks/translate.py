@@ -171,10 +171,13 @@ class ValidationPairs(EncodedPairs):
         self.batch_size = batch_size
 
     def corpus_metrics(self, model) -> dict:
-        hyps = []
-        for s in range(0, len(self.sources), self.batch_size):
-            src, lengths = to_device_of(model, *pad_batch(self.sources[s:s + self.batch_size]))
-            hyps += [self.tgt_tok.decode(h.tokens) for h in greedy_search(model, src, lengths)]
+        order = sorted(range(len(self.sources)), key=lambda i: len(self.sources[i]))  # batches of like lengths
+        hyps = [""] * len(self.sources)
+        for s in range(0, len(order), self.batch_size):
+            chunk = order[s:s + self.batch_size]
+            src, lengths = to_device_of(model, *pad_batch([self.sources[i] for i in chunk]))
+            for i, h in zip(chunk, greedy_search(model, src, lengths)):
+                hyps[i] = self.tgt_tok.decode(h.tokens)
         found = scores(hyps, self.refs, self.lowercase)
         return {"bleu": found["bleu"], "chrf": found["chrf"]}
 
