@@ -44,6 +44,7 @@ RECIPE = {"n_mels": 80, "subsample": 2, "cell": "gru", "hidden_size": 192, "num_
 ABLATIONS = {"no speed perturbation": {"speed_perturb": False}, "no noise": {"noise": 0.0},
              "no SpecAugment": {"spec_augment": False}, "no augmentation": {"speed_perturb": False, "noise": 0.0,
                                                                            "spec_augment": False}}
+EXTRAS = {"VTLP": {"vtlp": 0.1}}  # trained only when named in --variants
 
 
 def corpus(out: Path, preset: str, n: int, flite: bool) -> Path:
@@ -174,7 +175,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--lm-minutes", type=float, default=10.0, help="training time of the --lm auto model")
     ap.add_argument("--ablation", action="store_true", help="also train with each augmentation turned off")
     ap.add_argument("--variants", default=None, help="train only these (comma-separated: recipe, "
-                    + ", ".join(ABLATIONS) + ")")
+                    + ", ".join([*ABLATIONS, *EXTRAS]) + ")")
     ap.add_argument("--quick", action="store_true", help="300 utterances, 1-minute runs: a smoke test")
     ap.add_argument("--flite", default="auto", choices=("auto", "true", "false"),
                     help="a quarter of the corpus from flite's voices (auto: where flite is installed)")
@@ -191,10 +192,11 @@ def main(argv: list[str]) -> None:
     variants = {"recipe": {}, **(ABLATIONS if args.ablation else {})}
     if args.variants:
         wanted = [v.strip() for v in args.variants.split(",")]
-        unknown = [v for v in wanted if v not in {"recipe", *ABLATIONS}]
+        known = {"recipe": {}, **ABLATIONS, **EXTRAS}
+        unknown = [v for v in wanted if v not in known]
         if unknown:
-            raise SystemExit(f"unknown variant(s) {unknown}; expected recipe, {', '.join(ABLATIONS)}")
-        variants = {v: {"recipe": {}, **ABLATIONS}[v] for v in wanted}
+            raise SystemExit(f"unknown variant(s) {unknown}; expected {', '.join(known)}")
+        variants = {v: known[v] for v in wanted}
     for name, change in variants.items():
         run = args.out / f"{args.preset}-{name.replace(' ', '-')}"
         if run.exists():

@@ -12,6 +12,17 @@ F holds ``n_mels`` triangles whose corners are equally spaced on the Slaney mel 
 ``mel = 3f/200``; logarithmic above: ``mel = 15 + 27 · ln(f/1000) / ln 6.4``), each scaled to unit area
 (``2 / (f_{j+2} − f_j)``) — librosa's ``htk=False, norm="slaney"``. A padded batch gives each utterance
 ``1 + length // hop`` valid frames; ``normalize`` standardises each mel band over an utterance's valid frames.
+
+Vocal tract length perturbation (VTLP; Jaitly & Hinton 2013), an augmentation: the filterbank reads the spectrum
+through a piecewise-linear warp of the frequency axis by a factor α (a longer or shorter vocal tract moves every
+formant by about the same factor), ``F_α(j, k) = F(j, φ_α(f_k))`` with, for a boundary ``f_b = f_hi · min(α, 1) / α``
+(``f_hi`` = 4,800 Hz, at most 0.6 of the Nyquist frequency) and Nyquist frequency ``S/2``::
+
+    φ_α(f) = α f                                                  f ≤ f_b
+    φ_α(f) = S/2 − (S/2 − α f_b) (S/2 − f) / (S/2 − f_b)          f > f_b     (S/2 stays S/2)
+
+so a tone at f (below f_b) lands in the bands of a tone at α f. ``LogMel(waves, lengths, warps)`` takes one α per
+utterance (1: none).
 """
 
 from __future__ import annotations
@@ -36,14 +47,32 @@ def mel_to_hz(m: Tensor) -> Tensor:
     return torch.where(m >= _MIN_LOG_MEL, _MIN_LOG_HZ * torch.exp(_LOG_STEP * (m - _MIN_LOG_MEL)), m * _F_SP)
 
 
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None
-                   ) -> Tensor:
-    """F (n_mels, n_fft // 2 + 1): Slaney-scale triangles, area-normalised."""
+VTLP_F_HI = 4800.0  # Hz: Jaitly & Hinton's boundary frequency (the warp is linear below about it)
+
+
+def vtlp_warp(f: Tensor, alpha: float, sample_rate: int, f_hi: float = VTLP_F_HI) -> Tensor:
+    """φ_α(f): frequencies (Hz) warped by ``alpha`` below the boundary, linearly back to Nyquist above it."""
+    f = torch.as_tensor(f, dtype=torch.float64)
+    nyquist = sample_rate / 2
+    f_hi = min(f_hi, 0.6 * nyquist)  # 4,800 Hz is 0.6 of 16 kHz audio's Nyquist frequency: kept below it at any rate
+    boundary = f_hi * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - alpha * boundary) * (nyquist - f) / (nyquist - boundary)
+    return torch.where(f <= boundary, alpha * f, upper)
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None,
+                   alpha: float = 1.0) -> Tensor:
+    """F (n_mels, n_fft // 2 + 1): Slaney-scale triangles, area-normalised; ``alpha`` ≠ 1 reads the spectrum through
+    the VTLP warp φ_α."""
     f_max = sample_rate / 2 if f_max is None else f_max
     if not 0 <= f_min < f_max <= sample_rate / 2:
         raise ValueError(f"need 0 ≤ f_min < f_max ≤ sample_rate / 2, got f_min={f_min}, f_max={f_max}, "
                          f"sample_rate={sample_rate}")
+    if alpha <= 0:
+        raise ValueError(f"the VTLP warp factor must be positive, got {alpha}")
     fft_freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
+    if alpha != 1.0:
+        fft_freqs = vtlp_warp(fft_freqs, alpha, sample_rate)
     mel_f = mel_to_hz(torch.linspace(float(hz_to_mel(f_min)), float(hz_to_mel(f_max)), n_mels + 2,
                                      dtype=torch.float64))
     f_diff = mel_f[1:] - mel_f[:-1]
@@ -60,7 +89,7 @@ class LogMel(nn.Module):
     def __init__(self, sample_rate: int = 16000, n_mels: int = 80, win_ms: float = 25.0, hop_ms: float = 10.0,
                  n_fft: int | None = None, f_min: float = 0.0, f_max: float | None = None, eps: float = 1e-6) -> None:
         super().__init__()
-        self.sample_rate, self.n_mels, self.eps = sample_rate, n_mels, eps
+        self.sample_rate, self.n_mels, self.eps, self.f_min, self.f_max = sample_rate, n_mels, eps, f_min, f_max
         self.win_length = round(sample_rate * win_ms / 1000)
         self.hop_length = round(sample_rate * hop_ms / 1000)
         self.n_fft = n_fft or 2 ** math.ceil(math.log2(self.win_length))
@@ -73,7 +102,9 @@ class LogMel(nn.Module):
     def frames(self, lengths: Tensor) -> Tensor:
         return 1 + torch.as_tensor(lengths) // self.hop_length
 
-    def forward(self, waves: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, waves: Tensor, lengths: Tensor | None = None, warps: list[float] | None = None
+                ) -> tuple[Tensor, Tensor]:
+        """Log-mel features and frame counts; ``warps``: a VTLP factor α per utterance (augmentation), or None."""
         if waves.dim() == 1:
             waves = waves[None]
         if lengths is None:
@@ -81,7 +112,14 @@ class LogMel(nn.Module):
         spec = torch.stft(waves.float(), self.n_fft, self.hop_length, self.win_length, self.window, center=True,
                           pad_mode="constant", return_complex=True)
         power = spec.real ** 2 + spec.imag ** 2  # (B, F, T)
-        mel = torch.matmul(self.filters, power)  # (B, n_mels, T)
+        filters = self.filters
+        if warps is not None:
+            if len(warps) != waves.shape[0]:
+                raise ValueError(f"{len(warps)} VTLP factors for {waves.shape[0]} waveforms")
+            filters = torch.stack([self.filters if a == 1.0 else mel_filterbank(
+                self.sample_rate, self.n_fft, self.n_mels, self.f_min, self.f_max, a).to(self.filters)
+                for a in warps])
+        mel = torch.matmul(filters, power)  # (B, n_mels, T)
         frames = self.frames(lengths).to(waves.device)
         return torch.log(mel + self.eps).transpose(1, 2), frames
 
@@ -136,4 +174,4 @@ class StreamingLogMel:
         frames = self._frames_until(self.start + len(self.buffer))
         return frames[:max(0, total - (self.emitted - len(frames)))]
 
-__all__ = ["LogMel", "StreamingLogMel", "mel_filterbank", "hz_to_mel", "mel_to_hz", "normalize"]
+__all__ = ["LogMel", "StreamingLogMel", "mel_filterbank", "hz_to_mel", "mel_to_hz", "normalize", "vtlp_warp", "VTLP_F_HI"]

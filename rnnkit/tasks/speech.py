@@ -69,6 +69,9 @@ class ASROptions:
     snr_low: float = option(5.0, "the lowest signal-to-noise ratio drawn, dB")
     snr_high: float = option(30.0, "the highest signal-to-noise ratio drawn, dB")
     spec_augment: bool = option(True, "SpecAugment: two frequency and two time masks per utterance in training")
+    vtlp: float = option(0.0, "vocal tract length perturbation in training: the spectrum's frequency axis warped by "
+                              "a factor drawn in [1 - vtlp, 1 + vtlp] per utterance (0: off; 0.1 is usual)", min=0,
+                         max=0.3)
     batch_size: int = option(32, "utterances per batch (similar lengths together)", min=1)
     epochs: int = option(100, "passes over the training recordings (at most)", min=1)
     max_steps: int | None = option(None, "stop after this many batches", min=1)
@@ -179,7 +182,10 @@ class SpeechCollate:
                 wave, g = self._augment(i, wave)
                 gens.append(g)
             waves.append(wave)
-        feats, frames = self.featurizer(waves)
+        warps = None
+        if augment and self.opts.vtlp > 0:  # drawn after the waveform's augmentation: its draws stay as they were
+            warps = [1 + self.opts.vtlp * (2 * torch.rand(1, generator=g).item() - 1) for g in gens]
+        feats, frames = self.featurizer(waves, warps)
         if augment and self.opts.spec_augment:
             for b, g in enumerate(gens):
                 n = int(frames[b])

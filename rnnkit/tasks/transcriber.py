@@ -61,12 +61,12 @@ class Featurizer:
     def from_config(cls, d: dict) -> Featurizer:
         return cls(d["sample_rate"], d["n_mels"], d["normalize"], d.get("mean"), d.get("std"))
 
-    def raw(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    def raw(self, waves: list[np.ndarray], warps: list[float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = torch.tensor([len(w) for w in waves])
         batch = torch.zeros(len(waves), int(lengths.max()))
         for i, w in enumerate(waves):
             batch[i, :len(w)] = torch.as_tensor(w)
-        return self.logmel(batch, lengths)
+        return self.logmel(batch, lengths, warps)
 
     def normalise(self, feats: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         if self.normalize == "utterance":
@@ -76,8 +76,9 @@ class Featurizer:
             return (feats - self.mean) / self.std * valid
         return feats
 
-    def __call__(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        feats, frames = self.raw(waves)
+    def __call__(self, waves: list[np.ndarray], warps: list[float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``warps``: a VTLP factor per waveform (training's augmentation), or None."""
+        feats, frames = self.raw(waves, warps)
         return self.normalise(feats, frames), frames
 
     @property
