@@ -101,6 +101,32 @@ def test_pairs_from_tsv_csv_jsonl_and_aligned_text_files(tmp_path):
         ("Hello.", "Hola."), ("Bye.", "Adiós.")]
 
 
+TATOEBA_STYLE = ['"Stop!" he said.\t"¡Para!", dijo.', 'I have a "dog".\tTengo un "perro".',
+                 '"It\'s late\tEs tarde', 'Good night.\tBuenas noches.']
+
+
+def test_a_tsv_keeps_its_quotes_as_text_as_the_format_defines_them(tmp_path):
+    # Tatoeba's and Anki's pair files: a tab ends a field, quotes are text — a line opening with a quote (the third,
+    # never closed) must not swallow the lines after it, as CSV quoting would
+    (tmp_path / "t.tsv").write_text("en\tes\n" + "\n".join(TATOEBA_STYLE) + "\n", encoding="utf-8")
+    got = [(p.source, p.target, p.line) for p in read_pairs(tmp_path / "t.tsv", "en", "es")]
+    assert got == [(*line.split("\t"), i) for i, line in enumerate(TATOEBA_STYLE, 2)]
+
+
+def test_a_tsv_a_csv_writer_made_is_read_back_to_the_texts_written(tmp_path):
+    import csv
+
+    import pandas as pd
+
+    rows = [("He said \"hi\".", "Dijo \"hola\"."), ("\"Stop!\"", "\"¡Para!\""), ("plain", "llano")]
+    with open(tmp_path / "csv.tsv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter="\t")
+        w.writerows([("en", "es"), *rows])
+    pd.DataFrame(rows, columns=["en", "es"]).to_csv(tmp_path / "pandas.tsv", sep="\t", index=False)
+    for name in ("csv.tsv", "pandas.tsv"):
+        assert [(p.source, p.target) for p in read_pairs(tmp_path / name, "en", "es")] == rows, name
+
+
 @pytest.mark.parametrize("name,content,match", [
     ("ragged.tsv", "en\tes\nHello.\tHola.\nBye.\n", r"ragged.tsv:3: 1 fields, the header has 2"),
     ("extra.tsv", "en\tes\nHello.\tHola.\tx\n", r"extra.tsv:2: 3 fields"),

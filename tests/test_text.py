@@ -76,6 +76,17 @@ def test_bpe_round_trip_and_save(tmp_path):
     assert back.encode("the lazy fox") == bpe.encode("the lazy fox") and back.fingerprint == bpe.fingerprint
 
 
+def test_a_tsv_of_texts_keeps_quotes_as_text_and_reads_back_what_a_csv_writer_wrote(tmp_path):
+    import pandas as pd
+
+    lines = ['"Best film of the year" - a critic\tpositive', 'I "loved" it\tpositive', '"meh\tnegative', 'dull\tnegative']
+    (tmp_path / "plain.tsv").write_text("text\tlabel\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    assert [(e.text, e.label) for e in read_table(tmp_path / "plain.tsv")] == [tuple(x.split("\t")) for x in lines]
+    rows = [("She said \"no\".", "negative"), ("\"Wow\"", "positive"), ("fine", "positive")]
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(tmp_path / "pandas.tsv", sep="\t", index=False)
+    assert [(e.text, e.label) for e in read_table(tmp_path / "pandas.tsv")] == rows
+
+
 def test_readers_name_file_and_line(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("review,label\nfine,pos\n")

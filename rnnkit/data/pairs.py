@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnkit.data.readers import read_utf8
+from rnnkit.data.readers import read_utf8, table_quoting
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Pair:
 def _table(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
     text = read_utf8(path)
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=table_quoting(text, delimiter))
     try:
         header = next(reader)
     except StopIteration:

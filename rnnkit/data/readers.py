@@ -2,6 +2,13 @@
 
 Files must be UTF-8 (a BOM is accepted); a byte sequence that is not is reported with its line. Empty texts, missing
 columns or keys, and labels outside an expected set are errors, never silently dropped.
+
+TSV is read as the format defines it (IANA text/tab-separated-values): a field ends at a tab or the line's end and a
+quote is text — Tatoeba's and Anki's sentence pairs, Common Voice's TSVs (``"Stop!" he said.`` stays as written; CSV
+quoting would take a line's opening quote for a quoted field and swallow the lines up to the next quote). A TSV a CSV
+writer made (Python's ``csv`` or pandas' ``to_csv(sep="\t")``: a field holding a quote wrapped in quotes, its quotes
+doubled) is recognised by such a field and read with CSV quoting (``tsv_quoting``). CSV files are read with CSV
+quoting (RFC 4180).
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +41,22 @@ def read_utf8(path: str | Path) -> str:
                          "convert the file to UTF-8") from None
 
 
+#: a whole tab-separated field wrapped in quotes with a doubled quote inside: what a CSV writer makes of a field with a
+#: quote, and what a plain TSV hardly ever holds
+_CSV_ESCAPED_FIELD = re.compile(r'(?:^|\t)"(?:[^"\t\n]|"")*""(?:[^"\t\n]|"")*"(?=\t|\r?$)', re.M)
+
+
+def tsv_quoting(text: str) -> int:
+    """The ``csv`` quoting to read this TSV text with: ``QUOTE_NONE`` (quotes are text), unless a field shows the file
+    was written with CSV quoting (``QUOTE_MINIMAL``)."""
+    return csv.QUOTE_MINIMAL if _CSV_ESCAPED_FIELD.search(text) else csv.QUOTE_NONE
+
+
+def table_quoting(text: str, delimiter: str) -> int:
+    """CSV quoting for a comma-separated file; ``tsv_quoting`` for a tab-separated one."""
+    return tsv_quoting(text) if delimiter == "\t" else csv.QUOTE_MINIMAL
+
+
 def _check_label(path, line, label, labels):
     if labels is not None and label not in labels:
         raise ValueError(f"{path}:{line}: unknown label {label!r}; expected one of {sorted(labels)}")
@@ -44,7 +68,8 @@ def read_table(path: str | Path, text_col: str = "text", label_col: str | None =
     path = Path(path)
     text = read_utf8(path)
     delimiter = delimiter or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter,
+                            quoting=table_quoting(text, delimiter))
     header = reader.fieldnames or []
     for col in [text_col] + ([label_col] if label_col else []):
         if col not in header:

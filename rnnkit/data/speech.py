@@ -32,7 +32,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnkit.data.readers import read_utf8
+from rnnkit.data.readers import read_utf8, table_quoting
 from rnnkit.data.transcripts import ALPHABET, BLANK, Alphabet, clean_transcript
 
 AUDIO_COLUMNS = ("audio", "audio_filepath", "path", "file_name", "file")
@@ -118,8 +118,7 @@ def read_table(path: str | Path) -> list[Recording]:
     first = next(csv.reader(io.StringIO(text.partition("\n")[0]), delimiter=delimiter), [])
     if "|" in text.partition("\n")[0] and not set(first) & set(AUDIO_COLUMNS):
         return read_ljspeech(path)  # ID|transcript|normalised, no header
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=table_quoting(text, delimiter))
     header = list(reader.fieldnames or [])
     audio_col = _column(header, AUDIO_COLUMNS, "audio", f"{path}:1")
     text_col = _column(header, TEXT_COLUMNS, "transcript", f"{path}:1")
