@@ -87,6 +87,14 @@ def test_a_tsv_of_texts_keeps_quotes_as_text_and_reads_back_what_a_csv_writer_wr
     assert [(e.text, e.label) for e in read_table(tmp_path / "pandas.tsv")] == rows
 
 
+def test_a_document_reads_with_the_line_ends_pythons_text_mode_gives(tmp_path):
+    body = "First line.\r\nSecond line.\rThird.\n\r\nEnd\r\n"
+    (tmp_path / "windows.txt").write_bytes(body.encode())
+    with open(tmp_path / "windows.txt", encoding="utf-8") as f:  # universal newlines: the reference
+        assert read_text(tmp_path / "windows.txt") == f.read()
+    assert "\r" not in read_text(tmp_path / "windows.txt")
+
+
 def test_readers_name_file_and_line(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("review,label\nfine,pos\n")
