@@ -95,6 +95,13 @@ def test_a_document_reads_with_the_line_ends_pythons_text_mode_gives(tmp_path):
     assert "\r" not in read_text(tmp_path / "windows.txt")
 
 
+def test_a_semicolon_csv_as_excel_saves_it_in_decimal_comma_locales_is_read(tmp_path):
+    (tmp_path / "excel.csv").write_text('text;label\r\n"good, really";pos\r\nbad;neg\r\n', encoding="utf-8-sig")
+    assert [(e.text, e.label) for e in read_table(tmp_path / "excel.csv")] == [("good, really", "pos"), ("bad", "neg")]
+    (tmp_path / "commas.csv").write_text("text,label\nyes; no,pos\n")  # a comma CSV whose texts hold semicolons
+    assert [(e.text, e.label) for e in read_table(tmp_path / "commas.csv")] == [("yes; no", "pos")]
+
+
 def test_readers_name_file_and_line(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("review,label\nfine,pos\n")

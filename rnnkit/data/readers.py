@@ -8,7 +8,8 @@ quote is text — Tatoeba's and Anki's sentence pairs, Common Voice's TSVs (``"S
 quoting would take a line's opening quote for a quoted field and swallow the lines up to the next quote). A TSV a CSV
 writer made (Python's ``csv`` or pandas' ``to_csv(sep="\t")``: a field holding a quote wrapped in quotes, its quotes
 doubled) is recognised by such a field and read with CSV quoting (``tsv_quoting``). CSV files are read with CSV
-quoting (RFC 4180).
+quoting (RFC 4180); one whose header names the text column only when split at semicolons (Excel's CSV in locales with
+a decimal comma) is read with ``;``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ def table_quoting(text: str, delimiter: str) -> int:
     return tsv_quoting(text) if delimiter == "\t" else csv.QUOTE_MINIMAL
 
 
+def _csv_delimiter(text: str, column: str) -> str:
+    """``,`` — or ``;`` where the header names ``column`` only when split at semicolons (a "CSV" that Excel saved in a
+    locale whose decimal mark is the comma)."""
+    header = text.partition("\n")[0].strip("\r")
+    if column not in next(csv.reader([header]), []) and column in next(csv.reader([header], delimiter=";"), []):
+        return ";"
+    return ","
+
+
 def _check_label(path, line, label, labels):
     if labels is not None and label not in labels:
         raise ValueError(f"{path}:{line}: unknown label {label!r}; expected one of {sorted(labels)}")
@@ -67,7 +77,7 @@ def read_table(path: str | Path, text_col: str = "text", label_col: str | None =
     """CSV (``,``) or TSV (``.tsv`` or ``delimiter="\\t"``) with a header row; columns chosen by name."""
     path = Path(path)
     text = read_utf8(path)
-    delimiter = delimiter or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+    delimiter = delimiter or ("\t" if path.suffix.lower() in (".tsv", ".tab") else _csv_delimiter(text, text_col))
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter,
                             quoting=table_quoting(text, delimiter))
     header = reader.fieldnames or []
