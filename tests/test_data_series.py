@@ -28,6 +28,18 @@ def test_a_long_file_gives_one_series_per_id_with_its_inferred_frequency(tmp_pat
     assert str(a.timestamps[0].date()) == "2020-01-01"
 
 
+def test_a_semicolon_csv_with_decimal_commas_reads_as_pandas_reads_it_told_so(tmp_path):
+    # Excel's CSV in a locale whose decimal mark is the comma; the reference is pandas given sep=";" and decimal=","
+    rows = "".join(f"a;2020-{m:02d}-01;{m},{m * 7 % 10}\n" for m in range(1, 13))
+    path = write(tmp_path, "id;timestamp;value\n" + rows + "b;2021-01-01;-3,25\nb;2021-04-01;4\n"
+                 "b;2021-07-01;5,5\nb;2021-10-01;6\n")
+    a, b = read_series(path)
+    want = pd.read_csv(path, sep=";", decimal=",")
+    np.testing.assert_array_equal(a.values, want[want.id == "a"].value.to_numpy())
+    np.testing.assert_array_equal(b.values, want[want.id == "b"].value.to_numpy())
+    assert (a.freq, b.freq) == ("monthly", "quarterly")
+
+
 def test_default_periods_and_horizons_are_the_m_competitions():
     # M3's monthly/quarterly/yearly/other and M4's weekly/daily/hourly (period m, horizon h), as published
     from rnnkit.data.series import FREQUENCIES

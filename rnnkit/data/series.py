@@ -104,6 +104,17 @@ def season_period(freq: str) -> int:
     return FREQUENCIES[freq][0]
 
 
+DECIMAL_COMMA = r"^\s*([+-]?\d+),(\d+)\s*$"
+
+
+def _csv_separator(path: Path) -> str:
+    """``,`` — or ``;`` where the header holds semicolons and no comma (a CSV Excel saved in a locale whose decimal
+    mark is the comma; its numbers' decimal commas are read as points)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        header = f.readline()
+    return ";" if ";" in header and "," not in header else ","
+
+
 def _read_table(path: Path):
     """(the table, the number errors give its first row: its line in a text file, 1 in a Parquet file)."""
     import pandas as pd
@@ -113,9 +124,12 @@ def _read_table(path: Path):
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return pd.read_parquet(path), 1  # rows counted from 1
-    sep = "\t" if suffix in (".tsv", ".tab") else ","
+    sep = "\t" if suffix in (".tsv", ".tab") else _csv_separator(path)
     try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8"), 2  # after the header
+        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8")
+        if sep == ";":  # Excel's CSV where the comma is the decimal mark: 1,5 is 1.5
+            df = df.apply(lambda col: col.str.replace(DECIMAL_COMMA, r"\1.\2", regex=True))
+        return df, 2  # after the header
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except pd.errors.ParserError as e:
