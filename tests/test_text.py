@@ -102,10 +102,28 @@ def test_a_semicolon_csv_as_excel_saves_it_in_decimal_comma_locales_is_read(tmp_
     assert [(e.text, e.label) for e in read_table(tmp_path / "commas.csv")] == [("yes; no", "pos")]
 
 
+def test_the_usual_other_names_of_the_text_and_label_columns_are_found(tmp_path):
+    (tmp_path / "imdb.csv").write_text('review,sentiment\n"A fine film, truly.",positive\nDull.,negative\n')  # Kaggle
+    assert [(e.text, e.label) for e in read_table(tmp_path / "imdb.csv")] == [("A fine film, truly.", "positive"),
+                                                                             ("Dull.", "negative")]
+    (tmp_path / "sst2.tsv").write_text("idx\tsentence\tlabel\n0\thide new secretions\t0\n")  # Hugging Face's sst2
+    assert [(e.text, e.label) for e in read_table(tmp_path / "sst2.tsv")] == [("hide new secretions", "0")]
+    (tmp_path / "t.jsonl").write_text('{"tweet": "so good", "target": "1"}\n{"tweet": "meh", "target": "0"}\n')
+    assert [(e.text, e.label) for e in read_jsonl(tmp_path / "t.jsonl")] == [("so good", "1"), ("meh", "0")]
+    (tmp_path / "semi.csv").write_text("review;sentiment\ngood;pos\n")
+    assert [(e.text, e.label) for e in read_table(tmp_path / "semi.csv")] == [("good", "pos")]
+    # two candidates, or a name the user gave: no guess, the error names the columns
+    (tmp_path / "two.csv").write_text("review,comment,label\na,b,c\n")
+    with pytest.raises(ValueError, match=r"no column 'text'; the header has \['review', 'comment', 'label'\]"):
+        read_table(tmp_path / "two.csv")
+    with pytest.raises(ValueError, match="no column 'body'"):
+        read_table(tmp_path / "imdb.csv", text_col="body")
+
+
 def test_readers_name_file_and_line(tmp_path):
     p = tmp_path / "d.csv"
-    p.write_text("review,label\nfine,pos\n")
-    with pytest.raises(ValueError, match=r"d.csv:1: no column 'text'; the header has \['review', 'label'\]"):
+    p.write_text("body,label\nfine,pos\n")
+    with pytest.raises(ValueError, match=r"d.csv:1: no column 'text'; the header has \['body', 'label'\]"):
         read_table(p)
     p.write_text("text,label\nfine,pos\n   ,neg\n")
     with pytest.raises(ValueError, match=r"d.csv:3: empty text in column 'text'"):

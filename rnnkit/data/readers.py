@@ -9,7 +9,8 @@ quoting would take a line's opening quote for a quoted field and swallow the lin
 writer made (Python's ``csv`` or pandas' ``to_csv(sep="\t")``: a field holding a quote wrapped in quotes, its quotes
 doubled) is recognised by such a field and read with CSV quoting (``tsv_quoting``). CSV files are read with CSV
 quoting (RFC 4180); one whose header names the text column only when split at semicolons (Excel's CSV in locales with
-a decimal comma) is read with ``;``.
+a decimal comma) is read with ``;``. Without a ``text`` (``label``) column or key, the one other usual name the file
+has is taken (``TEXT_NAMES``, ``LABEL_NAMES``: sst2's ``sentence``, IMDB's ``review``/``sentiment``, ...).
 """
 
 from __future__ import annotations
@@ -58,11 +59,26 @@ def table_quoting(text: str, delimiter: str) -> int:
     return tsv_quoting(text) if delimiter == "\t" else csv.QUOTE_MINIMAL
 
 
+#: the names public data sets give the text and the label (Hugging Face's sst2 ``sentence``, Kaggle's IMDB
+#: ``review``/``sentiment``, tweet sets ``tweet``/``target``, ...), tried in turn when the default name is absent
+TEXT_NAMES = ("text", "sentence", "review", "content", "document", "tweet", "comment")
+LABEL_NAMES = ("label", "sentiment", "labels", "class", "category", "target")
+
+
+def pick_name(asked: str | None, present, names: tuple[str, ...]) -> str | None:
+    """``asked`` where the file has it or names something else; for the default name (``names[0]``) absent, the one
+    other name of ``names`` the file has (two or none: ``asked``, and the caller's error names the columns)."""
+    if asked is None or asked in present or asked != names[0]:
+        return asked
+    found = [n for n in names[1:] if n in present]
+    return found[0] if len(found) == 1 else asked
+
+
 def _csv_delimiter(text: str, column: str) -> str:
     """``,`` — or ``;`` where the header names ``column`` only when split at semicolons (a "CSV" that Excel saved in a
     locale whose decimal mark is the comma)."""
-    header = text.partition("\n")[0].strip("\r")
-    if column not in next(csv.reader([header]), []) and column in next(csv.reader([header], delimiter=";"), []):
+    header, names = text.partition("\n")[0].strip("\r"), {column, *TEXT_NAMES}
+    if not names & set(next(csv.reader([header]), [])) and names & set(next(csv.reader([header], delimiter=";"), [])):
         return ";"
     return ","
 
@@ -81,6 +97,7 @@ def read_table(path: str | Path, text_col: str = "text", label_col: str | None =
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter,
                             quoting=table_quoting(text, delimiter))
     header = reader.fieldnames or []
+    text_col, label_col = pick_name(text_col, header, TEXT_NAMES), pick_name(label_col, header, LABEL_NAMES)
     for col in [text_col] + ([label_col] if label_col else []):
         if col not in header:
             raise ValueError(f"{path}:1: no column {col!r}; the header has {header}")
@@ -116,6 +133,8 @@ def read_jsonl(path: str | Path, text_key: str = "text", label_key: str | None =
             obj = json.loads(raw)
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}:{line_no}: invalid JSON: {e.msg}") from None
+        if not out and isinstance(obj, dict):  # the first object's keys settle the names, as a table's header does
+            text_key, label_key = pick_name(text_key, obj, TEXT_NAMES), pick_name(label_key, obj, LABEL_NAMES)
         if not isinstance(obj, dict) or text_key not in obj:
             raise ValueError(f"{path}:{line_no}: no key {text_key!r}")
         t = str(obj[text_key]).strip()
