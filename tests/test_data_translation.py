@@ -101,6 +101,16 @@ def test_pairs_from_tsv_csv_jsonl_and_aligned_text_files(tmp_path):
         ("Hello.", "Hola."), ("Bye.", "Adiós.")]
 
 
+def test_a_hugging_face_translation_jsonl_reads_its_language_keys(tmp_path):
+    (tmp_path / "opus_books.jsonl").write_text(  # as datasets' to_json writes opus_books / wmt14
+        '{"id": "0", "translation": {"en": "Hello.", "fr": "Bonjour."}}\n'
+        '{"id": "1", "translation": {"en": "Thanks.", "fr": "Merci."}}\n', encoding="utf-8")
+    got = read_pairs(tmp_path / "opus_books.jsonl", "en", "fr")
+    assert [(p.source, p.target, p.line) for p in got] == [("Hello.", "Bonjour.", 1), ("Thanks.", "Merci.", 2)]
+    with pytest.raises(ValueError, match=r"opus_books.jsonl:1: no key 'de'"):
+        read_pairs(tmp_path / "opus_books.jsonl", "en", "de")
+
+
 TATOEBA_STYLE = ['"Stop!" he said.\t"¡Para!", dijo.', 'I have a "dog".\tTengo un "perro".',
                  '"It\'s late\tEs tarde', 'Good night.\tBuenas noches.']
 

@@ -3,7 +3,8 @@
 Formats (by extension):
 
 * ``.tsv`` / ``.csv`` with a header row — the source and target columns by name (``src_col``, ``tgt_col``);
-* ``.jsonl`` — one object per line with the two keys;
+* ``.jsonl`` — one object per line with the two keys, at its top or under ``translation`` (Hugging Face's translation
+  sets: ``{"id": "0", "translation": {"en": "…", "fr": "…"}}``);
 * two line-aligned plain-text files — ``read_pairs("train.en", target="train.es")``: line i of one is the
   translation of line i of the other (blank lines must be blank on both sides and are skipped);
 * one plain-text file of tab-separated pairs without a header — the Tatoeba sentence pairs of manythings.org's Anki
@@ -80,6 +81,8 @@ def _jsonl(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
             raise ValueError(f"{path}:{line}: invalid JSON: {e.msg}") from None
         if not isinstance(obj, dict):
             raise ValueError(f"{path}:{line}: expected a JSON object with keys {src_col!r} and {tgt_col!r}")
+        if src_col not in obj and isinstance(obj.get("translation"), dict):  # Hugging Face's translation sets
+            obj = obj["translation"]
         for key in (src_col, tgt_col):
             if key not in obj:
                 raise ValueError(f"{path}:{line}: no key {key!r} (the object has {sorted(obj)})")
