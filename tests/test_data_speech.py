@@ -74,6 +74,13 @@ def test_ljspeech_metadata_and_wavs(tmp_path):
     assert pairs(read_recordings(tmp_path / "metadata.csv")) == want
 
 
+def test_a_hugging_face_audio_column_gives_its_path(tmp_path):
+    tone(tmp_path / "clips" / "a.wav")
+    # datasets' to_json of an Audio(decode=False) column: {"bytes": null, "path": ...}
+    (tmp_path / "train.jsonl").write_text('{"audio": {"bytes": null, "path": "clips/a.wav"}, "sentence": "Hi there."}\n')
+    assert pairs(read_recordings(tmp_path / "train.jsonl")) == [("a.wav", "hi there")]
+
+
 def test_audiofolder_metadata_csv_and_jsonl(tmp_path):
     tone(tmp_path / "data" / "first.wav")
     tone(tmp_path / "data" / "sub" / "second.flac")

@@ -77,6 +77,8 @@ def read_manifest(path: str | Path) -> list[Recording]:
             raise ValueError(f"{where}: expected a JSON object with 'audio' and 'text'")
         audio = next((obj[k] for k in AUDIO_COLUMNS if k in obj), None)
         text = next((obj[k] for k in TEXT_COLUMNS if k in obj), None)
+        if isinstance(audio, dict) and isinstance(audio.get("path"), str):  # Hugging Face's Audio column
+            audio = audio["path"]
         if audio is None or text is None:
             raise ValueError(f"{where}: needs an audio key ({', '.join(AUDIO_COLUMNS)}) and a transcript key "
                              f"({', '.join(TEXT_COLUMNS)}); has {sorted(obj)}")
