@@ -85,6 +85,36 @@ def test_the_real_kjv_and_reina_valera_modules():
     john = next(p for p in pairs if (p[0].book, p[0].chapter, p[0].verse) == ("John", 11, 35))
     assert (john[0].text, john[1].text) == ("Jesus wept.", "Y lloró Jesús.")
     assert not any("<" in a.text or ">" in a.text or "<" in b.text for a, b in pairs)
+    # where the Reina-Valera numbers verses as the Hebrew Bible does, its slots hold the next verse: Jonah 2:1's slot
+    # says 1:17 ("the LORD had prepared a great fish"), 2:2's says 2:1 ("Then Jonah prayed") — the lengths disagree
+    jonah = {(a.chapter, a.verse): b.text for a, b in pairs if a.book == "Jonah"}
+    assert jonah[(2, 1)].startswith("Mas Jehová había prevenido un gran pez") or \
+        jonah[(2, 1)].startswith("MAS Jehová había prevenido un gran pez")
+    assert jonah[(2, 2)].startswith("Y oró Jonás")
+    checked = bible_pairs(REAL, SWORD_MODULES / "spaRV1909eb", check_lengths=True)
+    kept = {(a.book, a.chapter, a.verse) for a, _ in checked}
+    assert not any(("Jonah", 2, v) in kept for v in range(1, 11))
+    assert ("Jonah", 1, 16) in kept and ("Jonah", 3, 1) in kept and ("John", 11, 35) in kept
+    assert 30_700 < len(checked) < 31_019  # a few chapters of another numbering, not more
+
+
+def test_gale_and_church_pair_merged_and_split_sentences_and_leave_matching_ones_on_the_diagonal():
+    import math
+
+    from rnnkit.data.align import align, bead_cost
+
+    # the cost of a bead by hand: −log P(bead) − log 2(1 − Φ(|δ|)), δ = (l2 − c l1) / √(6.8 (l1 + l2 / c) / 2)
+    delta = (90 - 1.0 * 100) / math.sqrt(6.8 * (100 + 90) / 2)
+    want = -math.log(0.89) - math.log(2 * (1 - 0.5 * (1 + math.erf(abs(delta) / math.sqrt(2)))))
+    assert bead_cost(100, 90, 1.0, (1, 1)) == pytest.approx(want)
+    lengths = [120, 40, 300, 75, 210, 33, 160, 95, 250, 60]
+    same = [round(x * 0.95) for x in lengths]
+    assert align(lengths, same) == [([i], [i]) for i in range(10)]
+    # a translation that merges sentences 2 and 3 and splits sentence 6 in two: the beads say so, the rest stays 1-1
+    target = [round(x * 0.95) for x in lengths[:2]] + [round((lengths[2] + lengths[3]) * 0.95)] + \
+        [round(x * 0.95) for x in lengths[4:6]] + [76, 76] + [round(x * 0.95) for x in lengths[7:]]
+    assert align(lengths, target) == [([0], [0]), ([1], [1]), ([2, 3], [2]), ([4], [3]), ([5], [4]), ([6], [5, 6]),
+                                      ([7], [7]), ([8], [8]), ([9], [9])]
 
 
 def test_pairs_from_tsv_csv_jsonl_and_aligned_text_files(tmp_path):

