@@ -153,9 +153,9 @@ def read_jsonl(path: str | Path, text_key: str = "text", label_key: str | None =
 
 
 def read_text(path: str | Path, per_line: bool = False) -> list[TextExample] | str:
-    """The whole file as one document, or (``per_line``) one example per non-empty line. Line ends are ``\n``
-    whatever the file uses (Windows' ``\r\n``, old Macs' ``\r``), as Python's text mode reads them: a character
-    model learns no ``\r``."""
+    """The whole file as one document, or (``per_line``) one example per non-empty line. Line ends are ``\\n``
+    whatever the file uses (Windows' ``\\r\\n``, old Macs' ``\\r``), as Python's text mode reads them: a character
+    model learns no ``\\r``."""
     text = read_utf8(path)
     if not per_line:
         if not text.strip():
