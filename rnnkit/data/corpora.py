@@ -173,14 +173,14 @@ def prepare(name: str, force: bool = False) -> Path:
     if name not in CORPORA:
         raise ValueError(f"unknown data set {name!r}; built-in: {', '.join(sorted(CORPORA))}")
     out, corpus = cache_dir() / name, CORPORA[name]
-    stamp = out / "REVISION"
-    revision = int(stamp.read_text()) if stamp.is_file() and stamp.read_text().strip().isdigit() else 1
+    stamp = (out / "REVISION").read_text().strip() if (out / "REVISION").is_file() else ""
+    revision = int(stamp) if stamp.isdigit() else 1
     if not force and revision == corpus.revision and all((out / f).is_file() for f in corpus.files):
         return out
     out.mkdir(parents=True, exist_ok=True)
     _write_corpus(name, out)
     if corpus.revision > 1:
-        atomic_write_text(stamp, f"{corpus.revision}\n")
+        atomic_write_text(out / "REVISION", f"{corpus.revision}\n")
     return out
 
 

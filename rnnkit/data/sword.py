@@ -139,10 +139,13 @@ def bible_pairs(source_dir: str | Path, target_dir: str | Path, check_lengths: b
         return pairs
     from rnnkit.data.align import align
 
+    books: dict[str, tuple[list[Verse], list[Verse]]] = {}
+    for a, b in zip(src, tgt):  # each book's non-empty verses, on each side
+        s, t = books.setdefault(a.book, ([], []))
+        s.extend([a] if a.text else [])
+        t.extend([b] if b.text else [])
     agreed = set()
-    for book in dict.fromkeys(v.book for v in src):
-        s = [v for v in src if v.book == book and v.text]
-        t = [v for v in tgt if v.book == book and v.text]
+    for book, (s, t) in books.items():
         for si, ti in align([len(v.text) for v in s], [len(v.text) for v in t]):
             if len(si) == len(ti) == 1 and (s[si[0]].chapter, s[si[0]].verse) == (t[ti[0]].chapter, t[ti[0]].verse):
                 agreed.add((book, s[si[0]].chapter, s[si[0]].verse))

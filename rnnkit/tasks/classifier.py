@@ -16,6 +16,7 @@ from rnnkit.models.text import ClassifierEnsemble, TextClassifier
 from rnnkit.tasks.graphs import GraphSpec, random_lengths
 from rnnkit.tasks.registry import require
 from rnnkit.tasks.runs import load_text_run
+from rnnkit.train.sampler import length_batches
 
 
 def pad_collate(items) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -32,16 +33,15 @@ def classify_ids(model: TextClassifier, ids: list[list[int]], batch_size: int = 
     """Class probabilities (N, classes) of token id lists, in their order. Batches are cut from the texts sorted by
     length, so that one long text pads only the batch of the longest ones (not 255 short texts to its length)."""
     model.eval()
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    probs = torch.empty(0)
-    for s in range(0, len(ids), batch_size):
-        rows = order[s:s + batch_size]
+    batches = length_batches(ids, batch_size)
+    probs = []
+    for rows in batches:
         x, _, lengths = pad_collate([(ids[i], 0) for i in rows])
-        p = torch.softmax(model(*to_device_of(model, x, lengths)), -1).cpu()
-        if not probs.numel():
-            probs = torch.empty(len(ids), p.shape[1], dtype=p.dtype)
-        probs[rows] = p
-    return probs.numpy()
+        probs.append(torch.softmax(model(*to_device_of(model, x, lengths)), -1).cpu())
+    sorted_probs = torch.cat(probs)
+    out = torch.empty_like(sorted_probs)
+    out[[i for rows in batches for i in rows]] = sorted_probs  # back in the input order
+    return out.numpy()
 
 
 def build_classifier(mc: dict):

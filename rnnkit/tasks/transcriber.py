@@ -28,6 +28,7 @@ from rnnkit.models.device import to_device_of
 from rnnkit.tasks.options import check, option
 from rnnkit.tasks.registry import require
 from rnnkit.tasks.runs import load_run_model
+from rnnkit.train.sampler import length_batches
 
 
 class Featurizer:
@@ -98,10 +99,8 @@ def posteriors(model: CTCAcousticModel, featurizer: Featurizer, waves: list[np.n
                ) -> list[np.ndarray]:
     """Per waveform, the model's label log-probabilities (T', V) over its valid steps."""
     model.eval()
-    order = sorted(range(len(waves)), key=lambda i: len(waves[i]))
     out: list[np.ndarray | None] = [None] * len(waves)
-    for s in range(0, len(order), batch_size):
-        chunk = order[s:s + batch_size]
+    for chunk in length_batches(waves, batch_size):
         feats, frames = featurizer([waves[i] for i in chunk])
         logp, n, _ = model(*to_device_of(model, feats, frames))
         logp, n = logp.cpu(), n.cpu()

@@ -44,6 +44,7 @@ from rnnkit.tasks.translator import (
 from rnnkit.train import Config, LearningCurve, Trainer, seed_everything
 from rnnkit.train.checkpoint import save_model
 from rnnkit.train.optim import OPTIMIZERS
+from rnnkit.train.sampler import length_batches
 
 
 @dataclass
@@ -171,10 +172,8 @@ class ValidationPairs(EncodedPairs):
         self.batch_size = batch_size
 
     def corpus_metrics(self, model) -> dict:
-        order = sorted(range(len(self.sources)), key=lambda i: len(self.sources[i]))  # batches of like lengths
         hyps = [""] * len(self.sources)
-        for s in range(0, len(order), self.batch_size):
-            chunk = order[s:s + self.batch_size]
+        for chunk in length_batches(self.sources, self.batch_size):
             src, lengths = to_device_of(model, *pad_batch([self.sources[i] for i in chunk]))
             for i, h in zip(chunk, greedy_search(model, src, lengths)):
                 hyps[i] = self.tgt_tok.decode(h.tokens)

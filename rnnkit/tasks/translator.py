@@ -28,6 +28,7 @@ from rnnkit.tasks.plots import plot_attention
 from rnnkit.tasks.registry import require
 from rnnkit.tasks.runs import load_run_model, load_tokenizer
 from rnnkit.train.checkpoint import CheckpointError
+from rnnkit.train.sampler import length_batches
 
 MAX_TEXT_CHARS = 5000
 
@@ -143,13 +144,11 @@ class Translator:
         "attention"}`` (attention: one row per output token over the source tokens, or None without attention)."""
         opts = SearchOptions(**search)
         ids = [self.encode_source(t, f"sentence {i + 1}") for i, t in enumerate(texts)]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         results: list[list[dict] | None] = [None] * len(ids)
         from tqdm import tqdm
 
         bar = tqdm(total=len(ids), desc="translating", unit="sentence", disable=not progress, leave=False)
-        for s in range(0, len(order), opts.batch_size):
-            chunk = order[s:s + opts.batch_size]
+        for chunk in length_batches(ids, opts.batch_size):
             src, lengths = pad_batch([ids[i] for i in chunk])
             if opts.beam == 1:
                 found = [[h] for h in greedy_search(self.model, src, lengths, opts.max_len_a, opts.max_len_b)]

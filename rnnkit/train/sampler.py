@@ -10,12 +10,21 @@ process would — the same global batch, the same gradient.
 ``fetch_batch`` turns a batch's indices into the batch: ``data.batch_of(indices)`` when the dataset builds whole
 batches at once (array slicing instead of one Python call per example — ``rnnkit.data.windows.SeriesWindows`` does)
 and the trainer collates with torch's ``default_collate``, else ``collate([data[i] for i in indices])``.
+
+``length_batches`` is evaluation's counterpart: the indices of items sorted by length, cut into batches, so that a
+long item pads only the batch of the longest ones; callers put each batch's results back at its indices.
 """
 
 from __future__ import annotations
 
 import torch
 from torch.utils.data import default_collate
+
+
+def length_batches(items, batch_size: int) -> list[list[int]]:
+    """Indices of ``items`` (anything with a length) sorted by length, in batches of ``batch_size``."""
+    order = sorted(range(len(items)), key=lambda i: len(items[i]))
+    return [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
 
 
 class ResumableBatchSampler:
