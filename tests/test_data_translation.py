@@ -183,6 +183,22 @@ def test_bad_pair_files_name_the_file_and_line(tmp_path, name, content, match):
         read_pairs(path, "en", "es")
 
 
+def test_a_missing_column_error_says_which_options_name_the_columns(tmp_path):
+    # a header of language codes (or Hugging Face's translation dict) has no 'source'/'target': the error spells the
+    # options to pass, with the file's own names, and passing them reads the pairs
+    (tmp_path / "p.tsv").write_text("en\tes\nHello.\tHola.\n")
+    with pytest.raises(ValueError, match=r"p.tsv:1: no column 'source'; the header has \['en', 'es'\] \(name the "
+                                         r"columns with src_col/tgt_col; on the command line --src-col/--tgt-col, "
+                                         r"e.g. --src-col en --tgt-col es\)"):
+        read_pairs(tmp_path / "p.tsv")
+    (tmp_path / "hf.jsonl").write_text('{"id": "0", "translation": {"en": "Hello.", "es": "Hola."}}\n')
+    with pytest.raises(ValueError, match=r"hf.jsonl:1: no key 'source'; the object has \['en', 'es'\] .*--src-col en "
+                                         r"--tgt-col es\)"):
+        read_pairs(tmp_path / "hf.jsonl")
+    for name in ("p.tsv", "hf.jsonl"):
+        assert [(p.source, p.target) for p in read_pairs(tmp_path / name, "en", "es")] == [("Hello.", "Hola.")]
+
+
 def test_aligned_files_of_different_lengths_or_holes_are_refused(tmp_path):
     (tmp_path / "a.en").write_text("One.\nTwo.\nThree.\n")
     (tmp_path / "a.es").write_text("Uno.\nDos.\n")

@@ -120,6 +120,25 @@ def test_the_usual_other_names_of_the_text_and_label_columns_are_found(tmp_path)
         read_table(tmp_path / "imdb.csv", text_col="body")
 
 
+def test_a_missing_column_error_says_which_options_name_the_columns(tmp_path):
+    # given a header without the usual names, the error shows how to name them — the file's own first two as the
+    # example, for Python's text_col/label_col and the CLI's flags
+    (tmp_path / "ab.csv").write_text("a,b\nhello,x\n")
+    with pytest.raises(ValueError, match=r"ab.csv:1: no column 'text'; the header has \['a', 'b'\] \(name the columns "
+                                         r"with text_col/label_col; on the command line --text-col/--label-col, e.g. "
+                                         r"--text-col a --label-col b\)"):
+        read_table(tmp_path / "ab.csv")
+    (tmp_path / "ab.jsonl").write_text('{"a": "hello", "b": "x"}\n')
+    with pytest.raises(ValueError, match=r"ab.jsonl:1: no key 'text'; the object has \['a', 'b'\] \(name the columns "
+                                         r"with text_col/label_col; .* e.g. --text-col a --label-col b\)"):
+        read_jsonl(tmp_path / "ab.jsonl")
+    (tmp_path / "one.csv").write_text("body\nhello\n")  # one column: no example to give
+    with pytest.raises(ValueError, match=r"\['body'\] \(name the columns with text_col/label_col; on the command "
+                                         r"line --text-col/--label-col\)$"):
+        read_table(tmp_path / "one.csv")
+    assert read_table(tmp_path / "ab.csv", text_col="a", label_col="b")[0].label == "x"  # the advice works
+
+
 def test_readers_name_file_and_line(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("body,label\nfine,pos\n")

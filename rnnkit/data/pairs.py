@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnkit.data.readers import read_utf8, table_quoting
+from rnnkit.data.readers import column_hint, read_utf8, table_quoting
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ def _table(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
         raise ValueError(f"{path}: the file is empty") from None
     for col in (src_col, tgt_col):
         if col not in header:
-            raise ValueError(f"{path}:1: no column {col!r}; the header has {header}")
+            raise ValueError(f"{path}:1: no column {col!r}; the header has {header}"
+                             + column_hint(("src_col", "tgt_col"), header))
     si, ti = header.index(src_col), header.index(tgt_col)
     out = []
     try:
@@ -85,7 +86,8 @@ def _jsonl(path: Path, src_col: str, tgt_col: str) -> list[Pair]:
             obj = obj["translation"]
         for key in (src_col, tgt_col):
             if key not in obj:
-                raise ValueError(f"{path}:{line}: no key {key!r} (the object has {sorted(obj)})")
+                raise ValueError(f"{path}:{line}: no key {key!r}; the object has {sorted(obj)}"
+                                 + (column_hint(("src_col", "tgt_col"), list(obj)) if not out else ""))
         out.append(_pair(path, line, obj[src_col], obj[tgt_col], src_col, tgt_col))
     return out
 

@@ -74,6 +74,16 @@ def pick_name(asked: str | None, present, names: tuple[str, ...]) -> str | None:
     return found[0] if len(found) == 1 else asked
 
 
+def column_hint(options: tuple[str, str], header) -> str:
+    """The end of a "no such column" error: which options name the columns, spelled for Python and the CLI, with the
+    file's own first two names as the example where it has two or more."""
+    flags = "/".join("--" + o.replace("_", "-") for o in options)
+    example = ""
+    if len(header) >= 2:
+        example = " e.g. " + " ".join(f"--{o.replace('_', '-')} {h}" for o, h in zip(options, header))
+    return f" (name the columns with {'/'.join(options)}; on the command line {flags},{example})".replace(",)", ")")
+
+
 def _csv_delimiter(text: str, column: str) -> str:
     """``,`` — or ``;`` where the header names ``column`` only when split at semicolons (a "CSV" that Excel saved in a
     locale whose decimal mark is the comma)."""
@@ -100,7 +110,8 @@ def read_table(path: str | Path, text_col: str = "text", label_col: str | None =
     text_col, label_col = pick_name(text_col, header, TEXT_NAMES), pick_name(label_col, header, LABEL_NAMES)
     for col in [text_col] + ([label_col] if label_col else []):
         if col not in header:
-            raise ValueError(f"{path}:1: no column {col!r}; the header has {header}")
+            raise ValueError(f"{path}:1: no column {col!r}; the header has {header}"
+                             + column_hint(("text_col", "label_col"), header))
     out = []
     try:
         for row in reader:
@@ -136,14 +147,18 @@ def read_jsonl(path: str | Path, text_key: str = "text", label_key: str | None =
         if not out and isinstance(obj, dict):  # the first object's keys settle the names, as a table's header does
             text_key, label_key = pick_name(text_key, obj, TEXT_NAMES), pick_name(label_key, obj, LABEL_NAMES)
         if not isinstance(obj, dict) or text_key not in obj:
-            raise ValueError(f"{path}:{line_no}: no key {text_key!r}")
+            raise ValueError(f"{path}:{line_no}: no key {text_key!r}" + (
+                f"; the object has {sorted(obj)}{column_hint(('text_col', 'label_col'), list(obj))}"
+                if isinstance(obj, dict) and not out else ""))
         t = str(obj[text_key]).strip()
         if not t:
             raise ValueError(f"{path}:{line_no}: empty text")
         label = None
         if label_key:
             if label_key not in obj:
-                raise ValueError(f"{path}:{line_no}: no key {label_key!r}")
+                raise ValueError(f"{path}:{line_no}: no key {label_key!r}" + (
+                    f"; the object has {sorted(obj)}{column_hint(('text_col', 'label_col'), list(obj))}"
+                    if not out else ""))
             label = str(obj[label_key])
             _check_label(path, line_no, label, labels)
         out.append(TextExample(t, label, line_no))
