@@ -15,7 +15,7 @@ import rnnkit.keras as rk  # noqa: E402
 
 NAMESPACES = ("layers", "optimizers", "callbacks", "utils", "losses", "metrics", "ops", "initializers", "saving",
               "config", "backend", "random", "activations", "regularizers", "constraints", "models",
-              "dtype_policies", "mixed_precision")
+              "dtype_policies", "mixed_precision", "tree")
 
 
 @pytest.mark.parametrize("namespace", NAMESPACES)

@@ -8,6 +8,8 @@ from collections import defaultdict
 import torch
 from torch.nn import functional as F
 
+from rnnkit.keras.tree import flatten  # noqa: F401 (Keras's tree order: ops and InputSpec flatten with it)
+
 
 def linear(x):
     return x
@@ -65,15 +67,6 @@ def activation_name(fn_or_name) -> str:
 
 
 _COUNTS: defaultdict[str, int] = defaultdict(int)
-
-
-def flatten(tree) -> list:
-    """The leaves of nested lists, tuples and dicts (a dict's in sorted key order, as Keras's tree flattens one)."""
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in flatten(item)]
-    if isinstance(tree, dict):
-        return [leaf for key in sorted(tree) for leaf in flatten(tree[key])]
-    return [tree]
 
 
 def snake(name: str) -> str:
