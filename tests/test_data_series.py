@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rnnkit.data.series import Series, read_series, series_from_values
+from rnnkit.data.series import Series, dates_from, read_series, series_from_values
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
 
 
@@ -252,3 +252,19 @@ def test_integer_timestamps_errors_name_the_line(tmp_path, body, match):
     if "gap" in match:  # filled on request, as dates are
         (a,) = read_series(write(tmp_path, "id,timestamp,value\n" + body), fill="interpolate")
         np.testing.assert_allclose(a.values, [1, 2, 3, 4, 5])
+
+
+def test_a_first_date_dates_a_list_of_values_one_calendar_step_apart():
+    # given the first value's date, each later value is one step of the frequency later, keeping its day and hour
+    assert [str(d.date()) for d in dates_from("2024-01-15", 3, "monthly")] == ["2024-01-15", "2024-02-15", "2024-03-15"]
+    assert [str(d.date()) for d in dates_from("2023-11-01", 3, "quarterly")] == ["2023-11-01", "2024-02-01",
+                                                                                  "2024-05-01"]
+    assert [str(d) for d in dates_from("2024-02-28 23:00", 3, "hourly")] == [
+        "2024-02-28 23:00:00", "2024-02-29 00:00:00", "2024-02-29 01:00:00"]  # a leap day
+    assert [str(d.date()) for d in dates_from("2024-01-03", 2, "weekly")] == ["2024-01-03", "2024-01-10"]
+    s = series_from_values([1.0, 2.0, 3.0], "x", "daily", start="2024-03-30")
+    assert list(s.timestamps.dayofweek) == [5, 6, 0]  # Saturday, Sunday, Monday
+    with pytest.raises(ValueError, match="series 'x': start 'June' is not a date"):
+        dates_from("June", 3, "monthly", "x")
+    with pytest.raises(ValueError, match="a start date needs a calendar frequency .* got 'other'"):
+        series_from_values([1.0, 2.0], "x", "other", start="2024-01-01")

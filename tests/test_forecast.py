@@ -144,15 +144,39 @@ def test_predict_reads_a_series_typed_as_numbers_or_json(seasonal):
     # `rnnkit predict RUN "1 2 3"`: numbers separated by spaces or commas read as the JSON list would
     folder, _ = seasonal
     values = [100 + 10 * np.sin(2 * np.pi * t / 12) for t in range(36)]
-    outputs = []
-    for text in (" ".join(f"{v:.6f}" for v in values), ", ".join(f"{v:.6f}" for v in values),
-                 json.dumps([round(v, 6) for v in values])):
-        r = CliRunner().invoke(app, ["predict", str(folder / "run"), text])
-        assert r.exit_code == 0, r.output
-        outputs.append(r.output)
-    assert outputs[0] == outputs[1] == outputs[2]
+    texts = (" ".join(f"{v:.6f}" for v in values), ", ".join(f"{v:.6f}" for v in values),
+             json.dumps([round(v, 6) for v in values]))
+    parsed = [Forecaster(folder / "run").parse_cli(text) for text in texts]
+    assert parsed[0] == parsed[1] == parsed[2] == [round(v, 6) for v in values]
+    # the run was trained on dated series (it reads the month from the dates): numbers alone are refused, saying
+    # what to add; with the first value's date the CLI prints the forecast predict_json gives
+    r = CliRunner().invoke(app, ["predict", str(folder / "run"), texts[0]])
+    assert r.exit_code != 0 and "has no dates" in r.output and '"start"' in r.output
+    dated = json.dumps({"values": parsed[0], "start": "2015-01-01"})
+    r = CliRunner().invoke(app, ["predict", str(folder / "run"), dated])
+    assert r.exit_code == 0, r.output
+    want = Forecaster(folder / "run").predict_json([{"values": parsed[0], "start": "2015-01-01"}])[0]
+    assert r.output.strip() == Forecaster.format_cli(dated, want)
     r = CliRunner().invoke(app, ["predict", str(folder / "run"), "1 2 x"])
     assert r.exit_code != 0 and "expected numbers separated by commas or spaces" in r.output
+
+
+def test_a_list_of_numbers_with_its_first_date_is_forecast_as_the_same_series_read_from_a_file(seasonal, tmp_path):
+    # the run reads each step's month from the dates: a series posted as numbers plus "start" is the file's series —
+    # the same forecast to the digit — and without dates it is refused rather than fed a phase it never saw (on a
+    # daily-cycle hourly model that phase of zeros forecast a 40-60 sine at 92-133)
+    folder, _ = seasonal
+    data = write_panel(tmp_path / "new.csv", n_series=1, length=50)
+    f = Forecaster(folder / "run")
+    from_file = f.forecast_data(data, horizon=6)[0]
+    values = pd.read_csv(data)["value"].tolist()
+    posted = f.predict_json([{"values": values, "start": "2010-01-01", "horizon": 6}])[0]
+    assert posted["steps"] == from_file["steps"] == [str(d.date()) for d in pd.date_range("2014-03-01", periods=6,
+                                                                                              freq="MS")]
+    np.testing.assert_allclose(posted["forecast"], from_file["forecast"], rtol=1e-9)
+    with pytest.raises(ValueError, match=r"series 'series0' has no dates, but this model reads the season's phase "
+                                         r"\(the month\) from them"):
+        f.predict_json([values])
 
 
 def test_new_data_is_forecast_from_its_own_end(seasonal, tmp_path):
@@ -252,10 +276,17 @@ def test_the_server_forecasts_a_posted_series_and_refuses_bad_ones(seasonal):
     folder, _ = seasonal
     client = TestClient(create_app([folder / "run"]))
     values = list(100 + 10 * np.sin(2 * np.pi * np.arange(48) / 12))
-    r = client.post("/v1/models/run/predict", json={"inputs": [values], "options": {"horizon": 4}})
+    r = client.post("/v1/models/run/predict", json={"inputs": [values], "options": {"horizon": 4, "start": "2014-01"}})
     assert r.status_code == 200, r.text
     out = r.json()["outputs"][0]
     assert len(out["forecast"]) == 4 and out["quantiles"]["0.1"][0] <= out["forecast"][0]
+    assert out["steps"] == ["2018-01-01", "2018-02-01", "2018-03-01", "2018-04-01"]  # 48 months after January 2014
+    # the model reads the month from the dates: without them the request is refused, saying what to send
+    r = client.post("/v1/models/run/predict", json={"inputs": [values]})
+    assert r.status_code == 422 and "has no dates" in r.json()["error"] and "start" in r.json()["error"]
+    r = client.post("/v1/models/run/predict", json={"inputs": [{"values": values, "start": "June"}]})
+    assert r.status_code == 422 and "start 'June' is not a date" in r.json()["error"]
+    assert client.get("/v1/models").json()["models"][0]["needs_dates"] is True
     r = client.post("/v1/models/run/predict", json={"inputs": [["a", "b"]]})
     assert r.status_code == 422 and "input 0" in r.json()["error"] and "Traceback" not in r.text
     r = client.post("/v1/models/run/predict", json={"inputs": [{"values": values, "freq": "yearly"}]})
@@ -443,8 +474,8 @@ def test_missing_values_sent_to_a_run_are_filled_as_a_files_would_be_or_refused(
     with pytest.raises(ValueError, match="input 0: series 'series0': 1 missing value.*position 10"):
         f.predict_json([gapped])
     filled = values[:10] + [(values[9] + values[11]) / 2] + values[11:]
-    got = f.predict_json([gapped], {"fill": "interpolate", "horizon": 6})[0]
-    want = f.predict_json([filled], {"horizon": 6})[0]
+    got = f.predict_json([gapped], {"fill": "interpolate", "horizon": 6, "start": "2015-01-01"})[0]
+    want = f.predict_json([filled], {"horizon": 6, "start": "2015-01-01"})[0]
     np.testing.assert_allclose(got["forecast"], want["forecast"], rtol=1e-9)
     with pytest.raises(ValueError, match="unknown fill 'bogus'"):
         f.predict_json([values], {"fill": "bogus"})

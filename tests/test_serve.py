@@ -284,9 +284,14 @@ def test_web_page_in_headless_chromium(runs):
             values = [float(100 + m + 8 * ((m % 12) < 6)) for m in range(36)]
             sales.locator("textarea").fill(", ".join(f"{v:g}" for v in values))
             sales.locator("input[name=horizon]").fill("6")
+            sales.locator("button").click()  # no date: the run reads the month from the dates, and says so
+            sales.locator(".error").wait_for(state="visible", timeout=30000)
+            assert "has no dates" in sales.locator(".error").inner_text()
+            sales.locator("input[name=start]").fill("2020-01-01")
             sales.locator("button").click()
             sales.locator("[data-testid=forecast-row]").nth(5).wait_for(timeout=30000)
-            expected = load(runs / "sales").predict_json([values], {"horizon": 6})[0]
+            expected = load(runs / "sales").predict_json([values], {"horizon": 6, "start": "2020-01-01"})[0]
+            assert expected["steps"][0] == "2023-01-01"  # 36 months after the first value's date
             rows = [[cell.inner_text() for cell in row.locator("td").all()]
                     for row in sales.locator("[data-testid=forecast-row]").all()]
             assert [r[0] for r in rows] == [str(k) for k in expected["steps"]]

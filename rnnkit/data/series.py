@@ -272,10 +272,32 @@ def _make(sid, stamps, vals, lines, freq, fill, period, where, source) -> Series
                   {k: v for k, v in future.items() if len(v)}, None, source, origin)
 
 
+#: one step of each calendar frequency (a series dated from its first value's date keeps that day and hour)
+STEPS = {"yearly": {"years": 1}, "quarterly": {"months": 3}, "monthly": {"months": 1}, "weekly": {"weeks": 1},
+         "daily": {"days": 1}, "hourly": {"hours": 1}}
+
+
+def dates_from(start, n: int, freq: str, sid: str = "series"):
+    """``n`` timestamps one ``freq`` step apart from ``start`` (a date or date-time string, or a timestamp)."""
+    import pandas as pd
+
+    if freq not in STEPS:
+        raise ValueError(f"series {sid!r}: a start date needs a calendar frequency ({', '.join(STEPS)}), got {freq!r}")
+    try:  # (a year out of pandas' range — "June" reads as June of year 1 — is no date either)
+        first = pd.Timestamp(start)
+        if first is pd.NaT:
+            raise ValueError
+        return pd.date_range(first, periods=n, freq=pd.DateOffset(**STEPS[freq]))
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"series {sid!r}: start {start!r} is not a date (e.g. \"2024-01-01\" or "
+                         "\"2024-01-01 13:00\")") from None
+
+
 def series_from_values(values, sid: str = "series", freq: str = "other", period: int | None = None,
-                       test=None, fill: str = "error") -> Series:
-    """A ``Series`` from a plain sequence of numbers (positions instead of timestamps); missing values (None, NaN)
-    are filled by ``fill`` as a file's are (``"error"``: refused, naming the first position)."""
+                       test=None, fill: str = "error", start=None) -> Series:
+    """A ``Series`` from a plain sequence of numbers: positions instead of timestamps, or — with ``start``, the first
+    value's date — dated one ``freq`` step apart. Missing values (None, NaN) are filled by ``fill`` as a file's are
+    (``"error"``: refused, naming the first position)."""
     _check_fill(fill)
     arr = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
     if arr.ndim != 1:
@@ -284,6 +306,7 @@ def series_from_values(values, sid: str = "series", freq: str = "other", period:
     if not np.isfinite(arr).all():
         raise ValueError(f"series {sid!r}: value at position {int(np.flatnonzero(~np.isfinite(arr))[0])} is not finite")
     return Series(sid, arr, freq, period or season_period(freq),
+                  None if start is None else dates_from(start, len(arr), freq, sid),
                   test=None if test is None else np.asarray(test, dtype=np.float64))
 
 

@@ -27,6 +27,10 @@ from torch.utils.data import Dataset
 from rnnkit.data.series import Series
 from rnnkit.models.forecaster import FREQS
 
+#: the frequencies whose season's phase comes from the timestamps (what the phase is)
+PHASES = {"monthly": "the month", "quarterly": "the quarter", "weekly": "the ISO week", "daily": "the weekday",
+          "hourly": "the hour"}
+
 
 def _phase(stamps, freq: str) -> np.ndarray | None:
     if stamps is None:
@@ -83,6 +87,16 @@ class FeatureMaker:
 
     def config(self) -> dict:
         return {"calendar": self.calendar, "covariates": self.names, "mean": self.mean, "std": self.std}
+
+    def check_dates(self, s: Series) -> None:
+        """Refuse to forecast a series without dates where the model reads its season's phase from them: zeros in
+        the phase's place are inputs it never saw in training (on a daily-cycle series, forecasts off by the whole
+        level)."""
+        if self.calendar and s.timestamps is None and s.freq in PHASES:
+            raise ValueError(f"series {s.id!r} has no dates, but this model reads the season's phase ({PHASES[s.freq]}) "
+                             f"from them — it was trained on dated series: give its dates (a file's time column; for "
+                             f"a list of numbers, \"start\": the first value's date, e.g. \"2024-01-01\"), or train "
+                             "with calendar=false (--calendar false)")
 
     def of(self, s: Series, steps_after: int) -> np.ndarray:
         """Features (len(s) + steps_after, F) for the series and the steps after its end."""

@@ -150,6 +150,8 @@ class Forecaster:
                     raise ValueError(f"series {series[i].id!r} has no values")
             _check_positive([series[i] for i in idx], group["members"], key)
             part = [series[i] for i in idx]
+            for s in part:
+                self.features.check_dates(s)
             per_member = []
             for m, model in enumerate(group["members"]):
                 windows = SeriesWindows(part, model.L, H, self.features, forecast_cuts(part))
@@ -215,31 +217,36 @@ class Forecaster:
     def _rows(s: Series, q: np.ndarray, taus) -> dict:
         h = len(q)
         stamps = future_stamps(s, h)
-        steps = [str(t.date()) if t.hour == 0 and t.minute == 0 else str(t) for t in stamps] if stamps is not None \
-            else s.positions(len(s), len(s) + h)
+        steps = [t.strftime("%Y-%m-%d %H:%M") if s.freq == "hourly" or t.hour or t.minute else str(t.date())
+                 for t in stamps] if stamps is not None else s.positions(len(s), len(s) + h)
         taus = list(taus)
         return {"id": s.id, "steps": steps, "forecast": q[:, taus.index(0.5)].tolist(),
                 "quantiles": {f"{t:g}": q[:, j].tolist() for j, t in enumerate(taus)}}
 
     # ---- the server and 'rnnkit predict' ---------------------------------------------------------------------------
     def info(self) -> dict:
-        return {"input": "a series: a list of numbers, or {\"values\": [...], \"freq\": \"monthly\", \"horizon\": h, "
-                         "\"quantiles\": [0.1, 0.5, 0.9]}",
+        return {"input": "a series: a list of numbers, or {\"values\": [...], \"freq\": \"monthly\", \"start\": "
+                         "\"2024-01-01\", \"horizon\": h, \"quantiles\": [0.1, 0.5, 0.9]}" + (
+                             " (start — the first value's date — is needed: the model reads the season's phase from "
+                             "the dates)" if self.features.calendar else ""),
+                "needs_dates": self.features.calendar,
                 "output": "the point forecast (the RNN ensemble's median, or a hybrid's weighted mean with its "
                           "partners) and its quantiles for the next h steps", "streaming": False,
                 "frequencies": self._trained_freqs(), "options": {"horizon": None, "quantiles": [0.1, 0.5, 0.9],
-                                                                  "freq": None, "fill": self.opts.fill},
+                                                                  "freq": None, "start": None, "fill": self.opts.fill},
                 "hybrid": {"partners": list(self.partners), "rnn_weight": self.opts.combine_weight}
                 if self.partners else None}
 
     def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
-        """Each input: a list of numbers (null: missing), or {"values": [...], "freq": "monthly", "horizon": 12,
-        "id": "...", "quantiles": [0.1, 0.5, 0.9], "fill": "interpolate"}; ``options`` gives defaults for all inputs
-        (horizon, quantiles, freq, fill — missing values filled as a file's are, by default as the run's --fill)."""
+        """Each input: a list of numbers (null: missing), or {"values": [...], "freq": "monthly", "start":
+        "2024-01-01", "horizon": 12, "id": "...", "quantiles": [0.1, 0.5, 0.9], "fill": "interpolate"}; ``options``
+        gives defaults for all inputs (horizon, quantiles, freq, start, fill — missing values filled as a file's are,
+        by default as the run's --fill). ``start`` dates the values (the first one's date), which a model trained on
+        dated series needs: it reads the season's phase from them."""
         options = dict(options or {})
-        unknown = set(options) - {"horizon", "quantiles", "freq", "fill"}
+        unknown = set(options) - {"horizon", "quantiles", "freq", "start", "fill"}
         if unknown:
-            raise ValueError(f"unknown option(s) {sorted(unknown)}; expected horizon, quantiles, freq, fill")
+            raise ValueError(f"unknown option(s) {sorted(unknown)}; expected horizon, quantiles, freq, start, fill")
         out = []
         for k, item in enumerate(inputs):
             item = {"values": item} if isinstance(item, list) else item
@@ -254,7 +261,7 @@ class Forecaster:
             try:
                 values = [None if v is None else float(v) for v in item["values"]]  # None: missing, as NaN
                 s = series_from_values(values, str(item.get("id", f"series{k}")), freq,
-                                       fill=item.get("fill") or self.opts.fill)
+                                       fill=item.get("fill") or self.opts.fill, start=item.get("start") or None)
                 taus = quantile_levels(item.get("quantiles") or (0.1, 0.5, 0.9))
                 h = int(item["horizon"]) if item.get("horizon") is not None else self._default_horizon(s)
             except (TypeError, ValueError) as e:

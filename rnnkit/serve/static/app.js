@@ -139,6 +139,15 @@ function optionInputs(model, container) {
     const hl = el("label", {}, "horizon ");
     hl.append(horizon);
     container.append(hl);
+    // a model trained on dated series reads the season's phase from the dates: the first value's date is asked for
+    let start = null;
+    if (model.needs_dates) {
+      start = el("input", { type: "text", name: "start", placeholder: "e.g. 2024-01-01", size: "16",
+                            "aria-label": "the first value's date" });
+      const sl = el("label", {}, "first value's date ");
+      sl.append(start);
+      container.append(sl);
+    }
     const freqs = model.frequencies || [];
     let freq = null;
     if (freqs.length > 1) {
@@ -152,6 +161,7 @@ function optionInputs(model, container) {
       const o = {};
       if (horizon.value !== "") o.horizon = Number(horizon.value);
       if (freq) o.freq = freq.value;
+      if (start && start.value.trim() !== "") o.start = start.value.trim();
       return o;
     };
   }
