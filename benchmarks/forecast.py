@@ -32,8 +32,8 @@ import numpy as np
 from benchmarks.timing import machine_line
 from rnnkit.data.series_builtin import load_panel
 from rnnkit.tasks.forecast import ForecastOptions, train_forecaster
+from rnnkit.tasks.forecast_evaluation import score_test_parts
 from rnnkit.tasks.forecast_partners import parse_partners
-from rnnkit.tasks.forecaster import score_test_parts
 
 RECIPES = {
     "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",

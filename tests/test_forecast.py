@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from rnnkit.cli import app
 from rnnkit.tasks import registry
 from rnnkit.tasks.forecast import ForecastOptions, forecast, train_forecaster
+from rnnkit.tasks.forecast_evaluation import backtest, evaluate_forecaster
 from rnnkit.tasks.forecast_partners import parse_partners
-from rnnkit.tasks.forecaster import Forecaster, backtest, evaluate_forecaster
+from rnnkit.tasks.forecaster import Forecaster
 from tests.helpers import on_one_thread
 
 SMALL = dict(hidden_size=32, batch_size=64, lr=5e-3, progress=False, checkpoint_every=0, combine="none")  # the RNN alone

@@ -299,7 +299,7 @@ def backtest(run_dir: Path = typer.Argument(..., help="a run folder written by '
              origins: int = typer.Option(3, min=1, help="forecast origins, each one step earlier than the last"),
              data: Path = typer.Option(None, "--data", help="series to backtest on (default: the run's own)")) -> None:
     """Rolling-origin evaluation: MASE, sMAPE, MAE, RMSE, quantile loss, CRPS and interval coverage."""
-    from rnnkit.tasks.forecaster import backtest as run_backtest
+    from rnnkit.tasks.forecast_evaluation import backtest as run_backtest
 
     try:
         echo_metrics(run_backtest(run_dir, origins, data))

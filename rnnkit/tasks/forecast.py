@@ -36,8 +36,9 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validat
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
 from rnnkit.models.forecaster import DECODERS, SCALINGS, WEIGHTINGS, RNNForecaster
+from rnnkit.tasks.forecast_evaluation import evaluate_forecaster
 from rnnkit.tasks.forecast_partners import parse_partners, resolve_auto
-from rnnkit.tasks.forecaster import Forecaster, evaluate_forecaster, window_quantiles
+from rnnkit.tasks.forecaster import Forecaster, window_quantiles
 from rnnkit.tasks.jobs import budgets, cpu_jobs, run_all
 from rnnkit.tasks.options import check, device_option, option, precision_option
 from rnnkit.tasks.plots import plot_curves
