@@ -479,3 +479,23 @@ def test_predict_works_for_every_task(classifier_run, lm_run, tmp_path):
     assert r.exit_code == 2 and "given as JSON" in r.output
     r = cli("predict", tmp_path / "d", "[[1, 2], [3, 4]]")
     assert r.exit_code == 2 and "expected shape (1..100000 steps, 8 features), got (2, 2)" in r.output
+
+
+@pytest.mark.parametrize("task,data,expect", [
+    ("classify", "smsspam", "did you mean 'sms-spam'"),
+    ("lm", "janeausten", "did you mean 'austen'"),
+    ("translate", "kjv", "did you mean 'kjv-rv1909'"),
+    ("forecast", "M3", "did you mean 'm3'"),
+    ("classify", "reviews.csv", "(built in: rt-polarity, rt-polarity-by-movie, sms-spam)"),
+    ("asr", "commands", "'rnnkit data synth-speech --preset commands --out DIR'"),
+])
+def test_a_data_argument_that_names_nothing_lists_the_built_ins_and_the_likely_one(tmp_path, task, data, expect):
+    # given a --data that is neither a file nor a built-in name: the error says so, lists the task's built-in data
+    # sets and the one the user probably meant — before anything is written
+    from typer.testing import CliRunner
+
+    from rnnkit.cli import app
+
+    r = CliRunner().invoke(app, ["train", task, "--data", str(data), "--out", str(tmp_path / "run")])
+    assert r.exit_code != 0 and f"{data}: no such file or folder" in r.output and expect in r.output, r.output
+    assert not (tmp_path / "run" / "model.safetensors").exists()

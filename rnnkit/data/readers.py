@@ -30,6 +30,19 @@ class TextExample:
     line: int
 
 
+def missing_data(data, builtins, note: str = "") -> FileNotFoundError:
+    """The error for a data argument that is neither a file or folder nor a built-in data set: the built-in names, and
+    the one the user seems to have meant (``smsspam`` → ``sms-spam``, ``M3`` → ``m3``)."""
+    import difflib
+
+    asked = str(data).strip().lower()
+    close = [b for b in builtins if asked == b.lower()] or difflib.get_close_matches(asked, list(builtins), 1, 0.6) \
+        or [b for b in builtins if len(asked) >= 2 and b.startswith(asked)]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    builtin = (f", and no built-in data set of that name (built in: {', '.join(builtins)}){hint}" if builtins else "")
+    return FileNotFoundError(f"{data}: no such file or folder{builtin}{note}")
+
+
 def read_utf8(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():

@@ -32,7 +32,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnkit.data.readers import read_utf8, table_quoting
+from rnnkit.data.readers import missing_data, read_utf8, table_quoting
 from rnnkit.data.transcripts import ALPHABET, BLANK, Alphabet, clean_transcript
 
 AUDIO_COLUMNS = ("audio", "audio_filepath", "path", "file_name", "file")
@@ -219,7 +219,8 @@ def read_recordings(data: str | Path) -> list[Recording]:
             raise ValueError(f"{data}: no recordings found; expected {LAYOUTS}")
         return found
     if not data.exists():
-        raise FileNotFoundError(f"{data} does not exist")
+        raise missing_data(data, [], " — speech data is a folder or manifest of recordings; 'rnnkit data synth-speech "
+                                     "--preset commands --out DIR' makes one to train on (then --data DIR)")
     if data.suffix.lower() in (".jsonl", ".json", ".ndjson"):
         return read_manifest(data)
     if data.suffix.lower() in (".tsv", ".tab", ".csv"):

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.aggregate import aggregates_for
+from rnnkit.data.readers import missing_data
 from rnnkit.data.series import FILLS, FREQUENCIES, Series, read_series, split_at
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
 from rnnkit.layers import CELL_NAMES
@@ -198,6 +199,8 @@ def load_panel_data(opts: ForecastOptions) -> list[Series]:
         if opts.horizon is not None:
             raise ValueError(f"the {opts.data!r} panel has fixed test horizons; leave horizon unset")
         return load_panel(opts.data)
+    if not Path(opts.data).exists():
+        raise missing_data(opts.data, list(PANELS))
     series = read_series(opts.data, id_col=opts.id_col, time_col=opts.time_col, value_col=opts.value_col,
                          freq=opts.freq, fill=opts.fill)
     out = []

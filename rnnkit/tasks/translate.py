@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rnnkit.data.corpora import CORPORA, prepare
 from rnnkit.data.pairs import Pair, read_pairs
+from rnnkit.data.readers import missing_data
 from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.decoding import greedy_search
 from rnnkit.layers import CELL_NAMES
@@ -137,6 +138,8 @@ def load_parts(opts: TranslateOptions) -> tuple[list[Pair], list[Pair], list[Pai
         folder = prepare(opts.data)
         train, val, test = (read_pairs(folder / f"{p}.tsv", src, tgt) for p in ("train", "validation", "test"))
     else:
+        if not Path(opts.data).exists():
+            raise missing_data(opts.data, [n for n, c in CORPORA.items() if c.task == "translation"])
         train = read_pairs(opts.data, src, tgt, target=opts.target_file)
         if opts.validation is None:
             train, val = hold_out(train, opts.held_out, opts.data, "pairs")
