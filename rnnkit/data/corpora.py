@@ -84,6 +84,11 @@ CORPORA = {
 }
 
 
+def names_for(task: str) -> list[str]:
+    """The built-in corpora of one kind ("classification", "language model", "translation")."""
+    return [name for name, c in CORPORA.items() if c.task == task]
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("RNNKIT_DATA") or Path.home() / ".cache" / "rnnkit")
 

@@ -82,24 +82,28 @@ def _children(node) -> tuple[list, list, object]:
 DICTS = (dict, OrderedDict, defaultdict)  # the same structure when their keys are the same
 
 
-def _structure_error(a, b) -> str | None:
-    """Why containers ``a`` and ``b`` differ at their top (type, arity, keys, a custom node's metadata), or None."""
+def _match(a, b) -> tuple[list, list] | str:
+    """For a container ``a``: (its children, ``b``'s matching ones — a dict's by key) where ``b`` is a container of
+    the same type (dict, OrderedDict and defaultdict alike), keys and arity; otherwise why not."""
     ta, tb = type(a), type(b)
+    if not is_nested(b):
+        return f"Expected an instance of {ta.__name__}, got {tb.__name__} {b!r}"
     if not (ta is tb or (ta in DICTS and tb in DICTS)):
-        same_fields = _is_namedtuple(a) and _is_namedtuple(b)
+        both_namedtuples = _is_namedtuple(a) and _is_namedtuple(b)
         return (f"Expected an instance of {ta.__name__}, got {tb.__name__}"
-                + (" (namedtuples of different types do not match)" if same_fields else ""))
+                + (" (namedtuples of different types do not match)" if both_namedtuples else ""))
     ca, ka, _ = _children(a)
     cb, kb, _ = _children(b)
     if ta in DICTS:
         if set(ka) != set(kb):
             return f"Dictionary key mismatch: {sorted(ka, key=repr)} against {sorted(kb, key=repr)}"
-        return None
+        by_key = dict(zip(kb, cb))
+        return ca, [by_key[k] for k in ka]
     if len(ca) != len(cb):
         return f"Node arity mismatch: {ta.__name__} of {len(ca)} against {len(cb)}"
     if _custom(a) and a.tree_flatten()[1] != b.tree_flatten()[1]:
         return f"Node context mismatch: {a.tree_flatten()[1]!r} against {b.tree_flatten()[1]!r}"
-    return None
+    return ca, cb
 
 
 def flatten(structure) -> list:
@@ -127,23 +131,11 @@ def _check_same(a, b, top_a, top_b) -> None:
         if is_nested(b):
             raise _mismatch(top_a, top_b, f"{a!r} is a leaf where the second structure has {type(b).__name__} {b!r}")
         return
-    if not is_nested(b):
-        raise _mismatch(top_a, top_b, f"Expected an instance of {type(a).__name__}, got {type(b).__name__} {b!r}")
-    why = _structure_error(a, b)
-    if why:
-        raise _mismatch(top_a, top_b, why)
-    for x, y in zip(_children(a)[0], _aligned_children(a, b)):
+    matched = _match(a, b)
+    if isinstance(matched, str):
+        raise _mismatch(top_a, top_b, matched)
+    for x, y in zip(*matched):
         _check_same(x, y, top_a, top_b)
-
-
-def _aligned_children(a, b) -> list:
-    """``b``'s children in the order of ``a``'s keys (dicts with the same keys in a different insertion order)."""
-    _, keys_a, _ = _children(a)
-    children_b, keys_b, _ = _children(b)
-    if keys_a == keys_b:
-        return children_b
-    by_key = dict(zip(keys_b, children_b))
-    return [by_key[k] for k in keys_a]
 
 
 def assert_same_structure(a, b, check_types=None) -> None:
@@ -178,8 +170,8 @@ def _map(func, structures, none_is_leaf: bool, is_leaf=None):
                 raise ValueError(f"structure mismatch: some arguments are None, others are not: {structures}")
             return None
         return func(*structures)
-    _, _, rebuild = _children(first)
-    columns = [_children(first)[0]] + [_aligned_children(first, s) for s in structures[1:]]
+    children, _, rebuild = _children(first)
+    columns = [children] + [_match(first, s)[1] for s in structures[1:]]  # (map_structure checked them)
     return rebuild([_map(func, list(args), none_is_leaf, is_leaf) for args in zip(*columns)])
 
 
@@ -204,13 +196,14 @@ def map_structure_up_to(shallow_structure, func, *structures):
     def walk(shallow, parts):
         if not is_nested(shallow):
             return func(*parts)
+        columns = []
         for p in parts:
-            why = (f"Expected an instance of {type(shallow).__name__}, got {type(p).__name__} {p!r}"
-                   if not is_nested(p) else _structure_error(shallow, p))
-            if why:
-                raise _mismatch(shallow_structure, p, why)
-        columns = [_aligned_children(shallow, p) for p in parts]
-        return _children(shallow)[2]([walk(c, list(args)) for c, args in zip(_children(shallow)[0], zip(*columns))])
+            matched = _match(shallow, p)
+            if isinstance(matched, str):
+                raise _mismatch(shallow_structure, p, matched)
+            columns.append(matched[1])
+        children, _, rebuild = _children(shallow)
+        return rebuild([walk(c, list(args)) for c, args in zip(children, zip(*columns))])
 
     return walk(shallow_structure, list(structures))
 

@@ -19,7 +19,7 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from rnnkit.data.corpora import CORPORA, prepare
+from rnnkit.data.corpora import CORPORA, names_for, prepare
 from rnnkit.data.readers import TextExample, missing_data, read_examples
 from rnnkit.data.text_folders import read_text_folders
 from rnnkit.data.tokenize import Tokenizer, make_tokenizer
@@ -112,7 +112,7 @@ def load_labelled(opts: ClassifyOptions) -> tuple[list[TextExample], list[TextEx
         folder = prepare(opts.data)
         return tuple(read_examples(folder / f, "text", "label") for f in ("train.csv", "validation.csv", "test.csv"))
     if not Path(opts.data).exists():
-        raise missing_data(opts.data, [n for n, c in CORPORA.items() if c.task == "classification"])
+        raise missing_data(opts.data, names_for("classification"))
     examples = read_labelled(opts.data, opts)
     random.Random(opts.seed).shuffle(examples)
     n_val = max(1, int(len(examples) * opts.val_fraction))

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from rnnkit.data.corpora import CORPORA, prepare
+from rnnkit.data.corpora import CORPORA, names_for, prepare
 from rnnkit.data.readers import missing_data, read_text
 from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.layers import CELL_NAMES
@@ -120,7 +120,7 @@ def load_stream_text(data: str) -> str:
             raise ValueError(f"{data!r} is a {CORPORA[data].task} corpus; use a text corpus for language modelling")
         return read_text(prepare(data) / "text.txt")
     if not Path(data).exists():
-        raise missing_data(data, [n for n, c in CORPORA.items() if c.task == "language model"])
+        raise missing_data(data, names_for("language model"))
     return read_text(data)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnkit.data.corpora import CORPORA, prepare
+from rnnkit.data.corpora import CORPORA, names_for, prepare
 from rnnkit.data.pairs import Pair, read_pairs
 from rnnkit.data.readers import missing_data
 from rnnkit.data.tokenize import make_tokenizer
@@ -139,7 +139,7 @@ def load_parts(opts: TranslateOptions) -> tuple[list[Pair], list[Pair], list[Pai
         train, val, test = (read_pairs(folder / f"{p}.tsv", src, tgt) for p in ("train", "validation", "test"))
     else:
         if not Path(opts.data).exists():
-            raise missing_data(opts.data, [n for n, c in CORPORA.items() if c.task == "translation"])
+            raise missing_data(opts.data, names_for("translation"))
         train = read_pairs(opts.data, src, tgt, target=opts.target_file)
         if opts.validation is None:
             train, val = hold_out(train, opts.held_out, opts.data, "pairs")
