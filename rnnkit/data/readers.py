@@ -90,11 +90,9 @@ def pick_name(asked: str | None, present, names: tuple[str, ...]) -> str | None:
 def column_hint(options: tuple[str, str], header) -> str:
     """The end of a "no such column" error: which options name the columns, spelled for Python and the CLI, with the
     file's own first two names as the example where it has two or more."""
-    flags = "/".join("--" + o.replace("_", "-") for o in options)
-    example = ""
-    if len(header) >= 2:
-        example = " e.g. " + " ".join(f"--{o.replace('_', '-')} {h}" for o, h in zip(options, header))
-    return f" (name the columns with {'/'.join(options)}; on the command line {flags},{example})".replace(",)", ")")
+    flags = ["--" + o.replace("_", "-") for o in options]
+    example = f", e.g. {' '.join(f'{f} {h}' for f, h in zip(flags, header))}" if len(header) >= 2 else ""
+    return f" (name the columns with {'/'.join(options)}; on the command line {'/'.join(flags)}{example})"
 
 
 def _csv_delimiter(text: str, column: str) -> str:
