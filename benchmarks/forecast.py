@@ -7,7 +7,8 @@
   last h values) — the recipe's hybrid (the RNN ensemble averaged with the Theta method, damped-trend exponential
   smoothing and, for series of 60 values or more, an autoregression: ``--combine``) and the RNN ensemble alone,
   from the same run (the classic recipe also trains its few yearly series' group on the panel's monthly and
-  quarterly series averaged to years, ``augment="aggregate"``; on M3 that made no difference and is left out);
+  quarterly series averaged to years, ``augment="aggregate"``, and on 120 series drawn from a prior of AR,
+  local-level and trend processes, ``synthetic``; on M3 the aggregates made no difference and are left out);
 * runs statsforecast's SeasonalNaive, AutoETS and AutoTheta (and AutoARIMA on the classic panel) on the same training
   parts, with 80%/95% intervals (their forecasts are cached in ``DIR`` by panel and statsforecast version, so a rerun
   only retrains rnnkit);
@@ -42,7 +43,7 @@ RECIPES = {
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
                 "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "epochs": 1000, "batch_size": 64,
                 "lr": 2e-3, "combine": "theta,damped,ar", "augment": "aggregate",
-                "group_options": "period12: lookback=1,1.5 weighting=none"},
+                "group_options": "period12: lookback=1,1.5 weighting=none; period1: augment=aggregate,synthetic"},
 }
 PEERS = {"m3": ("SeasonalNaive", "AutoETS", "AutoTheta"), "classic": ("SeasonalNaive", "AutoETS", "AutoTheta",
                                                                       "AutoARIMA")}

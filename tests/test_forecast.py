@@ -382,6 +382,28 @@ def test_aggregate_augmentation_gives_the_yearly_group_the_monthly_series_yearly
     assert groups["period1"]["extra_series"] == 3
 
 
+def test_synthetic_augmentation_adds_prior_series_to_non_seasonal_groups_only(tmp_path):
+    monthly = write_panel(tmp_path / "m.csv", n_series=3, length=60)
+    yearly = pd.read_csv(write_panel(tmp_path / "y.csv", n_series=2, length=40))
+    yearly["id"] = "y" + yearly["id"]
+    yearly["timestamp"] = pd.date_range("1900-01-01", periods=40, freq="YS").astype(str).tolist() * 2
+    both = tmp_path / "both.csv"
+    pd.concat([pd.read_csv(monthly), yearly]).to_csv(both, index=False)
+    common = dict(data=str(both), max_steps=2, validation="none", ensemble=1, synthetic=7, **SMALL)
+    train_forecaster(ForecastOptions(augment="aggregate,synthetic", **common), tmp_path / "run")
+    groups = {g["group"]: g for g in json.loads((tmp_path / "run" / "config.json").read_text())["groups"]}
+    # the yearly group: the 3 monthly series' yearly means and 7 prior series; the monthly group: none (seasonal)
+    assert groups["period1"]["extra_series"] == 3 + 7 and groups["period12"]["extra_series"] == 0
+    assert sorted({r["id"] for r in forecast(tmp_path / "run")}) == ["s0", "s1", "s2", "ys0", "ys1"]
+    train_forecaster(ForecastOptions(augment="none", group_options="period1: augment=synthetic synthetic=4",
+                                     **common), tmp_path / "one")
+    groups = {g["group"]: g for g in json.loads((tmp_path / "one" / "config.json").read_text())["groups"]}
+    assert groups["period1"]["extra_series"] == 4 and groups["period12"]["extra_series"] == 0
+    with pytest.raises(ValueError, match="augment: unknown 'synthetc'; expected none or a comma-separated list of "
+                                         "aggregate, synthetic"):
+        ForecastOptions(data="m3", augment="aggregate,synthetc")
+
+
 def test_a_run_of_another_task_is_refused_with_what_it_is(tmp_path):
     (tmp_path / "lm").mkdir()
     (tmp_path / "lm" / "config.json").write_text(json.dumps({"task": "lm"}))

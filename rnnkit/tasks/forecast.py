@@ -7,15 +7,17 @@ series at once — one model per **group** (by default the series' seasonal peri
 quarterly, monthly; or one per frequency, or one for all), each an ensemble of ``ensemble`` members (seeds seed,
 seed+1, … and lookbacks cycling through ``lookback``, the window being lookback × h long; the forecasts are their
 median). With ``augment="aggregate"`` a group also trains on the panel's finer series averaged to its frequency
-(``rnnkit.data.aggregate``: training windows only). With ``validation="last"`` each series' last h training values are
-held out: the validation loss, MASE and sMAPE go into each member's ``curve.csv``, early stopping and the kept best
-weights follow ``monitor``. With ``"none"`` the members train on every window up to the end for the time budget
-(better on short series such as M3's, at the price of no early stopping). With ``combine`` (e.g. ``"theta,damped,ar"``)
-the run is a hybrid: its forecasts average the ensemble's median with statistical partners fitted on each series when
-it is forecast (``rnnkit.tasks.forecast_partners``). On the CPU the members train side by side, ``jobs`` at a time
-(default: one per core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not
-keep two cores busy). The time budget ``max_minutes`` (wall clock, the whole run) is shared among the members in
-proportion to their group's number of series. Every member folder is a resumable Trainer run (``resume=True``)::
+(``rnnkit.data.aggregate``), with ``"synthetic"`` a non-seasonal group also on ``synthetic`` series drawn from a prior
+of simple processes (``rnnkit.data.series_prior``), with ``"aggregate,synthetic"`` on both (training windows only).
+With ``validation="last"`` each series' last h training values are held out: the validation loss, MASE and sMAPE go
+into each member's ``curve.csv``, early stopping and the kept best weights follow ``monitor``. With ``"none"`` the
+members train on every window up to the end for the time budget (better on short series such as M3's, at the price of
+no early stopping). With ``combine`` (e.g. ``"theta,damped,ar"``) the run is a hybrid: its forecasts average the
+ensemble's median with statistical partners fitted on each series when it is forecast
+(``rnnkit.tasks.forecast_partners``). On the CPU the members train side by side, ``jobs`` at a time (default: one per
+core), each in its own process on one torch thread (``rnnkit.tasks.jobs``: these small models do not keep two cores
+busy). The time budget ``max_minutes`` (wall clock, the whole run) is shared among the members in proportion to their
+group's number of series. Every member folder is a resumable Trainer run (``resume=True``)::
 
     from rnnkit.tasks.forecast import ForecastOptions, train_forecaster, forecast
     train_forecaster(ForecastOptions(data="classic", max_minutes=5), "runs/fc")
@@ -33,6 +35,7 @@ import numpy as np
 from rnnkit.data.aggregate import aggregates_for
 from rnnkit.data.readers import missing_data
 from rnnkit.data.series import FILLS, FREQUENCIES, Series, read_series, split_at
+from rnnkit.data.series_prior import prior_series
 from rnnkit.data.windows import FeatureMaker, SeriesWindows, train_cuts, validation_cuts
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.forecast_heads import HEADS, quantile_levels
@@ -51,7 +54,17 @@ from rnnkit.train.distributed import resolve_device
 from rnnkit.train.optim import OPTIMIZERS
 
 GROUPINGS = ("period", "frequency", "global")
-AUGMENTS = ("none", "aggregate")
+AUGMENTS = ("aggregate", "synthetic")
+
+
+def parse_augment(text: str) -> tuple[str, ...]:
+    """'aggregate,synthetic' → ('aggregate', 'synthetic'); 'none' → ()."""
+    names = tuple(dict.fromkeys(v.strip() for v in str(text).split(",") if v.strip() and v.strip() != "none"))
+    unknown = [v for v in names if v not in AUGMENTS]
+    if unknown:
+        raise ValueError(f"augment: unknown {', '.join(map(repr, unknown))}; expected none or a comma-separated list "
+                         f"of {', '.join(AUGMENTS)}")
+    return names
 
 
 def parse_floats(text: str, what: str) -> tuple[float, ...]:
@@ -64,8 +77,8 @@ def parse_floats(text: str, what: str) -> tuple[float, ...]:
     return values
 
 
-GROUP_KEYS = ("lookback", "history", "augment", "cell", "hidden_size", "num_layers", "dropout", "scaling", "log", "skip",
-              "weighting", "ensemble", "lr", "batch_size", "decoder", "head")
+GROUP_KEYS = ("lookback", "history", "augment", "synthetic", "cell", "hidden_size", "num_layers", "dropout", "scaling",
+              "log", "skip", "weighting", "ensemble", "lr", "batch_size", "decoder", "head")
 
 
 def parse_group_options(text: str) -> dict[str, dict]:
@@ -114,9 +127,12 @@ class ForecastOptions:
     history: float | None = option(None, "train only on each series' most recent windows: the cuts in its last "
                                          "history × horizon steps (N-BEATS's L_H; default: every window)", min=0,
                                    min_open=True)
-    augment: str = option("none", "extra training windows: none, or aggregate — the panel's finer series averaged "
-                                  "to each group's frequency (monthly → quarterly and yearly, quarterly → yearly; "
-                                  "rnnkit.data.aggregate)", choices=AUGMENTS)
+    augment: str = option("none", "extra training windows: none, or a comma-separated list of aggregate (the "
+                                  "panel's finer series averaged to each group's frequency: monthly → quarterly and "
+                                  "yearly, quarterly → yearly; rnnkit.data.aggregate) and synthetic (series drawn "
+                                  "from a prior of AR, local-level and trend processes, for non-seasonal groups: "
+                                  "rnnkit.data.series_prior)")
+    synthetic: int = option(120, "how many synthetic series augment=synthetic adds to each non-seasonal group", min=0)
     cell: str = option("lstm", "the recurrent cell", choices=CELL_NAMES)
     hidden_size: int = option(64, "hidden units", min=1)
     num_layers: int = option(1, "stacked recurrent layers", min=1)
@@ -171,6 +187,7 @@ class ForecastOptions:
 
     def __post_init__(self) -> None:
         check(self)
+        parse_augment(self.augment)
         self.quantile_levels()
         parse_partners(self.combine)
         for changes in parse_group_options(self.group_options).values():
@@ -237,12 +254,18 @@ def use_log(opts: ForecastOptions, series: list[Series]) -> bool:
 
 
 def group_extras(opts: ForecastOptions, series: list[Series], group_series: list[Series], log: bool) -> list[Series]:
-    """The training-only series a group's members also learn from: with ``augment="aggregate"``, the panel's finer
-    series averaged to the group's frequencies (positive ones only when the group models logs)."""
-    if opts.augment == "none" or opts.groups == "global":
-        return []
-    extra = aggregates_for(series, {s.freq for s in group_series})
-    return [a for a in extra if not log or (a.values > 0).all()]
+    """The training-only series a group's members also learn from: with ``augment`` naming ``aggregate``, the panel's
+    finer series averaged to the group's frequencies (positive ones only when the group models logs; not for one
+    global group); naming ``synthetic``, ``opts.synthetic`` series from the prior where the group is non-seasonal
+    (seeded by the run's seed)."""
+    augment = parse_augment(opts.augment)
+    extra = []
+    if "aggregate" in augment and opts.groups != "global":
+        extra += [a for a in aggregates_for(series, {s.freq for s in group_series}) if not log or (a.values > 0).all()]
+    if "synthetic" in augment and all(s.period == 1 for s in group_series):
+        freqs = sorted({s.freq for s in group_series})
+        extra += prior_series(opts.synthetic, opts.seed, freqs[0] if len(freqs) == 1 else "yearly")
+    return extra
 
 
 class ValidationWindows(SeriesWindows):
