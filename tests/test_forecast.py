@@ -342,17 +342,28 @@ def test_members_trained_side_by_side_equal_members_trained_one_after_another(tm
             == json.loads((tmp_path / "parallel" / "config.json").read_text())["results"])
 
 
-def test_group_options_change_one_groups_members_only(tmp_path):
+def write_monthly_and_yearly(tmp_path):
+    """A long CSV of 3 monthly series (60 months: 5 calendar years, 2010-2014) and 2 yearly ones (ys0, ys1; 40 years)."""
     monthly = write_panel(tmp_path / "m.csv", n_series=3, length=60)
     yearly = pd.read_csv(write_panel(tmp_path / "y.csv", n_series=2, length=40))
     yearly["id"] = "y" + yearly["id"]
     yearly["timestamp"] = pd.date_range("1900-01-01", periods=40, freq="YS").astype(str).tolist() * 2
     both = tmp_path / "both.csv"
     pd.concat([pd.read_csv(monthly), yearly]).to_csv(both, index=False)
+    return both
+
+
+def groups_of(run):
+    """The run's groups by name, as its config.json records them."""
+    return {g["group"]: g for g in json.loads((run / "config.json").read_text())["groups"]}
+
+
+def test_group_options_change_one_groups_members_only(tmp_path):
+    both = write_monthly_and_yearly(tmp_path)
     opts = ForecastOptions(data=str(both), max_steps=2, validation="none", lookback="2", ensemble=2,
                            group_options="period12: lookback=1 ensemble=1 weighting=mase", **SMALL)
     train_forecaster(opts, tmp_path / "run")
-    groups = {g["group"]: g for g in json.loads((tmp_path / "run" / "config.json").read_text())["groups"]}
+    groups = groups_of(tmp_path / "run")
     assert [m["input_size"] for m in groups["period12"]["members"]] == [18]
     assert [m["input_size"] for m in groups["period1"]["members"]] == [12, 12]
     member = json.loads((tmp_path / "run" / "period12" / "member0" / "config.json").read_text())
@@ -364,40 +375,30 @@ def test_group_options_change_one_groups_members_only(tmp_path):
 
 
 def test_aggregate_augmentation_gives_the_yearly_group_the_monthly_series_yearly_means(tmp_path):
-    monthly = write_panel(tmp_path / "m.csv", n_series=3, length=60)  # 5 calendar years each (2010-2014)
-    yearly = pd.read_csv(write_panel(tmp_path / "y.csv", n_series=2, length=40))
-    yearly["id"] = "y" + yearly["id"]
-    yearly["timestamp"] = pd.date_range("1900-01-01", periods=40, freq="YS").astype(str).tolist() * 2
-    both = tmp_path / "both.csv"
-    pd.concat([pd.read_csv(monthly), yearly]).to_csv(both, index=False)
+    both = write_monthly_and_yearly(tmp_path)
     common = dict(data=str(both), max_steps=2, validation="none", ensemble=1, **SMALL)
     train_forecaster(ForecastOptions(augment="aggregate", **common), tmp_path / "run")
-    groups = {g["group"]: g for g in json.loads((tmp_path / "run" / "config.json").read_text())["groups"]}
+    groups = groups_of(tmp_path / "run")
     assert groups["period1"]["extra_series"] == 3 and groups["period12"]["extra_series"] == 0
     rows = forecast(tmp_path / "run")  # the extras are training windows only: forecasts are for the data's series
     assert sorted({r["id"] for r in rows}) == ["s0", "s1", "s2", "ys0", "ys1"]
     one = ForecastOptions(**{**common, "validation": "last"}, group_options="period1: augment=aggregate")
     train_forecaster(one, tmp_path / "one")  # validated on the group's own series only
-    groups = {g["group"]: g for g in json.loads((tmp_path / "one" / "config.json").read_text())["groups"]}
+    groups = groups_of(tmp_path / "one")
     assert groups["period1"]["extra_series"] == 3
 
 
 def test_synthetic_augmentation_adds_prior_series_to_non_seasonal_groups_only(tmp_path):
-    monthly = write_panel(tmp_path / "m.csv", n_series=3, length=60)
-    yearly = pd.read_csv(write_panel(tmp_path / "y.csv", n_series=2, length=40))
-    yearly["id"] = "y" + yearly["id"]
-    yearly["timestamp"] = pd.date_range("1900-01-01", periods=40, freq="YS").astype(str).tolist() * 2
-    both = tmp_path / "both.csv"
-    pd.concat([pd.read_csv(monthly), yearly]).to_csv(both, index=False)
+    both = write_monthly_and_yearly(tmp_path)
     common = dict(data=str(both), max_steps=2, validation="none", ensemble=1, synthetic=7, **SMALL)
     train_forecaster(ForecastOptions(augment="aggregate,synthetic", **common), tmp_path / "run")
-    groups = {g["group"]: g for g in json.loads((tmp_path / "run" / "config.json").read_text())["groups"]}
+    groups = groups_of(tmp_path / "run")
     # the yearly group: the 3 monthly series' yearly means and 7 prior series; the monthly group: none (seasonal)
     assert groups["period1"]["extra_series"] == 3 + 7 and groups["period12"]["extra_series"] == 0
     assert sorted({r["id"] for r in forecast(tmp_path / "run")}) == ["s0", "s1", "s2", "ys0", "ys1"]
     train_forecaster(ForecastOptions(augment="none", group_options="period1: augment=synthetic synthetic=4",
                                      **common), tmp_path / "one")
-    groups = {g["group"]: g for g in json.loads((tmp_path / "one" / "config.json").read_text())["groups"]}
+    groups = groups_of(tmp_path / "one")
     assert groups["period1"]["extra_series"] == 4 and groups["period12"]["extra_series"] == 0
     with pytest.raises(ValueError, match="augment: unknown 'synthetc'; expected none or a comma-separated list of "
                                          "aggregate, synthetic"):
