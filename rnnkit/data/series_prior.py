@@ -73,11 +73,10 @@ def prior_series(count: int, seed: int = 0, freq: str = "yearly") -> list[Series
     g = np.random.default_rng(seed)
     out = []
     for k in range(count):
-        n = int(g.integers(30, 151))
-        y = draw_process(PROCESSES[k % len(PROCESSES)], BURN_IN + n, g)[BURN_IN:]
+        kind, n = PROCESSES[k % len(PROCESSES)], int(g.integers(30, 151))
+        y = draw_process(kind, BURN_IN + n, g)[BURN_IN:]
         level = np.log(g.uniform(10, 10_000))
-        out.append(Series(id=f"prior{k}", values=np.exp(level + y), freq=freq, period=1,
-                          source=f"synthetic ({PROCESSES[k % len(PROCESSES)]})"))
+        out.append(Series(id=f"prior{k}", values=np.exp(level + y), freq=freq, period=1, source=f"synthetic ({kind})"))
     return out
 
 
