@@ -23,7 +23,7 @@ def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "
     series in the run's layout), the forecast of each series' last h values from the values before them. ``items``:
     also each series' own scores (``"items"``); ``plot``: a PNG of the first 12 forecasts against the held-out
     values."""
-    from rnnkit.tasks.forecast import load_panel_data
+    from rnnkit.tasks.forecast_groups import load_panel_data
 
     f = Forecaster(run_dir)
     if data is not None:

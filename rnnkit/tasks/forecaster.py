@@ -105,7 +105,7 @@ class Forecaster:
 
     # ---- forecasting ---------------------------------------------------------------------------------------------
     def _group_of(self, s: Series) -> str:
-        from rnnkit.tasks.forecast import group_key
+        from rnnkit.tasks.forecast_groups import group_key
 
         key = group_key(s, self.opts.groups)
         if key not in self.groups:
@@ -180,7 +180,7 @@ class Forecaster:
     def _default_horizon(self, s: Series) -> int:
         """``series_horizon`` (the test part's length, the run's --horizon, else the frequency's convention), the
         convention capped by the steps the model was trained for (weekly runs trained before session 26 had 8)."""
-        from rnnkit.tasks.forecast import group_key, series_horizon
+        from rnnkit.tasks.forecast_groups import group_key, series_horizon
 
         h = series_horizon(s, self.opts.horizon)
         if s.test is not None or self.opts.horizon:
@@ -196,7 +196,7 @@ class Forecaster:
         return forecast_graphs(self.groups, self._group_freqs(), self.config["features"])
 
     def history(self, data=None) -> list[Series]:
-        from rnnkit.tasks.forecast import load_panel_data
+        from rnnkit.tasks.forecast_groups import load_panel_data
 
         if data is None:
             out = []
@@ -279,7 +279,7 @@ class Forecaster:
 
     def _group_freqs(self) -> dict[str, list[str]]:
         """Each trained group's frequencies: those ``group_key`` sends to it."""
-        from rnnkit.tasks.forecast import group_key
+        from rnnkit.tasks.forecast_groups import group_key
 
         out = {key: [] for key in self.groups}
         for f in FREQUENCIES:
