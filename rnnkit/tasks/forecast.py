@@ -94,7 +94,8 @@ def parse_group_options(text: str) -> dict[str, dict]:
 
 @dataclass
 class ForecastOptions:
-    data: str = option(None, "a built-in panel (m3, classic) or a long/wide CSV, TSV or Parquet file", required=True)
+    data: str = option(None, "a built-in panel (m3, classic, highfreq) or a long/wide CSV, TSV or Parquet file",
+                       required=True)
     horizon: int | None = option(None, "steps to forecast (default: the M-competition convention per frequency — "
                                        "monthly 18, quarterly 8, yearly 6, other 8 as in M3; weekly 13, daily 14, "
                                        "hourly 48 as in M4)", min=1)
