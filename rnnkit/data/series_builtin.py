@@ -13,8 +13,8 @@
   daily pageviews of Hyndman's blog (``hyndsight``, 30 April 2014 – 29 April 2015) and Victoria's daily electricity
   demand in 2014 (``elecdaily``), hourly electricity demand of Victoria in 2014 (``elecdemand``) and of England and
   Wales from Monday 5 June to Sunday 27 August 2000 (``taylor``) — each hour the mean of its two half-hours —, and US
-  weekly gasoline product supplied, 1,355 weeks from 2 February 1991 (to January 2017; ``gasoline``). The last h points (M4's
-  horizons: daily 14, hourly 48, weekly 13) are the test part; seasonal periods 7, 24 and 52.
+  weekly gasoline product supplied, 1,355 weeks from 2 February 1991 (to January 2017; ``gasoline``). The last h
+  points (M4's horizons: daily 14, hourly 48, weekly 13) are the test part; seasonal periods 7, 24 and 52.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, futu
 from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
+from rnnkit.tasks.forecast_groups import group_key, load_panel_data, series_horizon
 from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecasts, resolve_auto
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
@@ -105,8 +106,6 @@ class Forecaster:
 
     # ---- forecasting ---------------------------------------------------------------------------------------------
     def _group_of(self, s: Series) -> str:
-        from rnnkit.tasks.forecast_groups import group_key
-
         key = group_key(s, self.opts.groups)
         if key not in self.groups:
             raise ValueError(f"series {s.id!r} ({s.freq}, seasonal period {s.period}) has no model in this run "
@@ -180,8 +179,6 @@ class Forecaster:
     def _default_horizon(self, s: Series) -> int:
         """``series_horizon`` (the test part's length, the run's --horizon, else the frequency's convention), the
         convention capped by the steps the model was trained for (weekly runs trained before session 26 had 8)."""
-        from rnnkit.tasks.forecast_groups import group_key, series_horizon
-
         h = series_horizon(s, self.opts.horizon)
         if s.test is not None or self.opts.horizon:
             return h
@@ -196,8 +193,6 @@ class Forecaster:
         return forecast_graphs(self.groups, self._group_freqs(), self.config["features"])
 
     def history(self, data=None) -> list[Series]:
-        from rnnkit.tasks.forecast_groups import load_panel_data
-
         if data is None:
             out = []
             for s in load_panel_data(self.opts):
@@ -279,8 +274,6 @@ class Forecaster:
 
     def _group_freqs(self) -> dict[str, list[str]]:
         """Each trained group's frequencies: those ``group_key`` sends to it."""
-        from rnnkit.tasks.forecast_groups import group_key
-
         out = {key: [] for key in self.groups}
         for f in FREQUENCIES:
             key = group_key(Series("x", np.zeros(1), f, FREQUENCIES[f][0]), self.opts.groups)
