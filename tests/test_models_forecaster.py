@@ -127,6 +127,42 @@ def test_mase_weights_are_one_over_each_windows_naive_error_normalised():
     torch.testing.assert_close(w, torch.tensor([0.5, 1.5], dtype=torch.float64))
 
 
+def _pinball(tau, y, q):
+    return max(tau * (y - q), (tau - 1) * (y - q))
+
+
+@pytest.mark.parametrize("weighting", ["none", "mase", "mase-median"])
+def test_the_training_loss_weights_windows_as_the_weighting_says(weighting):
+    """Given fixed quantiles for two windows whose naive errors give weights 0.5 and 1.5, the loss is the mean over the
+    levels of the pinball loss averaged over the windows' steps: none weights nothing, mase every level by the
+    window's weight, mase-median only the median (hand-computed below)."""
+    m = model(weighting=weighting, scaling="none", input_size=3, horizon=2, quantiles=(0.1, 0.5, 0.9))
+    x = torch.tensor([[1.0, 2.0, 4.0], [0.0, 0.5, 1.0]], dtype=torch.float64)  # weights 0.5 and 1.5
+    y = torch.tensor([[5.0, 3.0], [1.0, 2.0]], dtype=torch.float64)
+    q = torch.tensor([[[3.0, 4.0, 6.0], [2.0, 4.0, 5.0]], [[0.0, 1.5, 2.0], [1.0, 1.5, 3.0]]], dtype=torch.float64)
+    m._direct = lambda *args: q
+    ones = torch.ones_like(x, dtype=torch.bool)
+    loss = m.loss((x, ones, torch.tensor([0, 0]), torch.zeros(2, 5, 0, dtype=torch.float64), y,
+                   torch.ones_like(y, dtype=torch.bool)))
+    w = [0.5, 1.5]
+    expected = 0.0
+    for j, tau in enumerate((0.1, 0.5, 0.9)):
+        wj = [1.0, 1.0] if weighting == "none" or (weighting == "mase-median" and tau != 0.5) else w
+        expected += sum(wj[b] * _pinball(tau, y[b, k].item(), q[b, k, j].item()) for b in range(2) for k in range(2)) \
+            / (2 * sum(wj)) / 3
+    assert loss.item() == pytest.approx(expected, rel=1e-6)  # the levels are float32 tensors
+
+
+def test_a_likelihood_heads_loss_is_unweighted_under_mase_median():
+    """A Gaussian head cannot weight its median alone, so mase-median leaves its likelihood as none does (and mase
+    weights it)."""
+    x, mask, freq = window()
+    y = 55 + torch.rand(4, 5, dtype=torch.float64)
+    batch = (x, mask, freq, torch.zeros(4, 17, 0, dtype=torch.float64), y, torch.ones_like(y, dtype=torch.bool))
+    loss = {w: model(head="gaussian", weighting=w).loss(batch).item() for w in ("none", "mase", "mase-median")}
+    assert loss["mase-median"] == loss["none"] != loss["mase"]
+
+
 def test_bad_model_arguments_are_refused():
     with pytest.raises(ValueError, match="include 0.5"):
         RNNForecaster(quantiles=(0.1, 0.9))

@@ -18,6 +18,15 @@ the location.
 t's state gives the parameters of z_t; trained with the true z_{t−1} (teacher forcing) on the H future steps, and
 forecasts by sampling paths (each fed its own draws), their quantiles taken over the paths.
 
+**Loss**: the head's loss on the H future steps, averaged over the windows of a batch — for the quantile head the
+mean over the levels τ of the pinball loss ρ_τ. With ``weighting``, window i has the weight
+    w_i = 1 / mean_t |z_t − z_{t−m}|    (its in-sample seasonal-naive error, normalised to mean 1 over the batch,
+                                        capped at 10: ``naive_weights``)
+so the median's pinball loss averages each window's MASE instead of its scaled error: ``mase`` weights every level
+(and a likelihood head's whole loss) by w_i; ``mase-median`` only the median's, ρ_0.5, the other levels unweighted —
+the point forecast is trained on MASE while the intervals stay calibrated over all windows (a Gaussian or Student-t
+head cannot weight its median alone: with ``mase-median`` its likelihood is unweighted).
+
 Forecasts in original units invert the scaling: x̂ = exp(loc + scale · ẑ) with ``log``, else loc + scale · ẑ.
 Quantiles map through it (the map is increasing), so intervals and the median stay exact.
 """
@@ -34,7 +43,7 @@ SCALINGS = ("mean", "last", "standard", "none")
 DECODERS = ("direct", "autoregressive")
 FREQS = ("yearly", "quarterly", "monthly", "weekly", "daily", "hourly", "other")
 PERIODS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7, "hourly": 24, "other": 1}
-WEIGHTINGS = ("none", "mase")
+WEIGHTINGS = ("none", "mase", "mase-median")
 
 
 class RNNForecaster(nn.Module):
@@ -150,11 +159,22 @@ class RNNForecaster(nn.Module):
             p = self._direct(z, mask, feats, e)
         else:
             p = self._ar_params(z, mask, zy, feats, e)
+        if self.weighting == "mase-median" and self.head == "quantile":
+            return self._median_weighted_loss(zy, y_mask, p, self.naive_weights(z, mask, freq))
         per = heads.nll(self.head, zy, p, self.tau_tensor.to(zy.dtype))
         w = y_mask.to(per.dtype)
         if self.weighting == "mase":
             w = w * self.naive_weights(z, mask, freq).unsqueeze(1)
         return (per * w).sum() / w.sum().clamp_min(1e-12)
+
+    def _median_weighted_loss(self, zy: Tensor, y_mask: Tensor, q: Tensor, w: Tensor) -> Tensor:
+        """``mase-median``: the mean over the levels τ of each level's pinball loss averaged over the real targets,
+        the median's weighted by the windows' ``w`` (B,), the other levels' unweighted."""
+        taus = self.tau_tensor.to(zy.dtype)
+        per = heads.pinball(zy, q, taus)  # (B, H, Q)
+        level_w = torch.where(taus == 0.5, w.unsqueeze(1), torch.ones_like(w).unsqueeze(1))  # (B, Q)
+        weight = y_mask.to(per.dtype).unsqueeze(-1) * level_w.unsqueeze(1)  # (B, H, Q)
+        return ((per * weight).sum((0, 1)) / weight.sum((0, 1)).clamp_min(1e-12)).mean()
 
     def naive_weights(self, z: Tensor, mask: Tensor, freq: Tensor) -> Tensor:
         """1 / the window's in-sample seasonal-naive error, mean |z_t − z_{t−m}| (m = 1 where the window is no longer

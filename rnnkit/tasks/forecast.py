@@ -134,8 +134,10 @@ class ForecastOptions:
                                                                                                "false"))
     calendar: bool = option(True, "season-phase features from the timestamps (month, quarter, weekday, hour)")
     skip: bool = option(True, "a linear skip from the window to the forecast (LSTNet's highway)")
-    weighting: str = option("none", "weight each window's loss by 1 / its in-sample seasonal-naive error (mase: the "
-                                    "loss then averages MASE)", choices=WEIGHTINGS)
+    weighting: str = option("mase-median", "weight each window's loss by 1 / its in-sample seasonal-naive error, so "
+                                           "the median's loss averages MASE: the median's alone (mase-median; the "
+                                           "other quantiles unweighted, so intervals stay calibrated), every "
+                                           "quantile's (mase), or none", choices=WEIGHTINGS)
     ensemble: int = option(1, "members per group; their forecasts' median is the forecast", min=1)
     combine: str = option("auto", "a hybrid forecast: the ensemble's median averaged with statistical partners fitted "
                                   "on each series when it is forecast: a list of theta, damped, ar (M3's Theta method, "
