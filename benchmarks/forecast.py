@@ -155,11 +155,11 @@ def main(argv: list[str] | None = None) -> None:
     if run.exists():
         shutil.rmtree(run)
     start = time.perf_counter()
-    scores = train_forecaster(ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe), run)
+    opts = ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe)
+    scores = train_forecaster(opts, run)
     minutes = (time.perf_counter() - start) / 60
-    used = ForecastOptions(data=args.panel, **recipe)
-    name = f"rnnkit {used.cell} ×{used.ensemble}" + (" (defaults)" if args.defaults else "")
-    partners = parse_partners(used.combine)
+    name = f"rnnkit {opts.cell} ×{opts.ensemble}" + (" (defaults)" if args.defaults else "")
+    partners = parse_partners(opts.combine)
     if partners:  # the hybrid, and the RNN ensemble alone from the same run (both scored by the run's evaluation)
         results[f"{name} + {', '.join(partners)}"] = (unflatten(scores, "test", groups), minutes)
         name += " alone"
