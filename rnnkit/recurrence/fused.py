@@ -14,6 +14,19 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 FUSED_MODES = {"RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu, "LSTM": _VF.lstm, "GRU": _VF.gru}
 
 
+def _call(kernel, *args):
+    """``kernel(*args)``; where oneDNN has no bfloat16 kernel for this CPU (an AVX2 one: torch.nn's own LSTM fails
+    there under ``torch.autocast`` with "could not create a primitive descriptor"), torch's native kernel instead,
+    which runs in float32 — as rnnkit's other paths do under autocast."""
+    try:
+        return kernel(*args)
+    except RuntimeError as e:
+        if "could not create a primitive descriptor" not in str(e):
+            raise
+        with torch.backends.mkldnn.flags(enabled=False):
+            return kernel(*args)
+
+
 def run_fused(mode: str, x: Tensor, state: tuple[Tensor, ...], flat_weights: list[Tensor], *, bias: bool,
               num_layers: int, dropout: float, training: bool, bidirectional: bool,
               lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -30,7 +43,7 @@ def run_fused(mode: str, x: Tensor, state: tuple[Tensor, ...], flat_weights: lis
             training = True
     hx = state if mode == "LSTM" else state[0]
     if lengths is None:
-        out = kernel(x, hx, flat_weights, bias, num_layers, dropout, training, bidirectional, False)
+        out = _call(kernel, x, hx, flat_weights, bias, num_layers, dropout, training, bidirectional, False)
         return out[0], tuple(out[1:])
     packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
     order, unorder = packed.sorted_indices, packed.unsorted_indices
@@ -38,8 +51,8 @@ def run_fused(mode: str, x: Tensor, state: tuple[Tensor, ...], flat_weights: lis
         hx = tuple(s.index_select(1, order) for s in hx)
     else:
         hx = hx.index_select(1, order)
-    out = kernel(packed.data, packed.batch_sizes, hx, flat_weights, bias, num_layers, dropout, training,
-                 bidirectional)
+    out = _call(kernel, packed.data, packed.batch_sizes, hx, flat_weights, bias, num_layers, dropout, training,
+                bidirectional)
     y, _ = pad_packed_sequence(PackedSequence(out[0], packed.batch_sizes, order, unorder), total_length=x.shape[0])
     return y, tuple(s.index_select(1, unorder) for s in out[1:])
 
