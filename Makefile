@@ -2,6 +2,8 @@
 #   make demo   - the main job on built-in data
 #   make test   - lint + the test suite
 PYTHON ?= python3
+# the test suite's parallel workers (pytest-xdist), each with torch on its share of the cores
+TEST_WORKERS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -58,7 +60,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check rnnkit tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,7 +1,17 @@
+import os
+
 import pytest
 import torch
 
 from rnnkit.train import distributed
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs ``-n 2``), the workers share the CPU: each gives torch its share of the
+    cores instead of every core (oversubscribed OpenMP threads spin and slow both workers)."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // int(workers)))
 
 
 @pytest.fixture(autouse=True)
