@@ -49,6 +49,31 @@ def test_the_fused_lstm_runs_in_bfloat16_like_torch_nn(bidirectional):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
+def test_a_missing_onednn_kernel_is_tried_once_per_process_and_float32_keeps_onednn(monkeypatch):
+    # a stand-in for oneDNN on an AVX2 CPU: it has no bfloat16 kernel ("could not create a primitive descriptor")
+    # under autocast, and runs float32; after the first failure rnnkit goes to the native kernel at once
+    from rnnkit.recurrence import fused
+
+    monkeypatch.setattr(fused, "_NO_ONEDNN", set())
+    calls = []
+
+    def kernel(x):
+        onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+        calls.append(("onednn" if onednn else "native", torch.is_autocast_enabled("cpu")))
+        if onednn and torch.is_autocast_enabled("cpu"):
+            raise RuntimeError("could not create a primitive descriptor for an LSTM forward propagation primitive")
+        return x
+
+    x = torch.zeros(2)
+    with bf16():
+        for _ in range(3):
+            fused._call(kernel, x)
+    fused._call(kernel, x)  # float32, outside autocast: oneDNN as before
+    assert calls == [("onednn", True), ("native", True), ("native", True), ("native", True), ("onednn", False)]
+    with pytest.raises(RuntimeError, match="something else"):  # other errors are not swallowed
+        fused._call(lambda x: (_ for _ in ()).throw(RuntimeError("something else")), x)
+
+
 @pytest.mark.parametrize("kind", ["gru", "rnn"])
 def test_other_recurrences_run_in_float32_under_autocast(kind):
     """rnnkit's loops keep the whole recurrence in float32: torch.nn's float32 result (torch's own CPU GRU/RNN kernels
