@@ -7,7 +7,8 @@
   options; either overridable with ``--set``) on the panel's training parts for
   ``--minutes`` of training in all, and forecasts each series' test part (M3's official one; the classic panel's
   last h values) — the recipe's hybrid (the RNN ensemble averaged with the Theta method, damped-trend exponential
-  smoothing and, for series of 60 values or more, an autoregression: ``--combine``) and the RNN ensemble alone,
+  smoothing and, for series of 60 values or more, an autoregression — on the classic panel also one on the
+  differences, ``ari``: ``--combine``) and the RNN ensemble alone,
   from the same run (the classic recipe also trains its few yearly series' group on the panel's monthly and
   quarterly series averaged to years, ``augment="aggregate"``, and on 120 series drawn from a prior of AR,
   local-level and trend processes, ``synthetic``; on M3 the aggregates made no difference and are left out; the
@@ -46,7 +47,7 @@ RECIPES = {
            "combine": "theta,damped,ar", "group_options": "period12: lookback=1,1.5 weighting=none"},
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
                 "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "epochs": 1000, "batch_size": 64,
-                "lr": 2e-3, "combine": "theta,damped,ar", "augment": "aggregate",
+                "lr": 2e-3, "combine": "theta,damped,ar,ari", "augment": "aggregate",
                 "group_options": "period12: lookback=1,1.5 weighting=none; period1: augment=aggregate,synthetic"},
     # the defaults' model in an ensemble of 2 and 3 × h windows, as on M3 (the defaults alone: --defaults)
     "highfreq": {"cell": "lstm", "ensemble": 4, "lookback": "2,3", "weighting": "mase-median",

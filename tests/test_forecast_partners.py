@@ -316,6 +316,58 @@ def test_the_ar_partner_continues_a_cycle_that_trend_methods_miss():
     assert np.mean(errors["ar"]) < 0.5 * min(np.mean(errors["theta"]), np.mean(errors["damped"]))  # 0.91 vs 2.49
 
 
+def _ari2_with_drift(n, seed=0):
+    # d_t = 1 + 0.5 d_{t−1} − 0.3 d_{t−2} + ε_t, y_t = y_{t−1} + d_t: an ARIMA(2, 1, 0) drifting 1.25 a step (BJsales-like)
+    rng = np.random.default_rng(seed)
+    d = np.zeros(n)
+    for t in range(2, n):
+        d[t] = 1 + 0.5 * d[t - 1] - 0.3 * d[t - 2] + rng.normal()
+    return 100 + np.cumsum(d)
+
+
+def test_the_ari_partner_is_statsmodels_autoregression_on_the_differences_summed_back():
+    from statsmodels.tsa.ar_model import ar_select_order
+
+    y = _ari2_with_drift(300)
+    d = np.diff(y)
+    theirs = ar_select_order(d, 12, ic="aic", trend="c").model.fit()
+    assert len(theirs.params) == 3  # the drift and the two lags that generated the differences
+    want = y[-1] + np.cumsum(theirs.predict(start=len(d), end=len(d) + 9))
+    np.testing.assert_allclose(partner_forecast("ari", y, 1, 10).point, want, rtol=1e-9)
+
+
+def test_the_ari_partner_continues_a_straight_line_exactly():
+    y = 5.0 + 2.0 * np.arange(80)
+    p = partner_forecast("ari", y, 1, 6)
+    np.testing.assert_allclose(p.point, 5.0 + 2.0 * np.arange(80, 86), rtol=1e-12)
+    np.testing.assert_allclose(p.sigma, 0.0, atol=1e-9)
+
+
+def test_the_ari_partner_follows_a_drifting_series_that_the_stationary_ar_pulls_back():
+    # 20 ARIMA(2, 1, 0) series with drift, 120 values: the ar partner's forecast returns toward the series' mean
+    # (a stationary model), the ari partner's goes on drifting; the AR on the differences is Box & Jenkins's model
+    from rnnkit.tasks.forecast_metrics import mase
+
+    errors = {name: [] for name in ("ar", "ari")}
+    for seed in range(20):
+        y = _ari2_with_drift(128, seed)
+        for name in errors:
+            errors[name].append(mase(y[120:], partner_forecast(name, y[:120], 1, 8).point, y[:120], 1))
+    assert np.mean(errors["ari"]) < 0.9 * np.mean(errors["ar"])  # 1.30 against 1.59
+
+
+def test_the_ari_partner_is_offered_but_not_in_auto_and_needs_60_values():
+    from rnnkit.tasks.forecast_partners import AR_MIN_VALUES, partner_forecasts
+
+    assert parse_partners("theta,ari") == ("theta", "ari")
+    assert parse_partners("auto") == ("theta", "damped", "ar")  # measured on the classic panel only: not a default
+    y = _ari2_with_drift(AR_MIN_VALUES)
+    assert len(partner_forecasts(("theta", "ari"), y, 1, 6)) == 2
+    assert len(partner_forecasts(("theta", "ari"), y[1:], 1, 6)) == 1
+    with pytest.raises(ValueError, match="the ari partner needs at least 60 values, got 59"):
+        partner_forecast("ari", y[1:], 1, 6, "s")
+
+
 def test_the_pool_keeps_the_partners_within_1_5_times_the_best_in_sample_error_by_hand():
     from rnnkit.tasks.forecast_partners import pool
 

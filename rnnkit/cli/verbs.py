@@ -269,8 +269,8 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
              plot: Path = typer.Option(None, "--plot", help="a PNG of the first 12 series: history, forecast, "
                                                             "intervals"),
              combine: str = typer.Option(None, help="statistical partners averaged with the RNN's forecast (none, a "
-                                                    "list of theta, damped, ar, or auto: all three unless the run "
-                                                    "has covariates); default: the run's --combine")) -> None:
+                                                    "list of theta, damped, ar, ari, or auto: theta, damped and ar "
+                                                    "unless the run has covariates); default: the run's --combine")) -> None:
     """Forecast with a model trained by 'rnnkit train forecast'."""
     from rnnkit.data.series import write_long_csv
     from rnnkit.models.forecast_heads import quantile_levels
