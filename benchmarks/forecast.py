@@ -112,7 +112,8 @@ def unflatten(scores: dict, prefix: str, groups: list[str]) -> dict:
 
 
 def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> None:
-    head = f"{'method':<36}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
+    w = max(36, 2 + max(map(len, results)))
+    head = f"{'method':<{w}}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
         f"{'80% / 95% coverage':>22}"
     print(head)
     print("-" * len(head))
@@ -120,7 +121,7 @@ def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> No
         cells = "".join(f"{sc[g]['mase']:>12.3f} / {sc[g]['smape']:>6.2f}  " if g in sc else f"{'':>24}"
                         for g in groups)
         cov = f"{sc['all'].get('coverage_80', float('nan')):.1%} / {sc['all'].get('coverage_95', float('nan')):.1%}"
-        print(f"{name:<36}{minutes:>8.1f}{cells}{cov:>22}")
+        print(f"{name:<{w}}{minutes:>8.1f}{cells}{cov:>22}")
 
 
 def main(argv: list[str] | None = None) -> None:
