@@ -97,7 +97,7 @@ import numpy as np
 PARTNERS = ("theta", "damped", "ar", "ari")
 AUTO_PARTNERS = ("theta", "damped", "ar")  # combine="auto"
 MIN_VALUES = 3
-AR_MIN_VALUES = 60  # the ar partner forecasts only series at least this long (and is left out of shorter ones' mean)
+AR_MIN_VALUES = 60  # ar and ari forecast only series at least this long (left out of shorter ones' mean)
 POOL_MIN_VALUES = 60  # a series at least this long averages only its pool of partners (``pool``) ...
 POOL_RATIO = 1.5  # ... those whose in-sample error is within this factor of the best partner's
 MIXTURE_LEVELS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99)
@@ -282,8 +282,8 @@ def pool(partners: list[PartnerForecast], n: int) -> list[PartnerForecast]:
 
 def partner_forecasts(names, y: np.ndarray, m: int, h: int, series_id="") -> list[PartnerForecast]:
     """The forecasts (h steps) of the series y with seasonal period m by each partner in ``names`` that forecasts a
-    series this long (``ar`` needs ``AR_MIN_VALUES``), with their in-sample error spreads — the series seasonally
-    adjusted once for all of them, each marked whether it is in the series' ``pool``."""
+    series this long (``ar`` and ``ari`` need ``AR_MIN_VALUES``), with their in-sample error spreads — the series
+    seasonally adjusted once for all of them, each marked whether it is in the series' ``pool``."""
     y = np.asarray(y, dtype=np.float64)
     names = [name for name in names if name not in ("ar", "ari") or len(y) >= AR_MIN_VALUES]
     if len(y) < MIN_VALUES:
