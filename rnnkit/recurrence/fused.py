@@ -14,24 +14,27 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 FUSED_MODES = {"RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu, "LSTM": _VF.lstm, "GRU": _VF.gru}
 
 
-_NO_ONEDNN: set[tuple] = set()  # (device, input dtype, autocast dtype) where oneDNN had no kernel in this process
+_NO_ONEDNN: set[tuple] = set()  # (input dtype, CPU autocast dtype) where oneDNN had no kernel in this process
 
 
 def _call(kernel, *args):
     """``kernel(*args)``; where oneDNN has no bfloat16 kernel for this CPU (an AVX2 one: torch.nn's own LSTM fails
     there under ``torch.autocast`` with "could not create a primitive descriptor"), torch's native kernel instead,
     which runs in float32 — as rnnkit's other paths do under autocast. The failure is remembered for the process (per
-    device, input dtype and autocast dtype), so later calls go to the native kernel at once; float32 keeps oneDNN."""
+    input dtype and autocast dtype; oneDNN is the CPU's), so later calls go to the native kernel at once; float32
+    keeps oneDNN."""
     x = args[0]
-    key = (x.device.type, x.dtype, torch.get_autocast_dtype(x.device.type)
-           if torch.is_autocast_enabled(x.device.type) else None)
+    key = None
+    if x.device.type == "cpu":
+        key = (x.dtype, torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
     if key not in _NO_ONEDNN:
         try:
             return kernel(*args)
         except RuntimeError as e:
             if "could not create a primitive descriptor" not in str(e):
                 raise
-            _NO_ONEDNN.add(key)
+            if key is not None:
+                _NO_ONEDNN.add(key)
     with torch.backends.mkldnn.flags(enabled=False):
         return kernel(*args)
 
