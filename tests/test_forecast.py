@@ -228,7 +228,10 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
     series, taus, hs = alone.history()[:3], (0.1, 0.5, 0.9), [6, 6, 6]
     a = alone.forecast_series(series, hs, taus)
     t = Forecaster(folder / "run", combine="theta", combine_weight=0.0).forecast_series(series, hs, taus)
-    h = Forecaster(folder / "run", combine="theta", combine_weight=0.25).forecast_series(series, hs, taus)
+    # (pool_rnn=False: on these noiseless series theta's in-sample forecasts are all but exact, and the pool would
+    # leave the RNN out of the point — tested in test_forecast_partners)
+    h = Forecaster(folder / "run", combine="theta", combine_weight=0.25, pool_rnn=False).forecast_series(series, hs,
+                                                                                                         taus)
     for k, s in enumerate(series):
         # weight 0: the median is the Theta method's, as statsmodels' ThetaModel computes it
         # (these series swing by a fixed ±10 around a trend: the additive adjustment leaves the smaller remainder)
@@ -245,7 +248,10 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
             rnn_j, theta_j = a[k][:, j], t[k][:, j]
             lo, hi = np.minimum(rnn_j, theta_j), np.maximum(rnn_j, theta_j)
             assert (h[k][:, j] >= lo - 1e-6).all() and (h[k][:, j] <= hi + 1e-6).all()
-    hybrid = Forecaster(folder / "run", combine="theta", combine_weight=0.25)
+    # weight 1 asks for the RNN's point forecast: the pool does not judge it out (here it would: see above)
+    whole = Forecaster(folder / "run", combine="theta", combine_weight=1.0).forecast_series(series, hs, taus)
+    np.testing.assert_allclose(np.stack(whole)[..., 1], np.stack(a)[..., 1], rtol=1e-6)
+    hybrid = Forecaster(folder / "run", combine="theta", combine_weight=0.25, pool_rnn=False)
     no_median = hybrid.forecast_series(series, hs, (0.1, 0.9))  # the same levels, with or without 0.5
     np.testing.assert_allclose(np.stack(no_median), np.stack(h)[..., [0, 2]])
     # a run trained with --combine: evaluate scores the hybrid and reports the RNN ensemble alone beside it
@@ -261,8 +267,17 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
     assert r.exit_code == 0, r.output
     np.testing.assert_allclose(pd.read_csv(tmp_path / "a.csv")["forecast"],
                                [v for row in forecast(folder / "run") for v in row["forecast"]], rtol=1e-5)
-    assert Forecaster(run).info()["hybrid"] == {"partners": ["theta", "damped"], "rnn_weight": 0.5}
+    assert Forecaster(run).info()["hybrid"] == {"partners": ["theta", "damped"], "rnn_weight": 0.5,
+                                              "pool_rnn": True}
     assert alone.info()["hybrid"] is None
+    # the CLI's --no-pool-rnn is Forecaster(pool_rnn=False): the RNN keeps its half of the point on every series
+    r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "c.csv"), "--no-pool-rnn"])
+    assert r.exit_code == 0, r.output
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "c.csv")["forecast"],
+                               [v for row in Forecaster(run, pool_rnn=False).forecast_data() for v in row["forecast"]],
+                               rtol=1e-5)
+    judged = [v for row in Forecaster(run).forecast_data() for v in row["forecast"]]  # partners near-exact: RNN out
+    assert not np.allclose(pd.read_csv(tmp_path / "c.csv")["forecast"], judged, rtol=1e-4)
     r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "b.csv"), "--combine", "arima"])
     assert r.exit_code != 0 and "unknown partner 'arima'" in r.output
     with pytest.raises(ValueError, match="'combine=none' in group 'period1'"):  # one hybrid setting per run
@@ -513,3 +528,21 @@ def test_missing_values_sent_to_a_run_are_filled_as_a_files_would_be_or_refused(
     np.testing.assert_allclose(got["forecast"], want["forecast"], rtol=1e-9)
     with pytest.raises(ValueError, match="unknown fill 'bogus'"):
         f.predict_json([values], {"fill": "bogus"})
+
+
+def test_the_in_sample_forecasts_the_pool_judges_the_rnn_by_are_its_forecasts_of_the_series_cut_there(seasonal):
+    # rnn_paths' row for cut c is what the ensemble forecasts for the first c values given as a series of their own:
+    # nothing after the cut is read
+    from dataclasses import replace
+
+    from rnnkit.tasks.forecast_partners import rnn_origins
+
+    folder, _ = seasonal
+    f = Forecaster(folder / "run")
+    s = f.history()[1]
+    paths = f.rnn_paths([s, replace(s, values=s.values[:59], timestamps=s.timestamps[:59])], [6, 6])
+    assert paths[0].shape == (len(rnn_origins(96)), 6) and paths[1] is None  # 59 < POOL_MIN_VALUES: not judged
+    for c in (2, 30, 95):
+        cut = replace(s, values=s.values[:c], timestamps=s.timestamps[:c])
+        alone = f.rnn_quantiles([cut], [6], (0.5,))[0][:, 0]
+        np.testing.assert_allclose(paths[0][list(rnn_origins(96)).index(c)], alone, rtol=1e-5, atol=1e-4)

@@ -412,3 +412,75 @@ def test_on_a_cycle_the_pool_leaves_out_the_trend_methods():
         # a random walk: no method has an edge (in-sample errors within 15% of each other) and all stay in
         walk = 50 + np.cumsum(rng.normal(size=120))
         assert all(p.pooled for p in partner_forecasts(("theta", "damped", "ar"), walk, 1, 6))
+
+
+def _naive(y):
+    return lambda t, k: y[np.asarray(t)]  # ŷ_{t+k|t} = y_t
+
+
+def test_the_rnn_leaves_the_point_forecast_when_its_in_sample_error_passes_1_5_times_the_pools():
+    # by hand: the pooled partners are the naive forecast; the RNN's in-sample forecasts are naive + d from every
+    # origin of rnn_origins. Its error over the horizon is sqrt(mean_k mean_t (y_{t+k} − y_t − d)²) — computed here
+    # with plain loops — and it stays in exactly while that is at most 1.5 × the naive's
+    from scipy.optimize import brentq
+
+    from rnnkit.tasks.forecast_partners import POOL_RATIO, rnn_in_pool, rnn_origins
+
+    rng = np.random.default_rng(0)
+    y, h = 50 + np.cumsum(rng.normal(size=90)), 4
+    cuts = rnn_origins(len(y))
+    assert list(cuts) == list(range(2, 90))  # a series shorter than RNN_POOL_ORIGINS: every cut inside it
+
+    def error(d):
+        per_step = []
+        for k in range(1, h + 1):
+            e = [y[c - 1 + k] - (y[c - 1] + d) for c in cuts if c - 1 + k < len(y)]
+            per_step.append(np.mean(np.square(e)))
+        return np.sqrt(np.mean(per_step))
+
+    d_star = brentq(lambda d: error(d) - POOL_RATIO * error(0.0), 0.0, 100.0)
+    for d, expected in ((0.0, True), (0.98 * d_star, True), (1.02 * d_star, False), (-5 * d_star, False)):
+        paths = np.array([[y[c - 1] + d] * h for c in cuts])
+        assert rnn_in_pool(y, h, paths, [_naive(y)]) is expected, d
+    # a longer series is judged from its last RNN_POOL_ORIGINS cuts only
+    from rnnkit.tasks.forecast_partners import RNN_POOL_ORIGINS
+
+    assert list(rnn_origins(RNN_POOL_ORIGINS + 70)) == list(range(70, RNN_POOL_ORIGINS + 70))
+    with pytest.raises(ValueError, match=r"rnn_paths: expected \(88, 4\)"):
+        rnn_in_pool(y, h, np.zeros((10, h)), [_naive(y)])
+    # a window the model could not read (NaN) leaves the RNN in: nothing to judge it by
+    bad = np.array([[y[c - 1] + 10 * d_star] * h for c in cuts])
+    bad[3, 0] = np.nan
+    assert rnn_in_pool(y, h, bad, [_naive(y)]) is True
+
+
+def test_a_series_one_partner_forecasts_exactly_leaves_an_imperfect_rnn_out_of_the_point_forecast():
+    # a pure sinusoid is an AR(2) process: ar forecasts it exactly (in-sample error ~0) and is the pool; an RNN off by
+    # anything visible is out: the point is ar's forecast, the interval still mixes the RNN in
+    from rnnkit.tasks.forecast_partners import hybrid_parts, rnn_origins
+
+    t = np.arange(120)
+    y, h = 500 + 50 * np.sin(2 * np.pi * t / 7), 6
+    paths = np.array([[y[c - 1]] * h for c in rnn_origins(len(y))])  # a naive "RNN"
+    partners, rnn_pooled = hybrid_parts(("theta", "damped", "ar"), y, 1, h, "sine", paths)
+    assert [p.pooled for p in partners] == [False, False, True] and rnn_pooled is False
+    np.testing.assert_allclose(partners[2].point, 500 + 50 * np.sin(2 * np.pi * np.arange(120, 126) / 7), atol=1e-6)
+    # given its true continuations, the same "RNN" stays in
+    truth = np.array([np.concatenate([y, np.full(h, np.nan)])[c:c + h] for c in rnn_origins(len(y))])
+    assert hybrid_parts(("theta", "damped", "ar"), y, 1, h, "sine", np.nan_to_num(truth, nan=500.0))[1] is True
+    # without paths (or on a series shorter than POOL_MIN_VALUES) the RNN is in, as before session 42
+    assert hybrid_parts(("theta", "damped", "ar"), y, 1, h, "sine")[1] is True
+    assert hybrid_parts(("theta", "damped"), y[:59], 1, h, "short", paths[:57])[1] is True
+
+
+def test_an_rnn_out_of_the_pool_leaves_the_point_to_the_partners_and_keeps_its_share_of_the_interval():
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    levels = mixture_levels((0.025, 0.1, 0.5, 0.9, 0.975))
+    q = (100.0 + 2.0 * norm.ppf(levels))[None, :]
+    partner = PartnerForecast(np.array([103.0]), np.array([2.0]))
+    out = combine(q, levels, [partner], 0.5, rnn_pooled=False)[0]
+    assert out[levels.index(0.5)] == pytest.approx(103.0)
+    exact = brentq(lambda x: 0.5 * norm.cdf((x - 100) / 2) + 0.5 * norm.cdf((x - 103) / 2) - 0.025, 50, 150)
+    assert out[levels.index(0.025)] == pytest.approx(exact, abs=0.05)

@@ -270,7 +270,11 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
                                                             "intervals"),
              combine: str = typer.Option(None, help="statistical partners averaged with the RNN's forecast (none, a "
                                                     "list of theta, damped, ar, ari, or auto: theta, damped and ar "
-                                                    "unless the run has covariates); default: the run's --combine")) -> None:
+                                                    "unless the run has covariates); default: the run's --combine"),
+             pool_rnn: bool = typer.Option(None, "--pool-rnn/--no-pool-rnn",
+                                           help="leave the RNN out of a hybrid's point forecast on series whose "
+                                                "in-sample forecasts it errs on far more than the partners; default: "
+                                                "the run's --pool-rnn (on for runs before it existed)")) -> None:
     """Forecast with a model trained by 'rnnkit train forecast'."""
     from rnnkit.data.series import write_long_csv
     from rnnkit.models.forecast_heads import quantile_levels
@@ -279,7 +283,7 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
 
     try:
         taus = quantile_levels(parse_floats(quantiles, "--quantiles"), "--quantiles", median=False)  # 0.5: forecast
-        f = Forecaster(run_dir, combine=combine)
+        f = Forecaster(run_dir, combine=combine, pool_rnn=pool_rnn)
         series = f.history(data)
         rows = f.forecast_rows(series, horizon, taus)
         table = []

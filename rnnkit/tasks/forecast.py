@@ -147,6 +147,10 @@ class ForecastOptions:
                                   "then none)")
     combine_weight: float = option(0.5, "the RNN ensemble's share of a hybrid forecast (the partners share the rest)",
                                    min=0, max=1)
+    pool_rnn: bool = option(True, "let a hybrid's pool judge the RNN ensemble too: a series of 60 values or more "
+                                  "whose in-sample forecasts by the ensemble err more than 1.5 × those of its pooled "
+                                  "partners' mean gets the partners' point forecast alone (false: always the "
+                                  "weighted mean)")
     group_options: str = option("", "options for one group, e.g. 'period12: lookback=1,1.5; period4: weighting=mase' "
                                     "(the group names: period1/4/12…, a frequency, or all)")
     validation: str = option("none", "train on every window up to each series' end (none), or hold out each series' "
@@ -194,7 +198,7 @@ class ForecastOptions:
 
 
 RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples",
-                     "jobs", "combine", "combine_weight")
+                     "jobs", "combine", "combine_weight", "pool_rnn")
 
 
 class ValidationWindows(SeriesWindows):

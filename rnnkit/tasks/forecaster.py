@@ -3,8 +3,10 @@
 ``Forecaster(run_dir)`` loads every member of every group. A series is forecast by its group's members (the group of
 its seasonal period or frequency, as in training), each reading its own lookback window; the ensemble's τ-quantile is
 the median of the members' τ-quantiles. With ``combine`` (a hybrid run, or ``Forecaster(run, combine=...)``) the
-ensemble's median is averaged with statistical partners fitted on each series, and the intervals are the quantiles of
-the mixture of the ensemble's distribution and the partners' own (``rnnkit.tasks.forecast_partners``).
+ensemble's median is averaged with statistical partners fitted on each series (or left out of that average where its
+own in-sample forecasts of the series, ``rnn_paths``, err far more than the partners' — ``pool_rnn``), and the
+intervals are the quantiles of the mixture of the ensemble's distribution and the partners' own
+(``rnnkit.tasks.forecast_partners``).
 Forecasts come back in the series' units, with timestamps where the series has them (positions after its end
 otherwise).
 """
@@ -18,12 +20,20 @@ import numpy as np
 import torch
 
 from rnnkit.data.series import FREQUENCIES, Series, read_series, series_from_values
-from rnnkit.data.windows import FeatureMaker, SeriesWindows, forecast_cuts, future_stamps
+from rnnkit.data.windows import FeatureMaker, SeriesWindows, future_stamps
 from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_groups import group_key, load_panel_data, series_horizon
-from rnnkit.tasks.forecast_partners import combine, mixture_levels, parse_partners, partner_forecasts, resolve_auto
+from rnnkit.tasks.forecast_partners import (
+    POOL_MIN_VALUES,
+    combine,
+    hybrid_parts,
+    mixture_levels,
+    parse_partners,
+    resolve_auto,
+    rnn_origins,
+)
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
 from rnnkit.train.checkpoint import CheckpointError
@@ -82,8 +92,10 @@ def _build(mc: dict) -> RNNForecaster:
 class Forecaster:
     task = "forecast"
 
-    def __init__(self, run_dir: str | Path, combine: str | None = None, combine_weight: float | None = None) -> None:
-        """``combine``/``combine_weight`` override the run's (e.g. ``combine="none"`` for the RNN ensemble alone)."""
+    def __init__(self, run_dir: str | Path, combine: str | None = None, combine_weight: float | None = None,
+                 pool_rnn: bool | None = None) -> None:
+        """``combine``/``combine_weight``/``pool_rnn`` override the run's (e.g. ``combine="none"`` for the RNN
+        ensemble alone)."""
         from rnnkit.tasks.forecast import ForecastOptions
 
         self.run_dir = Path(run_dir)
@@ -92,7 +104,8 @@ class Forecaster:
         if "groups" not in self.config:
             raise CheckpointError(f"{run_dir} is one member of a forecast run's ensemble (or an unfinished run): "
                                   "load the run folder above it")
-        overrides = {k: v for k, v in (("combine", combine), ("combine_weight", combine_weight)) if v is not None}
+        overrides = {k: v for k, v in (("combine", combine), ("combine_weight", combine_weight),
+                                       ("pool_rnn", pool_rnn)) if v is not None}
         options = {**self.config["options"], "progress": False, "device": "auto", **overrides}
         options["combine"] = resolve_auto(options["combine"], self.config["features"]["covariates"])
         self.opts = ForecastOptions(**options)
@@ -127,12 +140,30 @@ class Forecaster:
         levels = mixture_levels(taus)
         cols = [levels.index(t) for t in taus]
         rnn = self.rnn_quantiles(series, horizons, levels)
-        hybrid = [combine(q, levels, partner_forecasts(self.partners, s.values, s.period, len(q), s.id),
-                          self.opts.combine_weight)[:, cols] for s, q in zip(series, rnn)]
+        judged = self.opts.pool_rnn and self.opts.combine_weight < 1  # weight 1 asks for the RNN's point forecast
+        paths = self.rnn_paths(series, horizons) if judged else [None] * len(series)
+        hybrid = []
+        for s, q, p in zip(series, rnn, paths):
+            partners, rnn_pooled = hybrid_parts(self.partners, s.values, s.period, len(q), s.id, p)
+            hybrid.append(combine(q, levels, partners, self.opts.combine_weight, rnn_pooled)[:, cols])
         return [_flat_if_constant(s, q, taus) for s, q in zip(series, hybrid)], [q[:, cols] for q in rnn]
 
     def rnn_quantiles(self, series: list[Series], horizons: list[int], taus=METRIC_TAUS) -> list[np.ndarray]:
         """The RNN ensemble's quantiles (h_i, len(taus)) for each series, h_i steps after its end."""
+        q = self._ensemble(series, horizons, taus, lambda s: [len(s)])
+        return [None if x is None else x[0] for x in q]
+
+    def rnn_paths(self, series: list[Series], horizons: list[int]) -> list[np.ndarray | None]:
+        """The RNN ensemble's in-sample point forecasts (len(rnn_origins(n)), h_i) of each series of at least
+        ``POOL_MIN_VALUES`` values, from each cut in ``rnn_origins`` — what the hybrid's pool judges it by
+        (``forecast_partners.hybrid_parts``); None for a shorter series."""
+        q = self._ensemble(series, horizons, (0.5,),
+                           lambda s: rnn_origins(len(s)) if len(s) >= POOL_MIN_VALUES else ())
+        return [None if x is None or not len(x) else x[:, :, 0] for x in q]
+
+    def _ensemble(self, series: list[Series], horizons: list[int], taus, cuts_of) -> list[np.ndarray | None]:
+        """For each series s, the ensemble's quantiles (windows, h_i, len(taus)) of its windows at the cuts
+        ``cuts_of(s)`` (a cut c: the forecast after its first c values) — the median over its group's members'."""
         taus = tuple(float(t) for t in taus)
         out: list = [None] * len(series)
         for key, group in self.groups.items():
@@ -150,14 +181,16 @@ class Forecaster:
             part = [series[i] for i in idx]
             for s in part:
                 self.features.check_dates(s)
+            cuts = [(k, c, 0) for k, s in enumerate(part) for c in cuts_of(s)]
             per_member = []
             for m, model in enumerate(group["members"]):
-                windows = SeriesWindows(part, model.L, H, self.features, forecast_cuts(part))
+                windows = SeriesWindows(part, model.L, H, self.features, cuts)
                 per_member.append(window_quantiles(model, windows, taus, self.opts.samples, self.opts.seed + m))
             q = np.median(np.stack(per_member), 0)
             q = np.sort(q, -1)  # the members' medians per level stay ordered
+            owner = np.array([k for k, _, _ in cuts], dtype=np.int64)
             for k, i in enumerate(idx):
-                out[i] = q[k, :horizons[i]]
+                out[i] = q[owner == k, :horizons[i]]
         return out
 
     def forecast_data(self, data=None, horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
@@ -228,7 +261,8 @@ class Forecaster:
                           "partners) and its quantiles for the next h steps", "streaming": False,
                 "frequencies": self._trained_freqs(), "options": {"horizon": None, "quantiles": [0.1, 0.5, 0.9],
                                                                   "freq": None, "start": None, "fill": self.opts.fill},
-                "hybrid": {"partners": list(self.partners), "rnn_weight": self.opts.combine_weight}
+                "hybrid": {"partners": list(self.partners), "rnn_weight": self.opts.combine_weight,
+                           "pool_rnn": self.opts.pool_rnn}
                 if self.partners else None}
 
     def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
