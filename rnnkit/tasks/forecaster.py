@@ -181,16 +181,17 @@ class Forecaster:
             part = [series[i] for i in idx]
             for s in part:
                 self.features.check_dates(s)
-            cuts = [(k, c, 0) for k, s in enumerate(part) for c in cuts_of(s)]
+            per_series = [list(cuts_of(s)) for s in part]
+            cuts = [(k, c, 0) for k, mine in enumerate(per_series) for c in mine]
             per_member = []
             for m, model in enumerate(group["members"]):
                 windows = SeriesWindows(part, model.L, H, self.features, cuts)
                 per_member.append(window_quantiles(model, windows, taus, self.opts.samples, self.opts.seed + m))
             q = np.median(np.stack(per_member), 0)
             q = np.sort(q, -1)  # the members' medians per level stay ordered
-            owner = np.array([k for k, _, _ in cuts], dtype=np.int64)
+            ends = np.cumsum([len(mine) for mine in per_series])
             for k, i in enumerate(idx):
-                out[i] = q[owner == k, :horizons[i]]
+                out[i] = q[ends[k] - len(per_series[k]):ends[k], :horizons[i]]
         return out
 
     def forecast_data(self, data=None, horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
