@@ -1,18 +1,12 @@
 """The hybrid forecast's statistical partners, against the published formulas, statsmodels' own Theta model and
-statsmodels' fitted states, their error spreads against random walks' known ones, and the combination rule against
-hand-computed numbers and scipy."""
+statsmodels' fitted states, their error spreads against random walks' known ones, the pool, and the combination rule
+(``forecast_mixture``) against hand-computed numbers and scipy."""
 
 import numpy as np
 import pytest
 
-from rnnkit.tasks.forecast_partners import (
-    PartnerForecast,
-    combine,
-    is_seasonal,
-    mixture_levels,
-    parse_partners,
-    partner_forecast,
-)
+from rnnkit.tasks.forecast_mixture import combine, mixture_levels
+from rnnkit.tasks.forecast_partners import PartnerForecast, is_seasonal, parse_partners, partner_forecast
 
 
 def test_theta_continues_a_straight_line_at_half_its_slope():

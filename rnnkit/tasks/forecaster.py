@@ -6,7 +6,7 @@ the median of the members' τ-quantiles. With ``combine`` (a hybrid run, or ``Fo
 ensemble's median is averaged with statistical partners fitted on each series (or left out of that average where its
 own in-sample forecasts of the series, ``rnn_paths``, err far more than the partners' — ``pool_rnn``), and the
 intervals are the quantiles of the mixture of the ensemble's distribution and the partners' own
-(``rnnkit.tasks.forecast_partners``).
+(``rnnkit.tasks.forecast_partners``, ``rnnkit.tasks.forecast_mixture``).
 Forecasts come back in the series' units, with timestamps where the series has them (positions after its end
 otherwise).
 """
@@ -25,15 +25,8 @@ from rnnkit.models.device import device_of
 from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_groups import group_key, load_panel_data, series_horizon
-from rnnkit.tasks.forecast_partners import (
-    POOL_MIN_VALUES,
-    combine,
-    hybrid_parts,
-    mixture_levels,
-    parse_partners,
-    resolve_auto,
-    rnn_origins,
-)
+from rnnkit.tasks.forecast_mixture import combine, mixture_levels
+from rnnkit.tasks.forecast_partners import POOL_MIN_VALUES, hybrid_parts, parse_partners, resolve_auto, rnn_origins
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
 from rnnkit.train.checkpoint import CheckpointError
