@@ -418,7 +418,7 @@ def test_the_rnn_leaves_the_point_forecast_when_its_in_sample_error_passes_1_5_t
     # with plain loops — and it stays in exactly while that is at most 1.5 × the naive's
     from scipy.optimize import brentq
 
-    from rnnkit.tasks.forecast_partners import POOL_RATIO, rnn_in_pool, rnn_origins
+    from rnnkit.tasks.forecast_partners import POOL_RATIO, RNN_POOL_ORIGINS, rnn_in_pool, rnn_origins
 
     rng = np.random.default_rng(0)
     y, h = 50 + np.cumsum(rng.normal(size=90)), 4
@@ -437,8 +437,6 @@ def test_the_rnn_leaves_the_point_forecast_when_its_in_sample_error_passes_1_5_t
         paths = np.array([[y[c - 1] + d] * h for c in cuts])
         assert rnn_in_pool(y, h, paths, [_naive(y)]) is expected, d
     # a longer series is judged from its last RNN_POOL_ORIGINS cuts only
-    from rnnkit.tasks.forecast_partners import RNN_POOL_ORIGINS
-
     assert list(rnn_origins(RNN_POOL_ORIGINS + 70)) == list(range(70, RNN_POOL_ORIGINS + 70))
     with pytest.raises(ValueError, match=r"rnn_paths: expected \(88, 4\)"):
         rnn_in_pool(y, h, np.zeros((10, h)), [_naive(y)])
