@@ -1,6 +1,6 @@
 """The hybrid forecast's statistical partners, against the published formulas, statsmodels' own Theta model and
-statsmodels' fitted states, their error spreads against random walks' known ones, the pool, and the combination rule
-(``forecast_mixture``) against hand-computed numbers and scipy."""
+statsmodels' fitted states, their error spreads and intervals against random walks' known ones, and the pool (the
+mixture that makes the hybrid's interval is checked in ``test_forecast_mixture.py``)."""
 
 import numpy as np
 import pytest
@@ -136,49 +136,6 @@ def test_a_series_a_partner_cannot_fit_is_refused_with_its_name(monkeypatch):
         partner_forecast("damped", np.arange(1.0, 9.0), 1, 2, "big")
 
 
-def test_the_hybrid_interval_is_the_mixture_of_the_rnn_and_the_partners_by_hand():
-    # the RNN's quantiles at 0.1 … 0.9 are those of a uniform on [−1, 1] (F(x) = (x + 1)/2, the outermost pieces
-    # extended to 0 and 1); one partner forecasts 10 with σ = 2, weight 0.5 each. By hand the pool's CDF is (x + 1)/4 on
-    # [−1, 1] and 0.5 + Φ((x − 10)/2)/2 far above it: τ = 0.1 → −0.6, 0.2 → −0.2, …, 0.6 → 10 + 2 Φ⁻¹(0.2),
-    # 0.8 → 10 + 2 Φ⁻¹(0.6), 0.9 → 10 + 2 Φ⁻¹(0.8) (the partner's CDF is read through its own quantiles at the same
-    # levels, which hold 0.2, 0.6 and 0.8), and 0.5 → the point 0.5 · 0 + 0.5 · 10 (not the flat stretch's left end)
-    from scipy.stats import norm
-
-    levels = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9)
-    q = np.array([[-0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.6, 0.8]])
-    partner = PartnerForecast(np.array([10.0]), np.array([2.0]))
-    out = combine(q, levels, [partner], 0.5)
-    np.testing.assert_allclose(out, [[-0.6, -0.2, 0.2, 0.6, 5.0, 10 + 2 * norm.ppf(0.2), 10 + 2 * norm.ppf(0.6),
-                                      10 + 2 * norm.ppf(0.8)]], atol=1e-9)
-    # weight 1 or 0: one component — the RNN's quantiles, or the partner's Gaussian
-    np.testing.assert_allclose(combine(q, levels, [partner], 1.0), q, atol=1e-9)
-    np.testing.assert_allclose(combine(q, levels, [partner], 0.0), [10 + 2 * norm.ppf(levels)], atol=1e-9)
-    # a partner with no measured spread takes the RNN's, re-centred on its forecast
-    unmeasured = PartnerForecast(np.array([10.0]), np.array([np.nan]))
-    np.testing.assert_allclose(combine(q, levels, [unmeasured], 0.0), q + 10, atol=1e-9)
-    # two partners share the rest, and the point is the weighted mean
-    two = combine(q, levels, [PartnerForecast(np.array([6.0]), np.array([1.0])), partner], 0.5)
-    assert two[0, 4] == pytest.approx(0.5 * 0 + 0.25 * 6 + 0.25 * 10)
-
-
-def test_the_hybrid_quantiles_match_a_gaussian_mixture_solved_with_scipy():
-    from scipy.optimize import brentq
-    from scipy.stats import norm
-
-    taus = (0.025, 0.1, 0.5, 0.9, 0.975)
-    levels = mixture_levels(taus)
-    sigma, rnn, w = 2.0, 100.0, 0.5
-    partners = [PartnerForecast(np.array([103.0]), np.array([3.0])), PartnerForecast(np.array([97.5]), np.array([1.5]))]
-    q = (rnn + sigma * norm.ppf(levels))[None, :]
-    out = combine(q, levels, partners, w)[0]
-    parts = [(w, rnn, sigma)] + [((1 - w) / 2, p.point[0], p.sigma[0]) for p in partners]
-    for tau in (0.025, 0.1, 0.9, 0.975):  # the exact pool's quantile, Σ_c a_c Φ((x − μ_c) / σ_c) = τ
-        exact = brentq(lambda x: sum(a * norm.cdf((x - mu) / s) for a, mu, s in parts) - tau, 50, 150)
-        assert out[levels.index(tau)] == pytest.approx(exact, abs=0.05 * sigma)
-    assert out[levels.index(0.5)] == pytest.approx(w * rnn + (1 - w) * np.mean([p.point[0] for p in partners]))
-    assert (np.diff(out) >= 0).all()
-
-
 def test_partner_names_are_checked():
     assert parse_partners("theta, damped") == ("theta", "damped") and parse_partners("none") == ()
     with pytest.raises(ValueError, match="unknown partner 'arima'"):
@@ -212,18 +169,6 @@ def test_exponential_growth_with_a_growing_swing_is_continued_on_logs():
     y = 100 * 1.01 ** t * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
     p = partner_forecast("damped", y[:120], 12, 18)
     assert p.log and mase(y[120:], p.point, y[:120], 12) < 0.06
-
-
-def test_a_partner_on_logs_has_a_log_normal_interval():
-    # its τ-quantile is ŷ · exp(z_τ σ) with σ the spread of log errors (weight 0: the partner alone)
-    from scipy.stats import lognorm
-
-    levels = (0.1, 0.5, 0.9)
-    partner = PartnerForecast(np.array([50.0, 80.0]), np.array([0.1, 0.3]), log=True)
-    out = combine(np.zeros((2, 3)), levels, [partner], 0.0)
-    for k in range(2):
-        theirs = lognorm.ppf(levels, s=partner.sigma[k], scale=partner.point[k])
-        np.testing.assert_allclose(out[k], theirs, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["theta", "damped"])
@@ -374,24 +319,6 @@ def test_the_pool_keeps_the_partners_within_1_5_times_the_best_in_sample_error_b
     assert all(p.pooled for p in pool([over, best, unmeasured], 60))
 
 
-def test_a_partner_out_of_the_pool_leaves_the_point_forecast_but_widens_the_interval():
-    # point: w · RNN + (1 − w) · the pooled partner alone; interval: the exact three-component Gaussian mixture
-    from scipy.optimize import brentq
-    from scipy.stats import norm
-
-    taus = (0.025, 0.1, 0.5, 0.9, 0.975)
-    levels = mixture_levels(taus)
-    q = (100.0 + 2.0 * norm.ppf(levels))[None, :]
-    kept = PartnerForecast(np.array([103.0]), np.array([2.0]))
-    out_of_pool = PartnerForecast(np.array([90.0]), np.array([4.0]), pooled=False)
-    out = combine(q, levels, [kept, out_of_pool], 0.5)[0]
-    assert out[levels.index(0.5)] == pytest.approx(0.5 * 100.0 + 0.5 * 103.0)
-    parts = [(0.5, 100.0, 2.0), (0.25, 103.0, 2.0), (0.25, 90.0, 4.0)]
-    exact = brentq(lambda x: sum(a * norm.cdf((x - mu) / s) for a, mu, s in parts) - 0.025, 50, 150)
-    assert out[levels.index(0.025)] == pytest.approx(exact, abs=0.1)
-    assert out[levels.index(0.025)] < combine(q, levels, [kept], 0.5)[0][levels.index(0.025)] - 3
-
-
 def test_on_a_cycle_the_pool_leaves_out_the_trend_methods():
     # the AR(2) cycle above: theta's and damped trend's in-sample errors are 2-5 times the autoregression's, so the
     # hybrid's point forecast averages the RNN with ar alone
@@ -463,16 +390,3 @@ def test_a_series_one_partner_forecasts_exactly_leaves_an_imperfect_rnn_out_of_t
     # without paths (or on a series shorter than POOL_MIN_VALUES) the RNN is in, as before session 42
     assert hybrid_parts(("theta", "damped", "ar"), y, 1, h, "sine")[1] is True
     assert hybrid_parts(("theta", "damped"), y[:59], 1, h, "short", paths[:57])[1] is True
-
-
-def test_an_rnn_out_of_the_pool_leaves_the_point_to_the_partners_and_keeps_its_share_of_the_interval():
-    from scipy.optimize import brentq
-    from scipy.stats import norm
-
-    levels = mixture_levels((0.025, 0.1, 0.5, 0.9, 0.975))
-    q = (100.0 + 2.0 * norm.ppf(levels))[None, :]
-    partner = PartnerForecast(np.array([103.0]), np.array([2.0]))
-    out = combine(q, levels, [partner], 0.5, rnn_pooled=False)[0]
-    assert out[levels.index(0.5)] == pytest.approx(103.0)
-    exact = brentq(lambda x: 0.5 * norm.cdf((x - 100) / 2) + 0.5 * norm.cdf((x - 103) / 2) - 0.025, 50, 150)
-    assert out[levels.index(0.025)] == pytest.approx(exact, abs=0.05)
