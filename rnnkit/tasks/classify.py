@@ -33,7 +33,15 @@ from rnnkit.tasks.classifier import (  # noqa: F401 - predict re-exported: rnnki
     predict,
 )
 from rnnkit.tasks.jobs import cpu_jobs, run_all
-from rnnkit.tasks.options import check, device_option, option, precision_option, regularizer_option, regularizers_of
+from rnnkit.tasks.options import (
+    check,
+    device_option,
+    option,
+    precision_option,
+    regularizer_option,
+    regularizers_of,
+    run_options,
+)
 from rnnkit.tasks.plots import plot_confusion
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, load_best, resume_key, save_tokenizer
@@ -285,7 +293,7 @@ def evaluate_classifier(run_dir: str | Path, progress: bool = False, data: str |
     ``items``: also each text of the last part scored with its label, the predicted one and its probability;
     ``plot``: that part's confusion matrix as a PNG."""
     p = ClassifierPredictor(run_dir)
-    opts = ClassifyOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
+    opts = run_options(ClassifyOptions, p.config.get("options"), run_dir, progress=progress, device="auto")
     if data is None:
         (_, val, test), source, metrics = load_labelled(opts), opts.data, {}
     else:  # new labelled texts, or a built-in corpus's test split

@@ -27,6 +27,7 @@ from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_groups import group_key, load_panel_data, series_horizon
 from rnnkit.tasks.forecast_mixture import combine, mixture_levels
 from rnnkit.tasks.forecast_partners import POOL_MIN_VALUES, hybrid_parts, parse_partners, resolve_auto, rnn_origins
+from rnnkit.tasks.options import run_options
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
 from rnnkit.train.checkpoint import CheckpointError
@@ -97,11 +98,9 @@ class Forecaster:
         if "groups" not in self.config:
             raise CheckpointError(f"{run_dir} is one member of a forecast run's ensemble (or an unfinished run): "
                                   "load the run folder above it")
-        overrides = {k: v for k, v in (("combine", combine), ("combine_weight", combine_weight),
-                                       ("pool_rnn", pool_rnn)) if v is not None}
-        options = {**self.config["options"], "progress": False, "device": "auto", **overrides}
-        options["combine"] = resolve_auto(options["combine"], self.config["features"]["covariates"])
-        self.opts = ForecastOptions(**options)
+        self.opts = run_options(ForecastOptions, self.config.get("options"), self.run_dir, progress=False,
+                                device="auto", combine=combine, combine_weight=combine_weight, pool_rnn=pool_rnn)
+        self.opts = replace(self.opts, combine=resolve_auto(self.opts.combine, self.config["features"]["covariates"]))
         self.partners = parse_partners(self.opts.combine)
         self.features = FeatureMaker(**{k: v for k, v in self.config["features"].items() if k != "covariates"},
                                      names=self.config["features"]["covariates"])

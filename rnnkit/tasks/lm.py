@@ -27,7 +27,15 @@ from rnnkit.data.tokenize import make_tokenizer
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.text import LanguageModel
 from rnnkit.tasks.graphs import GraphSpec, as_tuple, random_state, state_names
-from rnnkit.tasks.options import check, device_option, option, precision_option, regularizer_option, regularizers_of
+from rnnkit.tasks.options import (
+    check,
+    device_option,
+    option,
+    precision_option,
+    regularizer_option,
+    regularizers_of,
+    run_options,
+)
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task, require
 from rnnkit.tasks.runs import check_out_dir, load_text_run, resume_key, save_tokenizer
@@ -331,7 +339,7 @@ def evaluate_language_model(run_dir: str | Path, progress: bool = False, data: s
     ``data``, a new UTF-8 text file (a folder's test.txt; a built-in corpus's held-out end) read the same way, as its
     test set."""
     p = LMPredictor(run_dir)
-    opts = LMOptions(**{**p.config["options"], "progress": progress, "device": "auto"})
+    opts = run_options(LMOptions, p.config.get("options"), run_dir, progress=progress, device="auto")
     if data is not None and str(data) in CORPORA:  # a built-in text: its held-out end, as training would split it
         parts = {"test": _split(replace(opts, data=str(data)))[1]}
     elif data is not None:  # a text file, or a folder's test.txt (WikiText's layout)

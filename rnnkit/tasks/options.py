@@ -134,9 +134,29 @@ def check(obj) -> None:
             check_value(f, getattr(obj, f.name))
 
 
+def run_options(cls, options, run_dir, **overrides):
+    """The options ``cls`` a run was trained with — ``options``, its config.json's ``"options"`` — with
+    ``overrides`` (a None value overrides nothing). An option this rnnkit does not know (a run written by a newer
+    version) or a value it refuses is reported with the file it came from, as a ``CheckpointError``."""
+    from rnnkit import __version__
+    from rnnkit.train.checkpoint import CheckpointError
+
+    where = f"{run_dir}/config.json"
+    if not isinstance(options, dict):
+        raise CheckpointError(f"{where}: expected an \"options\" object (the options the run was trained with)")
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise CheckpointError(f"{where}: option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                              f"unknown to this rnnkit ({__version__}) — was the run made by a newer version?")
+    try:
+        return cls(**{**options, **{k: v for k, v in overrides.items() if v is not None}})
+    except ValueError as e:
+        raise CheckpointError(f"{where}: {e}") from None
+
+
 def documented_fields(cls) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
 
 
 __all__ = ["option", "regularizer_option", "regularizers_of", "check", "check_value", "OptionError", "range_text",
-           "base_type", "documented_fields"]
+           "base_type", "documented_fields", "run_options"]

@@ -29,7 +29,7 @@ from rnnkit.data.augment import SPEED_FACTORS, add_noise, spec_augment, speed_pe
 from rnnkit.data.speech import Alphabet, Recording, check_alphabet, read_recordings, read_splits
 from rnnkit.layers import CELL_NAMES
 from rnnkit.models.acoustic import FRONT_ENDS, CTCAcousticModel
-from rnnkit.tasks.options import check, device_option, option, precision_option
+from rnnkit.tasks.options import check, device_option, option, precision_option, run_options
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key
@@ -279,7 +279,7 @@ def evaluate_asr(run_dir: str | Path, progress: bool = False, beam: int = 16, li
     part, or ``data``'s recordings (any layout training reads) as its test set — with greedy decoding and with the
     prefix beam search (no language model); ``items``: also each recording with its transcripts and their CER."""
     t = Transcriber(run_dir)
-    opts = ASROptions(**{**t.config["options"], "progress": progress, "device": "auto"})
+    opts = run_options(ASROptions, t.config.get("options"), run_dir, progress=progress, device="auto")
     if data is not None:  # recordings, or the test split of a folder from synth-speech
         splits = read_splits(data)
         split, part = "test", splits["test"] if splits else read_recordings(data)

@@ -29,7 +29,7 @@ from rnnkit.layers import CELL_NAMES
 from rnnkit.models.attention import ATTENTIONS
 from rnnkit.models.device import to_device_of
 from rnnkit.models.seq2seq import DECODER_CELLS, Seq2Seq
-from rnnkit.tasks.options import OptionError, check, device_option, option, precision_option
+from rnnkit.tasks.options import OptionError, check, device_option, option, precision_option, run_options
 from rnnkit.tasks.plots import plot_curves
 from rnnkit.tasks.registry import Task
 from rnnkit.tasks.runs import check_out_dir, hold_out, load_best, resume_key, save_tokenizer
@@ -253,7 +253,7 @@ def evaluate_translator(run_dir: str | Path, progress: bool = False, beam: int =
     side of aligned text files) as its test set — with greedy search and with beam search; ``limit`` = the first that
     many pairs only; ``items``: also each pair with its translations."""
     t = Translator(run_dir)
-    opts = TranslateOptions(**{**t.config["options"], "progress": progress, "device": "auto"})
+    opts = run_options(TranslateOptions, t.config.get("options"), run_dir, progress=progress, device="auto")
     if data is not None:
         split, pairs = "test", read_pairs(data, *columns(opts), target=target)
     else:
