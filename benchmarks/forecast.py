@@ -112,6 +112,22 @@ def unflatten(scores: dict, prefix: str, groups: list[str]) -> dict:
     return out
 
 
+def trained_batches(run: Path) -> dict[str, list[int]]:
+    """The batches each member of a forecast run trained for, per group (the last step of its metrics.csv): the time
+    budget decides them, and a faster or busier machine changes them — and the results with them."""
+    import csv
+
+    config = json.loads((run / "config.json").read_text())
+    out = {}
+    for g in config["groups"]:
+        steps = []
+        for m in g["members"]:
+            rows = list(csv.DictReader((run / m["folder"] / "metrics.csv").read_text().splitlines()))
+            steps.append(int(rows[-1]["step"]) if rows else 0)
+        out[g["group"]] = steps
+    return out
+
+
 def print_table(results: dict[str, tuple[dict, float]], groups: list[str]) -> None:
     w = max(36, 2 + max(map(len, results)))
     head = f"{'method':<{w}}{'minutes':>8}" + "".join(f"{g + ' MASE/sMAPE':>24}" for g in groups) + \
@@ -161,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     opts = ForecastOptions(data=args.panel, max_minutes=args.minutes, progress=False, **recipe)
     scores = train_forecaster(opts, run)
     minutes = (time.perf_counter() - start) / 60
+    print("batches trained per member: " + "; ".join(f"{g} {', '.join(map(str, b))}"
+                                                    for g, b in trained_batches(run).items()))
     name = f"rnnkit {opts.cell} ×{opts.ensemble}" + (" (defaults)" if args.defaults else "")
     partners = parse_partners(opts.combine)
     if partners:  # the hybrid, and the RNN ensemble alone from the same run (both scored by the run's evaluation)
