@@ -28,6 +28,7 @@ AutoTheta 1.362 / 13.30; AutoETS 1.382 / 12.84.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -115,8 +116,6 @@ def unflatten(scores: dict, prefix: str, groups: list[str]) -> dict:
 def trained_batches(run: Path) -> dict[str, list[int]]:
     """The batches each member of a forecast run trained for, per group (the last step of its metrics.csv): the time
     budget decides them, and a faster or busier machine changes them — and the results with them."""
-    import csv
-
     config = json.loads((run / "config.json").read_text())
     out = {}
     for g in config["groups"]:

@@ -75,6 +75,9 @@ def test_a_hand_edited_value_out_of_range_is_refused_with_the_file_and_the_optio
     run = edited_copy(forecast_run, tmp_path, edited)
     with pytest.raises(CheckpointError, match=r"config\.json: combine_weight .*\[0, 1\]"):
         Forecaster(run)
+    options = json.loads((forecast_run / "config.json").read_text())["options"]
+    with pytest.raises(CheckpointError, match=r"config\.json: hidden_size must be an integer, got 'abc'"):
+        run_options(ForecastOptions, {**options, "hidden_size": "abc"}, forecast_run)
 
 
 def test_a_config_without_its_options_is_refused_as_such(forecast_run, tmp_path):

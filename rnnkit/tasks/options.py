@@ -150,7 +150,7 @@ def run_options(cls, options, run_dir, **overrides):
                               f"unknown to this rnnkit ({__version__}) — was the run made by a newer version?")
     try:
         return cls(**{**options, **{k: v for k, v in overrides.items() if v is not None}})
-    except ValueError as e:
+    except (ValueError, TypeError) as e:  # OptionError (a ValueError) names the option; a wrong type can be a TypeError
         raise CheckpointError(f"{where}: {e}") from None
 
 
