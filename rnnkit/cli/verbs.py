@@ -12,6 +12,9 @@ import typer
 
 from rnnkit.cli.common import USER_ERRORS, echo_metrics, fail
 
+FILL_HELP = ("what to do with gaps and NaN in --data: ffill, interpolate, zero or error (default: the run's "
+             "--fill)")
+
 
 def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train' (any task)"),
              data: Path = typer.Option(None, "--data", help="new held-out data to score instead, in any layout the "
@@ -24,7 +27,8 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
                                                          "with its outputs, a series with its scores"),
              plot: Path = typer.Option(None, "--plot", help="a PNG of the scored part: a classifier's confusion "
                                                            "matrix, a forecaster's first 12 forecasts against the "
-                                                           "held-out values")) -> None:
+                                                           "held-out values"),
+             fill: str = typer.Option(None, "--fill", help="series runs: " + FILL_HELP)) -> None:
     """Reload a trained run and report its metrics on its held-out data (validation, and test where the data has one),
     or on new held-out data (--data), scored as its test set."""
     from rnnkit.tasks import registry
@@ -40,11 +44,14 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
             raise ValueError("--target needs --data (the source side)")
         if out is not None and "items" not in takes:
             raise ValueError(f"--out: a {task.name!r} run is scored as a whole; it has no items to write")
+        if fill is not None and ("fill" not in takes or data is None):
+            raise ValueError(f"--fill fills gaps and NaN in new series given with --data; {run_dir} is a {task.name!r} "
+                             "run" if "fill" not in takes else "--fill needs --data (the series to score)")
         if plot is not None and "plot" not in takes:
             raise ValueError(f"--plot: a {task.name!r} run's evaluation draws no plot" + (
                 f" (see 'rnnkit {task.verbs[0]} --help' for its plots)" if task.verbs else ""))
         extra = ({"target": target} if target is not None else {}) | ({"items": True} if out is not None else {}) | (
-            {"plot": plot} if plot is not None else {})
+            {"plot": plot} if plot is not None else {}) | ({"fill": fill} if fill is not None else {})
         metrics = registry.evaluate(run_dir, data, progress=True, **extra)
         if out is not None:
             write_rows(out, metrics.pop("items"))
@@ -274,7 +281,8 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
              pool_rnn: bool = typer.Option(None, "--pool-rnn/--no-pool-rnn",
                                            help="leave the RNN out of a hybrid's point forecast on series whose "
                                                 "in-sample forecasts it errs on far more than the partners; default: "
-                                                "the run's --pool-rnn (on for runs before it existed)")) -> None:
+                                                "the run's --pool-rnn (on for runs before it existed)"),
+             fill: str = typer.Option(None, "--fill", help=FILL_HELP)) -> None:
     """Forecast with a model trained by 'rnnkit train forecast'."""
     from rnnkit.data.series import write_long_csv
     from rnnkit.models.forecast_heads import quantile_levels
@@ -284,7 +292,7 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
     try:
         taus = quantile_levels(parse_floats(quantiles, "--quantiles"), "--quantiles", median=False)  # 0.5: forecast
         f = Forecaster(run_dir, combine=combine, pool_rnn=pool_rnn)
-        series = f.history(data)
+        series = f.history(data, fill)
         rows = f.forecast_rows(series, horizon, taus)
         table = []
         for r in rows:
@@ -301,12 +309,13 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
 
 def backtest(run_dir: Path = typer.Argument(..., help="a run folder written by 'rnnkit train forecast'"),
              origins: int = typer.Option(3, min=1, help="forecast origins, each one step earlier than the last"),
-             data: Path = typer.Option(None, "--data", help="series to backtest on (default: the run's own)")) -> None:
+             data: Path = typer.Option(None, "--data", help="series to backtest on (default: the run's own)"),
+             fill: str = typer.Option(None, "--fill", help=FILL_HELP)) -> None:
     """Rolling-origin evaluation: MASE, sMAPE, MAE, RMSE, quantile loss, CRPS and interval coverage."""
     from rnnkit.tasks.forecast_evaluation import backtest as run_backtest
 
     try:
-        echo_metrics(run_backtest(run_dir, origins, data))
+        echo_metrics(run_backtest(run_dir, origins, data, fill))
     except USER_ERRORS as e:
         raise fail(e) from None
 

@@ -331,11 +331,11 @@ def train_forecaster(opts: ForecastOptions, out: str | Path, resume: bool = Fals
 
 
 def forecast(run_dir: str | Path, data=None, horizon: int | None = None,
-             quantiles=(0.1, 0.5, 0.9), combine: str | None = None) -> list[dict]:
+             quantiles=(0.1, 0.5, 0.9), combine: str | None = None, fill: str | None = None) -> list[dict]:
     """Forecasts of every series of ``data`` — a file or a pandas DataFrame in the long or wide layout (default: the
     run's own series, from the end of all their values); ``combine`` overrides the run's partners ("none": the RNN
-    ensemble alone)."""
-    return Forecaster(run_dir, combine=combine).forecast_data(data, horizon, quantiles)
+    ensemble alone), ``fill`` the run's way with gaps and NaN in ``data`` (ffill, interpolate, zero, or error)."""
+    return Forecaster(run_dir, combine=combine).forecast_data(data, horizon, quantiles, fill)
 
 
 TASK = Task("forecast", "a global RNN forecaster", train_forecaster, Forecaster, evaluate_forecaster,

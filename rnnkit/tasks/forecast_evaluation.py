@@ -17,17 +17,18 @@ from rnnkit.tasks.forecaster import METRIC_TAUS, Forecaster
 
 
 def evaluate_forecaster(run_dir: str | Path, progress: bool = False, by: str = "freq",
-                        data: str | Path | None = None, items: bool = False, plot: str | Path | None = None) -> dict:
+                        data: str | Path | None = None, items: bool = False, plot: str | Path | None = None,
+                        fill: str | None = None) -> dict:
     """MASE, sMAPE, MAE, RMSE, scaled quantile loss, CRPS and 80%/95% coverage on the test parts: the forecast from the
     end of each training part, compared with its held-out values (overall and per frequency) — or, for ``data`` (new
     series in the run's layout), the forecast of each series' last h values from the values before them. ``items``:
     also each series' own scores (``"items"``); ``plot``: a PNG of the first 12 forecasts against the held-out
-    values."""
+    values; ``fill``: gaps and NaN in ``data`` filled so (default the run's --fill)."""
     from rnnkit.tasks.forecast_groups import load_panel_data
 
     f = Forecaster(run_dir)
     if data is not None:
-        full = f.history(data)
+        full = f.history(data, fill)
         rows = _rolling_origin(f, full, 1)
         if plot is not None:
             _plot_held_out(f, [split_at(s, len(s) - f._default_horizon(s)) for s in full
@@ -65,13 +66,14 @@ def score_test_parts(series: list[Series], qs: list[np.ndarray], by: str = "freq
     return panel_scores(series_rows(series, qs, [s.test for s in series]), by)
 
 
-def backtest(run_dir: str | Path, origins: int = 3, data=None) -> dict:
+def backtest(run_dir: str | Path, origins: int = 3, data=None, fill: str | None = None) -> dict:
     """Rolling origin: for k = 0 … origins−1 the forecast from n − h − k (n = all the values the run knows of each
-    series, or ``data``'s), compared with the h values after it; metrics averaged over series and origins."""
+    series, or ``data``'s — its gaps and NaN filled by ``fill``, default the run's --fill), compared with the h values
+    after it; metrics averaged over series and origins."""
     if origins < 1:
         raise ValueError(f"origins must be at least 1, got {origins}")
     f = Forecaster(run_dir)
-    result = flatten(panel_scores(_rolling_origin(f, f.history(data), origins), "freq"), "backtest")
+    result = flatten(panel_scores(_rolling_origin(f, f.history(data, fill), origins), "freq"), "backtest")
     result["backtest_origins"] = origins
     return result
 

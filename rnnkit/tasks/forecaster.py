@@ -186,9 +186,11 @@ class Forecaster:
                 out[i] = q[ends[k] - len(per_series[k]):ends[k], :horizons[i]]
         return out
 
-    def forecast_data(self, data=None, horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
-        """Rows for every series of ``data`` (a file; default the run's own series, all their values as history)."""
-        return self.forecast_rows(self.history(data), horizon, quantiles)
+    def forecast_data(self, data=None, horizon: int | None = None, quantiles=(0.1, 0.5, 0.9),
+                      fill: str | None = None) -> list[dict]:
+        """Rows for every series of ``data`` (a file; default the run's own series, all their values as history);
+        ``fill``: see ``history``."""
+        return self.forecast_rows(self.history(data, fill), horizon, quantiles)
 
     def forecast_rows(self, series: list[Series], horizon: int | None = None, quantiles=(0.1, 0.5, 0.9)) -> list[dict]:
         """Rows (id, steps, forecast, quantiles) for each series, ``horizon`` steps (default: its own) after its end;
@@ -218,7 +220,10 @@ class Forecaster:
 
         return forecast_graphs(self.groups, self._group_freqs(), self.config["features"])
 
-    def history(self, data=None) -> list[Series]:
+    def history(self, data=None, fill: str | None = None) -> list[Series]:
+        """The series to forecast: ``data`` (a file or a DataFrame in the run's layout) read as training read its
+        data — its gaps and NaN filled by ``fill`` (error, ffill, interpolate, zero; default the run's --fill) — or,
+        without ``data``, the run's own series with every value they have (their test parts included)."""
         if data is None:
             out = []
             for s in load_panel_data(self.opts):
@@ -231,7 +236,7 @@ class Forecaster:
                                    future={k: v[len(s.test):] for k, v in s.future.items()}, test=None))
             return out
         return read_series(data, id_col=self.opts.id_col, time_col=self.opts.time_col, value_col=self.opts.value_col,
-                           freq=self.opts.freq, fill=self.opts.fill)
+                           freq=self.opts.freq, fill=fill or self.opts.fill)
 
     @staticmethod
     def _rows(s: Series, q: np.ndarray, taus) -> dict:
