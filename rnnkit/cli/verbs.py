@@ -44,9 +44,11 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder written by '
             raise ValueError("--target needs --data (the source side)")
         if out is not None and "items" not in takes:
             raise ValueError(f"--out: a {task.name!r} run is scored as a whole; it has no items to write")
-        if fill is not None and ("fill" not in takes or data is None):
+        if fill is not None and "fill" not in takes:
             raise ValueError(f"--fill fills gaps and NaN in new series given with --data; {run_dir} is a {task.name!r} "
-                             "run" if "fill" not in takes else "--fill needs --data (the series to score)")
+                             "run")
+        if fill is not None and data is None:
+            raise ValueError("--fill needs --data (the series to score)")
         if plot is not None and "plot" not in takes:
             raise ValueError(f"--plot: a {task.name!r} run's evaluation draws no plot" + (
                 f" (see 'rnnkit {task.verbs[0]} --help' for its plots)" if task.verbs else ""))
