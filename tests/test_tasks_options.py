@@ -56,16 +56,16 @@ def test_an_untouched_run_reads_back_its_options_and_the_overrides_given(forecas
 
 def test_a_run_written_by_a_newer_rnnkit_names_the_option_this_one_lacks(forecast_run, tmp_path):
     def newer(config):
-        config["options"]["min_steps"] = 2000  # an option a later version might add
+        config["options"]["member_weights"] = "auto"  # an option a later version might add
 
     run = edited_copy(forecast_run, tmp_path, newer)
-    with pytest.raises(CheckpointError, match=r"config\.json: option 'min_steps' unknown to this rnnkit"):
+    with pytest.raises(CheckpointError, match=r"config\.json: option 'member_weights' unknown to this rnnkit"):
         Forecaster(run)
-    with pytest.raises(CheckpointError, match="min_steps"):
+    with pytest.raises(CheckpointError, match="member_weights"):
         evaluate(run)
     result = cli("forecast", run, "--out", tmp_path / "f.csv")
     assert result.exit_code != 0
-    assert "option 'min_steps' unknown to this rnnkit" in result.output and "Traceback" not in result.output
+    assert "option 'member_weights' unknown to this rnnkit" in result.output and "Traceback" not in result.output
 
 
 def test_a_hand_edited_value_out_of_range_is_refused_with_the_file_and_the_option(forecast_run, tmp_path):

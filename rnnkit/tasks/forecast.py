@@ -159,6 +159,9 @@ class ForecastOptions:
     samples: int = option(200, "sampled paths per series (autoregressive decoder)", min=10)
     batch_size: int = option(256, "windows per batch", min=1)
     epochs: int = option(100, "passes over the training windows (at most)", min=1)
+    min_steps: int = option(2000, "train each member for at least this many batches: on a small data set (a few "
+                                  "series, a batch or two of windows) each epoch passes over the windows several "
+                                  "times (max_steps and max_minutes still stop it; 0: one pass per epoch)", min=0)
     max_steps: int | None = option(None, "stop each member after this many batches", min=1)
     max_minutes: float | None = option(None, "a training-time budget in minutes for the whole run (shared by the "
                                              "members)", min=0, min_open=True)
@@ -218,6 +221,24 @@ class ValidationWindows(SeriesWindows):
         return {"mase": float(np.nanmean(m)) if np.isfinite(m).any() else float("nan"), "smape": float(np.mean(s))}
 
 
+def window_repeats(opts: ForecastOptions, windows: int) -> int:
+    """How many times each epoch passes over a member's ``windows`` training windows: once where the ``epochs``
+    make ``min_steps`` batches that way, else k = ⌈min_steps · batch_size / (epochs · windows)⌉ times, so that
+    epochs · ⌈k · windows / batch_size⌉ ≥ min_steps. A group of a few short series fills a batch or two per epoch, so
+    100 epochs are 100–200 steps, too few to learn the series or the spread of their errors. Measured (session 44,
+    ``python -m benchmarks forecast-files``: six small files of real and synthetic series, two seeds each): with the
+    epochs alone the hybrid's 80% intervals covered 82–100% of the test values (the RNN's own were 11–30 × as wide as
+    the noise's on three noisy sines); with 2,000 steps its quantile loss fell by 11–92% on every file, its MASE by
+    0.00–1.75 (the yearly file: 2.98 → 1.23), its 80% coverage 77–95%. NeuralForecast's models count
+    their training in steps for the same reason (GluonTS's in batches per epoch). The windows are repeated within the
+    epoch rather than the epochs multiplied, so a run still logs, checkpoints and schedules ``epochs`` epochs. A large
+    panel (M3's groups) makes its steps with k = 1."""
+    windows = max(1, windows)
+    if opts.epochs * -(-windows // opts.batch_size) >= opts.min_steps:
+        return 1
+    return -(-opts.min_steps * opts.batch_size // (opts.epochs * windows))
+
+
 def _config(opts: ForecastOptions, seed: int, minutes: float | None, validation: bool) -> Config:
     cfg = Config()
     cfg.optim.name, cfg.optim.lr, cfg.optim.weight_decay = opts.optimizer, opts.lr, opts.weight_decay
@@ -267,7 +288,7 @@ def _train_member(opts, group_series, H, member, features, log, out, minutes, la
     if not cuts:
         raise ValueError("no training windows: the series are too short for their horizon (pass validation=none, "
                          "a smaller horizon, or longer series)")
-    train = SeriesWindows(train_series, L, H, features, cuts)
+    train = SeriesWindows(train_series, L, H, features, cuts * window_repeats(opts, len(cuts)))
     val = ValidationWindows(group_series, L, H, features, validation_cuts(group_series)) if validation else None
     curve = LearningCurve(10**12, out / "curve.csv") if validation else None
     trainer = Trainer(model, train, val, config=_config(opts, member["seed"], minutes, validation), out_dir=out,
