@@ -68,7 +68,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks forecast-files", description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--min-steps", default="2000,0", help="the min_steps values to train with, side by side")
-    ap.add_argument("--out", default=None, help="keep the files and runs here (default: a temporary folder)")
+    ap.add_argument("--out", default=None, help="keep the files and runs here, and read runs already there "
+                    "(default: a temporary folder)")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     floors = [int(s) for s in args.min_steps.split(",")]
@@ -84,16 +85,17 @@ def main(argv=None) -> None:
                 for seed in seeds:
                     run = root / f"{name}-min{floor}-seed{seed}"
                     opts = ForecastOptions(data=str(path), min_steps=floor, seed=seed, progress=False)
-                    start = time.perf_counter()
+                    start = time.perf_counter()  # a run kept in --out from an earlier call is read, not timed
                     r = train_forecaster(opts, run) if not (run / "config.json").exists() else \
                         json.loads((run / "config.json").read_text())["results"]
                     rows.append([r[f"test_{p}{c}"] for p in ("", "rnn_") for c in COLUMNS] +
                                 [time.perf_counter() - start])
                 mean = np.mean(rows, 0)
-                for k, what in enumerate(("hybrid", "RNN alone")):
+                for k, what in enumerate(("hybrid", "RNN alone")):  # one run makes both: its seconds once
                     label = f"rnnkit min_steps={floor} {what}"
+                    seconds = f"{mean[6]:>9.0f}" if k == 0 else ""
                     print(f"{name:<10}{label:<34}{mean[3 * k]:>8.3f}{mean[3 * k + 1]:>9.3f}{mean[3 * k + 2]:>9.1%}"
-                          f"{mean[6] if k == 0 else float('nan'):>9.0f}", flush=True)
+                          f"{seconds}", flush=True)
             series = load_panel_data(ForecastOptions(data=str(path)))
             for peer in PEERS:
                 qs, minutes = peer_forecasts(series, peer, root / f"peers-{name}")
