@@ -98,16 +98,26 @@ def test_every_attention_type_learns_to_reverse_sequences(attention):
     g = torch.Generator().manual_seed(0)
     model = Seq2Seq(10, 10, 32, 128, "gru", "gru", 1, 1, True, attention, False, 0.0, label_smoothing=0.0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(400):
+
+    def reversed_exactly(seed: int) -> int:
+        model.eval()
+        src, lengths, _, _ = _reversal_batch(torch.Generator().manual_seed(seed), 100)
+        hyps = greedy_search(model, src, lengths, 1.0, 2)
+        model.train()
+        return sum(h.tokens == src[i, :int(lengths[i])].flip(0).tolist() for i, h in enumerate(hyps))
+
+    # at most 400 steps, stopping once a check batch of its own (seed 98) is reversed as well as the target asks
+    # (attention reaches it in 100-150 steps, the plain encoder-decoder in ~300)
+    target = 85 if attention == "none" else 95
+    for step in range(1, 401):
         loss = model.training_step(_reversal_batch(g))["loss"]
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-    model.eval()
-    src, lengths, _, tgt_out = _reversal_batch(torch.Generator().manual_seed(99), 100)
-    hyps = greedy_search(model, src, lengths, 1.0, 2)
-    exact = sum(h.tokens == src[i, :int(lengths[i])].flip(0).tolist() for i, h in enumerate(hyps))
-    # attention: 100/100 on seeds 0-2; the plain encoder-decoder squeezes the source into one vector: 91-96 there on
-    # one CPU, 89 with seed 0 on an AVX2 one (its float rounding differs)
-    assert exact >= (85 if attention == "none" else 95), f"{attention}: {exact}/100 reversed exactly"
+        if step % 50 == 0 and reversed_exactly(98) >= target + 5:
+            break
+    exact = reversed_exactly(99)  # held out from the training batches and from the stopping rule
+    # attention: 100/100 on seeds 0-2 after 400 steps; the plain encoder-decoder squeezes the source into one vector:
+    # 91-96 there on one CPU, 89 with seed 0 on an AVX2 one (its float rounding differs)
+    assert exact >= target, f"{attention}: {exact}/100 reversed exactly after {step} steps"

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 README = Path(__file__).parent.parent / "README.md"
 BLOCKS = [(README.read_text()[: m.start()].count("\n") + 1, m.group(1))
@@ -39,7 +40,9 @@ def test_readme_block_runs_as_pasted(line, code, tmp_path):
     reason = needs(code)
     if reason:
         pytest.skip(reason)
-    env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONUNBUFFERED": "1"}
+    # the block gets this worker's share of the cores (tests/conftest.py), not all of them: under pytest-xdist a
+    # block on 2 threads beside another worker oversubscribes the CPU and slows both
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "PYTHONUNBUFFERED": "1"}
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"README.md:{line} failed:\n{r.stderr[-3000:]}"
 

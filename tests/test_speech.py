@@ -38,11 +38,7 @@ def write_set(folder: Path, voices, name: str) -> Path:
     return folder / f"{name}.jsonl"
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("Debian's espeak-ng is not installed")
-    folder = tmp_path_factory.mktemp("speech")
+def _train_runs(folder: Path) -> tuple[dict, dict]:
     train = write_set(folder, ("en-us+m3", "en-gb+f2", "en-us+m1"), "train")
     common = dict(data=str(train), validation=str(train), test=str(train), n_mels=40, hidden_size=64,
                   speed_perturb=False, noise=0.0, spec_augment=False, batch_size=12, lr=5e-3, dropout=0.0,
@@ -50,6 +46,15 @@ def runs(tmp_path_factory):
     bi = train_asr(ASROptions(max_steps=150, epochs=1000, **common), folder / "bi")
     uni = train_asr(ASROptions(max_steps=20, epochs=1000, bidirectional=False, normalize="global", **common),
                     folder / "uni")
+    return bi, uni
+
+
+@pytest.fixture(scope="module")
+def runs(build_once):
+    """Two runs on a handful of synthesised words, trained once for all the test workers."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("Debian's espeak-ng is not installed")
+    folder, (bi, uni) = build_once("speech-runs", _train_runs)
     return folder, bi, uni
 
 
