@@ -268,7 +268,7 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
     np.testing.assert_allclose(pd.read_csv(tmp_path / "a.csv")["forecast"],
                                [v for row in forecast(folder / "run") for v in row["forecast"]], rtol=1e-5)
     assert Forecaster(run).info()["hybrid"] == {"partners": ["theta", "damped"], "rnn_weight": 0.5,
-                                              "pool_rnn": True}
+                                              "pool_rnn": True, "pool_weights": "equal"}
     assert alone.info()["hybrid"] is None
     # the CLI's --no-pool-rnn is Forecaster(pool_rnn=False): the RNN keeps its half of the point on every series
     r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "c.csv"), "--no-pool-rnn"])
@@ -278,6 +278,23 @@ def test_a_hybrid_forecast_averages_the_rnn_with_its_partners(seasonal, tmp_path
                                rtol=1e-5)
     judged = [v for row in Forecaster(run).forecast_data() for v in row["forecast"]]  # partners near-exact: RNN out
     assert not np.allclose(pd.read_csv(tmp_path / "c.csv")["forecast"], judged, rtol=1e-4)
+    # --pool-weights inverse-mse (Forecaster(pool_weights=...)): each point a weighted mean of the pool's members —
+    # between the lowest and the highest of the RNN's and the partners' points — on these 96-value series
+    r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "w.csv"), "--pool-weights", "inverse-mse",
+                            "--no-pool-rnn"])
+    assert r.exit_code != 0 and "needs --pool-rnn" in r.output
+    r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "w.csv"), "--pool-weights", "inverse-mse"])
+    assert r.exit_code == 0, r.output
+    weighted = Forecaster(run, pool_weights="inverse-mse")
+    assert weighted.info()["hybrid"]["pool_weights"] == "inverse-mse"
+    rows = weighted.forecast_data()
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "w.csv")["forecast"], [v for r in rows for v in r["forecast"]],
+                               rtol=1e-5)
+    members = [np.stack([row["forecast"] for row in Forecaster(run, combine=c, combine_weight=1.0 if c == "none"
+                                                                 else 0.0).forecast_data()])
+               for c in ("none", "theta", "damped")]
+    points = np.stack([r["forecast"] for r in rows])
+    assert (points >= np.min(members, 0) - 1e-6).all() and (points <= np.max(members, 0) + 1e-6).all()
     r = runner.invoke(app, ["forecast", str(run), "--out", str(tmp_path / "b.csv"), "--combine", "arima"])
     assert r.exit_code != 0 and "unknown partner 'arima'" in r.output
     with pytest.raises(ValueError, match="'combine=none' in group 'period1'"):  # one hybrid setting per run

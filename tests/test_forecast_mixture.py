@@ -93,3 +93,19 @@ def test_an_rnn_out_of_the_pool_leaves_the_point_to_the_partners_and_keeps_its_s
     assert out[levels.index(0.5)] == pytest.approx(103.0)
     exact = brentq(lambda x: 0.5 * norm.cdf((x - 100) / 2) + 0.5 * norm.cdf((x - 103) / 2) - 0.025, 50, 150)
     assert out[levels.index(0.025)] == pytest.approx(exact, abs=0.05)
+
+
+def test_partners_with_shares_set_the_point_forecast_by_those_shares():
+    # shares (from inverse_mse_shares) replace the equal split at the 0.5 level: ŷ = (1 − Σ s_p) ŷ^RNN + Σ s_p ŷ^p,
+    # a partner out of the pool contributing nothing; the interval's mixture keeps the equal weights
+    levels = mixture_levels((0.1, 0.5, 0.9))
+    q = 100.0 + np.linspace(-10, 10, len(levels))[None, :]
+    a = PartnerForecast(np.array([120.0]), np.array([2.0]), share=0.25)
+    b = PartnerForecast(np.array([80.0]), np.array([2.0]), share=0.15)
+    out_of_pool = PartnerForecast(np.array([500.0]), np.array([2.0]), pooled=False)
+    med = levels.index(0.5)
+    out = combine(q, levels, [a, b, out_of_pool], 0.5)
+    assert out[0, med] == pytest.approx(0.6 * 100 + 0.25 * 120 + 0.15 * 80)
+    unshared = combine(q, levels, [a._replace(share=np.nan), b._replace(share=np.nan), out_of_pool], 0.5)
+    assert unshared[0, med] == pytest.approx(0.5 * 100 + 0.5 * (120 + 80) / 2)
+    assert out[0, -1] == pytest.approx(unshared[0, -1])  # the 99% level: the same mixture

@@ -390,3 +390,46 @@ def test_a_series_one_partner_forecasts_exactly_leaves_an_imperfect_rnn_out_of_t
     # without paths (or on a series shorter than POOL_MIN_VALUES) the RNN is in, as before session 42
     assert hybrid_parts(("theta", "damped", "ar"), y, 1, h, "sine")[1] is True
     assert hybrid_parts(("theta", "damped"), y[:59], 1, h, "short", paths[:57])[1] is True
+
+
+def test_inverse_mse_shares_weigh_the_pool_by_one_over_its_in_sample_errors_squared():
+    # by hand (Bates & Granger): on a line y_t = t every 1-step error is a constant — the naive partner's 1, a partner
+    # forecasting y_t + 3 errs 2, the "RNN" forecasting y_t + 1.5 errs 0.5 — so the weights are 1/0.25 : 1 : 1/4
+    from rnnkit.tasks.forecast_partners import inverse_mse_shares, rnn_origins
+
+    y, h = np.arange(100.0), 1
+    paths = np.array([[y[c - 1] + 1.5] for c in rnn_origins(len(y))])
+    plus3 = lambda t, k: y[np.asarray(t)] + 3  # noqa: E731
+    shares = inverse_mse_shares(y, h, paths, [_naive(y), plus3])
+    np.testing.assert_allclose(shares, [1 / 5.25, 0.25 / 5.25])  # the RNN keeps 1 − Σ = 4 / 5.25
+    # out of the pool, the RNN takes no share: the partners split the point 1 : 1/4
+    np.testing.assert_allclose(inverse_mse_shares(y, h, paths, [_naive(y), plus3], rnn_pooled=False), [0.8, 0.2])
+    # an error that could not be measured (a window the RNN could not read): no shares (NaN), combine_weight's split
+    bad = paths.copy()
+    bad[5, 0] = np.nan
+    assert np.isnan(inverse_mse_shares(y, h, bad, [_naive(y), plus3])).all()
+    # a perfect member takes the whole point
+    exact = np.array([[y[c - 1] + 1] for c in rnn_origins(len(y))])
+    np.testing.assert_allclose(inverse_mse_shares(y, h, exact, [_naive(y), plus3]), [0.0, 0.0])
+
+
+def test_hybrid_parts_with_inverse_mse_weights_gives_the_pooled_partners_their_shares():
+    # the sinusoid of the test above with an RNN that forecasts it exactly: the RNN (error 0) takes the whole point
+    # with inverse-mse weights; with equal weights the partners carry no share (NaN: combine's equal split)
+    from rnnkit.tasks.forecast_partners import hybrid_parts, rnn_origins
+
+    t = np.arange(120)
+    y, h = 500 + 50 * np.sin(2 * np.pi * t / 7), 6
+    truth = np.array([np.concatenate([y, np.full(h, np.nan)])[c:c + h] for c in rnn_origins(len(y))])
+    paths = np.where(np.isnan(truth), 500.0, truth)
+    partners, kept = hybrid_parts(("theta", "damped", "ar"), y, 1, h, "sine", paths, "inverse-mse")
+    assert kept is True and [p.pooled for p in partners] == [False, False, True]
+    assert np.isnan(partners[0].share) and np.isnan(partners[1].share)  # out of the pool: no share of the point
+    assert 0 <= partners[2].share < 0.5  # ar's in-sample error is tiny too, but not below the RNN's zero error
+    equal, _ = hybrid_parts(("theta", "damped", "ar"), y, 1, h, "sine", paths)
+    assert all(np.isnan(p.share) for p in equal)
+    # a short series (no judge) keeps equal shares whatever the option
+    short, _ = hybrid_parts(("theta", "damped"), y[:59], 1, h, "short", None, "inverse-mse")
+    assert all(np.isnan(p.share) for p in short)
+    with pytest.raises(ValueError, match="pool weights: expected one of equal, inverse-mse, got 'mse'"):
+        hybrid_parts(("theta",), y, 1, h, "sine", paths, "mse")

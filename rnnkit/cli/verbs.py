@@ -284,6 +284,9 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
                                            help="leave the RNN out of a hybrid's point forecast on series whose "
                                                 "in-sample forecasts it errs on far more than the partners; default: "
                                                 "the run's --pool-rnn (on for runs before it existed)"),
+             pool_weights: str = typer.Option(None, "--pool-weights",
+                                              help="how a hybrid's pool shares the point forecast: equal, or "
+                                                   "inverse-mse (by 1 / in-sample error²); default: the run's"),
              fill: str = typer.Option(None, "--fill", help=FILL_HELP)) -> None:
     """Forecast with a model trained by 'rnnkit train forecast'."""
     from rnnkit.data.series import write_long_csv
@@ -293,7 +296,7 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
 
     try:
         taus = quantile_levels(parse_floats(quantiles, "--quantiles"), "--quantiles", median=False)  # 0.5: forecast
-        f = Forecaster(run_dir, combine=combine, pool_rnn=pool_rnn)
+        f = Forecaster(run_dir, combine=combine, pool_rnn=pool_rnn, pool_weights=pool_weights)
         series = f.history(data, fill)
         rows = f.forecast_rows(series, horizon, taus)
         table = []

@@ -151,6 +151,10 @@ class ForecastOptions:
                                   "whose in-sample forecasts by the ensemble err more than 1.5 × those of its pooled "
                                   "partners' mean gets the partners' point forecast alone (false: always the "
                                   "weighted mean)")
+    pool_weights: str = option("equal", "how a hybrid's pool shares the point forecast on a series of 60 values or "
+                                        "more: equal (the RNN --combine-weight, the pooled partners the rest in equal "
+                                        "parts) or inverse-mse (each by 1 / its in-sample error², Bates & Granger; "
+                                        "needs --pool-rnn)", choices=("equal", "inverse-mse"))
     group_options: str = option("", "options for one group, e.g. 'period12: lookback=1,1.5; period4: weighting=mase' "
                                     "(the group names: period1/4/12…, a frequency, or all)")
     validation: str = option("none", "train on every window up to each series' end (none), or hold out each series' "
@@ -186,6 +190,9 @@ class ForecastOptions:
         parse_augment(self.augment)
         self.quantile_levels()
         parse_partners(self.combine)
+        if self.pool_weights == "inverse-mse" and not self.pool_rnn:
+            raise ValueError("pool_weights=inverse-mse needs --pool-rnn: the RNN's weight comes from its in-sample "
+                             "forecasts, which only the pool's judge makes")
         for changes in parse_group_options(self.group_options).values():
             replace(self, **changes, group_options="")  # checks the values
         if min(parse_floats(self.lookback, "lookback")) <= 0:
@@ -201,7 +208,7 @@ class ForecastOptions:
 
 
 RESUME_MAY_CHANGE = ("device", "epochs", "max_steps", "max_minutes", "progress", "checkpoint_every", "patience", "samples",
-                     "jobs", "combine", "combine_weight", "pool_rnn")
+                     "jobs", "combine", "combine_weight", "pool_rnn", "pool_weights")
 
 
 class ValidationWindows(SeriesWindows):

@@ -2,7 +2,8 @@
 (``rnnkit.tasks.forecast_partners``) combined into one set of quantiles.
 
 The point forecast ŷ_k = w · ŷ_k^RNN + (1 − w) · (1/|A|) Σ_{p∈A} ŷ_k^p (A: the partners in the series' pool; the
-RNN's weight w, 0 where the pool leaves it out) is reported as the 0.5 level; the intervals are the quantiles of a
+RNN's weight w, 0 where the pool leaves it out; with ``pool_weights="inverse-mse"`` each member of the pool weighs
+1 / its in-sample error², ``PartnerForecast.share``) is reported as the 0.5 level; the intervals are the quantiles of a
 mixture (a linear pool) of all the forecasts' own predictive distributions, so they widen where the methods disagree —
 as an honest forecast should when two reasonable methods do:
 
@@ -75,8 +76,13 @@ def combine(q: np.ndarray, levels, partners: list[PartnerForecast], weight: floa
     levels = np.asarray(levels, dtype=np.float64)
     med = int(np.flatnonzero(levels == 0.5)[0])
     rnn = q[:, med]
-    w = weight if rnn_pooled else 0.0
-    point = w * rnn + (1 - w) * np.mean([p.point for p in partners if p.pooled], 0)
+    pooled = [p for p in partners if p.pooled]
+    if all(np.isfinite(p.share) for p in pooled):  # the pool's shares by error (``inverse_mse_shares``)
+        shares = [p.share for p in pooled]
+        point = (1 - sum(shares)) * rnn + sum(a * p.point for a, p in zip(shares, pooled))
+    else:
+        w = weight if rnn_pooled else 0.0
+        point = w * rnn + (1 - w) * np.mean([p.point for p in pooled], 0)
     z = np.array([NormalDist().inv_cdf(t) for t in levels])
     components = [(weight, q)] + [((1 - weight) / len(partners), _partner_quantiles(p, z, q - rnn[:, None]))
                                   for p in partners]

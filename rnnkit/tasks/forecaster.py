@@ -87,9 +87,9 @@ class Forecaster:
     task = "forecast"
 
     def __init__(self, run_dir: str | Path, combine: str | None = None, combine_weight: float | None = None,
-                 pool_rnn: bool | None = None) -> None:
-        """``combine``/``combine_weight``/``pool_rnn`` override the run's (e.g. ``combine="none"`` for the RNN
-        ensemble alone)."""
+                 pool_rnn: bool | None = None, pool_weights: str | None = None) -> None:
+        """``combine``/``combine_weight``/``pool_rnn``/``pool_weights`` override the run's (e.g. ``combine="none"``
+        for the RNN ensemble alone)."""
         from rnnkit.tasks.forecast import ForecastOptions
 
         self.run_dir = Path(run_dir)
@@ -99,7 +99,8 @@ class Forecaster:
             raise CheckpointError(f"{run_dir} is one member of a forecast run's ensemble (or an unfinished run): "
                                   "load the run folder above it")
         self.opts = run_options(ForecastOptions, self.config.get("options"), self.run_dir, progress=False,
-                                device="auto", combine=combine, combine_weight=combine_weight, pool_rnn=pool_rnn)
+                                device="auto", combine=combine, combine_weight=combine_weight, pool_rnn=pool_rnn,
+                                pool_weights=pool_weights)
         self.opts = replace(self.opts, combine=resolve_auto(self.opts.combine, self.config["features"]["covariates"]))
         self.partners = parse_partners(self.opts.combine)
         self.features = FeatureMaker(**{k: v for k, v in self.config["features"].items() if k != "covariates"},
@@ -136,7 +137,8 @@ class Forecaster:
         paths = self.rnn_paths(series, horizons) if judged else [None] * len(series)
         hybrid = []
         for s, q, p in zip(series, rnn, paths):
-            partners, rnn_pooled = hybrid_parts(self.partners, s.values, s.period, len(q), s.id, p)
+            partners, rnn_pooled = hybrid_parts(self.partners, s.values, s.period, len(q), s.id, p,
+                                                self.opts.pool_weights)
             hybrid.append(combine(q, levels, partners, self.opts.combine_weight, rnn_pooled)[:, cols])
         return [_flat_if_constant(s, q, taus) for s, q in zip(series, hybrid)], [q[:, cols] for q in rnn]
 
@@ -260,7 +262,7 @@ class Forecaster:
                 "frequencies": self._trained_freqs(), "options": {"horizon": None, "quantiles": [0.1, 0.5, 0.9],
                                                                   "freq": None, "start": None, "fill": self.opts.fill},
                 "hybrid": {"partners": list(self.partners), "rnn_weight": self.opts.combine_weight,
-                           "pool_rnn": self.opts.pool_rnn}
+                           "pool_rnn": self.opts.pool_rnn, "pool_weights": self.opts.pool_weights}
                 if self.partners else None}
 
     def predict_json(self, inputs: list, options: dict | None = None) -> list[dict]:
