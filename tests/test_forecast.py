@@ -552,7 +552,7 @@ def test_the_in_sample_forecasts_the_pool_judges_the_rnn_by_are_its_forecasts_of
     # nothing after the cut is read
     from dataclasses import replace
 
-    from rnnkit.tasks.forecast_partners import rnn_origins
+    from rnnkit.tasks.forecast_pool import rnn_origins
 
     folder, _ = seasonal
     f = Forecaster(folder / "run")

@@ -6,7 +6,7 @@ the median of the members' τ-quantiles. With ``combine`` (a hybrid run, or ``Fo
 ensemble's median is averaged with statistical partners fitted on each series (or left out of that average where its
 own in-sample forecasts of the series, ``rnn_paths``, err far more than the partners' — ``pool_rnn``), and the
 intervals are the quantiles of the mixture of the ensemble's distribution and the partners' own
-(``rnnkit.tasks.forecast_partners``, ``rnnkit.tasks.forecast_mixture``).
+(``rnnkit.tasks.forecast_partners``, ``rnnkit.tasks.forecast_pool``, ``rnnkit.tasks.forecast_mixture``).
 Forecasts come back in the series' units, with timestamps where the series has them (positions after its end
 otherwise).
 """
@@ -26,7 +26,8 @@ from rnnkit.models.forecast_heads import quantile_levels
 from rnnkit.models.forecaster import RNNForecaster
 from rnnkit.tasks.forecast_groups import group_key, load_panel_data, series_horizon
 from rnnkit.tasks.forecast_mixture import combine, mixture_levels
-from rnnkit.tasks.forecast_partners import POOL_MIN_VALUES, hybrid_parts, parse_partners, resolve_auto, rnn_origins
+from rnnkit.tasks.forecast_partners import parse_partners, resolve_auto
+from rnnkit.tasks.forecast_pool import POOL_MIN_VALUES, hybrid_parts, rnn_origins
 from rnnkit.tasks.options import run_options
 from rnnkit.tasks.registry import read_config, require
 from rnnkit.tasks.runs import load_run_model
@@ -150,7 +151,7 @@ class Forecaster:
     def rnn_paths(self, series: list[Series], horizons: list[int]) -> list[np.ndarray | None]:
         """The RNN ensemble's in-sample point forecasts (len(rnn_origins(n)), h_i) of each series of at least
         ``POOL_MIN_VALUES`` values, from each cut in ``rnn_origins`` — what the hybrid's pool judges it by
-        (``forecast_partners.hybrid_parts``); None for a shorter series."""
+        (``forecast_pool.hybrid_parts``); None for a shorter series."""
         q = self._ensemble(series, horizons, (0.5,),
                            lambda s: rnn_origins(len(s)) if len(s) >= POOL_MIN_VALUES else ())
         return [None if x is None or not len(x) else x[:, :, 0] for x in q]
