@@ -2,8 +2,8 @@
 
 Given A (or the transpose of a stored matrix, read through strides), B and C, ``gemm`` writes A B, or adds it to C,
 equal to torch.mm's product in float64 to 1e-12 and in float32 to float32 rounding — at sizes on and off its register
-tile (8 rows × 2 vectors: 32 float32 or 16 float64 columns), with one row, one column, one term and none (an empty sum:
-zeros, as torch.mm gives).
+tile (8 rows × 2 vectors of 64 bytes on AVX-512: 32 float32 or 16 float64 columns; 6 rows × 2 vectors of 32 bytes
+elsewhere: 16 or 8), with one row, one column, one term and none (an empty sum: zeros, as torch.mm gives).
 """
 
 import pytest
@@ -15,7 +15,7 @@ from rnnkit.recurrence.native import ptr
 pytestmark = pytest.mark.skipif("in use" not in native.status(), reason="the compiled loops are not built here")
 
 SIZES = [(1, 1, 1), (4, 40, 0), (9, 3, 0), (8, 32, 5), (9, 33, 7), (7, 17, 128), (16, 512, 128), (16, 128, 512),
-         (33, 100, 3), (3, 1, 9)]
+         (33, 100, 3), (3, 1, 9), (6, 16, 4), (13, 24, 9), (12, 8, 300)]
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

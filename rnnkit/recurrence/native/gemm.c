@@ -3,24 +3,32 @@
  *   A(i, p) = A[i · ai + p · ap]      (ai = k, ap = 1: A row-major;  ai = 1, ap = m: A is the transpose of a (k × m))
  *
  * The recurrent products are small (at hidden size 128 a step multiplies 16–32 rows by a 128 × 512 weight) and the
- * same every step, so they are run here rather than by a BLAS call per step: register tiles of 8 rows × 2 vectors of
- * 64 bytes (16 accumulators, one broadcast of A and two loads of B per 16 multiply-adds), over columns in the outer
- * loop so that a panel of B stays in L1 while the rows go by. Vectors are GCC vector extensions: 512-bit instructions
- * with -march=native on AVX-512 machines, split into narrower ones elsewhere. Leftover rows take 1-row tiles,
- * leftover columns 1-vector tiles and then one zero-padded vector (not a scalar loop, whose multiply-adds the compiler
- * may round differently from the vectors' fused ones).
+ * same every step, so they are run here rather than by a BLAS call per step: register tiles of MR rows × 2 vectors
+ * (2·MR accumulators, one broadcast of A and two loads of B per 2·MR multiply-adds), over columns in the outer loop so
+ * that a panel of B stays in L1 while the rows go by. Vectors are GCC vector extensions as wide as the target's
+ * registers: 64 bytes and 8-row tiles (16 of the 32 zmm registers) on AVX-512, 32 bytes and 6-row tiles (12 of the
+ * 16 ymm registers) elsewhere. (64-byte vectors on an AVX2 CPU, as before session 46, split every accumulator in two
+ * and spilled the tile to memory: a GRU's whole-sequence loop ran ~17x slower than torch's own operations there.)
+ * Leftover rows take 1-row tiles, leftover columns 1-vector tiles and then one zero-padded vector (not a scalar loop,
+ * whose multiply-adds the compiler may round differently from the vectors' fused ones).
  */
 #include <string.h>
 
 #include "pieces.h"
 
-#define MR 8
+#if defined(__AVX512F__)
+#define VB 64  /* bytes per vector: one zmm register */
+#define MR 8   /* rows per tile: 8 × 2 accumulators of the 32 zmm registers */
+#else
+#define VB 32  /* one ymm (AVX2) register, or two xmm ones */
+#define MR 6   /* 6 × 2 accumulators + 2 of B + a broadcast fit AVX2's 16 ymm registers */
+#endif
 #define KB 256
 
 #define DEFINE(T, SFX)                                                                                                \
-typedef T vec_##SFX __attribute__((vector_size(64)));                                                                 \
-typedef T uvec_##SFX __attribute__((vector_size(64), aligned(sizeof(T))));                                           \
-enum { L_##SFX = 64 / sizeof(T) };                                                                                    \
+typedef T vec_##SFX __attribute__((vector_size(VB)));                                                                 \
+typedef T uvec_##SFX __attribute__((vector_size(VB), aligned(sizeof(T))));                                           \
+enum { L_##SFX = VB / sizeof(T) };                                                                                    \
                                                                                                                       \
 /* rows × (nv vectors) of C from the k-long strips of A's rows and B's columns */                                    \
 static inline __attribute__((always_inline)) void tile_##SFX(long rows, long nv, long k, const T *A, long ai,         \
@@ -48,10 +56,10 @@ static inline __attribute__((always_inline)) void tile_##SFX(long rows, long nv,
 }                                                                                                                     \
                                                                                                                       \
 /* the four shapes of tile, each with constant sizes (so the accumulators live in registers) */                      \
-static void tile_8x2_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
+static void tile_Mx2_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
     tile_##SFX(MR, 2, k, A, ai, ap, B, ldb, C, ldc, add);                                                             \
 }                                                                                                                     \
-static void tile_8x1_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
+static void tile_Mx1_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
     tile_##SFX(MR, 1, k, A, ai, ap, B, ldb, C, ldc, add);                                                             \
 }                                                                                                                     \
 static void tile_1x2_##SFX(long k, const T *A, long ai, long ap, const T *B, long ldb, T *C, long ldc, int add) {    \
@@ -95,14 +103,14 @@ void gemm_##SFX(long m, long n, long k, const T *A, long ai, long ap, const T *B
         for (; j + 2 * L_##SFX <= n; j += 2 * L_##SFX) {                                                              \
             long i = 0;                                                                                               \
             for (; i + MR <= m; i += MR)                                                                              \
-                tile_8x2_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
+                tile_Mx2_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
             for (; i < m; i++)                                                                                        \
                 tile_1x2_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
         }                                                                                                             \
         for (; j + L_##SFX <= n; j += L_##SFX) {                                                                      \
             long i = 0;                                                                                               \
             for (; i + MR <= m; i += MR)                                                                              \
-                tile_8x1_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
+                tile_Mx1_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
             for (; i < m; i++)                                                                                        \
                 tile_1x1_##SFX(kb, a + i * ai, ai, ap, b + j, ldb, C + i * ldc + j, ldc, acc);                        \
         }                                                                                                             \
