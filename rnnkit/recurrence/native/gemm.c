@@ -7,8 +7,9 @@
  * (2·MR accumulators, one broadcast of A and two loads of B per 2·MR multiply-adds), over columns in the outer loop so
  * that a panel of B stays in L1 while the rows go by. Vectors are GCC vector extensions as wide as the target's
  * registers: 64 bytes and 8-row tiles (16 of the 32 zmm registers) on AVX-512, 32 bytes and 6-row tiles (12 of the
- * 16 ymm registers) elsewhere. (64-byte vectors on an AVX2 CPU, as before session 46, split every accumulator in two
- * and spilled the tile to memory: a GRU's whole-sequence loop ran ~17x slower than torch's own operations there.)
+ * 16 ymm registers) on AVX/AVX2, 16 bytes and 6-row tiles on SSE-only or ARM builds. (64-byte vectors on an AVX2
+ * CPU, as before session 46, split every accumulator in two and spilled the tile to memory: a GRU's whole-sequence
+ * loop ran ~17x slower than torch's own operations there.)
  * Leftover rows take 1-row tiles, leftover columns 1-vector tiles and then one zero-padded vector (not a scalar loop,
  * whose multiply-adds the compiler may round differently from the vectors' fused ones).
  */
@@ -19,9 +20,12 @@
 #if defined(__AVX512F__)
 #define VB 64  /* bytes per vector: one zmm register */
 #define MR 8   /* rows per tile: 8 × 2 accumulators of the 32 zmm registers */
+#elif defined(__AVX__)
+#define VB 32  /* one ymm register */
+#define MR 6   /* 6 × 2 accumulators + 2 of B + a broadcast fit the 16 ymm registers */
 #else
-#define VB 32  /* one ymm (AVX2) register, or two xmm ones */
-#define MR 6   /* 6 × 2 accumulators + 2 of B + a broadcast fit AVX2's 16 ymm registers */
+#define VB 16  /* one xmm (SSE) or NEON register: the portable build, or an ARM CPU */
+#define MR 6
 #endif
 #define KB 256
 
