@@ -6,6 +6,11 @@ tile (8 rows × 2 vectors of 64 bytes on AVX-512: 32 float32 or 16 float64 colum
 elsewhere: 16 or 8), with one row, one column, one term and none (an empty sum: zeros, as torch.mm gives).
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -61,3 +66,23 @@ def test_equal_columns_of_b_give_equal_columns_of_c(dtype, n, add):
     assert (C == C[:, :1]).all()
     rtol = 1e-12 if dtype == torch.float64 else 1e-5  # a sum of 300 float32 terms
     torch.testing.assert_close(C[:, 0], ((0.5 if add else 0) + A.double().sum(1)).to(dtype), rtol=rtol, atol=0)
+
+
+def test_the_portable_build_computes_the_same_products(tmp_path):
+    """The last flag set, without -march=native (what a compiler that lacks it builds: SSE's 16-byte vectors on
+    x86-64), gives torch.mm's products at every size above too — its tile is otherwise never run on these machines."""
+    script = f"""
+import itertools, sys
+import torch
+from rnnkit.recurrence import native
+native.FLAG_SETS = native.FLAG_SETS[-1:]
+assert native.status().startswith("in use: compiled (" + " ".join(native.FLAG_SETS[0]) + ")"), native.status()
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import test_recurrence_native_gemm as t
+for dtype, (m, n, k), transposed, add in itertools.product([torch.float64, torch.float32], t.SIZES, [False, True],
+                                                           [False, True]):
+    t.test_gemm_equals_torch_mm(dtype, m, n, k, transposed, add)
+"""
+    env = {**os.environ, "RNNKIT_NATIVE_CACHE": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
