@@ -6,9 +6,10 @@
 * trains rnnkit's forecaster (``RECIPES[panel]``, or with ``--defaults`` what ``rnnkit train forecast`` does with no
   options; either overridable with ``--set``) on the panel's training parts for
   ``--minutes`` of training in all, and forecasts each series' test part (M3's official one; the classic panel's
-  last h values) — the recipe's hybrid (the RNN ensemble averaged with the Theta method, damped-trend exponential
-  smoothing and, for series of 60 values or more, an autoregression — on the classic panel also one on the
-  differences, ``ari``: ``--combine``; on series of 60 values or more the RNN is left out of the point forecast where
+  last h values) — the recipe's hybrid (the RNN ensemble averaged with the Theta method, the dynamic optimised theta
+  model, damped-trend exponential smoothing and, for series of 60 values or more, an autoregression — on the classic
+  panel the optimised theta model in place of the Theta method, and an autoregression on the differences, ``ari``:
+  ``--combine``; on series of 60 values or more the RNN is left out of the point forecast where
   its in-sample forecasts err 1.5 × the partners', ``pool_rnn``; on the classic panel the pool's members then share
   the point by 1 / their in-sample error², ``pool_weights="inverse-mse"``) and the RNN ensemble alone,
   from the same run (the classic recipe also trains its few yearly series' group on the panel's monthly and
@@ -47,10 +48,10 @@ from rnnkit.tasks.forecast_partners import parse_partners
 RECIPES = {
     "m3": {"groups": "period", "lookback": "2,3", "cell": "gru", "hidden_size": 64, "scaling": "last", "log": "auto",
            "weighting": "mase", "validation": "none", "ensemble": 12, "epochs": 1000, "batch_size": 256, "lr": 2e-3,
-           "combine": "theta,damped,ar", "group_options": "period12: lookback=1,1.5 weighting=none"},
+           "combine": "theta,dotm,damped,ar", "group_options": "period12: lookback=1,1.5 weighting=none"},
     "classic": {"groups": "period", "lookback": "2,3", "cell": "lstm", "hidden_size": 64, "scaling": "last",
                 "log": "auto", "weighting": "mase", "validation": "none", "ensemble": 4, "epochs": 1000, "batch_size": 64,
-                "lr": 2e-3, "combine": "theta,damped,ar,ari", "pool_weights": "inverse-mse", "augment": "aggregate",
+                "lr": 2e-3, "combine": "dotm,damped,ar,ari", "pool_weights": "inverse-mse", "augment": "aggregate",
                 "group_options": "period12: lookback=1,1.5 weighting=none; period1: augment=aggregate,synthetic"},
     # the defaults' model in an ensemble of 2 and 3 × h windows, as on M3 (the defaults alone: --defaults)
     "highfreq": {"cell": "lstm", "ensemble": 4, "lookback": "2,3", "weighting": "mase-median",

@@ -484,7 +484,7 @@ def test_by_default_partners_join_unless_covariates_drive_the_forecast(tmp_path)
     covs.to_csv(tmp_path / "covs.csv", index=False)
     small = {k: v for k, v in SMALL.items() if k != "combine"}
     assert ForecastOptions(data="m3").combine == "auto" and ForecastOptions(data="m3").validation == "none"
-    for name, combine, expected in (("bare", "auto", "theta,damped,ar"), ("covs", "auto", "none"),
+    for name, combine, expected in (("bare", "auto", "theta,dotm,damped,ar"), ("covs", "auto", "none"),
                                     ("covs", "theta", "theta"), ("bare", "none", "none")):
         run = tmp_path / f"{name}-{combine}"
         results = train_forecaster(ForecastOptions(data=str(tmp_path / f"{name}.csv"), combine=combine, max_steps=2,

@@ -301,7 +301,8 @@ def test_the_ari_partner_is_offered_but_not_in_auto_and_needs_60_values():
     from rnnkit.tasks.forecast_pool import partner_forecasts
 
     assert parse_partners("theta,ari") == ("theta", "ari")
-    assert parse_partners("auto") == ("theta", "damped", "ar")  # it helps the classic panel, not M3: not a default
+    # ari helps the classic panel, not M3: not a default
+    assert parse_partners("auto") == ("theta", "dotm", "damped", "ar")
     y = _ari2_with_drift(AR_MIN_VALUES)
     assert len(partner_forecasts(("theta", "ari"), y, 1, 6)) == 2
     assert len(partner_forecasts(("theta", "ari"), y[1:], 1, 6)) == 1

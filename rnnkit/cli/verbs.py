@@ -278,8 +278,9 @@ def forecast(run_dir: Path = typer.Argument(..., help="a run folder written by '
              plot: Path = typer.Option(None, "--plot", help="a PNG of the first 12 series: history, forecast, "
                                                             "intervals"),
              combine: str = typer.Option(None, help="statistical partners averaged with the RNN's forecast (none, a "
-                                                    "list of theta, damped, ar, ari, or auto: theta, damped and ar "
-                                                    "unless the run has covariates); default: the run's --combine"),
+                                                    "list of theta, damped, ar, ari, dotm, or auto: theta, dotm, damped "
+                                                    "and ar unless the run has covariates); default: the run's "
+                                                    "--combine"),
              pool_rnn: bool = typer.Option(None, "--pool-rnn/--no-pool-rnn",
                                            help="leave the RNN out of a hybrid's point forecast on series whose "
                                                 "in-sample forecasts it errs on far more than the partners; default: "

@@ -140,11 +140,11 @@ class ForecastOptions:
                                            "quantile's (mase), or none", choices=WEIGHTINGS)
     ensemble: int = option(1, "members per group; their forecasts' median is the forecast", min=1)
     combine: str = option("auto", "a hybrid forecast: the ensemble's median averaged with statistical partners fitted "
-                                  "on each series when it is forecast: a list of theta, damped, ar, ari (M3's Theta "
-                                  "method, damped-trend exponential smoothing, an autoregression and one on the "
-                                  "differences — ARIMA(p,1,0) — for series of 60 values or more), none (the RNN "
-                                  "ensemble alone), or auto (theta, damped and ar, unless the data has covariates: "
-                                  "then none)")
+                                  "on each series when it is forecast: a list of theta, damped, ar, ari, dotm (M3's "
+                                  "Theta method, damped-trend exponential smoothing, an autoregression and one on the "
+                                  "differences — ARIMA(p,1,0) — for series of 60 values or more, the dynamic "
+                                  "optimised theta model), none (the RNN ensemble alone), or auto (theta, dotm, "
+                                  "damped and ar, unless the data has covariates: then none)")
     combine_weight: float = option(0.5, "the RNN ensemble's share of a hybrid forecast (the partners share the rest)",
                                    min=0, max=1)
     pool_rnn: bool = option(True, "let a hybrid's pool judge the RNN ensemble too: a series of 60 values or more "
