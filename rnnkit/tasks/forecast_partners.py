@@ -83,9 +83,9 @@ AR_MIN_VALUES = 60  # ar and ari forecast only series at least this long (left o
 
 def resolve_auto(text: str, covariates) -> str:
     """``combine="auto"`` (the default) for a run whose data has the covariate names ``covariates``: the partners
-    (theta, dotm, damped, ar) where the series are all there is to forecast from — they read only a series' own history, so
-    averaged into a forecast that known-future covariates drive they would dilute it — and none with covariates.
-    Anything else unchanged."""
+    (theta, dotm, damped, ar) where the series are all there is to forecast from — they read only a series' own
+    history, so averaged into a forecast that known-future covariates drive they would dilute it — and none with
+    covariates. Anything else unchanged."""
     if text != "auto":
         return text
     return "none" if list(covariates) else ",".join(AUTO_PARTNERS)

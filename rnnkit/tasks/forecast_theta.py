@@ -10,16 +10,22 @@ least-squares line through the whole series added per step — θ = 2 fixed, the
     ŷ_{c+1|c} = ℓ_c + (1 − 1/θ) · [(1 − α)^c A_c + (1 − (1 − α)^{c+1}) / α · B_c]
 
 — with θ = 2 and the line of all n values this is Hyndman & Billah's form of the Theta method. Further steps run the
-same recursion on the forecasts: ŷ_{c+1|c} is taken as y_{c+1} to update ℓ, A and B, and so on (as the authors'
-``forecTheta`` and statsforecast forecast it). The parameters (ℓ_0, α ∈ [0.1, 0.99], θ ≥ 1) minimise the one-step
-errors' sum of squares Σ_{c≥2} (y_{c+1} − ŷ_{c+1|c})² (the first line is drawn through two values). For a given α the
-one-step forecast is linear in ℓ_0 and in w = 1 − 1/θ ∈ [0, 1] (θ = ∞ at w = 1: the line's whole slope), so those two
-come from a least-squares solve (w clipped to [0, 1], ℓ_0 solved again) and only α is searched (a grid, then a bounded
-scalar minimisation around its best point).
+same recursion on the forecasts: ŷ_{c+1|c} is taken as y_{c+1} to update ℓ, the mean ȳ and the line — the least-squares
+line updated by one value,
+
+    B_{c+1} = ((c − 1) B_c + 6 (y_{c+1} − ȳ_c) / (c + 1)) / (c + 2),   ȳ_{c+1} = (c ȳ_c + y_{c+1}) / (c + 1),
+    A_{c+1} = ȳ_{c+1} − B_{c+1} (c + 2) / 2
+
+— and so on (as the authors' ``forecTheta`` and statsforecast forecast it). The parameters (ℓ_0, α ∈ [0.1, 0.99],
+θ ≥ 1) minimise the one-step errors' sum of squares Σ_{c≥2} (y_{c+1} − ŷ_{c+1|c})² (the first line is drawn through
+two values). For a given α the one-step forecast is linear in ℓ_0 and in w = 1 − 1/θ ∈ [0, 1] (θ = ∞ at w = 1: the
+line's whole slope), so those two come from a least-squares solve (w clipped to [0, 1], ℓ_0 solved again) and only α
+is searched (a grid, then a bounded scalar minimisation around its best point).
 
 Fiorucci et al. report DOTM ahead of the Theta method on M3 (its yearly series most: the slope a short trending series
-needs is rarely half of its line's); statsforecast's ``DynamicOptimizedTheta`` is the same model (its optimiser and
-start values differ; the test checks the two forecasts agree).
+needs is rarely half of its line's); here, alone on all of M3, MASE 1.355 against the Theta method's 1.414.
+statsforecast's ``DynamicOptimizedTheta`` is the same model (its optimiser, start values and burn-in differ: with the
+same parameters the forecasts are equal, tested, and this fit reaches the smaller sum of squares).
 """
 
 from __future__ import annotations
