@@ -101,15 +101,15 @@ def dotm(x: np.ndarray, params: tuple[float, float, float] | None = None) -> Cal
     w = 1.0 - 1.0 / theta
     a, b = running_line(x)
     level = _smoothed(x, alpha) + (1 - alpha) ** np.arange(1, len(x) + 1) * level0
-    mean = np.cumsum(x) / np.arange(1, len(x) + 1)
 
     def ahead(t: np.ndarray, k: int) -> np.ndarray:
         t = np.asarray(t)
         c = t + 1.0
-        ell, line_a, line_b, mean_c = level[t], a[t], b[t], mean[t]
-        for _ in range(k):  # each forecast taken as the next value: ℓ, the running mean and the line move with it
+        ell, line_a, line_b = level[t], a[t], b[t]
+        for _ in range(k):  # each forecast taken as the next value: ℓ and the line move with it
             f = ell + w * ((1 - alpha) ** c * line_a + (1 - (1 - alpha) ** (c + 1)) / alpha * line_b)
             ell = alpha * f + (1 - alpha) * ell
+            mean_c = line_a + line_b * (c + 1) / 2  # ȳ_c: the line passes through (mean time, mean value)
             line_b = ((c - 1) * line_b + 6 * (f - mean_c) / (c + 1)) / (c + 2)
             mean_c = (c * mean_c + f) / (c + 1)
             line_a = mean_c - line_b * (c + 2) / 2
